@@ -1,0 +1,5 @@
+import sys
+
+from fasttransfer.cli import main
+
+sys.exit(main())

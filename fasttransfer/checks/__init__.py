@@ -1,0 +1,94 @@
+"""The registry of ``fasttransfer verify`` checks.
+
+A check is a module ``fasttransfer/checks/<name>.py`` that defines
+
+    TITLE: str                       # one line, shown in progress and the report
+    def run(ctx: CheckContext) -> list[CheckResult]
+
+and is listed in :data:`CHECKS` (the order is the report's order). A check measures;
+it never bends a measurement toward the paper. Its verdict is one of
+
+* ``pass``    -- our measurement agrees with the paper's claim / the identity holds;
+* ``differs`` -- measured honestly, and it disagrees with the paper's claim (reported in
+  the "what differs" section; not an error);
+* ``fail``    -- the check itself failed (an identity broken, an estimator off its
+  known answer): ``verify`` exits 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+Verdict = Literal["pass", "differs", "fail"]
+VERDICTS: tuple[str, ...] = ("pass", "differs", "fail")
+
+# name -> module; the report lists checks in this order.
+CHECKS: dict[str, str] = {
+    "estimators": "fasttransfer.checks.estimators",
+    "theorem1": "fasttransfer.checks.theorem1",
+    "theorem2": "fasttransfer.checks.theorem2",
+    "theorem3": "fasttransfer.checks.theorem3",
+    "relu": "fasttransfer.checks.relu",
+    "coordcheck": "fasttransfer.checks.coordcheck",
+    "topk": "fasttransfer.checks.topk",
+}
+
+PRESETS: tuple[str, ...] = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One row of the claims table.
+
+    ``measured`` carries the number with its interval where there is one
+    (e.g. ``"beta - alpha/2 = 0.21 [0.15, 0.27]"``); ``details`` is markdown shown under
+    the table (derived formulas, per-width tables); ``figures`` are paths relative to the
+    verify output directory; ``note`` says where our setup is a reconstruction or
+    differs from the paper's.
+    """
+
+    check: str
+    claim: str
+    paper: str
+    measured: str
+    verdict: Verdict
+    details: str = ""
+    figures: tuple[str, ...] = ()
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check gets: the preset, where to write, and a progress callback.
+
+    ``results_dir`` holds simulation results (CSV/JSON) that later runs reuse;
+    ``figures_dir`` the figures a check draws (link them relative to ``out``).
+    """
+
+    preset: str
+    out: Path
+    log: Callable[[str], None] = field(default=print)
+
+    @property
+    def results_dir(self) -> Path:
+        path = self.out / "results"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def figures_dir(self) -> Path:
+        path = self.out / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load_check(name: str):
+    """The check module for ``name`` (raises KeyError for an unknown name)."""
+    return importlib.import_module(CHECKS[name])

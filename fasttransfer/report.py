@@ -1,0 +1,133 @@
+"""The verify report: a claims table in markdown (``report.md``), the same as HTML
+with the figures inline (``report.html``), and the rows as JSON (``claims.json``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from fasttransfer.checks import CheckResult
+
+_MARK = {"pass": "pass", "differs": "differs (see below)", "fail": "**FAIL**"}
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def claims_table(results: Sequence[CheckResult]) -> str:
+    """The markdown claims table: claim | paper | measured | verdict | figure."""
+    lines = [
+        "| check | claim | paper | measured | verdict | figure |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        figs = " ".join(f"[{Path(f).stem}]({f})" for f in r.figures)
+        lines.append(
+            f"| {r.check} | {_cell(r.claim)} | {_cell(r.paper)} | {_cell(r.measured)} "
+            f"| {_MARK[r.verdict]} | {figs} |"
+        )
+    return "\n".join(lines)
+
+
+def render_markdown(
+    results: Sequence[CheckResult], *, preset: str, timings: dict[str, float],
+    skipped: Sequence[str] = (),
+) -> str:
+    n_fail = sum(r.verdict == "fail" for r in results)
+    n_diff = sum(r.verdict == "differs" for r in results)
+    out = [
+        "# fast-hp-transfer: verify report",
+        "",
+        f"Preset `{preset}`. {len(results)} claims checked: "
+        f"{len(results) - n_fail - n_diff} pass, {n_diff} differ from the paper, {n_fail} fail.",
+        "",
+        "The paper's numbers are shown beside ours; no setup was tuned to agree.",
+        "",
+        "## Claims",
+        "",
+        claims_table(results),
+        "",
+    ]
+    differs = [r for r in results if r.verdict == "differs" or r.note]
+    out += ["## What differs from the paper, and why", ""]
+    if differs:
+        for r in differs:
+            why = r.note or "measured value disagrees with the paper's claim"
+            out.append(f"- **{r.check}** ({r.claim}): {why}")
+    else:
+        out.append("- Nothing: every measurement agrees with the paper's claim.")
+    if skipped:
+        out += ["", "Checks not run: " + ", ".join(f"`{s}`" for s in skipped) + "."]
+    out += ["", "## Details", ""]
+    seen_figs: set[str] = set()
+    for r in results:
+        out += [f"### {r.check}: {r.claim}", ""]
+        if r.details:
+            out += [r.details, ""]
+        for f in r.figures:
+            if f.endswith(".png") and f not in seen_figs:
+                seen_figs.add(f)
+                out += [f"![{Path(f).stem}]({f})", ""]
+    out += ["## Timings", "", "| check | seconds |", "|---|---|"]
+    out += [f"| {name} | {sec:.1f} |" for name, sec in timings.items()]
+    out += [f"| total | {sum(timings.values()):.1f} |", ""]
+    return "\n".join(out)
+
+
+def render_html(markdown_text: str, base_dir: Path) -> str:
+    """Markdown to a standalone HTML page; local PNG figures are inlined as data URIs
+    so the page opens anywhere."""
+    import re
+
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+
+    def inline(match: re.Match) -> str:
+        src = match.group(1)
+        path = base_dir / src
+        if src.endswith(".png") and path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            return f'src="data:image/png;base64,{data}"'
+        return match.group(0)
+
+    body = re.sub(r'src="([^"]+)"', inline, body)
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+        "line-height:1.4}table{border-collapse:collapse;font-size:90%}"
+        "td,th{border:1px solid #bbb;padding:4px 8px;vertical-align:top}"
+        "img{max-width:100%}code{background:#f3f3f3}"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>fast-hp-transfer verify report</title><style>{style}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def write_report(
+    results: Sequence[CheckResult], out: Path, *, preset: str,
+    timings: dict[str, float], skipped: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Write report.md, report.html and claims.json into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = render_markdown(results, preset=preset, timings=timings, skipped=skipped)
+    paths = {
+        "md": out / "report.md",
+        "html": out / "report.html",
+        "json": out / "claims.json",
+    }
+    paths["md"].write_text(text)
+    paths["html"].write_text(render_html(text, out))
+    paths["json"].write_text(
+        json.dumps(
+            {"preset": preset, "timings": timings,
+             "claims": [asdict(r) for r in results]},
+            indent=2,
+        )
+    )
+    return paths

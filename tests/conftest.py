@@ -1,0 +1,32 @@
+"""Test-wide settings.
+
+* Two forced CPU devices, so every sharded code path runs on a real multi-device mesh
+  (XLA reads the flag when JAX starts, hence before any import of jax).
+* float64 available (theory checks need it); rank promotion and implicit dtype
+  promotion are errors in tests, as in equinox's conftest: silent float32/float64
+  mixing or broadcasting a (n,) against an (n, 1) should never pass unnoticed.
+* Hypothesis profiles: ``ci`` (derandomised, no deadline since JAX compiles inside
+  tests) is used when CI is set; ``dev`` otherwise.
+"""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=30,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

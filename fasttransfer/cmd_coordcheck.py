@@ -1,0 +1,94 @@
+"""``fasttransfer coordcheck``: the muP coordinate check of the two-layer ReLU net
+(SPEC §7). Writes DIR/coordcheck.csv (param,width,t,module,l1; l1 = mean |x| averaged
+over seeds), DIR/coordcheck_seeds.csv (per seed), DIR/coordcheck_slopes.csv (the
+criterion), DIR/coordcheck.json (the configuration) and the figure DIR/coordcheck.png
+(+ .pdf); prints the slopes table and the verdict. A finished result with the same
+configuration is reused, not recomputed."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if len(values) < 3 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 3 positive widths, got {text!r}")
+    return values
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("results/coordcheck"),
+                   help="output directory (default results/coordcheck)")
+    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    p.add_argument("--widths", type=_int_list, default=None,
+                   help="comma-separated widths (default 64,...,4096)")
+    p.add_argument("--seeds", type=_positive(int), default=None)
+    p.add_argument("--steps", type=_positive(int), default=None,
+                   help="Adam steps recorded after init (default 5: t = 0..5)")
+    p.add_argument("--lr", type=_positive(float), default=None,
+                   help="scale-free learning rate nu (default 0.03)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from paper_figures import coordcheck as figure
+    from paper_figures.style import save
+    from simulations import coordcheck as cc
+
+    if args.seeds is not None and args.seeds < 2:
+        from theory.errors import InputError
+
+        raise InputError("--seeds: need at least 2 (the tolerance comes from the seed spread)")
+    cfg = cc.with_overrides(cc.CoordCheckConfig.preset(args.preset), widths=args.widths,
+                            seeds=args.seeds, steps=args.steps, lr=args.lr, dtype=args.dtype)
+    start = time.perf_counter()
+    df = cc.load_results(args.out, cfg)
+    if df is not None:
+        print(f"reusing the finished coordinate check in {args.out}")
+    else:
+        bar = None
+        if not args.no_progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width")
+        df = cc.run_coordcheck(cfg, progress=(lambda _: bar.update(1)) if bar else None)
+        if bar is not None:
+            bar.close()
+        cc.save_results(df, cfg, args.out)
+    verdict = cc.criterion(cc.slopes(df))
+    figs = save(figure.plot(df), args.out, figure.NAME)
+    print(f"log-log slope of mean |x| vs width (mean ± s.e. over {cfg.seeds} seeds; "
+          f"↑/↓ = significant at family-wise {verdict.alpha:g}, t-quantile "
+          f"{verdict.quantile:.2f}):")
+    print(cc.slopes_markdown(verdict))
+    if verdict.mup_ok is not None:
+        print("muP: " + ("nothing grows with width (pass)" if verdict.mup_ok else
+                         f"growing with width: {list(verdict.growing)} (FAIL)"))
+    if verdict.sp_output_grows is not None:
+        print("SP: " + ("the output grows with width for t >= 1 (as expected)"
+                        if verdict.sp_output_grows else
+                        "the output does not clearly grow at every t >= 1"))
+    for name, (expected, lo, hi, ok) in cc.init_identities(verdict).items():
+        print(f"known answer {name}: slope {expected:+.2f} in [{lo:+.3f}, {hi:+.3f}]: "
+              + ("ok" if ok else "VIOLATED"))
+    print(f"wrote {args.out / cc.MEAN_CSV}, {figs[0]}  ({time.perf_counter() - start:.1f} s)")
+    return 0

@@ -1,0 +1,155 @@
+"""``fasttransfer plan``: the Theorem 2 planner (SPEC §7).
+
+Given the loss and HP rates (alpha, beta), the cost exponent rho of one run
+(``cost ~ n^rho``), the number of tuned HPs h and a compute budget C (in units of one
+run at width 1), print the compute-optimal transfer plan (proxy width, trials, target
+width, predicted excess) beside direct tuning at the target, and whether transfer has
+the better exponent. ``--from-analysis FILE`` takes alpha and beta from the JSON that
+``fasttransfer analyze --json`` writes (parsed and validated as data). The math lives in
+:mod:`theory.grid_search`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", default=None, metavar="A",
+                   help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis")
+    p.add_argument("--beta", default=None, metavar="B",
+                   help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis")
+    p.add_argument("--rho", default="1", metavar="R",
+                   help="cost of one run ~ n^rho (> 0; default 1)")
+    p.add_argument("--h", default="1", metavar="H",
+                   help="number of tuned HPs (>= 1; default 1)")
+    p.add_argument("--budget", required=True, metavar="C",
+                   help="total compute, in units of one run at width 1 (> 1)")
+    p.add_argument("--json", type=Path, default=None, metavar="OUT",
+                   help="write the plan as JSON (SPEC §7 schema)")
+    p.add_argument("--from-analysis", type=Path, default=None, metavar="FILE",
+                   help="JSON written by `fasttransfer analyze --json`: alpha.estimate, "
+                        "beta.estimate")
+    for name, what in (("a", "A in a_n = A n^-alpha"), ("c", "Bc in c_m = Bc m^(-2 beta)"),
+                       ("g", "G in g(K) = G K^(-2/h)")):
+        p.add_argument(f"--coef-{name}", default="1", metavar="X",
+                       help=f"model constant {what} (> 0; default 1): sets the units of "
+                            "the predicted excess and the split of the budget")
+
+
+def read_analysis(path: Path) -> dict:
+    """alpha and beta (and the verdict, when present) from an ``analyze --json`` file.
+
+    The file is parsed as JSON and validated (a mapping with numeric
+    ``alpha.estimate`` and ``beta.estimate``); anything else is an InputError that
+    names the file and the key.
+    """
+    import json
+    import math
+
+    from theory.errors import InputError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"--from-analysis: cannot read {path}: {err.strerror or err}") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"--from-analysis: {path} is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"--from-analysis: {path}: expected a JSON object at the top level")
+    out = {}
+    for key in ("alpha", "beta"):
+        entry = data.get(key)
+        if not isinstance(entry, dict) or "estimate" not in entry:
+            raise InputError(f"--from-analysis: {path}: missing {key}.estimate")
+        value = entry["estimate"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"--from-analysis: {path}: {key}.estimate is not a number: "
+                             f"{value!r}")
+        if not math.isfinite(float(value)):
+            raise InputError(f"--from-analysis: {path}: {key}.estimate is not finite")
+        out[key] = float(value)
+    verdict = data.get("verdict")
+    out["verdict"] = verdict if isinstance(verdict, str) else None
+    return out
+
+
+def _number(name: str, text) -> float:
+    import math
+
+    from theory.errors import InputError
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"--{name}: not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"--{name}: must be finite, got {text!r}")
+    return value
+
+
+def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> str:
+    """The text ``plan`` prints."""
+    lines = []
+    if source:
+        lines.append(f"rates from: {source}")
+    lines += [
+        f"budget C = {p.budget:.6g} (units: one run at width 1; a run at width n costs n^rho)",
+        f"excess in units of A = {coefs[0]:g}, Bc = {coefs[1]:g}, G = {coefs[2]:g} "
+        "(a_n = A n^-alpha, c_m = Bc m^-2beta, g(K) = G K^-2/h)",
+        "",
+        f"  transfer: tune at proxy width m = {p.proxy_width} with K = {p.trials} trials, "
+        f"then train target width n = {p.target_width} once",
+        f"            predicted excess E_T = {p.excess:.6g}",
+        f"  direct:   tune at width n = {p.direct_width} with K = {p.direct_trials} trials",
+        f"            predicted excess E_D = {p.direct_excess:.6g}",
+        "",
+        f"  exponents: E_T*(C) ~ C^-{p.exponent_transfer:.6g}   "
+        "(min(alpha/rho, 2 beta/(rho + beta h)))",
+        f"             E_D*(C) ~ C^-{p.exponent_direct:.6g}   (alpha/(rho + alpha h/2))",
+        f"  useful: {'yes' if p.useful else 'no'}  (transfer's exponent is strictly better "
+        "iff beta > alpha/2)",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import tempfile
+
+    from theory.errors import InputError
+    from theory.grid_search import plan
+
+    source = ""
+    alpha_text, beta_text = args.alpha, args.beta
+    if args.from_analysis is not None:
+        rates = read_analysis(args.from_analysis)
+        source = f"{args.from_analysis} (verdict: {rates['verdict'] or 'not given'})"
+        if alpha_text is None:
+            alpha_text = rates["alpha"]
+        if beta_text is None:
+            beta_text = rates["beta"]
+    if alpha_text is None or beta_text is None:
+        missing = "--alpha" if alpha_text is None else "--beta"
+        raise InputError(f"{missing}: required (or give --from-analysis FILE)")
+    coefs = tuple(_number(f"coef-{k}", getattr(args, f"coef_{k}")) for k in ("a", "c", "g"))
+    for k, v in zip(("a", "c", "g"), coefs):
+        if v <= 0:
+            raise InputError(f"--coef-{k}: must be > 0, got {v:g}")
+    result = plan(_number("alpha", alpha_text), _number("beta", beta_text),
+                  _number("rho", args.rho), _number("h", args.h),
+                  _number("budget", args.budget), A=coefs[0], Bc=coefs[1], G=coefs[2])
+    print(format_plan(result, coefs=coefs, source=source))
+    if args.json is not None:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(result.to_json_dict(), fh, indent=2)
+        os.replace(tmp, out)
+        print(f"\nwrote {out}")
+    return 0

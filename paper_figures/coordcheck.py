@@ -1,0 +1,97 @@
+"""The muP coordinate check of the two-layer ReLU net (SPEC §5, §7), drawn like
+microsoft/mup's coord checks: one panel per step t, mean |x| against width on log-log
+axes, one line per module (pre-activation, activation, output); muP on the top row,
+the standard parametrisation below. Each legend entry carries the fitted log-log slope
+(mean over seeds); the band is the seed range."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+NAME = "coordcheck"
+CAPTION = ("muP coordinate check of the two-layer ReLU net: mean |x| of pre-activations, "
+           "activations and output against width after t Adam steps; flat under muP, "
+           "the output grows with width under the standard parametrisation.")
+
+LABELS = {"preact": "pre-act. $h$", "act": r"act. $\mathrm{relu}(h)$",
+          "output": "output $f$"}
+ROW_TITLES = {"mup": r"$\mu$P", "sp": "SP"}
+
+
+def load(results_dir: Path, preset: str):
+    """The per-seed table (param, width, t, module, seed, l1) from
+    ``results_dir/coordcheck``; runs and stores the preset's check when it is missing."""
+    from simulations import coordcheck as cc
+
+    out_dir = Path(results_dir) / "coordcheck"
+    cfg = cc.CoordCheckConfig.preset(preset)
+    df = cc.load_results(out_dir, cfg)
+    if df is None:
+        df = cc.run_coordcheck(cfg)
+        cc.save_results(df, cfg, out_dir)
+    return df
+
+
+def plot(data):
+    """data: the per-seed table of :func:`simulations.coordcheck.run_coordcheck`
+    (a table without ``seed`` is drawn as one seed). Returns the Figure: rows = params
+    present (muP first), columns = t."""
+    from paper_figures.style import colors, new_figure
+    from simulations import coordcheck as cc
+
+    df = data.copy()
+    if "seed" not in df.columns:
+        df["seed"] = 0
+    params = [p for p in cc.PARAMS if p in set(df["param"])]
+    ts = sorted(int(t) for t in df["t"].unique())
+    slope_tab = cc.slopes(df)
+    fig, axes = new_figure(ncols=len(ts), nrows=len(params), width=1.55 * len(ts) + 0.6,
+                           height=1.9)
+    palette = colors(len(cc.MODULES))
+    for r, param in enumerate(params):
+        for c, t in enumerate(ts):
+            ax = axes[r * len(ts) + c]
+            sub = df[(df["param"] == param) & (df["t"] == t)]
+            for k, module in enumerate(cc.MODULES):
+                m = sub[sub["module"] == module]
+                if m.empty:
+                    continue
+                g = m.groupby("width")["l1"]
+                widths = np.asarray(g.mean().index, dtype=float)
+                row = slope_tab[(slope_tab["param"] == param) & (slope_tab["module"] == module)
+                                & (slope_tab["t"] == t)]
+                s = float(row["slope"].iloc[0]) if not row.empty else float("nan")
+                ax.plot(widths, g.mean().to_numpy(), marker="o", ms=2.5, lw=1.2,
+                        color=palette[k], label=f"{LABELS[module]}: {s:+.2f}")
+                ax.fill_between(widths, g.min().to_numpy(), g.max().to_numpy(),
+                                color=palette[k], alpha=0.18, lw=0)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{ROW_TITLES[param]}, t = {t}")
+            if r == len(params) - 1:
+                ax.set_xlabel("width $n$")
+            if c == 0:
+                ax.set_ylabel(r"mean $|x|$")
+            ax.legend(title="slope", loc="best", fontsize=5.5, title_fontsize=5.5,
+                      handlelength=1.2, borderpad=0.3, labelspacing=0.2)
+    return fig
+
+
+def main(argv=None) -> int:
+    """Tiny run (3 widths, 2 steps, 2 seeds) saved as ``--out/coordcheck.png``/``.pdf``."""
+    from paper_figures.style import save
+    from simulations import coordcheck as cc
+
+    p = argparse.ArgumentParser(prog="paper_figures.coordcheck")
+    p.add_argument("--out", type=Path, default=Path("results/figures"))
+    args = p.parse_args(argv)
+    cfg = cc.CoordCheckConfig(widths=(32, 64, 128), steps=2, seeds=2, batch=64, probe=64)
+    save(plot(cc.run_coordcheck(cfg)), args.out, NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

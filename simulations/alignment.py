@@ -1,0 +1,181 @@
+"""Spectra of the alignment matrix S(G, dW) (SPEC §6).
+
+For one weight matrix W of shape (m, n) = (out, in), a gradient G of the evaluation loss
+at the EMA point and an EMA update dW (both (m, n)), the alignment matrix is
+
+    S(G, dW) = (G^T dW + dW^T G) / 2            (n x n, symmetric),
+
+with tr S = <G, dW> (the linearised loss change of the layer). Its eigenvalues, sorted by
+|lambda| descending, split that change: the top-k change is lambda_1 + ... + lambda_k, the
+residual the rest.
+
+Exact reduction (no dense n x n eigh when the rank is small). With U = [G^T, dW^T]
+(n x 2m) and J = [[0, I_m], [I_m, 0]],
+
+    S = U J U^T / 2.
+
+A thin QR, U = Q R (Q: n x 2m orthonormal columns, R: 2m x 2m), gives
+S = Q (R J R^T / 2) Q^T, so the non-zero eigenvalues of S are those of the 2m x 2m
+symmetric matrix M = R J R^T / 2 = sym(R_1 R_2^T) (R_1, R_2 the two column halves of R);
+the other n - 2m eigenvalues are exactly zero. This is exact for any U (rank-deficient
+or zero included: Householder QR still gives U = Q R). When 2m >= n the reduction does
+not pay and S itself (n x n) is diagonalised. Either way the answer has
+r = min(n, 2m) eigenvalues ("zeros beyond the rank may be omitted", SPEC §6).
+
+Conventions
+-----------
+* ``side="in"`` (default, SPEC §6): S acts on the input dimension, as above.
+  ``side="out"``: S acts on the output dimension, S' = (G dW^T + dW G^T) / 2
+  (the same construction on the transposes). ``side="auto"``: the larger of the two
+  dimensions (ties: "in"); used by the trajectory recorder so that S lives in the
+  dimension that grows with width (a first layer W: n x d with fixed d would otherwise
+  give a d x d matrix with no width-dependent tail).
+* A 1-D parameter (bias, readout vector) v in R^n is treated as the 1 x n matrix (a
+  readout row): S = (g dv^T + dv g^T)/2 has rank <= 2 and eigenvalues
+  (<g, dv> +- |g| |dv|) / 2.
+* Ties in |lambda| are broken by lambda ascending (the loss-decreasing one first), so the
+  order, hence every top-k sum, is deterministic.
+* numpy inputs are computed with numpy (float64 stays float64 whatever JAX's x64 flag);
+  JAX arrays or tracers with jax.numpy (jit- and vmap-able; the branch is chosen from
+  static shapes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from theory.errors import InputError
+
+__all__ = [
+    "alignment_eigenvalues",
+    "alignment_eigenvalues_batched",
+    "alignment_matrix",
+    "topk_change",
+    "split_topk",
+]
+
+_SIDES = ("in", "out", "auto")
+
+
+def _backend(*arrays: Any):
+    """numpy when every input is a numpy array / Python data, jax.numpy otherwise."""
+    if all(isinstance(a, (np.ndarray, np.generic, list, tuple, float, int)) for a in arrays):
+        return np
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def _as_matrices(G, dW, side: str, xp):
+    """Validate shapes and return (G, dW) oriented so that S acts on their columns."""
+    G = xp.asarray(G)
+    dW = xp.asarray(dW)
+    if side not in _SIDES:
+        raise InputError(f"side must be one of {_SIDES}, got {side!r}")
+    if G.shape != dW.shape:
+        raise InputError(f"G and dW must have the same shape, got {G.shape} and {dW.shape}")
+    if G.ndim == 1:
+        G, dW = G[None, :], dW[None, :]
+    elif G.ndim != 2:
+        raise InputError(f"G and dW must be 1-D or 2-D, got ndim={G.ndim}")
+    if G.shape[0] == 0 or G.shape[1] == 0:
+        raise InputError(f"G and dW must be non-empty, got shape {G.shape}")
+    m, n = G.shape
+    if side == "out" or (side == "auto" and m > n):
+        G, dW = G.T, dW.T
+    return G, dW
+
+
+def alignment_matrix(G, dW, *, side: str = "in"):
+    """The dense alignment matrix S(G, dW) (n x n; for tests and small layers)."""
+    xp = _backend(G, dW)
+    G, dW = _as_matrices(G, dW, side, xp)
+    A = G.T @ dW
+    return (A + A.T) / 2
+
+
+def _sort_by_magnitude(lam, xp):
+    # lam comes ascending from eigvalsh; a STABLE sort on -|lambda| keeps that order among
+    # equal magnitudes, i.e. ties are broken by lambda ascending.
+    order = xp.argsort(-xp.abs(lam), stable=True) if xp is not np else np.argsort(
+        -np.abs(lam), kind="stable")
+    return lam[order]
+
+
+def _eigs_oriented(G, dW, xp):
+    """Eigenvalues of S for G, dW of shape (m, n), S acting on n; length min(n, 2m)."""
+    m, n = G.shape
+    if m == 1 and n > 1:
+        # rank <= 2, closed form: S = (g d^T + d g^T)/2 has eigenvalues
+        # (<g, d> +- |g| |d|)/2 (no factorisation needed: cheaper, and nothing to compile)
+        g, d = G[0], dW[0]
+        c = xp.sum(g * d)
+        r = xp.sqrt(xp.sum(g * g)) * xp.sqrt(xp.sum(d * d))
+        lam = xp.stack([(c - r) / 2, (c + r) / 2])
+        return _sort_by_magnitude(lam, xp)
+    if 2 * m < n:
+        U = xp.concatenate([G.T, dW.T], axis=1)  # (n, 2m)
+        R = xp.linalg.qr(U, mode="r")  # (2m, 2m): only R is needed
+        A = R[:, :m] @ R[:, m:].T  # R J R^T = A + A^T
+        M = (A + A.T) / 2
+    else:
+        A = G.T @ dW
+        M = (A + A.T) / 2
+    return _sort_by_magnitude(xp.linalg.eigvalsh(M), xp)
+
+
+def alignment_eigenvalues(G, dW, *, side: str = "in"):
+    """Eigenvalues of S(G, dW) = (G^T dW + dW^T G)/2 sorted by |lambda| descending.
+
+    G, dW: arrays of shape (m, n) (out x in) or (n,) (a row vector), numpy or JAX.
+    Returns r = min(n, 2m) eigenvalues (with ``side``, n and m are the dimensions after
+    orientation, see the module docstring); all eigenvalues beyond them are exactly 0.
+    Sum of the result = <G, dW> (trace identity).
+    """
+    xp = _backend(G, dW)
+    G, dW = _as_matrices(G, dW, side, xp)
+    return _eigs_oriented(G, dW, xp)
+
+
+def alignment_eigenvalues_batched(G, dW, *, side: str = "in"):
+    """:func:`alignment_eigenvalues` over a leading axis: (T, m, n) -> (T, r), in JAX.
+
+    jit-able (shapes are static); one compiled kernel for all T steps via vmap.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    G = jnp.asarray(G)
+    dW = jnp.asarray(dW)
+    if G.ndim not in (2, 3) or G.shape != dW.shape:
+        raise InputError(
+            f"batched G and dW must share a shape (T, m, n) or (T, n), got {G.shape}, {dW.shape}"
+        )
+    return jax.vmap(lambda g, d: alignment_eigenvalues(g, d, side=side))(G, dW)
+
+
+def topk_change(G, dW, k: int, *, side: str = "in"):
+    """Top-k change: sum of the k eigenvalues of S(G, dW) of largest |lambda|.
+
+    k >= rank gives the whole change <G, dW>; k = 0 gives 0.
+    """
+    if int(k) != k or k < 0:
+        raise InputError(f"k must be a non-negative integer, got {k!r}")
+    xp = _backend(G, dW)
+    lam = alignment_eigenvalues(G, dW, side=side)
+    return xp.sum(lam[: int(k)])
+
+
+def split_topk(lam, k_max: int):
+    """Keep the first ``k_max`` sorted eigenvalues (zero-padded when fewer) and sum the rest.
+
+    lam: (..., r) sorted by |lambda| descending. Returns (top (..., k_max), rest (...)).
+    """
+    xp = _backend(lam)
+    r = lam.shape[-1]
+    if r >= k_max:
+        return lam[..., :k_max], xp.sum(lam[..., k_max:], axis=-1)
+    pad = [(0, 0)] * (lam.ndim - 1) + [(0, k_max - r)]
+    return xp.pad(lam, pad), xp.zeros(lam.shape[:-1], dtype=lam.dtype)

@@ -1,0 +1,425 @@
+"""The muP coordinate check of the two-layer ReLU net (SPEC §5, §7; issue 5 item 6).
+
+For each parametrisation ``param`` in {mup, sp}, width n in ``widths`` and seed, the net
+``f(x) = m(n) sum_i a_i relu(<w_i, x> + b_i)`` is initialised (``simulations.relu_net``)
+and trained for ``steps`` Adam steps at one scale-free learning rate nu (per-parameter
+learning rates ``nu * lr_multipliers(n, param)``, ``simulations.mup``). At every
+t = 0..steps (t = 0 at init, t = k after k updates) we record, on a fixed probe batch,
+
+    l1 = mean |x|   for x = pre-activations <w_i, x> + b_i   (module "preact", (batch, n))
+                            activations relu(preact)          (module "act",    (batch, n))
+                            the output f(x)                   (module "output", (batch,))
+
+Under muP every coordinate stays Theta(1) (the output even shrinks like n^-1/2 at init,
+a CLT over n mean-zero terms divided by n); under the standard parametrisation an Adam
+step moves every a_i by Theta(nu), so the output moves by Theta(n nu): it grows with
+width from t = 1 on.
+
+The criterion (:func:`slopes`, :func:`criterion`) is a pure function of the tidy table:
+per (param, module, t) the least-squares slope s of log l1 against log n, fitted per
+seed; the seeds give a mean slope and its standard error, hence a Student-t interval.
+
+* muP passes when no slope is significantly positive: every interval's lower end is
+  <= 0 (one-sided, Bonferroni over the (module, t) cells, so the family-wise false-
+  alarm rate is ``alpha``).
+* SP passes when the output's slope is clearly positive for every t >= 1: the lower
+  end of its interval is > 0.
+* A known answer guards the machinery: at t = 0 under muP the output slope is -1/2
+  (CLT), and every pre-activation slope at t = 0 is 0 (the first layer's init does not
+  depend on n): :func:`init_identities` tests both against their intervals.
+
+Training batches are fresh each step (online), drawn from a key that depends on
+(seed, t) only, so every width and both parametrisations see the same batches (common
+random numbers: the width trend is not blurred by data noise); the probe batch is fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+MODULES: tuple[str, ...] = ("preact", "act", "output")
+PARAMS: tuple[str, ...] = ("mup", "sp")
+COLUMNS: tuple[str, ...] = ("param", "width", "t", "module", "l1")
+
+
+@dataclass(frozen=True)
+class CoordCheckConfig:
+    """What the coordinate check runs.
+
+    ``lr`` is the scale-free learning rate nu (the middle, on a log scale, of the pilot's
+    flat region 3.5e-3..0.28 of SPEC §5); ``batch`` the training batch per Adam step,
+    ``probe`` the size of the fixed batch on which l1 is measured.
+    """
+
+    widths: tuple[int, ...] = tuple(2**k for k in range(6, 13))
+    steps: int = 5
+    seeds: int = 6
+    params: tuple[str, ...] = PARAMS
+    d: int = 8
+    batch: int = 256
+    probe: int = 256
+    lr: float = 0.03
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from theory.errors import InputError
+
+        if len(self.widths) < 3 or min(self.widths) < 1:
+            raise InputError(f"widths: need at least 3 positive widths, got {self.widths}")
+        if len(set(self.widths)) != len(self.widths):
+            raise InputError(f"widths: repeated width in {self.widths}")
+        if self.steps < 1:
+            raise InputError(f"steps: need at least 1, got {self.steps}")
+        if self.seeds < 2:
+            raise InputError(f"seeds: need at least 2 (the tolerance comes from the seed "
+                             f"spread), got {self.seeds}")
+        bad = [p for p in self.params if p not in PARAMS]
+        if bad or not self.params:
+            raise InputError(f"params: expected a subset of {PARAMS}, got {self.params}")
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(f"dtype: expected float32 or float64, got {self.dtype!r}")
+        if not self.lr > 0:
+            raise InputError(f"lr: must be positive, got {self.lr}")
+
+    @classmethod
+    def preset(cls, name: str) -> "CoordCheckConfig":
+        """``quick``: widths 2^6..2^12, 6 seeds (2-core CPU, well under a minute);
+        ``paper``: the same widths and steps with 32 seeds and larger batches."""
+        if name == "quick":
+            return cls()
+        if name == "paper":
+            return cls(seeds=32, batch=1024, probe=4096)
+        from theory.errors import InputError
+
+        raise InputError(f"preset: expected quick or paper, got {name!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- simulation
+
+_FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def _trajectory_fn(width: int, param: str, cfg: CoordCheckConfig):
+    """A map seed keys (S, 2) -> l1 of shape (S, steps + 1, len(MODULES)) (not jitted).
+
+    One Adam update per step with the per-parameter learning rates
+    ``nu * lr_multipliers(width, param)``; l1 is recorded before each update and after
+    the last one, so index t is "after t updates".
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from simulations import mup, relu_net
+
+    dtype = jnp.dtype(cfg.dtype)
+    radius = relu_net.median_radius(cfg.d)
+    mult = mup.lr_multipliers(width, param)
+    # Adam's normalised direction; the per-parameter step -nu * multiplier is applied
+    # below, leaf by leaf.
+    adam = optax.scale_by_adam()
+
+    def l1s(params, x_probe):
+        out, acts = relu_net.forward_with_activations(params, x_probe, param)
+        return jnp.stack([jnp.mean(jnp.abs(acts["preact"])),
+                          jnp.mean(jnp.abs(acts["act"])),
+                          jnp.mean(jnp.abs(out))])
+
+    def one_seed(seed_key):
+        init_key, data_key, probe_key = jax.random.split(seed_key, 3)
+        # the init key also depends on the width, the data keys do not (common batches)
+        params = relu_net.init_params(jax.random.fold_in(init_key, width), width, cfg.d,
+                                      param, dtype)
+        x_probe = relu_net.sample_inputs(probe_key, cfg.probe, cfg.d, dtype)
+        state = adam.init(params)
+
+        def step(carry, t):
+            params, state = carry
+            x = relu_net.sample_inputs(jax.random.fold_in(data_key, t), cfg.batch, cfg.d,
+                                       dtype)
+            y = relu_net.ball_target(x, radius)
+            grads = jax.grad(relu_net.loss_fn)(params, x, y, param)
+            direction, state = adam.update(grads, state, params)
+            params = {k: params[k] - jnp.asarray(cfg.lr * mult[k], dtype) * direction[k]
+                      for k in params}
+            return (params, state), l1s(params, x_probe)
+
+        (_, _), after = jax.lax.scan(step, (params, state), jnp.arange(cfg.steps))
+        return jnp.concatenate([l1s(params, x_probe)[None, :], after], axis=0)
+
+    return jax.vmap(one_seed)
+
+
+def _cell_fn(width: int, cfg: CoordCheckConfig):
+    """One jitted program per width for every parametrisation of ``cfg``:
+    seed keys (S, 2) -> l1 of shape (len(cfg.params), S, steps + 1, len(MODULES))."""
+    import jax
+    import jax.numpy as jnp
+
+    fns = [_trajectory_fn(width, param, cfg) for param in cfg.params]
+    # XLA's CPU backend at its default optimisation level spends 5-20 s compiling this
+    # small program (LLVM passes over every fusion); level 0 compiles ~4x faster and the
+    # run time at these sizes stays around a second. One program per width (not per
+    # (width, param)) halves the number of compilations.
+    return jax.jit(lambda keys: jnp.stack([f(keys) for f in fns]),
+                   compiler_options=_FAST_COMPILE)
+
+
+def run_coordcheck(cfg: CoordCheckConfig, *,
+                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run the coordinate check; tidy table with columns param, width, t, module, seed, l1.
+
+    One jitted, seed-vmapped, step-scanned computation per width (both parametrisations
+    inside); ``progress`` (optional) is called with a short label after each width.
+    """
+    import jax
+
+    base = jax.random.PRNGKey(cfg.seed)
+    seed_keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(np.arange(cfg.seeds))
+    frames = []
+    for width in cfg.widths:
+        l1_all = np.asarray(_cell_fn(width, cfg)(seed_keys), dtype=np.float64)
+        for param, l1 in zip(cfg.params, l1_all):
+            seed, t, module = np.meshgrid(np.arange(cfg.seeds), np.arange(cfg.steps + 1),
+                                          np.arange(len(MODULES)), indexing="ij")
+            frames.append(pd.DataFrame({
+                "param": param, "width": width, "t": t.ravel(),
+                "module": np.asarray(MODULES)[module.ravel()], "seed": seed.ravel(),
+                "l1": l1.ravel(),
+            }))
+        if progress is not None:
+            progress(f"n={width}")
+    out = pd.concat(frames, ignore_index=True)
+    order = {p: i for i, p in enumerate(cfg.params)}
+    return out.sort_values(["param", "width", "seed", "t"], key=lambda c: c.map(order)
+                           if c.name == "param" else c, kind="stable").reset_index(drop=True)
+
+
+def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
+    """The table of SPEC §7: columns param, width, t, module, l1 (l1 averaged over seeds)."""
+    out = (df.groupby(["param", "width", "t", "module"], sort=False, as_index=False)["l1"]
+           .mean())
+    return out[list(COLUMNS)]
+
+
+# ------------------------------------------------------------------------------ criterion
+
+
+def slopes(df: pd.DataFrame) -> pd.DataFrame:
+    """Log-log slopes of l1 against width, per (param, module, t).
+
+    ``df`` has columns param, width, t, module, l1 and ``seed`` (a table without ``seed``
+    is one seed). Per seed, s = OLS slope of log l1 on log n; returns one row per
+    (param, module, t) with ``slope`` (mean over seeds), ``se`` (standard error of that
+    mean; NaN with one seed), ``n_seeds`` and ``n_widths``. Rows with l1 <= 0 or
+    non-finite are dropped before the fit (log undefined); a cell with fewer than 2 widths
+    left gets NaN.
+    """
+    need = {"param", "width", "t", "module", "l1"}
+    missing = need - set(df.columns)
+    if missing:
+        from theory.errors import InputError
+
+        raise InputError(f"coordcheck table: missing column(s) {sorted(missing)}")
+    d = df.copy()
+    if "seed" not in d.columns:
+        d["seed"] = 0
+    d = d[np.isfinite(d["l1"]) & (d["l1"] > 0)]
+    d = d.assign(logn=np.log(d["width"].astype(float)), logl=np.log(d["l1"].astype(float)))
+
+    def fit(g: pd.DataFrame) -> float:
+        if g["width"].nunique() < 2:
+            return np.nan
+        x = g["logn"].to_numpy()
+        y = g["logl"].to_numpy()
+        xc = x - x.mean()
+        return float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
+
+    keys = ["param", "module", "t"]
+    per_seed = (d.groupby(keys + ["seed"], sort=False)
+                .apply(fit, include_groups=False).rename("s").reset_index())
+    widths = d.groupby(keys, sort=False)["width"].nunique().rename("n_widths")
+    agg = per_seed.groupby(keys, sort=False)["s"].agg(
+        slope="mean", sd="std", n_seeds="count").reset_index()
+    agg["se"] = agg["sd"] / np.sqrt(agg["n_seeds"])
+    agg = agg.drop(columns="sd").merge(widths.reset_index(), on=keys)
+    order = {m: i for i, m in enumerate(MODULES)}
+    agg = agg.sort_values(["param", "t", "module"],
+                          key=lambda c: c.map(order) if c.name == "module" else c)
+    return agg[["param", "module", "t", "slope", "se", "n_seeds", "n_widths"]].reset_index(
+        drop=True)
+
+
+@dataclass(frozen=True)
+class CoordCheckVerdict:
+    """Outcome of :func:`criterion`.
+
+    ``table`` is :func:`slopes` plus ``lo``/``hi`` (the simultaneous interval of each
+    slope) and ``flag`` ("grows", "flat", "shrinks"); ``mup_ok``: no muP slope is
+    significantly positive; ``sp_output_grows``: every SP output slope at t >= 1 is
+    significantly positive; ``growing`` lists the offending muP cells.
+    """
+
+    table: pd.DataFrame
+    mup_ok: bool | None
+    sp_output_grows: bool | None
+    growing: tuple[tuple[str, int], ...]
+    alpha: float
+    quantile: float
+
+
+def criterion(slope_table: pd.DataFrame, *, alpha: float = 0.05) -> CoordCheckVerdict:
+    """The coordinate-check criterion on a :func:`slopes` table (pure).
+
+    The tolerance comes from the seed spread: a slope is "grows" when
+    ``slope - q * se > 0`` and "shrinks" when ``slope + q * se < 0``, with q the
+    one-sided Student-t quantile at level ``alpha / m`` (Bonferroni over the m cells of
+    that parametrisation; n_seeds - 1 degrees of freedom), so a flat muP run raises a
+    false alarm with probability <= alpha. muP passes when nothing grows; SP passes
+    when its output grows at every t >= 1. A parametrisation absent from the table gives
+    None.
+    """
+    from scipy import stats
+
+    tab = slope_table.copy()
+    if tab[["slope", "se"]].isna().any().any() or (tab["n_seeds"] < 2).any():
+        from theory.errors import InputError
+
+        raise InputError("coordcheck slopes: every cell needs >= 2 seeds and >= 2 widths "
+                         "with positive l1")
+    m = tab.groupby("param")["slope"].transform("size").to_numpy()
+    q = stats.t.ppf(1.0 - alpha / m, df=tab["n_seeds"].to_numpy() - 1)
+    tab["lo"] = tab["slope"] - q * tab["se"]
+    tab["hi"] = tab["slope"] + q * tab["se"]
+    tab["flag"] = np.where(tab["lo"] > 0, "grows", np.where(tab["hi"] < 0, "shrinks", "flat"))
+
+    mup = tab[tab["param"] == "mup"]
+    growing = tuple((r.module, int(r.t)) for r in mup.itertuples() if r.flag == "grows")
+    mup_ok = None if mup.empty else not growing
+    sp_out = tab[(tab["param"] == "sp") & (tab["module"] == "output") & (tab["t"] >= 1)]
+    sp_grows = None if sp_out.empty else bool((sp_out["flag"] == "grows").all())
+    return CoordCheckVerdict(table=tab.reset_index(drop=True), mup_ok=mup_ok,
+                             sp_output_grows=sp_grows, growing=growing, alpha=alpha,
+                             quantile=float(np.max(q)) if len(q) else float("nan"))
+
+
+def init_identities(verdict: CoordCheckVerdict) -> dict[str, tuple[float, float, float, bool]]:
+    """Known answers at t = 0: muP output slope -1/2 (CLT: n mean-zero terms over n) and
+    pre-activation slope 0 (the first layer does not depend on n), for each param present.
+
+    Returns name -> (expected, lo, hi, holds) with the simultaneous interval of
+    :func:`criterion`.
+    """
+    tab = verdict.table
+    out: dict[str, tuple[float, float, float, bool]] = {}
+    checks = [("mup", "output", -0.5)] + [(p, "preact", 0.0) for p in PARAMS]
+    for param, module, expected in checks:
+        row = tab[(tab["param"] == param) & (tab["module"] == module) & (tab["t"] == 0)]
+        if row.empty:
+            continue
+        lo, hi = float(row["lo"].iloc[0]), float(row["hi"].iloc[0])
+        out[f"{param} {module} t=0"] = (expected, lo, hi, lo <= expected <= hi)
+    return out
+
+
+def slopes_markdown(verdict: CoordCheckVerdict) -> str:
+    """The slopes table as markdown: one row per (param, module), one column per t."""
+    tab = verdict.table
+    ts = sorted(tab["t"].unique())
+    lines = ["| param | module | " + " | ".join(f"t={t}" for t in ts) + " |",
+             "|---|---|" + "---|" * len(ts)]
+    for param in [p for p in PARAMS if p in set(tab["param"])]:
+        for module in MODULES:
+            cells = []
+            for t in ts:
+                r = tab[(tab["param"] == param) & (tab["module"] == module) & (tab["t"] == t)]
+                if r.empty:
+                    cells.append("-")
+                    continue
+                r = r.iloc[0]
+                mark = {"grows": " ↑", "shrinks": " ↓", "flat": ""}[r["flag"]]
+                cells.append(f"{r['slope']:+.3f} ± {r['se']:.3f}{mark}")
+            lines.append(f"| {param} | {module} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def with_overrides(cfg: CoordCheckConfig, **kw) -> CoordCheckConfig:
+    """``cfg`` with the non-None keyword values replaced (CLI flags over a preset)."""
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
+
+
+# ---------------------------------------------------------------------------------- store
+
+SEEDS_CSV = "coordcheck_seeds.csv"
+MEAN_CSV = "coordcheck.csv"
+SLOPES_CSV = "coordcheck_slopes.csv"
+CONFIG_JSON = "coordcheck.json"
+
+
+def _atomic_write(path, text: str) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_results(df: pd.DataFrame, cfg: CoordCheckConfig, out_dir) -> dict[str, "object"]:
+    """Write DIR/coordcheck.csv (param,width,t,module,l1: the seed mean, SPEC §7),
+    DIR/coordcheck_seeds.csv (plus seed), DIR/coordcheck_slopes.csv (the criterion table)
+    and DIR/coordcheck.json (the configuration), each atomically; returns the paths.
+    The configuration is written last, so its presence marks a complete result."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    verdict = criterion(slopes(df))
+    paths = {"seeds": out_dir / SEEDS_CSV, "csv": out_dir / MEAN_CSV,
+             "slopes": out_dir / SLOPES_CSV, "config": out_dir / CONFIG_JSON}
+    _atomic_write(paths["seeds"], df.to_csv(index=False, float_format="%.10g"))
+    _atomic_write(paths["csv"], seed_mean(df).to_csv(index=False, float_format="%.10g"))
+    _atomic_write(paths["slopes"], verdict.table.to_csv(index=False, float_format="%.6g"))
+    _atomic_write(paths["config"], json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
+    return paths
+
+
+def load_results(out_dir, cfg: CoordCheckConfig | None = None) -> pd.DataFrame | None:
+    """The stored per-seed table in DIR, or None when there is none or (with ``cfg``) it
+    was made with another configuration (then the caller recomputes)."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    conf, seeds = out_dir / CONFIG_JSON, out_dir / SEEDS_CSV
+    if not (conf.exists() and seeds.exists()):
+        return None
+    try:
+        stored = json.loads(conf.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    if cfg is not None:
+        want = json.loads(json.dumps(cfg.to_dict()))  # tuples -> lists, as stored
+        if stored != want:
+            return None
+    df = pd.read_csv(seeds)
+    if not set(COLUMNS) | {"seed"} <= set(df.columns):
+        return None
+    return df

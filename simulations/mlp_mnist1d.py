@@ -1,0 +1,190 @@
+"""A muP MLP on MNIST-1D: the "fast transfer expected" setting of SPEC §6.
+
+Data: MNIST-1D (Greydanus & Kobak; PyPI ``mnist1d``) GENERATED LOCALLY with
+``mnist1d.data.make_dataset`` and the package's default arguments (5000 sequences of
+length 40, 10 classes, 4000 train / 1000 test, seed 42). ``get_dataset`` is never called:
+it tries a download first.
+
+Model (``depth`` >= 3 hidden layers of width n, ReLU, d_in = 40, 10 classes):
+
+    h_1 = relu(W_0 x + b_0),  h_{l+1} = relu(W_l h_l + b_l),  logits = W_D h_D + b_D,
+
+params {"W0": (n, 40), "W1".."W{D-1}": (n, n), "W{D}": (10, n), "b0".."b{D}"}.
+
+muP for Adam (Yang et al., Tensor Programs V, Table 3), relative to a base width n0 (at
+n = n0 the model is the standard parametrisation; the scale-free HP nu is the Adam learning
+rate of the base model):
+
+    layer        init std              Adam LR multiplier
+    input W0     1/sqrt(40)            1
+    hidden Wl    1/sqrt(n)             n0/n
+    output WD    sqrt(n0)/n            n0/n
+    biases       0                     1
+
+Loss: softmax cross-entropy. The evaluation loss phi of the recorder is the same loss on a
+FIXED subset of ``n_eval`` training sequences (a fixed objective, so that minibatch noise
+does not enter G; the training loss is the quantity whose width sweep muP transfer is
+about). Training: Adam, minibatches of ``batch`` sequences drawn with replacement.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from theory.errors import InputError
+
+__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn",
+           "init_std", "lr_multipliers", "problem"]
+
+D_IN = 40
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """One top-k sweep of the MNIST-1D MLP (presets ``quick`` and ``paper``)."""
+
+    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    depth: int = 3
+    base_width: int = 64
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -0.5, 11))
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 400
+    batch: int = 128
+    n_eval: int = 1024
+    record_every: int = 10
+    ema: float = 0.9
+    k_max: int = 64
+    rule: str = "left"
+    dtype: str = "float32"
+    num_samples: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.depth < 3:
+            raise InputError(f"depth must be >= 3 hidden layers, got {self.depth}")
+        if min(self.widths) < 1 or self.base_width < 1:
+            raise InputError(f"widths must be positive, got {self.widths}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "MLPConfig":
+        if name == "quick":
+            cfg = cls()
+        elif name == "paper":
+            cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096),
+                      lrs=tuple(float(x) for x in np.logspace(-3.5, -0.5, 13)),
+                      seeds=(0, 1, 2, 3), steps=3000, record_every=5, n_eval=4000,
+                      dtype="float32")
+        else:
+            raise InputError(f"preset must be 'quick' or 'paper', got {name!r}")
+        return replace(cfg, **overrides)
+
+
+@functools.lru_cache(maxsize=2)
+def load_mnist1d(num_samples: int = 5000, seed: int = 42):
+    """(x_train, y_train, x_test, y_test) as numpy arrays, generated locally (no network)."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = int(num_samples)
+    args.seed = int(seed)
+    data = make_dataset(args)
+    return (np.asarray(data["x"], np.float64), np.asarray(data["y"], np.int64),
+            np.asarray(data["x_test"], np.float64), np.asarray(data["y_test"], np.int64))
+
+
+def init_std(width: int, depth: int, base_width: int) -> dict[str, float]:
+    """muP init standard deviations per weight matrix (biases start at 0)."""
+    std = {"W0": 1.0 / np.sqrt(D_IN)}
+    for layer in range(1, depth):
+        std[f"W{layer}"] = 1.0 / np.sqrt(width)
+    std[f"W{depth}"] = np.sqrt(base_width) / width
+    return std
+
+
+def lr_multipliers(width: int, depth: int, base_width: int) -> dict[str, float]:
+    """muP Adam learning-rate multipliers per parameter (H_n = nu * multiplier)."""
+    mult = {"W0": 1.0}
+    for layer in range(1, depth + 1):
+        mult[f"W{layer}"] = base_width / width
+    for layer in range(depth + 1):
+        mult[f"b{layer}"] = 1.0
+    return mult
+
+
+def _shapes(width: int, depth: int) -> dict[str, tuple[int, ...]]:
+    shapes = {"W0": (width, D_IN), "b0": (width,)}
+    for layer in range(1, depth):
+        shapes[f"W{layer}"] = (width, width)
+        shapes[f"b{layer}"] = (width,)
+    shapes[f"W{depth}"] = (N_CLASSES, width)
+    shapes[f"b{depth}"] = (N_CLASSES,)
+    return shapes
+
+
+def init_params(key, width: int, depth: int = 3, base_width: int = 64, dtype="float32"):
+    """muP initialisation: a dict of arrays (shapes in the module docstring)."""
+    import jax
+    import jax.numpy as jnp
+
+    std = init_std(width, depth, base_width)
+    shapes = _shapes(width, depth)
+    keys = jax.random.split(key, len(shapes))
+    params = {}
+    for k, (name, shape) in zip(keys, shapes.items()):
+        if name.startswith("W"):
+            params[name] = jnp.asarray(std[name], dtype) * jax.random.normal(k, shape, dtype)
+        else:
+            params[name] = jnp.zeros(shape, dtype)
+    return params
+
+
+def forward(params, x):
+    """Logits (batch, 10) for inputs x (batch, 40)."""
+    import jax.numpy as jnp
+
+    depth = len(params) // 2 - 1
+    h = x
+    for layer in range(depth):
+        h = jnp.maximum(h @ params[f"W{layer}"].T + params[f"b{layer}"], 0)
+    return h @ params[f"W{depth}"].T + params[f"b{depth}"]
+
+
+def loss_fn(params, x, y):
+    """Mean softmax cross-entropy; y: (batch,) integer labels."""
+    import jax.numpy as jnp
+    from jax.nn import log_softmax
+
+    logp = log_softmax(forward(params, x), axis=-1)
+    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=-1))
+
+
+def problem(width: int, cfg: MLPConfig):
+    """The :class:`simulations.trajectory.Problem` of this setting at one width."""
+    import jax
+    import jax.numpy as jnp
+
+    from simulations.trajectory import Problem
+
+    x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
+    dtype = jnp.dtype(cfg.dtype)
+    xs = jnp.asarray(x_tr, dtype)
+    ys = jnp.asarray(y_tr, jnp.int32)
+    n_eval = min(cfg.n_eval, len(x_tr))
+    x_eval, y_eval = xs[:n_eval], ys[:n_eval]
+    mult = {k: jnp.asarray(v, dtype)
+            for k, v in lr_multipliers(width, cfg.depth, cfg.base_width).items()}
+
+    def batch(key):
+        idx = jax.random.randint(key, (cfg.batch,), 0, xs.shape[0])
+        return xs[idx], ys[idx]
+
+    return Problem(
+        init=lambda key: init_params(key, width, cfg.depth, cfg.base_width, dtype),
+        batch=batch,
+        loss=lambda p, b: loss_fn(p, b[0], b[1]),
+        eval_loss=lambda p: loss_fn(p, x_eval, y_eval),
+        lr_mult=mult,
+    )

@@ -1,0 +1,501 @@
+"""Width x learning-rate x seed sweep of the two-layer ReLU net (SPEC §5), and its store.
+
+Engine (:func:`train_width`): for one width n, every (nu, seed) configuration is trained
+at once. State arrays have shape (S, L, ...) (seeds x learning rates); one jitted
+``lax.scan`` segment advances all of them by ``segment`` Adam steps, vmapped over seeds
+and, inside a seed, over learning rates. Common random numbers: configuration (nu, s)
+uses the initialisation and the batch stream of seed s for every nu, so the L learning
+rates of a seed share one batch per step (no copies: the batch is an unbatched operand
+of the LR-vmap, so x @ W^T is one GEMM over all L * n features). The seed axis is
+sharded over the devices (``jax.sharding``); seeds are independent, so no communication.
+The batch stream of seed s does not depend on the width either. After training, the
+population loss is estimated on a fixed test set (independent of seed and width),
+evaluated in chunks so a (chunk, n) block per configuration is all that is live.
+Non-finite final losses (diverged runs) are recorded as NaN.
+
+Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`), times a schedule
+factor s(t) (constant, or cosine decay to 0); hp = log nu in the results.
+
+Store (:func:`run_sweep`): ``DIR/relu_sweep.json`` (the configuration), one cell file
+``DIR/cells/width_<n>.csv`` per finished width (written to a temporary file and
+``os.replace``d, so a killed run loses no finished cell and leaves no half cell), and
+``DIR/relu_sweep.csv`` (width,hp,loss,seed: every finished cell, rewritten atomically
+after each cell). Re-running skips finished cells; a store whose configuration differs
+(other than in the widths, the cells) is an :class:`InputError`. With several processes
+(``jax.distributed``), process p trains the widths with index = p mod P on its local
+devices and writes its cells into the same store; process 0 merges at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import SingleDeviceSharding
+
+from simulations import mup, relu_net
+from theory.errors import InputError
+
+CSV_NAME = "relu_sweep.csv"
+CONFIG_NAME = "relu_sweep.json"
+CELLS_DIR = "cells"
+SCHEDULES = ("constant", "cosine")
+
+
+# --------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class ReluSweepConfig:
+    """One sweep. ``lrs()`` = ``n_lrs`` log-spaced nu in [lr_min, lr_max]; seeds
+    0..seeds-1; ``steps`` Adam steps of batch ``batch``; ``radius`` None = median radius.
+    Seeds are trained in blocks of ``seed_block`` (fewer if ``memory_mb``, the bound on
+    one device's live activations, requires), the blocks spread over the devices; these
+    two and the eval chunk change no number beyond float rounding, so they are recorded
+    but not part of the store's identity (:meth:`result_key`)."""
+
+    widths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
+    lr_min: float = 1e-3
+    lr_max: float = 1.0
+    n_lrs: int = 13
+    seeds: int = 8
+    steps: int = 400
+    batch: int = 256
+    d: int = 8
+    radius: float | None = None
+    param: str = "mup"
+    dtype: str = "float64"
+    schedule: str = "constant"
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    test_size: int = 16384
+    test_seed: int = 2**31 - 1
+    seed_block: int = 4
+    memory_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        if not self.widths or min(self.widths) < 1:
+            raise InputError(f"widths must be positive integers, got {self.widths}")
+        if len(set(self.widths)) != len(self.widths):
+            raise InputError(f"widths must be distinct, got {self.widths}")
+        if self.param not in mup.PARAMS:
+            raise InputError(f"param must be one of {mup.PARAMS}, got {self.param!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        for name in ("n_lrs", "seeds", "steps", "batch", "d", "test_size", "seed_block",
+                     "memory_mb"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not (0 < self.lr_min <= self.lr_max):
+            raise InputError(f"need 0 < lr_min <= lr_max, got {self.lr_min}, {self.lr_max}")
+
+    def lrs(self) -> np.ndarray:
+        """The scale-free learning rates nu, shape (n_lrs,), log-spaced."""
+        return np.exp(np.linspace(math.log(self.lr_min), math.log(self.lr_max), self.n_lrs))
+
+    def target_radius(self) -> float:
+        return relu_net.median_radius(self.d) if self.radius is None else float(self.radius)
+
+    def jnp_dtype(self):
+        return jnp.float64 if self.dtype == "float64" else jnp.float32
+
+    def replace(self, **changes) -> "ReluSweepConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_json_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["widths"] = list(self.widths)
+        return out
+
+    def result_key(self) -> dict:
+        """Every field that changes a number beyond rounding: all but the widths (the
+        cells) and the blocking knobs."""
+        out = self.to_json_dict()
+        for name in ("widths", "seed_block", "memory_mb"):
+            out.pop(name)
+        return out
+
+    @classmethod
+    def from_json_dict(cls, data: dict) -> "ReluSweepConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InputError(f"{CONFIG_NAME}: unknown field(s) {sorted(unknown)}")
+        data = dict(data)
+        if "widths" in data:
+            data["widths"] = tuple(data["widths"])
+        return cls(**data)
+
+
+def preset(name: str, param: str = "mup") -> ReluSweepConfig:
+    """``quick``: a 2-core CPU in about two minutes per parametrisation (widths 2^5..2^10).
+    ``paper``: a GPU run (widths 2^6..2^14, 32 seeds, long training, float32).
+    The choice of d, steps, batch, grid and seeds is explained in the report of issue 5.
+    """
+    if name == "quick":
+        cfg = ReluSweepConfig()
+    elif name == "paper":
+        cfg = ReluSweepConfig(widths=tuple(2**k for k in range(6, 15)), n_lrs=25,
+                              lr_min=1e-3, lr_max=1.0, seeds=32, steps=4000, batch=512,
+                              dtype="float32", test_size=65536, memory_mb=16384)
+    else:
+        raise InputError(f"preset must be quick or paper, got {name!r}")
+    if param == "sp":
+        # SP's optimum moves like a power of n (about 1/n): a grid wide enough to hold
+        # it at every width.
+        cfg = cfg.replace(lr_min=cfg.lr_min * 1e-3, lr_max=cfg.lr_max, n_lrs=cfg.n_lrs + 8)
+    return cfg.replace(param=param)
+
+
+# --------------------------------------------------------------------------- engine
+def _schedule_factor(schedule: str, t, steps: int, dtype):
+    if schedule == "constant":
+        return jnp.ones((), dtype)
+    # cosine decay from 1 to 0 over the run (t = 0 .. steps-1)
+    frac = t.astype(dtype) / jnp.asarray(steps, dtype)
+    return jnp.asarray(0.5, dtype) * (jnp.asarray(1.0, dtype) + jnp.cos(jnp.asarray(math.pi, dtype) * frac))
+
+
+def _seed_keys(seeds: np.ndarray) -> tuple[jax.Array, jax.Array]:
+    """(init keys, data keys), shape (S, 2) each: seed s -> PRNGKey(s) split in two."""
+    keys = jax.vmap(lambda s: jax.random.split(jax.random.PRNGKey(s), 2))(jnp.asarray(seeds, jnp.uint32))
+    return keys[:, 0], keys[:, 1]
+
+
+@dataclass(frozen=True)
+class _Static:
+    """Everything the compiled functions close over (hashable, so jit caches on it)."""
+    width: int
+    d: int
+    batch: int
+    steps: int
+    radius: float
+    param: str
+    dtype: str
+    schedule: str
+    b1: float
+    b2: float
+    eps: float
+    lr_mult: tuple[tuple[str, float], ...]
+    segment: int
+    chunk: int
+
+
+def _static(config: ReluSweepConfig, width: int, segment: int, chunk: int) -> _Static:
+    return _Static(width=width, d=config.d, batch=config.batch, steps=config.steps,
+                   radius=config.target_radius(), param=config.param, dtype=config.dtype,
+                   schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
+                   lr_mult=tuple(sorted(mup.lr_multipliers(width, config.param).items())),
+                   segment=segment, chunk=chunk)
+
+
+def _optimizer(st: _Static):
+    return optax.scale_by_adam(b1=st.b1, b2=st.b2, eps=st.eps)
+
+
+def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
+    """params and Adam state, shape (S, L, ...): seed s's initialisation for every LR."""
+    dt = jnp.float64 if st.dtype == "float64" else jnp.float32
+
+    def one_seed(key):
+        p = relu_net.init_params(key, st.width, st.d, st.param, dt)
+        return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs,) + v.shape), p)
+
+    params = jax.vmap(one_seed)(init_keys)
+    opt_state = jax.vmap(jax.vmap(_optimizer(st).init))(params)
+    return params, opt_state
+
+
+def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
+    """``st.segment`` Adam steps for every (seed, LR). Shapes: params (S, L, ...),
+    lrs (L,), data_keys (S, 2), t0 scalar int32 (first step index)."""
+    dt = jnp.float64 if st.dtype == "float64" else jnp.float32
+    opt = _optimizer(st)
+    mult = dict(st.lr_mult)
+    grad_fn = jax.grad(relu_net.loss_fn)
+
+    def seed_step(p_L, s_L, key, t):
+        x = relu_net.sample_inputs(jax.random.fold_in(key, t), st.batch, st.d, dt)
+        y = relu_net.ball_target(x, st.radius)
+        # x, y are shared by the L learning rates of this seed (common random numbers)
+        g_L = jax.vmap(grad_fn, in_axes=(0, None, None, None))(p_L, x, y, st.param)
+        u_L, s_L = jax.vmap(opt.update)(g_L, s_L, p_L)
+        scale = -lrs * _schedule_factor(st.schedule, t, st.steps, dt)  # (L,)
+        p_L = {k: p_L[k] + (scale * mult[k]).astype(dt).reshape((-1,) + (1,) * (p_L[k].ndim - 1)) * u_L[k]
+               for k in p_L}
+        return p_L, s_L
+
+    def body(carry, t):
+        p, s = carry
+        p, s = jax.vmap(seed_step, in_axes=(0, 0, 0, None))(p, s, data_keys, t)
+        return (p, s), None
+
+    ts = t0 + jnp.arange(st.segment, dtype=jnp.int32)
+    (params, opt_state), _ = jax.lax.scan(body, (params, opt_state), ts)
+    return params, opt_state
+
+
+def _eval_fn(st: _Static, params, x_test, y_test):
+    """Test loss, shape (S, L); non-finite -> NaN."""
+    loss = jax.vmap(jax.vmap(relu_net.chunked_loss, in_axes=(0, None, None, None, None)),
+                    in_axes=(0, None, None, None, None))(params, x_test, y_test, st.param, st.chunk)
+    return jnp.where(jnp.isfinite(loss), loss, jnp.nan)
+
+
+# Compiled once per static description: a second call with the same shapes reuses the
+# program (tests count traces through TRACE_COUNT).
+TRACE_COUNT = {"init": 0, "segment": 0, "eval": 0}
+
+
+@lru_cache(maxsize=64)
+def _compiled(st: _Static, n_lrs: int):
+    def init(init_keys):
+        TRACE_COUNT["init"] += 1
+        return _init_state(st, init_keys, n_lrs)
+
+    def segment(params, opt_state, lrs, data_keys, t0):
+        TRACE_COUNT["segment"] += 1
+        return _segment_fn(st, params, opt_state, lrs, data_keys, t0)
+
+    def evaluate(params, x_test, y_test):
+        TRACE_COUNT["eval"] += 1
+        return _eval_fn(st, params, x_test, y_test)
+
+    return jax.jit(init), jax.jit(segment, donate_argnums=(0, 1)), jax.jit(evaluate)
+
+
+def _segment_length(steps: int, target_segments: int = 20) -> int:
+    """The smallest divisor of ``steps`` that is >= steps / target_segments (so the
+    progress bar has about that many ticks and one compiled segment covers the run)."""
+    lo = max(1, math.ceil(steps / target_segments))
+    for k in range(lo, steps + 1):
+        if steps % k == 0:
+            return k
+    return steps
+
+
+def _blocks(config: ReluSweepConfig, width: int) -> tuple[int, int]:
+    """(seeds per block, eval chunk): the live (block, L, batch|chunk, n) activation
+    arrays of one device stay within ``memory_mb`` (about 6 such arrays in the backward
+    pass). Neither depends on the number of devices: every device runs the same
+    program on blocks of the same shape, which is what makes 1 and 2 devices give
+    bit-identical numbers (XLA may fuse a partitioned program differently)."""
+    itemsize = 8 if config.dtype == "float64" else 4
+    budget = config.memory_mb * 2**20
+    per_seed = (6 * config.n_lrs * config.batch * width * itemsize
+                + 8 * config.n_lrs * width * (config.d + 2) * itemsize)
+    block = int(max(1, min(config.seeds, config.seed_block, budget // max(per_seed, 1))))
+    per_row = 2 * block * config.n_lrs * width * itemsize
+    chunk = max(1, min(config.test_size, budget // max(per_row, 1)))
+    while config.test_size % chunk:  # chunk must divide the test set
+        chunk -= 1
+    return block, int(chunk)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _test_set(seed: int, size: int, d: int, dtype: str, radius: float):
+    x = relu_net.sample_inputs(jax.random.PRNGKey(seed), size, d,
+                               jnp.float64 if dtype == "float64" else jnp.float32)
+    return x, relu_net.ball_target(x, radius)
+
+
+def test_set(config: ReluSweepConfig):
+    """The fixed test set (x (M, d), y (M,)): the same for every width, seed and LR."""
+    return _test_set(config.test_seed, config.test_size, config.d, config.dtype,
+                     config.target_radius())
+
+
+def train_width(config: ReluSweepConfig, width: int, *, devices=None,
+                progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Final test losses at one width, shape (n_lrs, seeds); NaN for diverged runs.
+
+    Seeds are cut into blocks of a fixed size (:func:`_blocks`); the blocks are spread
+    over ``devices`` (default: this process's local devices), one block per device at a
+    time, each placed with a ``SingleDeviceSharding`` and advanced asynchronously, so the
+    devices train in parallel. ``progress(k)`` is called after every k seed-steps.
+    """
+    devices = list(jax.local_devices() if devices is None else devices)
+    block, chunk = _blocks(config, width)
+    segment = _segment_length(config.steps)
+    st = _static(config, width, segment, chunk)
+    init_fn, segment_fn, eval_fn = _compiled(st, config.n_lrs)
+    dt = config.jnp_dtype()
+    lrs_host = jnp.asarray(config.lrs(), dt)
+    test_host = test_set(config)
+    on = {}  # per-device constants: the LR grid and the test set
+    n_blocks = -(-config.seeds // block)
+    out = np.empty((config.n_lrs, n_blocks * block))
+    for wave in range(0, n_blocks, len(devices)):
+        jobs = []
+        for j, dev in zip(range(wave, min(wave + len(devices), n_blocks)), devices):
+            if dev not in on:
+                sh = SingleDeviceSharding(dev)
+                on[dev] = (jax.device_put(lrs_host, sh), jax.device_put(test_host, sh))
+            # the last block is padded with further seeds; their results are dropped
+            keys = jax.device_put(_seed_keys(np.arange(j * block, (j + 1) * block)),
+                                  SingleDeviceSharding(dev))
+            params, opt_state = init_fn(keys[0])
+            jobs.append([j, dev, params, opt_state, keys[1]])
+        n_real = sum(min(block, config.seeds - j * block) for j, *_ in jobs)
+        for t0 in range(0, config.steps, segment):
+            t = jnp.asarray(t0, jnp.int32)
+            for job in jobs:  # dispatch is asynchronous: the devices run concurrently
+                j, dev, params, opt_state, data_keys = job
+                job[2], job[3] = segment_fn(params, opt_state, on[dev][0], data_keys, t)
+            if progress is not None:
+                jax.block_until_ready([job[2] for job in jobs])
+                progress(segment * n_real)
+        for j, dev, params, _, _ in jobs:
+            loss = np.asarray(eval_fn(params, *on[dev][1]), dtype=np.float64)  # (block, L)
+            out[:, j * block:(j + 1) * block] = loss.T
+    return out[:, :config.seeds]
+
+
+def sweep_frame(config: ReluSweepConfig, width: int, losses: np.ndarray):
+    """Tidy rows width,hp,loss,seed (hp = log nu) for one width's (n_lrs, seeds) losses."""
+    import pandas as pd
+
+    L, S = losses.shape
+    hp = np.log(config.lrs())
+    return pd.DataFrame({
+        "width": np.full(L * S, width, dtype=np.int64),
+        "hp": np.repeat(hp, S),
+        "loss": losses.reshape(-1),
+        "seed": np.tile(np.arange(S, dtype=np.int64), L),
+    })
+
+
+# --------------------------------------------------------------------------- store
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cell_path(out_dir: Path, width: int) -> Path:
+    return Path(out_dir) / CELLS_DIR / f"width_{width}.csv"
+
+
+def _frame_csv(df) -> str:
+    return df.to_csv(index=False, float_format="%.17g", na_rep="nan")
+
+
+def open_store(config: ReluSweepConfig, out_dir: Path) -> None:
+    """Create the store or check that it holds this configuration (widths may differ:
+    they are the cells). A different configuration is an :class:`InputError`."""
+    out_dir = Path(out_dir)
+    path = out_dir / CONFIG_NAME
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            old = ReluSweepConfig.from_json_dict(stored)
+        except (json.JSONDecodeError, TypeError) as err:
+            raise InputError(f"{path}: not a relu sweep configuration ({err})") from None
+        new_key, old_key = config.result_key(), old.result_key()
+        if new_key != old_key:
+            diff = sorted(k for k in new_key if new_key.get(k) != old_key.get(k))
+            raise InputError(
+                f"{path}: the store in {out_dir} was made with a different configuration "
+                f"({', '.join(f'{k}: {old_key.get(k)!r} -> {new_key.get(k)!r}' for k in diff)}); "
+                "use another --out or delete the store")
+        widths = sorted(set(old.widths) | set(config.widths))
+    else:
+        widths = sorted(config.widths)
+    merged = config.to_json_dict()
+    merged["widths"] = widths
+    _atomic_write_text(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
+
+
+def finished_widths(out_dir: Path) -> list[int]:
+    cells = Path(out_dir) / CELLS_DIR
+    if not cells.is_dir():
+        return []
+    out = []
+    for p in cells.glob("width_*.csv"):
+        try:
+            out.append(int(p.stem.split("_", 1)[1]))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def merge_store(out_dir: Path, widths=None):
+    """Rewrite DIR/relu_sweep.csv from the finished cells (all, or those in ``widths``);
+    returns the merged DataFrame."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    done = finished_widths(out_dir)
+    if widths is not None:
+        done = [w for w in done if w in set(widths)]
+    frames = [pd.read_csv(cell_path(out_dir, w)) for w in done]
+    df = (pd.concat(frames, ignore_index=True) if frames
+          else pd.DataFrame(columns=["width", "hp", "loss", "seed"]))
+    _atomic_write_text(out_dir / CSV_NAME, _frame_csv(df))
+    return df
+
+
+def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,
+              log: Callable[[str], None] = print, devices=None):
+    """Train every unfinished width cell of ``config`` into the store at ``out_dir`` and
+    return the merged DataFrame (width,hp,loss,seed) of ``config.widths``.
+
+    Under ``jax.distributed`` (process_count P > 1) process p takes the widths with
+    index = p mod P (largest first, so the expensive cells spread over the processes),
+    trains them on its local devices, and process 0 merges after a barrier.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_proc, rank = jax.process_count(), jax.process_index()
+    open_store(config, out_dir)
+    done = set(finished_widths(out_dir))
+    order = sorted(config.widths, reverse=True)
+    mine = [w for i, w in enumerate(order) if i % n_proc == rank]
+    todo = sorted(w for w in mine if w not in done)
+    skipped = sorted(w for w in mine if w in done)
+    if skipped:
+        log(f"relu sweep ({config.param}): reusing finished width(s) {skipped} in {out_dir}")
+    for width in todo:
+        total = config.steps * config.seeds
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=total, desc=f"{config.param} n={width}", unit="step",
+                       unit_scale=True, leave=False, dynamic_ncols=True)
+        t0 = time.perf_counter()
+        losses = train_width(config, width, devices=devices,
+                             progress=(bar.update if bar is not None else None))
+        if bar is not None:
+            bar.close()
+        _atomic_write_text(cell_path(out_dir, width), _frame_csv(sweep_frame(config, width, losses)))
+        n_nan = int(np.isnan(losses).sum())
+        log(f"relu sweep ({config.param}): width {width} done in {time.perf_counter() - t0:.1f}s"
+            f"{f', {n_nan} diverged run(s)' if n_nan else ''}")
+        merge_store(out_dir, config.widths)
+    if n_proc > 1:
+        from jax.experimental import multihost_utils
+        multihost_utils.sync_global_devices("fasttransfer-relu-sweep-done")
+    return merge_store(out_dir, config.widths) if rank == 0 or n_proc == 1 else None

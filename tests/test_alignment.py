@@ -1,0 +1,167 @@
+"""simulations.alignment: exact eigenvalues of S(G, dW) through the 2r x 2r reduction."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simulations.alignment import (
+    alignment_eigenvalues,
+    alignment_eigenvalues_batched,
+    alignment_matrix,
+    split_topk,
+    topk_change,
+)
+from theory.errors import InputError
+
+EPS = np.finfo(np.float64).eps
+
+
+def _tol(S: np.ndarray) -> float:
+    # Backward-stable symmetric eigensolvers (and Householder QR) perturb each eigenvalue
+    # by at most c * n * eps * ||S||_2; ||S||_2 <= ||S||_F, and c = 50 is generous for
+    # LAPACK's constants. The floor covers the all-zero matrix.
+    n = S.shape[0]
+    return 50.0 * n * EPS * max(float(np.linalg.norm(S)), 1e-300)
+
+
+def _dense_sorted(G, dW, side="in"):
+    lam = np.linalg.eigvalsh(alignment_matrix(G, dW, side=side))
+    return lam[np.lexsort((lam, -np.abs(lam)))]
+
+
+def _pad(lam, n):
+    return np.concatenate([np.asarray(lam), np.zeros(n - len(lam))])
+
+
+def _assert_matches_dense(G, dW, side="in"):
+    lam = np.asarray(alignment_eigenvalues(G, dW, side=side))
+    dense = _dense_sorted(G, dW, side=side)
+    S = alignment_matrix(G, dW, side=side)
+    tol = _tol(S)
+    # the omitted eigenvalues are exactly the zeros of the dense spectrum
+    np.testing.assert_allclose(np.sort(_pad(lam, len(dense))), np.sort(dense), rtol=0, atol=tol)
+    # sorted by |lambda| descending
+    assert np.all(np.diff(np.abs(lam)) <= tol)
+    # trace identity: sum(lambda) = tr S = <G, dW>
+    G2 = np.atleast_2d(G)
+    np.testing.assert_allclose(lam.sum(), np.vdot(G2, np.atleast_2d(dW)), rtol=0,
+                               atol=tol * len(dense))
+    return lam
+
+
+def _pair(rng, m, n, rank=None):
+    if rank is None:
+        return rng.normal(size=(m, n)), rng.normal(size=(m, n))
+    G = rng.normal(size=(m, rank)) @ rng.normal(size=(rank, n))
+    dW = rng.normal(size=(m, rank)) @ rng.normal(size=(rank, n))
+    return G, dW
+
+
+@pytest.mark.parametrize("m,n", [(4, 50), (50, 4), (17, 17), (1, 30), (30, 1), (8, 16), (9, 16)])
+def test_random_shapes_match_dense_eigh(m, n):
+    rng = np.random.default_rng(m * 100 + n)
+    G, dW = _pair(rng, m, n)
+    lam = _assert_matches_dense(G, dW)
+    assert len(lam) == min(n, 2 * m)
+
+
+def test_rank_one_matches_closed_form():
+    # G = u g^T, dW = u d^T with |u| = 1: S = (g d^T + d g^T)/2, eigenvalues
+    # (<g, d> +- |g||d|)/2 and n - 2 zeros.
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=6)
+    u /= np.linalg.norm(u)
+    g, d = rng.normal(size=40), rng.normal(size=40)
+    lam = _assert_matches_dense(np.outer(u, g), np.outer(u, d))
+    expected = np.array([np.dot(g, d) + np.linalg.norm(g) * np.linalg.norm(d),
+                         np.dot(g, d) - np.linalg.norm(g) * np.linalg.norm(d)]) / 2
+    np.testing.assert_allclose(np.sort(lam[:2]), np.sort(expected), rtol=1e-12)
+    np.testing.assert_allclose(lam[2:], 0.0, atol=1e-12 * np.abs(expected).max())
+
+
+def test_vector_parameters_are_rows():
+    rng = np.random.default_rng(2)
+    g, d = rng.normal(size=25), rng.normal(size=25)
+    lam = _assert_matches_dense(g, d)
+    assert lam.shape == (2,)
+    ng, nd = np.linalg.norm(g), np.linalg.norm(d)
+    np.testing.assert_allclose(np.sort(lam), np.sort([(g @ d - ng * nd) / 2, (g @ d + ng * nd) / 2]),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("m,n,rank", [(20, 60, 1), (60, 20, 2), (30, 30, 3), (5, 80, 1)])
+def test_low_rank_factors(m, n, rank):
+    rng = np.random.default_rng(m + n + rank)
+    G, dW = _pair(rng, m, n, rank)
+    lam = _assert_matches_dense(G, dW)
+    # rank(S) <= 2 min(rank G, rank dW): everything beyond 2*rank is zero
+    np.testing.assert_allclose(lam[2 * rank:], 0.0, atol=_tol(alignment_matrix(G, dW)))
+
+
+@pytest.mark.parametrize("m,n", [(3, 12), (12, 3), (5, 5)])
+def test_zero_matrices(m, n):
+    rng = np.random.default_rng(3)
+    for G, dW in [(np.zeros((m, n)), np.zeros((m, n))),
+                  (np.zeros((m, n)), rng.normal(size=(m, n)))]:
+        lam = alignment_eigenvalues(G, dW)
+        np.testing.assert_array_equal(lam, np.zeros(min(n, 2 * m)))
+
+
+@pytest.mark.parametrize("side", ["out", "auto"])
+def test_sides(side):
+    rng = np.random.default_rng(4)
+    G, dW = _pair(rng, 40, 6)
+    lam = _assert_matches_dense(G, dW, side=side)
+    # auto picks the larger dimension (40 = out): S is 40 x 40 with rank <= 12
+    assert len(lam) == 12
+
+
+def test_topk_sums():
+    rng = np.random.default_rng(5)
+    G, dW = _pair(rng, 6, 30)
+    dense = _dense_sorted(G, dW)
+    tol = _tol(alignment_matrix(G, dW)) * 30
+    for k in [0, 1, 3, 12, 30, 100]:
+        np.testing.assert_allclose(topk_change(G, dW, k), dense[:k].sum(), rtol=0, atol=tol)
+    # k >= rank recovers the whole linearised change
+    np.testing.assert_allclose(topk_change(G, dW, 100), np.vdot(G, dW), rtol=0, atol=tol)
+    top, rest = split_topk(alignment_eigenvalues(G, dW), 5)
+    np.testing.assert_allclose(top.sum() + rest, np.vdot(G, dW), rtol=0, atol=tol)
+    top, rest = split_topk(alignment_eigenvalues(G, dW), 20)  # more than r = 12: padded
+    assert top.shape == (20,) and rest == 0.0
+    with pytest.raises(InputError, match="k"):
+        topk_change(G, dW, -1)
+
+
+def test_jax_matches_numpy_and_batched_jit():
+    rng = np.random.default_rng(6)
+    T, m, n = 5, 4, 20
+    G, dW = rng.normal(size=(T, m, n)), rng.normal(size=(T, m, n))
+    ref = np.stack([alignment_eigenvalues(G[t], dW[t]) for t in range(T)])
+    out = jax.jit(alignment_eigenvalues_batched)(jnp.asarray(G), jnp.asarray(dW))
+    assert out.dtype == jnp.float64
+    tol = max(_tol(alignment_matrix(G[t], dW[t])) for t in range(T))
+    np.testing.assert_allclose(np.asarray(out), ref, rtol=0, atol=tol)
+    single = alignment_eigenvalues(jnp.asarray(G[0]), jnp.asarray(dW[0]))
+    np.testing.assert_allclose(np.asarray(single), ref[0], rtol=0, atol=tol)
+
+
+def test_bad_shapes():
+    with pytest.raises(InputError, match="same shape"):
+        alignment_eigenvalues(np.ones((2, 3)), np.ones((3, 2)))
+    with pytest.raises(InputError, match="ndim"):
+        alignment_eigenvalues(np.ones((2, 2, 2)), np.ones((2, 2, 2)))
+    with pytest.raises(InputError, match="side"):
+        alignment_eigenvalues(np.ones((2, 3)), np.ones((2, 3)), side="sideways")
+
+
+@given(m=st.integers(1, 12), n=st.integers(1, 24), rank=st.integers(0, 4),
+       seed=st.integers(0, 2**31 - 1), side=st.sampled_from(["in", "out", "auto"]))
+def test_hypothesis_shapes(m, n, rank, seed, side):
+    rng = np.random.default_rng(seed)
+    r = min(rank, m, n)
+    G, dW = _pair(rng, m, n, None if rank == 0 else r)
+    _assert_matches_dense(G, dW, side=side)

@@ -1,0 +1,126 @@
+"""``fasttransfer analyze``: the SPEC §7 contract and one-line errors (exit 2) for
+every bad input of issue 2."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fasttransfer.cli import main
+from theory.synthetic import llama_family
+
+WIDTHS = 128 * 2 ** np.arange(7)
+
+
+def write_sweep(path, beta=0.75, *, seeds=6, rng=0, widths=WIDTHS, H=31, half=3.75):
+    fam = llama_family(beta)
+    grid = fam.nu_inf + np.linspace(-half, half, H)
+    df = fam.sample_sweep(widths, grid, seeds=seeds, noise=1e-3, rng=rng)
+    df.to_csv(path, index=False)
+    return df
+
+
+def run_cli(argv, capsys):
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse usage errors exit through SystemExit(2)
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_analyze_fast_sweep_json_and_plot(tmp_path, capsys):
+    sweep = tmp_path / "sweep.csv"
+    write_sweep(sweep, 0.75)
+    js, png = tmp_path / "out.json", tmp_path / "out.png"
+    rc, out, err = run_cli(["analyze", str(sweep), "--json", str(js), "--plot", str(png),
+                            "--bootstrap", "200"], capsys)
+    assert rc == 0, err
+    for needle in ("alpha", "beta - alpha/2", "nu_star", "phi_star", "verdict: fast",
+                   "reference: extrapolate", "diverged runs (excluded): 0"):
+        assert needle in out
+    d = json.loads(js.read_text())
+    assert d["verdict"] == "fast"
+    assert abs(d["alpha"]["estimate"] - 0.52) < 0.03  # issue 2's done criterion
+    lo, hi = d["beta_minus_half_alpha"]["ci"]
+    assert 0 < lo < hi and hi - lo < 0.2
+    assert len(d["per_width"]) == 7 and d["diverged"] == 0
+    assert png.stat().st_size > 10_000
+
+
+def test_analyze_weak_sweep_largest_reference_and_log_hp(tmp_path, capsys):
+    sweep = tmp_path / "sweep.csv"
+    df = write_sweep(sweep, 0.26)
+    rc, out, _ = run_cli(["analyze", str(sweep), "--bootstrap", "200"], capsys)
+    assert rc == 0 and "verdict: weak" in out
+    # the HP itself in the file, logged by --log-hp: same answer
+    df.assign(hp=np.exp(df.hp)).to_csv(sweep, index=False)
+    rc, out2, _ = run_cli(["analyze", str(sweep), "--bootstrap", "200", "--log-hp"], capsys)
+    assert rc == 0 and out2.splitlines()[4] == out.splitlines()[4]  # the alpha line
+    rc, out3, _ = run_cli(["analyze", str(sweep), "--log-hp", "--reference", "largest",
+                           "--bootstrap", "50"], capsys)
+    assert rc == 0 and "reference: largest" in out3
+
+
+def test_diverged_runs_are_counted_not_fatal(tmp_path, capsys):
+    sweep = tmp_path / "sweep.csv"
+    df = write_sweep(sweep)
+    df.loc[df.index[[0, 1, 2]], "loss"] = [np.nan, np.inf, -np.inf]
+    df.to_csv(sweep, index=False)  # NaN is written as an empty cell
+    rc, out, err = run_cli(["analyze", str(sweep), "--bootstrap", "50"], capsys)
+    assert rc == 0, err
+    assert "diverged runs (excluded): 3" in out
+
+
+def _bad(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _rows(widths, hps, extra=""):
+    return "".join(f"{w},{h},{(h - 0.5) ** 2 + 1 / w}{extra}\n" for w in widths for h in hps)
+
+
+HP9 = [i / 8 for i in range(9)]
+
+
+@pytest.mark.parametrize("case, text, needle", [
+    ("empty", "", "empty file"),
+    ("header_only", "width,hp,loss\n", "empty file"),
+    ("missing_column", "width,hp\n1,2\n", "missing column"),
+    ("duplicate_column", "width,hp,loss,hp\n1,2,3,4\n", "duplicate column"),
+    ("extra_field", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,1,9\n", "extra column"),
+    ("non_numeric", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,abc,1\n", "non-numeric"),
+    ("non_numeric_loss", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,oops\n", "non-numeric"),
+    ("two_widths", "width,hp,loss\n" + _rows([64, 128], HP9), "fewer than 3 widths"),
+    ("four_hps", "width,hp,loss\n" + _rows([64, 128, 256], HP9[:4]), "at least 5"),
+    ("all_diverged", "width,hp,loss\n" + _rows([64, 128], HP9)
+     + "".join(f"256,{h},nan\n" for h in HP9), "every run at width 256 diverged"),
+    ("edge", "width,hp,loss\n" + _rows([64, 128, 256], [h + 1.0 for h in HP9]), "edge"),
+    ("duplicate_run", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.0,1\n", "duplicate run"),
+    ("negative_width", "width,hp,loss\n" + _rows([-64, 128, 256], HP9), "width"),
+    ("bad_seed", "width,hp,loss,seed\n" + _rows([64, 128, 256], HP9, ",0.5"), "seed"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case, text, needle):
+    path = _bad(tmp_path, f"{case}.csv", text)
+    rc, out, err = run_cli(["analyze", str(path), "--bootstrap", "20"], capsys)
+    assert rc == 2, (case, out, err)
+    assert needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["analyze", "/nonexistent/sweep.csv"], "no such file"),
+    (["analyze", "SWEEP", "--bootstrap", "-3"], "bootstrap"),
+    (["analyze", "SWEEP", "--reference", "median"], "reference"),
+    (["analyze", "SWEEP", "--window", "3"], "window"),
+    (["analyze", "SWEEP", "--log-hp"], "--log-hp"),  # hp <= 0 cannot be logged
+])
+def test_bad_flags_are_one_line_exit_2(tmp_path, capsys, argv, needle):
+    sweep = tmp_path / "s.csv"
+    write_sweep(sweep, seeds=1, widths=[128, 256, 512], H=11)
+    argv = [str(sweep) if a == "SWEEP" else a for a in argv]
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 2 and needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -1,0 +1,63 @@
+"""theory.framework: the gap definitions and the verdict rule (SPEC §1-2)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from theory.framework import (Estimate, finite_transfer_suboptimality, hp_gap, is_fast,
+                              loss_gap, transfer_suboptimality, transfer_verdict)
+from theory.synthetic import PowerLawFamily
+
+
+def test_gaps_elementwise_and_norm():
+    assert np.allclose(loss_gap([1.0, 0.5], 0.75), [0.25, 0.25])
+    assert np.allclose(hp_gap([1.0, -1.0], 0.5), [0.5, 1.5])
+    # h = 2 HPs: Euclidean norm over the HP axis
+    assert np.allclose(hp_gap(np.array([[3.0, 4.0], [0.0, 1.0]]), np.zeros(2), hp_axis=-1), [5.0, 1.0])
+
+
+@given(B=st.floats(0.05, 5.0), beta=st.floats(0.1, 1.5), kappa=st.floats(0.05, 5.0),
+       n=st.floats(16.0, 1e5))
+def test_c_is_half_kappa_b_squared_on_the_family(B, beta, kappa, n):
+    """SPEC §3: c_n = kappa/2 B^2 n^(-2 beta) = kappa/2 b_n^2 (Theorem 1.3 with mu = L = kappa)."""
+    fam = PowerLawFamily(phi_inf_star=1.0, A=2.0, alpha=0.5, kappa=kappa, nu_inf=-1.0, B=B, beta=beta)
+    c = transfer_suboptimality(fam.phi_inf, fam.nu_star(n), fam.phi_inf_star)
+    b = hp_gap(fam.nu_star(n), fam.nu_inf)
+    # float64 rounding of a difference of O(1) numbers: relative 1e-9 of phi_inf_star
+    assert c == pytest.approx(0.5 * kappa * B**2 * n ** (-2 * beta), rel=1e-7, abs=1e-12)
+    assert c == pytest.approx(0.5 * kappa * b**2, rel=1e-7, abs=1e-12)
+    assert c >= 0
+
+
+def test_finite_version_tends_to_c_n():
+    fam = PowerLawFamily(phi_inf_star=0.0, A=1.0, alpha=0.5, kappa=1.0, B=1.0, beta=0.5)
+    m = 64.0
+    cN = [finite_transfer_suboptimality(lambda nu, N=N: fam.loss(N, nu), fam.nu_star(m),
+                                        fam.phi_star(N)) for N in (1e3, 1e6, 1e12)]
+    # c_{m->N} = kappa/2 (nu*(m) - nu*(N))^2 -> kappa/2 b_m^2 = c_m as N -> inf
+    for N, c in zip((1e3, 1e6, 1e12), cN):
+        assert c == pytest.approx(0.5 * (fam.nu_star(m) - fam.nu_star(N)) ** 2, rel=1e-9)
+    # at N = 1e12, b_N / b_m = 8e-6, so the relative distance to c_m is ~2 b_N / b_m
+    assert cN[-1] == pytest.approx(float(fam.c(m)), rel=2e-5)
+    assert cN[0] < cN[1] < cN[2]
+
+
+@pytest.mark.parametrize("d, beta, word", [
+    ((0.1, 0.3), (0.5, 0.9), "fast"),
+    ((-0.1, 0.2), (0.2, 0.4), "weak"),
+    ((-0.3, -0.1), (0.1, 0.2), "weak"),         # b_n -> 0, slower than a_n^(1/2)
+    ((-1.0, -0.5), (-0.6, -0.1), "no-transfer"),
+    ((-0.5, 0.5), (-0.2, 0.4), "inconclusive"),  # convergence not established
+    ((np.nan, np.nan), (0.2, 0.4), "inconclusive"),
+])
+def test_verdict_table(d, beta, word):
+    assert transfer_verdict(d, beta) == word
+
+
+def test_estimate_and_is_fast():
+    e = Estimate(0.5, (0.4, 0.6))
+    assert e.contains(0.45) and not e.contains(0.7)
+    assert e.width == pytest.approx(0.2)
+    assert e.to_json() == {"estimate": 0.5, "ci": [0.4, 0.6]}
+    assert is_fast(0.52, 0.75) and not is_fast(0.52, 0.26)

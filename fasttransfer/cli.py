@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # output piped into e.g. `head`: not an error of ours; silence the flush at exit
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"{prog}: interrupted (finished results are kept)", file=sys.stderr)
         return 130

@@ -742,7 +742,7 @@ def run_study(out_dir, config: RFRRConfig = RFRRConfig(), *, log=print,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg_json = config.to_json_dict()
+    cfg_json = json.loads(json.dumps(config.to_json_dict()))  # as stored (lists, not tuples)
     cfg_path = out / "config.json"
     if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg_json:
         log(f"{cfg_path}: a different configuration; recomputing")

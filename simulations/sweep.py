@@ -204,44 +204,74 @@ def _static(config: ReluSweepConfig, width: int, segment: int, chunk: int) -> _S
 
 
 def _optimizer(st: _Static):
+    # Adam is elementwise with a step count shared by every configuration, so one
+    # optax transformation updates the whole (S, L, ...) state at once (no vmap).
     return optax.scale_by_adam(b1=st.b1, b2=st.b2, eps=st.eps)
+
+
+def _dtype(st: _Static):
+    return jnp.float64 if st.dtype == "float64" else jnp.float32
 
 
 def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
     """params and Adam state, shape (S, L, ...): seed s's initialisation for every LR."""
-    dt = jnp.float64 if st.dtype == "float64" else jnp.float32
+    dt = _dtype(st)
 
     def one_seed(key):
         p = relu_net.init_params(key, st.width, st.d, st.param, dt)
         return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs,) + v.shape), p)
 
     params = jax.vmap(one_seed)(init_keys)
-    opt_state = jax.vmap(jax.vmap(_optimizer(st).init))(params)
-    return params, opt_state
+    return params, _optimizer(st).init(params)
+
+
+def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str):
+    """Gradients of the batch MSE for L configurations that share one batch, by hand.
+
+    p_L: W (L, n, d), b (L, n), a (L, n); x (B, d); y (B,). With
+    pre = x W_l^T + b_l (B, L, n), f_l = m sum_i a_li relu(pre_li), r = f - y,
+    loss_l = mean_b r_bl^2 and g = 2 m r / B (B, L):
+    da_l = sum_b g_bl relu(pre_bl), dpre = g a 1{pre > 0}, db_l = sum_b dpre_bl,
+    dW_l = dpre_l^T x. The two products with x are single GEMMs over all L * n
+    features ((B, d) x (d, L n) and (L n, B) x (B, d)); the rest is elementwise.
+    Equal to ``jax.grad(relu_net.loss_fn)`` per configuration (tested).
+    Returns (grads with p_L's shapes, loss (L,)).
+    """
+    W, b, a = p_L["W"], p_L["b"], p_L["a"]
+    n = a.shape[-1]
+    dt = x.dtype
+    m = jnp.asarray(mup.output_multiplier(n, param), dt)
+    pre = jnp.einsum("bd,lnd->bln", x, W) + b[None]
+    act = jax.nn.relu(pre)
+    r = m * jnp.sum(act * a[None], axis=-1) - y[:, None]  # (B, L)
+    g = (jnp.asarray(2.0 / x.shape[0], dt) * m) * r
+    da = jnp.sum(g[:, :, None] * act, axis=0)
+    dpre = jnp.where(pre > 0, g[:, :, None] * a[None], jnp.zeros((), dt))
+    db = jnp.sum(dpre, axis=0)
+    dW = jnp.einsum("bln,bd->lnd", dpre, x)
+    return {"W": dW, "b": db, "a": da}, jnp.mean(r * r, axis=0)
 
 
 def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
     """``st.segment`` Adam steps for every (seed, LR). Shapes: params (S, L, ...),
     lrs (L,), data_keys (S, 2), t0 scalar int32 (first step index)."""
-    dt = jnp.float64 if st.dtype == "float64" else jnp.float32
+    dt = _dtype(st)
     opt = _optimizer(st)
     mult = dict(st.lr_mult)
-    grad_fn = jax.grad(relu_net.loss_fn)
 
-    def seed_step(p_L, s_L, key, t):
+    def seed_grads(p_L, key, t):
         x = relu_net.sample_inputs(jax.random.fold_in(key, t), st.batch, st.d, dt)
         y = relu_net.ball_target(x, st.radius)
         # x, y are shared by the L learning rates of this seed (common random numbers)
-        g_L = jax.vmap(grad_fn, in_axes=(0, None, None, None))(p_L, x, y, st.param)
-        u_L, s_L = jax.vmap(opt.update)(g_L, s_L, p_L)
-        scale = -lrs * _schedule_factor(st.schedule, t, st.steps, dt)  # (L,)
-        p_L = {k: p_L[k] + (scale * mult[k]).astype(dt).reshape((-1,) + (1,) * (p_L[k].ndim - 1)) * u_L[k]
-               for k in p_L}
-        return p_L, s_L
+        return lr_grid_grads(p_L, x, y, st.param)[0]
 
     def body(carry, t):
         p, s = carry
-        p, s = jax.vmap(seed_step, in_axes=(0, 0, 0, None))(p, s, data_keys, t)
+        g = jax.vmap(seed_grads, in_axes=(0, 0, None))(p, data_keys, t)
+        u, s = opt.update(g, s, p)
+        step = -lrs * _schedule_factor(st.schedule, t, st.steps, dt)  # (L,)
+        p = {k: p[k] + (step * mult[k]).reshape((1, -1) + (1,) * (p[k].ndim - 2)) * u[k]
+             for k in p}
         return (p, s), None
 
     ts = t0 + jnp.arange(st.segment, dtype=jnp.int32)
@@ -250,9 +280,22 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
 
 
 def _eval_fn(st: _Static, params, x_test, y_test):
-    """Test loss, shape (S, L); non-finite -> NaN."""
-    loss = jax.vmap(jax.vmap(relu_net.chunked_loss, in_axes=(0, None, None, None, None)),
-                    in_axes=(0, None, None, None, None))(params, x_test, y_test, st.param, st.chunk)
+    """Test loss, shape (S, L); non-finite -> NaN. The test set is cut into blocks of
+    ``st.chunk`` rows (lax.map) so only a (chunk, L, n) block per seed is live."""
+    dt = _dtype(st)
+    M = x_test.shape[0]
+    xs = x_test.reshape(M // st.chunk, st.chunk, st.d)
+    ys = y_test.reshape(M // st.chunk, st.chunk)
+    m = jnp.asarray(mup.output_multiplier(st.width, st.param), dt)
+
+    def block(args):
+        xb, yb = args
+        pre = jnp.einsum("cd,slnd->scln", xb, params["W"]) + params["b"][:, None]
+        f = m * jnp.sum(jax.nn.relu(pre) * params["a"][:, None], axis=-1)  # (S, C, L)
+        r = f - yb[None, :, None]
+        return jnp.sum(r * r, axis=1)  # (S, L)
+
+    loss = jnp.sum(jax.lax.map(block, (xs, ys)), axis=0) / jnp.asarray(M, dt)
     return jnp.where(jnp.isfinite(loss), loss, jnp.nan)
 
 

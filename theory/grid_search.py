@@ -422,7 +422,6 @@ class Setting:
     kappa: float = 1.0
     B: float = 1.0
     box: float = 4.0
-    main: bool = True  # counted in the pass criterion (asymptotic regime reached)
 
     def model(self) -> ExcessModel:
         from theory.synthetic import PowerLawFamily
@@ -435,8 +434,8 @@ class Setting:
 # The Theorem 2 study: fast transfer with each term binding, the weak tie beta = alpha/2,
 # beta < alpha/2, and the paper's Llama loss law (A = 13.16, alpha = 0.52; the HP drift
 # is ours, see theory.synthetic.llama_family). "slow" has a small correction exponent
-# delta: its finite-budget slope is still visibly above e_T at C = 1e12 (shown, not
-# counted).
+# delta: its slope fitted over all budgets is still visibly above e_T, which is why the
+# criterion is the local slope over the top decade of budgets.
 SETTINGS: tuple[Setting, ...] = (
     Setting("fast, final run binds", 0.5, 1.0, 1.0, 1.0),
     Setting("fast, both transfer terms tie", 1.0, 1.0, 2.0, 2.0),
@@ -446,7 +445,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("beta < alpha/2 (transfer worse)", 0.8, 0.2, 1.0, 1.0),
     Setting("Llama loss law, beta = 0.75", 0.52, 0.75, 1.0, 1.0, A=13.16, kappa=0.2,
             B=0.5 * 128.0**0.75),
-    Setting("slow convergence (small delta)", 0.5, 1.5, 1.0, 2.0, main=False),
+    Setting("slow convergence (small delta)", 0.5, 1.5, 1.0, 2.0),
 )
 
 
@@ -498,7 +497,7 @@ def run_study(config: SlopeStudyConfig, settings=None, progress=None):
 
 def slopes_table(df, config: SlopeStudyConfig):
     """Per setting and strategy: closed-form exponent, slope fitted over all budgets,
-    local slope over the top decade, their errors, delta, and whether it is counted."""
+    local slope over the top decade, their errors and delta."""
     import pandas as pd
 
     out = []
@@ -518,6 +517,5 @@ def slopes_table(df, config: SlopeStudyConfig):
                         "fitted": fitted, "error": fitted - closed,
                         "top_decade": local, "top_error": local - closed,
                         "delta": (correction_exponent(s.alpha, s.beta, s.rho, s.h)
-                                  if strategy == "transfer" else float("nan")),
-                        "main": s.main})
+                                  if strategy == "transfer" else float("nan"))})
     return pd.DataFrame(out)

@@ -97,43 +97,43 @@ def _numeric_row(ctx: CheckContext) -> CheckResult:
     df = _study(ctx, cfg)
     tab = slopes_table(df, cfg)
     tol = cfg.tolerance
-    main = tab[tab.main]
-    ok_main = bool(np.all(np.abs(main.error) <= tol))
+    # The exponent is the large-C slope: the criterion is the local slope over the top
+    # decade of budgets, for every setting; the slope over all budgets is shown beside it
+    # (it carries a C^-delta correction, large where delta is small).
     ok_top = bool(np.all(np.abs(tab.top_error) <= tol))
-    n_settings = int(main.setting.nunique())
-    weak = main[main.beta == main.alpha / 2]
-    ok = ok_main and ok_top and n_settings >= 4 and not weak.empty
+    n_settings = int(tab.setting.nunique())
+    weak = tab[tab.beta == tab.alpha / 2]
+    ok = ok_top and n_settings >= 4 and not weak.empty
 
     # the ratio E_T*/E_D* at the largest budget, per setting
     top = df[df.budget == df.budget.max()].pivot(index="setting", columns="strategy",
                                                  values="excess")
     lines = [f"Budgets C = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.budgets.size} points); integer "
              f"candidates: all up to 256, then a geometric grid of ratio {cfg.ratio}; the final "
-             "width is the largest affordable one. Tolerance 0.02 on |fitted - closed form| "
-             "(over all budgets for the counted settings; over the top decade for all).",
+             "width is the largest affordable one. Criterion: |local slope over the top decade - closed form| <= "
+             f"{tol} for every setting; the slope over all budgets is shown for context.",
              "",
              "| setting | alpha | beta | rho | h | strategy | closed form | fitted (all C) | "
-             "error | fitted (top decade) | error | delta | counted |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "error | fitted (top decade) | error | delta |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in tab.iterrows():
         delta = "" if np.isnan(r.delta) else f"{r.delta:.3f}"
         lines.append(f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.rho:g} | {r.h:g} | "
                      f"{r.strategy} | {r.closed_form:.4f} | {r.fitted:.4f} | {r.error:+.4f} | "
-                     f"{r.top_decade:.4f} | {r.top_error:+.4f} | {delta} | "
-                     f"{'yes' if r.main else 'no'} |")
+                     f"{r.top_decade:.4f} | {r.top_error:+.4f} | {delta} |")
     lines += ["", "E_T*/E_D* at the largest budget: " + ", ".join(
         f"{name}: {row['transfer'] / row['direct']:.3g}" for name, row in top.iterrows()),
         "", "delta = |e1 - e2|/(1 + max(e1, e2)) is the rate at which the non-binding part "
         "of the transfer excess fades (derived symbolically): fitted slopes over finite "
-        "budgets exceed e_T by an amount of order C^-delta, which is why the setting with "
-        "the smallest delta is shown but not counted over the full range."]
-    worst = float(np.max(np.abs(main.error)))
+        "budgets exceed e_T by an amount of order C^-delta."]
+    worst_top = float(np.max(np.abs(tab.top_error)))
+    worst_all = float(np.max(np.abs(tab.error)))
     return CheckResult(
         check="theorem2", claim="Theorem 2, brute-force slopes vs closed forms",
         paper="E*(C) exponents as derived; tie at beta = alpha/2",
-        measured=(f"max |fitted - closed| = {worst:.4f} over {n_settings} settings x 2 "
-                  f"strategies (incl. beta = alpha/2); top-decade max "
-                  f"{float(np.max(np.abs(tab.top_error))):.4f}"),
+        measured=(f"max |top-decade slope - closed form| = {worst_top:.4f} over "
+                  f"{n_settings} settings x 2 strategies (incl. beta = alpha/2); over all "
+                  f"budgets 1e{cfg.lo:g}..1e{cfg.hi:g}: {worst_all:.4f}"),
         verdict="pass" if ok else "fail", details="\n".join(lines),
         note=("excess model of SPEC §1 on the SPEC §3 family: a_n = A n^-alpha, "
               "c_m = kappa/2 B^2 m^-2beta, grid-search excess kappa/2 h (box/2)^2 K^-2/h; "

@@ -67,6 +67,8 @@ def plot(data: dict) -> Figure:
             if lam_s > 0 and np.isfinite(lam_s):
                 ax.plot([lam_s], [r_s], "o", color=col, ms=5, mec="k", mew=0.5)
         ax.set_xscale("log")
+        # the interpolation peak (psi1 = psi2, lam -> 0) would dwarf the minima otherwise
+        ax.set_ylim(0.9 * curves.risk.min(), 1.5 * curves[curves.psi1 == psi1s[-1]].risk.max())
         ax.set_xlabel(r"ridge penalty $\lambda$")
         ax.set_ylabel(r"excess risk $R(\psi_1, \psi_2, \lambda)$")
         F1, Fs, tau = data["setting"]
@@ -76,11 +78,12 @@ def plot(data: dict) -> Figure:
 
         mc = data["mc"][data["mc"].study == "agreement"]
         mpsi = sorted(mc.psi1.unique())
-        for p1, col in zip(mpsi, colors(len(mpsi))):
+        for i, (p1, col) in enumerate(zip(mpsi, colors(len(mpsi)))):
             m = mc[mc.psi1 == p1].sort_values("lam")
             ax2.plot(m.lam, m.asymptotic, "-", color=col, lw=1.2, label=_label(p1) + " limit")
             ax2.errorbar(m.lam, m["mean"], yerr=2 * m["se"], fmt="o", color=col, ms=4,
-                         mfc="none", capsize=2, label=f"Monte Carlo, d={data['d']}")
+                         mfc="none", capsize=2,
+                         label=f"Monte Carlo, d={data['d']}" if i == 0 else None)
         ax2.set_xscale("log")
         ax2.set_xlabel(r"ridge penalty $\lambda$")
         ax2.set_ylabel(r"excess risk $R$")

@@ -41,7 +41,18 @@ def load(results_dir: Path | None, preset: str = "quick", config=None) -> dict:
     rc = config.rates
     opt = {p1: optimal_lambda(p1, rc.psi2, F1=rc.F1, Fs=rc.Fs, tau=rc.tau,
                               activation=rc.activation) for p1 in config.curve_psi1}
-    return {"curves": res["risk_curves"], "mc": res["mc_summary"], "opt": opt,
+    import numpy as np
+
+    from simulations.rfrr import asymptotic_risk
+
+    mc = res["mc_summary"]
+    lo, hi = float(mc.lam.min()), float(mc.lam.max())
+    dense = np.geomspace(lo, hi, 41)
+    mc_curves = {p1: (dense, np.array([asymptotic_risk(p1, rc.psi2, lam, F1=rc.F1, Fs=rc.Fs,
+                                                       tau=rc.tau, activation=rc.activation)
+                                       for lam in dense]))
+                 for p1 in sorted(mc[mc.study == "agreement"].psi1.unique())}
+    return {"curves": res["risk_curves"], "mc": mc, "mc_curves": mc_curves, "opt": opt,
             "psi2": rc.psi2, "setting": (rc.F1, rc.Fs, rc.tau), "d": config.mc_d}
 
 
@@ -80,7 +91,8 @@ def plot(data: dict) -> Figure:
         mpsi = sorted(mc.psi1.unique())
         for i, (p1, col) in enumerate(zip(mpsi, colors(len(mpsi)))):
             m = mc[mc.psi1 == p1].sort_values("lam")
-            ax2.plot(m.lam, m.asymptotic, "-", color=col, lw=1.2, label=_label(p1) + " limit")
+            lam_d, r_d = data["mc_curves"][p1]
+            ax2.plot(lam_d, r_d, "-", color=col, lw=1.2, label=_label(p1) + " limit")
             ax2.errorbar(m.lam, m["mean"], yerr=2 * m["se"], fmt="o", color=col, ms=4,
                          mfc="none", capsize=2,
                          label=f"Monte Carlo, d={data['d']}" if i == 0 else None)

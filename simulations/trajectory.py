@@ -267,19 +267,13 @@ class Problem(NamedTuple):
 
 
 def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig,
-              adam: tuple[float, float, float] = (0.9, 0.999, 1e-8),
-              fast_compile: bool = True) -> dict[str, np.ndarray]:
+              adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)) -> dict[str, np.ndarray]:
     """Train one width with Adam over a grid of learning rates nu (vmapped) and seeds
     (vmapped), recording the top-k decomposition along the EMA trajectory.
 
     Common random numbers: the initialisation and the batch sequence depend on the seed
     only, so learning rates are compared on the same data. Update of leaf p:
     p <- p - nu * lr_mult[p] * adam_direction.
-
-    fast_compile: compile with XLA's backend optimisation level 0. On CPU this cuts the
-    compile time of the nested scan about 3-4x, while the run time is dominated by
-    matrix products and LAPACK calls, which are library kernels that the level does not
-    touch (benchmarks/alignment.py measures both).
 
     Returns numpy arrays with leading axes (n_lr, n_seed): loss0 (), final_raw ()
     and the Record fields with an extra records axis: loss (R,), raw_loss (R,),
@@ -317,9 +311,7 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfi
         return loss0, recs
 
     fn = jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None)))
-    args = (jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32))
-    opts = {"xla_backend_optimization_level": 0} if fast_compile else None
-    loss0, recs = fn.lower(*args).compile(compiler_options=opts)(*args)
+    loss0, recs = fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32))
     out = {"loss0": np.asarray(loss0)}
     for name, value in recs._asdict().items():
         out[name] = np.asarray(value)

@@ -1,5 +1,6 @@
 """Test-wide settings.
 
+* One BLAS thread per xdist worker (the workers share 2 cores).
 * Two forced CPU devices, so every sharded code path runs on a real multi-device mesh
   (XLA reads the flag when JAX starts, hence before any import of jax).
 * float64 available (theory checks need it); rank promotion and implicit dtype
@@ -11,6 +12,11 @@
 
 import os
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one BLAS thread per xdist worker: -n 2 on 2 cores with multi-threaded BLAS in each
+    # worker oversubscribes the machine (seen 10-20x slower Monte Carlo under contention)
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")

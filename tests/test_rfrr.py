@@ -1,0 +1,259 @@
+"""Random-feature ridge regression (simulations/rfrr.py): the two asymptotic formula
+sets, the optimum lam*, the rates, the Monte Carlo estimator and the sweep algebra."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from simulations import rfrr
+from theory.errors import InputError
+
+KW = dict(F1=1.0, Fs=0.5, tau=0.5)
+PSI2 = 2.0
+
+
+# ------------------------------------------------------------------ activation coefficients
+
+def test_relu_closed_form_matches_quadrature():
+    q = rfrr.gaussian_coefficients_quadrature(lambda t: np.maximum(t, 0.0))
+    # adaptive quadrature split at the kink, requested to epsrel 1e-13
+    for name in ("mu0", "mu1", "mus2"):
+        assert getattr(q, name) == pytest.approx(getattr(rfrr.RELU, name), rel=1e-10, abs=1e-12)
+    assert rfrr.RELU.zeta2 == pytest.approx(0.25 / (0.25 - 1 / (2 * math.pi)), rel=1e-15)
+
+
+def test_quadrature_matches_gauss_hermite_for_smooth_activation():
+    # tanh is analytic: 200-point Gauss-Hermite is exact to ~1e-14, an independent rule
+    x, w = np.polynomial.hermite_e.hermegauss(200)
+    w = w / math.sqrt(2 * math.pi)
+    mu0, mu1 = float(w @ np.tanh(x)), float(w @ (x * np.tanh(x)))
+    mus2 = float(w @ np.tanh(x) ** 2) - mu0 ** 2 - mu1 ** 2
+    q = rfrr.activation_coefficients("tanh")
+    assert q.mu0 == pytest.approx(mu0, abs=1e-12)
+    assert q.mu1 == pytest.approx(mu1, rel=1e-10)
+    assert q.mus2 == pytest.approx(mus2, rel=1e-9)
+
+
+def test_affine_activation_rejected():
+    with pytest.raises(InputError, match="activation"):
+        rfrr.activation_coefficients(lambda t: 2.0 * t + 1.0)
+
+
+# ------------------------------------------------------------------ formula sets agree
+
+GRID_PSI1 = [0.3, 1.0, PSI2 - 1e-3, PSI2, PSI2 + 1e-3, 2.5, 10.0, 1e3, 1e7, math.inf]
+GRID_LAMS = [1e-6, 1e-3, 1e-1, 1.0, 30.0]
+
+
+@pytest.mark.parametrize("psi1", GRID_PSI1)
+def test_fixed_point_and_deterministic_equivalent_agree(psi1):
+    for lam in GRID_LAMS:
+        a = rfrr.risk_fixed_point(psi1, PSI2, lam, **KW)
+        b = rfrr.risk_deterministic_equivalent(psi1, PSI2, lam, **KW)
+        # the brief's tolerance; measured agreement is ~1e-14
+        assert a["R"] == pytest.approx(b["R"], rel=1e-10)
+        assert a["B"] == pytest.approx(b["B"], rel=1e-10)
+        assert a["V"] == pytest.approx(b["V"], rel=1e-10, abs=1e-14)
+        # k = -1/chi links the two (the elimination in the module docstring)
+        assert -1.0 / a["chi"] == pytest.approx(b["k"], rel=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_formulas_agree_for_other_activations(activation):
+    for psi1, lam in [(0.7, 1e-2), (5.0, 0.3), (math.inf, 1e-3)]:
+        a = rfrr.risk_fixed_point(psi1, 1.5, lam, activation=activation, **KW)["R"]
+        b = rfrr.asymptotic_risk(psi1, 1.5, lam, activation=activation, **KW)
+        assert a == pytest.approx(b, rel=1e-10)
+
+
+def test_psi1_infinity_is_the_limit():
+    r_inf = rfrr.asymptotic_risk(math.inf, PSI2, 0.05, **KW)
+    r_big = rfrr.asymptotic_risk(1e9, PSI2, 0.05, **KW)
+    # R(psi1) - R(inf) = O(1/psi1) with a constant of order 1
+    assert abs(r_big - r_inf) < 1e-8
+
+
+def test_ridgeless_limit_and_interpolation_peak():
+    assert rfrr.asymptotic_risk(PSI2, PSI2, 0.0, **KW) == math.inf
+    for psi1 in (0.5, 8.0, math.inf):
+        r0 = rfrr.asymptotic_risk(psi1, PSI2, 0.0, **KW)
+        r_small = rfrr.asymptotic_risk(psi1, PSI2, 1e-12, **KW)
+        assert math.isfinite(r0) and r_small == pytest.approx(r0, rel=1e-8)
+    # the peak: risk grows without bound as lam -> 0 at psi1 = psi2
+    r = [rfrr.asymptotic_risk(PSI2, PSI2, lam, **KW) for lam in (1e-2, 1e-4, 1e-6)]
+    assert r[0] < r[1] < r[2] and r[2] > 10 * r[0]
+
+
+def test_null_predictor_limit():
+    # lam -> inf: f_hat -> 0, R -> F1^2 + Fs^2 (B -> 1, V -> 0)
+    r = rfrr.asymptotic_risk(3.0, PSI2, 1e8, **KW)
+    assert r == pytest.approx(KW["F1"] ** 2 + KW["Fs"] ** 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(psi1=0.0), "psi1"), (dict(psi1=-1.0), "psi1"), (dict(psi1=math.nan), "psi1"),
+    (dict(psi2=0.0), "psi2"), (dict(psi2=math.inf), "psi2"), (dict(lam=-1e-3), "lam"),
+    (dict(lam=math.inf), "lam"), (dict(tau=-0.1), "tau"), (dict(F1=math.nan), "F1"),
+    (dict(Fs="x"), "Fs"),
+])
+def test_bad_input_names_the_argument(kwargs, name):
+    args = dict(psi1=2.0, psi2=1.0, lam=0.1, **KW)
+    args.update(kwargs)
+    for fn in (rfrr.asymptotic_risk, rfrr.risk_fixed_point):
+        with pytest.raises(ValueError, match=name) as err:
+            fn(args["psi1"], args["psi2"], args["lam"],
+               F1=args["F1"], Fs=args["Fs"], tau=args["tau"])
+        assert isinstance(err.value, InputError)
+    if "lam" not in kwargs:
+        with pytest.raises(InputError, match=name):
+            rfrr.optimal_lambda(args["psi1"], args["psi2"], F1=args["F1"], Fs=args["Fs"],
+                                tau=args["tau"])
+
+
+# ------------------------------------------------------------------ lam*
+
+def test_optimal_lambda_interior():
+    res = rfrr.optimal_lambda(4.0, PSI2, **KW)
+    lam, r = res                           # a plain 2-tuple
+    assert res.at_boundary is None and 0 < lam < 1
+    # a minimum: R is larger a little to either side (1% in lam: well above the
+    # optimiser's xatol of 1e-10 in log lam)
+    for f in (0.99, 1.01):
+        assert rfrr.asymptotic_risk(4.0, PSI2, lam * f, **KW) > r
+    assert r == pytest.approx(rfrr.asymptotic_risk(4.0, PSI2, lam, **KW), rel=1e-14)
+
+
+@pytest.mark.parametrize("F1, Fs, tau", [(1.0, 0.5, 0.5), (1.0, 0.9, 0.2), (1.0, 0.3, 0.1),
+                                         (2.0, 0.5, 0.5), (0.5, 0.1, 0.2)])
+def test_kernel_limit_interior_iff_snr_below_zeta2(F1, Fs, tau):
+    res = rfrr.optimal_lambda(math.inf, PSI2, F1=F1, Fs=Fs, tau=tau)
+    interior = F1 ** 2 / (Fs ** 2 + tau ** 2) < rfrr.RELU.zeta2
+    assert (res.at_boundary is None) == interior
+    if not interior:
+        assert res.lam_star == 0.0 and res.at_boundary == "lam->0"
+        assert res.risk_star == pytest.approx(
+            rfrr.asymptotic_risk(math.inf, PSI2, 0.0, F1=F1, Fs=Fs, tau=tau), rel=1e-15)
+
+
+def test_float_optimum_matches_mpmath_rates():
+    tab = rfrr.rates_table(rfrr.RatesConfig(exponents=(3, 6), dps=30))
+    for _, row in tab.iterrows():
+        lam, r = rfrr.optimal_lambda(row.psi1, PSI2, **KW)
+        # float64 bounded Brent: lam* to ~1e-8 relative (sqrt of machine eps, flat minimum)
+        assert lam == pytest.approx(row.lam_star, rel=1e-5)
+        assert r == pytest.approx(row.risk_star, rel=1e-12)
+
+
+# ------------------------------------------------------------------ rates
+
+def test_rates_slopes_and_constants_converge():
+    tab = rfrr.rates_table(rfrr.RatesConfig(exponents=(12, 13, 14, 15)))
+    slopes = rfrr.loglog_slopes(tab)
+    # Theorem 3: -1, -1, -2; the issue's tolerance 0.02 at large psi1
+    assert slopes["a"] == pytest.approx(-1.0, abs=0.02)
+    assert slopes["b"] == pytest.approx(-1.0, abs=0.02)
+    assert slopes["c"] == pytest.approx(-2.0, abs=0.02)
+    fin = tab[np.isfinite(tab.psi1)]
+    for key in ("a_psi", "b_psi", "c_psi2"):
+        v = fin[key].to_numpy()
+        steps = np.abs(np.diff(v))
+        # O(1/psi1) convergence: successive changes halve as psi1 doubles
+        assert np.all(steps[1:] / steps[:-1] == pytest.approx(0.5, abs=0.05))
+    assert not tab.boundary.any()
+
+
+def test_boundary_case_lam_star_is_zero():
+    tab = rfrr.rates_table(rfrr.RatesConfig(F1=1.0, Fs=0.3, tau=0.1, exponents=(2, 10), dps=30))
+    assert tab.boundary.iloc[-1]           # kernel limit: lam* -> 0
+    assert tab.lam_star.iloc[-1] == 0.0
+    big = tab[tab.psi1 == 1024.0].iloc[0]
+    assert big.boundary and big.b == 0.0 and big.c == 0.0 and big.a > 0
+
+
+# ------------------------------------------------------------------ Monte Carlo
+
+@pytest.mark.parametrize("n, N", [(30, 50), (60, 40)])
+def test_sweep_equals_per_lambda_solves(n, N):
+    rng = np.random.default_rng(1)
+    p = rfrr.draw_problem(rng, 10, N, n, 200, n_targets=3, **KW)
+    ridges = np.geomspace(1e-2, 1e3, 7)
+    a = rfrr.ridge_sweep_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
+    b = rfrr.ridge_per_lambda_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
+    # same estimator by two exact linear-algebra routes (condition numbers here < 1e7)
+    np.testing.assert_allclose(a, b, rtol=1e-8)
+
+
+def test_target_moments():
+    rng = np.random.default_rng(2)
+    d, m = 20, 20000
+    p = rfrr.draw_problem(rng, d, 5, 5, m, n_targets=2, **KW)
+    fnl, lin = p["fnl_test"], p["f_test"] - p["fnl_test"]
+    # E f_NL = 0, E f_NL^2 = Fs^2, E f_NL <x, beta> = 0, E lin^2 = F1^2 exactly;
+    # tolerances 5 standard errors of a mean over m points (variances <= 3 F^4)
+    se = 5 * math.sqrt(3.0 / m)
+    assert np.all(np.abs(fnl.mean(axis=0)) < 5 * KW["Fs"] / math.sqrt(m))
+    assert np.all(np.abs((fnl ** 2).mean(axis=0) - KW["Fs"] ** 2) < se * KW["Fs"] ** 2)
+    assert np.all(np.abs((lin ** 2).mean(axis=0) - KW["F1"] ** 2) < se * KW["F1"] ** 2)
+    assert np.all(np.abs((lin * fnl).mean(axis=0)) < se * KW["F1"] * KW["Fs"])
+
+
+@pytest.mark.parametrize("psi1", [0.5, 4.0])
+def test_monte_carlo_matches_asymptotic(psi1):
+    d = 50
+    cfg = rfrr.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=(1e-2, 1e-1, 1.0),
+                                repeats=10, n_targets=8, n_test=1000, seed=7, **KW)
+    mc = rfrr.monte_carlo_risk(cfg)
+    assert mc["risk"].shape == (10, 3)
+    for lam, mean, se in zip(mc["lams"], mc["mean"], mc["se"]):
+        r = rfrr.asymptotic_risk(psi1, PSI2, lam, **KW)
+        # 3 standard errors over draws + finite-d bias allowance 1/d (measured bias
+        # ~0.5/d at d = 50..200; see rfrr.mc_bias_allowance)
+        tol = 3 * se + rfrr.mc_bias_allowance(d) * r
+        assert abs(mean - r) <= tol, (psi1, lam, mean, r, se)
+
+
+def test_monte_carlo_detects_a_wrong_normalisation():
+    # the check must be able to fail: the plain penalty lam'||a||^2 with lam' = lam
+    # (forgetting the factor N/d = psi1) is visibly off at psi1 = 4
+    d, psi1, lam = 50, 4.0, 0.1
+    cfg = rfrr.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=(lam / psi1,), repeats=6,
+                                n_targets=8, n_test=1000, seed=3, **KW)
+    mc = rfrr.monte_carlo_risk(cfg)
+    r = rfrr.asymptotic_risk(psi1, PSI2, lam, **KW)
+    assert abs(mc["mean"][0] - r) > 3 * mc["se"][0] + rfrr.mc_bias_allowance(d) * r
+
+
+# ------------------------------------------------------------------ study store
+
+def test_run_study_is_resumable(tmp_path):
+    from paper_figures.rfrr_risk import tiny_config
+
+    cfg = tiny_config()
+    res = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
+    assert set(res) >= {"risk_curves", "rates", "mc_points", "mc_summary", "mc_rates"}
+    stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.csv")}
+    pts = (tmp_path / "mc_points.csv").read_text()
+    res2 = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
+    # finished files are not recomputed (the summaries are re-derived, not the cells)
+    for name in ("risk_curves.csv", "rates.csv", "mc_points.csv"):
+        assert (tmp_path / name).stat().st_mtime_ns == stamp[name]
+    assert (tmp_path / "mc_points.csv").read_text() == pts
+    assert len(res2["mc_points"]) == len(res["mc_points"]) == \
+        cfg.mc_repeats * (len(cfg.mc_psi1) * len(cfg.mc_lams)
+                          + len(cfg.mc_rates_psi1) * len(cfg.mc_rates_lams))
+    # an interrupted run: drop one cell, only that cell is recomputed, identically
+    import pandas as pd
+
+    full = pd.read_csv(tmp_path / "mc_points.csv")
+    full[full.psi1 != cfg.mc_psi1[0]].to_csv(tmp_path / "mc_points.csv", index=False)
+    res3 = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
+    key = ["study", "psi1", "lam", "draw"]
+    a = res3["mc_points"].sort_values(key).reset_index(drop=True)
+    b = full.sort_values(key).reset_index(drop=True)
+    np.testing.assert_allclose(a.risk.to_numpy(float), b.risk.to_numpy(float), rtol=1e-12)
+    cfg_stored = json.loads((tmp_path / "config.json").read_text())
+    assert cfg_stored["mc_d"] == cfg.mc_d

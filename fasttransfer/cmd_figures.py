@@ -11,8 +11,9 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--results", type=Path, default=Path("results"),
-                   help="where simulation results are stored and reused (default results)")
+    p.add_argument("--results", type=Path, default=Path("results/verify/results"),
+                   help="where simulation results are stored and reused (default: those "
+                        "of `fasttransfer verify --out results/verify`)")
     p.add_argument("--preset", choices=("quick", "paper"), default="quick")
     p.add_argument("--only", default=None, help="comma-separated figure names")
 

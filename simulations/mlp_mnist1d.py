@@ -50,15 +50,15 @@ class MLPConfig:
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
     depth: int = 3
     base_width: int = 64
-    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -0.5, 11))
-    seeds: tuple[int, ...] = (0, 1)
-    steps: int = 400
-    batch: int = 128
-    n_eval: int = 1024
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -0.5, 9))
+    seeds: tuple[int, ...] = (0,)
+    steps: int = 300
+    batch: int = 64
+    n_eval: int = 512
     record_every: int = 10
-    ema: float = 0.9
+    ema: float = 0.95
     k_max: int = 64
-    rule: str = "left"
+    rule: str = "trapezoid"
     dtype: str = "float32"
     num_samples: int = 5000
 

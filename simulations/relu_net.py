@@ -53,7 +53,7 @@ def forward_with_activations(params: dict, x: jax.Array, param: str):
     """(f(x) of shape (batch,), {"preact": (batch, n), "act": (batch, n)})."""
     width = params["a"].shape[0]
     m = jnp.asarray(mup.output_multiplier(width, param), x.dtype)
-    preact = x @ params["W"].T + params["b"]
+    preact = x @ params["W"].T + params["b"][None, :]
     act = jax.nn.relu(preact)
     out = m * (act @ params["a"])
     return out, {"preact": preact, "act": act}

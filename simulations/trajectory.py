@@ -105,7 +105,7 @@ class RecorderConfig:
     ema: float = 0.9
     k_max: int = 64
     record_every: int = 1
-    rule: str = "left"
+    rule: str = "trapezoid"
     side: str = "auto"
     track_raw: bool = True
 
@@ -121,6 +121,7 @@ class RecorderConfig:
 
 
 class RecorderState(NamedTuple):
+    beta: Any       # () the EMA factor (traced, so one compile serves a sweep over beta)
     ema: Any        # wbar_t (params pytree)
     anchor: Any     # wbar at the last record
     grad: Any       # G = grad phi(anchor)
@@ -164,17 +165,21 @@ class TrajectoryRecorder:
     eval_loss: Callable[[Any], Any]
     config: RecorderConfig = field(default_factory=RecorderConfig)
 
-    def init(self, params) -> RecorderState:
+    def init(self, params, beta=None) -> RecorderState:
+        """State at w_0; ``beta`` (may be traced) overrides ``config.ema``."""
         import jax
+        import jax.numpy as jnp
 
         loss, grad = jax.value_and_grad(self.eval_loss)(params)
-        return RecorderState(params, params, grad, loss)
+        beta = jnp.asarray(self.config.ema if beta is None else beta, loss.dtype)
+        return RecorderState(beta, params, params, grad, loss)
 
     def ema_update(self, state: RecorderState, params) -> RecorderState:
         import jax
 
-        b = self.config.ema
-        ema = jax.tree_util.tree_map(lambda e, p: b * e + (1 - b) * p, state.ema, params)
+        b = state.beta
+        ema = jax.tree_util.tree_map(
+            lambda e, p: b.astype(e.dtype) * e + (1 - b).astype(e.dtype) * p, state.ema, params)
         return state._replace(ema=ema)
 
     def record(self, state: RecorderState, params=None) -> tuple[RecorderState, Record]:
@@ -220,11 +225,11 @@ class TrajectoryRecorder:
         else:
             raw = jnp.full_like(loss, jnp.nan)
         rec = Record(loss, raw, jnp.stack(lins), jnp.stack(tops), jnp.stack(rests))
-        return RecorderState(state.ema, state.ema, grad, loss), rec
+        return RecorderState(state.beta, state.ema, state.ema, grad, loss), rec
 
 
 def scan_recorded(step_fn: Callable, carry0, params_of: Callable, recorder: TrajectoryRecorder,
-                  n_records: int):
+                  n_records: int, beta=None):
     """Run ``n_records * recorder.config.record_every`` steps of ``step_fn(carry) -> carry``
     (any training step: params, optax state, keys, step counter...) under two nested
     lax.scans, updating the EMA every step and recording every ``record_every`` steps.
@@ -246,7 +251,7 @@ def scan_recorded(step_fn: Callable, carry0, params_of: Callable, recorder: Traj
         st, rec = recorder.record(st, params_of(carry))
         return (carry, st), rec
 
-    st0 = recorder.init(params_of(carry0))
+    st0 = recorder.init(params_of(carry0), beta)
     (carry, st), recs = lax.scan(outer, (carry0, st0), None, length=n_records)
     return carry, st, st0.loss, recs
 
@@ -266,6 +271,51 @@ class Problem(NamedTuple):
     lr_mult: Any
 
 
+def _trainer(problem: Problem, config: RecorderConfig, steps: int,
+             adam: tuple[float, float, float]):
+    """one(lr, seed, beta) -> (loss0, Record stacked over records): a pure function."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from theory.errors import InputError
+
+    if steps % config.record_every:
+        raise InputError(f"steps ({steps}) must be a multiple of record_every "
+                         f"({config.record_every})")
+    n_records = steps // config.record_every
+    recorder = TrajectoryRecorder(problem.eval_loss, config)
+    opt = optax.scale_by_adam(*adam)
+
+    def one(lr, seed, beta):
+        k_init, k_data = jax.random.split(jax.random.PRNGKey(seed))
+        params = problem.init(k_init)
+
+        def step(carry):
+            params, ost, t = carry
+            batch = problem.batch(jax.random.fold_in(k_data, t))
+            g = jax.grad(problem.loss)(params, batch)
+            upd, ost = opt.update(g, ost, params)
+            params = jax.tree_util.tree_map(
+                lambda p, u, m: p - (lr * m).astype(p.dtype) * u, params, upd, problem.lr_mult)
+            return params, ost, t + 1
+
+        carry0 = (params, opt.init(params), jnp.zeros((), jnp.int32))
+        _, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, n_records,
+                                          beta)
+        return loss0, recs
+
+    return one
+
+
+def _to_numpy(loss0, recs) -> dict[str, np.ndarray]:
+    out = {"loss0": np.asarray(loss0)}
+    for name, value in recs._asdict().items():
+        out[name] = np.asarray(value)
+    out["final_raw"] = out["raw_loss"][..., -1]
+    return out
+
+
 def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig,
               adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)) -> dict[str, np.ndarray]:
     """Train one width with Adam over a grid of learning rates nu (vmapped) and seeds
@@ -281,42 +331,13 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfi
     """
     import jax
     import jax.numpy as jnp
-    import optax
 
-    if steps % config.record_every:
-        from theory.errors import InputError
-
-        raise InputError(f"steps ({steps}) must be a multiple of record_every "
-                         f"({config.record_every})")
-    n_records = steps // config.record_every
-    recorder = TrajectoryRecorder(problem.eval_loss, config)
-    opt = optax.scale_by_adam(*adam)
-
-    def one(lr, seed):
-        k_init, k_data = jax.random.split(jax.random.PRNGKey(seed))
-        params = problem.init(k_init)
-
-        def step(carry):
-            params, ost, t = carry
-            batch = problem.batch(jax.random.fold_in(k_data, t))
-            g = jax.grad(problem.loss)(params, batch)
-            upd, ost = opt.update(g, ost, params)
-            params = jax.tree_util.tree_map(
-                lambda p, u, m: p - (lr * m).astype(p.dtype) * u, params, upd, problem.lr_mult)
-            return params, ost, t + 1
-
-        carry0 = (params, opt.init(params), jnp.zeros((), jnp.int32))
-        carry, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder,
-                                              n_records)
-        return loss0, recs
-
-    fn = jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None)))
-    loss0, recs = fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32))
-    out = {"loss0": np.asarray(loss0)}
-    for name, value in recs._asdict().items():
-        out[name] = np.asarray(value)
-    out["final_raw"] = out["raw_loss"][..., -1]
-    return out
+    one = _trainer(problem, config, steps, adam)
+    lrs = jnp.asarray(lrs)
+    beta = jnp.asarray(config.ema, lrs.dtype)
+    fn = jax.jit(jax.vmap(jax.vmap(lambda lr, s: one(lr, s, beta), in_axes=(None, 0)),
+                          in_axes=(0, None)))
+    return _to_numpy(*fn(lrs, jnp.asarray(seeds, dtype=jnp.int32)))
 
 
 def tidy_results(width: int, lrs, seeds, res: dict[str, np.ndarray], *, record_every: int,
@@ -384,27 +405,26 @@ def faithfulness(loss0, loss, cum_lin):
 
 
 def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
-                 record_every: int, k_max: int = 1, rule: str = "left") -> "pd.DataFrame":
-    """Faithfulness error and EMA lag for each beta (one width, one learning rate).
+                 config: RecorderConfig) -> "pd.DataFrame":
+    """Faithfulness error and EMA lag for each beta (one width, one learning rate; one
+    compile: beta is vmapped).
 
     lag = |phi(wbar_T) - phi(w_T)| / (phi(w_0) - phi(w_T)): how far the EMA's loss sits
     from the raw iterate's, relative to the total decrease. Returns a DataFrame with
     columns beta, faithfulness, lag.
     """
+    import jax
+    import jax.numpy as jnp
     import pandas as pd
 
-    rows = []
-    for beta in betas:
-        cfg = RecorderConfig(ema=float(beta), k_max=k_max, record_every=record_every,
-                             rule=rule)
-        res = run_width(problem, [lr], [seed], steps=steps, config=cfg)
-        loss0, loss = res["loss0"][0, 0], res["loss"][0, 0]
-        cum = loss0 + np.cumsum(res["lin"][0, 0].sum(-1))
-        raw = res["raw_loss"][0, 0]
-        rows.append({"beta": float(beta),
-                     "faithfulness": float(faithfulness(loss0, loss, cum)),
-                     "lag": float(abs(loss[-1] - raw[-1]) / (loss0 - raw[-1]))})
-    return pd.DataFrame(rows)
+    one = _trainer(problem, config, steps, (0.9, 0.999, 1e-8))
+    betas = jnp.asarray(np.asarray(betas, dtype=float))
+    fn = jax.jit(jax.vmap(lambda b: one(jnp.asarray(lr, betas.dtype), seed, b)))
+    res = _to_numpy(*fn(betas))
+    loss0, loss, raw = res["loss0"], res["loss"], res["raw_loss"]
+    cum = loss0[:, None] + np.cumsum(res["lin"].sum(-1), -1)
+    return pd.DataFrame({"beta": np.asarray(betas), "faithfulness": faithfulness(loss0, loss, cum),
+                         "lag": np.abs(loss[:, -1] - raw[:, -1]) / (loss0 - raw[:, -1])})
 
 
 # =========================================================================== Hypothesis 1
@@ -542,3 +562,73 @@ def hypothesis1(profile, final, *, window: int = 2, kappa: int | None = None) ->
     return Hypothesis1(kappa=int(kappa), kappa_hat=khat, per_width=pw, convexity_pass=conv,
                        invariance_slope=slope, invariance_pass=inv, flatness_pass=flat,
                        rules=rules)
+
+
+# =========================================================================== ReLU setting
+@dataclass(frozen=True)
+class ReluTopkConfig:
+    """The two-layer ReLU net of SPEC §5 under the recorder (presets quick / paper).
+
+    Online training (a fresh batch each step, common across learning rates); the fixed
+    evaluation loss is the squared error on ``n_eval`` held-out Gaussian inputs (a
+    population-loss estimate). Leaves W (n, d), b (n,), a (n,): with side="auto" every
+    alignment matrix lives in the width dimension (W: rank <= 2d, b and a: rank <= 2).
+    """
+
+    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3, 0, 11))
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 400
+    batch: int = 256
+    d: int = 8
+    n_eval: int = 1024
+    eval_seed: int = 2**31 - 1
+    record_every: int = 8
+    ema: float = 0.95
+    k_max: int = 16
+    rule: str = "trapezoid"
+    dtype: str = "float64"
+    param: str = "mup"
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "ReluTopkConfig":
+        from dataclasses import replace
+
+        from theory.errors import InputError
+
+        if name == "quick":
+            cfg = cls()
+        elif name == "paper":
+            cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
+                      lrs=tuple(float(x) for x in np.logspace(-3, 0, 16)),
+                      seeds=tuple(range(8)), steps=2000, record_every=1, k_max=16,
+                      dtype="float32")
+        else:
+            raise InputError(f"preset must be 'quick' or 'paper', got {name!r}")
+        return replace(cfg, **overrides)
+
+
+def relu_problem(width: int, cfg: ReluTopkConfig) -> Problem:
+    """:class:`Problem` for the ReLU net of :mod:`simulations.relu_net` at one width."""
+    import jax
+    import jax.numpy as jnp
+
+    from simulations import mup, relu_net
+
+    dtype = jnp.dtype(cfg.dtype)
+    radius = relu_net.median_radius(cfg.d)
+    x_eval = relu_net.sample_inputs(jax.random.PRNGKey(cfg.eval_seed), cfg.n_eval, cfg.d, dtype)
+    y_eval = relu_net.ball_target(x_eval, radius)
+    mult = {k: jnp.asarray(v, dtype) for k, v in mup.lr_multipliers(width, cfg.param).items()}
+
+    def batch(key):
+        x = relu_net.sample_inputs(key, cfg.batch, cfg.d, dtype)
+        return x, relu_net.ball_target(x, radius)
+
+    return Problem(
+        init=lambda key: relu_net.init_params(key, width, cfg.d, cfg.param, dtype),
+        batch=batch,
+        loss=lambda p, b: relu_net.loss_fn(p, b[0], b[1], cfg.param),
+        eval_loss=lambda p: relu_net.loss_fn(p, x_eval, y_eval, cfg.param),
+        lr_mult=mult,
+    )

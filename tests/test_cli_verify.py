@@ -12,6 +12,7 @@ import pytest
 
 from fasttransfer import checks as registry
 from fasttransfer.cli import COMMANDS, main
+import paper_figures
 from paper_figures import FIGURES
 
 FAKE = {
@@ -42,6 +43,7 @@ def _write_fake_checks(tmp_path, monkeypatch, with_crash=False):
     if with_crash:
         checks["fake_crash"] = "fake_crash"
     monkeypatch.setattr(registry, "CHECKS", checks)
+    monkeypatch.setattr(paper_figures, "FIGURES", {})  # no real figure is drawn here
 
 
 def test_only_runs_the_subset_and_writes_the_report(tmp_path, monkeypatch, capsys):
@@ -108,12 +110,13 @@ def test_every_registered_check_exists(module):
     assert isinstance(mod.TITLE, str) and callable(mod.run)
 
 
-@pytest.mark.parametrize("module", sorted(FIGURES.values()))
-def test_every_registered_figure_exists(module):
+@pytest.mark.parametrize("name,module", sorted(FIGURES.items()))
+def test_every_registered_figure_exists(name, module):
     assert importlib.util.find_spec(module) is not None, f"{module} is registered but missing"
     mod = importlib.import_module(module)
     for attr in ("NAME", "CAPTION", "load", "plot", "main"):
         assert hasattr(mod, attr), f"{module} lacks {attr}"
+    assert mod.NAME == name  # verify looks for figures/<registry name>.png
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -30,7 +30,8 @@ EMA_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
 K_CURVES = (1, 4, 16, 60)
 
 
-def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None) -> dict:
+def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
+            dtype=None) -> dict:
     """The frozen configurations of both settings for a preset (flags override)."""
     import numpy as np
 
@@ -46,6 +47,8 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None) -> 
             over["seeds"] = tuple(range(int(seeds)))
         if steps is not None:
             over["steps"] = int(steps) - int(steps) % cfg.record_every or cfg.record_every
+        if dtype is not None:
+            over["dtype"] = str(dtype)
         if n_lrs is not None:
             lo, hi = np.log10(cfg.lrs[0]), np.log10(cfg.lrs[-1])
             over["lrs"] = tuple(float(x) for x in np.logspace(lo, hi, int(n_lrs)))
@@ -109,8 +112,10 @@ def choose_ema(setting: str, cfg, d: Path, log=print) -> tuple[float, "pd.DataFr
 
 
 def simulate_setting(setting: str, cfg, out: Path, *, progress: bool = True,
-                     log=print) -> dict:
-    """Run (or resume) one setting; returns its frames and the chosen beta."""
+                     log=print, choose: bool = True) -> dict:
+    """Run (or resume) one setting; returns its frames and the chosen beta.
+
+    choose=False skips the EMA trade-off and uses ``cfg.ema`` (tiny figure runs)."""
     import pandas as pd
     from tqdm import tqdm
 
@@ -119,7 +124,10 @@ def simulate_setting(setting: str, cfg, out: Path, *, progress: bool = True,
     d = out / setting
     cells = d / "cells"
     cells.mkdir(parents=True, exist_ok=True)
-    beta, tradeoff = choose_ema(setting, cfg, d, log)
+    if choose:
+        beta, tradeoff = choose_ema(setting, cfg, d, log)
+    else:
+        beta, tradeoff = float(cfg.ema), pd.DataFrame(columns=["beta", "faithfulness", "lag"])
     rc = _recorder_config(cfg, beta)
     frames: dict[str, list] = {"final": [], "profile": [], "curves": []}
     for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=not progress):
@@ -162,12 +170,22 @@ def _jsonable(obj):
 
 
 def simulate(out: Path, preset: str = "quick", *, settings=SETTINGS, progress: bool = True,
-             log=print, **overrides) -> dict:
+             log=print, choose: bool = True, **overrides) -> dict:
     """Both settings (or the ones named): {setting: frames}."""
     cfgs = configs(preset, **overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return {s: simulate_setting(s, cfgs[s], out, progress=progress, log=log) for s in settings}
+    return {s: simulate_setting(s, cfgs[s], out, progress=progress, log=log, choose=choose)
+            for s in settings}
+
+
+TINY = {"widths": (16, 32, 64), "seeds": 1, "steps": 40, "n_lrs": 5}
+
+
+def tiny(out: Path, setting: str, log=print) -> dict:
+    """A seconds-scale run of one setting (figure smoke tests): 3 widths, 5 rates."""
+    return simulate(out, "quick", settings=(setting,), progress=False, log=log, choose=False,
+                    **TINY)[setting]
 
 
 def run(args) -> int:
@@ -176,7 +194,8 @@ def run(args) -> int:
     if getattr(args, "param", None) not in (None, "mup"):
         raise InputError("--param: the top-k simulation runs the muP models only")
     results = simulate(Path(args.out), args.preset, progress=not args.no_progress,
-                       widths=args.widths, seeds=args.seeds, steps=args.steps, n_lrs=args.lrs)
+                       widths=args.widths, seeds=args.seeds, steps=args.steps, n_lrs=args.lrs,
+                       dtype=args.dtype)
     for setting, res in results.items():
         final = res["final"]
         print(f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "

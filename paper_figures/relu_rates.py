@@ -76,7 +76,8 @@ def plot(data: dict):
     ax1.set_xlabel("width $n$")
     ax1.set_ylabel(r"$a_n$ (loss gap), $b_n$ (HP gap)")
     d = m["d"]
-    ax1.set_title(rf"muP: $\beta-\alpha/2$ = {d.estimate:.2f} [{d.ci[0]:.2f}, {d.ci[1]:.2f}] ({m['verdict']})")
+    ax1.set_title(rf"muP: $\beta-\alpha/2$ = {d.estimate:.2f}" + "\n"
+                  + f"95% CI [{d.ci[0]:.2f}, {d.ci[1]:.2f}]: {m['verdict']}")
     ax1.legend(loc="best")
     return fig
 

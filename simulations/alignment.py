@@ -50,6 +50,8 @@ from theory.errors import InputError
 
 __all__ = [
     "alignment_eigenvalues",
+    "eigenvalues_on_host",
+    "oriented",
     "alignment_eigenvalues_batched",
     "alignment_matrix",
     "topk_change",
@@ -98,32 +100,61 @@ def alignment_matrix(G, dW, *, side: str = "in"):
 
 def _sort_by_magnitude(lam, xp):
     # lam comes ascending from eigvalsh; a STABLE sort on -|lambda| keeps that order among
-    # equal magnitudes, i.e. ties are broken by lambda ascending.
-    order = xp.argsort(-xp.abs(lam), stable=True) if xp is not np else np.argsort(
-        -np.abs(lam), kind="stable")
-    return lam[order]
+    # equal magnitudes, i.e. ties are broken by lambda ascending. Batched over leading axes.
+    if xp is np:
+        order = np.argsort(-np.abs(lam), axis=-1, kind="stable")
+    else:
+        order = xp.argsort(-xp.abs(lam), axis=-1, stable=True)
+    return xp.take_along_axis(lam, order, axis=-1)
 
 
 def _eigs_oriented(G, dW, xp):
-    """Eigenvalues of S for G, dW of shape (m, n), S acting on n; length min(n, 2m)."""
-    m, n = G.shape
+    """Eigenvalues of S for G, dW of shape (..., m, n), S acting on n; (..., min(n, 2m))."""
+    m, n = G.shape[-2:]
+    GT, dWT = xp.swapaxes(G, -1, -2), xp.swapaxes(dW, -1, -2)
     if m == 1 and n > 1:
         # rank <= 2, closed form: S = (g d^T + d g^T)/2 has eigenvalues
         # (<g, d> +- |g| |d|)/2 (no factorisation needed: cheaper, and nothing to compile)
-        g, d = G[0], dW[0]
-        c = xp.sum(g * d)
-        r = xp.sqrt(xp.sum(g * g)) * xp.sqrt(xp.sum(d * d))
-        lam = xp.stack([(c - r) / 2, (c + r) / 2])
+        g, d = G[..., 0, :], dW[..., 0, :]
+        c = xp.sum(g * d, axis=-1)
+        r = xp.sqrt(xp.sum(g * g, axis=-1)) * xp.sqrt(xp.sum(d * d, axis=-1))
+        lam = xp.stack([(c - r) / 2, (c + r) / 2], axis=-1)
         return _sort_by_magnitude(lam, xp)
     if 2 * m < n:
-        U = xp.concatenate([G.T, dW.T], axis=1)  # (n, 2m)
-        R = xp.linalg.qr(U, mode="r")  # (2m, 2m): only R is needed
-        A = R[:, :m] @ R[:, m:].T  # R J R^T = A + A^T
-        M = (A + A.T) / 2
+        U = xp.concatenate([GT, dWT], axis=-1)  # (..., n, 2m)
+        R = xp.linalg.qr(U, mode="r")  # (..., 2m, 2m): only R is needed
+        A = R[..., :, :m] @ xp.swapaxes(R[..., :, m:], -1, -2)  # R J R^T = A + A^T
     else:
-        A = G.T @ dW
-        M = (A + A.T) / 2
+        A = GT @ dW
+    M = (A + xp.swapaxes(A, -1, -2)) / 2
     return _sort_by_magnitude(xp.linalg.eigvalsh(M), xp)
+
+
+def _host_eigs(G, dW):
+    """numpy (host) version of :func:`_eigs_oriented` for stacked oriented inputs."""
+    return _eigs_oriented(np.asarray(G), np.asarray(dW), np)
+
+
+def eigenvalues_on_host(G, dW):
+    """Sorted eigenvalues of S for ORIENTED JAX arrays (..., m, n) computed by numpy/LAPACK
+    on the host through ``jax.pure_callback`` (jit-, vmap- and scan-able).
+
+    Why: jax 0.10's CPU LAPACK kernels parallelise batched calls over XLA's intra-op pool,
+    which deadlocked here (2 cores) for vmapped eigh inside a scan; numpy's LAPACK does the
+    same arithmetic outside that pool. Used by the recorder on CPU.
+    """
+    import jax
+
+    m, n = G.shape[-2:]
+    r = 2 if (m == 1 and n > 1) else min(n, 2 * m)
+    out = jax.ShapeDtypeStruct(G.shape[:-2] + (r,), G.dtype)
+    return jax.pure_callback(_host_eigs, out, G, dW, vmap_method="broadcast_all")
+
+
+def oriented(G, dW, *, side: str = "in"):
+    """(G, dW) validated and oriented so that S acts on the last axis (2-D results)."""
+    xp = _backend(G, dW)
+    return _as_matrices(G, dW, side, xp)
 
 
 def alignment_eigenvalues(G, dW, *, side: str = "in"):
@@ -139,10 +170,11 @@ def alignment_eigenvalues(G, dW, *, side: str = "in"):
     return _eigs_oriented(G, dW, xp)
 
 
-def alignment_eigenvalues_batched(G, dW, *, side: str = "in"):
+def alignment_eigenvalues_batched(G, dW, *, side: str = "in", host: bool | None = None):
     """:func:`alignment_eigenvalues` over a leading axis: (T, m, n) -> (T, r), in JAX.
 
-    jit-able (shapes are static); one compiled kernel for all T steps via vmap.
+    jit-able (shapes are static). host=None: on a CPU backend the LAPACK work runs through
+    :func:`eigenvalues_on_host` (see there why), elsewhere as one batched XLA kernel.
     """
     import jax
     import jax.numpy as jnp
@@ -153,7 +185,18 @@ def alignment_eigenvalues_batched(G, dW, *, side: str = "in"):
         raise InputError(
             f"batched G and dW must share a shape (T, m, n) or (T, n), got {G.shape}, {dW.shape}"
         )
-    return jax.vmap(lambda g, d: alignment_eigenvalues(g, d, side=side))(G, dW)
+    if host is None:
+        host = jax.default_backend() == "cpu"
+    if G.ndim == 2:
+        G, dW = G[:, None, :], dW[:, None, :]
+    m, n = G.shape[-2:]
+    if side == "out" or (side == "auto" and m > n):
+        G, dW = jnp.swapaxes(G, -1, -2), jnp.swapaxes(dW, -1, -2)
+    elif side not in _SIDES:
+        raise InputError(f"side must be one of {_SIDES}, got {side!r}")
+    if host:
+        return eigenvalues_on_host(G, dW)
+    return _eigs_oriented(G, dW, jnp)
 
 
 def topk_change(G, dW, k: int, *, side: str = "in"):

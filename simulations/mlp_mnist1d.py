@@ -50,7 +50,7 @@ class MLPConfig:
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
     depth: int = 3
     base_width: int = 64
-    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -0.5, 9))
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -1.0, 9))
     seeds: tuple[int, ...] = (0,)
     steps: int = 300
     batch: int = 64
@@ -74,7 +74,7 @@ class MLPConfig:
             cfg = cls()
         elif name == "paper":
             cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096),
-                      lrs=tuple(float(x) for x in np.logspace(-3.5, -0.5, 13)),
+                      lrs=tuple(float(x) for x in np.logspace(-3.5, -1.0, 13)),
                       seeds=(0, 1, 2, 3), steps=3000, record_every=5, n_eval=4000,
                       dtype="float32")
         else:
@@ -148,8 +148,8 @@ def forward(params, x):
     depth = len(params) // 2 - 1
     h = x
     for layer in range(depth):
-        h = jnp.maximum(h @ params[f"W{layer}"].T + params[f"b{layer}"], 0)
-    return h @ params[f"W{depth}"].T + params[f"b{depth}"]
+        h = jnp.maximum(h @ params[f"W{layer}"].T + params[f"b{layer}"][None, :], 0)
+    return h @ params[f"W{depth}"].T + params[f"b{depth}"][None, :]
 
 
 def loss_fn(params, x, y):

@@ -14,10 +14,15 @@ dW_r = wbar_{t_r} - wbar_{t_{r-1}}; per layer (parameter leaf) W:
     rest_r(W)   = sum_{i > Kmax} lambda_i       (summed)
 
 with G = G_{r-1} (``rule="left"``: the gradient at the start of the interval, SPEC §6) or
-(G_{r-1} + G_r)/2 (``rule="trapezoid"``: second-order accurate, same cost: each G is
-computed once and reused for the next interval). Nothing of the trajectory is stored:
-the state is (wbar, wbar at the last record, G there, phi there), four copies of the
-parameters.
+(G_{r-1} + G_r)/2 (``rule="trapezoid"``, the default: exact for a quadratic loss, second-
+order accurate in general, same cost: each G is computed once and reused for the next
+interval; in our ReLU pilot at a large learning rate its faithfulness error was 5-15x
+smaller than the left rule's at every beta). Both gradients are taken at EMA points, and
+the alignment split applies to any G paired with dW. Nothing of the trajectory is stored:
+the state is (wbar, wbar at the last record, G there, phi there): three copies of the
+parameters besides the optimiser's. On CPU the eigenvalue work goes through numpy's LAPACK
+in a host callback (simulations.alignment.eigenvalues_on_host: jax 0.10's batched CPU
+LAPACK deadlocked here inside vmapped scans).
 
 Summing over layers and intervals splits the loss curve:
 
@@ -84,6 +89,7 @@ __all__ = [
     "scan_recorded",
     "Problem",
     "run_width",
+    "sweep_fn",
     "tidy_results",
     "faithfulness",
     "ema_tradeoff",
@@ -108,6 +114,7 @@ class RecorderConfig:
     rule: str = "trapezoid"
     side: str = "auto"
     track_raw: bool = True
+    host_eigs: bool | None = None  # None: numpy LAPACK via a host callback on CPU
 
     def __post_init__(self) -> None:
         from theory.errors import InputError
@@ -187,7 +194,7 @@ class TrajectoryRecorder:
         import jax.numpy as jnp
 
         from simulations import alignment as _al
-        alignment_eigenvalues, split_topk = _al.alignment_eigenvalues, _al.split_topk
+        split_topk = _al.split_topk
 
         cfg = self.config
         loss, grad = jax.value_and_grad(self.eval_loss)(state.ema)
@@ -205,11 +212,14 @@ class TrajectoryRecorder:
             groups.setdefault(tuple(g.shape), []).append(i)
         tops, rests = [None] * len(gs), [None] * len(gs)
 
+        host = cfg.host_eigs if cfg.host_eigs is not None else jax.default_backend() == "cpu"
+
         def spectrum(g2, d2):
             ok = jnp.isfinite(jnp.sum(g2)) & jnp.isfinite(jnp.sum(d2))
             # a diverged run must not feed NaN into LAPACK; its record is NaN instead
-            lam = alignment_eigenvalues(jnp.where(ok, g2, 0), jnp.where(ok, d2, 0),
-                                        side=cfg.side)
+            g2, d2 = _al.oriented(jnp.where(ok, g2, 0), jnp.where(ok, d2, 0), side=cfg.side)
+            lam = (_al.eigenvalues_on_host(g2, d2) if host
+                   else _al._eigs_oriented(g2, d2, jnp))
             top, rest = split_topk(lam, cfg.k_max)
             nan = jnp.asarray(jnp.nan, lam.dtype)
             return jnp.where(ok, top, nan), jnp.where(ok, rest, nan)
@@ -272,11 +282,11 @@ class Problem(NamedTuple):
 
 
 def _trainer(problem: Problem, config: RecorderConfig, steps: int,
-             adam: tuple[float, float, float]):
-    """one(lr, seed, beta) -> (loss0, Record stacked over records): a pure function."""
+             adam: tuple[float, float, float], record: bool = True):
+    """one(lr, seed, beta) -> (loss0, Record stacked over records): a pure function
+    (record=False: plain training, returns the final evaluation loss)."""
     import jax
     import jax.numpy as jnp
-    import optax
 
     from theory.errors import InputError
 
@@ -285,22 +295,37 @@ def _trainer(problem: Problem, config: RecorderConfig, steps: int,
                          f"({config.record_every})")
     n_records = steps // config.record_every
     recorder = TrajectoryRecorder(problem.eval_loss, config)
-    opt = optax.scale_by_adam(*adam)
+    b1, b2, eps = adam
+    tmap = jax.tree_util.tree_map
 
     def one(lr, seed, beta):
         k_init, k_data = jax.random.split(jax.random.PRNGKey(seed))
         params = problem.init(k_init)
 
         def step(carry):
-            params, ost, t = carry
+            # Adam written out (the same update as optax.adam, with explicit dtypes: the
+            # step count lives in the parameters' float dtype)
+            params, m, v, t = carry
             batch = problem.batch(jax.random.fold_in(k_data, t))
             g = jax.grad(problem.loss)(params, batch)
-            upd, ost = opt.update(g, ost, params)
-            params = jax.tree_util.tree_map(
-                lambda p, u, m: p - (lr * m).astype(p.dtype) * u, params, upd, problem.lr_mult)
-            return params, ost, t + 1
+            t1 = t + 1
+            m = tmap(lambda m_, g_: b1 * m_ + (1 - b1) * g_, m, g)
+            v = tmap(lambda v_, g_: b2 * v_ + (1 - b2) * g_ * g_, v, g)
 
-        carry0 = (params, opt.init(params), jnp.zeros((), jnp.int32))
+            def upd(p, m_, v_, mult):
+                tf = t1.astype(p.dtype)
+                mh = m_ / (1 - jnp.asarray(b1, p.dtype) ** tf)
+                vh = v_ / (1 - jnp.asarray(b2, p.dtype) ** tf)
+                return p - (lr * mult).astype(p.dtype) * mh / (jnp.sqrt(vh) + eps)
+
+            params = tmap(upd, params, m, v, problem.lr_mult)
+            return params, m, v, t1
+
+        zeros = tmap(jnp.zeros_like, params)
+        carry0 = (params, zeros, zeros, jnp.zeros((), jnp.int32))
+        if not record:
+            carry, _ = jax.lax.scan(lambda c, _: (step(c), None), carry0, None, length=steps)
+            return problem.eval_loss(carry[0])
         _, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, n_records,
                                           beta)
         return loss0, recs
@@ -316,6 +341,29 @@ def _to_numpy(loss0, recs) -> dict[str, np.ndarray]:
     return out
 
 
+def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
+             adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)):
+    """The jitted sweep (lrs (n_lr,), seeds (n_seed,)) -> (loss0, Record), vmapped over
+    both. config=None gives PLAIN training with the same Adam (returns the final
+    evaluation loss instead): the baseline of the recorder-overhead benchmark."""
+    import jax
+    import jax.numpy as jnp
+
+    if config is None:
+        plain = RecorderConfig(record_every=steps)
+        one = _trainer(problem, plain, steps, adam, record=False)
+
+        def lane(lr, s):
+            return one(lr, s, None)
+    else:
+        one = _trainer(problem, config, steps, adam)
+
+        def lane(lr, s):
+            return one(lr, s, jnp.asarray(config.ema, lr.dtype))
+
+    return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
+
+
 def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig,
               adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)) -> dict[str, np.ndarray]:
     """Train one width with Adam over a grid of learning rates nu (vmapped) and seeds
@@ -329,15 +377,10 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfi
     and the Record fields with an extra records axis: loss (R,), raw_loss (R,),
     lin (R, L), top (R, L, Kmax), rest (R, L).
     """
-    import jax
     import jax.numpy as jnp
 
-    one = _trainer(problem, config, steps, adam)
-    lrs = jnp.asarray(lrs)
-    beta = jnp.asarray(config.ema, lrs.dtype)
-    fn = jax.jit(jax.vmap(jax.vmap(lambda lr, s: one(lr, s, beta), in_axes=(None, 0)),
-                          in_axes=(0, None)))
-    return _to_numpy(*fn(lrs, jnp.asarray(seeds, dtype=jnp.int32)))
+    fn = sweep_fn(problem, steps=steps, config=config, adam=adam)
+    return _to_numpy(*fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32)))
 
 
 def tidy_results(width: int, lrs, seeds, res: dict[str, np.ndarray], *, record_every: int,
@@ -431,6 +474,8 @@ def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
 def _mean_grid(profile, final):
     """Seed means on the hp grid: hp (H,), widths (W,), total (W, H), topk (W, H, K+1),
     residual (W, H, K+1); an (width, hp) cell with any non-finite seed is NaN (diverged)."""
+    import pandas as pd
+
     widths = np.sort(profile["width"].unique())
     hp = np.sort(profile["hp"].unique())
     ks = np.sort(profile["k"].unique())
@@ -438,11 +483,11 @@ def _mean_grid(profile, final):
         lambda s: s.mean() if np.all(np.isfinite(s)) else np.nan)
     f = final.groupby(["width", "hp"])["loss"].agg(
         lambda s: s.mean() if np.all(np.isfinite(s)) else np.nan)
-    idx = __import__("pandas").MultiIndex.from_product([widths, hp, ks])
+    idx = pd.MultiIndex.from_product([widths, hp, ks])
     p = p.reindex(idx)
     topk = p["topk"].to_numpy().reshape(len(widths), len(hp), len(ks))
     res = p["residual"].to_numpy().reshape(len(widths), len(hp), len(ks))
-    tot = f.reindex(__import__("pandas").MultiIndex.from_product([widths, hp])).to_numpy()
+    tot = f.reindex(pd.MultiIndex.from_product([widths, hp])).to_numpy()
     return hp, widths, ks, tot.reshape(len(widths), len(hp)), topk, res
 
 
@@ -576,18 +621,18 @@ class ReluTopkConfig:
     """
 
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
-    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3, 0, 11))
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3, 0, 9))
     seeds: tuple[int, ...] = (0, 1)
-    steps: int = 400
-    batch: int = 256
+    steps: int = 300
+    batch: int = 128
     d: int = 8
     n_eval: int = 1024
     eval_seed: int = 2**31 - 1
-    record_every: int = 8
+    record_every: int = 10
     ema: float = 0.95
     k_max: int = 16
     rule: str = "trapezoid"
-    dtype: str = "float64"
+    dtype: str = "float32"
     param: str = "mup"
 
     @classmethod
@@ -601,8 +646,8 @@ class ReluTopkConfig:
         elif name == "paper":
             cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
                       lrs=tuple(float(x) for x in np.logspace(-3, 0, 16)),
-                      seeds=tuple(range(8)), steps=2000, record_every=1, k_max=16,
-                      dtype="float32")
+                      seeds=tuple(range(8)), steps=2000, batch=256, n_eval=4096,
+                      record_every=2, k_max=16)
         else:
             raise InputError(f"preset must be 'quick' or 'paper', got {name!r}")
         return replace(cfg, **overrides)

@@ -136,12 +136,15 @@ def test_topk_sums():
         topk_change(G, dW, -1)
 
 
-def test_jax_matches_numpy_and_batched_jit():
+@pytest.mark.parametrize("host", [True, False])
+@pytest.mark.parametrize("m,n", [(4, 20), (20, 20), (1, 20)])
+def test_jax_matches_numpy_and_batched_jit(host, m, n):
     rng = np.random.default_rng(6)
-    T, m, n = 5, 4, 20
+    T = 5
     G, dW = rng.normal(size=(T, m, n)), rng.normal(size=(T, m, n))
     ref = np.stack([alignment_eigenvalues(G[t], dW[t]) for t in range(T)])
-    out = jax.jit(alignment_eigenvalues_batched)(jnp.asarray(G), jnp.asarray(dW))
+    fn = jax.jit(lambda a, b: alignment_eigenvalues_batched(a, b, host=host))
+    out = fn(jnp.asarray(G), jnp.asarray(dW))
     assert out.dtype == jnp.float64
     tol = max(_tol(alignment_matrix(G[t], dW[t])) for t in range(T))
     np.testing.assert_allclose(np.asarray(out), ref, rtol=0, atol=tol)

@@ -77,7 +77,7 @@ def test_chunked_loss_equals_loss():
     x = relu_net.sample_inputs(jax.random.PRNGKey(5), M, d, jnp.float64)
     y = relu_net.ball_target(x, relu_net.median_radius(d))
     full = float(relu_net.loss_fn(p, x, y, "mup"))
-    for chunk in (1, 8, 32, 96):
+    for chunk in (8, 96):
         # summation order differs: a few ulps
         assert float(relu_net.chunked_loss(p, x, y, "mup", chunk)) == pytest.approx(full, rel=1e-13)
     with pytest.raises(ValueError):

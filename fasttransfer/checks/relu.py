@@ -101,7 +101,12 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     d = a.beta_minus_half_alpha
     agrees = a.verdict == "weak"
     if agrees:
-        plain = "weak transfer, as the paper says"
+        plain = ("weak transfer by the interval rule (the 95% interval of beta - alpha/2 "
+                 "contains 0), as the paper says")
+        if d.ci[1] > 0 and d.estimate > 0:
+            plain += (f"; but the point estimate ({d.estimate:.2f}) lies above 0 and the "
+                      "interval also admits fast transfer: these widths and seeds do not "
+                      "separate weak from fast")
     elif a.verdict == "fast":
         plain = ("FAST transfer (the interval of beta - alpha/2 lies above 0): this "
                  "differs from the paper's weak-transfer claim")
@@ -112,7 +117,8 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                  "widths (the interval of beta includes 0); the paper's weak-transfer "
                  "claim is neither confirmed nor refuted here")
     measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
-                f"{a.verdict}")
+                f"{a.verdict}" + (" (interval also admits fast)" if agrees and d.ci[1] > 0
+                                  and d.estimate > 0 else ""))
     details = "\n\n".join([
         f"**muP** (reference: extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, "
         f"phi_star(inf) = {a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). "

@@ -1,0 +1,84 @@
+"""Total, top-k and residual loss curves over training for several widths (SPEC §6,
+the paper's "temporal decomposition" with k fixed), at each width's best learning rate."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "topk_curves"
+CAPTION = ("Loss along the EMA trajectory split into its top-k part (width-stable in the "
+           "paper) and the residual (improving with width), at each width's best learning "
+           "rate.")
+K_DEFAULT = 16
+
+
+def load_setting(results_dir: Path, preset: str, setting: str) -> dict:
+    """Stored top-k frames of one setting under results_dir/topk/<setting>; runs the
+    simulation of the preset when they are missing."""
+    import pandas as pd
+
+    d = Path(results_dir) / "topk" / setting
+    names = ("final", "profile", "curves")
+    if not all((d / f"{n}.csv").exists() for n in names):
+        from fasttransfer.run_topk import simulate
+
+        simulate(Path(results_dir) / "topk", preset, settings=(setting,), progress=False)
+    return {n: pd.read_csv(d / f"{n}.csv") for n in names}
+
+
+def best_hp(final) -> dict:
+    """width -> grid argmin of the seed-mean final loss (finite cells only)."""
+    mean = final.groupby(["width", "hp"])["loss"].mean().dropna()
+    return {int(w): float(g.idxmin()[1]) for w, g in mean.groupby(level=0)}
+
+
+def load(results_dir: Path, preset: str, setting: str = "mlp", k: int = K_DEFAULT) -> dict:
+    frames = load_setting(results_dir, preset, setting)
+    curves = frames["curves"]
+    ks = sorted(curves["k"].unique())
+    k = min(ks, key=lambda kk: abs(kk - k))
+    best = best_hp(frames["final"])
+    out = {}
+    for width, hp in best.items():
+        c = curves[(curves["width"] == width) & (curves["k"] == k) & (curves["hp"] == hp)]
+        c = c.groupby("step")[["loss", "topk", "residual"]].mean().reset_index()
+        out[width] = {col: c[col].to_numpy() for col in ("step", "loss", "topk", "residual")}
+        out[width]["hp"] = hp
+    return {"setting": setting, "k": int(k), "widths": out}
+
+
+def plot(data):
+    from paper_figures.style import colors, new_figure
+
+    fig, axes = new_figure(3, 1, width=7.0, height=2.5)
+    widths = sorted(data["widths"])
+    cols = colors(len(widths))
+    titles = ("total loss phi(wbar_t)", f"top-k loss phi^k (k = {data['k']})",
+              f"residual phi^-k (k = {data['k']})")
+    for ax, key, title in zip(axes, ("loss", "topk", "residual"), titles):
+        for c, w in zip(cols, widths):
+            d = data["widths"][w]
+            ax.plot(d["step"], d[key], color=c, label=f"n = {w}")
+        ax.set_xlabel("step t")
+        ax.set_title(title)
+    axes[0].set_ylabel("loss")
+    axes[0].legend(title=data["setting"])
+    return fig
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=CAPTION)
+    p.add_argument("--out", type=Path, default=Path("figures"))
+    p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
+    args = p.parse_args(argv)
+    from fasttransfer.run_topk import tiny
+    from paper_figures.style import save
+
+    tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)
+    save(plot(load(args.out / "tiny_results", "quick", args.setting)), args.out, NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

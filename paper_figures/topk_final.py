@@ -1,0 +1,80 @@
+"""Top-kappa and residual final loss versus learning rate per width (SPEC §6): the paper's
+picture of Hypothesis 1 -- the top-kappa curves overlap across widths and carry the
+optimum, the residual is flat near it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "topk_final"
+CAPTION = ("Final top-kappa loss (left) and residual (right) against the learning rate for "
+           "each width, kappa from Algorithm 1 (our reconstruction); markers: argmin.")
+
+
+def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
+    import numpy as np
+
+    from paper_figures.topk_curves import load_setting
+    from simulations.trajectory import hypothesis1
+
+    frames = load_setting(results_dir, preset, setting)
+    h1 = hypothesis1(frames["profile"], frames["final"], window=2)
+    prof = frames["profile"]
+    prof = prof[prof["k"] == h1.kappa].groupby(["width", "hp"])[["topk", "residual"]].mean()
+    total = frames["final"].groupby(["width", "hp"])["loss"].mean()
+    widths = {}
+    for w, g in prof.groupby(level=0):
+        hp = g.index.get_level_values(1).to_numpy()
+        widths[int(w)] = {"hp": hp, "topk": g["topk"].to_numpy(), "residual": g["residual"].to_numpy(),
+                          "total": total.loc[w].reindex(hp).to_numpy()}
+    return {"setting": setting, "kappa": h1.kappa, "widths": widths,
+            "holds": {"convexity": h1.convexity_pass, "invariance": h1.invariance_pass,
+                      "flatness": h1.flatness_pass}, "log_base": float(np.e)}
+
+
+def plot(data):
+    import numpy as np
+
+    from paper_figures.style import colors, new_figure
+
+    fig, axes = new_figure(2, 1, width=6.8, height=2.7)
+    widths = sorted(data["widths"])
+    for c, w in zip(colors(len(widths)), widths):
+        d = data["widths"][w]
+        nu = np.exp(d["hp"])
+        for ax, key in zip(axes, ("topk", "residual")):
+            ax.plot(nu, d[key], "o-", ms=3, color=c, label=f"n = {w}")
+            y = np.where(np.isfinite(d[key]), d[key], np.inf)
+            if key == "topk" and np.any(np.isfinite(y)):
+                i = int(np.argmin(y))
+                ax.plot(nu[i], y[i], "*", ms=9, color=c)
+    k = data["kappa"]
+    axes[0].set_title(f"top-kappa loss phi_n^kappa (kappa = {k})")
+    axes[1].set_title(f"residual phi_n^-kappa (kappa = {k})")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate nu")
+    axes[0].set_ylabel("final loss component")
+    h = data["holds"]
+    axes[1].text(0.02, 0.02, ", ".join(f"{n}: {'pass' if v else 'fail'}" for n, v in h.items()),
+                 transform=axes[1].transAxes, fontsize=7)
+    axes[0].legend(title=data["setting"])
+    return fig
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=CAPTION)
+    p.add_argument("--out", type=Path, default=Path("figures"))
+    p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
+    args = p.parse_args(argv)
+    from fasttransfer.run_topk import tiny
+    from paper_figures.style import save
+
+    tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)
+    save(plot(load(args.out / "tiny_results", "quick", args.setting)), args.out, NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

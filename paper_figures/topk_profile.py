@@ -1,0 +1,67 @@
+"""The top-k profile phi_n^k versus k at each width's best learning rate, with Algorithm
+1's kappa_hat(n) marked (SPEC §6; J_proxy is our reconstruction)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "topk_profile"
+CAPTION = ("Top-k final loss phi_n^k against k at each width's best learning rate; circles "
+           "mark kappa_hat(n) from Algorithm 1 (our reconstruction of J_proxy).")
+
+
+def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
+    from paper_figures.topk_curves import best_hp, load_setting
+    from simulations.trajectory import kappa_hat
+
+    frames = load_setting(results_dir, preset, setting)
+    khat, _ = kappa_hat(frames["profile"], frames["final"], window=2)
+    best = best_hp(frames["final"])
+    prof = frames["profile"]
+    widths = {}
+    for w, hp in best.items():
+        g = prof[(prof["width"] == w) & (prof["hp"] == hp)].groupby("k")["topk"].mean()
+        widths[w] = {"k": g.index.to_numpy(), "topk": g.to_numpy(), "kappa_hat": khat.get(w)}
+    return {"setting": setting, "widths": widths}
+
+
+def plot(data):
+    import math
+
+    import numpy as np
+
+    from paper_figures.style import colors, new_figure
+
+    fig, axes = new_figure(1, 1, width=3.6, height=2.8)
+    ax = axes[0]
+    widths = sorted(data["widths"])
+    for c, w in zip(colors(len(widths)), widths):
+        d = data["widths"][w]
+        ax.plot(d["k"], d["topk"], "-", color=c, label=f"n = {w}")
+        kh = d["kappa_hat"]
+        if kh is not None and math.isfinite(kh):
+            i = int(np.searchsorted(d["k"], kh))
+            ax.plot(d["k"][i], d["topk"][i], "o", ms=6, mfc="none", color=c)
+    ax.set_xlabel("k (eigenvalues kept per layer)")
+    ax.set_ylabel("top-k loss phi_n^k at nu*(n)")
+    ax.set_title(f"top-k profile ({data['setting']}); o = kappa_hat(n)")
+    ax.legend()
+    return fig
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=CAPTION)
+    p.add_argument("--out", type=Path, default=Path("figures"))
+    p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
+    args = p.parse_args(argv)
+    from fasttransfer.run_topk import tiny
+    from paper_figures.style import save
+
+    tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)
+    save(plot(load(args.out / "tiny_results", "quick", args.setting)), args.out, NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

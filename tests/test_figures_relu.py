@@ -1,0 +1,63 @@
+"""paper_figures.relu_transfer / relu_rates: main() at tiny size saves the figures; the
+figures have the axes, labels and lines the data call for."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from paper_figures import relu_rates, relu_transfer  # noqa: E402
+
+
+def test_main_tiny_run_and_transfer_figure(tmp_path):
+    """One test, so the tiny sweeps (compile-bound) run once per test session."""
+    out, results = tmp_path, tmp_path / "results"
+    assert relu_transfer.main(["--out", str(out), "--results", str(results)]) == 0
+    # reuses the tiny sweeps stored by the first main (resumable store)
+    assert relu_rates.main(["--out", str(out), "--results", str(results)]) == 0
+    for name in (relu_transfer.NAME, relu_rates.NAME):
+        for ext in ("png", "pdf"):
+            assert (out / f"{name}.{ext}").stat().st_size > 1000
+
+    data = relu_transfer.load(results, "tiny", configs=relu_transfer.tiny_configs(), log=lambda s: None)
+    fig = relu_transfer.plot(data)
+    axes = fig.axes
+    assert len(axes) == 2
+    n_widths = len(relu_transfer.TINY["widths"])
+    for ax, p in zip(axes, ("mup", "sp")):
+        assert "log" in ax.get_xlabel() and "loss" in ax.get_ylabel()
+        assert ax.get_yscale() == "log"
+        # one curve and one argmin marker per width
+        assert len(ax.get_lines()) == 2 * n_widths
+        n_lr = data["configs"][p].n_lrs
+        assert sorted({len(line.get_xdata()) for line in ax.get_lines()}) == [1, n_lr]
+    assert len(axes[0].get_legend().get_texts()) == n_widths
+
+
+def _fake_rates():
+    class E:
+        def __init__(self, v):
+            self.estimate, self.ci = v, (v - 0.1, v + 0.1)
+
+    widths = np.array([16.0, 32, 64, 128])
+    pw = pd.DataFrame({"width": widths, "nu_star": -3 - 0.1 * np.log(widths),
+                       "nu_star_se": np.full(4, 0.05), "phi_star": 0.1 + widths**-1.0,
+                       "a": widths**-1.0, "b": 2 * widths**-0.5, "c": widths**-1.0})
+    mup = {"per_width": pw, "alpha": 1.0, "beta": 0.5, "A": 1.0, "B": 2.0, "nu_inf": -3.5,
+           "verdict": "weak", "d": E(0.0)}
+    sp = dict(mup, per_width=pw.assign(nu_star=-3 - np.log(widths)))
+    return {"mup": mup, "sp": sp}
+
+
+def test_rates_figure_structure():
+    fig = relu_rates.plot(_fake_rates())
+    ax0, ax1 = fig.axes[:2]
+    assert ax0.get_xscale() == "log" and ax1.get_xscale() == "log" and ax1.get_yscale() == "log"
+    assert "nu" in ax0.get_ylabel() and "a_n" in ax1.get_ylabel() and "width" in ax1.get_xlabel()
+    # a_n, b_n points + their two fitted power laws; slopes annotated in the legend
+    assert len(ax1.get_lines()) == 4
+    labels = [t.get_text() for t in ax1.get_legend().get_texts()]
+    assert any("1.00" in s for s in labels) and any("0.50" in s for s in labels)
+    assert "0.00" in ax1.get_title()

@@ -1,0 +1,161 @@
+"""simulations.sweep: the vmapped engine and the resumable result store (SPEC §5, §7).
+
+Engine tests share one tiny configuration so each worker compiles it once."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulations import relu_net, sweep
+from theory.errors import InputError
+from theory.rates import read_sweep
+
+TINY = sweep.ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, seeds=2,
+                             steps=20, batch=16, test_size=64, seed_block=1)
+
+
+@pytest.mark.parametrize("param", ["mup", "sp"])
+def test_hand_gradients_equal_autodiff(param):
+    L, n, d, B = 3, 12, 8, 10
+    keys = jax.random.split(jax.random.PRNGKey(0), L)
+    p_L = jax.vmap(lambda k: relu_net.init_params(k, n, d, param, jnp.float64))(keys)
+    x = relu_net.sample_inputs(jax.random.PRNGKey(1), B, d, jnp.float64)
+    y = relu_net.ball_target(x, relu_net.median_radius(d))
+    grads, loss = sweep.lr_grid_grads(p_L, x, y, param)
+    auto = jax.vmap(jax.value_and_grad(relu_net.loss_fn), in_axes=(0, None, None, None))(p_L, x, y, param)
+    # same arithmetic up to summation order: float64 rounding
+    np.testing.assert_allclose(np.asarray(loss), np.asarray(auto[0]), rtol=1e-12)
+    for k in ("W", "b", "a"):
+        assert grads[k].shape == p_L[k].shape
+        np.testing.assert_allclose(np.asarray(grads[k]), np.asarray(auto[1][k]), rtol=1e-10, atol=1e-15)
+
+
+def test_train_width_no_retrace_and_one_vs_two_devices():
+    assert len(jax.devices()) == 2  # conftest forces two CPU devices
+    one = sweep.train_width(TINY, 8, devices=jax.devices()[:1])
+    before = dict(sweep.TRACE_COUNT)
+    two = sweep.train_width(TINY, 8, devices=jax.devices())
+    again = sweep.train_width(TINY, 8)
+    # the second and third calls trace nothing (the compiled programs are reused)
+    assert sweep.TRACE_COUNT == before
+    assert one.shape == (TINY.n_lrs, TINY.seeds)
+    assert np.isfinite(one).all()
+    # float64, same seed, same configuration: bit-identical on 1 or 2 devices
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, again)
+    assert not np.array_equal(one[:, 0], one[:, 1])  # seeds differ
+
+
+def test_common_random_numbers_and_divergence():
+    """At a vanishing learning rate every LR of a seed ends at that seed's initial loss
+    (same initialisation for every LR); an absurd learning rate overflows: NaN, no crash."""
+    cfg = TINY.replace(lr_min=1e-30, lr_max=1e200, n_lrs=5, test_size=64)
+    out = sweep.train_width(cfg, 8)
+    assert np.isnan(out[-1]).all()
+    key_init = sweep._seed_keys(np.arange(2))[0]
+    x, y = sweep.test_set(cfg)
+    for s in range(2):
+        p0 = relu_net.init_params(key_init[s], 8, cfg.d, cfg.param, jnp.float64)
+        init_loss = float(relu_net.loss_fn(p0, x, y, cfg.param))
+        # 20 Adam steps of size <= 1e-30 change nothing visible in float64
+        assert out[0, s] == pytest.approx(init_loss, rel=1e-12)
+
+
+def _fake_losses(calls):
+    def fake(config, width, *, devices=None, progress=None):
+        calls.append(width)
+        out = np.tile((np.log(config.lrs()) + 3.0) ** 2, (config.seeds, 1)).T / width + 1.0 / width
+        out = out + 1e-3 * np.arange(config.seeds)[None, :]
+        out[-1, 0] = np.nan  # one diverged run
+        if progress is not None:
+            progress(config.steps * config.seeds)
+        return out
+    return fake
+
+
+def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sweep, "train_width", _fake_losses(calls))
+    cfg = TINY.replace(widths=(16, 32, 64, 128))
+    df = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert sorted(calls) == [16, 32, 64, 128]
+    assert list(df.columns) == ["width", "hp", "loss", "seed"]
+    assert len(df) == 4 * cfg.n_lrs * cfg.seeds
+    stored = read_sweep(tmp_path / sweep.CSV_NAME)  # analyze's reader, as is
+    assert len(stored) == len(df) and int(stored.loss.isna().sum()) == 4
+    np.testing.assert_allclose(np.sort(np.unique(stored.hp)), np.log(cfg.lrs()), rtol=1e-15)
+    conf = json.loads((tmp_path / sweep.CONFIG_NAME).read_text())
+    assert conf["param"] == "mup" and conf["widths"] == [16, 32, 64, 128]
+    # re-running recomputes nothing
+    calls.clear()
+    sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert calls == []
+    # a lost cell (and a stray temporary file from a killed write) is redone, alone
+    os.unlink(sweep.cell_path(tmp_path, 32))
+    (tmp_path / sweep.CELLS_DIR / ".width_64.csv.x1.tmp").write_text("width,hp\n1,")
+    df2 = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert calls == [32]
+    pd.testing.assert_frame_equal(df2.sort_values(["width", "hp", "seed"]).reset_index(drop=True),
+                                  df.sort_values(["width", "hp", "seed"]).reset_index(drop=True))
+
+
+def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
+    calls = []
+    fake = _fake_losses(calls)
+
+    def dies_on_second(config, width, **kw):
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # killed while training the second width
+        return fake(config, width, **kw)
+
+    monkeypatch.setattr(sweep, "train_width", dies_on_second)
+    cfg = TINY.replace(widths=(16, 32, 64))
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert sweep.finished_widths(tmp_path) == [16]
+    assert set(pd.read_csv(tmp_path / sweep.CSV_NAME).width) == {16}  # merged so far
+    monkeypatch.setattr(sweep, "train_width", fake)
+    sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert calls == [16, 32, 64]  # 16 was not trained again
+    assert sweep.finished_widths(tmp_path) == [16, 32, 64]
+
+
+def test_changed_config_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "train_width", _fake_losses([]))
+    sweep.run_sweep(TINY, tmp_path, progress=False, log=lambda s: None)
+    with pytest.raises(InputError, match="steps"):
+        sweep.run_sweep(TINY.replace(steps=21), tmp_path, progress=False, log=lambda s: None)
+    # more widths are more cells of the same store, not a different configuration
+    sweep.run_sweep(TINY.replace(widths=(8, 16, 32, 64)), tmp_path, progress=False, log=lambda s: None)
+    assert json.loads((tmp_path / sweep.CONFIG_NAME).read_text())["widths"] == [8, 16, 32, 64]
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "f.csv"
+    sweep._atomic_write_text(path, "old\n")
+    with pytest.raises(TypeError):
+        sweep._atomic_write_text(path, 12345)  # not text: the write fails midway
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.csv"]  # no temporary left
+
+
+def test_config_validation_and_presets():
+    with pytest.raises(InputError):
+        sweep.ReluSweepConfig(param="ntk")
+    with pytest.raises(InputError):
+        sweep.ReluSweepConfig(lr_min=1.0, lr_max=0.1)
+    with pytest.raises(InputError):
+        sweep.ReluSweepConfig(widths=(8, 8))
+    q, p = sweep.preset("quick"), sweep.preset("paper")
+    assert max(p.widths) >= 2**14 and p.seeds >= 32 and p.steps > q.steps
+    assert q.dtype == "float64"
+    s = sweep.preset("quick", "sp")
+    assert s.param == "sp" and s.lr_min < q.lr_min
+    lrs = q.lrs()
+    np.testing.assert_allclose(np.diff(np.log(lrs)), np.diff(np.log(lrs))[0], rtol=1e-12)
+    assert sweep.ReluSweepConfig.from_json_dict(q.to_json_dict()) == q

@@ -78,11 +78,13 @@ def _atomic_json(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _recorder_config(cfg, beta: float):
+def _recorder_config(cfg, beta: float, track_raw: bool = False):
+    """The sweep skips the raw-iterate loss (a third of the evaluation cost); the EMA
+    trade-off needs it for the lag."""
     from simulations.trajectory import RecorderConfig
 
     return RecorderConfig(ema=float(beta), k_max=cfg.k_max, record_every=cfg.record_every,
-                          rule=cfg.rule)
+                          rule=cfg.rule, track_raw=track_raw)
 
 
 def choose_ema(setting: str, cfg, d: Path, log=print) -> tuple[float, "pd.DataFrame"]:
@@ -103,7 +105,7 @@ def choose_ema(setting: str, cfg, d: Path, log=print) -> tuple[float, "pd.DataFr
     else:
         log(f"  [{setting}] EMA factor: trade-off at width {width}, nu = {lr:.3g}")
         df = ema_tradeoff(problem_for(setting, width, cfg), lr, cfg.seeds[0], steps=cfg.steps,
-                          betas=EMA_GRID, config=_recorder_config(cfg, cfg.ema))
+                          betas=EMA_GRID, config=_recorder_config(cfg, cfg.ema, track_raw=True))
         _atomic_csv(df, path)
         _atomic_json(ident, meta)
     score = np.maximum(df["faithfulness"].to_numpy(), df["lag"].to_numpy())

@@ -52,10 +52,10 @@ class MLPConfig:
     base_width: int = 64
     lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3.5, -1.0, 9))
     seeds: tuple[int, ...] = (0,)
-    steps: int = 300
-    batch: int = 64
-    n_eval: int = 512
-    record_every: int = 10
+    steps: int = 200
+    batch: int = 32
+    n_eval: int = 256
+    record_every: int = 20
     ema: float = 0.95
     k_max: int = 64
     rule: str = "trapezoid"
@@ -75,8 +75,8 @@ class MLPConfig:
         elif name == "paper":
             cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096),
                       lrs=tuple(float(x) for x in np.logspace(-3.5, -1.0, 13)),
-                      seeds=(0, 1, 2, 3), steps=3000, record_every=5, n_eval=4000,
-                      dtype="float32")
+                      seeds=(0, 1, 2, 3), steps=3000, batch=128, record_every=5,
+                      n_eval=4000, dtype="float32")
         else:
             raise InputError(f"preset must be 'quick' or 'paper', got {name!r}")
         return replace(cfg, **overrides)

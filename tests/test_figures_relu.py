@@ -4,7 +4,6 @@ figures have the axes, labels and lines the data call for."""
 import matplotlib
 import numpy as np
 import pandas as pd
-import pytest
 
 matplotlib.use("Agg")
 

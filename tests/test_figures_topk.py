@@ -33,7 +33,12 @@ def test_curves(out):
 
 
 def test_final(out):
+    cells = out / "tiny_results" / "topk" / "relu" / "cells"
+    before = {p.name: p.stat().st_mtime_ns for p in cells.iterdir()}
+    assert len([n for n in before if n.endswith(".json")]) == 3  # one marker per width
     assert topk_final.main(["--out", str(out)]) == 0
+    # resumable: the second run found every finished cell and recomputed none
+    assert {p.name: p.stat().st_mtime_ns for p in cells.iterdir()} == before
     assert (out / "topk_final.png").exists()
     fig = topk_final.plot(topk_final.load(out / "tiny_results", "quick", "relu"))
     left, right = fig.axes[:2]

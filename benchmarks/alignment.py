@@ -23,6 +23,10 @@ import os
 import time
 
 os.environ.setdefault("JAX_ENABLE_X64", "1")
+# One BLAS thread: on a shared 2-core machine OpenBLAS's spinning worker threads made the
+# same call vary 10-30x between repetitions; single-threaded, both paths are compared
+# fairly and repeatably (override by setting the variable).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 

@@ -54,8 +54,8 @@ def plot(data):
     fig, axes = new_figure(3, 1, width=7.0, height=2.5)
     widths = sorted(data["widths"])
     cols = colors(len(widths))
-    titles = ("total loss phi(wbar_t)", f"top-k loss phi^k (k = {data['k']})",
-              f"residual phi^-k (k = {data['k']})")
+    titles = (r"total $\varphi(\bar w_t)$", rf"top-k $\varphi^k$ (k = {data['k']})",
+              rf"residual $\varphi^{{-k}}$ (k = {data['k']})")
     for ax, key, title in zip(axes, ("loss", "topk", "residual"), titles):
         for c, w in zip(cols, widths):
             d = data["widths"][w]

@@ -50,11 +50,11 @@ def plot(data):
                 i = int(np.argmin(y))
                 ax.plot(nu[i], y[i], "*", ms=9, color=c)
     k = data["kappa"]
-    axes[0].set_title(f"top-kappa loss phi_n^kappa (kappa = {k})")
-    axes[1].set_title(f"residual phi_n^-kappa (kappa = {k})")
+    axes[0].set_title(rf"top-$\kappa$ loss $\varphi_n^\kappa$ ($\kappa$ = {k})")
+    axes[1].set_title(rf"residual $\varphi_n^{{-\kappa}}$ ($\kappa$ = {k})")
     for ax in axes:
         ax.set_xscale("log")
-        ax.set_xlabel("learning rate nu")
+        ax.set_xlabel(r"learning rate $\nu$")
     axes[0].set_ylabel("final loss component")
     h = data["holds"]
     axes[1].text(0.02, 0.02, ", ".join(f"{n}: {'pass' if v else 'fail'}" for n, v in h.items()),

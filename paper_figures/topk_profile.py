@@ -44,8 +44,8 @@ def plot(data):
             i = int(np.searchsorted(d["k"], kh))
             ax.plot(d["k"][i], d["topk"][i], "o", ms=6, mfc="none", color=c)
     ax.set_xlabel("k (eigenvalues kept per layer)")
-    ax.set_ylabel("top-k loss phi_n^k at nu*(n)")
-    ax.set_title(f"top-k profile ({data['setting']}); o = kappa_hat(n)")
+    ax.set_ylabel(r"top-k loss $\varphi_n^k$ at $\nu^*(n)$")
+    ax.set_title(rf"top-k profile ({data['setting']}); o = $\hat\kappa(n)$")
     ax.legend()
     return fig
 

@@ -96,6 +96,8 @@ __all__ = [
     "Hypothesis1",
     "kappa_hat",
     "hypothesis1",
+    "ReluTopkConfig",
+    "relu_problem",
 ]
 
 RULES = ("left", "trapezoid")
@@ -316,7 +318,7 @@ def _trainer(problem: Problem, config: RecorderConfig, steps: int,
                 tf = t1.astype(p.dtype)
                 mh = m_ / (1 - jnp.asarray(b1, p.dtype) ** tf)
                 vh = v_ / (1 - jnp.asarray(b2, p.dtype) ** tf)
-                return p - (lr * mult).astype(p.dtype) * mh / (jnp.sqrt(vh) + eps)
+                return p - lr.astype(p.dtype) * mult.astype(p.dtype) * mh / (jnp.sqrt(vh) + eps)
 
             params = tmap(upd, params, m, v, problem.lr_mult)
             return params, m, v, t1

@@ -30,6 +30,7 @@ def test_curves(out):
         assert len(ax.get_lines()) == 3  # one per width (16, 32, 64)
         assert ax.get_xlabel() == "step t"
     assert "top-k" in axes[1].get_title() and "residual" in axes[2].get_title()
+    assert axes[0].get_ylabel() == "loss"
 
 
 def test_final(out):
@@ -42,7 +43,8 @@ def test_final(out):
     assert (out / "topk_final.png").exists()
     fig = topk_final.plot(topk_final.load(out / "tiny_results", "quick", "relu"))
     left, right = fig.axes[:2]
-    assert left.get_xscale() == "log" and right.get_xlabel() == "learning rate nu"
+    assert left.get_xscale() == "log" and "learning rate" in right.get_xlabel()
+    assert "kappa" in left.get_title() and "residual" in right.get_title()
     assert len(right.get_lines()) == 3
     assert 3 <= len(left.get_lines()) <= 6  # curves plus the argmin markers
 
@@ -53,7 +55,7 @@ def test_profile(out):
     data = topk_profile.load(out / "tiny_results", "quick", "relu")
     fig = topk_profile.plot(data)
     ax = fig.axes[0]
-    assert ax.get_xlabel().startswith("k") and "phi_n^k" in ax.get_ylabel()
+    assert ax.get_xlabel().startswith("k") and "varphi_n^k" in ax.get_ylabel()
     curves = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
     assert len(curves) == 3
     # kappa_hat is defined below the widest width only (the reference of J)

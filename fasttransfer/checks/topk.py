@@ -56,7 +56,7 @@ def _alignment_exactness():
     rng = np.random.default_rng(0)
     worst = 0.0
     shapes = [(1024, 8, "auto"), (1, 1024, "in"), (1024, 40, "auto"), (1024, 1024, "in"),
-              (10, 1024, "in"), (32, 3072, "in")]
+              (10, 1024, "in"), (16, 512, "in")]
     for m, n, side in shapes:
         G, dW = rng.normal(size=(m, n)), rng.normal(size=(m, n))
         lam = np.sort(np.asarray(alignment_eigenvalues(G, dW, side=side)))
@@ -76,7 +76,7 @@ def _analyze(final):
     sweep = final[["width", "hp", "loss", "seed"]]
     try:
         return analyze_sweep(sweep, bootstrap=200, seed=0, window=5), None
-    except InputError as err:
+    except (InputError, ValueError) as err:  # e.g. an optimum on the grid's edge
         return None, str(err)
 
 
@@ -114,6 +114,11 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...]) -> CheckResu
         lines.append(f"| {r.width} | {_fmt(r.kappa_hat)} | {r.nu_star_total:.2f} | "
                      f"{r.nu_star_topk:.2f} | {_fmt(r.curvature)} ± {_fmt(r.curvature_se, 2)} | "
                      f"{_fmt(r.sup_diff)} | {_fmt(r.residual_var)} | {_fmt(r.flatness_ratio)} |")
+    k_max = int(profile["k"].max())
+    if khat and all(int(k) == k_max for k in khat.values()):
+        lines += ["", f"kappa_hat(n) = K_max = {k_max} at every width: Algorithm 1 finds no "
+                  "split -- the top-kappa part is the whole linearised change, the residual "
+                  "is 0, so flatness holds trivially and invariance is that of the total loss."]
     lines += ["", "Rules: " + "; ".join(f"*{k}*: {v}" for k, v in h1.rules.items()) + ".", ""]
     if an is not None:
         lines.append(f"analyze: alpha = {_fmt(an.alpha.estimate)} {tuple(round(c, 3) for c in an.alpha.ci)}, "
@@ -187,6 +192,6 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         verdict="pass" if med <= FAITHFUL_MAX else "differs",
         details=(f"Threshold: median error <= {FAITHFUL_MAX:g} of the loss decrease. Gradient "
                  "rule: trapezoid (G at both ends of each interval; the left-point rule of "
-                 "SPEC §6 had a ~5x larger error in our pilot at the same cost)."),
+                 "SPEC §6 had a 5-15x larger error in our ReLU pilot at the same cost)."),
         note="EMA factor chosen per setting as argmin of max(faithfulness error, EMA lag)."))
     return rows

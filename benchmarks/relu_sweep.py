@@ -5,8 +5,8 @@ What is compared (same model, data distribution, batch, steps, dtype float32, Ad
 final evaluation on a test set of the same size):
 
 * JAX: ``train_width(config, width)`` trains every (learning rate, seed) configuration
-  of one width at once (H4's engine: vmap over LRs and seeds, lax.scan over steps,
-  shared batches within a seed). Timed on its second call (compiled); the first call's
+  of one width at once (H4's engine: vmap over LRs and seeds in cache-sized groups,
+  lax.scan over steps, shared batches within a seed, YNNPACK fusions off). Timed on its second call (compiled); the first call's
   time (compile + run) is printed too.
 * torch: one configuration after another, ``torch.optim.Adam``, a fresh batch per step,
   ``torch.set_num_threads`` = the cores JAX uses, and also 1 thread: the faster of the

@@ -21,7 +21,7 @@ def load_setting(results_dir: Path, preset: str, setting: str) -> dict:
     d = Path(results_dir) / "topk" / setting
     names = ("final", "profile", "curves")
     if not all((d / f"{n}.csv").exists() for n in names):
-        from fasttransfer.run_topk import simulate
+        from simulations.topk_study import simulate
 
         simulate(Path(results_dir) / "topk", preset, settings=(setting,), progress=False)
     return {n: pd.read_csv(d / f"{n}.csv") for n in names}
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("figures"))
     p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
     args = p.parse_args(argv)
-    from fasttransfer.run_topk import tiny
+    from simulations.topk_study import tiny
     from paper_figures.style import save
 
     tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("figures"))
     p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
     args = p.parse_args(argv)
-    from fasttransfer.run_topk import tiny
+    from simulations.topk_study import tiny
     from paper_figures.style import save
 
     tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)

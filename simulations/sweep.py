@@ -2,20 +2,26 @@
 
 Engine (:func:`train_width`): for one width n, every (nu, seed) configuration is trained
 at once. State arrays have shape (S, L, ...) (a block of seeds x the learning rates); one
-jitted ``lax.scan`` segment advances all of them by ``segment`` Adam steps (optax
-``scale_by_adam`` on the whole state), vmapped over the seeds of the block. Common random
-numbers: configuration (nu, s) uses the initialisation and the batch stream of seed s for
-every nu, so the L learning rates of a seed share one batch per step (no copies: the
-gradients are written by hand, :func:`lr_grid_grads`, so x @ W^T is one GEMM over all
-L * n features). The batch stream of seed s does not depend on the width either.
+jitted ``lax.scan`` segment advances all of them by ``segment`` (>= 10 where the run
+allows) Adam steps (optax ``scale_by_adam`` on the whole state). Common random numbers:
+configuration (nu, s) uses the initialisation and the batch stream of seed s for every
+nu, so the L learning rates of a seed share one batch per step (no copies: the gradients
+are written by hand, :func:`lr_grid_grads`, so x @ W^T is one GEMM over the features of
+all the LRs it is given). The batch stream of seed s does not depend on the width either.
+Within a step the configurations are taken in cache-sized groups (:func:`_lr_block`):
+all at once (vmap over seeds) when their (B, L, n) activations are small, else seeds one
+after another (lax.map) and within a seed blocks of LRs sharing the seed's batch; the
+step is memory-bound once its activations leave the cache. The compiled programs turn off
+XLA:CPU's YNNPACK fusions (measured ~10x slower on them in this jaxlib).
 Seeds are cut into blocks of a fixed size, and the blocks are spread over the devices
 (each block committed to one device with a ``jax.sharding.SingleDeviceSharding``, all
 devices running asynchronously). Every device runs the same single-device program on
 the same block shape, so 1 and 2 devices give bit-identical float64 numbers (a
 GSPMD-partitioned or shard_map program was measured to fuse differently and drift by
 ~1e-12). After training, the population loss is estimated on a fixed test set
-(independent of seed and width), evaluated in chunks so only a (chunk, L, n) block per
-seed is live. Non-finite final losses (diverged runs) are recorded as NaN.
+(independent of seed and width), one configuration at a time in chunks of rows so only
+a cache-sized (chunk, n) block is live. Non-finite final losses (diverged runs) are
+recorded as NaN.
 
 Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`), times a schedule
 factor s(t) (constant, or cosine decay to 0); hp = log nu in the results.
@@ -56,6 +62,13 @@ CSV_NAME = "relu_sweep.csv"
 CONFIG_NAME = "relu_sweep.json"
 CELLS_DIR = "cells"
 SCHEDULES = ("constant", "cosine")
+# Bytes of one (batch or test rows, n) activation array that one step of the engine
+# holds at a time (~ half a core's L2 cache here). The step and the evaluation are
+# memory-bound when their activations spill out of cache: measured at n = 4096, float32,
+# batch 256, 8 LRs x 2 seeds, these blocks made a training step 3-4x and the
+# evaluation ~40x faster than one (S, L, rows, n) array over every configuration.
+CACHE_BYTES = 2**20
+EVAL_CACHE_BYTES = 2**20
 
 
 # --------------------------------------------------------------------------- config
@@ -222,14 +235,17 @@ class _Static:
     lr_mult: tuple[tuple[str, float], ...]
     segment: int
     chunk: int
+    lr_block: int
 
 
-def _static(config: ReluSweepConfig, width: int, segment: int, chunk: int) -> _Static:
+def _static(config: ReluSweepConfig, width: int, segment: int, chunk: int,
+            lr_block: int | None = None) -> _Static:
     return _Static(width=width, d=config.d, batch=config.batch, steps=config.steps,
                    radius=config.target_radius(), param=config.param, dtype=config.dtype,
                    schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
                    lr_mult=tuple(sorted(mup.lr_multipliers(width, config.param).items())),
-                   segment=segment, chunk=chunk)
+                   segment=segment, chunk=chunk,
+                   lr_block=_lr_block(config, width) if lr_block is None else lr_block)
 
 
 def _optimizer(st: _Static):
@@ -258,11 +274,11 @@ def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str):
     """Gradients of the batch MSE for L configurations that share one batch, by hand.
 
     p_L: W (L, n, d), b (L, n), a (L, n); x (B, d); y (B,). With
-    pre = x W_l^T + b_l (B, L, n), f_l = m sum_i a_li relu(pre_li), r = f - y,
-    loss_l = mean_b r_bl^2 and g = 2 m r / B (B, L):
+    pre = W_l x^T + b_l (L, n, B), f_l = m sum_i a_li relu(pre_li), r = f - y,
+    loss_l = mean_b r_lb^2 and g = 2 m r / B (L, B):
     da_l = sum_b g_bl relu(pre_bl), dpre = g a 1{pre > 0}, db_l = sum_b dpre_bl,
     dW_l = dpre_l^T x. The two products with x are single GEMMs over all L * n
-    features ((B, d) x (d, L n) and (L n, B) x (B, d)); the rest is elementwise.
+    features ((L n, d) x (d, B) and (L n, B) x (B, d)); the rest is elementwise.
     Equal to ``jax.grad(relu_net.loss_fn)`` per configuration (tested).
     Returns (grads with p_L's shapes, loss (L,)).
     """
@@ -270,15 +286,19 @@ def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str):
     n = a.shape[-1]
     dt = x.dtype
     m = jnp.asarray(mup.output_multiplier(n, param), dt)
-    pre = jnp.einsum("bd,lnd->bln", x, W) + b[None]
+    # layout (L, n, B): measured ~2x faster than (B, L, n) at n = 4096 (the batch is
+    # the contiguous axis of every (n, B) block and of the GEMMs with x)
+    pre = jnp.einsum("lnd,bd->lnb", W, x) + b[..., None]
     act = jax.nn.relu(pre)
-    r = m * jnp.sum(act * a[None], axis=-1) - y[:, None]  # (B, L)
+    # contractions over n and over the batch are written as einsums (dots), not as
+    # multiply-then-sum: the latter materialises further (L, n, B) arrays
+    r = m * jnp.einsum("ln,lnb->lb", a, act) - y[None, :]  # (L, B)
     g = (jnp.asarray(2.0 / x.shape[0], dt) * m) * r
-    da = jnp.sum(g[:, :, None] * act, axis=0)
-    dpre = jnp.where(pre > 0, g[:, :, None] * a[None], jnp.zeros((), dt))
-    db = jnp.sum(dpre, axis=0)
-    dW = jnp.einsum("bln,bd->lnd", dpre, x)
-    return {"W": dW, "b": db, "a": da}, jnp.mean(r * r, axis=0)
+    da = jnp.einsum("lnb,lb->ln", act, g)
+    dpre = jnp.where(pre > 0, a[..., None] * g[:, None, :], jnp.zeros((), dt))
+    db = jnp.sum(dpre, axis=-1)
+    dW = jnp.einsum("lnb,bd->lnd", dpre, x)
+    return {"W": dW, "b": db, "a": da}, jnp.mean(r * r, axis=-1)
 
 
 def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
@@ -288,15 +308,31 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
     opt = _optimizer(st)
     mult = dict(st.lr_mult)
 
+    n_lrs = lrs.shape[0]
+    cb = st.lr_block
+
     def seed_grads(p_L, key, t):
         x = relu_net.sample_inputs(jax.random.fold_in(key, t), st.batch, st.d, dt)
         y = relu_net.ball_target(x, st.radius)
         # x, y are shared by the L learning rates of this seed (common random numbers)
-        return lr_grid_grads(p_L, x, y, st.param)[0]
+        if cb >= n_lrs:
+            return lr_grid_grads(p_L, x, y, st.param)[0]
+        # blocks of cb learning rates, one after another, so a block's (B, cb, n)
+        # activations stay in cache (the same batch x for every block)
+        blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb) + v.shape[1:]), p_L)
+        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param)[0], blocks)
+        return jax.tree.map(lambda v: v.reshape((n_lrs,) + v.shape[2:]), g)
+
+    def grads(p, t):
+        if cb >= n_lrs * data_keys.shape[0]:  # every configuration fits: one program
+            return jax.vmap(seed_grads, in_axes=(0, 0, None))(p, data_keys, t)
+        # seeds one after another (cb // n_lrs at a time when several fit)
+        return jax.lax.map(lambda a: seed_grads(a[0], a[1], t), (p, data_keys),
+                           batch_size=max(1, cb // n_lrs) if cb >= n_lrs else None)
 
     def body(carry, t):
         p, s = carry
-        g = jax.vmap(seed_grads, in_axes=(0, 0, None))(p, data_keys, t)
+        g = grads(p, t)
         u, s = opt.update(g, s, p)
         step = -lrs * _schedule_factor(st.schedule, t, st.steps, dt)  # (L,)
         p = {k: p[k] + (step * mult[k]).reshape((1, -1) + (1,) * (p[k].ndim - 2)) * u[k]
@@ -309,22 +345,16 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
 
 
 def _eval_fn(st: _Static, params, x_test, y_test):
-    """Test loss, shape (S, L); non-finite -> NaN. The test set is cut into blocks of
-    ``st.chunk`` rows (lax.map) so only a (chunk, L, n) block per seed is live."""
-    dt = _dtype(st)
-    M = x_test.shape[0]
-    xs = x_test.reshape(M // st.chunk, st.chunk, st.d)
-    ys = y_test.reshape(M // st.chunk, st.chunk)
-    m = jnp.asarray(mup.output_multiplier(st.width, st.param), dt)
-
-    def block(args):
-        xb, yb = args
-        pre = jnp.einsum("cd,slnd->scln", xb, params["W"]) + params["b"][:, None]
-        f = m * jnp.sum(jax.nn.relu(pre) * params["a"][:, None], axis=-1)  # (S, C, L)
-        r = f - yb[None, :, None]
-        return jnp.sum(r * r, axis=1)  # (S, L)
-
-    loss = jnp.sum(jax.lax.map(block, (xs, ys)), axis=0) / jnp.asarray(M, dt)
+    """Test loss, shape (S, L); non-finite -> NaN. One configuration at a time
+    (lax.map over the S * L configurations), each on the test set in blocks of
+    ``st.chunk`` rows (:func:`relu_net.chunked_loss`), so only a (chunk, n) activation
+    block is live: it stays in cache, where a (S, chunk, L, n) block over every
+    configuration at once was measured ~40x slower at n = 4096."""
+    S, L = params["a"].shape[:2]
+    flat = jax.tree.map(lambda v: v.reshape((S * L,) + v.shape[2:]), params)
+    loss = jax.lax.map(
+        lambda p: relu_net.chunked_loss(p, x_test, y_test, st.param, st.chunk), flat)
+    loss = loss.reshape(S, L)
     return jnp.where(jnp.isfinite(loss), loss, jnp.nan)
 
 
@@ -352,13 +382,20 @@ def _compiled(st: _Static, n_lrs: int):
         TRACE_COUNT["eval"] += 1
         return _eval_fn(st, params, x_test, y_test)
 
-    return jax.jit(init), jax.jit(segment, donate_argnums=(0, 1)), jax.jit(evaluate)
+    # XLA:CPU's YNNPACK fusions (on by default in this jaxlib) were measured 10x slower
+    # on these programs (lr_grid_grads at n = 4096: 64-85 ms vs 5-7 ms without);
+    # turned off per program, so nothing global changes
+    opts = {"xla_cpu_experimental_ynn_fusion_type": ""}
+    return (jax.jit(init, compiler_options=opts),
+            jax.jit(segment, donate_argnums=(0, 1), compiler_options=opts),
+            jax.jit(evaluate, compiler_options=opts))
 
 
-def _segment_length(steps: int, target_segments: int = 20) -> int:
-    """The smallest divisor of ``steps`` that is >= steps / target_segments (so the
-    progress bar has about that many ticks and one compiled segment covers the run)."""
-    lo = max(1, math.ceil(steps / target_segments))
+def _segment_length(steps: int, target_segments: int = 20, min_length: int = 10) -> int:
+    """The smallest divisor of ``steps`` that is >= steps / target_segments and >=
+    min_length (so the progress bar has at most about that many ticks, one compiled
+    segment covers the run, and each dispatch runs enough steps to hide its overhead)."""
+    lo = max(1, math.ceil(steps / target_segments), min(steps, min_length))
     for k in range(lo, steps + 1):
         if steps % k == 0:
             return k
@@ -366,9 +403,11 @@ def _segment_length(steps: int, target_segments: int = 20) -> int:
 
 
 def _blocks(config: ReluSweepConfig, width: int) -> tuple[int, int]:
-    """(seeds per block, eval chunk): the live (block, L, batch|chunk, n) activation
-    arrays of one device stay within ``memory_mb`` (about 6 such arrays in the backward
-    pass). Neither depends on the number of devices: every device runs the same
+    """(seeds per block, eval chunk): the live (block, L, batch, n) activation arrays
+    of one device stay within ``memory_mb`` (about 6 such arrays in the backward pass;
+    a bound, as the step may take the configurations in smaller groups); the eval
+    chunk keeps one configuration's (chunk, n) activations within EVAL_CACHE_BYTES.
+    Neither depends on the number of devices: every device runs the same
     program on blocks of the same shape, which is what makes 1 and 2 devices give
     bit-identical numbers (XLA may fuse a partitioned program differently)."""
     itemsize = 8 if config.dtype == "float64" else 4
@@ -376,11 +415,24 @@ def _blocks(config: ReluSweepConfig, width: int) -> tuple[int, int]:
     per_seed = (6 * config.n_lrs * config.batch * width * itemsize
                 + 8 * config.n_lrs * width * (config.d + 2) * itemsize)
     block = int(max(1, min(config.seeds, config.seed_block, budget // max(per_seed, 1))))
-    per_row = 2 * block * config.n_lrs * width * itemsize
-    chunk = max(1, min(config.test_size, budget // max(per_row, 1)))
+    # the evaluation holds one configuration's (chunk, n) activations at a time
+    chunk = max(1, min(config.test_size, EVAL_CACHE_BYTES // (width * itemsize)))
     while config.test_size % chunk:  # chunk must divide the test set
         chunk -= 1
     return block, int(chunk)
+
+
+def _lr_block(config: ReluSweepConfig, width: int) -> int:
+    """Configurations whose (batch, n) activations one step holds at a time: at most
+    CACHE_BYTES of one such array (~ a core's L2 cache), where a larger block was
+    measured 2-4x slower (memory-bound). A divisor of n_lrs when below it."""
+    itemsize = 8 if config.dtype == "float64" else 4
+    cb = max(1, CACHE_BYTES // (config.batch * width * itemsize))
+    if cb >= config.n_lrs:
+        return int(cb)
+    while config.n_lrs % cb:
+        cb -= 1
+    return int(cb)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))

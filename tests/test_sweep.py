@@ -51,6 +51,20 @@ def test_train_width_no_retrace_and_one_vs_two_devices():
     assert not np.array_equal(one[:, 0], one[:, 1])  # seeds differ
 
 
+def test_cache_blocked_step_matches_unblocked(monkeypatch):
+    """With a tiny cache budget the step runs learning rates in blocks of 1 (the path
+    wide models take); the numbers are those of the unblocked step up to summation order,
+    and 1 vs 2 devices stay bit-identical."""
+    whole = sweep.train_width(TINY, 8)
+    monkeypatch.setattr(sweep, "CACHE_BYTES", 16 * 8 * 8)  # one (batch 16, n 8) f64 array
+    assert sweep._lr_block(TINY, 8) == 1
+    one = sweep.train_width(TINY, 8, devices=jax.devices()[:1])
+    two = sweep.train_width(TINY, 8, devices=jax.devices())
+    np.testing.assert_array_equal(one, two)
+    # float64 rounding accumulated over 20 Adam steps: far below any loss difference
+    np.testing.assert_allclose(one, whole, rtol=1e-12)
+
+
 def test_common_random_numbers_and_divergence():
     """At a vanishing learning rate every LR of a seed ends at that seed's initial loss
     (same initialisation for every LR); an absurd learning rate overflows: NaN, no crash."""

@@ -153,7 +153,7 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...]) -> CheckResu
 def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
-    from fasttransfer.run_topk import SETTINGS, simulate
+    from simulations.topk_study import SETTINGS, simulate
 
     out = ctx.results_dir / "topk"
     results = simulate(out, ctx.preset, progress=False, log=ctx.log)

@@ -52,14 +52,22 @@ def render_markdown(
         claims_table(results),
         "",
     ]
-    differs = [r for r in results if r.verdict == "differs" or r.note]
     out += ["## What differs from the paper, and why", ""]
-    if differs:
-        for r in differs:
-            why = r.note or "measured value disagrees with the paper's claim"
-            out.append(f"- **{r.check}** ({r.claim}): {why}")
-    else:
-        out.append("- Nothing: every measurement agrees with the paper's claim.")
+    disagree = [r for r in results if r.verdict == "differs"]
+    for r in disagree:
+        out.append(f"- **{r.check}**: measured *{r.measured}* where the paper has "
+                   f"*{r.paper}* ({r.claim}).")
+    if not disagree:
+        out.append("- Every measurement agrees with the paper's claim.")
+    # setups that are our reconstruction: one line per (check, note), however many rows share it
+    notes: dict[tuple[str, str], list[str]] = {}
+    for r in results:
+        if r.note:
+            notes.setdefault((r.check, r.note), []).append(r.claim)
+    if notes:
+        out += ["", "Where our setup is a reconstruction or a choice of ours:", ""]
+        for (check, note), claims in notes.items():
+            out.append(f"- **{check}** ({'; '.join(claims)}): {note}")
     if skipped:
         out += ["", "Checks not run: " + ", ".join(f"`{s}`" for s in skipped) + "."]
     out += ["", "## Details", ""]

@@ -25,13 +25,14 @@ Gaussian loss noise of standard deviation ``noise`` per run, the format that
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 
-class _Family:
+class _Family(abc.ABC):
     """Shared loss law: subclasses define ``nu_star(n)``."""
 
     phi_inf_star: float
@@ -42,8 +43,9 @@ class _Family:
     cubic: float
     quartic: float
 
-    def nu_star(self, n):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def nu_star(self, n):
+        """The optimal HP at width n (the family's HP drift)."""
 
     def _bowl(self, x):
         x = np.asarray(x, dtype=np.float64)

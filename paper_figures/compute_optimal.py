@@ -8,7 +8,6 @@ In the fast panel transfer's line is steeper; in the weak panel the slopes coinc
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -87,17 +86,17 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
     from theory.grid_search import SlopeStudyConfig
 
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--hi", type=float, default=7.0, help="largest budget 10^hi (tiny run: 7)")
-    args = p.parse_args(argv)
-    cfg = SlopeStudyConfig(lo=3.0, hi=args.hi, per_decade=1, ratio=1.05)
-    for path in save(plot(load(None, "quick", config=cfg)), args.out, NAME):
-        print(path)
-    return 0
+    def options(p):
+        p.add_argument("--hi", type=float, default=7.0, help="largest budget 10^hi (tiny run: 7)")
+
+    def make(a):
+        cfg = SlopeStudyConfig(lo=3.0, hi=a.hi, per_decade=1, ratio=1.05)
+        return plot(load(None, "quick", config=cfg))
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options, make=make)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ the standard parametrisation below. Each legend entry carries the fitted log-log
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -82,15 +81,12 @@ def plot(data):
 
 def main(argv=None) -> int:
     """Tiny run (3 widths, 2 steps, 2 seeds) saved as ``--out/coordcheck.png``/``.pdf``."""
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
     from simulations import coordcheck as cc
 
-    p = argparse.ArgumentParser(prog="paper_figures.coordcheck")
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    args = p.parse_args(argv)
     cfg = cc.CoordCheckConfig(widths=(32, 64, 128), steps=2, seeds=2, batch=64, probe=64)
-    save(plot(cc.run_coordcheck(cfg)), args.out, NAME)
-    return 0
+    return figure_main(argv, name=NAME, caption=CAPTION,
+                       make=lambda a: plot(cc.run_coordcheck(cfg)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ the drift. Loss law: the paper's Llama law L = 3.137 + 13.16 n^-0.52; the drift 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -110,16 +109,14 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--bootstrap", type=int, default=50, help="resamples (tiny run: 50)")
-    args = p.parse_args(argv)
-    for path in save(plot(load(None, args.preset, bootstrap=args.bootstrap)), args.out, NAME):
-        print(path)
-    return 0
+    def options(p):
+        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+        p.add_argument("--bootstrap", type=int, default=50, help="resamples (tiny run: 50)")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(None, a.preset, bootstrap=a.bootstrap)))
 
 
 if __name__ == "__main__":

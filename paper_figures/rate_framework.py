@@ -6,7 +6,6 @@ Lines: the exact gaps of the family; markers: what ``analyze`` estimates from a 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +81,14 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--bootstrap", type=int, default=50, help="resamples (tiny run: 50)")
-    args = p.parse_args(argv)
-    for path in save(plot(load(None, args.preset, bootstrap=args.bootstrap)), args.out, NAME):
-        print(path)
-    return 0
+    def options(p):
+        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+        p.add_argument("--bootstrap", type=int, default=50, help="resamples (tiny run: 50)")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(None, a.preset, bootstrap=a.bootstrap)))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ log-log axes with the fitted power laws (slopes -alpha, -beta) for muP."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -83,17 +82,16 @@ def plot(data: dict):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog=NAME, description=CAPTION)
-    ap.add_argument("--out", type=Path, default=Path("results/figures"))
-    ap.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
-    args = ap.parse_args(argv)
     from paper_figures import relu_transfer
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    results = args.results or args.out / "tiny_results"
-    data = load(results, "tiny", configs=relu_transfer.tiny_configs(), log=lambda s: None)
-    save(plot(data), args.out, NAME)
-    return 0
+    def options(p):
+        p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(a.results or a.out / "tiny_results", "tiny",
+                                                configs=relu_transfer.tiny_configs(),
+                                                log=lambda s: None)))
 
 
 if __name__ == "__main__":

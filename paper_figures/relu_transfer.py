@@ -3,7 +3,6 @@ ReLU net under muP (left) and the standard parametrisation (right) (SPEC §5).""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +74,14 @@ def tiny_configs():
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog=NAME, description=CAPTION)
-    ap.add_argument("--out", type=Path, default=Path("results/figures"))
-    ap.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
-    args = ap.parse_args(argv)
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    results = args.results or args.out / "tiny_results"
-    data = load(results, "tiny", configs=tiny_configs(), log=lambda s: None)
-    save(plot(data), args.out, NAME)
-    return 0
+    def options(p):
+        p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(a.results or a.out / "tiny_results", "tiny",
+                                                configs=tiny_configs(), log=lambda s: None)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ b psi1 and c psi1^2 (the constants of the 1/psi1 expansion)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -75,18 +74,17 @@ def plot(data: dict) -> Figure:
 
 def main(argv=None) -> int:
     from paper_figures.rfrr_risk import tiny_config
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--results", type=Path, default=None)
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--full", action="store_true", help="the preset's size, not the tiny run")
-    args = p.parse_args(argv)
-    data = load(args.results, args.preset, None if args.full else tiny_config())
-    for path in save(plot(data), args.out, NAME):
-        print(path)
-    return 0
+    def options(p):
+        p.add_argument("--results", type=Path, default=None,
+                       help="results directory (default: a fresh temporary one)")
+        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+        p.add_argument("--full", action="store_true", help="the preset's size, not the tiny run")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(a.results, a.preset,
+                                                None if a.full else tiny_config())))
 
 
 if __name__ == "__main__":

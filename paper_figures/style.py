@@ -3,8 +3,9 @@ at column width, and saving as PNG + PDF."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import matplotlib
 
@@ -58,3 +59,19 @@ def save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
             fig.savefig(path)
     plt.close(fig)
     return paths
+
+
+def figure_main(argv, *, name: str, caption: str,
+                make: Callable[[argparse.Namespace], Figure],
+                options: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """The ``main()`` every figure module shares: parse ``--out`` (default
+    results/figures) and the module's own ``options``, draw ``make(args)``, save it as
+    ``OUT/name.png`` and ``.pdf``, print the paths."""
+    parser = argparse.ArgumentParser(prog=f"paper_figures.{name}", description=caption)
+    parser.add_argument("--out", type=Path, default=Path("results/figures"))
+    if options is not None:
+        options(parser)
+    args = parser.parse_args(argv)
+    for path in save(make(args), args.out, name):
+        print(path)
+    return 0

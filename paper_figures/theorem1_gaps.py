@@ -8,7 +8,6 @@ same rate (c = Theta(a)). Fitted log-log slopes are in the legend.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -68,16 +67,14 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import save
+    from paper_figures.style import figure_main
 
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--points", type=int, default=7, help="widths per family (tiny run: 7)")
-    args = p.parse_args(argv)
-    for path in save(plot(load(None, args.preset, points=args.points)), args.out, NAME):
-        print(path)
-    return 0
+    def options(p):
+        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+        p.add_argument("--points", type=int, default=7, help="widths per family (tiny run: 7)")
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
+                       make=lambda a: plot(load(None, a.preset, points=a.points)))
 
 
 if __name__ == "__main__":

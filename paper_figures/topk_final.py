@@ -4,7 +4,6 @@ optimum, the residual is flat near it."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 NAME = "topk_final"
@@ -64,16 +63,18 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=CAPTION)
-    p.add_argument("--out", type=Path, default=Path("figures"))
-    p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
-    args = p.parse_args(argv)
+    """Tiny run of one setting (3 widths, 5 learning rates) under ``OUT/tiny_results``."""
+    from paper_figures.style import figure_main
     from simulations.topk_study import tiny
-    from paper_figures.style import save
 
-    tiny(args.out / "tiny_results" / "topk", args.setting, log=lambda *_: None)
-    save(plot(load(args.out / "tiny_results", "quick", args.setting)), args.out, NAME)
-    return 0
+    def options(p):
+        p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
+
+    def make(a):
+        tiny(a.out / "tiny_results" / "topk", a.setting, log=lambda *_: None)
+        return plot(load(a.out / "tiny_results", "quick", a.setting))
+
+    return figure_main(argv, name=NAME, caption=CAPTION, options=options, make=make)
 
 
 if __name__ == "__main__":

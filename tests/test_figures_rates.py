@@ -2,7 +2,6 @@
 the ``analyze --plot`` figure. They assert what is drawn, not only that it ran."""
 
 import numpy as np
-import pytest
 
 from paper_figures import FIGURES, late_shift, rate_framework
 from paper_figures.sweep_analysis import plot_analysis

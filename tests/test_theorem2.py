@@ -1,6 +1,5 @@
 """Theorem 2: the sympy derivation of both exponents and of the iff."""
 
-import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given

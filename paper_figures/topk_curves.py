@@ -66,8 +66,9 @@ def plot(data):
     return fig
 
 
-def main(argv=None) -> int:
-    """Tiny run of one setting (3 widths, 5 learning rates) under ``OUT/tiny_results``."""
+def tiny_main(argv, *, name: str, caption: str, load, plot) -> int:
+    """The ``main()`` of the three top-k figures: a tiny run of one setting (3 widths,
+    5 learning rates) under ``OUT/tiny_results``, then ``plot(load(...))``."""
     from paper_figures.style import figure_main
     from simulations.topk_study import tiny
 
@@ -78,7 +79,11 @@ def main(argv=None) -> int:
         tiny(a.out / "tiny_results" / "topk", a.setting, log=lambda *_: None)
         return plot(load(a.out / "tiny_results", "quick", a.setting))
 
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options, make=make)
+    return figure_main(argv, name=name, caption=caption, options=options, make=make)
+
+
+def main(argv=None) -> int:
+    return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 
 
 if __name__ == "__main__":

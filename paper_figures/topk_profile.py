@@ -50,18 +50,9 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    """Tiny run of one setting (3 widths, 5 learning rates) under ``OUT/tiny_results``."""
-    from paper_figures.style import figure_main
-    from simulations.topk_study import tiny
+    from paper_figures.topk_curves import tiny_main
 
-    def options(p):
-        p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
-
-    def make(a):
-        tiny(a.out / "tiny_results" / "topk", a.setting, log=lambda *_: None)
-        return plot(load(a.out / "tiny_results", "quick", a.setting))
-
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options, make=make)
+    return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 
 
 if __name__ == "__main__":

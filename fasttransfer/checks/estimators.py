@@ -152,8 +152,9 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         figures=(figs[0],), note=note))
 
     weak = llama_family(0.26)
-    r_weak = analyze_sweep(_sweep(weak, 2), bootstrap=1000, seed=0)
-    r_weak_l = analyze_sweep(_sweep(weak, 2), bootstrap=1000, seed=0, reference="largest")
+    weak_sweep = _sweep(weak, 2)
+    r_weak = analyze_sweep(weak_sweep, bootstrap=1000, seed=0)
+    r_weak_l = analyze_sweep(weak_sweep, bootstrap=1000, seed=0, reference="largest")
     dw = r_weak.beta_minus_half_alpha
     results.append(CheckResult(
         check="estimators", claim="a beta = alpha/2 HP drift on the Llama law is called weak",

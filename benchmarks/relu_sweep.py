@@ -144,51 +144,74 @@ def bytes_per_config_step(width: int, batch: int, d: int, itemsize: int = 4) -> 
 # ------------------------------------------------------------------------------- torch
 
 
-def torch_loop(width: int, lrs, seeds, *, steps: int, batch: int, d: int, radius: float,
-               param: str, test_size: int, threads: int, b1: float, b2: float, eps: float,
-               chunk_rows: int = 4096) -> tuple[float, list[float]]:
-    """Train the configurations (lr, seed) one after another; (seconds, test losses)."""
+def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
+               device: str = "cpu", chunk_rows: int = 4096) -> tuple[float, list[float]]:
+    """Train the configurations (lr, seed) of ``config`` (a ReluSweepConfig: task, loss,
+    d, batch, steps, Adam, validation-set size) one after another with
+    ``torch.optim.Adam`` on ``device``; returns (seconds, validation losses). The same
+    model and data law as the engine, with torch's own random numbers (so the losses
+    agree in distribution, not bit for bit). float32, TF32 off (full f32 products, as
+    the engine's matmul_precision="float32")."""
     import torch
 
     from simulations import mup
 
-    torch.set_num_threads(threads)
-    std = mup.init_std(width, d, param)
-    m = mup.output_multiplier(width, param)
-    mult = mup.lr_multipliers(width, param)
-    gt = torch.Generator().manual_seed(2**31 - 1)
-    x_test = torch.randn(test_size, d, generator=gt)
-    y_test = ((x_test * x_test).sum(1) <= radius * radius).float()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    dev = torch.device(device)
+    d, batch, steps = config.d, config.batch, config.steps
+    task = config.task_spec()
+    std = mup.init_std(width, d, config.param, input_std=task.input_std,
+                       base_width=config.base_width)
+    m = mup.output_multiplier(width, config.param)
+    mult = dict(mup.lr_multipliers(width, config.param, config.base_width))
+    mult["a"] *= config.out_lr_factor
+    radius2 = task.target_radius() ** 2 if config.task == "ball" else None
+
+    def target(x):
+        if config.task == "ball":
+            return ((x * x).sum(1) > radius2).float()
+        return torch.sqrt((d / (4.0 * config.k)) * (x[:, :config.k] ** 2).sum(1))
+
+    def loss_of(out, y):
+        if config.loss == "bce":
+            return torch.nn.functional.binary_cross_entropy_with_logits(out, y, reduction="none")
+        return (out - y) ** 2
+
+    gt = torch.Generator(device=dev).manual_seed(2**31 - 1)
+    x_test = torch.randn(config.test_size, d, generator=gt, device=dev) * task.input_std
+    y_test = target(x_test)
     losses = []
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for seed in seeds:
         for lr in lrs:
-            g = torch.Generator().manual_seed(int(seed))
-            W = (torch.randn(width, d, generator=g) * std["W"]).requires_grad_()
-            b = (torch.randn(width, generator=g) * std["b"]).requires_grad_()
-            a = (torch.randn(width, generator=g) * std["a"]).requires_grad_()
+            g = torch.Generator(device=dev).manual_seed(int(seed))
+            W = (torch.randn(width, d, generator=g, device=dev) * std["W"]).requires_grad_()
+            b = (torch.randn(width, generator=g, device=dev) * std["b"]).requires_grad_()
+            a = (torch.randn(width, generator=g, device=dev) * std["a"]).requires_grad_()
             opt = torch.optim.Adam([{"params": [W], "lr": lr * mult["W"]},
                                     {"params": [b], "lr": lr * mult["b"]},
                                     {"params": [a], "lr": lr * mult["a"]}],
-                                   betas=(b1, b2), eps=eps)
+                                   betas=(config.b1, config.b2), eps=config.eps)
             for _ in range(steps):
-                x = torch.randn(batch, d, generator=g)
-                y = ((x * x).sum(1) <= radius * radius).float()
+                x = torch.randn(batch, d, generator=g, device=dev) * task.input_std
                 out = m * (torch.relu(x @ W.T + b) @ a)
-                loss = ((out - y) ** 2).mean()
+                loss = loss_of(out, target(x)).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
             with torch.no_grad():
                 total = 0.0
-                for i in range(0, test_size, chunk_rows):
+                for i in range(0, config.test_size, chunk_rows):
                     xb, yb = x_test[i:i + chunk_rows], y_test[i:i + chunk_rows]
-                    r = m * (torch.relu(xb @ W.T + b) @ a) - yb
-                    total += float((r * r).sum())
-                losses.append(total / test_size)
+                    total += float(loss_of(m * (torch.relu(xb @ W.T + b) @ a), yb).sum())
+                losses.append(total / config.test_size)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - start, losses
-
-
 
 
 # -------------------------------------------------------------------------------- main
@@ -223,9 +246,6 @@ def main(argv=None) -> int:
 
     import jax
 
-    from simulations import relu_net
-    from simulations.sweep import ReluSweepConfig
-
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load_start = os.getloadavg()[0]
     print(f"jax {jax.__version__} devices={jax.devices()} threads={threads} "
@@ -244,40 +264,42 @@ def main(argv=None) -> int:
           + (f", f64 {limits['jax_f64_gflops']:.1f}" if "jax_f64_gflops" in limits else "")
           + f" GFLOP/s; streaming bandwidth {limits['triad_bandwidth_gbs']:.1f} GB/s")
 
-    d = 8
-    radius = relu_net.median_radius(d)
+    from simulations import sweep
+
+    # the paper's regime (d = 64, BCE, the outside-ball label, batch 256, Adam), float32
+    base = sweep.preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
+                                         batch=args.batch, test_size=test_size,
+                                         memory_mb=1024, seed_block=4)
+    d = base.d
     rows = {}
     for width in widths:
-        cfg = ReluSweepConfig(widths=(width,), n_lrs=n_lrs, seeds=seeds, steps=steps,
-                              batch=args.batch, d=d, dtype="float32", test_size=test_size)
+        cfg = base.replace(widths=(width,))
         lrs = cfg.lrs()
         n_cfg = n_lrs * seeds
         # torch: the timed configurations are spread over the LR grid; one warm-up first
         pick = lrs[np.linspace(0, n_lrs - 1, torch_configs).round().astype(int)]
-        kw = dict(steps=steps, batch=args.batch, d=d, radius=radius, param=cfg.param,
-                  test_size=test_size, threads=threads, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
         # alternate the two sides (JAX compile+run, torch warm-up, then timed rounds
         # JAX / torch), keeping the best of each: a burst of load from other processes
         # then hits both sides rather than one
         from simulations.sweep import train_width
 
         t = time.perf_counter()
-        jl = train_width(cfg, width)
+        jl = train_width(cfg, width).loss
         first = time.perf_counter() - t
         # the torch baseline runs with the matched thread count and with 1 thread, and the
         # faster counts (on a loaded machine, 2 OpenMP threads can be slower than 1): a
         # conservative baseline for the speed-up
         thread_counts = sorted({1, threads})
         for th in thread_counts:
-            torch_loop(width, lrs[:1], [0], **{**kw, "threads": th})
+            torch_loop(cfg.replace(steps=min(steps, 20)), width, lrs[:1], [0], threads=th)
         best = float("inf")
         tsec_by = {th: float("inf") for th in thread_counts}
         for _ in range(1 if quick else 2):
             t = time.perf_counter()
-            jl = train_width(cfg, width)
+            jl = train_width(cfg, width).loss
             best = min(best, time.perf_counter() - t)
             for th in thread_counts:
-                sec, tl_th = torch_loop(width, pick, [0], **{**kw, "threads": th})
+                sec, tl_th = torch_loop(cfg, width, pick, [0], threads=th)
                 if sec < tsec_by[th]:
                     tsec_by[th] = sec
                     if th == threads:
@@ -300,6 +322,7 @@ def main(argv=None) -> int:
                            jax_steady_s=best, torch_s_per_config=tsec / torch_configs,
                            intensity_flop_per_byte=intensity, bandwidth_bound_gflops=bw_bound,
                            torch_best_threads=best_th,
+                           gemm_fraction=jax_gflops / limits["gemm_peak_gflops"],
                            speedup_vs_best_torch=jax_tp / (torch_configs * steps / tsec_by[best_th]),
                            torch_config_steps_per_s_by_threads={
                                str(th): torch_configs * steps / v for th, v in tsec_by.items()},
@@ -312,8 +335,9 @@ def main(argv=None) -> int:
               + ", ".join(f"{th} thr {v:.0f}" for th, v in r["torch_config_steps_per_s_by_threads"].items())
               + f")  speedup {r['speedup']:.2f}x (vs best torch {r['speedup_vs_best_torch']:.2f}x)  "
               f"GFLOP/s jax {jax_gflops:.1f} torch {torch_gflops:.1f} "
-              f"(peak {limits['gemm_peak_gflops']:.0f}, bandwidth bound {bw_bound:.0f})  "
-              f"median test loss jax {r['jax_median_loss']:.4f} torch {r['torch_median_loss']:.4f}",
+              f"(peak {limits['gemm_peak_gflops']:.0f}: {100 * r['gemm_fraction']:.0f}%, "
+              f"bandwidth bound {bw_bound:.0f})  "
+              f"median validation loss jax {r['jax_median_loss']:.4f} torch {r['torch_median_loss']:.4f}",
               flush=True)
 
     result = {
@@ -321,6 +345,7 @@ def main(argv=None) -> int:
         "speedup_vs_best_torch": {str(w): round(r["speedup_vs_best_torch"], 3)
                                   for w, r in rows.items()},
         "gflops": {str(w): round(r["jax_gflops"], 2) for w, r in rows.items()},
+        "gemm_fraction": {str(w): round(r["gemm_fraction"], 3) for w, r in rows.items()},
         "torch_gflops": {str(w): round(r["torch_gflops"], 2) for w, r in rows.items()},
         "config_steps_per_s": {str(w): {"jax": round(r["jax_config_steps_per_s"], 1),
                                         "torch": round(r["torch_config_steps_per_s"], 1),

@@ -36,10 +36,19 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", choices=TARGETS)
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    p.add_argument("--preset", choices=("quick", "cpu", "paper"), default="quick",
+                   help="quick: a smoke run; cpu: the reduced regime (~10 min on 2 cores); "
+                        "paper: the paper's setting (a GPU)")
     p.add_argument("--out", type=Path, default=None,
-                   help="output directory (default results/<target>)")
+                   help="output directory (default results/<target>, for relu "
+                        "results/<study>/<preset>/<param>)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved configuration as JSON and exit")
     g = p.add_argument_group("relu options (override the preset)")
+    g.add_argument("--study", choices=("relu", "kindex", "kindex-layerwise"), default="relu",
+                   help="relu: the ReLU counterexample (Figure 5); kindex: the Gaussian "
+                        "k-index late shift (Figure 2); kindex-layerwise: the same with the "
+                        "second-layer LR divided by 50")
     g.add_argument("--widths", type=_int_list, default=None, help="e.g. 64,128,256")
     g.add_argument("--lrs", type=_positive_int, default=None,
                    help="number of log-spaced learning rates")
@@ -51,6 +60,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.out is None:
+    if args.out is None and args.target != "relu":
         args.out = Path("results") / args.target
     return importlib.import_module(f"fasttransfer.run_{args.target}").run(args)

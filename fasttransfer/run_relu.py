@@ -22,7 +22,8 @@ def config_from_args(args: argparse.Namespace):
     """The preset (``--preset``, ``--param``) with the flags that were given applied."""
     from simulations import sweep
 
-    cfg = sweep.preset(args.preset, getattr(args, "param", None) or "mup")
+    cfg = sweep.preset(args.preset, getattr(args, "param", None) or "mup",
+                       study=getattr(args, "study", None) or "relu")
     changes = {}
     if getattr(args, "widths", None):
         changes["widths"] = tuple(args.widths)
@@ -59,17 +60,28 @@ def init_distributed() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    init_distributed()
-    import jax
-
     from simulations import sweep
 
     cfg = config_from_args(args)
+    if args.out is None:
+        args.out = sweep.store_dir("results", cfg)
+    if getattr(args, "print_config", False):
+        import json
+
+        out = cfg.to_json_dict()
+        out["study"] = cfg.study_label().split("/")[0]
+        out["describe"] = cfg.describe()
+        out["out"] = str(args.out)
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    init_distributed()
+    import jax
+
     if cfg.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     out = sweep.run_sweep(cfg, args.out, progress=not args.no_progress)
     if jax.process_index() == 0:
-        print(f"relu sweep ({cfg.param}, {cfg.dtype}): {len(cfg.widths)} widths x "
+        print(f"relu sweep ({cfg.study_label()}, {cfg.dtype}): {len(cfg.widths)} widths x "
               f"{cfg.n_lrs} learning rates x {cfg.seeds} seeds, {cfg.steps} steps -> "
               f"{os.path.join(str(args.out), sweep.CSV_NAME)} ({0 if out is None else len(out)} rows)")
     return 0

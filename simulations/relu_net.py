@@ -1,21 +1,32 @@
-"""The two-layer ReLU net of SPEC §5: model, data stream, target and loss.
+"""The two-layer ReLU net of SPEC §5: model, tasks (input law and target) and losses.
 
-    f(x) = m(n) * sum_{i=1..n} a_i relu(<w_i, x> + b_i),   x ~ N(0, I_d),
-    y(x) = 1{|x|^2 <= r^2},  r = median radius (so P(y = 1) = 1/2),
-    loss = mean over the batch of (f(x) - y(x))^2.
+    f(x) = m(n) * sum_{i=1..n} a_i relu(<w_i, x> + b_i)
 
 Parameters are a dict {"W": (n, d), "b": (n,), "a": (n,)}; m(n) and the initial scales
-come from :mod:`simulations.mup`. Batched inputs have shape (batch, d); outputs (batch,).
+come from :mod:`simulations.mup` (mean-field form: m(n) = 1/n, a_i = O(1); this is the
+paper's un-normalised f = sum_i a_i relu(...) with a_i = O(1/n), see mup.py).
+
+Tasks (:class:`Task`), both from the paper (PAPER.md):
+  ``ball``   x ~ N(0, I_d), y = 1{|x|^2 > r^2}, r^2 the median of chi^2_d (the paper's
+             ReLU counterexample: classes exactly balanced, y = 1 OUTSIDE the ball);
+  ``kindex`` x ~ N(0, (4/d) I_d), y = sqrt((d / (4k)) sum_{i<=k} x_i^2) (the paper's
+             Gaussian k-index model of its Figure 2; y ~ 1).
+Losses: ``bce`` (binary cross-entropy on the logit f: softplus(f) - y f) and ``squared``
+((f - y)^2). Batched inputs have shape (batch, d); outputs and targets (batch,).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 
 from simulations import mup
+
+TASKS: tuple[str, ...] = ("ball", "kindex")
+LOSSES: tuple[str, ...] = ("bce", "squared")
 
 
 def median_radius(d: int) -> float:
@@ -27,20 +38,75 @@ def median_radius(d: int) -> float:
     return float(math.sqrt(2.0 * gammaincinv(0.5 * d, 0.5)))
 
 
-def sample_inputs(key: jax.Array, batch: int, d: int, dtype=jnp.float32) -> jax.Array:
-    """x ~ N(0, I_d), shape (batch, d)."""
-    return jax.random.normal(key, (batch, d), dtype=dtype)
+def sample_inputs(key: jax.Array, batch: int, d: int, dtype=jnp.float32,
+                  std: float = 1.0) -> jax.Array:
+    """x ~ N(0, std^2 I_d), shape (batch, d)."""
+    x = jax.random.normal(key, (batch, d), dtype=dtype)
+    return x if std == 1.0 else jnp.asarray(std, dtype) * x
 
 
-def ball_target(x: jax.Array, radius: float) -> jax.Array:
-    """y = 1{|x|^2 <= r^2}, shape (batch,), in x's dtype."""
+def ball_target(x: jax.Array, radius: float, side: str = "inside") -> jax.Array:
+    """y = 1{|x|^2 <= r^2} (``side="inside"``) or 1{|x|^2 > r^2} (``"outside"``, the
+    paper's label), shape (batch,), in x's dtype."""
     sq = jnp.sum(x * x, axis=-1)
-    return (sq <= jnp.asarray(radius * radius, dtype=x.dtype)).astype(x.dtype)
+    r2 = jnp.asarray(radius * radius, dtype=x.dtype)
+    if side == "inside":
+        return (sq <= r2).astype(x.dtype)
+    if side == "outside":
+        return (sq > r2).astype(x.dtype)
+    raise ValueError(f"side must be 'inside' or 'outside', got {side!r}")
 
 
-def init_params(key: jax.Array, width: int, d: int, param: str, dtype=jnp.float32) -> dict:
+def kindex_target(x: jax.Array, k: int) -> jax.Array:
+    """y = sqrt((d / (4k)) sum_{i<=k} x_i^2) for x of shape (batch, d), shape (batch,).
+    With x ~ N(0, (4/d) I_d), y^2 ~ chi^2_k / k (mean 1)."""
+    d = x.shape[-1]
+    if not 1 <= k <= d:
+        raise ValueError(f"k must be in [1, d = {d}], got {k}")
+    head = x[:, :k]
+    return jnp.sqrt(jnp.asarray(d / (4.0 * k), x.dtype) * jnp.sum(head * head, axis=-1))
+
+
+@dataclass(frozen=True)
+class Task:
+    """Input law and target. ``input_std`` is the per-coordinate std of x (1 for ball,
+    2/sqrt(d) for kindex); :meth:`sample` draws one batch."""
+
+    name: str = "ball"
+    d: int = 64
+    k: int = 15
+    radius: float | None = None  # ball only; None = the median radius
+
+    def __post_init__(self) -> None:
+        if self.name not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.name!r}")
+        if int(self.d) != self.d or self.d < 1:
+            raise ValueError(f"d must be a positive integer, got {self.d!r}")
+        if self.name == "kindex" and not 1 <= self.k <= self.d:
+            raise ValueError(f"k must be in [1, d = {self.d}], got {self.k}")
+
+    @property
+    def input_std(self) -> float:
+        return 1.0 if self.name == "ball" else 2.0 / math.sqrt(self.d)
+
+    def target_radius(self) -> float:
+        return median_radius(self.d) if self.radius is None else float(self.radius)
+
+    def target(self, x: jax.Array) -> jax.Array:
+        if self.name == "ball":
+            return ball_target(x, self.target_radius(), side="outside")
+        return kindex_target(x, self.k)
+
+    def sample(self, key: jax.Array, batch: int, dtype) -> tuple[jax.Array, jax.Array]:
+        """(x (batch, d), y (batch,))."""
+        x = sample_inputs(key, batch, self.d, dtype, self.input_std)
+        return x, self.target(x)
+
+
+def init_params(key: jax.Array, width: int, d: int, param: str, dtype=jnp.float32,
+                input_std: float = 1.0, base_width: int | None = None) -> dict:
     """Gaussian initialisation with the scales of :func:`simulations.mup.init_std`."""
-    std = mup.init_std(width, d, param)
+    std = mup.init_std(width, d, param, input_std=input_std, base_width=base_width)
     kW, kb, ka = jax.random.split(key, 3)
     return {
         "W": jnp.asarray(std["W"], dtype) * jax.random.normal(kW, (width, d), dtype),
@@ -64,14 +130,35 @@ def forward(params: dict, x: jax.Array, param: str) -> jax.Array:
     return forward_with_activations(params, x, param)[0]
 
 
-def loss_fn(params: dict, x: jax.Array, y: jax.Array, param: str) -> jax.Array:
-    """Mean squared error over the batch (a scalar)."""
-    r = forward(params, x, param) - y
-    return jnp.mean(r * r)
+def per_sample_loss(f: jax.Array, y: jax.Array, loss: str) -> jax.Array:
+    """l(f, y) elementwise: bce = softplus(f) - y f = -y log s(f) - (1-y) log(1-s(f))
+    (s the logistic function; stable for large |f|), squared = (f - y)^2."""
+    if loss == "bce":
+        return jax.nn.softplus(f) - y * f
+    if loss == "squared":
+        r = f - y
+        return r * r
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
-def chunked_loss(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int) -> jax.Array:
-    """The same mean squared error on a large test set, evaluated ``chunk`` rows at a
+def loss_derivative(f: jax.Array, y: jax.Array, loss: str) -> jax.Array:
+    """dl/df elementwise: bce: s(f) - y; squared: 2 (f - y)."""
+    if loss == "bce":
+        return jax.nn.sigmoid(f) - y
+    if loss == "squared":
+        return jnp.asarray(2.0, f.dtype) * (f - y)
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def loss_fn(params: dict, x: jax.Array, y: jax.Array, param: str,
+            loss: str = "squared") -> jax.Array:
+    """Mean of :func:`per_sample_loss` over the batch (a scalar)."""
+    return jnp.mean(per_sample_loss(forward(params, x, param), y, loss))
+
+
+def chunked_sample_losses(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int,
+                          loss: str = "squared") -> jax.Array:
+    """Per-sample losses on a large test set, shape (M,), evaluated ``chunk`` rows at a
     time (lax.map) so that only a (chunk, n) activation block is ever live.
     ``x.shape[0]`` must be a multiple of ``chunk``."""
     m_rows = x.shape[0]
@@ -82,7 +169,12 @@ def chunked_loss(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: in
 
     def block(args):
         xb, yb = args
-        r = forward(params, xb, param) - yb
-        return jnp.sum(r * r)
+        return per_sample_loss(forward(params, xb, param), yb, loss)
 
-    return jnp.sum(jax.lax.map(block, (xs, ys))) / jnp.asarray(m_rows, x.dtype)
+    return jax.lax.map(block, (xs, ys)).reshape(m_rows)
+
+
+def chunked_loss(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int,
+                 loss: str = "squared") -> jax.Array:
+    """The mean of :func:`chunked_sample_losses` (a scalar)."""
+    return jnp.mean(chunked_sample_losses(params, x, y, param, chunk, loss))

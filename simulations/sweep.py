@@ -60,8 +60,10 @@ from theory.errors import InputError
 
 CSV_NAME = "relu_sweep.csv"
 CONFIG_NAME = "relu_sweep.json"
+PROVENANCE_NAME = "provenance.json"
 CELLS_DIR = "cells"
 SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "tensorfloat32")
 # Bytes of one (batch or test rows, n) activation array that one step of the engine
 # holds at a time (~ half a core's L2 cache here). The step and the evaluation are
 # memory-bound when their activations spill out of cache: measured at n = 4096, float32,
@@ -69,17 +71,39 @@ SCHEDULES = ("constant", "cosine")
 # evaluation ~40x faster than one (S, L, rows, n) array over every configuration.
 CACHE_BYTES = 2**20
 EVAL_CACHE_BYTES = 2**20
+# On an accelerator: the bound on one live (configurations, rows, n) array.
+ACCEL_ARRAY_BYTES = 2**31
 
 
 # --------------------------------------------------------------------------- config
+def octave_grid(center: float, n_lrs: int, per_octave: int) -> tuple[float, float]:
+    """(lr_min, lr_max) of ``n_lrs`` log-spaced learning rates at ``per_octave`` points
+    per factor 2, centred (in log) on ``center``."""
+    half = 0.5 * (n_lrs - 1) / per_octave
+    return center * 2.0 ** -half, center * 2.0 ** half
+
+
+def sqrt2_widths(lo_exp2: float, hi_exp2: float) -> tuple[int, ...]:
+    """round(2^(j/2)) for 2 lo_exp2 <= j <= 2 hi_exp2: widths at sqrt(2) spacing
+    (181, 256, 362, ... for lo_exp2 = 7.5)."""
+    return tuple(int(round(2.0 ** (j / 2))) for j in range(int(round(2 * lo_exp2)),
+                                                            int(round(2 * hi_exp2)) + 1))
+
+
 @dataclass(frozen=True)
 class ReluSweepConfig:
     """One sweep. ``lrs()`` = ``n_lrs`` log-spaced nu in [lr_min, lr_max]; seeds
-    0..seeds-1; ``steps`` Adam steps of batch ``batch``; ``radius`` None = median radius.
+    0..seeds-1; ``steps`` Adam steps of batch ``batch``; ``task`` ball | kindex and
+    ``loss`` bce | squared (:mod:`simulations.relu_net`); ``out_lr_factor`` multiplies
+    the output layer's learning rate (1/50 is the paper's layer-wise variant);
+    ``radius`` None = the median radius (ball). The validation set is fixed:
+    ``test_size`` points drawn from ``test_seed``, the same for every width, seed and LR.
     Seeds are trained in blocks of ``seed_block`` (fewer if ``memory_mb``, the bound on
     one device's live activations, requires), the blocks spread over the devices; these
-    two and the eval chunk change no number beyond float rounding, so they are recorded
-    but not part of the store's identity (:meth:`result_key`)."""
+    two and the ``preset`` label change no number beyond float rounding, so they are
+    recorded but not part of the store's identity (:meth:`result_key`).
+    ``matmul_precision`` is JAX's for the products (float32: full f32 on GPUs too, where
+    "tensorfloat32" would round the operands to 10 mantissa bits)."""
 
     widths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
     lr_min: float = 1e-3
@@ -88,10 +112,16 @@ class ReluSweepConfig:
     seeds: int = 8
     steps: int = 400
     batch: int = 256
-    d: int = 8
+    d: int = 64
+    task: str = "ball"
+    loss: str = "bce"
+    k: int = 15
     radius: float | None = None
+    out_lr_factor: float = 1.0
     param: str = "mup"
+    base_width: int | None = 128
     dtype: str = "float64"
+    matmul_precision: str = "float32"
     schedule: str = "constant"
     b1: float = 0.9
     b2: float = 0.999
@@ -100,6 +130,7 @@ class ReluSweepConfig:
     test_seed: int = 2**31 - 1
     seed_block: int = 4
     memory_mb: int = 1024
+    preset: str = "custom"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -113,16 +144,32 @@ class ReluSweepConfig:
             raise InputError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.schedule not in SCHEDULES:
             raise InputError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.task not in relu_net.TASKS:
+            raise InputError(f"task must be one of {relu_net.TASKS}, got {self.task!r}")
+        if self.loss not in relu_net.LOSSES:
+            raise InputError(f"loss must be one of {relu_net.LOSSES}, got {self.loss!r}")
+        if self.matmul_precision not in PRECISIONS:
+            raise InputError(f"matmul_precision must be one of {PRECISIONS}, "
+                             f"got {self.matmul_precision!r}")
         for name in ("n_lrs", "seeds", "steps", "batch", "d", "test_size", "seed_block",
-                     "memory_mb"):
+                     "memory_mb", "k"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.task == "kindex" and self.k > self.d:
+            raise InputError(f"k must be at most d = {self.d}, got {self.k}")
         if not (0 < self.lr_min <= self.lr_max):
             raise InputError(f"need 0 < lr_min <= lr_max, got {self.lr_min}, {self.lr_max}")
+        if self.base_width is not None and int(self.base_width) < 1:
+            raise InputError(f"base_width must be a positive integer or None, got {self.base_width}")
+        if not self.out_lr_factor > 0:
+            raise InputError(f"out_lr_factor must be positive, got {self.out_lr_factor}")
 
     def lrs(self) -> np.ndarray:
         """The scale-free learning rates nu, shape (n_lrs,), log-spaced."""
         return np.exp(np.linspace(math.log(self.lr_min), math.log(self.lr_max), self.n_lrs))
+
+    def task_spec(self) -> relu_net.Task:
+        return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
 
     def target_radius(self) -> float:
         return relu_net.median_radius(self.d) if self.radius is None else float(self.radius)
@@ -140,11 +187,38 @@ class ReluSweepConfig:
 
     def result_key(self) -> dict:
         """Every field that changes a number beyond rounding: all but the widths (the
-        cells) and the blocking knobs."""
+        cells), the blocking knobs and the preset's label."""
         out = self.to_json_dict()
-        for name in ("widths", "seed_block", "memory_mb"):
+        for name in ("widths", "seed_block", "memory_mb", "preset"):
             out.pop(name)
         return out
+
+    def study_label(self) -> str:
+        """e.g. "relu/paper/mup" or "kindex-layerwise/cpu/mup"."""
+        study = "relu" if self.task == "ball" else (
+            "kindex" if self.out_lr_factor == 1 else "kindex-layerwise")
+        return f"{study}/{self.preset}/{self.param}"
+
+    def describe(self) -> str:
+        """One paragraph: the setting in words, for reports and figure captions."""
+        t = self.task_spec()
+        if self.task == "ball":
+            target = (f"x ~ N(0, I_{self.d}), y = 1{{|x|^2 > r^2}}, r^2 = median of "
+                      f"chi^2_{self.d} = {t.target_radius() ** 2:.3f}")
+        else:
+            target = (f"x ~ N(0, (4/{self.d}) I_{self.d}), y = sqrt(({self.d}/(4*{self.k})) "
+                      f"sum_{{i<={self.k}}} x_i^2)")
+        lrs = self.lrs()
+        step = math.log2(lrs[1] / lrs[0]) if len(lrs) > 1 else float("nan")
+        return (f"preset {self.preset}: {target}; {self.loss} loss; two-layer ReLU net with "
+                f"biases, {self.param} (mean-field form, Adam b1={self.b1}, b2={self.b2}, "
+                f"eps={self.eps:g}, {self.schedule} LR"
+                + (f", output-layer LR x {self.out_lr_factor:g}" if self.out_lr_factor != 1 else "")
+                + f"); batch {self.batch}, {self.steps} steps, fresh batches; "
+                f"{self.n_lrs} LRs in [{self.lr_min:.3g}, {self.lr_max:.3g}] "
+                f"({step:.2f} octave spacing); {self.seeds} seed(s) with common random "
+                f"numbers; widths {list(self.widths)}; fixed validation set of "
+                f"{self.test_size} points; {self.dtype}.")
 
     @classmethod
     def from_json_dict(cls, data: dict) -> "ReluSweepConfig":
@@ -158,48 +232,91 @@ class ReluSweepConfig:
         return cls(**data)
 
 
-def preset(name: str, param: str = "mup") -> ReluSweepConfig:
-    """``quick``: a 2-core CPU in a few minutes (widths 2^4..2^8, 16 seeds, 500 steps of
-    batch 64, float64). ``paper``: a GPU run (widths 2^6..2^14, 32 seeds, 4000 steps,
-    float32). Why these numbers: see QUICK_RATIONALE.
+PRESETS: tuple[str, ...] = ("quick", "cpu", "paper")
+STUDIES: tuple[str, ...] = ("relu", "kindex", "kindex-layerwise")
 
-    The SP grid is wider and coarser: its optimum moves by about log(n) (a factor ~30
-    over the quick widths), and only that drift is measured there, so fewer seeds do.
+
+def preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfig:
+    """The presets of SPEC §5 for one ``study``:
+
+    ``relu``: the paper's ReLU counterexample (its Figure 5): d = 64, y = 1{|x|^2 >
+    median}, BCE, batch 256, Adam; ``paper`` = T = 2^14 steps, the paper's 14 widths
+    181..16384 at sqrt(2) spacing, quarter-octave LR grid, 4 seeds, float32 (a GPU);
+    ``cpu`` = the same d, loss, label, batch and grid spacing with fewer steps and widths
+    (~10 minutes on 2 cores; reduced regime); ``quick`` = a smoke run (a minute or two).
+    ``kindex``: the Gaussian k-index model of the paper's Figure 2 (k = 15, d = 64,
+    squared loss, batch 256; ``paper`` = T = 2^14, 15 widths 128..16384, a half-octave
+    grid over three decades, wide enough for both modes). ``kindex-layerwise``: the
+    same with the output layer's LR divided by 50.
+    Why the grids sit where they do: :data:`GRID_RATIONALE`.
     """
-    if name == "quick":
-        cfg = ReluSweepConfig(widths=tuple(2**k for k in range(4, 9)), n_lrs=12,
-                              lr_min=1e-3, lr_max=0.35, seeds=16, steps=500, batch=64,
-                              test_size=8192, dtype="float64")
-        sp = dict(lr_min=1e-6, lr_max=0.03, n_lrs=17, seeds=4)
-    elif name == "paper":
-        cfg = ReluSweepConfig(widths=tuple(2**k for k in range(6, 15)), n_lrs=21,
-                              lr_min=1e-3, lr_max=0.3, seeds=32, steps=4000, batch=64,
-                              test_size=65536, dtype="float32", seed_block=8,
-                              memory_mb=16384)
-        sp = dict(lr_min=1e-7, lr_max=0.03, n_lrs=25, seeds=16)
+    if study not in STUDIES:
+        raise InputError(f"study must be one of {STUDIES}, got {study!r}")
+    if name not in PRESETS:
+        raise InputError(f"preset must be one of {PRESETS}, got {name!r}")
+    common = dict(d=64, batch=256, b1=0.9, b2=0.999, eps=1e-8, schedule="constant",
+                  preset=name)
+    if study == "relu":
+        common.update(task="ball", loss="bce")
+        per_octave = 4
+        table = {
+            "paper": dict(widths=sqrt2_widths(7.5, 14), steps=2**14, seeds=4, n_lrs=20,
+                          center=2.0**-10, test_size=2**18, dtype="float32",
+                          seed_block=4, memory_mb=32768),
+            "cpu": dict(widths=sqrt2_widths(7, 9.5), steps=2**11, seeds=4, n_lrs=16,
+                        center=2.0**-8.75, test_size=2**15, dtype="float32"),
+            "quick": dict(widths=sqrt2_widths(6, 8), steps=2**9, seeds=2, n_lrs=12,
+                          center=2.0**-7.5, test_size=2**13, dtype="float32"),
+        }
     else:
-        raise InputError(f"preset must be quick or paper, got {name!r}")
+        common.update(task="kindex", loss="squared", k=15,
+                      out_lr_factor=1.0 if study == "kindex" else 1.0 / 50.0)
+        per_octave = 2
+        table = {
+            "paper": dict(widths=sqrt2_widths(7, 14), steps=2**14, seeds=1, n_lrs=23,
+                          center=2.0**-7, test_size=2**16, dtype="float32",
+                          seed_block=4, memory_mb=32768),
+            "cpu": dict(widths=sqrt2_widths(7, 9), steps=2**11, seeds=2, n_lrs=18,
+                        center=2.0**-7, test_size=2**14, dtype="float32"),
+            "quick": dict(widths=(64, 128), steps=2**8, seeds=1, n_lrs=10,
+                          center=2.0**-6, test_size=2**12, dtype="float32"),
+        }
+    row = dict(table[name])
+    lo, hi = octave_grid(row.pop("center"), row["n_lrs"], per_octave)
+    cfg = ReluSweepConfig(**common, **row, lr_min=lo, lr_max=hi)
     if param == "sp":
-        cfg = cfg.replace(**sp)
+        # the SP optimum moves like a power of n (a factor ~n over the widths): a
+        # half-octave grid reaching far below the muP grid, fewer seeds (only the drift
+        # is measured there)
+        lo_sp = cfg.lr_min / max(cfg.widths)
+        cfg = cfg.replace(lr_min=lo_sp, lr_max=cfg.lr_max,
+                          n_lrs=int(math.ceil(2 * math.log2(cfg.lr_max / lo_sp))) + 1,
+                          seeds=min(cfg.seeds, 2))
     return cfg.replace(param=param)
 
 
-QUICK_RATIONALE = """\
-Pilot (SPEC §5): batch 256, T=1000: the loss-vs-LR curve is flat within ~3% over two
-decades, so the argmin is noise. Measured here (d=8, 13 LRs in [1e-3, 1], 8 seeds,
-common random numbers, float64): batch 256 / T=400 is just as flat (n=32: 0.1024, 0.1021,
-0.1031 at three adjacent LRs); batch 64 / T=500 gives a clearly curved optimum
-(n=32: 0.1089, 0.1053, 0.1067, 0.1084; paired seed s.e. ~1e-3) and a loss that still
-falls with width (phi_star 0.117 -> 0.085 from n=16 to 512, alpha ~ 1.4). LRs above
-0.2 never win at n >= 32; the grid stops at 0.35 (12 points, spacing 0.53 in log nu) so
-that the 7-point fit window is centred at n = 16 too (its optimum is near 0.07).
-With 8 seeds the bootstrap s.e. of nu_star(n) was 0.12, 0.08, 0.06 at n = 16, 32, 64
-against drifts of 0.38 and 0.07 between them, and beta - alpha/2 = 1.7 [-0.3, 3.6].
-With 16 seeds (widths 2^4..2^8) the s.e. of nu_star(n) is 0.17, 0.09, 0.015, 0.013,
-0.011 (the n = 16 curve is the flattest: curvature 0.016 vs ~0.043 above) and the
-interval of beta - alpha/2 (2.1 [0.6, 3.7]) no longer contains 0. 16 seeds cost 2x per
-width, paid for by stopping at 2^8: from n = 64 on nu_star(n) moves by less than its
-s.e., so wider nets add cost, not signal, at this preset.
+GRID_RATIONALE = """\
+Choices the paper leaves open (PAPER.md), made before any paper-scale run:
+- muP multipliers: mean-field form with base width n0 = 128 (mup.py): at n = 128 the net
+  is the standard-parametrisation net (fan-in init, one Adam LR for every layer), the
+  usual muP convention, and 128 is the paper's base width in its transformer runs.
+- Adam b1 = 0.9, b2 = 0.999, eps = 1e-8 (PyTorch's defaults), constant LR, no warm-up.
+- Fresh batches every step (online), a fixed validation set (2^18 points at the paper
+  preset: its paired standard error of the difference between neighbouring LRs is
+  stored per cell as val_se_next).
+- Seeds: 4 (ReLU counterexample) with common random numbers; 1 for the k-index model
+  (its Figure 2 shows single curves); bias init std = the std of <w_i, x>.
+Grid positions, from CPU pilots (one seed, float32, d = 64, batch 256):
+- ReLU/BCE, n0 = 128, T = 2^14, n = 181: loss 0.403 at nu = 2^-14, 0.199 at the optimum
+  2^-10.5, 0.278 at 2^-6: the paper preset's 20 quarter-octave points are centred on
+  2^-10 (2^-12.375 .. 2^-7.625), room for a drift of about 1.5 octaves either way.
+  The same pilot with the plain mean-field output layer (n0 = None) put the optimum
+  near 2^-6.5 with a flat right side (0.212 .. 0.226 up to 2^-4).
+- ReLU/BCE, T = 2^11: optimum 2^-8.75 (n = 128) and 2^-8.5 (n = 512): the cpu preset
+  (16 points) is centred on 2^-8.75; T = 2^9: 2^-7.5 at n = 64 and 256 (quick).
+- k-index/squared, T = 2^14, n = 128: optimum 2^-9 (loss 5.0e-4) with a second dip at
+  2^-7.5; T = 2^11: 2^-7 at n = 128 and 512. The paper's two modes lie two decades apart,
+  so its grid is half-octave over 2^-12.5 .. 2^-1.5 (23 points).
 """
 
 
@@ -222,12 +339,14 @@ def _seed_keys(seeds: np.ndarray) -> tuple[jax.Array, jax.Array]:
 class _Static:
     """Everything the compiled functions close over (hashable, so jit caches on it)."""
     width: int
-    d: int
+    base_width: int | None
+    task: relu_net.Task
+    loss: str
     batch: int
     steps: int
-    radius: float
     param: str
     dtype: str
+    precision: str
     schedule: str
     b1: float
     b2: float
@@ -236,16 +355,73 @@ class _Static:
     segment: int
     chunk: int
     lr_block: int
+    eval_block: int
+    platform: str
 
 
-def _static(config: ReluSweepConfig, width: int, segment: int, chunk: int,
-            lr_block: int | None = None) -> _Static:
-    return _Static(width=width, d=config.d, batch=config.batch, steps=config.steps,
-                   radius=config.target_radius(), param=config.param, dtype=config.dtype,
+@dataclass(frozen=True)
+class _Plan:
+    """How one width is cut into pieces (no number depends on it beyond rounding)."""
+    seed_block: int   # seeds per device program
+    lr_block: int     # configurations whose (batch, n) activations a step holds at once
+    chunk: int        # validation rows per evaluation block
+    eval_block: int   # configurations evaluated at once
+
+
+def _is_accelerator(platform: str) -> bool:
+    return platform not in ("cpu",)
+
+
+def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
+    """The blocking of one width on ``platform``.
+
+    CPU: the step and the evaluation are memory-bound once their activations leave the
+    cache, so a step takes configurations in groups whose (batch, n) arrays fit
+    CACHE_BYTES and the evaluation runs one configuration at a time on (chunk, n) blocks
+    of EVAL_CACHE_BYTES (measured 3-4x and ~40x faster than one array over every
+    configuration at n = 4096). Accelerator: the opposite: the largest products fill the
+    chip, so every configuration of a seed block runs at once (one (S, L, n, B) array
+    of at most ACCEL_ARRAY_BYTES) and the evaluation takes all of them on row chunks.
+    Seed blocks: the live (block, L, batch, n) arrays of a device (about 6 in the
+    backward pass) stay within ``memory_mb``; the block does not depend on the number of
+    devices, so 1 and 2 devices run the same program (bit-identical float64)."""
+    itemsize = 8 if config.dtype == "float64" else 4
+    L = config.n_lrs
+    per_seed = (6 * L * config.batch * width * itemsize
+                + 8 * L * width * (config.d + 2) * itemsize)
+    block = int(max(1, min(config.seeds, config.seed_block,
+                           config.memory_mb * 2**20 // max(per_seed, 1))))
+    if _is_accelerator(platform):
+        cb = max(1, ACCEL_ARRAY_BYTES // (config.batch * width * itemsize))
+        eval_block = block * L
+        rows = max(1, ACCEL_ARRAY_BYTES // (eval_block * width * itemsize))
+    else:
+        cb = max(1, CACHE_BYTES // (config.batch * width * itemsize))
+        eval_block = 1
+        rows = max(1, EVAL_CACHE_BYTES // (width * itemsize))
+    if cb < L:
+        while L % cb:  # a divisor of n_lrs
+            cb -= 1
+    chunk = min(config.test_size, rows)
+    while config.test_size % chunk:  # chunk must divide the test set
+        chunk -= 1
+    return _Plan(seed_block=block, lr_block=int(cb), chunk=int(chunk), eval_block=eval_block)
+
+
+def _lr_block(config: ReluSweepConfig, width: int, platform: str = "cpu") -> int:
+    return _plan(config, width, platform).lr_block
+
+
+def _static(config: ReluSweepConfig, width: int, segment: int, plan: _Plan,
+            platform: str) -> _Static:
+    mult = dict(mup.lr_multipliers(width, config.param, config.base_width))
+    mult["a"] *= config.out_lr_factor
+    return _Static(width=width, base_width=config.base_width, task=config.task_spec(), loss=config.loss,
+                   batch=config.batch, steps=config.steps, param=config.param,
+                   dtype=config.dtype, precision=config.matmul_precision,
                    schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
-                   lr_mult=tuple(sorted(mup.lr_multipliers(width, config.param).items())),
-                   segment=segment, chunk=chunk,
-                   lr_block=_lr_block(config, width) if lr_block is None else lr_block)
+                   lr_mult=tuple(sorted(mult.items())), segment=segment, chunk=plan.chunk,
+                   lr_block=plan.lr_block, eval_block=plan.eval_block, platform=platform)
 
 
 def _optimizer(st: _Static):
@@ -263,19 +439,20 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
     dt = _dtype(st)
 
     def one_seed(key):
-        p = relu_net.init_params(key, st.width, st.d, st.param, dt)
+        p = relu_net.init_params(key, st.width, st.task.d, st.param, dt,
+                                 input_std=st.task.input_std, base_width=st.base_width)
         return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs,) + v.shape), p)
 
     params = jax.vmap(one_seed)(init_keys)
     return params, _optimizer(st).init(params)
 
 
-def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str):
-    """Gradients of the batch MSE for L configurations that share one batch, by hand.
+def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce"):
+    """Gradients of the batch loss for L configurations that share one batch, by hand.
 
     p_L: W (L, n, d), b (L, n), a (L, n); x (B, d); y (B,). With
-    pre = W_l x^T + b_l (L, n, B), f_l = m sum_i a_li relu(pre_li), r = f - y,
-    loss_l = mean_b r_lb^2 and g = 2 m r / B (L, B):
+    pre = W_l x^T + b_l (L, n, B), f_l = m sum_i a_li relu(pre_li), loss_l = mean_b
+    l(f_lb, y_b) and g = m l'(f, y) / B (L, B) (l' = s(f) - y for BCE, 2 (f - y) squared):
     da_l = sum_b g_bl relu(pre_bl), dpre = g a 1{pre > 0}, db_l = sum_b dpre_bl,
     dW_l = dpre_l^T x. The two products with x are single GEMMs over all L * n
     features ((L n, d) x (d, B) and (L n, B) x (B, d)); the rest is elementwise.
@@ -286,19 +463,20 @@ def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str):
     n = a.shape[-1]
     dt = x.dtype
     m = jnp.asarray(mup.output_multiplier(n, param), dt)
-    # layout (L, n, B): measured ~2x faster than (B, L, n) at n = 4096 (the batch is
-    # the contiguous axis of every (n, B) block and of the GEMMs with x)
+    # layout (L, n, B): measured ~2x faster than (B, L, n) at n = 4096 on CPU (the batch
+    # is the contiguous axis of every (n, B) block and of the GEMMs with x)
     pre = jnp.einsum("lnd,bd->lnb", W, x) + b[..., None]
     act = jax.nn.relu(pre)
     # contractions over n and over the batch are written as einsums (dots), not as
     # multiply-then-sum: the latter materialises further (L, n, B) arrays
-    r = m * jnp.einsum("ln,lnb->lb", a, act) - y[None, :]  # (L, B)
-    g = (jnp.asarray(2.0 / x.shape[0], dt) * m) * r
+    f = m * jnp.einsum("ln,lnb->lb", a, act)  # (L, B)
+    g = (m / jnp.asarray(x.shape[0], dt)) * relu_net.loss_derivative(f, y[None, :], loss)
     da = jnp.einsum("lnb,lb->ln", act, g)
     dpre = jnp.where(pre > 0, a[..., None] * g[:, None, :], jnp.zeros((), dt))
     db = jnp.sum(dpre, axis=-1)
     dW = jnp.einsum("lnb,bd->lnd", dpre, x)
-    return {"W": dW, "b": db, "a": da}, jnp.mean(r * r, axis=-1)
+    batch_loss = jnp.mean(relu_net.per_sample_loss(f, y[None, :], loss), axis=-1)
+    return {"W": dW, "b": db, "a": da}, batch_loss
 
 
 def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
@@ -312,15 +490,14 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
     cb = st.lr_block
 
     def seed_grads(p_L, key, t):
-        x = relu_net.sample_inputs(jax.random.fold_in(key, t), st.batch, st.d, dt)
-        y = relu_net.ball_target(x, st.radius)
+        x, y = st.task.sample(jax.random.fold_in(key, t), st.batch, dt)
         # x, y are shared by the L learning rates of this seed (common random numbers)
         if cb >= n_lrs:
-            return lr_grid_grads(p_L, x, y, st.param)[0]
+            return lr_grid_grads(p_L, x, y, st.param, st.loss)[0]
         # blocks of cb learning rates, one after another, so a block's (B, cb, n)
         # activations stay in cache (the same batch x for every block)
         blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb) + v.shape[1:]), p_L)
-        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param)[0], blocks)
+        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param, st.loss)[0], blocks)
         return jax.tree.map(lambda v: v.reshape((n_lrs,) + v.shape[2:]), g)
 
     def grads(p, t):
@@ -345,17 +522,23 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
 
 
 def _eval_fn(st: _Static, params, x_test, y_test):
-    """Test loss, shape (S, L); non-finite -> NaN. One configuration at a time
-    (lax.map over the S * L configurations), each on the test set in blocks of
-    ``st.chunk`` rows (:func:`relu_net.chunked_loss`), so only a (chunk, n) activation
-    block is live: it stays in cache, where a (S, chunk, L, n) block over every
-    configuration at once was measured ~40x slower at n = 4096."""
+    """Per-sample validation losses, shape (S, L, M). Configurations are taken
+    ``st.eval_block`` at a time (lax.map over groups, vmap within one), each on the
+    validation set in blocks of ``st.chunk`` rows (:func:`relu_net.chunked_sample_losses`):
+    on a CPU one configuration and a cache-sized (chunk, n) block at a time (a block
+    over every configuration was measured ~40x slower at n = 4096); on an accelerator
+    every configuration at once."""
     S, L = params["a"].shape[:2]
-    flat = jax.tree.map(lambda v: v.reshape((S * L,) + v.shape[2:]), params)
-    loss = jax.lax.map(
-        lambda p: relu_net.chunked_loss(p, x_test, y_test, st.param, st.chunk), flat)
-    loss = loss.reshape(S, L)
-    return jnp.where(jnp.isfinite(loss), loss, jnp.nan)
+    C, e = S * L, st.eval_block
+    while C % e:
+        e -= 1
+    flat = jax.tree.map(lambda v: v.reshape((C // e, e) + v.shape[2:]), params)
+
+    def group(p):
+        return jax.vmap(lambda q: relu_net.chunked_sample_losses(
+            q, x_test, y_test, st.param, st.chunk, st.loss))(p)
+
+    return jax.lax.map(group, flat).reshape(S, L, x_test.shape[0])
 
 
 # Compiled once per static description: a second call with the same shapes reuses the
@@ -375,17 +558,18 @@ def _compiled(st: _Static, n_lrs: int):
         # optax mixes its int32 step count with floats (bias correction); our own code
         # is explicit about dtypes, so a strict-promotion caller (tests) is honoured
         # everywhere else
-        with jax.numpy_dtype_promotion("standard"):
+        with jax.numpy_dtype_promotion("standard"), jax.default_matmul_precision(st.precision):
             return _segment_fn(st, params, opt_state, lrs, data_keys, t0)
 
     def evaluate(params, x_test, y_test):
         TRACE_COUNT["eval"] += 1
-        return _eval_fn(st, params, x_test, y_test)
+        with jax.default_matmul_precision(st.precision):
+            return _eval_fn(st, params, x_test, y_test)
 
     # XLA:CPU's YNNPACK fusions (on by default in this jaxlib) were measured 10x slower
     # on these programs (lr_grid_grads at n = 4096: 64-85 ms vs 5-7 ms without);
-    # turned off per program, so nothing global changes
-    opts = {"xla_cpu_experimental_ynn_fusion_type": ""}
+    # turned off per program, so nothing global changes. CPU-only option.
+    opts = {"xla_cpu_experimental_ynn_fusion_type": ""} if st.platform == "cpu" else {}
     return (jax.jit(init, compiler_options=opts),
             jax.jit(segment, donate_argnums=(0, 1), compiler_options=opts),
             jax.jit(evaluate, compiler_options=opts))
@@ -402,72 +586,72 @@ def _segment_length(steps: int, target_segments: int = 20, min_length: int = 10)
     return steps
 
 
-def _blocks(config: ReluSweepConfig, width: int) -> tuple[int, int]:
-    """(seeds per block, eval chunk): the live (block, L, batch, n) activation arrays
-    of one device stay within ``memory_mb`` (about 6 such arrays in the backward pass;
-    a bound, as the step may take the configurations in smaller groups); the eval
-    chunk keeps one configuration's (chunk, n) activations within EVAL_CACHE_BYTES.
-    Neither depends on the number of devices: every device runs the same
-    program on blocks of the same shape, which is what makes 1 and 2 devices give
-    bit-identical numbers (XLA may fuse a partitioned program differently)."""
-    itemsize = 8 if config.dtype == "float64" else 4
-    budget = config.memory_mb * 2**20
-    per_seed = (6 * config.n_lrs * config.batch * width * itemsize
-                + 8 * config.n_lrs * width * (config.d + 2) * itemsize)
-    block = int(max(1, min(config.seeds, config.seed_block, budget // max(per_seed, 1))))
-    # the evaluation holds one configuration's (chunk, n) activations at a time
-    chunk = max(1, min(config.test_size, EVAL_CACHE_BYTES // (width * itemsize)))
-    while config.test_size % chunk:  # chunk must divide the test set
-        chunk -= 1
-    return block, int(chunk)
-
-
-def _lr_block(config: ReluSweepConfig, width: int) -> int:
-    """Configurations whose (batch, n) activations one step holds at a time: at most
-    CACHE_BYTES of one such array (~ a core's L2 cache), where a larger block was
-    measured 2-4x slower (memory-bound). A divisor of n_lrs when below it."""
-    itemsize = 8 if config.dtype == "float64" else 4
-    cb = max(1, CACHE_BYTES // (config.batch * width * itemsize))
-    if cb >= config.n_lrs:
-        return int(cb)
-    while config.n_lrs % cb:
-        cb -= 1
-    return int(cb)
-
-
-@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def _test_set(seed: int, size: int, d: int, dtype: str, radius: float):
-    x = relu_net.sample_inputs(jax.random.PRNGKey(seed), size, d,
-                               jnp.float64 if dtype == "float64" else jnp.float32)
-    return x, relu_net.ball_target(x, radius)
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _test_set(seed: int, size: int, task: relu_net.Task, dtype: str):
+    return task.sample(jax.random.PRNGKey(seed), size,
+                       jnp.float64 if dtype == "float64" else jnp.float32)
 
 
 def test_set(config: ReluSweepConfig):
-    """The fixed test set (x (M, d), y (M,)): the same for every width, seed and LR."""
-    return _test_set(config.test_seed, config.test_size, config.d, config.dtype,
-                     config.target_radius())
+    """The fixed validation set (x (M, d), y (M,)): the same for every width, seed, LR."""
+    return _test_set(config.test_seed, config.test_size, config.task_spec(), config.dtype)
+
+
+@dataclass(frozen=True)
+class WidthResult:
+    """One width's validation statistics, each of shape (n_lrs, seeds), float64:
+    ``loss`` the mean validation loss (NaN for a diverged run), ``se`` its sampling
+    standard error std(l)/sqrt(M) over the M validation points, ``se_next`` the
+    standard error of loss(next LR) - loss(this LR) on the same points (paired: the
+    validation noise that can reorder neighbouring LRs; NaN in the last row)."""
+    loss: np.ndarray
+    se: np.ndarray
+    se_next: np.ndarray
+
+
+def _validation_stats(per_sample: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(loss, se, se_next), each (S, L), from per-sample losses (S, L, M)."""
+    v = np.asarray(per_sample, dtype=np.float64)
+    M = v.shape[-1]
+    finite = np.isfinite(v).all(axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = np.where(finite, v.mean(axis=-1), np.nan)
+        se = np.where(finite, v.std(axis=-1, ddof=1) / math.sqrt(M), np.nan)
+        diff = v[:, 1:] - v[:, :-1]
+        se_next = np.full_like(loss, np.nan)
+        se_next[:, :-1] = np.where(finite[:, 1:] & finite[:, :-1],
+                                   diff.std(axis=-1, ddof=1) / math.sqrt(M), np.nan)
+    return loss, se, se_next
 
 
 def train_width(config: ReluSweepConfig, width: int, *, devices=None,
-                progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Final test losses at one width, shape (n_lrs, seeds); NaN for diverged runs.
+                progress: Callable[[int], None] | None = None,
+                segment_seconds: list | None = None) -> WidthResult:
+    """Train every (LR, seed) configuration at one width and evaluate it on the fixed
+    validation set.
 
-    Seeds are cut into blocks of a fixed size (:func:`_blocks`); the blocks are spread
+    Seeds are cut into blocks of a fixed size (:func:`_plan`); the blocks are spread
     over ``devices`` (default: this process's local devices), one block per device at a
     time, each placed with a ``SingleDeviceSharding`` and advanced asynchronously, so the
     devices train in parallel. ``progress(k)`` is called after every k seed-steps.
+    ``segment_seconds``, when given, receives the wall time of every segment of
+    ``_segment_length(steps)`` steps (waiting for the devices after each; the first
+    includes compilation) and, last, that of the evaluation.
     """
     devices = list(jax.local_devices() if devices is None else devices)
-    block, chunk = _blocks(config, width)
+    platform = devices[0].platform
+    plan = _plan(config, width, platform)
+    block = plan.seed_block
     segment = _segment_length(config.steps)
-    st = _static(config, width, segment, chunk)
+    st = _static(config, width, segment, plan, platform)
     init_fn, segment_fn, eval_fn = _compiled(st, config.n_lrs)
     dt = config.jnp_dtype()
     lrs_host = jnp.asarray(config.lrs(), dt)
     test_host = test_set(config)
-    on = {}  # per-device constants: the LR grid and the test set
+    on = {}  # per-device constants: the LR grid and the validation set
     n_blocks = -(-config.seeds // block)
-    out = np.empty((config.n_lrs, n_blocks * block))
+    S = n_blocks * block
+    stats = [np.empty((S, config.n_lrs)) for _ in range(3)]
     for wave in range(0, n_blocks, len(devices)):
         jobs = []
         for j, dev in zip(range(wave, min(wave + len(devices), n_blocks)), devices):
@@ -480,35 +664,65 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
             params, opt_state = init_fn(keys[0])
             jobs.append([j, dev, params, opt_state, keys[1]])
         n_real = sum(min(block, config.seeds - j * block) for j, *_ in jobs)
+        tick = time.perf_counter()
         for t0 in range(0, config.steps, segment):
             t = jnp.asarray(t0, jnp.int32)
             for job in jobs:  # dispatch is asynchronous: the devices run concurrently
                 j, dev, params, opt_state, data_keys = job
                 job[2], job[3] = segment_fn(params, opt_state, on[dev][0], data_keys, t)
-            if progress is not None:
+            if progress is not None or segment_seconds is not None:
                 jax.block_until_ready([job[2] for job in jobs])
+            if segment_seconds is not None:
+                now = time.perf_counter()
+                segment_seconds.append(now - tick)
+                tick = now
+            if progress is not None:
                 progress(segment * n_real)
         for j, dev, params, _, _ in jobs:
-            loss = np.asarray(eval_fn(params, *on[dev][1]), dtype=np.float64)  # (block, L)
-            out[:, j * block:(j + 1) * block] = loss.T
-    return out[:, :config.seeds]
+            for arr, part in zip(stats, _validation_stats(eval_fn(params, *on[dev][1]))):
+                arr[j * block:(j + 1) * block] = part
+        if segment_seconds is not None:
+            segment_seconds.append(time.perf_counter() - tick)
+    loss, se, se_next = (a[:config.seeds].T for a in stats)
+    return WidthResult(loss=loss, se=se, se_next=se_next)
 
 
-def sweep_frame(config: ReluSweepConfig, width: int, losses: np.ndarray):
-    """Tidy rows width,hp,loss,seed (hp = log nu) for one width's (n_lrs, seeds) losses."""
+FRAME_COLUMNS = ("width", "hp", "loss", "seed", "val_se", "val_se_next")
+
+
+def sweep_frame(config: ReluSweepConfig, width: int, result: WidthResult):
+    """Tidy rows width,hp,loss,seed (hp = log nu) plus the validation standard errors
+    val_se, val_se_next (:class:`WidthResult`) for one width."""
     import pandas as pd
 
-    L, S = losses.shape
+    L, S = result.loss.shape
     hp = np.log(config.lrs())
     return pd.DataFrame({
         "width": np.full(L * S, width, dtype=np.int64),
         "hp": np.repeat(hp, S),
-        "loss": losses.reshape(-1),
+        "loss": result.loss.reshape(-1),
         "seed": np.tile(np.arange(S, dtype=np.int64), L),
+        "val_se": result.se.reshape(-1),
+        "val_se_next": result.se_next.reshape(-1),
     })
 
 
 # --------------------------------------------------------------------------- store
+def store_dir(root, config: ReluSweepConfig) -> Path:
+    """ROOT/<study>/<preset>/<param>: where a sweep of ``config`` is kept (SPEC §8)."""
+    study, preset_name, param = config.study_label().split("/")
+    return Path(root) / study / preset_name / param
+
+
+BANK_DIR = Path(__file__).resolve().parent.parent / "results_bank"
+
+
+def bank_dir(config: ReluSweepConfig) -> Path | None:
+    """The committed results bank's copy of ``config``'s sweep (made on a GPU, see
+    benchmarks/relu_paper_gpu.py), or None when the bank has none."""
+    path = store_dir(BANK_DIR, config)
+    return path if (path / CSV_NAME).exists() else None
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -582,19 +796,65 @@ def merge_store(out_dir: Path, widths=None):
         done = [w for w in done if w in set(widths)]
     frames = [pd.read_csv(cell_path(out_dir, w)) for w in done]
     df = (pd.concat(frames, ignore_index=True) if frames
-          else pd.DataFrame(columns=["width", "hp", "loss", "seed"]))
+          else pd.DataFrame(columns=list(FRAME_COLUMNS)))
     _atomic_write_text(out_dir / CSV_NAME, _frame_csv(df))
     return df
 
 
+def _code_version() -> dict:
+    """The git commit of this checkout (and whether it had uncommitted changes); outside
+    a git checkout (a copy sent to a GPU machine) the commit named by the environment
+    variable FASTTRANSFER_CODE_VERSION, else "unknown": recorded with every cell."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                    cwd=root, capture_output=True, text=True, timeout=10,
+                                    check=True).stdout.strip())
+        return {"commit": commit, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        named = os.environ.get("FASTTRANSFER_CODE_VERSION")
+        return {"commit": named or "unknown", "dirty": None,
+                "source": "FASTTRANSFER_CODE_VERSION" if named else "no git checkout"}
+
+
+def _record_provenance(out_dir: Path, width: int, seconds: float, devices) -> None:
+    """Add one finished cell to DIR/provenance.json: when, where, with which code."""
+    import datetime
+    import platform as _platform
+
+    path = Path(out_dir) / PROVENANCE_NAME
+    try:
+        prov = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError:
+        prov = {}
+    devs = list(jax.local_devices() if devices is None else devices)
+    prov.setdefault("cells", {})[str(width)] = {
+        "seconds": round(seconds, 3),
+        "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "devices": sorted({f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs}),
+        "n_devices": len(devs),
+        "host": _platform.node(),
+        "jax": jax.__version__,
+        "code": _code_version(),
+    }
+    _atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+
+
 def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,
-              log: Callable[[str], None] = print, devices=None):
+              log: Callable[[str], None] = print, devices=None,
+              on_cell: Callable[[int, float, list], None] | None = None):
     """Train every unfinished width cell of ``config`` into the store at ``out_dir`` and
     return the merged DataFrame (width,hp,loss,seed) of ``config.widths``.
 
     Under ``jax.distributed`` (process_count P > 1) process p takes the widths with
     index = p mod P (largest first, so the expensive cells spread over the processes),
     trains them on its local devices, and process 0 merges after a barrier.
+    ``on_cell(width, seconds, segment_seconds)`` is called after each finished cell is
+    stored (``segment_seconds`` as in :func:`train_width`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -606,24 +866,30 @@ def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,
     todo = sorted(w for w in mine if w not in done)
     skipped = sorted(w for w in mine if w in done)
     if skipped:
-        log(f"relu sweep ({config.param}): reusing finished width(s) {skipped} in {out_dir}")
+        log(f"relu sweep ({config.study_label()}): reusing finished width(s) {skipped} in {out_dir}")
     for width in todo:
         total = config.steps * config.seeds
         bar = None
         if progress:
             from tqdm import tqdm
-            bar = tqdm(total=total, desc=f"{config.param} n={width}", unit="step",
+            bar = tqdm(total=total, desc=f"{config.study_label()} n={width}", unit="step",
                        unit_scale=True, leave=False, dynamic_ncols=True)
         t0 = time.perf_counter()
-        losses = train_width(config, width, devices=devices,
-                             progress=(bar.update if bar is not None else None))
+        seg_times: list = []
+        result = train_width(config, width, devices=devices,
+                             progress=(bar.update if bar is not None else None),
+                             segment_seconds=seg_times if on_cell is not None else None)
         if bar is not None:
             bar.close()
-        _atomic_write_text(cell_path(out_dir, width), _frame_csv(sweep_frame(config, width, losses)))
-        n_nan = int(np.isnan(losses).sum())
-        log(f"relu sweep ({config.param}): width {width} done in {time.perf_counter() - t0:.1f}s"
+        _atomic_write_text(cell_path(out_dir, width), _frame_csv(sweep_frame(config, width, result)))
+        seconds = time.perf_counter() - t0
+        _record_provenance(out_dir, width, seconds, devices)
+        n_nan = int(np.isnan(result.loss).sum())
+        log(f"relu sweep ({config.study_label()}): width {width} done in {seconds:.1f}s"
             f"{f', {n_nan} diverged run(s)' if n_nan else ''}")
         merge_store(out_dir, config.widths)
+        if on_cell is not None:
+            on_cell(width, seconds, seg_times)
     if n_proc > 1:
         from jax.experimental import multihost_utils
         multihost_utils.sync_global_devices("fasttransfer-relu-sweep-done")

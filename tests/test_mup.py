@@ -52,3 +52,36 @@ def test_bad_input(bad):
         mup.init_std(d=4, **args)
     with pytest.raises(ValueError):
         mup.lr_multipliers(**args)
+
+
+# base width n0: (width, n0) -> (std a, LR multiplier of a); W and b unchanged
+BASE_TABLE = [(128, 128, math.sqrt(128), 128.0), (1024, 128, math.sqrt(128), 128.0),
+              (181, 64, 8.0, 64.0)]
+
+
+@pytest.mark.parametrize("width,n0,sa,la", BASE_TABLE)
+def test_base_width_table(width, n0, sa, la):
+    std = mup.init_std(width, 8, "mup", base_width=n0)
+    assert std["a"] == pytest.approx(sa, rel=1e-15) and std["W"] == pytest.approx(8 ** -0.5)
+    mult = mup.lr_multipliers(width, "mup", base_width=n0)
+    assert (mult["W"], mult["b"], mult["a"]) == (1.0, 1.0, la)
+    # sp ignores the base width
+    assert mup.lr_multipliers(width, "sp", base_width=n0) == {"W": 1.0, "b": 1.0, "a": 1.0}
+
+
+@pytest.mark.parametrize("n0", [16, 128])
+def test_base_width_is_sp_at_the_base(n0):
+    """At n = n0 the un-normalised output weights A = m(n) a have the SP fan-in std
+    1/sqrt(n0) and the SP learning rate nu (LR of A = nu * mult_a * m(n))."""
+    m = mup.output_multiplier(n0, "mup")
+    assert m * mup.init_std(n0, 8, "mup", base_width=n0)["a"] == pytest.approx(
+        mup.init_std(n0, 8, "sp")["a"], rel=1e-14)
+    assert m * mup.lr_multipliers(n0, "mup", base_width=n0)["a"] == pytest.approx(1.0, rel=1e-14)
+
+
+def test_bias_std_follows_the_input_scale():
+    assert mup.init_std(64, 64, "mup", input_std=0.25)["b"] == 0.25
+    with pytest.raises(ValueError):
+        mup.init_std(64, 64, "mup", input_std=0.0)
+    with pytest.raises(ValueError):
+        mup.lr_multipliers(64, "mup", base_width=0)

@@ -27,6 +27,58 @@ def test_ball_target():
     np.testing.assert_array_equal(np.asarray(y), [1.0, 1.0, 0.0, 1.0])  # |x|^2 <= 1 inclusive
 
 
+def test_ball_target_sides():
+    x = jnp.asarray([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], jnp.float64)
+    np.testing.assert_array_equal(np.asarray(relu_net.ball_target(x, 1.0, side="outside")),
+                                  [0.0, 0.0, 1.0])
+    with pytest.raises(ValueError):
+        relu_net.ball_target(x, 1.0, side="on")
+
+
+def test_kindex_target_exact():
+    """y = sqrt((d/(4k)) sum_{i<=k} x_i^2): d = 4, k = 2 -> y = sqrt((x_1^2 + x_2^2)/2)."""
+    x = jnp.asarray([[3.0, 4.0, 9.0, 9.0], [1.0, 1.0, 0.0, 5.0]], jnp.float64)
+    np.testing.assert_allclose(np.asarray(relu_net.kindex_target(x, 2)),
+                               [math.sqrt(12.5), 1.0], rtol=1e-15)
+    with pytest.raises(ValueError):
+        relu_net.kindex_target(x, 5)
+
+
+def test_kindex_task_second_moment():
+    """x ~ N(0, (4/d) I): E y^2 = 1 exactly (chi^2_k / k); Monte Carlo within 4 s.e.
+    (Var(chi^2_k / k) = 2/k)."""
+    M, d, k = 100_000, 64, 15
+    task = relu_net.Task(name="kindex", d=d, k=k)
+    assert task.input_std == pytest.approx(2 / math.sqrt(d))
+    x, y = task.sample(jax.random.PRNGKey(8), M, jnp.float64)
+    assert x.shape == (M, d) and y.shape == (M,)
+    assert float(jnp.mean(x * x)) == pytest.approx(4 / d, rel=4 * math.sqrt(2 / (M * d)))
+    assert abs(float(jnp.mean(y * y)) - 1.0) < 4 * math.sqrt(2 / k / M)
+
+
+def test_ball_task_is_the_papers_label():
+    """The paper's label: y = 1 outside the median ball, classes balanced."""
+    task = relu_net.Task(name="ball", d=64)
+    x, y = task.sample(jax.random.PRNGKey(9), 4096, jnp.float64)
+    np.testing.assert_array_equal(np.asarray(y), np.asarray(
+        jnp.sum(x * x, axis=1) > relu_net.median_radius(64) ** 2).astype(float))
+    with pytest.raises(ValueError):
+        relu_net.Task(name="xor")
+
+
+@pytest.mark.parametrize("f,y", [(0.0, 1.0), (3.0, 0.0), (-40.0, 1.0), (40.0, 1.0)])
+def test_bce_is_the_log_loss(f, y):
+    s = 1 / (1 + math.exp(-f))
+    expected = -(y * math.log(s) if y else 0.0) - ((1 - y) * math.log(1 - s) if y < 1 else 0.0)
+    got = float(relu_net.per_sample_loss(jnp.float64(f), jnp.float64(y), "bce"))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    grad = jax.grad(lambda z: relu_net.per_sample_loss(z, jnp.float64(y), "bce"))(jnp.float64(f))
+    assert float(relu_net.loss_derivative(jnp.float64(f), jnp.float64(y), "bce")) == \
+        pytest.approx(float(grad), rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError):
+        relu_net.per_sample_loss(jnp.float64(f), jnp.float64(y), "hinge")
+
+
 def test_target_balance():
     """With the median radius half the inputs are inside: Monte-Carlo within 4 standard
     errors (sqrt(1/4 / M))."""
@@ -80,6 +132,10 @@ def test_chunked_loss_equals_loss():
     for chunk in (8, 96):
         # summation order differs: a few ulps
         assert float(relu_net.chunked_loss(p, x, y, "mup", chunk)) == pytest.approx(full, rel=1e-13)
+        per = relu_net.chunked_sample_losses(p, x, y, "mup", chunk, "bce")
+        assert per.shape == (M,)
+        assert float(jnp.mean(per)) == pytest.approx(float(relu_net.loss_fn(p, x, y, "mup", "bce")),
+                                                     rel=1e-13)
     with pytest.raises(ValueError):
         relu_net.chunked_loss(p, x, y, "mup", 7)
 

@@ -1,0 +1,262 @@
+"""The paper-scale runs on one GPU, with the engine measured against the GPU's limits.
+
+One prepared script for a lent accelerator (DEVELOPERS.md: one short call):
+
+1. the GPU's limits: float32 GEMM peak (8192^3, full f32 and TF32 for reference) and
+   device-to-device copy bandwidth (bytes read + written);
+2. the baseline: a sequential PyTorch loop (torch.optim.Adam, TF32 off) on the same GPU
+   at widths 256, 1024, 4096, in the paper's regime (d = 64, BCE, batch 256);
+3. the ``paper`` presets of ``simulations.sweep`` in order of priority: ``relu`` (the
+   ReLU counterexample, Figure 5), ``kindex`` (the late shift, Figure 2) and
+   ``kindex-layerwise``; widths from small to large, each cell stored as it finishes.
+   A width whose predicted time (from the throughput measured so far) would pass
+   ``--budget-s`` is not started: the store is resumable, so a later run finishes it.
+   Every cell records its segment times: the steady-state throughput (segments after
+   the first, which compiles) gives config-steps/s, achieved GFLOP/s from the FLOP model
+   of benchmarks/relu_sweep.py, its fraction of the measured GEMM peak, and the
+   projected wall time of the whole preset.
+
+Everything it writes goes to ``--out`` (default $OUT): ``<study>.csv`` (the tidy sweep
+of each study, rewritten after every cell), ``runs.json`` (configurations, provenance,
+timings, limits, baseline) and ``log.txt``: at most eight files, as the device tool
+returns. ``--import-to results_bank DIR`` turns such a folder into the results bank's
+layout (``results_bank/<study>/paper/mup/``: relu_sweep.csv, relu_sweep.json,
+provenance.json), which ``verify`` re-analyses on any CPU.
+
+    python benchmarks/relu_paper_gpu.py --out $OUT --budget-s 480
+    python benchmarks/relu_paper_gpu.py --tiny --out /tmp/x     # CPU smoke test, seconds
+
+The LAST line printed is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+STUDIES = ("relu", "kindex", "kindex-layerwise")
+TORCH_WIDTHS = (256, 1024, 4096)
+
+
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else float("nan")
+
+
+def gpu_limits(tiny: bool) -> dict:
+    """Measured float32 GEMM rate (full f32 and TF32) and copy bandwidth, with JAX."""
+    import jax
+    import jax.numpy as jnp
+
+    out = {}
+    n = 1024 if tiny else 8192
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+    # HIGHEST: full float32 products (the engine's setting); DEFAULT: what XLA picks
+    # for float32 without a request (TF32 on recent NVIDIA GPUs), for reference
+    for name, prec in (("f32", jax.lax.Precision.HIGHEST), ("default", jax.lax.Precision.DEFAULT)):
+        f = jax.jit(lambda u, v, p=prec: jax.lax.dot(u, v, precision=p))
+        f(a, b).block_until_ready()
+        times = []
+        for _ in range(3 if tiny else 10):
+            t = time.perf_counter()
+            f(a, b).block_until_ready()
+            times.append(time.perf_counter() - t)
+        out[f"gemm_{name}_gflops"] = 2 * n**3 / _median(times) / 1e9
+    m = 2**20 if tiny else 2**28  # 1 GiB of float32
+    x = jax.random.normal(jax.random.PRNGKey(2), (m,), jnp.float32)
+    g = jax.jit(lambda v: v * 1.0001)
+    g(x).block_until_ready()
+    times = []
+    for _ in range(3 if tiny else 10):
+        t = time.perf_counter()
+        g(x).block_until_ready()
+        times.append(time.perf_counter() - t)
+    out["copy_bandwidth_gbs"] = 2 * 4 * m / _median(times) / 1e9
+    out["gemm_size"] = n
+    out["gemm_peak_gflops"] = out["gemm_f32_gflops"]  # the engine runs full f32 products
+    return out
+
+
+def torch_baseline(cfg, tiny: bool, log) -> dict:
+    """Sequential torch loop on the GPU (or the CPU when no GPU): config-steps/s."""
+    try:
+        import torch
+    except ImportError as err:
+        return {"skipped": f"torch not importable ({err})"}
+    from relu_sweep import torch_loop
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    steps = 20 if tiny else 300
+    out = {"device": device, "steps": steps}
+    for w in ((32, 64) if tiny else TORCH_WIDTHS):
+        c = cfg.replace(steps=steps, test_size=min(cfg.test_size, 2**14))
+        torch_loop(c.replace(steps=10), w, c.lrs()[:1], [0], device=device)  # warm-up
+        sec, _ = torch_loop(c, w, c.lrs()[:1], [0], device=device)
+        out[str(w)] = {"config_steps_per_s": steps / sec}
+        log(f"torch {device} n={w}: {steps / sec:.0f} config-steps/s")
+    return out
+
+
+def run(args) -> dict:
+    import jax
+
+    from relu_sweep import bytes_per_config_step, flops_eval, flops_per_config_step
+    from simulations import sweep
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logf = open(out / "log.txt", "a", encoding="utf-8")
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        line = f"[{time.perf_counter() - t_start:7.1f}s] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    devs = jax.devices()
+    summary = {"devices": [f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs],
+               "jax": jax.__version__, "budget_s": args.budget_s, "studies": {}}
+    log(f"jax {jax.__version__} on {summary['devices']}")
+
+    def save() -> None:
+        sweep._atomic_write_text(out / "runs.json", json.dumps(summary, indent=2) + "\n")
+
+    summary["limits"] = gpu_limits(args.tiny)
+    log(f"limits: {json.dumps({k: round(v, 1) for k, v in summary['limits'].items()})}")
+    save()
+    if not args.skip_torch:
+        summary["torch_loop"] = torch_baseline(sweep.preset("paper"), args.tiny, log)
+        save()
+    peak = summary["limits"]["gemm_peak_gflops"]
+    bw = summary["limits"]["copy_bandwidth_gbs"]
+    sec_per_unit = None  # seconds per (config * width * step), from the cells so far
+    for study in args.studies:
+        cfg = sweep.preset("paper", study=study)
+        if args.tiny:
+            cfg = cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4)
+        store = Path(args.store) / study
+        configs = cfg.n_lrs * cfg.seeds
+        rec = {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
+               "skipped": []}
+        summary["studies"][study] = rec
+        for width in sorted(cfg.widths):
+            if sec_per_unit is not None:
+                pred = sec_per_unit * configs * width * cfg.steps + 3.0  # + compile
+                if time.perf_counter() - t_start + pred > args.budget_s:
+                    rec["skipped"].append(width)
+                    log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
+                    continue
+
+            def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs):
+                nonlocal sec_per_unit
+                seg_len = sweep._segment_length(cfg.steps)
+                steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
+                tp = configs * seg_len / steady  # config-steps/s, steady state
+                fl = flops_per_config_step(w, cfg.batch, cfg.d)
+                by = bytes_per_config_step(w, cfg.batch, cfg.d)
+                rec["cells"][str(w)] = {
+                    "seconds": round(seconds, 3), "first_segment_s": round(seg[0], 3),
+                    "eval_s": round(seg[-1], 3),
+                    "steady_config_steps_per_s": round(tp, 1),
+                    "gflops": round(tp * fl / 1e9, 1),
+                    "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
+                    "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4)}
+                # the latest cell's rate: small widths are launch-bound (a pessimistic
+                # rate), the widest so far the best guess for the next
+                sec_per_unit = seconds / (configs * w * cfg.steps)
+                sweep.merge_store(store)  # every finished width, not only this call's
+                shutil.copyfile(store / sweep.CSV_NAME, out / f"{study}.csv")
+                rec["provenance"] = json.loads((store / sweep.PROVENANCE_NAME).read_text())
+                save()
+                c = rec["cells"][str(w)]
+                log(f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
+                    f"config-steps/s, {c['gflops']:.0f} GFLOP/s = "
+                    f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)")
+
+            sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False,
+                            log=lambda s: None, on_cell=on_cell)
+        # projected wall time of the whole preset: measured cells + skipped ones at the
+        # measured per-unit rate
+        done = sum(c["seconds"] for c in rec["cells"].values())
+        rest = sum((sec_per_unit or 0.0) * configs * w * cfg.steps for w in rec["skipped"])
+        rec["wall_s"] = round(done, 1)
+        rec["projected_wall_s"] = round(done + rest, 1)
+        save()
+    summary["total_wall_s"] = round(time.perf_counter() - t_start, 1)
+    save()
+    logf.close()
+    return summary
+
+
+def import_to(bank: Path, src: Path) -> list[Path]:
+    """Write a finished GPU folder (runs.json + <study>.csv) into the results bank:
+    BANK/<study>/paper/mup/{relu_sweep.csv, relu_sweep.json, provenance.json}."""
+    from simulations import sweep
+
+    runs = json.loads((Path(src) / "runs.json").read_text())
+    written = []
+    for study, rec in runs["studies"].items():
+        csv = Path(src) / f"{study}.csv"
+        if not csv.exists() or not rec.get("cells"):
+            continue
+        cfg = sweep.ReluSweepConfig.from_json_dict(rec["config"])
+        done = sorted(int(w) for w in rec["cells"])
+        dest = Path(bank) / study / cfg.preset / cfg.param
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(csv, dest / sweep.CSV_NAME)
+        conf = cfg.to_json_dict()
+        conf["widths"] = done
+        sweep._atomic_write_text(dest / sweep.CONFIG_NAME, json.dumps(conf, indent=2, sort_keys=True) + "\n")
+        prov = dict(rec.get("provenance", {}))
+        prov["run"] = {"devices": runs["devices"], "jax": runs["jax"], "limits": runs["limits"],
+                       "timings": rec["cells"], "skipped_widths": rec["skipped"],
+                       "wall_s": rec.get("wall_s"), "projected_wall_s": rec.get("projected_wall_s"),
+                       "torch_loop": runs.get("torch_loop"),
+                       "made_by": "benchmarks/relu_paper_gpu.py"}
+        sweep._atomic_write_text(dest / sweep.PROVENANCE_NAME, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+        written.append(dest)
+    return written
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=os.environ.get("OUT", "results/gpu"))
+    p.add_argument("--store", default="/tmp/fasttransfer_gpu_store",
+                   help="the resumable stores (outside --out: one file per cell)")
+    p.add_argument("--budget-s", type=float, default=480.0)
+    p.add_argument("--studies", default=",".join(STUDIES))
+    p.add_argument("--tiny", action="store_true", help="tiny sizes: a CPU smoke test")
+    p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None)
+    args = p.parse_args(argv)
+    if args.import_to:
+        for d in import_to(Path(args.import_to[0]), Path(args.import_to[1])):
+            print(f"wrote {d}")
+        return 0
+    args.studies = [s for s in args.studies.split(",") if s]
+    bad = set(args.studies) - set(STUDIES)
+    if bad:
+        p.error(f"unknown studies {sorted(bad)}; choose from {STUDIES}")
+    summary = run(args)
+    short = {"devices": summary["devices"], "total_wall_s": summary["total_wall_s"],
+             "gemm_peak_gflops": round(summary["limits"]["gemm_peak_gflops"], 1),
+             "gemm_fraction": {s: {w: c["gemm_fraction"] for w, c in r["cells"].items()}
+                               for s, r in summary["studies"].items()},
+             "projected_wall_s": {s: r.get("projected_wall_s") for s, r in summary["studies"].items()},
+             "skipped": {s: r["skipped"] for s, r in summary["studies"].items()}}
+    print(json.dumps(short))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

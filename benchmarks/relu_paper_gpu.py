@@ -106,10 +106,77 @@ def torch_baseline(cfg, tiny: bool, log) -> dict:
     return out
 
 
+# Engine variants timed before the production cells (same numbers up to float rounding:
+# the formulation of two contractions, and XLA's GEMM autotuning / Triton GEMMs); the
+# fastest runs the cells. The TF32 row is timed for the record only (other numbers).
+VARIANTS = (
+    ("dot", (("xla_gpu_autotune_level", "0"),)),
+    ("reduce", (("xla_gpu_autotune_level", "0"),)),
+    ("dot", ()),
+    ("reduce", ()),
+    ("dot", (("xla_gpu_enable_triton_gemm", "false"),)),
+    ("reduce", (("xla_gpu_enable_triton_gemm", "false"),)),
+)
+
+
+def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
+    """Seconds per step of each engine variant at ``width`` (median over segments after
+    the compiling one), and the TF32 product precision for reference."""
+    from simulations import sweep
+
+    cfg = base.replace(widths=(width,), steps=64 if tiny else 160, test_size=2**12)
+    rows = []
+    variants = list(VARIANTS) + [("best-tf32", None)]
+    for form, opts in variants:
+        if form == "best-tf32":
+            exact = [r for r in rows if "s_per_step" in r]
+            if not exact:
+                break
+            best = min(exact, key=lambda r: r["s_per_step"])
+            c = cfg.replace(formulation=best["formulation"], xla_options=tuple(best["xla_options"]),
+                            matmul_precision="tensorfloat32")
+        else:
+            c = cfg.replace(formulation=form, xla_options=opts)
+        seg: list = []
+        t = time.perf_counter()
+        try:
+            sweep.train_width(c, width, segment_seconds=seg)
+        except Exception as err:  # an option this XLA does not know: skip the variant
+            rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
+                         "precision": c.matmul_precision, "error": f"{type(err).__name__}: {err}"[:300]})
+            log(f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: failed ({err})"[:400])
+            continue
+        total = time.perf_counter() - t
+        per_step = _median(seg[1:-1]) / sweep._segment_length(c.steps)
+        rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
+                     "precision": c.matmul_precision, "s_per_step": per_step,
+                     "first_segment_s": seg[0], "total_s": total})
+        log(f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: "
+            f"{1e3 * per_step:.3f} ms/step at n={width} ({c.n_lrs * c.seeds} configs), "
+            f"first segment {seg[0]:.1f}s")
+    return rows
+
+
+def _cells(args, tiny: bool) -> list[tuple[str, int]]:
+    """The (study, width) cells in order of priority: --cells, else every study's widths."""
+    from simulations import sweep
+
+    if args.cells:
+        out = []
+        for item in args.cells.split(","):
+            study, _, w = item.partition(":")
+            if study not in STUDIES or not w.isdigit():
+                raise SystemExit(f"--cells: expected STUDY:WIDTH, got {item!r}")
+            out.append((study, int(w)))
+        return out
+    return [(s, w) for s in args.studies
+            for w in sorted((32, 64) if tiny else sweep.preset("paper", study=s).widths)]
+
+
 def run(args) -> dict:
     import jax
 
-    from relu_sweep import bytes_per_config_step, flops_eval, flops_per_config_step
+    from relu_sweep import bytes_per_config_step, flops_per_config_step
     from simulations import sweep
 
     out = Path(args.out)
@@ -131,67 +198,93 @@ def run(args) -> dict:
     def save() -> None:
         sweep._atomic_write_text(out / "runs.json", json.dumps(summary, indent=2) + "\n")
 
-    summary["limits"] = gpu_limits(args.tiny)
-    log(f"limits: {json.dumps({k: round(v, 1) for k, v in summary['limits'].items()})}")
+    if args.limits_json:
+        prev = json.loads(Path(args.limits_json).read_text())
+        summary["limits"] = dict(prev["limits"], reused_from=str(args.limits_json))
+        if "torch_loop" in prev:
+            summary["torch_loop"] = dict(prev["torch_loop"], reused_from=str(args.limits_json))
+    else:
+        summary["limits"] = gpu_limits(args.tiny)
+    log(f"limits: {json.dumps({k: v for k, v in summary['limits'].items()})}")
     save()
-    if not args.skip_torch:
+    if not args.skip_torch and "torch_loop" not in summary:
         summary["torch_loop"] = torch_baseline(sweep.preset("paper"), args.tiny, log)
         save()
     peak = summary["limits"]["gemm_peak_gflops"]
     bw = summary["limits"]["copy_bandwidth_gbs"]
-    sec_per_unit = None  # seconds per (config * width * step), from the cells so far
-    for study in args.studies:
-        cfg = sweep.preset("paper", study=study)
+    engine = {}
+    sec_per_unit = None  # seconds per (config * width * step), from the timings so far
+    if args.ab_width:
+        base = sweep.preset("paper")
+        if args.tiny:
+            base = base.replace(n_lrs=4)
+        summary["variants"] = time_variants(base, args.ab_width, log, args.tiny)
+        exact = [r for r in summary["variants"]
+                 if "s_per_step" in r and r["precision"] == "float32"]
+        if exact:
+            best = min(exact, key=lambda r: r["s_per_step"])
+            engine = {"formulation": best["formulation"],
+                      "xla_options": tuple(tuple(o) for o in best["xla_options"])}
+            log(f"engine for the cells: {engine}")
+            # first guess of the cells' cost, refined by every finished cell
+            sec_per_unit = best["s_per_step"] / (base.n_lrs * base.seeds * args.ab_width)
+        save()
+    for study, width in _cells(args, args.tiny):
+        cfg = sweep.preset("paper", study=study).replace(**engine)
         if args.tiny:
             cfg = cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4)
         store = Path(args.store) / study
         configs = cfg.n_lrs * cfg.seeds
-        rec = {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
-               "skipped": []}
-        summary["studies"][study] = rec
-        for width in sorted(cfg.widths):
-            if sec_per_unit is not None:
-                pred = sec_per_unit * configs * width * cfg.steps + 3.0  # + compile
-                if time.perf_counter() - t_start + pred > args.budget_s:
-                    rec["skipped"].append(width)
-                    log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
-                    continue
+        rec = summary["studies"].setdefault(
+            study, {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
+                    "skipped": []})
+        if sec_per_unit is not None:
+            pred = sec_per_unit * configs * width * cfg.steps + 3.0  # + compile
+            if time.perf_counter() - t_start + pred > args.budget_s:
+                rec["skipped"].append(width)
+                log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
+                continue
 
-            def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs):
-                nonlocal sec_per_unit
-                seg_len = sweep._segment_length(cfg.steps)
-                steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
-                tp = configs * seg_len / steady  # config-steps/s, steady state
-                fl = flops_per_config_step(w, cfg.batch, cfg.d)
-                by = bytes_per_config_step(w, cfg.batch, cfg.d)
-                rec["cells"][str(w)] = {
-                    "seconds": round(seconds, 3), "first_segment_s": round(seg[0], 3),
-                    "eval_s": round(seg[-1], 3),
-                    "steady_config_steps_per_s": round(tp, 1),
-                    "gflops": round(tp * fl / 1e9, 1),
-                    "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
-                    "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4)}
-                # the latest cell's rate: small widths are launch-bound (a pessimistic
-                # rate), the widest so far the best guess for the next
-                sec_per_unit = seconds / (configs * w * cfg.steps)
-                sweep.merge_store(store)  # every finished width, not only this call's
-                shutil.copyfile(store / sweep.CSV_NAME, out / f"{study}.csv")
-                rec["provenance"] = json.loads((store / sweep.PROVENANCE_NAME).read_text())
-                save()
-                c = rec["cells"][str(w)]
-                log(f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
-                    f"config-steps/s, {c['gflops']:.0f} GFLOP/s = "
-                    f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)")
+        def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs):
+            nonlocal sec_per_unit
+            seg_len = sweep._segment_length(cfg.steps)
+            steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
+            tp = configs * seg_len / steady  # config-steps/s, steady state
+            fl = flops_per_config_step(w, cfg.batch, cfg.d)
+            by = bytes_per_config_step(w, cfg.batch, cfg.d)
+            rec["cells"][str(w)] = {
+                "seconds": round(seconds, 3), "first_segment_s": round(seg[0], 3),
+                "eval_s": round(seg[-1], 3),
+                "steady_config_steps_per_s": round(tp, 1),
+                "gflops": round(tp * fl / 1e9, 1),
+                "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
+                "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4)}
+            # the latest cell's rate: small widths are launch-bound (a pessimistic
+            # rate), the widest so far the best guess for the next
+            sec_per_unit = seconds / (configs * w * cfg.steps)
+            sweep.merge_store(store)  # every finished width, not only this call's
+            shutil.copyfile(store / sweep.CSV_NAME, out / f"{study}.csv")
+            rec["provenance"] = json.loads((store / sweep.PROVENANCE_NAME).read_text())
+            rec["cells"][str(w)]["engine"] = {"formulation": cfg.formulation,
+                                              "xla_options": [list(o) for o in cfg.xla_options]}
+            save()
+            c = rec["cells"][str(w)]
+            log(f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
+                f"config-steps/s, {c['gflops']:.0f} GFLOP/s = "
+                f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)")
 
-            sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False,
-                            log=lambda s: None, on_cell=on_cell)
-        # projected wall time of the whole preset: measured cells + skipped ones at the
-        # measured per-unit rate
+        sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False,
+                        log=lambda s: None, on_cell=on_cell)
+    for study, rec in summary["studies"].items():
+        # projected wall time of the whole preset: measured cells + the skipped ones at
+        # the last measured per-unit rate
+        cfg = sweep.ReluSweepConfig.from_json_dict(rec["config"])
         done = sum(c["seconds"] for c in rec["cells"].values())
-        rest = sum((sec_per_unit or 0.0) * configs * w * cfg.steps for w in rec["skipped"])
+        rest = sum((sec_per_unit or 0.0) * cfg.n_lrs * cfg.seeds * w * cfg.steps
+                   for w in rec["skipped"])
         rec["wall_s"] = round(done, 1)
         rec["projected_wall_s"] = round(done + rest, 1)
-        save()
+    save()
     summary["total_wall_s"] = round(time.perf_counter() - t_start, 1)
     save()
     logf.close()
@@ -238,6 +331,14 @@ def main(argv=None) -> int:
     p.add_argument("--tiny", action="store_true", help="tiny sizes: a CPU smoke test")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None)
+    p.add_argument("--limits-json", default=None,
+                   help="reuse the limits (and torch baseline) of an earlier runs.json")
+    p.add_argument("--ab-width", type=int, default=0,
+                   help="time the engine variants at this width first and run the cells "
+                        "with the fastest exact one (0: no timing, the preset's engine)")
+    p.add_argument("--cells", default=None,
+                   help="STUDY:WIDTH,... in order of priority (default: every width of "
+                        "--studies)")
     args = p.parse_args(argv)
     if args.import_to:
         for d in import_to(Path(args.import_to[0]), Path(args.import_to[1])):

@@ -15,7 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from fasttransfer.checks import CHECKS, PRESETS
 
     p.add_argument("--preset", choices=PRESETS, default="quick",
-                   help="quick: a 2-core CPU in minutes (default); paper: GPU scale")
+                   help="quick: a 2-core CPU in minutes (default); cpu: the reduced regime "
+                        "of the ReLU simulations (about 20 minutes); paper: the paper's "
+                        "scale (simulations re-analysed from the results bank)")
     p.add_argument("--only", default=None,
                    help=f"comma-separated subset of: {','.join(CHECKS)}")
     p.add_argument("--out", type=Path, default=Path("results/verify"),
@@ -49,7 +51,7 @@ def _draw_missing_figures(ctx) -> None:
     for name in missing:
         module = importlib.import_module(FIGURES[name])
         print(f"figure {name} (not drawn by a check)", flush=True)
-        save(module.plot(module.load(ctx.results_dir, ctx.preset)), ctx.figures_dir, name)
+        save(module.plot(module.load(ctx.results_dir, ctx.base_preset)), ctx.figures_dir, name)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ FIGURES: dict[str, str] = {
     "rfrr_rates": "paper_figures.rfrr_rates",
     "relu_transfer": "paper_figures.relu_transfer",
     "relu_rates": "paper_figures.relu_rates",
+    "kindex_late_shift": "paper_figures.kindex_late_shift",
     "coordcheck": "paper_figures.coordcheck",
     "topk_curves": "paper_figures.topk_curves",
     "topk_final": "paper_figures.topk_final",

@@ -1,4 +1,5 @@
-"""The late-shift family (SPEC §3; the paper's Figure 2 warning): the optimum sits
+"""An illustration of the estimator's blind spot, NOT the paper's Figure 2 (that one is
+simulated: kindex_late_shift.py). The late-shift family (SPEC §3): the optimum sits
 still up to width 8192 and only then moves to its limit at the weak rate
 beta = alpha/2. A sweep that stops at 4096 sees a fixed optimum; the full sweep shows
 the drift. Loss law: the paper's Llama law L = 3.137 + 13.16 n^-0.52; the drift is ours."""
@@ -11,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 NAME = "late_shift"
-CAPTION = ("Late shift: the optimal HP is stable up to width 8192, then drifts at the weak "
+CAPTION = ("Illustration (synthetic family, not a simulation): the optimal HP is stable up to width 8192, then drifts at the weak "
            "rate beta = alpha/2; a sweep that stops at 4096 cannot tell this from fast transfer.")
 
 SMALL = 128 * 2 ** np.arange(6)    # 128 .. 4096

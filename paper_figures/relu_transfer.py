@@ -1,5 +1,7 @@
-"""Figure: final test loss vs log learning rate, one curve per width, for the two-layer
-ReLU net under muP (left) and the standard parametrisation (right) (SPEC §5)."""
+"""Figure 5a of the paper: validation loss vs learning rate, one curve per width, with
+each width's optimum, for the two-layer ReLU net under muP (left; the paper's setting
+at the ``paper`` preset, a reduced regime otherwise) and the standard parametrisation
+(right, our contrast)."""
 
 from __future__ import annotations
 
@@ -8,27 +10,52 @@ from pathlib import Path
 import numpy as np
 
 NAME = "relu_transfer"
-CAPTION = ("Two-layer ReLU net, Adam: seed-mean test loss vs log learning rate per width; "
-           "under muP the optimum settles, under SP it drifts to smaller learning rates.")
+CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): seed-mean "
+           "validation loss vs learning rate per width, optimum starred; muP (left) and "
+           "the standard parametrisation (right).")
 PARAMS = ("mup", "sp")
-TITLES = {"mup": "muP (mean field)", "sp": "standard parametrisation"}
+TITLES = {"mup": "muP (base width 128)", "sp": "standard parametrisation"}
+# The SP contrast is not part of the paper's runs: at the paper preset it is read from
+# the quick preset (a CPU minute) and labelled so.
+SP_PRESET = {"paper": "quick"}
 
 
-def store_dir(results_dir: Path, preset: str, param: str) -> Path:
-    """Where the check and the figures keep the sweep of one preset and parametrisation."""
-    return Path(results_dir) / f"relu_{preset}_{param}"
+def configs_for(preset: str, study: str = "relu") -> dict:
+    from simulations import sweep
+
+    return {"mup": sweep.preset(preset, "mup", study),
+            "sp": sweep.preset(SP_PRESET.get(preset, preset), "sp", study)}
+
+
+def load_sweep(results_dir: Path, cfg, *, log=print, progress: bool = False):
+    """(config, tidy DataFrame, source) for one configuration: the committed results
+    bank for a ``paper`` preset (never simulated here: it needs a GPU), else the store
+    under ``results_dir`` (run, or reused when finished)."""
+    from simulations import sweep
+    from theory.errors import InputError
+
+    if cfg.preset == "paper":
+        bank = sweep.bank_dir(cfg)
+        if bank is None:
+            raise InputError(
+                f"{cfg.study_label()}: the paper preset is not in the results bank "
+                f"({sweep.store_dir(sweep.BANK_DIR, cfg)}); it needs a GPU: run "
+                "benchmarks/relu_paper_gpu.py there and import it with --import-to")
+        stored, df, _ = sweep.read_store(bank)
+        return stored, df, f"results bank {bank.relative_to(sweep.BANK_DIR.parent)}"
+    df = sweep.run_sweep(cfg, sweep.store_dir(results_dir, cfg), progress=progress, log=log)
+    return cfg, df, "computed here"
 
 
 def load(results_dir: Path, preset: str, *, log=print, configs=None, progress: bool = False) -> dict:
-    """Run (or reuse) the muP and SP sweeps of ``preset``; returns
-    {"sweeps": {param: DataFrame width,hp,loss,seed}, "configs": {param: ReluSweepConfig}}.
-    ``configs`` overrides the preset's configurations (tiny runs)."""
-    from simulations import sweep
-
-    configs = configs or {p: sweep.preset(preset, p) for p in PARAMS}
-    sweeps = {p: sweep.run_sweep(configs[p], store_dir(results_dir, preset, p),
-                                 progress=progress, log=log) for p in PARAMS}
-    return {"sweeps": sweeps, "configs": configs}
+    """{"sweeps": {param: DataFrame width,hp,loss,seed,...}, "configs": {param: config},
+    "sources": {param: str}}. ``configs`` overrides the preset's configurations."""
+    configs = configs or configs_for(preset)
+    out = {"sweeps": {}, "configs": {}, "sources": {}}
+    for p, cfg in configs.items():
+        c, df, src = load_sweep(results_dir, cfg, log=log, progress=progress)
+        out["sweeps"][p], out["configs"][p], out["sources"][p] = df, c, src
+    return out
 
 
 def mean_curves(df) -> dict:
@@ -42,28 +69,37 @@ def mean_curves(df) -> dict:
     return out
 
 
+def regime_label(cfg) -> str:
+    return ("paper preset" if cfg.preset == "paper"
+            else f"{cfg.preset} preset: reduced regime")
+
+
 def plot(data: dict):
     from paper_figures.style import colors, new_figure
 
-    fig, axes = new_figure(2, 1)
-    for ax, p in zip(axes, PARAMS):
+    params = [p for p in PARAMS if p in data["sweeps"]]
+    fig, axes = new_figure(len(params), 1)
+    for ax, p in zip(axes, params):
         curves = mean_curves(data["sweeps"][p])
+        cfg = data["configs"][p]
         cols = colors(len(curves))
         for c, (w, (hp, loss, _)) in zip(cols, sorted(curves.items())):
-            ax.plot(hp, loss, "-o", ms=2.5, lw=1.1, color=c, label=f"n = {w}")
+            x = np.exp(hp)
+            ax.plot(x, loss, "-o", ms=2.5, lw=1.1, color=c, label=f"n = {w}")
             if np.isfinite(loss).any():
                 i = int(np.nanargmin(loss))
-                ax.plot(hp[i], loss[i], "*", ms=8, color=c, mec="k", mew=0.5)
+                ax.plot(x[i], loss[i], "*", ms=8, color=c, mec="k", mew=0.5)
+        ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xlabel(r"$\log \nu$ (learning rate)")
-        ax.set_ylabel(r"test loss $\varphi_n(\nu)$")
-        ax.set_title(TITLES[p])
-    axes[0].legend(loc="best", ncol=2)
+        ax.set_xlabel(r"learning rate $\nu$ (log scale)")
+        ax.set_ylabel(r"validation loss $\varphi_n(\nu)$")
+        ax.set_title(f"{TITLES[p]}\n{regime_label(cfg)}, T = {cfg.steps}, {cfg.seeds} seed(s)")
+    axes[0].legend(loc="best", ncol=2 if len(curves) < 10 else 3, fontsize=6)
     return fig
 
 
-TINY = dict(widths=(16, 32, 64), n_lrs=9, lr_min=3e-3, lr_max=1.0, seeds=2, steps=60,
-            batch=32, test_size=1024)
+TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-3, lr_max=0.25, seeds=2, steps=60,
+            batch=32, d=8, test_size=1024, preset="tiny", dtype="float64")
 
 
 def tiny_configs():

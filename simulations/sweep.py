@@ -64,6 +64,10 @@ PROVENANCE_NAME = "provenance.json"
 CELLS_DIR = "cells"
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "tensorfloat32")
+# How lr_grid_grads contracts the (L, n, B) activations with a and g: "dot" (einsums:
+# measured faster on CPU, where a multiply-then-sum materialised further arrays) or
+# "reduce" (elementwise product summed, which XLA fuses with the relu into one pass).
+FORMULATIONS = ("dot", "reduce")
 # Bytes of one (batch or test rows, n) activation array that one step of the engine
 # holds at a time (~ half a core's L2 cache here). The step and the evaluation are
 # memory-bound when their activations spill out of cache: measured at n = 4096, float32,
@@ -130,10 +134,16 @@ class ReluSweepConfig:
     test_seed: int = 2**31 - 1
     seed_block: int = 4
     memory_mb: int = 1024
+    formulation: str = "dot"
+    xla_options: tuple[tuple[str, str], ...] = ()
     preset: str = "custom"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "xla_options",
+                           tuple((str(k), str(v)) for k, v in dict(self.xla_options).items()))
+        if self.formulation not in FORMULATIONS:
+            raise InputError(f"formulation must be one of {FORMULATIONS}, got {self.formulation!r}")
         if not self.widths or min(self.widths) < 1:
             raise InputError(f"widths must be positive integers, got {self.widths}")
         if len(set(self.widths)) != len(self.widths):
@@ -183,13 +193,15 @@ class ReluSweepConfig:
     def to_json_dict(self) -> dict:
         out = dataclasses.asdict(self)
         out["widths"] = list(self.widths)
+        out["xla_options"] = [list(kv) for kv in self.xla_options]
         return out
 
     def result_key(self) -> dict:
         """Every field that changes a number beyond rounding: all but the widths (the
-        cells), the blocking knobs and the preset's label."""
+        cells), the engine knobs (blocking, formulation, compiler options: float rounding
+        at most) and the preset's label."""
         out = self.to_json_dict()
-        for name in ("widths", "seed_block", "memory_mb", "preset"):
+        for name in ("widths", "seed_block", "memory_mb", "formulation", "xla_options", "preset"):
             out.pop(name)
         return out
 
@@ -229,6 +241,8 @@ class ReluSweepConfig:
         data = dict(data)
         if "widths" in data:
             data["widths"] = tuple(data["widths"])
+        if "xla_options" in data:
+            data["xla_options"] = tuple(tuple(kv) for kv in data["xla_options"])
         return cls(**data)
 
 
@@ -357,6 +371,8 @@ class _Static:
     lr_block: int
     eval_block: int
     platform: str
+    formulation: str = "dot"
+    xla_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,7 +437,8 @@ def _static(config: ReluSweepConfig, width: int, segment: int, plan: _Plan,
                    dtype=config.dtype, precision=config.matmul_precision,
                    schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
                    lr_mult=tuple(sorted(mult.items())), segment=segment, chunk=plan.chunk,
-                   lr_block=plan.lr_block, eval_block=plan.eval_block, platform=platform)
+                   lr_block=plan.lr_block, eval_block=plan.eval_block, platform=platform,
+                   formulation=config.formulation, xla_options=config.xla_options)
 
 
 def _optimizer(st: _Static):
@@ -447,7 +464,8 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
     return params, _optimizer(st).init(params)
 
 
-def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce"):
+def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce",
+                  formulation: str = "dot"):
     """Gradients of the batch loss for L configurations that share one batch, by hand.
 
     p_L: W (L, n, d), b (L, n), a (L, n); x (B, d); y (B,). With
@@ -456,8 +474,9 @@ def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str =
     da_l = sum_b g_bl relu(pre_bl), dpre = g a 1{pre > 0}, db_l = sum_b dpre_bl,
     dW_l = dpre_l^T x. The two products with x are single GEMMs over all L * n
     features ((L n, d) x (d, B) and (L n, B) x (B, d)); the rest is elementwise.
-    Equal to ``jax.grad(relu_net.loss_fn)`` per configuration (tested).
-    Returns (grads with p_L's shapes, loss (L,)).
+    ``formulation`` (:data:`FORMULATIONS`) only changes how the two contractions over
+    n and over the batch are written. Equal to ``jax.grad(relu_net.loss_fn)`` per
+    configuration (tested). Returns (grads with p_L's shapes, loss (L,)).
     """
     W, b, a = p_L["W"], p_L["b"], p_L["a"]
     n = a.shape[-1]
@@ -467,11 +486,17 @@ def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str =
     # is the contiguous axis of every (n, B) block and of the GEMMs with x)
     pre = jnp.einsum("lnd,bd->lnb", W, x) + b[..., None]
     act = jax.nn.relu(pre)
-    # contractions over n and over the batch are written as einsums (dots), not as
-    # multiply-then-sum: the latter materialises further (L, n, B) arrays
-    f = m * jnp.einsum("ln,lnb->lb", a, act)  # (L, B)
+    if formulation == "dot":
+        # on CPU as einsums (dots), not multiply-then-sum: the latter materialised further
+        # (L, n, B) arrays there
+        f = m * jnp.einsum("ln,lnb->lb", a, act)  # (L, B)
+    else:
+        f = m * jnp.sum(a[..., None] * act, axis=-2)
     g = (m / jnp.asarray(x.shape[0], dt)) * relu_net.loss_derivative(f, y[None, :], loss)
-    da = jnp.einsum("lnb,lb->ln", act, g)
+    if formulation == "dot":
+        da = jnp.einsum("lnb,lb->ln", act, g)
+    else:
+        da = jnp.sum(act * g[:, None, :], axis=-1)
     dpre = jnp.where(pre > 0, a[..., None] * g[:, None, :], jnp.zeros((), dt))
     db = jnp.sum(dpre, axis=-1)
     dW = jnp.einsum("lnb,bd->lnd", dpre, x)
@@ -493,11 +518,12 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
         x, y = st.task.sample(jax.random.fold_in(key, t), st.batch, dt)
         # x, y are shared by the L learning rates of this seed (common random numbers)
         if cb >= n_lrs:
-            return lr_grid_grads(p_L, x, y, st.param, st.loss)[0]
+            return lr_grid_grads(p_L, x, y, st.param, st.loss, st.formulation)[0]
         # blocks of cb learning rates, one after another, so a block's (B, cb, n)
         # activations stay in cache (the same batch x for every block)
         blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb) + v.shape[1:]), p_L)
-        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param, st.loss)[0], blocks)
+        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param, st.loss, st.formulation)[0],
+                        blocks)
         return jax.tree.map(lambda v: v.reshape((n_lrs,) + v.shape[2:]), g)
 
     def grads(p, t):
@@ -570,9 +596,23 @@ def _compiled(st: _Static, n_lrs: int):
     # on these programs (lr_grid_grads at n = 4096: 64-85 ms vs 5-7 ms without);
     # turned off per program, so nothing global changes. CPU-only option.
     opts = {"xla_cpu_experimental_ynn_fusion_type": ""} if st.platform == "cpu" else {}
+    opts.update({k: _option_value(v) for k, v in st.xla_options})
     return (jax.jit(init, compiler_options=opts),
             jax.jit(segment, donate_argnums=(0, 1), compiler_options=opts),
             jax.jit(evaluate, compiler_options=opts))
+
+
+def _option_value(text: str):
+    """A compiler option's value from its text: bool, int, float or the string."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _segment_length(steps: int, target_segments: int = 20, min_length: int = 10) -> int:
@@ -638,6 +678,10 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
     ``_segment_length(steps)`` steps (waiting for the devices after each; the first
     includes compilation) and, last, that of the evaluation.
     """
+    if config.dtype == "float64" and not jax.config.jax_enable_x64:
+        # JAX would silently compute in float32 while the store says float64
+        raise InputError("dtype float64 needs JAX's 64-bit mode: set JAX_ENABLE_X64=1 (the "
+                         "command line does) or jax.config.update('jax_enable_x64', True)")
     devices = list(jax.local_devices() if devices is None else devices)
     platform = devices[0].platform
     plan = _plan(config, width, platform)
@@ -715,6 +759,26 @@ def store_dir(root, config: ReluSweepConfig) -> Path:
 
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "results_bank"
+
+
+def read_store(path) -> tuple:
+    """(configuration, tidy frame, provenance) of a finished store or bank folder; the
+    configuration's widths are those of the stored cells. Parsed and validated, never
+    executed: a missing or malformed file is an :class:`InputError`."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        cfg = ReluSweepConfig.from_json_dict(json.loads((path / CONFIG_NAME).read_text(encoding="utf-8")))
+        df = pd.read_csv(path / CSV_NAME)
+    except (OSError, json.JSONDecodeError, TypeError, ValueError) as err:
+        raise InputError(f"{path}: not a relu sweep store ({err})") from None
+    missing = {"width", "hp", "loss", "seed"} - set(df.columns)
+    if missing:
+        raise InputError(f"{path / CSV_NAME}: missing column(s) {sorted(missing)}")
+    prov_path = path / PROVENANCE_NAME
+    prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.exists() else {}
+    return cfg.replace(widths=tuple(sorted(int(w) for w in df.width.unique()))), df, prov
 
 
 def bank_dir(config: ReluSweepConfig) -> Path | None:

@@ -1,13 +1,15 @@
-"""paper_figures.relu_transfer / relu_rates: main() at tiny size saves the figures; the
-figures have the axes, labels and lines the data call for."""
+"""paper_figures.relu_transfer / relu_rates / kindex_late_shift: main() at tiny size saves
+the figures; the figures have the axes, labels and lines the data call for; the paper
+preset is read from the results bank and never simulated."""
 
 import matplotlib
 import numpy as np
 import pandas as pd
+import pytest
 
 matplotlib.use("Agg")
 
-from paper_figures import relu_rates, relu_transfer  # noqa: E402
+from paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
 
 
 def test_main_tiny_run_and_transfer_figure(tmp_path):
@@ -21,13 +23,15 @@ def test_main_tiny_run_and_transfer_figure(tmp_path):
             assert (out / f"{name}.{ext}").stat().st_size > 1000
 
     data = relu_transfer.load(results, "tiny", configs=relu_transfer.tiny_configs(), log=lambda s: None)
+    assert data["sources"] == {"mup": "computed here", "sp": "computed here"}
     fig = relu_transfer.plot(data)
     axes = fig.axes
     assert len(axes) == 2
     n_widths = len(relu_transfer.TINY["widths"])
     for ax, p in zip(axes, ("mup", "sp")):
-        assert "log" in ax.get_xlabel() and "loss" in ax.get_ylabel()
-        assert ax.get_yscale() == "log"
+        assert "learning rate" in ax.get_xlabel() and "loss" in ax.get_ylabel()
+        assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+        assert "reduced regime" in ax.get_title()
         # one curve and one argmin marker per width
         assert len(ax.get_lines()) == 2 * n_widths
         n_lr = data["configs"][p].n_lrs
@@ -35,7 +39,44 @@ def test_main_tiny_run_and_transfer_figure(tmp_path):
     assert len(axes[0].get_legend().get_texts()) == n_widths
 
 
-def _fake_rates():
+def test_kindex_figure_tiny(tmp_path):
+    assert kindex_late_shift.main(["--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{kindex_late_shift.NAME}.png").stat().st_size > 1000
+    data = kindex_late_shift.load(tmp_path / "tiny_results", "tiny",
+                                  configs=kindex_late_shift.tiny_configs(), log=lambda s: None)
+    fig = kindex_late_shift.plot(data)
+    assert len(fig.axes) == 3
+    for ax in fig.axes[:2]:
+        assert ax.get_xscale() == "log" and "loss" in ax.get_ylabel()
+        assert len(ax.get_lines()) == 2 * 2  # two widths: curve + optimum marker each
+    assert "width" in fig.axes[2].get_xlabel()
+    assert set(data["optima"]) == {"kindex", "kindex-layerwise"}
+
+
+def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
+    from simulations import sweep
+    from theory.errors import InputError
+
+    def no_sim(*a, **k):
+        raise AssertionError("the paper preset must not be simulated")
+
+    monkeypatch.setattr(sweep, "run_sweep", no_sim)
+    monkeypatch.setattr(sweep, "BANK_DIR", tmp_path / "empty_bank")
+    with pytest.raises(InputError, match="results bank"):
+        relu_transfer.load_sweep(tmp_path, sweep.preset("paper"))
+    # a bank entry is read as stored: configuration, frame and its widths
+    cfg = sweep.preset("paper")
+    dest = sweep.store_dir(tmp_path / "empty_bank", cfg)
+    dest.mkdir(parents=True)
+    (dest / sweep.CONFIG_NAME).write_text(__import__("json").dumps(cfg.to_json_dict()))
+    pd.DataFrame({"width": [181, 181, 256, 256], "hp": [-7.0, -6.0, -7.0, -6.0],
+                  "loss": [0.3, 0.2, 0.25, 0.2], "seed": [0, 0, 0, 0]}).to_csv(
+        dest / sweep.CSV_NAME, index=False)
+    got, df, src = relu_transfer.load_sweep(tmp_path, cfg)
+    assert got.widths == (181, 256) and len(df) == 4 and "results bank" in src
+
+
+def _fake_rates(preset="quick"):
     class E:
         def __init__(self, v):
             self.estimate, self.ci = v, (v - 0.1, v + 0.1)
@@ -45,18 +86,25 @@ def _fake_rates():
                        "nu_star_se": np.full(4, 0.05), "phi_star": 0.1 + widths**-1.0,
                        "a": widths**-1.0, "b": 2 * widths**-0.5, "c": widths**-1.0})
     mup = {"per_width": pw, "alpha": 1.0, "beta": 0.5, "A": 1.0, "B": 2.0, "nu_inf": -3.5,
-           "verdict": "weak", "d": E(0.0)}
+           "phi_inf": 0.1, "verdict": "weak", "d": E(0.0), "preset": preset}
     sp = dict(mup, per_width=pw.assign(nu_star=-3 - np.log(widths)))
     return {"mup": mup, "sp": sp}
 
 
-def test_rates_figure_structure():
-    fig = relu_rates.plot(_fake_rates())
-    ax0, ax1 = fig.axes[:2]
-    assert ax0.get_xscale() == "log" and ax1.get_xscale() == "log" and ax1.get_yscale() == "log"
-    assert "nu" in ax0.get_ylabel() and "a_n" in ax1.get_ylabel() and "width" in ax1.get_xlabel()
+@pytest.mark.parametrize("preset", ["quick", "paper"])
+def test_rates_figure_structure(preset):
+    fig = relu_rates.plot(_fake_rates(preset))
+    ax_phi, ax_nu, ax_ab = fig.axes[:3]
+    assert all(ax.get_xscale() == "log" for ax in (ax_phi, ax_nu, ax_ab))
+    assert ax_ab.get_yscale() == "log"
+    assert "loss" in ax_phi.get_ylabel() and "learning rate" in ax_nu.get_ylabel()
+    assert "a_n" in ax_ab.get_ylabel() and "width" in ax_ab.get_xlabel()
+    # phi: points + our fit (+ the paper's law at the paper preset)
+    assert len(ax_phi.get_lines()) == (3 if preset == "paper" else 2)
     # a_n, b_n points + their two fitted power laws; slopes annotated in the legend
-    assert len(ax1.get_lines()) == 4
-    labels = [t.get_text() for t in ax1.get_legend().get_texts()]
+    assert len(ax_ab.get_lines()) == 4
+    labels = [t.get_text() for t in ax_ab.get_legend().get_texts()]
     assert any("1.00" in s for s in labels) and any("0.50" in s for s in labels)
-    assert "0.00" in ax1.get_title()
+    assert "0.00" in ax_ab.get_title()
+    assert ("0.017" in ax_ab.get_title()) == (preset == "paper")
+    assert ("reduced regime" in ax_phi.get_title()) == (preset != "paper")

@@ -11,8 +11,10 @@ it never bends a measurement toward the paper. Its verdict is one of
 * ``pass``    -- our measurement agrees with the paper's claim / the identity holds;
 * ``differs`` -- measured honestly, and it disagrees with the paper's claim (reported in
   the "what differs" section; not an error);
+* ``reduced`` -- measured at a reduced preset (``quick``/``cpu``) of a claim whose setting
+  is the paper's scale: reported as measured, no agreement or disagreement claimed;
 * ``fail``    -- the check itself failed (an identity broken, an estimator off its
-  known answer): ``verify`` exits 1.
+  known answer, a paper-scale result missing): ``verify`` exits 1.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-Verdict = Literal["pass", "differs", "fail"]
-VERDICTS: tuple[str, ...] = ("pass", "differs", "fail")
+Verdict = Literal["pass", "differs", "reduced", "fail"]
+VERDICTS: tuple[str, ...] = ("pass", "differs", "reduced", "fail")
 
 # name -> module; the report lists checks in this order.
 CHECKS: dict[str, str] = {
@@ -36,7 +38,7 @@ CHECKS: dict[str, str] = {
     "topk": "fasttransfer.checks.topk",
 }
 
-PRESETS: tuple[str, ...] = ("quick", "paper")
+PRESETS: tuple[str, ...] = ("quick", "cpu", "paper")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ class CheckContext:
     preset: str
     out: Path
     log: Callable[[str], None] = field(default=print)
+
+    @property
+    def base_preset(self) -> str:
+        """The preset for checks that have only quick and paper: ``cpu`` (the reduced
+        regime of the simulations that have one) runs them at ``quick``."""
+        return "quick" if self.preset == "cpu" else self.preset
 
     @property
     def results_dir(self) -> Path:

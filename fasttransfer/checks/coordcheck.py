@@ -27,7 +27,7 @@ def run(ctx):
     from paper_figures.style import save
     from simulations import coordcheck as cc
 
-    cfg = cc.CoordCheckConfig.preset(ctx.preset)
+    cfg = cc.CoordCheckConfig.preset(ctx.base_preset)
     out_dir = ctx.results_dir / "coordcheck"
     df = cc.load_results(out_dir, cfg)
     if df is None:

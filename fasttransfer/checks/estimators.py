@@ -122,7 +122,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     results: list[CheckResult] = []
     figs = []
     for mod in (rate_framework, late_shift):
-        save(mod.plot(mod.load(ctx.results_dir, ctx.preset)), ctx.figures_dir, mod.NAME)
+        save(mod.plot(mod.load(ctx.results_dir, ctx.base_preset)), ctx.figures_dir, mod.NAME)
         figs.append(f"figures/{mod.NAME}.png")
     note = ("Synthetic sweeps: the paper's Llama loss law with an HP drift, curvature and "
             f"noise of our choosing (7 widths 128..8192 x {H} HPs x {SEEDS} seeds, loss noise "
@@ -167,7 +167,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                  "biased upward, which is why `--reference extrapolate` is the default."),
         figures=(figs[0],), note=note))
 
-    cov = _coverage(ctx.preset, ctx.results_dir, ctx.log)
+    cov = _coverage(ctx.base_preset, ctx.results_dir, ctx.log)
     n = cov["n_draws"]
     # binomial: at nominal 95%, coverage over n draws has sd sqrt(.95*.05/n); 3 sd below
     floor = 0.95 - 3 * np.sqrt(0.95 * 0.05 / n)

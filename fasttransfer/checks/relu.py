@@ -1,14 +1,16 @@
-"""verify check ``relu``: the paper's two-layer ReLU counterexample (SPEC §5).
+"""verify check ``relu``: the paper's two-layer ReLU counterexample (its Figure 5) and
+the late shift of the Gaussian k-index model (its Figure 2 and appendix D.1).
 
-A two-layer ReLU net in mean-field muP, Adam with one learning rate nu for every
-parameter, learning the indicator of the median-radius ball in d = 8, is swept over
-widths x nu x seeds (``simulations.sweep``, quick or paper preset). ``theory.rates``
-then measures a_n ~ n^-alpha, b_n ~ n^-beta and beta - alpha/2 with 95% intervals.
-Paper: only weak transfer, b_n ~ sqrt(a_n) (beta - alpha/2 = 0). The same sweep in the
-standard parametrisation is the contrast: there nu_star(n) should move like a power of n.
-
-Our setup is a reconstruction: the paper does not publish d, batch, steps, the LR grid
-or its initialisation; ours are in the note and in ``relu_sweep.json``.
+The setting is the paper's (PAPER.md; ``simulations.sweep.preset``): f(x) = sum_i a_i
+relu(<w_i, x> + b_i) under muP, Adam, x ~ N(0, I_64), y = 1{|x|^2 > median of
+chi^2_64}, binary cross-entropy, batch 256, T = 2^14 steps, 14 widths 181..16384, a
+quarter-octave learning-rate grid; what the paper leaves unstated is chosen in
+``sweep.GRID_RATIONALE`` and printed in the report. At the ``paper`` preset the sweeps
+come from the results bank (made on a GPU by benchmarks/relu_paper_gpu.py) and are
+re-analysed here; only then are our numbers compared with the paper's. The ``quick``
+and ``cpu`` presets keep d, loss, label, batch and grid spacing with fewer steps and
+widths: a reduced regime, reported as measured (verdict ``reduced``).
+The standard parametrisation is our contrast (the paper tunes under muP only).
 """
 
 from __future__ import annotations
@@ -17,10 +19,20 @@ import numpy as np
 
 from fasttransfer.checks import CheckContext, CheckResult
 
-TITLE = "two-layer ReLU net under muP: only weak transfer (b_n ~ sqrt(a_n)); SP drifts"
+TITLE = ("two-layer ReLU net under muP: weak transfer (Figure 5); the k-index late shift "
+         "(Figure 2); SP drifts")
 
-PAPER_CLAIM = "weak transfer only: b_n ~ sqrt(a_n), i.e. beta - alpha/2 = 0"
+PAPER_CLAIM = "ReLU counterexample: only weak transfer, b_n ~ sqrt(a_n) (beta - alpha/2 = 0)"
+PAPER_NUMBERS = "alpha = 0.742, beta = 0.388, beta - alpha/2 = 0.017: weak (its Figure 5b fits)"
 SP_CLAIM = "standard parametrisation: nu_star(n) drifts like a power of width"
+SHIFT_CLAIM = ("k-index model: the optimal LR sits still, then jumps abruptly "
+               "(~two decades down at n = 8192)")
+SHIFT_PAPER = "optimum ~0.1-0.15 up to n ~ 5800, ~1.5e-3 from n = 8192 on (its Figure 2)"
+LAYERWISE_CLAIM = "k-index model, second-layer LR / 50: roughly unimodal curves and lower loss"
+# Criteria fixed before any paper-scale run (PAPER.md's description, not its numbers):
+SHIFT_MIN_DECADES = 1.0     # an abrupt shift: the grid optimum moves down >= 1 decade ...
+SHIFT_MIN_WIDTH = 4096      # ... between two consecutive widths, the wider >= 4096
+LOWER_LOSS_FRACTION = 0.8   # "lower loss": at >= 80% of the widths
 
 
 def _e(est) -> str:
@@ -58,95 +70,210 @@ def sp_drift(per_width) -> tuple[float, tuple[float, float]]:
     return gamma, (gamma - half, gamma + half)
 
 
-def run(ctx: CheckContext) -> list[CheckResult]:
+def validation_noise(df, per_width) -> str:
+    """How the fixed validation set's sampling error compares with the loss differences
+    it must resolve: the median paired s.e. of neighbouring-LR differences (val_se_next)
+    within two grid steps of each width's optimum, against the median |difference| of
+    the seed-mean curve there."""
+    if "val_se_next" not in df:
+        return "validation s.e. not stored"
+    se, gap = [], []
+    for (w, g), nu in zip(df.groupby("width"), per_width.set_index("width").nu_star.reindex(
+            sorted(df.width.unique()))):
+        curve = g.groupby("hp")["loss"].mean().sort_index()
+        hp = curve.index.to_numpy()
+        i = int(np.argmin(np.abs(hp - nu))) if np.isfinite(nu) else int(np.nanargmin(curve))
+        lo, hi = max(0, i - 2), min(len(hp) - 1, i + 2)
+        gap.extend(np.abs(np.diff(curve.to_numpy()[lo:hi + 1])))
+        near = g[g.hp.isin(hp[lo:hi])]
+        se.extend(near.val_se_next.dropna().to_numpy())
+    if not se or not gap:
+        return "validation s.e. not available"
+    return (f"validation-set sampling error of a neighbouring-LR difference (paired s.e., "
+            f"median within 2 grid steps of the optimum): {np.median(se):.1e}; median "
+            f"|difference| of the seed-mean curves there: {np.median(gap):.1e}")
+
+
+def _provenance(cfg) -> str:
+    from simulations import sweep
+
+    bank = sweep.bank_dir(cfg)
+    if bank is None:
+        return ""
+    _, _, prov = sweep.read_store(bank)
+    run = prov.get("run", {})
+    cells = prov.get("cells", {})
+    commits = sorted({c.get("code", {}).get("commit", "?") for c in cells.values()})
+    return (f"Results bank: {bank.relative_to(sweep.BANK_DIR.parent)}; made on "
+            f"{', '.join(run.get('devices', ['?']))} (jax {run.get('jax', '?')}), code "
+            f"{', '.join(commits)}; wall time {run.get('wall_s', '?')} s"
+            + (f"; widths not run (budget): {run['skipped_widths']}" if run.get("skipped_widths") else ""))
+
+
+def _not_run(claim: str, paper: str, err) -> CheckResult:
+    return CheckResult(check="relu", claim=claim, paper=paper,
+                       measured=f"not measured: {err}", verdict="fail",
+                       details="The paper preset is re-analysed from the results bank; "
+                               "it has to be made on a GPU first.")
+
+
+def _counterexample(ctx: CheckContext) -> list[CheckResult]:
     from paper_figures import relu_rates, relu_transfer
     from paper_figures.style import save
+    from simulations import sweep
     from theory.errors import InputError
     from theory.rates import analyze_sweep
 
-    data = relu_transfer.load(ctx.results_dir, ctx.preset, log=ctx.log)
-    cfg = data["configs"]["mup"]
-    note = (f"Reconstruction (the paper gives no d, batch, steps or grid): d={cfg.d}, "
-            f"target 1{{|x|^2 <= r^2}} with r the median radius, batch {cfg.batch}, "
-            f"{cfg.steps} Adam steps (constant LR, {cfg.dtype}), {cfg.n_lrs} log-spaced "
-            f"nu in [{cfg.lr_min:g}, {cfg.lr_max:g}], {cfg.seeds} seeds with common random "
-            f"numbers, widths {list(cfg.widths)}, test set of {cfg.test_size} points.")
-    results: list[CheckResult] = []
-    figures = []
+    try:
+        data = relu_transfer.load(ctx.results_dir, ctx.preset, log=ctx.log)
+    except InputError as err:
+        return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
+    cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
+    paper = cfg.preset == "paper"
+    note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
+            "Unstated in the paper, chosen here: " + sweep.GRID_RATIONALE.split("Grid positions")[0]
+            .replace("Choices the paper leaves open (PAPER.md), made before any paper-scale run:", "")
+            .replace("\n", " ").strip())
     try:
         analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
-                                     bootstrap=1000 if ctx.preset == "paper" else 400, seed=0)
+                                     bootstrap=1000 if paper else 400, seed=0)
                     for p in ("mup", "sp")}
     except InputError as err:
         return [CheckResult(
-            check="relu", claim=PAPER_CLAIM, paper="weak transfer, b_n ~ a_n^(1/2)",
+            check="relu", claim=PAPER_CLAIM, paper=PAPER_NUMBERS,
             measured=f"analysis impossible: {err}", verdict="fail",
             details="The sweep did not give an interior optimum at every width: the "
                     "configuration's LR grid does not bracket nu_star(n).", note=note)]
-    rates_data = relu_rates.data_from(data, analyses)
-    figures.append(save(relu_transfer.plot(data), ctx.figures_dir, relu_transfer.NAME)[0])
-    figures.append(save(relu_rates.plot(rates_data), ctx.figures_dir, relu_rates.NAME)[0])
+    figures = [save(relu_transfer.plot(data), ctx.figures_dir, relu_transfer.NAME)[0],
+               save(relu_rates.plot(relu_rates.data_from(data, analyses)), ctx.figures_dir,
+                    relu_rates.NAME)[0]]
     rel = tuple(str(p.relative_to(ctx.out)) for p in figures)
 
     a = analyses["mup"]
+    d = a.beta_minus_half_alpha
     try:
-        largest = analyze_sweep(data["sweeps"]["mup"], reference="largest",
-                                bootstrap=400, seed=0)
-        largest_txt = (f"With the paper's reference (largest width as infinity): alpha = "
-                       f"{_e(largest.alpha)}, beta = {_e(largest.beta)}, beta - alpha/2 = "
+        largest = analyze_sweep(data["sweeps"]["mup"], reference="largest", bootstrap=400, seed=0)
+        largest_txt = (f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
+                       f"beta = {_e(largest.beta)}, beta - alpha/2 = "
                        f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
                        "(biased near n_max, SPEC §2).")
     except InputError as err:
         largest_txt = f"The largest-width reference could not be fitted: {err}."
-    d = a.beta_minus_half_alpha
-    agrees = a.verdict == "weak"
-    if agrees:
-        plain = ("weak transfer by the interval rule (the 95% interval of beta - alpha/2 "
-                 "contains 0), as the paper says")
-        if d.ci[1] > 0 and d.estimate > 0:
-            plain += (f"; but the point estimate ({d.estimate:.2f}) lies above 0 and the "
-                      "interval also admits fast transfer: these widths and seeds do not "
-                      "separate weak from fast")
-    elif a.verdict == "fast":
-        plain = ("FAST transfer (the interval of beta - alpha/2 lies above 0): this "
-                 "differs from the paper's weak-transfer claim")
-    elif a.verdict == "no-transfer":
-        plain = "nu_star(n) does not converge: this differs from the paper (which finds weak transfer)"
-    else:
-        plain = ("inconclusive: convergence of nu_star(n) is not established at these "
-                 "widths (the interval of beta includes 0); the paper's weak-transfer "
-                 "claim is neither confirmed nor refuted here")
     measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
-                f"{a.verdict}" + (" (interval also admits fast)" if agrees and d.ci[1] > 0
-                                  and d.estimate > 0 else ""))
-    details = "\n\n".join([
-        f"**muP** (reference: extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, "
-        f"phi_star(inf) = {a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). "
-        f"Measured: {plain}. Diverged runs: {a.diverged}.",
+                f"{a.verdict}; phi_star(inf) = {a.phi_inf.estimate:.4f}"
+                + ("" if paper else f" ({cfg.preset} preset: reduced regime, T = {cfg.steps}, "
+                                    f"widths {cfg.widths[0]}..{cfg.widths[-1]})"))
+    if paper:
+        verdict = "pass" if a.verdict == "weak" else "differs"
+        plain = ("weak transfer, as the paper says" if verdict == "pass" else
+                 f"the estimator's verdict is '{a.verdict}', where the paper says weak")
+    else:
+        verdict = "reduced"
+        plain = ("a reduced regime: the measurement is reported as it is and not compared "
+                 "with the paper's numbers, which belong to T = 2^14 and widths to 16384")
+    details = "\n\n".join(x for x in [
+        f"**muP** ({'paper preset' if paper else cfg.preset + ' preset'}; reference: "
+        f"extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, phi_star(inf) = "
+        f"{a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). {plain}. "
+        f"Diverged runs: {a.diverged}. Paper: {PAPER_NUMBERS}; eta* ~4.6e-3 at n = 181 "
+        "rising to ~8.0e-3 at 16384, optimal loss 0.24 -> 0.115 (its LR units differ from "
+        "ours by the unstated multipliers: compare exponents, not levels).",
         _table(a.per_width),
+        validation_noise(data["sweeps"]["mup"], a.per_width),
         largest_txt,
+        _provenance(cfg) if paper else "",
         ("Warnings from the estimator: " + "; ".join(a.warnings)) if a.warnings else "",
-    ])
-    results.append(CheckResult(
-        check="relu", claim=PAPER_CLAIM, paper="weak transfer, b_n ~ a_n^(1/2) (beta = alpha/2)",
-        measured=measured, verdict="pass" if agrees else "differs", details=details,
-        figures=rel, note=note))
+    ] if x)
+    results = [CheckResult(check="relu", claim=PAPER_CLAIM, paper=PAPER_NUMBERS,
+                           measured=measured, verdict=verdict, details=details, figures=rel,
+                           note=note)]
 
     s = analyses["sp"]
     gamma, ci = sp_drift(s.per_width)
     g_mup, ci_mup = sp_drift(a.per_width)
     drifts = ci[0] > 0
-    scfg = data["configs"]["sp"]
     results.append(CheckResult(
         check="relu", claim=SP_CLAIM,
         paper="muP's premise (the paper tunes under muP; SP is our contrast)",
-        measured=(f"SP: nu_star(n) = c - gamma log n with gamma = {gamma:.3f} "
-                  f"[{ci[0]:.3f}, {ci[1]:.3f}] (muP: {g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"),
+        measured=(f"SP ({scfg.preset} preset): nu_star(n) = c - gamma log n with gamma = "
+                  f"{gamma:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (muP, {cfg.preset} preset: "
+                  f"{g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"),
         verdict="pass" if drifts else "differs",
         details="\n\n".join([
-            "**SP** (fan-in init, output multiplier 1, one global Adam LR): the optimal "
-            f"learning rate scales like n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
+            "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
+            "same net as muP with base width 128): the optimal learning rate scales like "
+            f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
             _table(s.per_width)]),
         figures=rel,
-        note=f"SP grid: {scfg.n_lrs} nu in [{scfg.lr_min:g}, {scfg.lr_max:g}], otherwise as muP."))
+        note=f"SP: {scfg.describe()}"))
     return results
+
+
+def _late_shift(ctx: CheckContext) -> list[CheckResult]:
+    from paper_figures import kindex_late_shift as fig
+    from paper_figures.style import save
+    from theory.errors import InputError
+    from theory.optimum_path import largest_shift
+
+    try:
+        data = fig.load(ctx.results_dir, ctx.preset, log=ctx.log)
+    except InputError as err:
+        return [_not_run(SHIFT_CLAIM, SHIFT_PAPER, err)]
+    path = save(fig.plot(data), ctx.figures_dir, fig.NAME)[0]
+    rel = (str(path.relative_to(ctx.out)),)
+    tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
+    cfg = data["configs"]["kindex"]
+    paper = cfg.preset == "paper"
+
+    def table(o) -> str:
+        rows = ["| width | grid-optimal LR | loss | modes | second mode LR |", "|---|---|---|---|---|"]
+        for _, r in o.iterrows():
+            second = f"{np.exp(r.hp_second):.2e}" if np.isfinite(r.hp_second) else "-"
+            rows.append(f"| {int(r.width)} | {np.exp(r.hp_argmin):.2e}"
+                        f"{' (edge)' if r.at_edge else ''} | {r.loss_min:.2e} | "
+                        f"{int(r.n_modes)} | {second} |")
+        return "\n".join(rows)
+
+    shift = largest_shift(tied)
+    abrupt = (shift["decades"] <= -SHIFT_MIN_DECADES and shift["to_width"] >= SHIFT_MIN_WIDTH)
+    measured = (f"largest move of the grid optimum: {shift['decades']:+.2f} decades between "
+                f"n = {shift['from_width']} and {shift['to_width']} (optimum "
+                f"{np.exp(tied.hp_argmin.iloc[0]):.2e} at n = {int(tied.width.iloc[0])}, "
+                f"{np.exp(tied.hp_argmin.iloc[-1]):.2e} at n = {int(tied.width.iloc[-1])}); "
+                f"{int((tied.n_modes > 1).sum())} of {len(tied)} widths bimodal"
+                + ("" if paper else f" ({cfg.preset} preset: reduced regime)"))
+    note = f"Setting: {cfg.describe()} Source: {data['sources']['kindex']}."
+    crit = (f"Criterion (fixed in advance): an abrupt shift is a move of the grid optimum "
+            f"down by at least {SHIFT_MIN_DECADES:g} decade between consecutive widths, the "
+            f"wider one >= {SHIFT_MIN_WIDTH}. Modes: local minima of the seed-mean curve "
+            "whose prominence exceeds 10% of their loss.")
+    results = [CheckResult(
+        check="relu", claim=SHIFT_CLAIM, paper=SHIFT_PAPER, measured=measured,
+        verdict=("pass" if abrupt else "differs") if paper else "reduced",
+        details="\n\n".join(x for x in [crit, table(tied),
+                                        _provenance(cfg) if paper else ""] if x),
+        figures=rel, note=note)]
+
+    both = tied.merge(lw, on="width", suffixes=("_tied", "_lw"))
+    lower = float(np.mean(both.loss_min_lw < both.loss_min_tied)) if len(both) else np.nan
+    multi_t, multi_l = int((tied.n_modes > 1).sum()), int((lw.n_modes > 1).sum())
+    ok = lower >= LOWER_LOSS_FRACTION and multi_l <= multi_t
+    lshift = largest_shift(lw)
+    results.append(CheckResult(
+        check="relu", claim=LAYERWISE_CLAIM,
+        paper="the curves become roughly unimodal and the validation loss lower (appendix D.1)",
+        measured=(f"lower optimal loss than the tied LR at {100 * lower:.0f}% of widths; "
+                  f"bimodal widths {multi_l} (tied: {multi_t}); largest move of the optimum "
+                  f"{lshift['decades']:+.2f} decades (n = {lshift['from_width']} -> "
+                  f"{lshift['to_width']})" + ("" if paper else f" ({cfg.preset} preset: reduced regime)")),
+        verdict=("pass" if ok else "differs") if paper else "reduced",
+        details="\n\n".join([
+            f"Criterion (fixed in advance): lower optimal loss at >= "
+            f"{100 * LOWER_LOSS_FRACTION:.0f}% of the widths and no more bimodal widths "
+            "than with the tied LR.", table(lw)]),
+        figures=rel, note=f"Setting: {data['configs']['kindex-layerwise'].describe()}"))
+    return results
+
+
+def run(ctx: CheckContext) -> list[CheckResult]:
+    return _counterexample(ctx) + _late_shift(ctx)

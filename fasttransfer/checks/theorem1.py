@@ -100,7 +100,7 @@ def _figure(ctx: CheckContext) -> tuple[str, ...]:
     from paper_figures import theorem1_gaps
     from paper_figures.style import save
 
-    save(theorem1_gaps.plot(theorem1_gaps.load(ctx.results_dir, ctx.preset)),
+    save(theorem1_gaps.plot(theorem1_gaps.load(ctx.results_dir, ctx.base_preset)),
          ctx.figures_dir, theorem1_gaps.NAME)
     return (f"figures/{theorem1_gaps.NAME}.png",)
 
@@ -108,7 +108,7 @@ def _figure(ctx: CheckContext) -> tuple[str, ...]:
 def run(ctx: CheckContext) -> list[CheckResult]:
     from dataclasses import replace
 
-    cfg = Theorem1Config.preset(ctx.preset)
+    cfg = Theorem1Config.preset(ctx.base_preset)
     ctx.log("symbolic derivations (sympy)")
     rows = _symbolic_rows()
     ctx.log(f"random families: {cfg.families} x {len(cfg.widths)} widths")

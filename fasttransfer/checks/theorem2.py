@@ -93,7 +93,7 @@ def _numeric_row(ctx: CheckContext) -> CheckResult:
 
     from theory.grid_search import SlopeStudyConfig, slopes_table
 
-    cfg = SlopeStudyConfig.preset(ctx.preset)
+    cfg = SlopeStudyConfig.preset(ctx.base_preset)
     df = _study(ctx, cfg)
     tab = slopes_table(df, cfg)
     tol = cfg.tolerance
@@ -145,7 +145,7 @@ def _figure(ctx: CheckContext) -> tuple[str, ...]:
     from paper_figures import compute_optimal
     from paper_figures.style import save
 
-    save(compute_optimal.plot(compute_optimal.load(ctx.results_dir, ctx.preset)),
+    save(compute_optimal.plot(compute_optimal.load(ctx.results_dir, ctx.base_preset)),
          ctx.figures_dir, compute_optimal.NAME)
     return (f"figures/{compute_optimal.NAME}.png",)
 

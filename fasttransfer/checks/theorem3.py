@@ -48,7 +48,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                                   optimal_lambda, risk_deterministic_equivalent,
                                   risk_fixed_point, run_study)
 
-    config = RFRRConfig.preset(ctx.preset)
+    config = RFRRConfig.preset(ctx.base_preset)
     rc = config.rates
     kw = dict(F1=rc.F1, Fs=rc.Fs, tau=rc.tau, activation=rc.activation)
     rows: list[CheckResult] = []
@@ -112,7 +112,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     figs = []
     for mod in (rfrr_risk, rfrr_rates):
         try:
-            data = mod.load(ctx.results_dir, ctx.preset, config)
+            data = mod.load(ctx.results_dir, ctx.base_preset, config)
             save(mod.plot(data), ctx.figures_dir, mod.NAME)
             figs.append(f"figures/{mod.NAME}.png")
         except Exception as err:  # a figure problem must not hide the measurement

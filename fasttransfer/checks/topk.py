@@ -156,14 +156,14 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     from simulations.topk_study import SETTINGS, simulate
 
     out = ctx.results_dir / "topk"
-    results = simulate(out, ctx.preset, progress=False, log=ctx.log)
+    results = simulate(out, ctx.base_preset, progress=False, log=ctx.log)
 
     figures: list[str] = []
     try:
         from paper_figures import style, topk_curves, topk_final, topk_profile
 
         for mod in (topk_curves, topk_final, topk_profile):
-            data = mod.load(ctx.results_dir, ctx.preset)
+            data = mod.load(ctx.results_dir, ctx.base_preset)
             style.save(mod.plot(data), ctx.figures_dir, mod.NAME)
             figures.append(f"figures/{mod.NAME}.png")
     except Exception as err:  # a figure must not hide the measurement

@@ -214,6 +214,7 @@ def run(args) -> dict:
     bw = summary["limits"]["copy_bandwidth_gbs"]
     engine = {}
     sec_per_unit = None  # seconds per (config * width * step), from the timings so far
+    largest = [0]  # units of the cell that set sec_per_unit
     if args.ab_width:
         base = sweep.preset("paper")
         if args.tiny:
@@ -291,32 +292,60 @@ def run(args) -> dict:
     return summary
 
 
-def import_to(bank: Path, src: Path) -> list[Path]:
-    """Write a finished GPU folder (runs.json + <study>.csv) into the results bank:
-    BANK/<study>/paper/mup/{relu_sweep.csv, relu_sweep.json, provenance.json}."""
-    from simulations import sweep
+def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
+    """Add a finished GPU folder (runs.json + <study>.csv) to the results bank:
+    BANK/<study>/paper/mup/{relu_sweep.csv, relu_sweep.json, provenance.json}. Cells
+    already in the bank are kept; a width present in both is an error (one
+    configuration, one measurement per cell). The folder's runs.json and log.txt are
+    kept as BANK/runs/<run_id>/ (default: the folder's name)."""
+    import pandas as pd
 
-    runs = json.loads((Path(src) / "runs.json").read_text())
+    from simulations import sweep
+    from theory.errors import InputError
+
+    src = Path(src)
+    run_id = run_id or src.name
+    runs = json.loads((src / "runs.json").read_text())
+    keep = Path(bank) / "runs" / run_id
+    keep.mkdir(parents=True, exist_ok=True)
+    for name in ("runs.json", "log.txt"):
+        if (src / name).exists():
+            shutil.copyfile(src / name, keep / name)
     written = []
     for study, rec in runs["studies"].items():
-        csv = Path(src) / f"{study}.csv"
+        csv = src / f"{study}.csv"
         if not csv.exists() or not rec.get("cells"):
             continue
         cfg = sweep.ReluSweepConfig.from_json_dict(rec["config"])
-        done = sorted(int(w) for w in rec["cells"])
-        dest = Path(bank) / study / cfg.preset / cfg.param
+        new = pd.read_csv(csv)
+        dest = sweep.store_dir(bank, cfg)
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(csv, dest / sweep.CSV_NAME)
+        prov = {"cells": {}, "runs": {}}
+        if (dest / sweep.CSV_NAME).exists():
+            old_cfg, old, prov = sweep.read_store(dest)
+            if old_cfg.result_key() != cfg.result_key():
+                raise InputError(f"{dest}: the bank holds another configuration")
+            both = sorted(set(old.width) & set(new.width))
+            if both:
+                raise InputError(f"{dest}: width(s) {both} already in the bank")
+            new = pd.concat([old, new], ignore_index=True)
+            prov.setdefault("runs", {})
+        new = new.sort_values(["width", "hp", "seed"]).reset_index(drop=True)
+        sweep._atomic_write_text(dest / sweep.CSV_NAME, sweep._frame_csv(new))
         conf = cfg.to_json_dict()
-        conf["widths"] = done
-        sweep._atomic_write_text(dest / sweep.CONFIG_NAME, json.dumps(conf, indent=2, sort_keys=True) + "\n")
-        prov = dict(rec.get("provenance", {}))
-        prov["run"] = {"devices": runs["devices"], "jax": runs["jax"], "limits": runs["limits"],
-                       "timings": rec["cells"], "skipped_widths": rec["skipped"],
-                       "wall_s": rec.get("wall_s"), "projected_wall_s": rec.get("projected_wall_s"),
-                       "torch_loop": runs.get("torch_loop"),
-                       "made_by": "benchmarks/relu_paper_gpu.py"}
-        sweep._atomic_write_text(dest / sweep.PROVENANCE_NAME, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+        conf["widths"] = sorted(int(w) for w in new.width.unique())
+        sweep._atomic_write_text(dest / sweep.CONFIG_NAME,
+                                 json.dumps(conf, indent=2, sort_keys=True) + "\n")
+        for w, cell in rec.get("provenance", {}).get("cells", {}).items():
+            prov["cells"][w] = dict(cell, run=run_id, timing=rec["cells"].get(w))
+        prov["runs"][run_id] = {
+            "devices": runs["devices"], "jax": runs["jax"], "limits": runs["limits"],
+            "widths": sorted(int(w) for w in rec["cells"]),
+            "skipped_widths": rec["skipped"], "wall_s": rec.get("wall_s"),
+            "variants": runs.get("variants"), "torch_loop": runs.get("torch_loop"),
+            "made_by": "benchmarks/relu_paper_gpu.py", "log": f"runs/{run_id}/"}
+        sweep._atomic_write_text(dest / sweep.PROVENANCE_NAME,
+                                 json.dumps(prov, indent=2, sort_keys=True) + "\n")
         written.append(dest)
     return written
 
@@ -330,7 +359,8 @@ def main(argv=None) -> int:
     p.add_argument("--studies", default=",".join(STUDIES))
     p.add_argument("--tiny", action="store_true", help="tiny sizes: a CPU smoke test")
     p.add_argument("--skip-torch", action="store_true")
-    p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None)
+    p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None,
+                   help="add a finished --out folder to the results bank and exit")
     p.add_argument("--limits-json", default=None,
                    help="reuse the limits (and torch baseline) of an earlier runs.json")
     p.add_argument("--ab-width", type=int, default=0,

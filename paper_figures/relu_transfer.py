@@ -93,8 +93,9 @@ def plot(data: dict):
         ax.set_yscale("log")
         ax.set_xlabel(r"learning rate $\nu$ (log scale)")
         ax.set_ylabel(r"validation loss $\varphi_n(\nu)$")
-        ax.set_title(f"{TITLES[p]}\n{regime_label(cfg)}, T = {cfg.steps}, {cfg.seeds} seed(s)")
-    axes[0].legend(loc="best", ncol=2 if len(curves) < 10 else 3, fontsize=6)
+        ax.set_title(f"{TITLES[p]}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)",
+                     fontsize=8)
+    axes[0].legend(loc="upper center", ncol=3, fontsize=5.5, framealpha=0.7)
     return fig
 
 

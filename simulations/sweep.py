@@ -866,11 +866,15 @@ def merge_store(out_dir: Path, widths=None):
 
 
 def _code_version() -> dict:
-    """The git commit of this checkout (and whether it had uncommitted changes); outside
-    a git checkout (a copy sent to a GPU machine) the commit named by the environment
-    variable FASTTRANSFER_CODE_VERSION, else "unknown": recorded with every cell."""
+    """The code that made a cell: the commit named by the environment variable
+    FASTTRANSFER_CODE_VERSION when set (a copy sent to another machine may carry a git
+    HEAD other than the code it runs), else this checkout's git commit and whether it
+    had uncommitted changes, else "unknown". Recorded with every cell."""
     import subprocess
 
+    named = os.environ.get("FASTTRANSFER_CODE_VERSION")
+    if named:
+        return {"commit": named, "dirty": None, "source": "FASTTRANSFER_CODE_VERSION"}
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
@@ -880,9 +884,7 @@ def _code_version() -> dict:
                                     check=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
-        named = os.environ.get("FASTTRANSFER_CODE_VERSION")
-        return {"commit": named or "unknown", "dirty": None,
-                "source": "FASTTRANSFER_CODE_VERSION" if named else "no git checkout"}
+        return {"commit": "unknown", "dirty": None, "source": "no git checkout"}
 
 
 def _record_provenance(out_dir: Path, width: int, seconds: float, devices) -> None:

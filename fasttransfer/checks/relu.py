@@ -33,6 +33,17 @@ LAYERWISE_CLAIM = "k-index model, second-layer LR / 50: roughly unimodal curves 
 SHIFT_MIN_DECADES = 1.0     # an abrupt shift: the grid optimum moves down >= 1 decade ...
 SHIFT_MIN_WIDTH = 4096      # ... between two consecutive widths, the wider >= 4096
 LOWER_LOSS_FRACTION = 0.8   # "lower loss": at >= 80% of the widths
+MIN_COVERAGE = 0.5          # a paper-preset claim is judged on >= half of its widths
+
+
+def coverage(cfg, preset_cfg) -> tuple[float, list[int]]:
+    """(fraction of the preset's widths that are stored, the missing widths)."""
+    missing = sorted(set(preset_cfg.widths) - set(cfg.widths))
+    return 1.0 - len(missing) / len(preset_cfg.widths), missing
+
+
+def _missing_txt(missing) -> str:
+    return f"; widths not yet run: {missing}" if missing else ""
 
 
 def _e(est) -> str:
@@ -130,6 +141,11 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
     cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
     paper = cfg.preset == "paper"
+    frac, missing = coverage(cfg, sweep.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
+    if frac < MIN_COVERAGE:
+        return [_not_run(PAPER_CLAIM, PAPER_NUMBERS,
+                         f"the results bank holds {len(cfg.widths)} of the preset's widths "
+                         f"(missing {missing})")]
     note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
             "Unstated in the paper, chosen here: " + sweep.GRID_RATIONALE.split("Grid positions")[0]
             .replace("Choices the paper leaves open (PAPER.md), made before any paper-scale run:", "")
@@ -161,6 +177,8 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
         largest_txt = f"The largest-width reference could not be fitted: {err}."
     measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
                 f"{a.verdict}; phi_star(inf) = {a.phi_inf.estimate:.4f}"
+                + (f" (widths {cfg.widths[0]}..{cfg.widths[-1]}, {cfg.seeds} seeds"
+                   f"{_missing_txt(missing)})" if paper else "")
                 + ("" if paper else f" ({cfg.preset} preset: reduced regime, T = {cfg.steps}, "
                                     f"widths {cfg.widths[0]}..{cfg.widths[-1]})"))
     if paper:
@@ -212,11 +230,15 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
     from paper_figures import kindex_late_shift as fig
     from paper_figures.style import save
+    from simulations import sweep
     from theory.errors import InputError
-    from theory.optimum_path import largest_shift
 
     try:
         data = fig.load(ctx.results_dir, ctx.preset, log=ctx.log)
+        for s, o in data["optima"].items():
+            if len(o) < 2:
+                raise InputError(f"{s}: {len(o)} width(s) stored, at least 2 needed "
+                                 f"(missing widths of the {ctx.preset} preset)")
     except InputError as err:
         return [_not_run(SHIFT_CLAIM, SHIFT_PAPER, err)]
     path = save(fig.plot(data), ctx.figures_dir, fig.NAME)[0]
@@ -224,6 +246,8 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
     tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
     cfg = data["configs"]["kindex"]
     paper = cfg.preset == "paper"
+    cov = {s: coverage(data["configs"][s], sweep.preset(cfg.preset, "mup", s)) if paper
+           else (1.0, []) for s in fig.STUDIES}
 
     def table(o) -> str:
         rows = ["| width | grid-optimal LR | loss | modes | second mode LR |", "|---|---|---|---|---|"]
@@ -234,45 +258,70 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
                         f"{int(r.n_modes)} | {second} |")
         return "\n".join(rows)
 
+    results: list[CheckResult] = []
+    if cov["kindex"][0] < MIN_COVERAGE:
+        results.append(_not_run(SHIFT_CLAIM, SHIFT_PAPER,
+                                f"the results bank holds {len(tied)} widths (missing "
+                                f"{cov['kindex'][1]})"))
+    else:
+        results.append(_shift_row(tied, cfg, paper, cov["kindex"][1], rel, table,
+                                  data["sources"]["kindex"]))
+    if cov["kindex-layerwise"][0] < MIN_COVERAGE:
+        results.append(_not_run(LAYERWISE_CLAIM, "roughly unimodal curves, lower loss",
+                                f"the results bank holds {len(lw)} of the layer-wise "
+                                f"widths (missing {cov['kindex-layerwise'][1]})"))
+    else:
+        results.append(_layerwise_row(tied, lw, data["configs"]["kindex-layerwise"], paper,
+                                      cov["kindex-layerwise"][1], rel, table))
+    return results
+
+
+def _shift_row(tied, cfg, paper, missing, rel, table, source) -> CheckResult:
+    from theory.optimum_path import largest_shift
+
     shift = largest_shift(tied)
     abrupt = (shift["decades"] <= -SHIFT_MIN_DECADES and shift["to_width"] >= SHIFT_MIN_WIDTH)
     measured = (f"largest move of the grid optimum: {shift['decades']:+.2f} decades between "
                 f"n = {shift['from_width']} and {shift['to_width']} (optimum "
                 f"{np.exp(tied.hp_argmin.iloc[0]):.2e} at n = {int(tied.width.iloc[0])}, "
                 f"{np.exp(tied.hp_argmin.iloc[-1]):.2e} at n = {int(tied.width.iloc[-1])}); "
-                f"{int((tied.n_modes > 1).sum())} of {len(tied)} widths bimodal"
-                + ("" if paper else f" ({cfg.preset} preset: reduced regime)"))
-    note = f"Setting: {cfg.describe()} Source: {data['sources']['kindex']}."
+                f"{int((tied.n_modes > 1).sum())} of {len(tied)} widths with several modes"
+                + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)"))
+    note = f"Setting: {cfg.describe()} Source: {source}."
     crit = (f"Criterion (fixed in advance): an abrupt shift is a move of the grid optimum "
             f"down by at least {SHIFT_MIN_DECADES:g} decade between consecutive widths, the "
             f"wider one >= {SHIFT_MIN_WIDTH}. Modes: local minima of the seed-mean curve "
             "whose prominence exceeds 10% of their loss.")
-    results = [CheckResult(
+    return CheckResult(
         check="relu", claim=SHIFT_CLAIM, paper=SHIFT_PAPER, measured=measured,
         verdict=("pass" if abrupt else "differs") if paper else "reduced",
         details="\n\n".join(x for x in [crit, table(tied),
                                         _provenance(cfg) if paper else ""] if x),
-        figures=rel, note=note)]
+        figures=rel, note=note)
+
+
+def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
+    from theory.optimum_path import largest_shift
 
     both = tied.merge(lw, on="width", suffixes=("_tied", "_lw"))
     lower = float(np.mean(both.loss_min_lw < both.loss_min_tied)) if len(both) else np.nan
     multi_t, multi_l = int((tied.n_modes > 1).sum()), int((lw.n_modes > 1).sum())
     ok = lower >= LOWER_LOSS_FRACTION and multi_l <= multi_t
     lshift = largest_shift(lw)
-    results.append(CheckResult(
+    return CheckResult(
         check="relu", claim=LAYERWISE_CLAIM,
         paper="the curves become roughly unimodal and the validation loss lower (appendix D.1)",
         measured=(f"lower optimal loss than the tied LR at {100 * lower:.0f}% of widths; "
                   f"bimodal widths {multi_l} (tied: {multi_t}); largest move of the optimum "
                   f"{lshift['decades']:+.2f} decades (n = {lshift['from_width']} -> "
-                  f"{lshift['to_width']})" + ("" if paper else f" ({cfg.preset} preset: reduced regime)")),
+                  f"{lshift['to_width']})"
+                  + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)")),
         verdict=("pass" if ok else "differs") if paper else "reduced",
         details="\n\n".join([
             f"Criterion (fixed in advance): lower optimal loss at >= "
             f"{100 * LOWER_LOSS_FRACTION:.0f}% of the widths and no more bimodal widths "
             "than with the tied LR.", table(lw)]),
-        figures=rel, note=f"Setting: {data['configs']['kindex-layerwise'].describe()}"))
-    return results
+        figures=rel, note=f"Setting: {cfg.describe()}")
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

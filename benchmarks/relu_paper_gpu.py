@@ -16,6 +16,10 @@ One prepared script for a lent accelerator (DEVELOPERS.md: one short call):
    of benchmarks/relu_sweep.py, its fraction of the measured GEMM peak, and the
    projected wall time of the whole preset.
 
+Measured on an H100 (results_bank/runs/): keep XLA's GEMM autotuning on (the default).
+Turned off (XLA_FLAGS=--xla_gpu_autotune_level=0, tried in the first run to save
+compile time) a step at n = 4096 took 3.5x longer; ``--ab-width`` times the variants.
+
 Everything it writes goes to ``--out`` (default $OUT): ``<study>.csv`` (the tidy sweep
 of each study, rewritten after every cell), ``runs.json`` (configurations, provenance,
 timings, limits, baseline) and ``log.txt``: at most eight files, as the device tool

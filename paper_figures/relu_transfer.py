@@ -78,7 +78,7 @@ def plot(data: dict):
     from paper_figures.style import colors, new_figure
 
     params = [p for p in PARAMS if p in data["sweeps"]]
-    fig, axes = new_figure(len(params), 1)
+    fig, axes = new_figure(len(params), 1, width=3.4 * 2.6)
     for ax, p in zip(axes, params):
         curves = mean_curves(data["sweeps"][p])
         cfg = data["configs"][p]
@@ -95,7 +95,8 @@ def plot(data: dict):
         ax.set_ylabel(r"validation loss $\varphi_n(\nu)$")
         ax.set_title(f"{TITLES[p]}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)",
                      fontsize=8)
-    axes[0].legend(loc="upper center", ncol=3, fontsize=5.5, framealpha=0.7)
+        # beside the panel: inside, it would hide the narrowest widths' optima
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6, borderaxespad=0)
     return fig
 
 

@@ -41,7 +41,7 @@ def _best_of(fn, reps: int) -> float:
 
 
 def bench_spectra(m: int, n: int, reps: int) -> dict:
-    from simulations.alignment import alignment_eigenvalues
+    from fasttransfer.simulations.alignment import alignment_eigenvalues
 
     rng = np.random.default_rng(0)
     G, dW = rng.normal(size=(m, n)), rng.normal(size=(m, n))
@@ -62,8 +62,8 @@ def bench_spectra(m: int, n: int, reps: int) -> dict:
 def bench_recorder(width: int, steps: int, record_every: int, k_max: int, reps: int) -> dict:
     import jax.numpy as jnp
 
-    from simulations.mlp_mnist1d import MLPConfig, problem
-    from simulations.trajectory import RecorderConfig, sweep_fn
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig, problem
+    from fasttransfer.simulations.trajectory import RecorderConfig, sweep_fn
 
     cfg = MLPConfig()
     prob = problem(width, cfg)
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     reps = 2 if args.quick else 5
     steps = 100 if args.quick else 400
 
-    from simulations.mlp_mnist1d import MLPConfig
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
 
     out = {}
     for m, n in [(32, 3072), (512, 512)]:

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from theory.rates import analyze_sweep
-from theory.synthetic import llama_family
+from fasttransfer.theory.rates import analyze_sweep
+from fasttransfer.theory.synthetic import llama_family
 
 
 def _best(fn, repeats: int) -> tuple[float, float]:

@@ -27,6 +27,7 @@ returns. ``--import-to results_bank DIR`` turns such a folder into the results b
 layout (``results_bank/<study>/paper/mup/``: relu_sweep.csv, relu_sweep.json,
 provenance.json), which ``verify`` re-analyses on any CPU.
 
+    pip install --no-deps --no-build-isolation -e .    # once: the fasttransfer namespace
     python benchmarks/relu_paper_gpu.py --out $OUT --budget-s 480
     python benchmarks/relu_paper_gpu.py --tiny --out /tmp/x     # CPU smoke test, seconds
 
@@ -43,8 +44,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/relu_sweep.py
 
 STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)
@@ -126,7 +126,7 @@ VARIANTS = (
 def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
     """Seconds per step of each engine variant at ``width`` (median over segments after
     the compiling one), and the TF32 product precision for reference."""
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     cfg = base.replace(widths=(width,), steps=64 if tiny else 160, test_size=2**12)
     rows = []
@@ -163,7 +163,7 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
 
 def _cells(args, tiny: bool) -> list[tuple[str, int]]:
     """The (study, width) cells in order of priority: --cells, else every study's widths."""
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     if args.cells:
         out = []
@@ -181,7 +181,7 @@ def run(args) -> dict:
     import jax
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -264,9 +264,12 @@ def run(args) -> dict:
                 "gflops": round(tp * fl / 1e9, 1),
                 "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
                 "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4)}
-            # the latest cell's rate: small widths are launch-bound (a pessimistic
-            # rate), the widest so far the best guess for the next
-            sec_per_unit = seconds / (configs * w * cfg.steps)
+            # the rate of the largest cell so far (configs x width x steps): small
+            # cells are compile- and launch-bound, a pessimistic rate for a wide one
+            units = configs * w * cfg.steps
+            if units >= largest[0]:
+                largest[0] = units
+                sec_per_unit = seconds / units
             sweep.merge_store(store)  # every finished width, not only this call's
             shutil.copyfile(store / sweep.CSV_NAME, out / f"{study}.csv")
             rec["provenance"] = json.loads((store / sweep.PROVENANCE_NAME).read_text())
@@ -304,8 +307,8 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
     kept as BANK/runs/<run_id>/ (default: the folder's name)."""
     import pandas as pd
 
-    from simulations import sweep
-    from theory.errors import InputError
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.errors import InputError
 
     src = Path(src)
     run_id = run_id or src.name

@@ -154,7 +154,7 @@ def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
     the engine's matmul_precision="float32")."""
     import torch
 
-    from simulations import mup
+    from fasttransfer.simulations import mup
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
           + (f", f64 {limits['jax_f64_gflops']:.1f}" if "jax_f64_gflops" in limits else "")
           + f" GFLOP/s; streaming bandwidth {limits['triad_bandwidth_gbs']:.1f} GB/s")
 
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     # the paper's regime (d = 64, BCE, the outside-ball label, batch 256, Adam), float32
     base = sweep.preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
@@ -281,7 +281,7 @@ def main(argv=None) -> int:
         # alternate the two sides (JAX compile+run, torch warm-up, then timed rounds
         # JAX / torch), keeping the best of each: a burst of load from other processes
         # then hits both sides rather than one
-        from simulations.sweep import train_width
+        from fasttransfer.simulations.sweep import train_width
 
         t = time.perf_counter()
         jl = train_width(cfg, width).loss

@@ -16,7 +16,7 @@ import importlib.util
 import os
 import sys
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 COMMANDS: dict[str, str] = {
     "analyze": "estimate alpha, beta and the transfer verdict from a width x HP sweep",

@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    from theory.errors import InputError
-    from theory.rates import analyze_sweep, read_sweep
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep, read_sweep
 
     if args.window < 5:
         raise InputError(f"--window must be at least 5 (got {args.window})")
@@ -108,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.plot)
         if out.parent and not out.parent.exists():
             raise InputError(f"--plot: directory {out.parent} does not exist")
-        from paper_figures.style import RC
-        from paper_figures.sweep_analysis import plot_analysis
+        from fasttransfer.paper_figures.style import RC
+        from fasttransfer.paper_figures.sweep_analysis import plot_analysis
         import matplotlib.pyplot as plt
 
         fig = plot_analysis(df, analysis)

@@ -51,12 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from paper_figures import coordcheck as figure
-    from paper_figures.style import save
-    from simulations import coordcheck as cc
+    from fasttransfer.paper_figures import coordcheck as figure
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.simulations import coordcheck as cc
 
     if args.seeds is not None and args.seeds < 2:
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         raise InputError("--seeds: need at least 2 (the tolerance comes from the seed spread)")
     cfg = cc.with_overrides(cc.CoordCheckConfig.preset(args.preset), widths=args.widths,

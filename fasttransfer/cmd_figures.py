@@ -19,9 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from paper_figures import FIGURES
-    from paper_figures.style import save
-    from theory.errors import InputError
+    from fasttransfer.paper_figures import FIGURES
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.theory.errors import InputError
 
     names = list(FIGURES)
     if args.only:

@@ -48,7 +48,7 @@ def read_analysis(path: Path) -> dict:
     import json
     import math
 
-    from theory.errors import InputError
+    from fasttransfer.theory.errors import InputError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -80,7 +80,7 @@ def read_analysis(path: Path) -> dict:
 def _number(name: str, text) -> float:
     import math
 
-    from theory.errors import InputError
+    from fasttransfer.theory.errors import InputError
 
     try:
         value = float(text)
@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    from theory.errors import InputError
-    from theory.grid_search import plan
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.grid_search import plan
 
     source = ""
     alpha_text, beta_text = args.alpha, args.beta

@@ -8,7 +8,7 @@ import time
 import traceback
 from pathlib import Path
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,8 +44,8 @@ def _draw_missing_figures(ctx) -> None:
     they are missing)."""
     import importlib
 
-    from paper_figures import FIGURES
-    from paper_figures.style import save
+    from fasttransfer.paper_figures import FIGURES
+    from fasttransfer.paper_figures.style import save
 
     missing = [n for n in FIGURES if not (ctx.figures_dir / f"{n}.png").exists()]
     for name in missing:

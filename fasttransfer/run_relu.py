@@ -20,7 +20,7 @@ import os
 
 def config_from_args(args: argparse.Namespace):
     """The preset (``--preset``, ``--param``) with the flags that were given applied."""
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     cfg = sweep.preset(args.preset, getattr(args, "param", None) or "mup",
                        study=getattr(args, "study", None) or "relu")
@@ -43,7 +43,7 @@ def init_distributed() -> None:
     addr = os.environ.get("FASTTRANSFER_COORDINATOR")
     if not addr:
         return
-    from theory.errors import InputError
+    from fasttransfer.theory.errors import InputError
 
     try:
         n = int(os.environ["FASTTRANSFER_NUM_PROCESSES"])
@@ -60,7 +60,7 @@ def init_distributed() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     cfg = config_from_args(args)
     if args.out is None:

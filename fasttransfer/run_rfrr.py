@@ -9,7 +9,7 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulations.rfrr import RFRRConfig, run_study
+    from fasttransfer.simulations.rfrr import RFRRConfig, run_study
 
     config = RFRRConfig.preset(args.preset)
     res = run_study(args.out, config, log=print,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 
 def run(args) -> int:
-    from simulations.topk_study import simulate
-    from theory.errors import InputError
+    from fasttransfer.simulations.topk_study import simulate
+    from fasttransfer.theory.errors import InputError
 
     if getattr(args, "param", None) not in (None, "mup"):
         raise InputError("--param: the top-k simulation runs the muP models only")

@@ -22,7 +22,7 @@ STORED = "theorem2_excess.csv"
 
 
 def _settings():
-    from theory.grid_search import SETTINGS
+    from fasttransfer.theory.grid_search import SETTINGS
 
     by_name = {s.name: s for s in SETTINGS}
     return {panel: by_name[name] for panel, name in PANELS.items()}
@@ -33,7 +33,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *, config=None)
     (written by the ``theorem2`` check) when it holds them, else computed."""
     import pandas as pd
 
-    from theory.grid_search import (SlopeStudyConfig, exponent_direct, exponent_transfer,
+    from fasttransfer.theory.grid_search import (SlopeStudyConfig, exponent_direct, exponent_transfer,
                                     fit_slope, run_study)
 
     settings = _settings()
@@ -62,7 +62,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *, config=None)
 def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     with plt.rc_context(RC):
         fig, axes = new_figure(2, 1)
@@ -86,8 +86,8 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
-    from theory.grid_search import SlopeStudyConfig
+    from fasttransfer.paper_figures.style import figure_main
+    from fasttransfer.theory.grid_search import SlopeStudyConfig
 
     def options(p):
         p.add_argument("--hi", type=float, default=7.0, help="largest budget 10^hi (tiny run: 7)")

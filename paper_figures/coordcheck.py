@@ -23,7 +23,7 @@ ROW_TITLES = {"mup": r"$\mu$P", "sp": "SP"}
 def load(results_dir: Path, preset: str):
     """The per-seed table (param, width, t, module, seed, l1) from
     ``results_dir/coordcheck``; runs and stores the preset's check when it is missing."""
-    from simulations import coordcheck as cc
+    from fasttransfer.simulations import coordcheck as cc
 
     out_dir = Path(results_dir) / "coordcheck"
     cfg = cc.CoordCheckConfig.preset(preset)
@@ -38,8 +38,8 @@ def plot(data):
     """data: the per-seed table of :func:`simulations.coordcheck.run_coordcheck`
     (a table without ``seed`` is drawn as one seed). Returns the Figure: rows = params
     present (muP first), columns = t."""
-    from paper_figures.style import colors, new_figure
-    from simulations import coordcheck as cc
+    from fasttransfer.paper_figures.style import colors, new_figure
+    from fasttransfer.simulations import coordcheck as cc
 
     df = data.copy()
     if "seed" not in df.columns:
@@ -81,8 +81,8 @@ def plot(data):
 
 def main(argv=None) -> int:
     """Tiny run (3 widths, 2 steps, 2 seeds) saved as ``--out/coordcheck.png``/``.pdf``."""
-    from paper_figures.style import figure_main
-    from simulations import coordcheck as cc
+    from fasttransfer.paper_figures.style import figure_main
+    from fasttransfer.simulations import coordcheck as cc
 
     cfg = cc.CoordCheckConfig(widths=(32, 64, 128), steps=2, seeds=2, batch=64, probe=64)
     return figure_main(argv, name=NAME, caption=CAPTION,

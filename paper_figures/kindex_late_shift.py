@@ -21,9 +21,9 @@ TITLES = {"kindex": "one LR for both layers", "kindex-layerwise": "second-layer 
 def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
     """{"sweeps": {study: DataFrame}, "configs": {study: config}, "optima": {study:
     grid_optima frame}, "sources": {study: str}}; paper preset from the results bank."""
-    from paper_figures.relu_transfer import load_sweep
-    from simulations import sweep
-    from theory.optimum_path import grid_optima
+    from fasttransfer.paper_figures.relu_transfer import load_sweep
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.optimum_path import grid_optima
 
     configs = configs or {s: sweep.preset(preset, "mup", s) for s in STUDIES}
     out = {"sweeps": {}, "configs": {}, "optima": {}, "sources": {}}
@@ -35,10 +35,10 @@ def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
 
 
 def plot(data: dict):
-    from paper_figures.relu_transfer import mean_curves, regime_label
+    from fasttransfer.paper_figures.relu_transfer import mean_curves, regime_label
     from matplotlib.ticker import NullFormatter
 
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     studies = [s for s in STUDIES if s in data["sweeps"]]
     fig, axes = new_figure(len(studies) + 1, 1, width=3.4 * (len(studies) + 1))
@@ -78,7 +78,7 @@ def plot(data: dict):
 
 
 def tiny_configs():
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     base = sweep.preset("quick", "mup", "kindex").replace(
         widths=(16, 32), steps=40, batch=32, test_size=512, n_lrs=7, preset="tiny",
@@ -87,7 +87,7 @@ def tiny_configs():
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")

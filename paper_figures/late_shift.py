@@ -22,7 +22,7 @@ SEEDS = 6
 
 
 def family():
-    from theory.synthetic import LateShiftFamily
+    from fasttransfer.theory.synthetic import LateShiftFamily
 
     return LateShiftFamily(phi_inf_star=3.137, A=13.16, alpha=0.52, kappa=0.2,
                            nu_inf=float(np.log(1e-2)), D=1.0, beta=0.26, shift_width=8192.0)
@@ -32,7 +32,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
          bootstrap: int | None = None) -> dict:
     """The exact nu_star(n), a_n, b_n and the analyses of a small and a full sweep
     (synthetic: ``results_dir`` is unused)."""
-    from theory.rates import analyze_sweep
+    from fasttransfer.theory.rates import analyze_sweep
 
     fam = family()
     boot = bootstrap if bootstrap is not None else (1000 if preset == "paper" else 200)
@@ -66,7 +66,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
 def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     with plt.rc_context(RC):
         fig, (ax1, ax2) = new_figure(2, 1)
@@ -110,7 +110,7 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--preset", choices=("quick", "paper"), default="quick")

@@ -22,7 +22,7 @@ SEEDS = 6
 
 
 def families():
-    from theory.synthetic import llama_family
+    from fasttransfer.theory.synthetic import llama_family
 
     return {"fast": llama_family(0.75), "weak": llama_family(0.52 / 2)}
 
@@ -31,7 +31,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
          bootstrap: int | None = None) -> dict:
     """Exact gaps and the estimates from one sampled sweep per family (synthetic: no
     stored results needed; ``results_dir`` is unused)."""
-    from theory.rates import analyze_sweep
+    from fasttransfer.theory.rates import analyze_sweep
 
     boot = bootstrap if bootstrap is not None else (1000 if preset == "paper" else 200)
     out = {"widths": WIDTHS.astype(np.float64), "families": {}}
@@ -53,7 +53,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
 def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     with plt.rc_context(RC):
         fig, axes = new_figure(2, 1)
@@ -81,7 +81,7 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--preset", choices=("quick", "paper"), default="quick")

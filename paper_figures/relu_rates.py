@@ -39,8 +39,8 @@ def data_from(data: dict, analyses: dict) -> dict:
 
 
 def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
-    from paper_figures import relu_transfer
-    from theory.rates import analyze_sweep
+    from fasttransfer.paper_figures import relu_transfer
+    from fasttransfer.theory.rates import analyze_sweep
 
     data = relu_transfer.load(results_dir, preset, log=log, configs=configs)
     analyses = {p: analyze_sweep(df, bootstrap=400, seed=0) for p, df in data["sweeps"].items()}
@@ -48,7 +48,7 @@ def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
 
 
 def plot(data: dict):
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     fig, axes = new_figure(3, 1, width=3.4 * 3)
     ax_phi, ax_nu, ax_ab = axes
@@ -112,8 +112,8 @@ def plot(data: dict):
 
 
 def main(argv=None) -> int:
-    from paper_figures import relu_transfer
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures import relu_transfer
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")

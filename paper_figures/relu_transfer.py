@@ -21,7 +21,7 @@ SP_PRESET = {"paper": "quick"}
 
 
 def configs_for(preset: str, study: str = "relu") -> dict:
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     return {"mup": sweep.preset(preset, "mup", study),
             "sp": sweep.preset(SP_PRESET.get(preset, preset), "sp", study)}
@@ -31,8 +31,8 @@ def load_sweep(results_dir: Path, cfg, *, log=print, progress: bool = False):
     """(config, tidy DataFrame, source) for one configuration: the committed results
     bank for a ``paper`` preset (never simulated here: it needs a GPU), else the store
     under ``results_dir`` (run, or reused when finished)."""
-    from simulations import sweep
-    from theory.errors import InputError
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.errors import InputError
 
     if cfg.preset == "paper":
         bank = sweep.bank_dir(cfg)
@@ -75,7 +75,7 @@ def regime_label(cfg) -> str:
 
 
 def plot(data: dict):
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     params = [p for p in PARAMS if p in data["sweeps"]]
     fig, axes = new_figure(len(params), 1, width=3.4 * 2.6)
@@ -105,14 +105,14 @@ TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-3, lr_max=0.25, seeds=2, st
 
 
 def tiny_configs():
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     return {"mup": sweep.ReluSweepConfig(**TINY, param="mup"),
             "sp": sweep.ReluSweepConfig(**{**TINY, "lr_min": 3e-5, "n_lrs": 13}, param="sp")}
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")

@@ -18,7 +18,7 @@ CAPTION = ("Random-feature ridge regression: a, b, c versus width psi1 (log-log)
 def load(results_dir: Path | None, preset: str = "quick", config=None) -> dict:
     import tempfile
 
-    from simulations.rfrr import RFRRConfig, loglog_slopes, run_study
+    from fasttransfer.simulations.rfrr import RFRRConfig, loglog_slopes, run_study
 
     config = config or RFRRConfig.preset(preset)
     out = Path(results_dir) / "rfrr" if results_dir is not None else Path(tempfile.mkdtemp())
@@ -33,7 +33,7 @@ def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     with plt.rc_context(RC):
         fig, (ax, ax2) = new_figure(2, 1)
@@ -73,8 +73,8 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.rfrr_risk import tiny_config
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.rfrr_risk import tiny_config
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--results", type=Path, default=None,

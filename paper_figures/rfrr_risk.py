@@ -18,7 +18,7 @@ CAPTION = ("Random-feature ridge regression: asymptotic excess risk versus the r
 
 def tiny_config():
     """A seconds-sized configuration for smoke tests."""
-    from simulations.rfrr import RatesConfig, RFRRConfig
+    from fasttransfer.simulations.rfrr import RatesConfig, RFRRConfig
 
     return RFRRConfig(rates=RatesConfig(exponents=(2, 3, 4, 5), dps=30),
                       boundary=RatesConfig(F1=1.0, Fs=0.3, tau=0.1, exponents=(2, 3), dps=30),
@@ -32,7 +32,7 @@ def load(results_dir: Path | None, preset: str = "quick", config=None) -> dict:
     drawn curve by optimal_lambda."""
     import tempfile
 
-    from simulations.rfrr import RFRRConfig, optimal_lambda, run_study
+    from fasttransfer.simulations.rfrr import RFRRConfig, optimal_lambda, run_study
 
     config = config or RFRRConfig.preset(preset)
     out = Path(results_dir) / "rfrr" if results_dir is not None else Path(tempfile.mkdtemp())
@@ -42,7 +42,7 @@ def load(results_dir: Path | None, preset: str = "quick", config=None) -> dict:
                               activation=rc.activation) for p1 in config.curve_psi1}
     import numpy as np
 
-    from simulations.rfrr import asymptotic_risk
+    from fasttransfer.simulations.rfrr import asymptotic_risk
 
     mc = res["mc_summary"]
     lo, hi = float(mc.lam.min()), float(mc.lam.max())
@@ -63,7 +63,7 @@ def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     with plt.rc_context(RC):
         fig, (ax, ax2) = new_figure(2, 1)
@@ -104,7 +104,7 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--results", type=Path, default=None,

@@ -67,7 +67,7 @@ def figure_main(argv, *, name: str, caption: str,
     """The ``main()`` every figure module shares: parse ``--out`` (default
     results/figures) and the module's own ``options``, draw ``make(args)``, save it as
     ``OUT/name.png`` and ``.pdf``, print the paths."""
-    parser = argparse.ArgumentParser(prog=f"paper_figures.{name}", description=caption)
+    parser = argparse.ArgumentParser(prog=f"fasttransfer.paper_figures.{name}", description=caption)
     parser.add_argument("--out", type=Path, default=Path("results/figures"))
     if options is not None:
         options(parser)

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 import matplotlib.pyplot as plt
 
-from paper_figures.style import RC, colors, new_figure
+from fasttransfer.paper_figures.style import RC, colors, new_figure
 
 
 def plot_analysis(df: pd.DataFrame, analysis) -> Figure:

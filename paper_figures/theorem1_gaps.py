@@ -25,8 +25,8 @@ B = 0.6  # HP drift size: keeps b_n^2 visibly apart from a_n in the weak panel
 def load(results_dir: Path | None = None, preset: str = "quick", *, points: int | None = None) -> dict:
     """Exact gaps of two :class:`theory.synthetic.PowerLawFamily` (synthetic: nothing
     stored; ``results_dir`` unused) and their fitted log-log slopes."""
-    from theory.grid_search import fit_slope
-    from theory.synthetic import PowerLawFamily
+    from fasttransfer.theory.grid_search import fit_slope
+    from fasttransfer.theory.synthetic import PowerLawFamily
 
     k = points if points is not None else (13 if preset == "quick" else 25)
     widths = np.geomspace(16.0, 65536.0, k)
@@ -44,7 +44,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *, points: int 
 def plot(data: dict) -> Figure:
     import matplotlib.pyplot as plt
 
-    from paper_figures.style import RC, colors, new_figure
+    from fasttransfer.paper_figures.style import RC, colors, new_figure
 
     labels = {"a_n": r"$a_n$ (loss gap)", "b_n^2": r"$b_n^2$ (HP gap squared)",
               "c_n": r"$c_n$ (transfer suboptimality)"}
@@ -67,7 +67,7 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
         p.add_argument("--preset", choices=("quick", "paper"), default="quick")

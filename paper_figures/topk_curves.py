@@ -20,7 +20,7 @@ def load_setting(results_dir: Path, preset: str, setting: str) -> dict:
     d = Path(results_dir) / "topk" / setting
     names = ("final", "profile", "curves")
     if not all((d / f"{n}.csv").exists() for n in names):
-        from simulations.topk_study import simulate
+        from fasttransfer.simulations.topk_study import simulate
 
         simulate(Path(results_dir) / "topk", preset, settings=(setting,), progress=False)
     return {n: pd.read_csv(d / f"{n}.csv") for n in names}
@@ -48,7 +48,7 @@ def load(results_dir: Path, preset: str, setting: str = "mlp", k: int = K_DEFAUL
 
 
 def plot(data):
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     fig, axes = new_figure(3, 1, width=7.0, height=2.5)
     widths = sorted(data["widths"])
@@ -69,8 +69,8 @@ def plot(data):
 def tiny_main(argv, *, name: str, caption: str, load, plot) -> int:
     """The ``main()`` of the three top-k figures: a tiny run of one setting (3 widths,
     5 learning rates) under ``OUT/tiny_results``, then ``plot(load(...))``."""
-    from paper_figures.style import figure_main
-    from simulations.topk_study import tiny
+    from fasttransfer.paper_figures.style import figure_main
+    from fasttransfer.simulations.topk_study import tiny
 
     def options(p):
         p.add_argument("--setting", choices=("relu", "mlp"), default="relu")

@@ -14,8 +14,8 @@ CAPTION = ("Final top-kappa loss (left) and residual (right) against the learnin
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
     import numpy as np
 
-    from paper_figures.topk_curves import load_setting
-    from simulations.trajectory import hypothesis1
+    from fasttransfer.paper_figures.topk_curves import load_setting
+    from fasttransfer.simulations.trajectory import hypothesis1
 
     frames = load_setting(results_dir, preset, setting)
     h1 = hypothesis1(frames["profile"], frames["final"], window=2)
@@ -35,7 +35,7 @@ def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
 def plot(data):
     import numpy as np
 
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     fig, axes = new_figure(2, 1, width=6.8, height=2.7)
     widths = sorted(data["widths"])
@@ -63,7 +63,7 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    from paper_figures.topk_curves import tiny_main
+    from fasttransfer.paper_figures.topk_curves import tiny_main
 
     return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 

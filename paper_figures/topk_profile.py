@@ -11,8 +11,8 @@ CAPTION = ("Top-k final loss phi_n^k against k at each width's best learning rat
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
-    from paper_figures.topk_curves import best_hp, load_setting
-    from simulations.trajectory import kappa_hat
+    from fasttransfer.paper_figures.topk_curves import best_hp, load_setting
+    from fasttransfer.simulations.trajectory import kappa_hat
 
     frames = load_setting(results_dir, preset, setting)
     khat, _ = kappa_hat(frames["profile"], frames["final"], window=2)
@@ -30,7 +30,7 @@ def plot(data):
 
     import numpy as np
 
-    from paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.style import colors, new_figure
 
     fig, axes = new_figure(1, 1, width=3.6, height=2.8)
     ax = axes[0]
@@ -50,7 +50,7 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    from paper_figures.topk_curves import tiny_main
+    from fasttransfer.paper_figures.topk_curves import tiny_main
 
     return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 

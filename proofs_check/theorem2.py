@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from proofs_check.theorem1 import SymbolicResult
+from fasttransfer.proofs_check.theorem1 import SymbolicResult
 
 __all__ = [
     "two_term_exponent", "check_direct_exponent", "check_transfer_exponent",

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 __all__ = [
     "alignment_eigenvalues",

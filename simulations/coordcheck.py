@@ -67,7 +67,7 @@ class CoordCheckConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         if len(self.widths) < 3 or min(self.widths) < 1:
             raise InputError(f"widths: need at least 3 positive widths, got {self.widths}")
@@ -94,7 +94,7 @@ class CoordCheckConfig:
             return cls()
         if name == "paper":
             return cls(seeds=32, batch=1024, probe=4096)
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         raise InputError(f"preset: expected quick or paper, got {name!r}")
 
@@ -118,7 +118,7 @@ def _trajectory_fn(width: int, param: str, cfg: CoordCheckConfig):
     import jax.numpy as jnp
     import optax
 
-    from simulations import mup, relu_net
+    from fasttransfer.simulations import mup, relu_net
 
     dtype = jnp.dtype(cfg.dtype)
     radius = relu_net.median_radius(cfg.d)
@@ -230,7 +230,7 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     need = {"param", "width", "t", "module", "l1"}
     missing = need - set(df.columns)
     if missing:
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         raise InputError(f"coordcheck table: missing column(s) {sorted(missing)}")
     d = df.copy()
@@ -295,7 +295,7 @@ def criterion(slope_table: pd.DataFrame, *, alpha: float = 0.05) -> CoordCheckVe
 
     tab = slope_table.copy()
     if tab[["slope", "se"]].isna().any().any() or (tab["n_seeds"] < 2).any():
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         raise InputError("coordcheck slopes: every cell needs >= 2 seeds and >= 2 widths "
                          "with positive l1")

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 __all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn",
            "init_std", "lr_multipliers", "problem"]
@@ -166,7 +166,7 @@ def problem(width: int, cfg: MLPConfig):
     import jax
     import jax.numpy as jnp
 
-    from simulations.trajectory import Problem
+    from fasttransfer.simulations.trajectory import Problem
 
     x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
     dtype = jnp.dtype(cfg.dtype)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from simulations import mup
+from fasttransfer.simulations import mup
 
 TASKS: tuple[str, ...] = ("ball", "kindex")
 LOSSES: tuple[str, ...] = ("bce", "squared")

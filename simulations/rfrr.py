@@ -47,7 +47,7 @@ from typing import Callable
 
 import numpy as np
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 __all__ = [
     "GaussianCoefficients", "activation_coefficients", "gaussian_coefficients_quadrature",

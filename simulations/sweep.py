@@ -55,8 +55,8 @@ import numpy as np
 import optax
 from jax.sharding import SingleDeviceSharding
 
-from simulations import mup, relu_net
-from theory.errors import InputError
+from fasttransfer.simulations import mup, relu_net
+from fasttransfer.theory.errors import InputError
 
 CSV_NAME = "relu_sweep.csv"
 CONFIG_NAME = "relu_sweep.json"

@@ -35,8 +35,8 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
     """The frozen configurations of both settings for a preset (flags override)."""
     import numpy as np
 
-    from simulations.mlp_mnist1d import MLPConfig
-    from simulations.trajectory import ReluTopkConfig
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
+    from fasttransfer.simulations.trajectory import ReluTopkConfig
 
     out = {"relu": ReluTopkConfig.preset(preset), "mlp": MLPConfig.preset(preset)}
     for name, cfg in out.items():
@@ -58,10 +58,10 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
 
 def problem_for(setting: str, width: int, cfg):
     if setting == "relu":
-        from simulations.trajectory import relu_problem
+        from fasttransfer.simulations.trajectory import relu_problem
 
         return relu_problem(width, cfg)
-    from simulations.mlp_mnist1d import problem
+    from fasttransfer.simulations.mlp_mnist1d import problem
 
     return problem(width, cfg)
 
@@ -81,7 +81,7 @@ def _atomic_json(obj, path: Path) -> None:
 def _recorder_config(cfg, beta: float, track_raw: bool = False):
     """The sweep skips the raw-iterate loss (a third of the evaluation cost); the EMA
     trade-off needs it for the lag."""
-    from simulations.trajectory import RecorderConfig
+    from fasttransfer.simulations.trajectory import RecorderConfig
 
     return RecorderConfig(ema=float(beta), k_max=cfg.k_max, record_every=cfg.record_every,
                           rule=cfg.rule, track_raw=track_raw)
@@ -92,7 +92,7 @@ def choose_ema(setting: str, cfg, d: Path, log=print) -> tuple[float, "pd.DataFr
     import numpy as np
     import pandas as pd
 
-    from simulations.trajectory import ema_tradeoff
+    from fasttransfer.simulations.trajectory import ema_tradeoff
 
     path = d / "ema_tradeoff.csv"
     width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
@@ -121,7 +121,7 @@ def simulate_setting(setting: str, cfg, out: Path, *, progress: bool = True,
     import pandas as pd
     from tqdm import tqdm
 
-    from simulations.trajectory import run_width, tidy_results
+    from fasttransfer.simulations.trajectory import run_width, tidy_results
 
     d = out / setting
     cells = d / "cells"

@@ -119,7 +119,7 @@ class RecorderConfig:
     host_eigs: bool | None = None  # None: numpy LAPACK via a host callback on CPU
 
     def __post_init__(self) -> None:
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         if not 0.0 <= self.ema < 1.0:
             raise InputError(f"ema must lie in [0, 1), got {self.ema}")
@@ -195,7 +195,7 @@ class TrajectoryRecorder:
         import jax
         import jax.numpy as jnp
 
-        from simulations import alignment as _al
+        from fasttransfer.simulations import alignment as _al
         split_topk = _al.split_topk
 
         cfg = self.config
@@ -290,7 +290,7 @@ def _trainer(problem: Problem, config: RecorderConfig, steps: int,
     import jax
     import jax.numpy as jnp
 
-    from theory.errors import InputError
+    from fasttransfer.theory.errors import InputError
 
     if steps % config.record_every:
         raise InputError(f"steps ({steps}) must be a multiple of record_every "
@@ -641,7 +641,7 @@ class ReluTopkConfig:
     def preset(cls, name: str, **overrides) -> "ReluTopkConfig":
         from dataclasses import replace
 
-        from theory.errors import InputError
+        from fasttransfer.theory.errors import InputError
 
         if name == "quick":
             cfg = cls()
@@ -660,7 +660,7 @@ def relu_problem(width: int, cfg: ReluTopkConfig) -> Problem:
     import jax
     import jax.numpy as jnp
 
-    from simulations import mup, relu_net
+    from fasttransfer.simulations import mup, relu_net
 
     dtype = jnp.dtype(cfg.dtype)
     radius = relu_net.median_radius(cfg.d)

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulations.alignment import (
+from fasttransfer.simulations.alignment import (
     alignment_eigenvalues,
     alignment_eigenvalues_batched,
     alignment_matrix,
     split_topk,
     topk_change,
 )
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 EPS = np.finfo(np.float64).eps
 

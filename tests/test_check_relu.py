@@ -8,8 +8,8 @@ import pytest
 
 from fasttransfer.checks import CheckContext
 from fasttransfer.checks import relu as check
-from paper_figures import relu_transfer
-from simulations import sweep
+from fasttransfer.paper_figures import relu_transfer
+from fasttransfer.simulations import sweep
 
 
 def _tiny_sp(monkeypatch):
@@ -45,7 +45,7 @@ def test_paper_preset_reanalyses_the_bank(tmp_path, monkeypatch):
         assert (tmp_path / fig).stat().st_size > 1000
     # the verdict follows the estimator's: pass exactly when it says weak
     cfg, df, _ = sweep.read_store(sweep.bank_dir(sweep.preset("paper")))
-    from theory.rates import analyze_sweep
+    from fasttransfer.theory.rates import analyze_sweep
 
     a = analyze_sweep(df, reference="extrapolate", bootstrap=1000, seed=0)
     assert (main.verdict == "pass") == (a.verdict == "weak")
@@ -66,7 +66,7 @@ def test_reduced_preset_claims_nothing(tmp_path, monkeypatch):
     """A tiny stand-in for quick/cpu: every row of the paper's claims is 'reduced'."""
     tiny = relu_transfer.tiny_configs()
     monkeypatch.setattr(relu_transfer, "configs_for", lambda preset, study="relu": tiny)
-    from paper_figures import kindex_late_shift
+    from fasttransfer.paper_figures import kindex_late_shift
 
     ks = kindex_late_shift.tiny_configs()
     real_load = kindex_late_shift.load

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fasttransfer.cli import main
-from theory.synthetic import llama_family
+from fasttransfer.theory.synthetic import llama_family
 
 WIDTHS = 128 * 2 ** np.arange(7)
 

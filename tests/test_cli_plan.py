@@ -127,7 +127,7 @@ def test_missing_analysis_file(tmp_path, capsys):
 
 def test_sweep_to_plan_in_two_commands(tmp_path):
     """``analyze --json`` then ``plan --from-analysis``: the user's two-command path."""
-    from theory.synthetic import PowerLawFamily
+    from fasttransfer.theory.synthetic import PowerLawFamily
 
     fam = PowerLawFamily(alpha=0.5, beta=0.5)
     sweep = tmp_path / "sweep.csv"

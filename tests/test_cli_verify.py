@@ -12,8 +12,8 @@ import pytest
 
 from fasttransfer import checks as registry
 from fasttransfer.cli import COMMANDS, main
-import paper_figures
-from paper_figures import FIGURES
+from fasttransfer import paper_figures
+from fasttransfer.paper_figures import FIGURES
 
 FAKE = {
     "fake_pass": ("pass", ""),

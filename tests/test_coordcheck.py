@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulations import coordcheck as cc
-from theory.errors import InputError
+from fasttransfer.simulations import coordcheck as cc
+from fasttransfer.theory.errors import InputError
 
 
 def _synthetic(slopes: dict, *, seeds=6, widths=(64, 128, 256, 512, 1024), steps=2,

@@ -49,7 +49,7 @@ def test_two_processes_share_one_store(tmp_path):
 
     # the distributed cell equals the same cell trained here, in one process
     from fasttransfer import run_relu
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     ns = run_relu_args(ARGS)
     cfg = run_relu.config_from_args(ns)

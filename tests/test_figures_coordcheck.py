@@ -4,9 +4,9 @@ plot() draws one panel per (param, t) with one line per module, log-log axes, la
 import numpy as np
 import pandas as pd
 
-from paper_figures import FIGURES
-from paper_figures import coordcheck as fig_mod
-from simulations import coordcheck as cc
+from fasttransfer.paper_figures import FIGURES
+from fasttransfer.paper_figures import coordcheck as fig_mod
+from fasttransfer.simulations import coordcheck as cc
 
 
 def _table(steps=3, widths=(64, 128, 256), seeds=2, noise=0.0):
@@ -20,7 +20,7 @@ def _table(steps=3, widths=(64, 128, 256), seeds=2, noise=0.0):
 
 
 def test_registered():
-    assert FIGURES["coordcheck"] == "paper_figures.coordcheck"
+    assert FIGURES["coordcheck"] == "fasttransfer.paper_figures.coordcheck"
     assert fig_mod.NAME == "coordcheck" and fig_mod.CAPTION.endswith(".")
 
 

@@ -3,13 +3,13 @@ the ``analyze --plot`` figure. They assert what is drawn, not only that it ran."
 
 import numpy as np
 
-from paper_figures import FIGURES, late_shift, rate_framework
-from paper_figures.sweep_analysis import plot_analysis
+from fasttransfer.paper_figures import FIGURES, late_shift, rate_framework
+from fasttransfer.paper_figures.sweep_analysis import plot_analysis
 
 
 def test_registered():
-    assert FIGURES["rate_framework"] == "paper_figures.rate_framework"
-    assert FIGURES["late_shift"] == "paper_figures.late_shift"
+    assert FIGURES["rate_framework"] == "fasttransfer.paper_figures.rate_framework"
+    assert FIGURES["late_shift"] == "fasttransfer.paper_figures.late_shift"
     for mod in (rate_framework, late_shift):
         assert mod.NAME and mod.CAPTION.endswith(".")
 
@@ -51,8 +51,8 @@ def test_late_shift_main_and_plot(tmp_path):
 
 
 def test_analysis_plot_draws_every_width():
-    from theory.rates import analyze_sweep
-    from theory.synthetic import llama_family
+    from fasttransfer.theory.rates import analyze_sweep
+    from fasttransfer.theory.synthetic import llama_family
 
     fam = llama_family(0.75)
     widths = [128, 256, 512, 1024]

@@ -9,7 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
+from fasttransfer.paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
 
 
 def test_main_tiny_run_and_transfer_figure(tmp_path):
@@ -54,8 +54,8 @@ def test_kindex_figure_tiny(tmp_path):
 
 
 def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
-    from simulations import sweep
-    from theory.errors import InputError
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.errors import InputError
 
     def no_sim(*a, **k):
         raise AssertionError("the paper preset must not be simulated")

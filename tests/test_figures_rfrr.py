@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from paper_figures import rfrr_rates, rfrr_risk
+from fasttransfer.paper_figures import rfrr_rates, rfrr_risk
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from paper_figures import FIGURES, compute_optimal, theorem1_gaps  # noqa: E402
-from theory.grid_search import SlopeStudyConfig  # noqa: E402
+from fasttransfer.paper_figures import FIGURES, compute_optimal, theorem1_gaps  # noqa: E402
+from fasttransfer.theory.grid_search import SlopeStudyConfig  # noqa: E402
 
 
 def test_registered():
-    assert FIGURES["theorem1_gaps"] == "paper_figures.theorem1_gaps"
-    assert FIGURES["compute_optimal"] == "paper_figures.compute_optimal"
+    assert FIGURES["theorem1_gaps"] == "fasttransfer.paper_figures.theorem1_gaps"
+    assert FIGURES["compute_optimal"] == "fasttransfer.paper_figures.compute_optimal"
 
 
 def test_theorem1_gaps_main_and_axes(tmp_path):
@@ -54,7 +54,7 @@ def test_compute_optimal_main_and_axes(tmp_path):
 def test_compute_optimal_reuses_stored_results(tmp_path):
     import pandas as pd
 
-    from theory.grid_search import run_study
+    from fasttransfer.theory.grid_search import run_study
 
     cfg = SlopeStudyConfig(lo=3.0, hi=5.0, per_decade=1, ratio=1.05)
     df = run_study(cfg, settings=tuple(compute_optimal._settings().values()))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_figures import FIGURES, topk_curves, topk_final, topk_profile
+from fasttransfer.paper_figures import FIGURES, topk_curves, topk_final, topk_profile
 
 
 @pytest.fixture(scope="module")

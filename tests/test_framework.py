@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.framework import (Estimate, finite_transfer_suboptimality, hp_gap, is_fast,
+from fasttransfer.theory.framework import (Estimate, finite_transfer_suboptimality, hp_gap, is_fast,
                               loss_gap, transfer_suboptimality, transfer_verdict)
-from theory.synthetic import PowerLawFamily
+from fasttransfer.theory.synthetic import PowerLawFamily
 
 
 def test_gaps_elementwise_and_norm():

@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from theory import grid_search as gs
-from theory.errors import InputError
+from fasttransfer.theory import grid_search as gs
+from fasttransfer.theory.errors import InputError
 
 
 def _exhaustive_transfer(model, C):

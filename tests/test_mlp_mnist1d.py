@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import mlp_mnist1d as M
-from simulations.trajectory import RecorderConfig, run_width
-from theory.errors import InputError
+from fasttransfer.simulations import mlp_mnist1d as M
+from fasttransfer.simulations.trajectory import RecorderConfig, run_width
+from fasttransfer.theory.errors import InputError
 
 
 def test_dataset_is_generated_locally_and_deterministic():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from simulations import mup
+from fasttransfer.simulations import mup
 
 # (width, d, param) -> (std W, std b, std a, output multiplier, LR multipliers W, b, a)
 TABLE = [

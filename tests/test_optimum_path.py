@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from theory.errors import InputError
-from theory.optimum_path import grid_optima, largest_shift, modes
+from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.optimum_path import grid_optima, largest_shift, modes
 
 
 def test_modes_exact_cases():

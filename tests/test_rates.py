@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.errors import InputError
-from theory.rates import analyze_sweep, fit_offset_power_law, fit_vertex, read_sweep
-from theory.synthetic import PowerLawFamily, llama_family
+from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.rates import analyze_sweep, fit_offset_power_law, fit_vertex, read_sweep
+from fasttransfer.theory.synthetic import PowerLawFamily, llama_family
 
 WIDTHS = 128 * 2 ** np.arange(7)
 

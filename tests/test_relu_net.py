@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from simulations import mup, relu_net
+from fasttransfer.simulations import mup, relu_net
 
 
 @pytest.mark.parametrize("d", [1, 2, 8, 30])

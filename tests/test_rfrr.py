@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from simulations import rfrr
-from theory.errors import InputError
+from fasttransfer.simulations import rfrr
+from fasttransfer.theory.errors import InputError
 
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)
 PSI2 = 2.0
@@ -230,7 +230,7 @@ def test_monte_carlo_detects_a_wrong_normalisation():
 # ------------------------------------------------------------------ study store
 
 def test_run_study_is_resumable(tmp_path):
-    from paper_figures.rfrr_risk import tiny_config
+    from fasttransfer.paper_figures.rfrr_risk import tiny_config
 
     cfg = tiny_config()
     res = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from proofs_check import rfrr_expansion as ex
-from simulations import rfrr
+from fasttransfer.proofs_check import rfrr_expansion as ex
+from fasttransfer.simulations import rfrr
 
 SETTING = dict(psi2=2.0, F1=1.0, Fs=0.5, tau=0.5)
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulations import relu_net, sweep
-from theory.errors import InputError
-from theory.rates import read_sweep
+from fasttransfer.simulations import relu_net, sweep
+from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.rates import read_sweep
 
 TINY = sweep.ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, seeds=2,
                              steps=20, batch=16, d=8, test_size=64, seed_block=1)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.synthetic import LateShiftFamily, PowerLawFamily, llama_family, sample_sweep
+from fasttransfer.theory.synthetic import LateShiftFamily, PowerLawFamily, llama_family, sample_sweep
 
 
 @given(alpha=st.floats(0.1, 2.0), beta=st.floats(0.1, 2.0), A=st.floats(0.1, 20.0),

@@ -6,7 +6,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs_check import theorem1 as t1
+from fasttransfer.proofs_check import theorem1 as t1
 
 
 @pytest.fixture(scope="module")

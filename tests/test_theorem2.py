@@ -5,8 +5,8 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs_check import theorem2 as t2
-from theory import grid_search as gs
+from fasttransfer.proofs_check import theorem2 as t2
+from fasttransfer.theory import grid_search as gs
 
 alpha, beta, rho, h = (t2.SYMBOLS[k] for k in ("alpha", "beta", "rho", "h"))
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulations.alignment import alignment_eigenvalues
-from simulations.trajectory import (
+from fasttransfer.simulations.alignment import alignment_eigenvalues
+from fasttransfer.simulations.trajectory import (
     Problem,
     RecorderConfig,
     TrajectoryRecorder,
@@ -189,7 +189,7 @@ def test_hypothesis1_detects_a_sloped_residual_and_a_width_independent_gap():
 
 @pytest.mark.parametrize("bad", [dict(ema=1.0), dict(rule="midpoint"), dict(k_max=0)])
 def test_config_validation(bad):
-    from theory.errors import InputError
+    from fasttransfer.theory.errors import InputError
 
     with pytest.raises(InputError):
         RecorderConfig(**bad)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.errors import InputError
+from fasttransfer.theory.errors import InputError
 
 __all__ = [
     "ExcessModel", "Plan", "exponent_direct", "exponent_transfer", "is_useful", "plan",
@@ -424,7 +424,7 @@ class Setting:
     box: float = 4.0
 
     def model(self) -> ExcessModel:
-        from theory.synthetic import PowerLawFamily
+        from fasttransfer.theory.synthetic import PowerLawFamily
 
         fam = PowerLawFamily(A=self.A, alpha=self.alpha, kappa=self.kappa, B=self.B,
                              beta=self.beta)

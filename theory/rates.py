@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from theory.errors import InputError
-from theory.framework import Estimate, transfer_verdict
+from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.framework import Estimate, transfer_verdict
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("width", "hp", "loss")
 MIN_WIDTHS = 3

@@ -23,9 +23,9 @@ _NOTE = ("The paper shows no coordinate check; this is the standard check of "
 
 def run(ctx):
     from fasttransfer.checks import CheckResult
-    from paper_figures import coordcheck as figure
-    from paper_figures.style import save
-    from simulations import coordcheck as cc
+    from fasttransfer.paper_figures import coordcheck as figure
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.simulations import coordcheck as cc
 
     cfg = cc.CoordCheckConfig.preset(ctx.base_preset)
     out_dir = ctx.results_dir / "coordcheck"

@@ -42,8 +42,8 @@ def _coverage(preset: str, results_dir: Path, log) -> dict:
     the 95% intervals contain the truth. Stored as JSON and reused."""
     from scipy.stats import t
 
-    from theory.rates import analyze_sweep
-    from theory.synthetic import llama_family
+    from fasttransfer.theory.rates import analyze_sweep
+    from fasttransfer.theory.synthetic import llama_family
 
     n_draws, boot = (200, 1000) if preset == "paper" else (30, 200)
     path = results_dir / f"estimators_coverage_{preset}.json"
@@ -88,8 +88,8 @@ def _coverage(preset: str, results_dir: Path, log) -> dict:
 def _accuracy_table() -> tuple[list[str], bool]:
     """Estimates vs truth over a spread of families and noise levels (markdown rows) and
     whether every pure-quadratic family is within 2 interval half-widths (~5.6 sd)."""
-    from theory.rates import analyze_sweep
-    from theory.synthetic import PowerLawFamily
+    from fasttransfer.theory.rates import analyze_sweep
+    from fasttransfer.theory.synthetic import PowerLawFamily
 
     rows = ["| alpha | beta | noise | cubic | alpha_hat [95%] | beta_hat [95%] | verdict (truth) |",
             "|---|---|---|---|---|---|---|"]
@@ -114,10 +114,10 @@ def _accuracy_table() -> tuple[list[str], bool]:
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:
-    from paper_figures import late_shift, rate_framework
-    from paper_figures.style import save
-    from theory.rates import analyze_sweep
-    from theory.synthetic import llama_family
+    from fasttransfer.paper_figures import late_shift, rate_framework
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.theory.rates import analyze_sweep
+    from fasttransfer.theory.synthetic import llama_family
 
     results: list[CheckResult] = []
     figs = []

@@ -106,7 +106,7 @@ def validation_noise(df, per_width) -> str:
 
 
 def _provenance(cfg) -> str:
-    from simulations import sweep
+    from fasttransfer.simulations import sweep
 
     bank = sweep.bank_dir(cfg)
     if bank is None:
@@ -129,11 +129,11 @@ def _not_run(claim: str, paper: str, err) -> CheckResult:
 
 
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
-    from paper_figures import relu_rates, relu_transfer
-    from paper_figures.style import save
-    from simulations import sweep
-    from theory.errors import InputError
-    from theory.rates import analyze_sweep
+    from fasttransfer.paper_figures import relu_rates, relu_transfer
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep
 
     try:
         data = relu_transfer.load(ctx.results_dir, ctx.preset, log=ctx.log)
@@ -228,10 +228,10 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
 
 
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
-    from paper_figures import kindex_late_shift as fig
-    from paper_figures.style import save
-    from simulations import sweep
-    from theory.errors import InputError
+    from fasttransfer.paper_figures import kindex_late_shift as fig
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory.errors import InputError
 
     try:
         data = fig.load(ctx.results_dir, ctx.preset, log=ctx.log)
@@ -277,7 +277,7 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
 
 
 def _shift_row(tied, cfg, paper, missing, rel, table, source) -> CheckResult:
-    from theory.optimum_path import largest_shift
+    from fasttransfer.theory.optimum_path import largest_shift
 
     shift = largest_shift(tied)
     abrupt = (shift["decades"] <= -SHIFT_MIN_DECADES and shift["to_width"] >= SHIFT_MIN_WIDTH)
@@ -301,7 +301,7 @@ def _shift_row(tied, cfg, paper, missing, rel, table, source) -> CheckResult:
 
 
 def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
-    from theory.optimum_path import largest_shift
+    from fasttransfer.theory.optimum_path import largest_shift
 
     both = tied.merge(lw, on="width", suffixes=("_tied", "_lw"))
     lower = float(np.mean(both.loss_min_lw < both.loss_min_tied)) if len(both) else np.nan

@@ -27,7 +27,7 @@ class Theorem1Config:
 
 
 def _symbolic_rows() -> list[CheckResult]:
-    from proofs_check.theorem1 import check_all
+    from fasttransfer.proofs_check.theorem1 import check_all
 
     results = check_all()
     ok = all(r.ok for r in results)
@@ -49,7 +49,7 @@ def _symbolic_rows() -> list[CheckResult]:
 def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
     import numpy as np
 
-    from proofs_check.theorem1 import inequality_slack, random_families, tight_family
+    from fasttransfer.proofs_check.theorem1 import inequality_slack, random_families, tight_family
 
     rng = np.random.default_rng(cfg.seed)
     g = random_families(rng, cfg.families, cfg.widths)
@@ -97,8 +97,8 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
 
 
 def _figure(ctx: CheckContext) -> tuple[str, ...]:
-    from paper_figures import theorem1_gaps
-    from paper_figures.style import save
+    from fasttransfer.paper_figures import theorem1_gaps
+    from fasttransfer.paper_figures.style import save
 
     save(theorem1_gaps.plot(theorem1_gaps.load(ctx.results_dir, ctx.base_preset)),
          ctx.figures_dir, theorem1_gaps.NAME)

@@ -24,8 +24,8 @@ def _symbolic_row() -> CheckResult:
     import numpy as np
     import sympy as sp
 
-    from proofs_check.theorem2 import SYMBOLS, check_all
-    from theory.grid_search import exponent_direct, exponent_transfer, is_useful
+    from fasttransfer.proofs_check.theorem2 import SYMBOLS, check_all
+    from fasttransfer.theory.grid_search import exponent_direct, exponent_transfer, is_useful
 
     results = check_all()
     by_name = {r.name: r for r in results}
@@ -67,7 +67,7 @@ def _study(ctx: CheckContext, cfg):
     """Brute-force optima, reused from ctx.results_dir when stored for this config."""
     import pandas as pd
 
-    from theory.grid_search import run_study
+    from fasttransfer.theory.grid_search import run_study
 
     csv, meta = ctx.results_dir / STORED, ctx.results_dir / STORED_CONFIG
     key = json.loads(json.dumps(asdict(cfg)))
@@ -91,7 +91,7 @@ def _study(ctx: CheckContext, cfg):
 def _numeric_row(ctx: CheckContext) -> CheckResult:
     import numpy as np
 
-    from theory.grid_search import SlopeStudyConfig, slopes_table
+    from fasttransfer.theory.grid_search import SlopeStudyConfig, slopes_table
 
     cfg = SlopeStudyConfig.preset(ctx.base_preset)
     df = _study(ctx, cfg)
@@ -142,8 +142,8 @@ def _numeric_row(ctx: CheckContext) -> CheckResult:
 
 
 def _figure(ctx: CheckContext) -> tuple[str, ...]:
-    from paper_figures import compute_optimal
-    from paper_figures.style import save
+    from fasttransfer.paper_figures import compute_optimal
+    from fasttransfer.paper_figures.style import save
 
     save(compute_optimal.plot(compute_optimal.load(ctx.results_dir, ctx.base_preset)),
          ctx.figures_dir, compute_optimal.NAME)

@@ -41,10 +41,10 @@ def _fmt_table(df, cols, fmt="{:.6g}") -> str:
 def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
-    from paper_figures import rfrr_rates, rfrr_risk
-    from paper_figures.style import save
-    from proofs_check.rfrr_expansion import expansion_constants
-    from simulations.rfrr import (RFRRConfig, activation_coefficients, loglog_slopes,
+    from fasttransfer.paper_figures import rfrr_rates, rfrr_risk
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.proofs_check.rfrr_expansion import expansion_constants
+    from fasttransfer.simulations.rfrr import (RFRRConfig, activation_coefficients, loglog_slopes,
                                   optimal_lambda, risk_deterministic_equivalent,
                                   risk_fixed_point, run_study)
 

@@ -51,7 +51,7 @@ def _alignment_exactness():
     """Max |reduction - dense eigh| / bound over the settings' layer shapes (width 1024)."""
     import numpy as np
 
-    from simulations.alignment import alignment_eigenvalues, alignment_matrix
+    from fasttransfer.simulations.alignment import alignment_eigenvalues, alignment_matrix
 
     rng = np.random.default_rng(0)
     worst = 0.0
@@ -70,8 +70,8 @@ def _alignment_exactness():
 
 
 def _analyze(final):
-    from theory.errors import InputError
-    from theory.rates import analyze_sweep
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep
 
     sweep = final[["width", "hp", "loss", "seed"]]
     try:
@@ -83,7 +83,7 @@ def _analyze(final):
 def _setting_row(setting: str, res: dict, figures: tuple[str, ...]) -> CheckResult:
     import numpy as np
 
-    from simulations.trajectory import hypothesis1
+    from fasttransfer.simulations.trajectory import hypothesis1
 
     final, profile = res["final"], res["profile"]
     an, why = _analyze(final)
@@ -153,14 +153,14 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...]) -> CheckResu
 def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
-    from simulations.topk_study import SETTINGS, simulate
+    from fasttransfer.simulations.topk_study import SETTINGS, simulate
 
     out = ctx.results_dir / "topk"
     results = simulate(out, ctx.base_preset, progress=False, log=ctx.log)
 
     figures: list[str] = []
     try:
-        from paper_figures import style, topk_curves, topk_final, topk_profile
+        from fasttransfer.paper_figures import style, topk_curves, topk_final, topk_profile
 
         for mod in (topk_curves, topk_final, topk_profile):
             data = mod.load(ctx.results_dir, ctx.base_preset)

@@ -1,0 +1,47 @@
+"""benchmarks/relu_paper_gpu.py, the script that made the results bank: a tiny run on
+the CPU writes at most eight files (what the device tool returns), and --import-to adds
+it to a bank, merging runs and refusing a cell twice."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from fasttransfer.simulations import sweep
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "relu_paper_gpu.py"
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_tiny_run_and_import(tmp_path):
+    out, store, bank = tmp_path / "out", tmp_path / "store", tmp_path / "bank"
+    r = _run("--tiny", "--skip-torch", "--out", str(out), "--store", str(store),
+             "--cells", "relu:32,kindex:32")
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(summary["gemm_fraction"]) == {"relu", "kindex"}
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["kindex.csv", "log.txt", "relu.csv", "runs.json"] and len(files) <= 8
+    assert _run("--import-to", str(bank), str(out)).returncode == 0
+    cfg, df, prov = sweep.read_store(bank / "relu" / "paper" / "mup")
+    assert cfg.widths == (32,) and set(df.width) == {32}
+    assert prov["cells"]["32"]["run"] == "out" and "out" in prov["runs"]
+    assert (bank / "runs" / "out" / "runs.json").exists()
+    # the same cell twice is refused; a second run with another width is merged
+    again = _run("--import-to", str(bank), str(out))
+    assert again.returncode != 0 and "already in the bank" in again.stderr
+    out2 = tmp_path / "out2"
+    r = _run("--tiny", "--skip-torch", "--out", str(out2), "--store", str(tmp_path / "s2"),
+             "--cells", "relu:64")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _run("--import-to", str(bank), str(out2)).returncode == 0
+    merged = pd.read_csv(bank / "relu" / "paper" / "mup" / sweep.CSV_NAME)
+    assert sorted(set(merged.width)) == [32, 64]
+    conf = json.loads((bank / "relu" / "paper" / "mup" / sweep.CONFIG_NAME).read_text())
+    assert conf["widths"] == [32, 64]

@@ -87,14 +87,10 @@ def tiny_configs():
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import results_main
 
-    def options(p):
-        p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
-
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
-                       make=lambda a: plot(load(a.results or a.out / "tiny_results", "tiny",
-                                                configs=tiny_configs(), log=lambda s: None)))
+    return results_main(argv, name=NAME, caption=CAPTION,
+                        make=lambda r: plot(load(r, "tiny", configs=tiny_configs(), log=lambda s: None)))
 
 
 if __name__ == "__main__":

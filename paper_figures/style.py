@@ -75,3 +75,13 @@ def figure_main(argv, *, name: str, caption: str,
     for path in save(make(args), args.out, name):
         print(path)
     return 0
+
+
+def results_main(argv, *, name: str, caption: str, make: Callable[[Path], Figure]) -> int:
+    """The ``main()`` of the figures drawn from a tiny simulation: ``--results`` (where its
+    store lives, default ``OUT/tiny_results``) and ``make(results_dir)``."""
+    def options(p):
+        p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
+
+    return figure_main(argv, name=name, caption=caption, options=options,
+                       make=lambda a: make(a.results or a.out / "tiny_results"))

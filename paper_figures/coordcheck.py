@@ -44,17 +44,20 @@ def plot(data):
     df = data.copy()
     if "seed" not in df.columns:
         df["seed"] = 0
-    params = [p for p in cc.PARAMS if p in set(df["param"])]
+    present = list(dict.fromkeys(df["param"]))  # any model's label, ours first
+    params = [p for p in cc.PARAMS if p in present] + [p for p in present if p not in cc.PARAMS]
+    known = [m for m in cc.MODULES if m in set(df["module"])]
+    modules = known + [m for m in dict.fromkeys(df["module"]) if m not in known]
     ts = sorted(int(t) for t in df["t"].unique())
     slope_tab = cc.slopes(df)
     fig, axes = new_figure(ncols=len(ts), nrows=len(params), width=1.55 * len(ts) + 0.6,
                            height=1.9)
-    palette = colors(len(cc.MODULES))
+    palette = colors(len(modules))
     for r, param in enumerate(params):
         for c, t in enumerate(ts):
             ax = axes[r * len(ts) + c]
             sub = df[(df["param"] == param) & (df["t"] == t)]
-            for k, module in enumerate(cc.MODULES):
+            for k, module in enumerate(modules):
                 m = sub[sub["module"] == module]
                 if m.empty:
                     continue
@@ -64,12 +67,12 @@ def plot(data):
                                 & (slope_tab["t"] == t)]
                 s = float(row["slope"].iloc[0]) if not row.empty else float("nan")
                 ax.plot(widths, g.mean().to_numpy(), marker="o", ms=2.5, lw=1.2,
-                        color=palette[k], label=f"{LABELS[module]}: {s:+.2f}")
+                        color=palette[k], label=f"{LABELS.get(module, module)}: {s:+.2f}")
                 ax.fill_between(widths, g.min().to_numpy(), g.max().to_numpy(),
                                 color=palette[k], alpha=0.18, lw=0)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.set_title(f"{ROW_TITLES[param]}, t = {t}")
+            ax.set_title(f"{ROW_TITLES.get(param, param)}, t = {t}")
             if r == len(params) - 1:
                 ax.set_xlabel("width $n$")
             if c == 0:

@@ -207,6 +207,71 @@ def run_coordcheck(cfg: CoordCheckConfig, *,
     return out[list(COLUMNS) + ["seed"]]
 
 
+def coordinate_check(init: Callable, apply: Callable, loss: Callable, data: Callable,
+                     x_probe, widths, *, optimizer: Callable, steps: int = 5,
+                     seeds: int = 3, key=None, label: str = "model") -> pd.DataFrame:
+    """The coordinate check of ANY JAX model (microsoft/mup's, as pure functions).
+
+    ``init(key, width) -> params`` (any pytree); ``apply(params, x) -> (out, acts)`` with
+    ``acts`` a dict of named intermediate arrays; ``loss(out, y) -> scalar``;
+    ``data(key, t) -> (x, y)`` the training batch of step t (the same for every width:
+    common random numbers); ``x_probe`` the fixed batch on which l1 = mean |x| of every
+    named activation and of the output is recorded at t = 0..steps (t = after t
+    updates); ``optimizer(width) -> optax.GradientTransformation`` (muP: its per-layer
+    learning rates depend on the width). Returns the tidy table param (= ``label``),
+    width, t, module, l1, seed; :func:`slopes` and :func:`criterion` judge it,
+    ``fasttransfer.paper_figures.coordcheck.plot`` draws it. One jitted, seed-vmapped,
+    step-scanned program per width.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    if int(steps) < 0 or int(seeds) < 1 or not list(widths):
+        from fasttransfer.theory.errors import InputError
+
+        raise InputError("coordinate_check: need steps >= 0, seeds >= 1 and some widths")
+    key = jax.random.PRNGKey(0) if key is None else key
+    frames = []
+    for width in widths:
+        opt = optimizer(width)
+
+        def l1s(params):
+            out, acts = apply(params, x_probe)
+            named = {**acts, "output": out}
+            return {k: jnp.mean(jnp.abs(v)) for k, v in named.items()}
+
+        def one_seed(seed_key, opt=opt, width=width):
+            init_key, data_key = jax.random.split(seed_key)
+            params = init(jax.random.fold_in(init_key, width), width)
+            state = opt.init(params)
+
+            def step(carry, t):
+                params, state = carry
+                x, y = data(jax.random.fold_in(data_key, t), t)
+                grads = jax.grad(lambda p: loss(apply(p, x)[0], y))(params)
+                updates, state = opt.update(grads, state, params)
+                params = optax.apply_updates(params, updates)
+                return (params, state), l1s(params)
+
+            (_, _), after = jax.lax.scan(step, (params, state), jnp.arange(steps))
+            first = l1s(params)
+            return {k: jnp.concatenate([first[k][None], after[k]]) for k in first}
+
+        keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
+        # a few small steps: compile time dominates, so on a CPU compile fast (as below)
+        opts = _FAST_COMPILE if jax.default_backend() == "cpu" else {}
+        with jax.numpy_dtype_promotion("standard"):
+            res = jax.jit(jax.vmap(one_seed), compiler_options=opts)(keys)  # {module: (S, T+1)}
+        for module, arr in res.items():
+            arr = np.asarray(arr, dtype=np.float64)
+            seed, t = np.meshgrid(np.arange(seeds), np.arange(steps + 1), indexing="ij")
+            frames.append(pd.DataFrame({"param": label, "width": int(width), "t": t.ravel(),
+                                        "module": module, "l1": arr.ravel(),
+                                        "seed": seed.ravel()}))
+    return pd.concat(frames, ignore_index=True)[list(COLUMNS) + ["seed"]]
+
+
 def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
     """The table of SPEC §7: columns param, width, t, module, l1 (l1 averaged over seeds)."""
     out = (df.groupby(["param", "width", "t", "module"], sort=False, as_index=False)["l1"]
@@ -257,7 +322,8 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     agg = agg.drop(columns="sd").merge(widths.reset_index(), on=keys)
     order = {m: i for i, m in enumerate(MODULES)}
     agg = agg.sort_values(["param", "t", "module"],
-                          key=lambda c: c.map(order) if c.name == "module" else c)
+                          key=lambda c: c.map(lambda m: order.get(m, len(order)))
+                          if c.name == "module" else c)
     return agg[["param", "module", "t", "slope", "se", "n_seeds", "n_widths"]].reset_index(
         drop=True)
 

@@ -169,3 +169,72 @@ def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
     assert rows[1].verdict in ("pass", "differs")  # SP at t = 2 is noisy at 3 widths
     assert (tmp_path / rows[0].figures[0]).exists()
     assert "| mup | output |" in rows[0].details
+
+
+# ---- the coordinate check of any JAX model (public API), on an MLP written as pure
+# functions: muP for Adam (hidden and output LRs ~ 1/n, output init ~ 1/n) stays flat,
+# the standard parametrisation's output grows with width once training starts.
+def _mlp(param):
+    """(init, apply, loss, data, x_probe, optimizer) of a 2-hidden-layer MLP."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    d, base = 8, 32
+
+    def init(key, n):
+        k1, k2, k3 = jax.random.split(key, 3)
+        out_std = 1.0 / n if param == "mup" else n**-0.5
+        return {"W1": jax.random.normal(k1, (d, n)) / d**0.5,
+                "W2": jax.random.normal(k2, (n, n)) / n**0.5,
+                "W3": jax.random.normal(k3, (n,)) * out_std}
+
+    def apply(p, x):
+        h1 = jax.nn.relu(x @ p["W1"])
+        h2 = jax.nn.relu(h1 @ p["W2"])
+        return h2 @ p["W3"], {"h1": h1, "h2": h2}
+
+    def optimizer(n, lr=1e-2):
+        scale = base / n if param == "mup" else 1.0
+        return optax.multi_transform(
+            {"in": optax.adam(lr), "rest": optax.adam(lr * scale)},
+            {"W1": "in", "W2": "rest", "W3": "rest"})
+
+    def data(key, t):
+        x = jax.random.normal(key, (32, d))
+        return x, jnp.sin(x[:, 0])
+
+    x_probe = jax.random.normal(jax.random.PRNGKey(1), (64, d))
+    return init, apply, (lambda out, y: jnp.mean((out - y) ** 2)), data, x_probe, optimizer
+
+
+def test_coordinate_check_of_any_model():
+    from scipy.stats import t as student
+
+    import fasttransfer as ft
+
+    seeds, steps = 3, 2
+    q = student.ppf(0.975, seeds - 1)  # two-sided 95% t interval over the seeds
+    tabs = {}
+    for param in ("mup", "sp"):
+        init, apply, loss, data, probe, opt = _mlp(param)
+        df = ft.coordinate_check(init, apply, loss, data, probe, [32, 128, 512],
+                                 optimizer=opt, steps=steps, seeds=seeds, label=param)
+        assert list(df.columns) == ["param", "width", "t", "module", "l1", "seed"]
+        assert set(df.module) == {"h1", "h2", "output"} and set(df.t) == {0, 1, 2}
+        tabs[param] = ft.coordinate_slopes(df).set_index(["module", "t"])
+    mup, sp = tabs["mup"], tabs["sp"]
+    for module in ("h1", "h2", "output"):
+        for t in (1, 2):
+            r = mup.loc[(module, t)]
+            assert r.slope - q * r.se <= 0.0  # not significantly growing under muP
+    for t in (1, 2):
+        r = sp.loc[("output", t)]
+        assert r.slope - q * r.se > 0.0  # grows with width under SP
+    init, apply, loss, data, probe, opt = _mlp("mup")
+    small = ft.coordinate_check(init, apply, loss, data, probe, [32, 64], optimizer=opt,
+                                steps=1, seeds=1, label="my model")
+    fig = ft.plot_coordinates(small)
+    assert len(fig.axes) == 2 and "my model" in fig.axes[0].get_title()  # one panel per t
+    with pytest.raises(InputError):
+        ft.coordinate_check(init, apply, loss, data, probe, [], optimizer=opt)

@@ -1,0 +1,47 @@
+"""The public API of ``fasttransfer`` (issue: one namespace, a thin API): every name in
+__all__ resolves, importing the package loads neither JAX nor sympy, and the fixed
+signatures of SPEC §4 and §6 hold."""
+
+import inspect
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fasttransfer as ft
+
+
+def test_every_public_name_resolves():
+    for name in ft.__all__:
+        assert getattr(ft, name) is not None, name
+    with pytest.raises(AttributeError):
+        ft.not_a_name  # noqa: B018
+
+
+def test_import_is_light():
+    code = ("import sys, fasttransfer; fasttransfer.read_sweep; "
+            "print(sorted(m for m in ('jax', 'sympy', 'optax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_rfrr_signatures_and_a_value():
+    sig = inspect.signature(ft.rfrr.asymptotic_risk)
+    assert list(sig.parameters)[:3] == ["psi1", "psi2", "lam"]
+    assert {"F1", "Fs", "tau", "activation"} <= set(sig.parameters)
+    lam, risk = ft.rfrr.optimal_lambda(math.inf, 2.0, F1=1.0, Fs=0.5, tau=0.5)
+    # the optimum's risk is the smallest on a grid around it (exact to the optimiser)
+    grid = [ft.rfrr.asymptotic_risk(math.inf, 2.0, lam * f, F1=1.0, Fs=0.5, tau=0.5)
+            for f in (0.5, 2.0)]
+    assert risk <= min(grid)
+
+
+def test_topk_change_is_the_sum_of_the_top_eigenvalues():
+    rng = np.random.default_rng(0)
+    G, dW = rng.standard_normal((5, 7)), rng.standard_normal((5, 7))
+    lam = np.asarray(ft.alignment_eigenvalues(G, dW))
+    assert float(ft.topk_change(G, dW, 3)) == pytest.approx(float(lam[:3].sum()), rel=1e-12)
+    # the full sum is <G, dW> (trace of the symmetrised alignment matrix)
+    assert float(lam.sum()) == pytest.approx(float(np.sum(G * dW)), rel=1e-10)

@@ -1,0 +1,18 @@
+"""The README's Python examples run (doctest) and its test command is the one CI runs."""
+
+import doctest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_examples_run():
+    res = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
+                           optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted >= 10 and res.failed == 0
+
+
+def test_readme_test_command_is_ci():
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = 'pip install -e ".[test]" && python -m pytest -q -n 2'
+    assert command in ci and command in (ROOT / "README.md").read_text()

@@ -5,8 +5,9 @@ own muP width sweeps.
 The public API is what ``__all__`` lists (internals may change behind it); names load
 lazily, so ``import fasttransfer`` costs neither JAX nor sympy:
 
-* sweeps: :func:`read_sweep` (CSV -> validated DataFrame), :func:`analyze_sweep` (alpha,
-  beta, beta - alpha/2 with intervals and the verdict), :func:`plan` (Theorem 2's
+* sweeps: :func:`read_sweep` (CSV -> validated DataFrame), :func:`analyze_sweep` (a
+  DataFrame or a CSV path -> :class:`SweepResult`: alpha, beta, beta - alpha/2 with
+  intervals, ``.verdict``, ``.summary()``, ``.to_json_dict()``, ``.plot()``), :func:`plan` (Theorem 2's
   compute-optimal proxy width, trials and target width);
 * synthetic families with known rates: :class:`PowerLawFamily`, :class:`LateShiftFamily`,
   :func:`llama_family`, :func:`sample_sweep`;
@@ -33,7 +34,8 @@ __version__ = "0.1.0"
 # public name -> (module, attribute); attribute None = the module itself
 _API: dict[str, tuple[str, str | None]] = {
     "read_sweep": ("fasttransfer.theory.rates", "read_sweep"),
-    "analyze_sweep": ("fasttransfer.theory.rates", "analyze_sweep"),
+    "analyze_sweep": ("fasttransfer.analysis", "analyze_sweep"),
+    "SweepResult": ("fasttransfer.analysis", "SweepResult"),
     "plan": ("fasttransfer.theory.grid_search", "plan"),
     "PowerLawFamily": ("fasttransfer.theory.synthetic", "PowerLawFamily"),
     "LateShiftFamily": ("fasttransfer.theory.synthetic", "LateShiftFamily"),

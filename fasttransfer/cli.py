@@ -16,7 +16,7 @@ import importlib.util
 import os
 import sys
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.errors import InputError, cli_message
 
 COMMANDS: dict[str, str] = {
     "analyze": "estimate alpha, beta and the transfer verdict from a width x HP sweep",
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_command_module(args.command).run(args) or 0)
     except InputError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {cli_message(err)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # output piped into e.g. `head`: not an error of ours; silence the flush at exit

@@ -1,6 +1,7 @@
 """``fasttransfer analyze SWEEP.csv``: alpha, beta, beta - alpha/2 with 95% intervals,
 the per-width table (width, nu_star, phi_star, a, b, c) and the transfer verdict
-(SPEC §7). The math lives in :mod:`theory.rates`; this module parses flags and prints."""
+(SPEC §7). The math lives in :mod:`fasttransfer.theory.rates`, the text in
+:mod:`fasttransfer.analysis`; this module parses flags and prints."""
 
 from __future__ import annotations
 
@@ -38,54 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="grid points in each local quadratic fit (>= 5, default 7)")
 
 
-def format_report(analysis, source: str = "") -> str:
-    """The text ``analyze`` prints (also used by checks that show an analysis)."""
-    a = analysis
-    lines = []
-    if source:
-        lines.append(f"sweep: {source}")
-    lines.append(
-        f"widths: {len(a.per_width)}  seeds: {a.n_seeds}  diverged runs (excluded): {a.diverged}  "
-        f"reference: {a.reference}  quadratic window: {a.window} points")
-    lines.append(f"intervals (95%): {a.interval_method}; bootstrap over {a.bootstrap_kind}, "
-                 f"{a.bootstrap} resamples")
-    lines.append("")
-    lines.append(f"  alpha            = {_est(a.alpha)}   (phi_star(n) = phi_inf + A n^-alpha; "
-                 f"phi_inf = {a.phi_inf.estimate:.6g}, A = {a.A.estimate:.4g}; "
-                 f"Huber on {a.loss_residuals} residuals)")
-    hp_law = ("nu_star(n) = nu_inf + B n^-beta" if a.reference == "extrapolate"
-              else "|nu_star(n) - nu_star(n_max)| = B n^-beta")
-    lines.append(f"  beta             = {_est(a.beta)}   ({hp_law}; nu_inf = "
-                 f"{a.nu_inf.estimate:.6g}, B = {a.B.estimate:.4g})")
-    lines.append(f"  beta - alpha/2   = {_est(a.beta_minus_half_alpha)}")
-    if len(a.window_sensitivity) > 1:
-        lines.append("  window check     : beta - alpha/2 = " + ", ".join(
-            f"{b - al / 2:.4f} ({k} pts)" for k, (al, b) in sorted(a.window_sensitivity.items())))
-    lines.append("")
-    cols = ("width", "nu_star", "phi_star", "a", "b", "c")
-    lines.append("  " + "".join(f"{c:>13}" for c in cols))
-    for _, row in a.per_width.iterrows():
-        lines.append("  " + f"{row['width']:>13g}" + "".join(f"{row[c]:>13.6g}" for c in cols[1:]))
-    lines.append("  (a = |phi_star - phi_inf|, b = |nu_star - nu_ref|, c = phi''/2 b^2 with the "
-                 "curvature of the widest loss curve)")
-    if a.warnings:
-        lines.append("")
-        lines.extend(f"warning: {w}" for w in a.warnings)
-    lines.append("")
-    lines.append(f"verdict: {a.verdict}  (beta - alpha/2 = {_est(a.beta_minus_half_alpha)}; "
-                 "fast: interval above 0; weak: contains 0 with beta > 0)")
-    return "\n".join(lines)
-
-
-def _est(e) -> str:
-    return f"{e.estimate:.4f} [{e.ci[0]:.4f}, {e.ci[1]:.4f}]"
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     import os
     import tempfile
 
+    from fasttransfer.analysis import format_report
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep, read_sweep
 

@@ -61,3 +61,23 @@ def test_estimate_and_is_fast():
     assert e.width == pytest.approx(0.2)
     assert e.to_json() == {"estimate": 0.5, "ci": [0.4, 0.6]}
     assert is_fast(0.52, 0.75) and not is_fast(0.52, 0.26)
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags():
+    """A Python caller reads the parameter's name; the command line its flag."""
+    import pandas as pd
+
+    from fasttransfer.theory.errors import InputError, cli_message
+    from fasttransfer.theory.grid_search import plan
+    from fasttransfer.theory.rates import analyze_sweep
+
+    df = pd.DataFrame({"width": [1, 2], "hp": [0.0, 1.0], "loss": [1.0, 1.0]})
+    with pytest.raises(InputError) as e:
+        analyze_sweep(df, window=3)
+    assert str(e.value).startswith("window must be at least")
+    assert cli_message(e.value).startswith("--window must be at least")
+    with pytest.raises(InputError) as e:
+        plan(-1.0, 0.5, 2, 1, 1e6)
+    assert str(e.value).startswith("alpha:") and cli_message(e.value).startswith("--alpha:")
+    assert cli_message(InputError("log_hp: bad", param="log_hp")) == "--log-hp: bad"
+    assert cli_message(InputError("a file's content")) == "a file's content"

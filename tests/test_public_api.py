@@ -45,3 +45,29 @@ def test_topk_change_is_the_sum_of_the_top_eigenvalues():
     assert float(ft.topk_change(G, dW, 3)) == pytest.approx(float(lam[:3].sum()), rel=1e-12)
     # the full sum is <G, dW> (trace of the symmetrised alignment matrix)
     assert float(lam.sum()) == pytest.approx(float(np.sum(G * dW)), rel=1e-10)
+
+
+def test_analyze_sweep_from_python(tmp_path, capsys):
+    """A DataFrame or a path; the summary is the CLI's text; JSON and plot as the CLI's."""
+    from fasttransfer.cli import main
+
+    fam = ft.llama_family(beta=0.75)
+    grid = fam.nu_inf + np.linspace(-1.5, 1.5, 21)
+    df = ft.sample_sweep(fam, [128, 256, 512, 1024, 2048], grid, seeds=4, noise=1e-3, rng=1)
+    path = tmp_path / "sweep.csv"
+    df.to_csv(path, index=False)
+    from_df = ft.analyze_sweep(df, bootstrap=50, seed=0)
+    from_path = ft.analyze_sweep(path, bootstrap=50, seed=0)
+    assert isinstance(from_df, ft.SweepResult) and from_df.verdict == from_path.verdict
+    assert from_df.alpha.estimate == pytest.approx(from_path.alpha.estimate, rel=1e-12)
+    assert main(["analyze", str(path), "--bootstrap", "50"]) == 0
+    assert capsys.readouterr().out.strip() == from_path.summary()
+    assert set(from_df.to_json_dict()) >= {"alpha", "beta", "verdict", "per_width"}
+    assert len(from_df.plot().axes) == 2
+    raw = df.assign(hp=np.exp(df.hp))
+    logged = ft.analyze_sweep(raw, log_hp=True, bootstrap=50, seed=0)
+    assert logged.beta.estimate == pytest.approx(from_df.beta.estimate, rel=1e-9)
+    from fasttransfer.theory.errors import InputError
+
+    with pytest.raises(InputError, match="^log_hp"):
+        ft.analyze_sweep(df.assign(hp=-1.0), log_hp=True)

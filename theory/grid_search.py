@@ -72,21 +72,23 @@ def validate_exponents(alpha, beta, rho, h, budget=None) -> tuple[float, ...]:
         try:
             x = float(value)
         except (TypeError, ValueError):
-            raise InputError(f"--{name}: not a number: {value!r}") from None
+            raise InputError(f"{name}: not a number: {value!r}", param=name) from None
         if not math.isfinite(x):
-            raise InputError(f"--{name}: must be finite, got {value!r}")
+            raise InputError(f"{name}: must be finite, got {value!r}", param=name)
         out.append(x)
     a, b, r, hh = out[:4]
     if a <= 0:
-        raise InputError(f"--alpha: must be > 0 (loss gap a_n ~ n^-alpha must vanish), got {a:g}")
+        raise InputError(f"alpha: must be > 0 (loss gap a_n ~ n^-alpha must vanish), got {a:g}",
+                         param="alpha")
     if b < 0:
-        raise InputError(f"--beta: must be >= 0 (b_n ~ n^-beta), got {b:g}")
+        raise InputError(f"beta: must be >= 0 (b_n ~ n^-beta), got {b:g}", param="beta")
     if r <= 0:
-        raise InputError(f"--rho: must be > 0 (cost of a run ~ n^rho), got {r:g}")
+        raise InputError(f"rho: must be > 0 (cost of a run ~ n^rho), got {r:g}", param="rho")
     if hh < 1:
-        raise InputError(f"--h: must be >= 1 (number of tuned HPs), got {hh:g}")
+        raise InputError(f"h: must be >= 1 (number of tuned HPs), got {hh:g}", param="h")
     if budget is not None and out[4] <= 1:
-        raise InputError(f"--budget: must be > 1 (units of one run at width 1), got {out[4]:g}")
+        raise InputError(f"budget: must be > 1 (units of one run at width 1), got {out[4]:g}",
+                         param="budget")
     return tuple(out)
 
 
@@ -215,7 +217,7 @@ def _best_integer_direct(model: ExcessModel, C: float, n_cont: float) -> tuple[i
     K = np.concatenate([_max_count(C, n1, model.rho), _near(C / n_cont**model.rho)])
     ok = (K >= 1) & (n >= 1)
     if not np.any(ok):
-        raise InputError(f"--budget: {C:g} buys no run at width 1")
+        raise InputError(f"budget: {C:g} buys no run at width 1", param="budget")
     E = np.where(ok, model.excess_direct(np.maximum(n, 1.0), np.maximum(K, 1.0)), np.inf)
     i = int(np.argmin(E))
     return int(n[i]), int(K[i]), float(E[i])
@@ -255,10 +257,11 @@ def plan(alpha, beta, rho, h, budget, *, A: float = 1.0, Bc: float = 1.0,
     """
     alpha, beta, rho, h, C = validate_exponents(alpha, beta, rho, h, budget)
     if C < 2.0:
-        raise InputError(f"--budget: transfer needs at least two runs at width 1 "
-                         f"(budget >= 2), got {C:g}")
+        raise InputError(f"budget: transfer needs at least two runs at width 1 "
+                         f"(budget >= 2), got {C:g}", param="budget")
     if math.log10(C) / rho > 300.0:  # n = C^(1/rho) would overflow float64
-        raise InputError(f"--budget: {C:g} with rho = {rho:g} implies widths beyond 1e300")
+        raise InputError(f"budget: {C:g} with rho = {rho:g} implies widths beyond 1e300",
+                         param="budget")
     model = ExcessModel(alpha=alpha, beta=beta, rho=rho, h=h, A=A, Bc=Bc, G=G)
     p = 2.0 / h
 
@@ -316,7 +319,8 @@ def plan(alpha, beta, rho, h, budget, *, A: float = 1.0, Bc: float = 1.0,
         nn = _max_width(np.array([[C - 1.0]]), rho)
         ok = nn >= 1
         if not np.any(ok):
-            raise InputError(f"--budget: {C:g} is too small for a proxy search and a final run")
+            raise InputError(f"budget: {C:g} is too small for a proxy search and a final run",
+                             param="budget")
     E = np.where(ok, model.excess_transfer(np.maximum(nn, 1.0), mm, np.maximum(KK, 1.0)), np.inf)
     i = np.unravel_index(int(np.argmin(E)), E.shape)
     return Plan(budget=C, proxy_width=int(mm[i]), trials=int(KK[i]), target_width=int(nn[i]),

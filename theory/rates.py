@@ -122,7 +122,8 @@ def read_sweep(path, *, log_hp: bool = False) -> pd.DataFrame:
         if (hp <= 0).any():
             i = int(np.flatnonzero(hp <= 0)[0])
             raise InputError(
-                f"--log-hp: column 'hp' must be > 0 to take its log (line {line_no[i]}: {_fmt(hp[i])})")
+                f"log_hp: column 'hp' must be > 0 to take its log (line {line_no[i]}: {_fmt(hp[i])})",
+                param="log_hp")
         hp = np.log(hp)
     if has_seed:
         seed_f = out["seed"]
@@ -298,7 +299,7 @@ def fit_vertex(hp, loss, *, window: int = DEFAULT_WINDOW, width: float | None = 
     if hp.shape != loss.shape:
         raise InputError(f"fit_vertex: hp and loss differ in length ({hp.size} vs {loss.size})")
     if window < MIN_HP:
-        raise InputError(f"--window must be at least {MIN_HP} (got {window})")
+        raise InputError(f"window must be at least {MIN_HP} (got {window})", param="window")
     order = np.argsort(hp, kind="stable")
     hp, loss = hp[order], loss[order]
     if np.isfinite(loss).sum() < MIN_HP:
@@ -625,17 +626,18 @@ def analyze_sweep(df: pd.DataFrame, *, reference: str = "extrapolate", bootstrap
     width, else over quadratic-fit residuals); 0 gives point estimates with NaN
     intervals. ``window``: grid points in each quadratic fit (>= 5)."""
     if reference not in ("extrapolate", "largest"):
-        raise InputError(f"--reference must be 'largest' or 'extrapolate' (got {reference!r})")
+        raise InputError(f"reference must be 'largest' or 'extrapolate' (got {reference!r})",
+                         param="reference")
     if int(bootstrap) < 0:
-        raise InputError(f"--bootstrap must be >= 0 (got {bootstrap})")
+        raise InputError(f"bootstrap must be >= 0 (got {bootstrap})", param="bootstrap")
     if int(window) < MIN_HP:
-        raise InputError(f"--window must be at least {MIN_HP} (got {window})")
+        raise InputError(f"window must be at least {MIN_HP} (got {window})", param="window")
     bootstrap, window = int(bootstrap), int(window)
     df = validate_sweep(df)
     d = _densify(df)
     W, H, S = d.loss.shape
     if reference == "largest" and W < 3:
-        raise InputError("--reference largest needs at least 3 widths")
+        raise InputError("reference 'largest' needs at least 3 widths", param="reference")
     warnings: list[str] = []
 
     # point estimate (R = 1: every seed once)
@@ -720,7 +722,7 @@ def analyze_sweep(df: pd.DataFrame, *, reference: str = "extrapolate", bootstrap
     else:
         def interval(point, reps):
             return Estimate(float(point), (np.nan, np.nan))
-        fb, d_b, method = None, None, "none (--bootstrap 0)"
+        fb, d_b, method = None, None, "none (bootstrap = 0)"
         nu_se = np.full(W, np.nan)
 
     rep = (lambda name: getattr(fb, name)) if fb is not None else (lambda name: None)
@@ -752,7 +754,7 @@ def analyze_sweep(df: pd.DataFrame, *, reference: str = "extrapolate", bootstrap
         warnings.append(
             f"beta - alpha/2 moves by {spread:.3g} across quadratic windows "
             f"{sorted(sens)} (more than the interval half-width {half:.3g}): the loss "
-            "curves are not quadratic near the optimum; compare --window values")
+            "curves are not quadratic near the optimum; compare window values")
 
     # systematic check 2: does nu_star move measurably at all?
     if nu is not None and np.all(np.isfinite(nu_se)) and np.all(nu_se > 0):

@@ -7,8 +7,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_examples_run():
-    res = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
-                           optionflags=doctest.NORMALIZE_WHITESPACE)
+    import jax
+
+    # a reader's session: JAX's default (standard) dtype promotion, which optax's Adam
+    # needs; the rest of the suite runs under strict promotion (conftest)
+    with jax.numpy_dtype_promotion("standard"):
+        res = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
+                               optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted >= 10 and res.failed == 0
 
 

@@ -182,6 +182,7 @@ def run(args) -> dict:
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
     from fasttransfer.simulations import sweep
+    from fasttransfer.theory.atomic import atomic_write_text
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -200,7 +201,7 @@ def run(args) -> dict:
     log(f"jax {jax.__version__} on {summary['devices']}")
 
     def save() -> None:
-        sweep._atomic_write_text(out / "runs.json", json.dumps(summary, indent=2) + "\n")
+        atomic_write_text(out / "runs.json", json.dumps(summary, indent=2) + "\n")
 
     if args.limits_json:
         prev = json.loads(Path(args.limits_json).read_text())
@@ -308,6 +309,7 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
     import pandas as pd
 
     from fasttransfer.simulations import sweep
+    from fasttransfer.theory.atomic import atomic_write_text
     from fasttransfer.theory.errors import InputError
 
     src = Path(src)
@@ -338,10 +340,10 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
             new = pd.concat([old, new], ignore_index=True)
             prov.setdefault("runs", {})
         new = new.sort_values(["width", "hp", "seed"]).reset_index(drop=True)
-        sweep._atomic_write_text(dest / sweep.CSV_NAME, sweep._frame_csv(new))
+        atomic_write_text(dest / sweep.CSV_NAME, sweep._frame_csv(new))
         conf = cfg.to_json_dict()
         conf["widths"] = sorted(int(w) for w in new.width.unique())
-        sweep._atomic_write_text(dest / sweep.CONFIG_NAME,
+        atomic_write_text(dest / sweep.CONFIG_NAME,
                                  json.dumps(conf, indent=2, sort_keys=True) + "\n")
         for w, cell in rec.get("provenance", {}).get("cells", {}).items():
             prov["cells"][w] = dict(cell, run=run_id, timing=rec["cells"].get(w))
@@ -351,7 +353,7 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
             "skipped_widths": rec["skipped"], "wall_s": rec.get("wall_s"),
             "variants": runs.get("variants"), "torch_loop": runs.get("torch_loop"),
             "made_by": "benchmarks/relu_paper_gpu.py", "log": f"runs/{run_id}/"}
-        sweep._atomic_write_text(dest / sweep.PROVENANCE_NAME,
+        atomic_write_text(dest / sweep.PROVENANCE_NAME,
                                  json.dumps(prov, indent=2, sort_keys=True) + "\n")
         written.append(dest)
     return written

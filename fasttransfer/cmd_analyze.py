@@ -5,6 +5,8 @@ the per-width table (width, nu_star, phi_star, a, b, c) and the transfer verdict
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_json
+
 import argparse
 from pathlib import Path
 
@@ -40,9 +42,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
-    import tempfile
 
     from fasttransfer.analysis import format_report
     from fasttransfer.theory.errors import InputError
@@ -58,10 +57,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.json)
         if out.parent and not out.parent.exists():
             raise InputError(f"--json: directory {out.parent} does not exist")
-        fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".json.tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(analysis.to_json_dict(), fh, indent=2)
-        os.replace(tmp, out)
+        atomic_write_json(out, analysis.to_json_dict())
         print(f"json: {out}")
     if args.plot is not None:
         out = Path(args.plot)

@@ -11,6 +11,8 @@ the better exponent. ``--from-analysis FILE`` takes alpha and beta from the JSON
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_json
+
 import argparse
 from pathlib import Path
 
@@ -117,9 +119,6 @@ def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> st
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
-    import tempfile
 
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.grid_search import plan
@@ -146,10 +145,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_plan(result, coefs=coefs, source=source))
     if args.json is not None:
         out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(result.to_json_dict(), fh, indent=2)
-        os.replace(tmp, out)
+        atomic_write_json(out, result.to_json_dict())
         print(f"\nwrote {out}")
     return 0

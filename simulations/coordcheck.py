@@ -435,21 +435,9 @@ CONFIG_JSON = "coordcheck.json"
 
 
 def _atomic_write(path, text: str) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
+    from fasttransfer.theory.atomic import atomic_write_text
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
 
 
 def save_results(df: pd.DataFrame, cfg: CoordCheckConfig, out_dir) -> dict[str, "object"]:

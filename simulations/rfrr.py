@@ -41,6 +41,8 @@ baseline (benchmarks/rfrr_lambda_sweep.py).
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_json
+
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -714,11 +716,9 @@ def _vertex(log_lams: np.ndarray, risk: np.ndarray, half: int = 3) -> tuple[floa
 
 
 def _write_csv(df, path) -> None:
-    import os
+    from fasttransfer.theory.atomic import atomic_write_csv
 
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    atomic_write_csv(path, df)
 
 
 def run_study(out_dir, config: RFRRConfig = RFRRConfig(), *, log=print,
@@ -734,7 +734,6 @@ def run_study(out_dir, config: RFRRConfig = RFRRConfig(), *, log=print,
     config.json matches; a different config starts afresh. Returns DataFrames by name.
     """
     import json
-    import os
     from pathlib import Path
 
     import pandas as pd
@@ -749,9 +748,7 @@ def run_study(out_dir, config: RFRRConfig = RFRRConfig(), *, log=print,
         for name in ("risk_curves.csv", "rates.csv", "mc_points.csv", "mc_summary.csv",
                      "mc_rates.csv"):
             (out / name).unlink(missing_ok=True)
-    tmp = cfg_path.with_name("config.json.tmp")
-    tmp.write_text(json.dumps(cfg_json, indent=2))
-    os.replace(tmp, cfg_path)
+    atomic_write_json(cfg_path, cfg_json)
     rc = config.rates
     kw = dict(F1=rc.F1, Fs=rc.Fs, tau=rc.tau, activation=rc.activation)
     res = {}

@@ -42,7 +42,6 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -56,6 +55,7 @@ import optax
 from jax.sharding import SingleDeviceSharding
 
 from fasttransfer.simulations import mup, relu_net
+from fasttransfer.theory.atomic import atomic_write_text
 from fasttransfer.theory.errors import InputError
 
 CSV_NAME = "relu_sweep.csv"
@@ -787,21 +787,6 @@ def bank_dir(config: ReluSweepConfig) -> Path | None:
     path = store_dir(BANK_DIR, config)
     return path if (path / CSV_NAME).exists() else None
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def cell_path(out_dir: Path, width: int) -> Path:
     return Path(out_dir) / CELLS_DIR / f"width_{width}.csv"
 
@@ -833,7 +818,7 @@ def open_store(config: ReluSweepConfig, out_dir: Path) -> None:
         widths = sorted(config.widths)
     merged = config.to_json_dict()
     merged["widths"] = widths
-    _atomic_write_text(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
 
 
 def finished_widths(out_dir: Path) -> list[int]:
@@ -861,7 +846,7 @@ def merge_store(out_dir: Path, widths=None):
     frames = [pd.read_csv(cell_path(out_dir, w)) for w in done]
     df = (pd.concat(frames, ignore_index=True) if frames
           else pd.DataFrame(columns=list(FRAME_COLUMNS)))
-    _atomic_write_text(out_dir / CSV_NAME, _frame_csv(df))
+    atomic_write_text(out_dir / CSV_NAME, _frame_csv(df))
     return df
 
 
@@ -907,7 +892,7 @@ def _record_provenance(out_dir: Path, width: int, seconds: float, devices) -> No
         "jax": jax.__version__,
         "code": _code_version(),
     }
-    _atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=True) + "\n")
 
 
 def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,
@@ -947,7 +932,7 @@ def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,
                              segment_seconds=seg_times if on_cell is not None else None)
         if bar is not None:
             bar.close()
-        _atomic_write_text(cell_path(out_dir, width), _frame_csv(sweep_frame(config, width, result)))
+        atomic_write_text(cell_path(out_dir, width), _frame_csv(sweep_frame(config, width, result)))
         seconds = time.perf_counter() - t0
         _record_provenance(out_dir, width, seconds, devices)
         n_nan = int(np.isnan(result.loss).sum())

@@ -20,8 +20,9 @@ hp is the natural log of the scale-free learning rate nu.
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_csv, atomic_write_json
+
 import json
-import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -67,15 +68,11 @@ def problem_for(setting: str, width: int, cfg):
 
 
 def _atomic_csv(df, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False, float_format="%.10g")
-    os.replace(tmp, path)
+    atomic_write_csv(path, df, float_format="%.10g")
 
 
 def _atomic_json(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_json(path, obj, sort_keys=True)
 
 
 def _recorder_config(cfg, beta: float, track_raw: bool = False):

@@ -164,15 +164,6 @@ def test_changed_config_is_an_error(tmp_path, monkeypatch):
     assert json.loads((tmp_path / sweep.CONFIG_NAME).read_text())["widths"] == [8, 16, 32, 64]
 
 
-def test_atomic_write_leaves_old_file_on_failure(tmp_path):
-    path = tmp_path / "f.csv"
-    sweep._atomic_write_text(path, "old\n")
-    with pytest.raises(TypeError):
-        sweep._atomic_write_text(path, 12345)  # not text: the write fails midway
-    assert path.read_text() == "old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.csv"]  # no temporary left
-
-
 @pytest.mark.parametrize("bad", [dict(param="ntk"), dict(lr_min=1.0, lr_max=0.1),
                                  dict(widths=(8, 8)), dict(task="xor"), dict(loss="hinge"),
                                  dict(task="kindex", k=65), dict(out_lr_factor=0.0),

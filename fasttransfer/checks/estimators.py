@@ -10,8 +10,9 @@ not the paper's measurements."""
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_json
+
 import json
-import os
 import time
 from pathlib import Path
 
@@ -79,9 +80,7 @@ def _coverage(preset: str, results_dir: Path, log) -> dict:
             }
         out["families"][name] = fam_out
         log(f"coverage ({name}): " + ", ".join(f"{k} {fam_out[k]['coverage']:.2f}" for k in fam_out))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(out, indent=2))
-    os.replace(tmp, path)
+    atomic_write_json(path, out)
     return out
 
 

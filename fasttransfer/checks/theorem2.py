@@ -4,9 +4,9 @@ the synthetic family fits log-log slopes that must match the closed forms."""
 
 from __future__ import annotations
 
+from fasttransfer.theory.atomic import atomic_write_csv, atomic_write_json
+
 import json
-import os
-import tempfile
 from dataclasses import asdict
 
 from fasttransfer.checks import CheckContext, CheckResult
@@ -79,12 +79,8 @@ def _study(ctx: CheckContext, cfg):
         except (OSError, json.JSONDecodeError):
             pass  # unreadable: recompute
     df = run_study(cfg, progress=lambda name: ctx.log(f"brute force: {name}"))
-    for path, write in ((csv, lambda fh: df.to_csv(fh, index=False)),
-                        (meta, lambda fh: json.dump(key, fh, indent=2))):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            write(fh)
-        os.replace(tmp, path)
+    atomic_write_csv(csv, df)
+    atomic_write_json(meta, key)
     return df
 
 

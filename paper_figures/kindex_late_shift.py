@@ -14,24 +14,16 @@ NAME = "kindex_late_shift"
 CAPTION = ("Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReLU net under "
            "muP: validation loss vs learning rate per width for a tied LR and for the "
            "second-layer LR / 50, and the grid optimum against width.")
-STUDIES = ("kindex", "kindex-layerwise")
 TITLES = {"kindex": "one LR for both layers", "kindex-layerwise": "second-layer LR / 50"}
 
 
 def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
-    """{"sweeps": {study: DataFrame}, "configs": {study: config}, "optima": {study:
-    grid_optima frame}, "sources": {study: str}}; paper preset from the results bank."""
-    from fasttransfer.paper_figures.relu_transfer import load_sweep
-    from fasttransfer.simulations import sweep
-    from fasttransfer.theory.optimum_path import grid_optima
+    """The stored sweeps and grid optima (``simulations.relu_studies``); the paper
+    preset from the results bank."""
+    from fasttransfer.simulations import relu_studies
 
-    configs = configs or {s: sweep.preset(preset, "mup", s) for s in STUDIES}
-    out = {"sweeps": {}, "configs": {}, "optima": {}, "sources": {}}
-    for s, cfg in configs.items():
-        c, df, src = load_sweep(results_dir, cfg, log=log)
-        out["sweeps"][s], out["configs"][s], out["sources"][s] = df, c, src
-        out["optima"][s] = grid_optima(df)
-    return out
+    configs = configs or relu_studies.late_shift_configs(preset)
+    return relu_studies.late_shift_data(results_dir, configs, log=log)
 
 
 def plot(data: dict):
@@ -40,7 +32,7 @@ def plot(data: dict):
 
     from fasttransfer.paper_figures.style import colors, new_figure
 
-    studies = [s for s in STUDIES if s in data["sweeps"]]
+    studies = [s for s in ("kindex", "kindex-layerwise") if s in data["sweeps"]]
     fig, axes = new_figure(len(studies) + 1, 1, width=3.4 * (len(studies) + 1))
     for ax, s in zip(axes, studies):
         curves = mean_curves(data["sweeps"][s])

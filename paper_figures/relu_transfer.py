@@ -15,47 +15,13 @@ CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): see
            "the standard parametrisation (right).")
 PARAMS = ("mup", "sp")
 TITLES = {"mup": "muP (base width 128)", "sp": "standard parametrisation"}
-# The SP contrast is not part of the paper's runs: at the paper preset it is read from
-# the quick preset (a CPU minute) and labelled so.
-SP_PRESET = {"paper": "quick"}
-
-
-def configs_for(preset: str, study: str = "relu") -> dict:
-    from fasttransfer.simulations import sweep
-
-    return {"mup": sweep.preset(preset, "mup", study),
-            "sp": sweep.preset(SP_PRESET.get(preset, preset), "sp", study)}
-
-
-def load_sweep(results_dir: Path, cfg, *, log=print, progress: bool = False):
-    """(config, tidy DataFrame, source) for one configuration: the committed results
-    bank for a ``paper`` preset (never simulated here: it needs a GPU), else the store
-    under ``results_dir`` (run, or reused when finished)."""
-    from fasttransfer.simulations import sweep
-    from fasttransfer.theory.errors import InputError
-
-    if cfg.preset == "paper":
-        bank = sweep.bank_dir(cfg)
-        if bank is None:
-            raise InputError(
-                f"{cfg.study_label()}: the paper preset is not in the results bank "
-                f"({sweep.store_dir(sweep.BANK_DIR, cfg)}); it needs a GPU: run "
-                "benchmarks/relu_paper_gpu.py there and import it with --import-to")
-        stored, df, _ = sweep.read_store(bank)
-        return stored, df, f"results bank {bank.relative_to(sweep.BANK_DIR.parent)}"
-    df = sweep.run_sweep(cfg, sweep.store_dir(results_dir, cfg), progress=progress, log=log)
-    return cfg, df, "computed here"
-
-
 def load(results_dir: Path, preset: str, *, log=print, configs=None, progress: bool = False) -> dict:
-    """{"sweeps": {param: DataFrame width,hp,loss,seed,...}, "configs": {param: config},
-    "sources": {param: str}}. ``configs`` overrides the preset's configurations."""
-    configs = configs or configs_for(preset)
-    out = {"sweeps": {}, "configs": {}, "sources": {}}
-    for p, cfg in configs.items():
-        c, df, src = load_sweep(results_dir, cfg, log=log, progress=progress)
-        out["sweeps"][p], out["configs"][p], out["sources"][p] = df, c, src
-    return out
+    """The stored sweeps (``simulations.relu_studies``): {"sweeps", "configs",
+    "sources"}; ``configs`` overrides the preset's configurations (tiny runs)."""
+    from fasttransfer.simulations import relu_studies
+
+    configs = configs or relu_studies.counterexample_configs(preset)
+    return relu_studies.load_all(results_dir, configs, log=log, progress=progress)
 
 
 def mean_curves(df) -> dict:

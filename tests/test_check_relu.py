@@ -9,19 +9,19 @@ import pytest
 from fasttransfer.checks import CheckContext
 from fasttransfer.checks import relu as check
 from fasttransfer.paper_figures import relu_transfer
-from fasttransfer.simulations import sweep
+from fasttransfer.simulations import relu_studies, sweep
 
 
 def _tiny_sp(monkeypatch):
     """The SP contrast at the paper preset comes from a CPU preset; tests use a tiny one."""
-    real = relu_transfer.configs_for
+    real = relu_studies.counterexample_configs
 
-    def configs_for(preset, study="relu"):
-        out = real(preset, study)
+    def configs_for(preset):
+        out = real(preset)
         out["sp"] = relu_transfer.tiny_configs()["sp"]
         return out
 
-    monkeypatch.setattr(relu_transfer, "configs_for", configs_for)
+    monkeypatch.setattr(relu_studies, "counterexample_configs", configs_for)
 
 
 @pytest.mark.skipif(sweep.bank_dir(sweep.preset("paper")) is None,
@@ -65,14 +65,11 @@ def test_missing_bank_is_a_failed_check(tmp_path, monkeypatch):
 def test_reduced_preset_claims_nothing(tmp_path, monkeypatch):
     """A tiny stand-in for quick/cpu: every row of the paper's claims is 'reduced'."""
     tiny = relu_transfer.tiny_configs()
-    monkeypatch.setattr(relu_transfer, "configs_for", lambda preset, study="relu": tiny)
+    monkeypatch.setattr(relu_studies, "counterexample_configs", lambda preset: tiny)
     from fasttransfer.paper_figures import kindex_late_shift
 
     ks = kindex_late_shift.tiny_configs()
-    real_load = kindex_late_shift.load
-    monkeypatch.setattr(kindex_late_shift, "load",
-                        lambda results_dir, preset, **kw: real_load(results_dir, preset,
-                                                                    configs=ks, **kw))
+    monkeypatch.setattr(relu_studies, "late_shift_configs", lambda preset: ks)
     ctx = CheckContext(preset="quick", out=tmp_path, log=lambda s: None)
     rows = check.run(ctx)
     claims = {r.claim: r for r in rows}

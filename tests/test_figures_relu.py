@@ -1,6 +1,5 @@
 """paper_figures.relu_transfer / relu_rates / kindex_late_shift: main() at tiny size saves
-the figures; the figures have the axes, labels and lines the data call for; the paper
-preset is read from the results bank and never simulated."""
+the figures; the figures have the axes, labels and lines the data call for."""
 
 import matplotlib
 import numpy as np
@@ -51,29 +50,6 @@ def test_kindex_figure_tiny(tmp_path):
         assert len(ax.get_lines()) == 2 * 2  # two widths: curve + optimum marker each
     assert "width" in fig.axes[2].get_xlabel()
     assert set(data["optima"]) == {"kindex", "kindex-layerwise"}
-
-
-def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
-    from fasttransfer.simulations import sweep
-    from fasttransfer.theory.errors import InputError
-
-    def no_sim(*a, **k):
-        raise AssertionError("the paper preset must not be simulated")
-
-    monkeypatch.setattr(sweep, "run_sweep", no_sim)
-    monkeypatch.setattr(sweep, "BANK_DIR", tmp_path / "empty_bank")
-    with pytest.raises(InputError, match="results bank"):
-        relu_transfer.load_sweep(tmp_path, sweep.preset("paper"))
-    # a bank entry is read as stored: configuration, frame and its widths
-    cfg = sweep.preset("paper")
-    dest = sweep.store_dir(tmp_path / "empty_bank", cfg)
-    dest.mkdir(parents=True)
-    (dest / sweep.CONFIG_NAME).write_text(__import__("json").dumps(cfg.to_json_dict()))
-    pd.DataFrame({"width": [181, 181, 256, 256], "hp": [-7.0, -6.0, -7.0, -6.0],
-                  "loss": [0.3, 0.2, 0.25, 0.2], "seed": [0, 0, 0, 0]}).to_csv(
-        dest / sweep.CSV_NAME, index=False)
-    got, df, src = relu_transfer.load_sweep(tmp_path, cfg)
-    assert got.widths == (181, 256) and len(df) == 4 and "results bank" in src
 
 
 def _fake_rates(preset="quick"):

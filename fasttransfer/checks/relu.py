@@ -131,12 +131,13 @@ def _not_run(claim: str, paper: str, err) -> CheckResult:
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.paper_figures import relu_rates, relu_transfer
     from fasttransfer.paper_figures.style import save
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_studies, sweep
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep
 
     try:
-        data = relu_transfer.load(ctx.results_dir, ctx.preset, log=ctx.log)
+        data = relu_studies.load_all(ctx.results_dir,
+                                     relu_studies.counterexample_configs(ctx.preset), log=ctx.log)
     except InputError as err:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
     cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
@@ -230,11 +231,13 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.paper_figures import kindex_late_shift as fig
     from fasttransfer.paper_figures.style import save
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_studies, sweep
     from fasttransfer.theory.errors import InputError
 
     try:
-        data = fig.load(ctx.results_dir, ctx.preset, log=ctx.log)
+        data = relu_studies.late_shift_data(ctx.results_dir,
+                                            relu_studies.late_shift_configs(ctx.preset),
+                                            log=ctx.log)
         for s, o in data["optima"].items():
             if len(o) < 2:
                 raise InputError(f"{s}: {len(o)} width(s) stored, at least 2 needed "
@@ -247,7 +250,7 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
     cfg = data["configs"]["kindex"]
     paper = cfg.preset == "paper"
     cov = {s: coverage(data["configs"][s], sweep.preset(cfg.preset, "mup", s)) if paper
-           else (1.0, []) for s in fig.STUDIES}
+           else (1.0, []) for s in relu_studies.LATE_SHIFT_STUDIES}
 
     def table(o) -> str:
         rows = ["| width | grid-optimal LR | loss | modes | second mode LR |", "|---|---|---|---|---|"]

@@ -1,5 +1,10 @@
 """Width x learning-rate x seed sweep of the two-layer ReLU net (SPEC §5), and its store.
 
+One engine for the paper's two tasks (``task`` ball with BCE: the ReLU counterexample of
+its Figure 5; kindex with the squared loss: the late shift of its Figure 2; see
+:mod:`simulations.relu_net`), presets ``quick`` / ``cpu`` / ``paper`` per study
+(:func:`preset`; the choices the paper leaves open are in :data:`GRID_RATIONALE`).
+
 Engine (:func:`train_width`): for one width n, every (nu, seed) configuration is trained
 at once. State arrays have shape (S, L, ...) (a block of seeds x the learning rates); one
 jitted ``lax.scan`` segment advances all of them by ``segment`` (>= 10 where the run
@@ -8,32 +13,36 @@ configuration (nu, s) uses the initialisation and the batch stream of seed s for
 nu, so the L learning rates of a seed share one batch per step (no copies: the gradients
 are written by hand, :func:`lr_grid_grads`, so x @ W^T is one GEMM over the features of
 all the LRs it is given). The batch stream of seed s does not depend on the width either.
-Within a step the configurations are taken in cache-sized groups (:func:`_lr_block`):
-all at once (vmap over seeds) when their (B, L, n) activations are small, else seeds one
-after another (lax.map) and within a seed blocks of LRs sharing the seed's batch; the
-step is memory-bound once its activations leave the cache. The compiled programs turn off
-XLA:CPU's YNNPACK fusions (measured ~10x slower on them in this jaxlib).
+Blocking depends on the backend (:func:`_plan`): on a CPU the configurations of a step
+are taken in cache-sized groups (the step is memory-bound once its activations leave the
+cache) and the compiled programs turn off XLA:CPU's YNNPACK fusions (measured ~10x
+slower on them in this jaxlib); on an accelerator every configuration of a seed block
+runs at once (measured on an H100: 56-68% of the float32 GEMM peak at n >= 1448 with
+XLA's GEMM autotuning on, 3.5x slower with it off).
 Seeds are cut into blocks of a fixed size, and the blocks are spread over the devices
 (each block committed to one device with a ``jax.sharding.SingleDeviceSharding``, all
 devices running asynchronously). Every device runs the same single-device program on
 the same block shape, so 1 and 2 devices give bit-identical float64 numbers (a
 GSPMD-partitioned or shard_map program was measured to fuse differently and drift by
-~1e-12). After training, the population loss is estimated on a fixed test set
-(independent of seed and width), one configuration at a time in chunks of rows so only
-a cache-sized (chunk, n) block is live. Non-finite final losses (diverged runs) are
-recorded as NaN.
+~1e-12). After training, the validation loss is measured on a fixed validation set
+(independent of seed and width) in row chunks, with its sampling error and the paired
+error of neighbouring-LR differences (:class:`WidthResult`). Non-finite losses
+(diverged runs) are recorded as NaN.
 
-Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`), times a schedule
-factor s(t) (constant, or cosine decay to 0); hp = log nu in the results.
+Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`, base width 128 by
+default; the output layer's times ``out_lr_factor``), times a schedule factor s(t)
+(constant, or cosine decay to 0); hp = log nu in the results.
 
 Store (:func:`run_sweep`): ``DIR/relu_sweep.json`` (the configuration), one cell file
-``DIR/cells/width_<n>.csv`` per finished width (written to a temporary file and
-``os.replace``d, so a killed run loses no finished cell and leaves no half cell), and
-``DIR/relu_sweep.csv`` (width,hp,loss,seed: every finished cell, rewritten atomically
-after each cell). Re-running skips finished cells; a store whose configuration differs
-(other than in the widths, the cells) is an :class:`InputError`. With several processes
-(``jax.distributed``), process p trains the widths with index = p mod P on its local
-devices and writes its cells into the same store; process 0 merges at the end.
+``DIR/cells/width_<n>.csv`` per finished width (written atomically, so a killed run
+loses no finished cell and leaves no half cell), ``DIR/relu_sweep.csv`` (width, hp, loss,
+seed, val_se, val_se_next: every finished cell, rewritten after each cell) and
+``DIR/provenance.json`` (per cell: seconds, devices, JAX version, code commit).
+Re-running skips finished cells; a store whose configuration differs (other than in
+the widths, the cells, and the engine knobs) is an :class:`InputError`. With several
+processes (``jax.distributed``), process p trains the widths with index = p mod P on its
+local devices and writes its cells into the same store; process 0 merges at the end.
+The committed results bank (:func:`bank_dir`) holds paper-scale stores made on a GPU.
 """
 
 from __future__ import annotations
@@ -223,7 +232,10 @@ class ReluSweepConfig:
         lrs = self.lrs()
         step = math.log2(lrs[1] / lrs[0]) if len(lrs) > 1 else float("nan")
         return (f"preset {self.preset}: {target}; {self.loss} loss; two-layer ReLU net with "
-                f"biases, {self.param} (mean-field form, Adam b1={self.b1}, b2={self.b2}, "
+                f"biases, {self.param}"
+                + (f" (mean-field form, base width {self.base_width}, " if self.param == "mup"
+                   and self.base_width else " (")
+                + f"Adam b1={self.b1}, b2={self.b2}, "
                 f"eps={self.eps:g}, {self.schedule} LR"
                 + (f", output-layer LR x {self.out_lr_factor:g}" if self.out_lr_factor != 1 else "")
                 + f"); batch {self.batch}, {self.steps} steps, fresh batches; "

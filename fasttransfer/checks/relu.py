@@ -106,19 +106,21 @@ def validation_noise(df, per_width) -> str:
 
 
 def _provenance(cfg) -> str:
+    """One line on where the bank's cells come from: runs, devices, code, GPU time."""
     from fasttransfer.simulations import sweep
 
     bank = sweep.bank_dir(cfg)
     if bank is None:
         return ""
     _, _, prov = sweep.read_store(bank)
-    run = prov.get("run", {})
+    runs = prov.get("runs", {})
     cells = prov.get("cells", {})
     commits = sorted({c.get("code", {}).get("commit", "?") for c in cells.values()})
-    return (f"Results bank: {bank.relative_to(sweep.BANK_DIR.parent)}; made on "
-            f"{', '.join(run.get('devices', ['?']))} (jax {run.get('jax', '?')}), code "
-            f"{', '.join(commits)}; wall time {run.get('wall_s', '?')} s"
-            + (f"; widths not run (budget): {run['skipped_widths']}" if run.get("skipped_widths") else ""))
+    devices = sorted({d for r in runs.values() for d in r.get("devices", [])})
+    seconds = sum(float(c.get("seconds", 0.0)) for c in cells.values())
+    return (f"Results bank: {bank.relative_to(sweep.BANK_DIR.parent)}; {len(cells)} cells "
+            f"from run(s) {', '.join(sorted(runs)) or '?'} on {', '.join(devices) or '?'}; "
+            f"code {', '.join(commits)}; {seconds:.0f} s of device time in the cells")
 
 
 def _not_run(claim: str, paper: str, err) -> CheckResult:
@@ -147,10 +149,11 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS,
                          f"the results bank holds {len(cfg.widths)} of the preset's widths "
                          f"(missing {missing})")]
+    choices = (sweep.GRID_RATIONALE.split("Grid positions")[0]
+               .replace("Choices the paper leaves open (PAPER.md), made before any "
+                        "paper-scale run:", ""))
     note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
-            "Unstated in the paper, chosen here: " + sweep.GRID_RATIONALE.split("Grid positions")[0]
-            .replace("Choices the paper leaves open (PAPER.md), made before any paper-scale run:", "")
-            .replace("\n", " ").strip())
+            "Unstated in the paper, chosen here: " + " ".join(choices.split()))
     try:
         analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
                                      bootstrap=1000 if paper else 400, seed=0)

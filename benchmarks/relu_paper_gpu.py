@@ -45,6 +45,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/relu_sweep.py
+try:  # the folders are subpackages of fasttransfer only once the project is installed
+    import fasttransfer.simulations  # noqa: F401
+except ImportError:
+    sys.exit("relu_paper_gpu: install the project first "
+             "(pip install --no-deps --no-build-isolation -e .)")
 
 STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)

@@ -37,6 +37,7 @@ The LAST line printed is a JSON summary.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -45,9 +46,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/relu_sweep.py
-try:  # the folders are subpackages of fasttransfer only once the project is installed
-    import fasttransfer.simulations  # noqa: F401
-except ImportError:
+# the folders are subpackages of fasttransfer only once the project is installed
+if importlib.util.find_spec("fasttransfer") is None or \
+        importlib.util.find_spec("fasttransfer.simulations") is None:
     sys.exit("relu_paper_gpu: install the project first "
              "(pip install --no-deps --no-build-isolation -e .)")
 

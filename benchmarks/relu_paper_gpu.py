@@ -41,6 +41,7 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -56,9 +57,18 @@ STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)
 
 
-def _median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2] if xs else float("nan")
+_median = statistics.median_high  # a measured time, not an average of two
+
+
+def _seconds(fn, *args, reps: int) -> float:
+    """Median wall time of ``fn(*args)`` (a jitted call) after one warm-up call."""
+    fn(*args).block_until_ready()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn(*args).block_until_ready()
+        times.append(time.perf_counter() - t)
+    return _median(times)
 
 
 def gpu_limits(tiny: bool) -> dict:
@@ -67,30 +77,18 @@ def gpu_limits(tiny: bool) -> dict:
     import jax.numpy as jnp
 
     out = {}
-    n = 1024 if tiny else 8192
+    n, reps = (1024, 3) if tiny else (8192, 10)
     a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
     b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
     # HIGHEST: full float32 products (the engine's setting); DEFAULT: what XLA picks
     # for float32 without a request (TF32 on recent NVIDIA GPUs), for reference
     for name, prec in (("f32", jax.lax.Precision.HIGHEST), ("default", jax.lax.Precision.DEFAULT)):
         f = jax.jit(lambda u, v, p=prec: jax.lax.dot(u, v, precision=p))
-        f(a, b).block_until_ready()
-        times = []
-        for _ in range(3 if tiny else 10):
-            t = time.perf_counter()
-            f(a, b).block_until_ready()
-            times.append(time.perf_counter() - t)
-        out[f"gemm_{name}_gflops"] = 2 * n**3 / _median(times) / 1e9
+        out[f"gemm_{name}_gflops"] = 2 * n**3 / _seconds(f, a, b, reps=reps) / 1e9
     m = 2**20 if tiny else 2**28  # 1 GiB of float32
     x = jax.random.normal(jax.random.PRNGKey(2), (m,), jnp.float32)
     g = jax.jit(lambda v: v * 1.0001)
-    g(x).block_until_ready()
-    times = []
-    for _ in range(3 if tiny else 10):
-        t = time.perf_counter()
-        g(x).block_until_ready()
-        times.append(time.perf_counter() - t)
-    out["copy_bandwidth_gbs"] = 2 * 4 * m / _median(times) / 1e9
+    out["copy_bandwidth_gbs"] = 2 * 4 * m / _seconds(g, x, reps=reps) / 1e9
     out["gemm_size"] = n
     out["gemm_peak_gflops"] = out["gemm_f32_gflops"]  # the engine runs full f32 products
     return out
@@ -188,7 +186,7 @@ def run(args) -> dict:
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
     from fasttransfer.simulations import sweep
-    from fasttransfer.theory.atomic import atomic_write_text
+    from fasttransfer.theory.atomic import atomic_write_json
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -207,7 +205,7 @@ def run(args) -> dict:
     log(f"jax {jax.__version__} on {summary['devices']}")
 
     def save() -> None:
-        atomic_write_text(out / "runs.json", json.dumps(summary, indent=2) + "\n")
+        atomic_write_json(out / "runs.json", summary)
 
     if args.limits_json:
         prev = json.loads(Path(args.limits_json).read_text())
@@ -315,7 +313,7 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
     import pandas as pd
 
     from fasttransfer.simulations import sweep
-    from fasttransfer.theory.atomic import atomic_write_text
+    from fasttransfer.theory.atomic import atomic_write_json, atomic_write_text
     from fasttransfer.theory.errors import InputError
 
     src = Path(src)
@@ -349,8 +347,7 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
         atomic_write_text(dest / sweep.CSV_NAME, sweep._frame_csv(new))
         conf = cfg.to_json_dict()
         conf["widths"] = sorted(int(w) for w in new.width.unique())
-        atomic_write_text(dest / sweep.CONFIG_NAME,
-                                 json.dumps(conf, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(dest / sweep.CONFIG_NAME, conf, sort_keys=True)
         for w, cell in rec.get("provenance", {}).get("cells", {}).items():
             prov["cells"][w] = dict(cell, run=run_id, timing=rec["cells"].get(w))
         prov["runs"][run_id] = {
@@ -359,8 +356,7 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
             "skipped_widths": rec["skipped"], "wall_s": rec.get("wall_s"),
             "variants": runs.get("variants"), "torch_loop": runs.get("torch_loop"),
             "made_by": "benchmarks/relu_paper_gpu.py", "log": f"runs/{run_id}/"}
-        atomic_write_text(dest / sweep.PROVENANCE_NAME,
-                                 json.dumps(prov, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(dest / sweep.PROVENANCE_NAME, prov, sort_keys=True)
         written.append(dest)
     return written
 

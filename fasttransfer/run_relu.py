@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         out = cfg.to_json_dict()
-        out["study"] = cfg.study_label().split("/")[0]
+        out["study"] = cfg.study
         out["describe"] = cfg.describe()
         out["out"] = str(args.out)
         print(json.dumps(out, indent=2, sort_keys=True))

@@ -172,9 +172,3 @@ def chunked_sample_losses(params: dict, x: jax.Array, y: jax.Array, param: str, 
         return per_sample_loss(forward(params, xb, param), yb, loss)
 
     return jax.lax.map(block, (xs, ys)).reshape(m_rows)
-
-
-def chunked_loss(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int,
-                 loss: str = "squared") -> jax.Array:
-    """The mean of :func:`chunked_sample_losses` (a scalar)."""
-    return jnp.mean(chunked_sample_losses(params, x, y, param, chunk, loss))

@@ -64,7 +64,7 @@ import optax
 from jax.sharding import SingleDeviceSharding
 
 from fasttransfer.simulations import mup, relu_net
-from fasttransfer.theory.atomic import atomic_write_text
+from fasttransfer.theory.atomic import atomic_write_json, atomic_write_text
 from fasttransfer.theory.errors import InputError
 
 CSV_NAME = "relu_sweep.csv"
@@ -190,9 +190,6 @@ class ReluSweepConfig:
     def task_spec(self) -> relu_net.Task:
         return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
 
-    def target_radius(self) -> float:
-        return relu_net.median_radius(self.d) if self.radius is None else float(self.radius)
-
     def jnp_dtype(self):
         return jnp.float64 if self.dtype == "float64" else jnp.float32
 
@@ -214,11 +211,16 @@ class ReluSweepConfig:
             out.pop(name)
         return out
 
+    @property
+    def study(self) -> str:
+        """The study of :data:`STUDIES` this configuration belongs to."""
+        if self.task == "ball":
+            return "relu"
+        return "kindex" if self.out_lr_factor == 1 else "kindex-layerwise"
+
     def study_label(self) -> str:
         """e.g. "relu/paper/mup" or "kindex-layerwise/cpu/mup"."""
-        study = "relu" if self.task == "ball" else (
-            "kindex" if self.out_lr_factor == 1 else "kindex-layerwise")
-        return f"{study}/{self.preset}/{self.param}"
+        return f"{self.study}/{self.preset}/{self.param}"
 
     def describe(self) -> str:
         """One paragraph: the setting in words, for reports and figure captions."""
@@ -315,7 +317,7 @@ def preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfi
         # half-octave grid reaching far below the muP grid, fewer seeds (only the drift
         # is measured there)
         lo_sp = cfg.lr_min / max(cfg.widths)
-        cfg = cfg.replace(lr_min=lo_sp, lr_max=cfg.lr_max,
+        cfg = cfg.replace(lr_min=lo_sp,
                           n_lrs=int(math.ceil(2 * math.log2(cfg.lr_max / lo_sp))) + 1,
                           seeds=min(cfg.seeds, 2))
     return cfg.replace(param=param)
@@ -434,10 +436,6 @@ def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
     while config.test_size % chunk:  # chunk must divide the test set
         chunk -= 1
     return _Plan(seed_block=block, lr_block=int(cb), chunk=int(chunk), eval_block=eval_block)
-
-
-def _lr_block(config: ReluSweepConfig, width: int, platform: str = "cpu") -> int:
-    return _plan(config, width, platform).lr_block
 
 
 def _static(config: ReluSweepConfig, width: int, segment: int, plan: _Plan,
@@ -766,8 +764,7 @@ def sweep_frame(config: ReluSweepConfig, width: int, result: WidthResult):
 # --------------------------------------------------------------------------- store
 def store_dir(root, config: ReluSweepConfig) -> Path:
     """ROOT/<study>/<preset>/<param>: where a sweep of ``config`` is kept (SPEC §8)."""
-    study, preset_name, param = config.study_label().split("/")
-    return Path(root) / study / preset_name / param
+    return Path(root) / config.study / config.preset / config.param
 
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "results_bank"
@@ -830,7 +827,7 @@ def open_store(config: ReluSweepConfig, out_dir: Path) -> None:
         widths = sorted(config.widths)
     merged = config.to_json_dict()
     merged["widths"] = widths
-    atomic_write_text(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(path, merged, sort_keys=True)
 
 
 def finished_widths(out_dir: Path) -> list[int]:
@@ -904,7 +901,7 @@ def _record_provenance(out_dir: Path, width: int, seconds: float, devices) -> No
         "jax": jax.__version__,
         "code": _code_version(),
     }
-    atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(path, prov, sort_keys=True)
 
 
 def run_sweep(config: ReluSweepConfig, out_dir: Path, *, progress: bool = True,

@@ -64,7 +64,7 @@ def test_cache_blocked_step_matches_unblocked(monkeypatch):
     and 1 vs 2 devices stay bit-identical."""
     whole = sweep.train_width(TINY, 8).loss
     monkeypatch.setattr(sweep, "CACHE_BYTES", 16 * 8 * 8)  # one (batch 16, n 8) f64 array
-    assert sweep._lr_block(TINY, 8) == 1
+    assert sweep._plan(TINY, 8, "cpu").lr_block == 1
     one = sweep.train_width(TINY, 8, devices=jax.devices()[:1]).loss
     two = sweep.train_width(TINY, 8, devices=jax.devices()).loss
     np.testing.assert_array_equal(one, two)

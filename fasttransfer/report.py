@@ -12,7 +12,8 @@ from typing import Sequence
 from fasttransfer.checks import CheckResult
 
 _MARK = {"pass": "pass", "differs": "differs (see below)",
-         "reduced": "reduced regime (no claim)", "fail": "**FAIL**"}
+         "inconclusive": "inconclusive (see below)", "reduced": "reduced regime (no claim)",
+         "fail": "**FAIL**"}
 
 
 def _cell(text: str) -> str:
@@ -41,12 +42,14 @@ def render_markdown(
     n_fail = sum(r.verdict == "fail" for r in results)
     n_diff = sum(r.verdict == "differs" for r in results)
     n_red = sum(r.verdict == "reduced" for r in results)
+    n_inc = sum(r.verdict == "inconclusive" for r in results)
     out = [
         "# fast-hp-transfer: verify report",
         "",
         f"Preset `{preset}`. {len(results)} claims checked: "
-        f"{len(results) - n_fail - n_diff - n_red} pass, {n_diff} differ from the paper, "
-        f"{n_red} measured in a reduced regime (no claim), {n_fail} fail.",
+        f"{len(results) - n_fail - n_diff - n_red - n_inc} pass, {n_diff} differ from the "
+        f"paper, {n_inc} inconclusive, {n_red} measured in a reduced regime (no claim), "
+        f"{n_fail} fail.",
         "",
         "The paper's numbers are shown beside ours; no setup was tuned to agree.",
         "",
@@ -60,7 +63,11 @@ def render_markdown(
     for r in disagree:
         out.append(f"- **{r.check}**: measured *{r.measured}* where the paper has "
                    f"*{r.paper}* ({r.claim}).")
-    if not disagree:
+    undecided = [r for r in results if r.verdict == "inconclusive"]
+    for r in undecided:
+        out.append(f"- **{r.check}** (inconclusive): measured *{r.measured}*; the paper has "
+                   f"*{r.paper}* ({r.claim}).")
+    if not disagree and not undecided:
         out.append("- Every measurement agrees with the paper's claim.")
     # setups that are our reconstruction: one line per (check, note), however many rows share it
     notes: dict[tuple[str, str], list[str]] = {}

@@ -11,6 +11,8 @@ it never bends a measurement toward the paper. Its verdict is one of
 * ``pass``    -- our measurement agrees with the paper's claim / the identity holds;
 * ``differs`` -- measured honestly, and it disagrees with the paper's claim (reported in
   the "what differs" section; not an error);
+* ``inconclusive`` -- measured in the claim's setting, but the evidence cannot decide
+  it (the reasons are listed); not an error;
 * ``reduced`` -- measured at a reduced preset (``quick``/``cpu``) of a claim whose setting
   is the paper's scale: reported as measured, no agreement or disagreement claimed;
 * ``fail``    -- the check itself failed (an identity broken, an estimator off its
@@ -24,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-Verdict = Literal["pass", "differs", "reduced", "fail"]
-VERDICTS: tuple[str, ...] = ("pass", "differs", "reduced", "fail")
+Verdict = Literal["pass", "differs", "inconclusive", "reduced", "fail"]
+VERDICTS: tuple[str, ...] = ("pass", "differs", "inconclusive", "reduced", "fail")
 
 # name -> module; the report lists checks in this order.
 CHECKS: dict[str, str] = {

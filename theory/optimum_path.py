@@ -29,15 +29,15 @@ def modes(loss: np.ndarray, rel_prominence: float = DEFAULT_REL_PROMINENCE) -> l
     finite = np.isfinite(y)
     if not finite.any():
         return []
+    lowest = np.nanmin(y)
     out = []
     for i in range(H):
         if not finite[i]:
             continue
         left = y[i - 1] if i > 0 and finite[i - 1] else np.inf
         right = y[i + 1] if i < H - 1 and finite[i + 1] else np.inf
-        if not (y[i] < left and y[i] < right) and not (y[i] <= left and y[i] < right) \
-                and not (y[i] < left and y[i] <= right):
-            continue
+        if not ((y[i] <= left and y[i] < right) or (y[i] < left and y[i] <= right)):
+            continue  # not a local minimum (a plateau's first and last points count)
         rises = []
         for step in (-1, 1):
             top, j = y[i], i + step
@@ -53,7 +53,7 @@ def modes(loss: np.ndarray, rel_prominence: float = DEFAULT_REL_PROMINENCE) -> l
                 top = max(top, y[j])
                 j += step
             rises.append(top - y[i])
-        if min(rises) > rel_prominence * abs(y[i]) or y[i] == np.nanmin(y):
+        if min(rises) > rel_prominence * abs(y[i]) or y[i] == lowest:
             out.append(i)
     return out
 

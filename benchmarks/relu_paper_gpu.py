@@ -6,7 +6,7 @@ One prepared script for a lent accelerator (DEVELOPERS.md: one short call):
    device-to-device copy bandwidth (bytes read + written);
 2. the baseline: a sequential PyTorch loop (torch.optim.Adam, TF32 off) on the same GPU
    at widths 256, 1024, 4096, in the paper's regime (d = 64, BCE, batch 256);
-3. the ``paper`` presets of ``simulations.sweep`` in order of priority: ``relu`` (the
+3. the ``paper`` presets of ``simulations.relu_config`` in order of priority: ``relu`` (the
    ReLU counterexample, Figure 5), ``kindex`` (the late shift, Figure 2) and
    ``kindex-layerwise``; widths from small to large, each cell stored as it finishes.
    A width whose predicted time (from the throughput measured so far) would pass
@@ -20,12 +20,12 @@ Measured on an H100 (results_bank/runs/): keep XLA's GEMM autotuning on (the def
 Turned off (XLA_FLAGS=--xla_gpu_autotune_level=0, tried in the first run to save
 compile time) a step at n = 4096 took 3.5x longer; ``--ab-width`` times the variants.
 
-Everything it writes goes to ``--out`` (default $OUT): ``<study>.csv`` (the tidy sweep
-of each study, rewritten after every cell), ``runs.json`` (configurations, provenance,
-timings, limits, baseline) and ``log.txt``: at most eight files, as the device tool
-returns. ``--import-to results_bank DIR`` turns such a folder into the results bank's
-layout (``results_bank/<study>/paper/mup/``: relu_sweep.csv, relu_sweep.json,
-provenance.json), which ``verify`` re-analyses on any CPU.
+Everything it writes goes to ``--out`` (default $OUT), at most eight files as the device
+tool returns: ``<study>.csv`` (the merged CSV of the study's store entry, rewritten
+after every cell), ``runs.json`` (configurations, each entry's manifest and cell log,
+timings, limits, baseline) and ``log.txt``. ``--import-to results_bank DIR`` merges such
+a folder into the results bank's entries (``results_bank/<study>/paper/mup/``; the same
+configuration and code version required), which ``verify`` re-analyses on any CPU.
 
     pip install --no-deps --no-build-isolation -e .    # once: the fasttransfer namespace
     python benchmarks/relu_paper_gpu.py --out $OUT --budget-s 480
@@ -130,7 +130,7 @@ VARIANTS = (
 def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
     """Seconds per step of each engine variant at ``width`` (median over segments after
     the compiling one), and the TF32 product precision for reference."""
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_engine
 
     cfg = base.replace(widths=(width,), steps=64 if tiny else 160, test_size=2**12)
     rows = []
@@ -148,14 +148,14 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
         seg: list = []
         t = time.perf_counter()
         try:
-            sweep.train_width(c, width, segment_seconds=seg)
+            relu_engine.train_width(c, width, segment_seconds=seg)
         except Exception as err:  # an option this XLA does not know: skip the variant
             rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
                          "precision": c.matmul_precision, "error": f"{type(err).__name__}: {err}"[:300]})
             log(f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: failed ({err})"[:400])
             continue
         total = time.perf_counter() - t
-        per_step = _median(seg[1:-1]) / sweep._segment_length(c.steps)
+        per_step = _median(seg[1:-1]) / relu_engine._segment_length(c.steps)
         rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
                      "precision": c.matmul_precision, "s_per_step": per_step,
                      "first_segment_s": seg[0], "total_s": total})
@@ -167,7 +167,7 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
 
 def _cells(args, tiny: bool) -> list[tuple[str, int]]:
     """The (study, width) cells in order of priority: --cells, else every study's widths."""
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_config
 
     if args.cells:
         out = []
@@ -178,15 +178,15 @@ def _cells(args, tiny: bool) -> list[tuple[str, int]]:
             out.append((study, int(w)))
         return out
     return [(s, w) for s in args.studies
-            for w in sorted((32, 64) if tiny else sweep.preset("paper", study=s).widths)]
+            for w in sorted((32, 64) if tiny else relu_config.preset("paper", study=s).widths)]
 
 
 def run(args) -> dict:
     import jax
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
-    from fasttransfer.simulations import sweep
-    from fasttransfer.theory.atomic import atomic_write_json
+    from fasttransfer.simulations import relu_config, relu_engine, sweep
+    from fasttransfer.theory.store import atomic_write_json
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ def run(args) -> dict:
     log(f"limits: {json.dumps({k: v for k, v in summary['limits'].items()})}")
     save()
     if not args.skip_torch and "torch_loop" not in summary:
-        summary["torch_loop"] = torch_baseline(sweep.preset("paper"), args.tiny, log)
+        summary["torch_loop"] = torch_baseline(relu_config.preset("paper"), args.tiny, log)
         save()
     peak = summary["limits"]["gemm_peak_gflops"]
     bw = summary["limits"]["copy_bandwidth_gbs"]
@@ -225,7 +225,7 @@ def run(args) -> dict:
     sec_per_unit = None  # seconds per (config * width * step), from the timings so far
     largest = [0]  # units of the cell that set sec_per_unit
     if args.ab_width:
-        base = sweep.preset("paper")
+        base = relu_config.preset("paper")
         if args.tiny:
             base = base.replace(n_lrs=4)
         summary["variants"] = time_variants(base, args.ab_width, log, args.tiny)
@@ -240,10 +240,10 @@ def run(args) -> dict:
             sec_per_unit = best["s_per_step"] / (base.n_lrs * base.seeds * args.ab_width)
         save()
     for study, width in _cells(args, args.tiny):
-        cfg = sweep.preset("paper", study=study).replace(**engine)
+        cfg = relu_config.preset("paper", study=study).replace(**engine)
         if args.tiny:
             cfg = cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4)
-        store = Path(args.store) / study
+        store = Path(args.store)  # the store's root; the entry is <study>/paper/mup
         configs = cfg.n_lrs * cfg.seeds
         rec = summary["studies"].setdefault(
             study, {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
@@ -257,7 +257,7 @@ def run(args) -> dict:
 
         def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs):
             nonlocal sec_per_unit
-            seg_len = sweep._segment_length(cfg.steps)
+            seg_len = relu_engine._segment_length(cfg.steps)
             steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
             tp = configs * seg_len / steady  # config-steps/s, steady state
             fl = flops_per_config_step(w, cfg.batch, cfg.d)
@@ -275,9 +275,13 @@ def run(args) -> dict:
             if units >= largest[0]:
                 largest[0] = units
                 sec_per_unit = seconds / units
-            sweep.merge_store(store)  # every finished width, not only this call's
-            shutil.copyfile(store / sweep.CSV_NAME, out / f"{study}.csv")
-            rec["provenance"] = json.loads((store / sweep.PROVENANCE_NAME).read_text())
+            # the entry's merged CSV, manifest and cell log in --out after every cell (in
+            # <study>.csv and runs.json: the device tool returns at most 8 files, 2
+            # folders down): what comes back even if the run is cut short
+            entry = sweep.entry_dir(store, cfg)
+            shutil.copyfile(entry / sweep.CSV_NAME, out / f"{study}.csv")
+            rec["manifest"] = json.loads((entry / "manifest.json").read_text())
+            rec["cells_log"] = json.loads((entry / sweep.CELLS_LOG).read_text())
             rec["cells"][str(w)]["engine"] = {"formulation": cfg.formulation,
                                               "xla_options": [list(o) for o in cfg.xla_options]}
             save()
@@ -291,7 +295,7 @@ def run(args) -> dict:
     for study, rec in summary["studies"].items():
         # projected wall time of the whole preset: measured cells + the skipped ones at
         # the last measured per-unit rate
-        cfg = sweep.ReluSweepConfig.from_json_dict(rec["config"])
+        cfg = relu_config.ReluSweepConfig.from_json_dict(rec["config"])
         done = sum(c["seconds"] for c in rec["cells"].values())
         rest = sum((sec_per_unit or 0.0) * cfg.n_lrs * cfg.seeds * w * cfg.steps
                    for w in rec["skipped"])
@@ -305,15 +309,16 @@ def run(args) -> dict:
 
 
 def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
-    """Add a finished GPU folder (runs.json + <study>.csv) to the results bank:
-    BANK/<study>/paper/mup/{relu_sweep.csv, relu_sweep.json, provenance.json}. Cells
-    already in the bank are kept; a width present in both is an error (one
-    configuration, one measurement per cell). The folder's runs.json and log.txt are
-    kept as BANK/runs/<run_id>/ (default: the folder's name)."""
+    """Add a finished GPU folder (runs.json and <study>.csv) to the results bank's
+    entries. The configuration and code version must match the
+    bank's entry (one measurement per configuration and code); cells already in the
+    bank are kept; a width present in both is an error. The folder's runs.json and
+    log.txt are kept as BANK/runs/<run_id>/ (default: the folder's name), and the run
+    is recorded in the entry's manifest (provenance.runs)."""
     import pandas as pd
 
-    from fasttransfer.simulations import sweep
-    from fasttransfer.theory.atomic import atomic_write_json, atomic_write_text
+    from fasttransfer.simulations import relu_config, sweep
+    from fasttransfer.theory import store
     from fasttransfer.theory.errors import InputError
 
     src = Path(src)
@@ -326,37 +331,40 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
             shutil.copyfile(src / name, keep / name)
     written = []
     for study, rec in runs["studies"].items():
+        cfg = relu_config.ReluSweepConfig.from_json_dict(rec["config"])
+        dest = sweep.entry_dir(bank, cfg)
         csv = src / f"{study}.csv"
-        if not csv.exists() or not rec.get("cells"):
+        if not csv.exists() or not rec.get("cells") or "manifest" not in rec:
             continue
-        cfg = sweep.ReluSweepConfig.from_json_dict(rec["config"])
-        new = pd.read_csv(csv)
-        dest = sweep.store_dir(bank, cfg)
-        dest.mkdir(parents=True, exist_ok=True)
-        prov = {"cells": {}, "runs": {}}
-        if (dest / sweep.CSV_NAME).exists():
-            old_cfg, old, prov = sweep.read_store(dest)
-            if old_cfg.result_key() != cfg.result_key():
-                raise InputError(f"{dest}: the bank holds another configuration")
+        new_m, new, cells = rec["manifest"], pd.read_csv(csv), rec["cells_log"]
+        cells = {w: dict(c, run=run_id, timing=rec["cells"].get(w)) for w, c in cells.items()}
+        manifest = new_m
+        if (dest / store.MANIFEST).exists():
+            manifest = json.loads((dest / store.MANIFEST).read_text())
+            if (manifest["config"], manifest["code_version"]) != (new_m["config"], new_m["code_version"]):
+                raise InputError(f"{dest}: the bank holds another configuration or code version")
+            old = pd.read_csv(dest / sweep.CSV_NAME)
             both = sorted(set(old.width) & set(new.width))
             if both:
                 raise InputError(f"{dest}: width(s) {both} already in the bank")
             new = pd.concat([old, new], ignore_index=True)
-            prov.setdefault("runs", {})
+            cells = {**json.loads((dest / sweep.CELLS_LOG).read_text()), **cells}
         new = new.sort_values(["width", "hp", "seed"]).reset_index(drop=True)
-        atomic_write_text(dest / sweep.CSV_NAME, sweep._frame_csv(new))
-        conf = cfg.to_json_dict()
-        conf["widths"] = sorted(int(w) for w in new.width.unique())
-        atomic_write_json(dest / sweep.CONFIG_NAME, conf, sort_keys=True)
-        for w, cell in rec.get("provenance", {}).get("cells", {}).items():
-            prov["cells"][w] = dict(cell, run=run_id, timing=rec["cells"].get(w))
-        prov["runs"][run_id] = {
+        prov = manifest["provenance"]
+        prov["finished_utc"] = max(c["finished_utc"] for c in cells.values())
+        prov["wall_s"] = round(sum(float(c["seconds"]) for c in cells.values()), 3)
+        prov.setdefault("runs", {})[run_id] = {
             "devices": runs["devices"], "jax": runs["jax"], "limits": runs["limits"],
             "widths": sorted(int(w) for w in rec["cells"]),
             "skipped_widths": rec["skipped"], "wall_s": rec.get("wall_s"),
             "variants": runs.get("variants"), "torch_loop": runs.get("torch_loop"),
             "made_by": "benchmarks/relu_paper_gpu.py", "log": f"runs/{run_id}/"}
-        atomic_write_json(dest / sweep.PROVENANCE_NAME, prov, sort_keys=True)
+        manifest["status"] = "complete"
+        manifest["result"] = {"widths": sorted(int(w) for w in new.width.unique())}
+        store.atomic_write_text(dest / sweep.CSV_NAME,
+                                new.to_csv(index=False, float_format="%.17g", na_rep="nan"))
+        store.atomic_write_json(dest / sweep.CELLS_LOG, cells, sort_keys=True)
+        store.atomic_write_json(dest / store.MANIFEST, manifest, sort_keys=True)
         written.append(dest)
     return written
 

@@ -1,4 +1,4 @@
-"""Benchmark: the ReLU sweep engine (simulations.sweep.train_width) against a
+"""Benchmark: the ReLU sweep engine (simulations.relu_engine.train_width) against a
 straightforward sequential PyTorch CPU loop, and against the machine's limits.
 
 What is compared (same model, data distribution, batch, steps, dtype float32, Adam,
@@ -264,10 +264,10 @@ def main(argv=None) -> int:
           + (f", f64 {limits['jax_f64_gflops']:.1f}" if "jax_f64_gflops" in limits else "")
           + f" GFLOP/s; streaming bandwidth {limits['triad_bandwidth_gbs']:.1f} GB/s")
 
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_config
 
     # the paper's regime (d = 64, BCE, the outside-ball label, batch 256, Adam), float32
-    base = sweep.preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
+    base = relu_config.preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
                                          batch=args.batch, test_size=test_size,
                                          memory_mb=1024, seed_block=4)
     d = base.d
@@ -281,7 +281,7 @@ def main(argv=None) -> int:
         # alternate the two sides (JAX compile+run, torch warm-up, then timed rounds
         # JAX / torch), keeping the best of each: a burst of load from other processes
         # then hits both sides rather than one
-        from fasttransfer.simulations.sweep import train_width
+        from fasttransfer.simulations.relu_engine import train_width
 
         t = time.perf_counter()
         jl = train_width(cfg, width).loss

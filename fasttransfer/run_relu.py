@@ -20,9 +20,9 @@ import os
 
 def config_from_args(args: argparse.Namespace):
     """The preset (``--preset``, ``--param``) with the flags that were given applied."""
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_config
 
-    cfg = sweep.preset(args.preset, getattr(args, "param", None) or "mup",
+    cfg = relu_config.preset(args.preset, getattr(args, "param", None) or "mup",
                        study=getattr(args, "study", None) or "relu")
     changes = {}
     if getattr(args, "widths", None):
@@ -64,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     if args.out is None:
-        args.out = sweep.store_dir("results", cfg)
+        args.out = "results"
     if getattr(args, "print_config", False):
         import json
 
         out = cfg.to_json_dict()
         out["study"] = cfg.study
         out["describe"] = cfg.describe()
-        out["out"] = str(args.out)
+        out["out"] = str(sweep.entry_dir(args.out, cfg))
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
     init_distributed()
@@ -79,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
     if cfg.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
-    out = sweep.run_sweep(cfg, args.out, progress=not args.no_progress)
+    out = sweep.run_sweep(cfg, args.out, recompute=getattr(args, "recompute", False),
+                          progress=not args.no_progress)
     if jax.process_index() == 0:
         print(f"relu sweep ({cfg.study_label()}, {cfg.dtype}): {len(cfg.widths)} widths x "
               f"{cfg.n_lrs} learning rates x {cfg.seeds} seeds, {cfg.steps} steps -> "
-              f"{os.path.join(str(args.out), sweep.CSV_NAME)} ({0 if out is None else len(out)} rows)")
+              f"{sweep.entry_dir(args.out, cfg) / sweep.CSV_NAME} ({0 if out is None else len(out)} rows)")
     return 0

@@ -17,13 +17,14 @@ CAPTION = ("Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReL
 TITLES = {"kindex": "one LR for both layers", "kindex-layerwise": "second-layer LR / 50"}
 
 
-def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
-    """The stored sweeps and grid optima (``simulations.relu_studies``); the paper
-    preset from the results bank."""
-    from fasttransfer.simulations import relu_studies
+def load(results_dir: Path, preset: str) -> dict:
+    """The stored sweeps of both studies (never run here) and their grid optima."""
+    from fasttransfer.paper_figures.stored import relu_sweeps
+    from fasttransfer.theory.optimum_path import grid_optima
 
-    configs = configs or relu_studies.late_shift_configs(preset)
-    return relu_studies.late_shift_data(results_dir, configs, log=log)
+    out = relu_sweeps(results_dir, {s: (s, [preset], "mup") for s in TITLES})
+    out["optima"] = {s: grid_optima(df) for s, df in out["sweeps"].items()}
+    return out
 
 
 def plot(data: dict):
@@ -69,20 +70,11 @@ def plot(data: dict):
     return fig
 
 
-def tiny_configs():
-    from fasttransfer.simulations import sweep
-
-    base = sweep.preset("quick", "mup", "kindex").replace(
-        widths=(16, 32), steps=40, batch=32, test_size=512, n_lrs=7, preset="tiny",
-        dtype="float64")
-    return {"kindex": base, "kindex-layerwise": base.replace(out_lr_factor=1 / 50)}
-
-
 def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import results_main
 
     return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r: plot(load(r, "tiny", configs=tiny_configs(), log=lambda s: None)))
+                        make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

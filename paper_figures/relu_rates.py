@@ -38,11 +38,12 @@ def data_from(data: dict, analyses: dict) -> dict:
     return out
 
 
-def load(results_dir: Path, preset: str, *, log=print, configs=None) -> dict:
+def load(results_dir: Path, preset: str) -> dict:
+    """The stored sweeps (:func:`relu_transfer.load`) and their rate analyses."""
     from fasttransfer.paper_figures import relu_transfer
     from fasttransfer.theory.rates import analyze_sweep
 
-    data = relu_transfer.load(results_dir, preset, log=log, configs=configs)
+    data = relu_transfer.load(results_dir, preset)
     analyses = {p: analyze_sweep(df, bootstrap=400, seed=0) for p, df in data["sweeps"].items()}
     return data_from(data, analyses)
 
@@ -112,12 +113,10 @@ def plot(data: dict):
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures import relu_transfer
     from fasttransfer.paper_figures.style import results_main
 
     return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r: plot(load(r, "tiny", configs=relu_transfer.tiny_configs(),
-                                                     log=lambda s: None)))
+                        make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

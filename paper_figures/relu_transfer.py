@@ -15,13 +15,18 @@ CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): see
            "the standard parametrisation (right).")
 PARAMS = ("mup", "sp")
 TITLES = {"mup": "muP (base width 128)", "sp": "standard parametrisation"}
-def load(results_dir: Path, preset: str, *, log=print, configs=None, progress: bool = False) -> dict:
-    """The stored sweeps (``simulations.relu_studies``): {"sweeps", "configs",
-    "sources"}; ``configs`` overrides the preset's configurations (tiny runs)."""
-    from fasttransfer.simulations import relu_studies
+# name -> (study, presets tried in order, param). The SP contrast is not part of the
+# paper's runs: at the paper preset it is the quick preset's.
+def entries(preset: str) -> dict:
+    return {"mup": ("relu", [preset], "mup"),
+            "sp": ("relu", [preset] + (["quick"] if preset == "paper" else []), "sp")}
 
-    configs = configs or relu_studies.counterexample_configs(preset)
-    return relu_studies.load_all(results_dir, configs, log=log, progress=progress)
+
+def load(results_dir: Path, preset: str) -> dict:
+    """The stored sweeps (never run here): {"sweeps", "configs", "sources"}."""
+    from fasttransfer.paper_figures.stored import relu_sweeps
+
+    return relu_sweeps(results_dir, entries(preset))
 
 
 def mean_curves(df) -> dict:
@@ -66,22 +71,11 @@ def plot(data: dict):
     return fig
 
 
-TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-3, lr_max=0.25, seeds=2, steps=60,
-            batch=32, d=8, test_size=1024, preset="tiny", dtype="float64")
-
-
-def tiny_configs():
-    from fasttransfer.simulations import sweep
-
-    return {"mup": sweep.ReluSweepConfig(**TINY, param="mup"),
-            "sp": sweep.ReluSweepConfig(**{**TINY, "lr_min": 3e-5, "n_lrs": 13}, param="sp")}
-
-
 def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import results_main
 
     return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r: plot(load(r, "tiny", configs=tiny_configs(), log=lambda s: None)))
+                        make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

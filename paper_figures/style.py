@@ -77,11 +77,14 @@ def figure_main(argv, *, name: str, caption: str,
     return 0
 
 
-def results_main(argv, *, name: str, caption: str, make: Callable[[Path], Figure]) -> int:
-    """The ``main()`` of the figures drawn from a tiny simulation: ``--results`` (where its
-    store lives, default ``OUT/tiny_results``) and ``make(results_dir)``."""
+def results_main(argv, *, name: str, caption: str, make: Callable[[Path, str], Figure]) -> int:
+    """The ``main()`` of the figures drawn from stored simulation results: ``--results``
+    (the store's root, default ``results``; the results bank is read when it holds
+    nothing), ``--preset`` (default quick) and ``make(results_dir, preset)``."""
     def options(p):
-        p.add_argument("--results", type=Path, default=None, help="default: OUT/tiny_results")
+        p.add_argument("--results", type=Path, default=Path("results"),
+                       help="results folder (ROOT/<study>/<preset>/...); default results")
+        p.add_argument("--preset", default="quick", help="the preset whose results are drawn")
 
     return figure_main(argv, name=name, caption=caption, options=options,
-                       make=lambda a: make(a.results or a.out / "tiny_results"))
+                       make=lambda a: make(a.results, a.preset))

@@ -36,3 +36,32 @@ settings.register_profile(
     "dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+import contextlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def _counting_compiles():
+    count = [0]
+
+    def listener(event, _duration, **_kw):
+        if event == _COMPILE_EVENT:
+            count[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield lambda: count[0]
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.fixture
+def compile_count():
+    """``with compile_count() as n: ...`` then ``n()``: the XLA compilations inside the
+    block (JAX's own compile event, so every jitted program counts, ours or not)."""
+    return _counting_compiles

@@ -7,10 +7,11 @@ import json
 import pandas as pd
 import pytest
 
+import tiny_relu
 from fasttransfer.checks import CheckContext
 from fasttransfer.checks import relu as check
-from fasttransfer.paper_figures import relu_transfer
-from fasttransfer.simulations import relu_studies, sweep
+from fasttransfer.simulations import relu_config, relu_studies, sweep
+from fasttransfer.theory import store
 
 
 def _tiny_sp(monkeypatch):
@@ -19,14 +20,22 @@ def _tiny_sp(monkeypatch):
 
     def configs_for(preset):
         out = real(preset)
-        out["sp"] = relu_transfer.tiny_configs()["sp"]
+        out["sp"] = tiny_relu.counterexample()["sp"]
         return out
 
     monkeypatch.setattr(relu_studies, "counterexample_configs", configs_for)
 
 
-@pytest.mark.skipif(sweep.bank_dir(sweep.preset("paper")) is None,
-                    reason="no paper-scale ReLU sweep in the results bank")
+def _bank_has_paper_relu() -> bool:
+    try:
+        sweep.read_sweep(store.BANK, relu_config.preset("paper"))
+        return True
+    except store.MissingResult:
+        return False
+
+
+@pytest.mark.skipif(not _bank_has_paper_relu(),
+                    reason="no current paper-scale ReLU sweep in the results bank")
 def test_paper_preset_reanalyses_the_bank(tmp_path, monkeypatch):
     _tiny_sp(monkeypatch)
 
@@ -40,12 +49,12 @@ def test_paper_preset_reanalyses_the_bank(tmp_path, monkeypatch):
     main, sp = check._counterexample(ctx)
     assert main.verdict in ("pass", "differs")  # a paper-preset verdict: a comparison
     assert main.measured.startswith("alpha = ") and "reduced" not in main.measured
-    assert "0.742" in main.paper and "results bank" in main.details.lower()
+    assert "0.742" in main.paper and "results bank" in main.note.lower()
+    assert "stored entry" in main.details.lower() and "h100" in main.details.lower()
     assert "T = 16384" not in main.measured and "steps" in main.note
-    for fig in main.figures:
-        assert (tmp_path / fig).stat().st_size > 1000
+    assert set(main.figures) == {"figures/relu_transfer.png", "figures/relu_rates.png"}
     # the verdict is the rule's on the estimator's analysis of the bank
-    cfg, df, _ = sweep.read_store(sweep.bank_dir(sweep.preset("paper")))
+    cfg, df, _ = sweep.read_sweep(store.BANK, relu_config.preset("paper"))
     from fasttransfer.theory.rates import analyze_sweep
 
     a = analyze_sweep(df, reference="extrapolate", bootstrap=1000, seed=0)
@@ -54,7 +63,7 @@ def test_paper_preset_reanalyses_the_bank(tmp_path, monkeypatch):
 
 
 def test_missing_bank_is_a_failed_check(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "BANK_DIR", tmp_path / "no_bank")
+    monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
     _tiny_sp(monkeypatch)
     ctx = CheckContext(preset="paper", out=tmp_path, log=lambda s: None)
     (res,) = check._counterexample(ctx)
@@ -65,11 +74,9 @@ def test_missing_bank_is_a_failed_check(tmp_path, monkeypatch):
 
 def test_reduced_preset_claims_nothing(tmp_path, monkeypatch):
     """A tiny stand-in for quick/cpu: every row of the paper's claims is 'reduced'."""
-    tiny = relu_transfer.tiny_configs()
+    tiny = tiny_relu.counterexample()
     monkeypatch.setattr(relu_studies, "counterexample_configs", lambda preset: tiny)
-    from fasttransfer.paper_figures import kindex_late_shift
-
-    ks = kindex_late_shift.tiny_configs()
+    ks = tiny_relu.late_shift()
     monkeypatch.setattr(relu_studies, "late_shift_configs", lambda preset: ks)
     ctx = CheckContext(preset="quick", out=tmp_path, log=lambda s: None)
     rows = check.run(ctx)

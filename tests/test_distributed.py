@@ -44,16 +44,16 @@ def test_two_processes_share_one_store(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], "\n".join(logs)
     # process 0 took the widest width, process 1 the other (round robin, widest first)
     assert "width 16 done" in logs[0] and "width 8 done" in logs[1]
-    df = pd.read_csv(out / "relu_sweep.csv")
+    df = pd.read_csv(out / "relu" / "quick" / "mup" / "relu_sweep.csv")
     assert sorted(set(df.width)) == [8, 16] and len(df) == 2 * 5 * 2
 
     # the distributed cell equals the same cell trained here, in one process
     from fasttransfer import run_relu
-    from fasttransfer.simulations import sweep
+    from fasttransfer.simulations import relu_engine
 
     ns = run_relu_args(ARGS)
     cfg = run_relu.config_from_args(ns)
-    here = sweep.sweep_frame(cfg, 8, sweep.train_width(cfg, 8))
+    here = relu_engine.sweep_frame(cfg, 8, relu_engine.train_width(cfg, 8))
     there = df[df.width == 8].sort_values(["hp", "seed"]).reset_index(drop=True)
     here = here.sort_values(["hp", "seed"]).reset_index(drop=True)
     # float64 and the same per-device program: identical numbers (the CSV keeps 17

@@ -8,25 +8,38 @@ import pytest
 
 matplotlib.use("Agg")
 
+import tiny_relu  # noqa: E402
 from fasttransfer.paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
 
 
-def test_main_tiny_run_and_transfer_figure(tmp_path):
-    """One test, so the tiny sweeps (compile-bound) run once per test session."""
-    out, results = tmp_path, tmp_path / "results"
-    assert relu_transfer.main(["--out", str(out), "--results", str(results)]) == 0
-    # reuses the tiny sweeps stored by the first main (resumable store)
-    assert relu_rates.main(["--out", str(out), "--results", str(results)]) == 0
-    for name in (relu_transfer.NAME, relu_rates.NAME):
-        for ext in ("png", "pdf"):
-            assert (out / f"{name}.{ext}").stat().st_size > 1000
+def test_figures_read_the_store_and_never_simulate(tmp_path, monkeypatch):
+    """One test, so the tiny sweeps (compile-bound) run once: stored as `simulate relu`
+    stores them, then drawn by each figure's main() from the store alone."""
+    from fasttransfer.simulations import sweep
+    from fasttransfer.theory import store
 
-    data = relu_transfer.load(results, "tiny", configs=relu_transfer.tiny_configs(), log=lambda s: None)
-    assert data["sources"] == {"mup": "computed here", "sp": "computed here"}
+    out, results = tmp_path, tmp_path / "results"
+    monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
+    args = ["--out", str(out), "--results", str(results), "--preset", "tiny"]
+    with pytest.raises(store.MissingResult, match="simulate relu"):
+        relu_transfer.load(results, "tiny")  # nothing stored: a message, not a run
+    tiny_relu.run_all(results, {**tiny_relu.counterexample(), **tiny_relu.late_shift()})
+
+    def no_sim(*a, **k):
+        raise AssertionError("a figure ran a simulation")
+
+    monkeypatch.setattr(sweep, "run_sweep", no_sim)
+    for fig in (relu_transfer, relu_rates, kindex_late_shift):
+        assert fig.main(args) == 0
+        for ext in ("png", "pdf"):
+            assert (out / f"{fig.NAME}.{ext}").stat().st_size > 1000
+
+    data = relu_transfer.load(results, "tiny")
+    assert all(src.startswith(str(results)) for src in data["sources"].values())
     fig = relu_transfer.plot(data)
     axes = fig.axes
     assert len(axes) == 2
-    n_widths = len(relu_transfer.TINY["widths"])
+    n_widths = len(tiny_relu.TINY["widths"])
     for ax, p in zip(axes, ("mup", "sp")):
         assert "learning rate" in ax.get_xlabel() and "loss" in ax.get_ylabel()
         assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
@@ -37,12 +50,7 @@ def test_main_tiny_run_and_transfer_figure(tmp_path):
         assert sorted({len(line.get_xdata()) for line in ax.get_lines()}) == [1, n_lr]
     assert len(axes[0].get_legend().get_texts()) == n_widths
 
-
-def test_kindex_figure_tiny(tmp_path):
-    assert kindex_late_shift.main(["--out", str(tmp_path)]) == 0
-    assert (tmp_path / f"{kindex_late_shift.NAME}.png").stat().st_size > 1000
-    data = kindex_late_shift.load(tmp_path / "tiny_results", "tiny",
-                                  configs=kindex_late_shift.tiny_configs(), log=lambda s: None)
+    data = kindex_late_shift.load(results, "tiny")
     fig = kindex_late_shift.plot(data)
     assert len(fig.axes) == 3
     for ax in fig.axes[:2]:

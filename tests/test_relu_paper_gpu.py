@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from fasttransfer.simulations import sweep
+from fasttransfer.simulations import relu_config, sweep
+from fasttransfer.theory import store
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "relu_paper_gpu.py"
 
@@ -20,8 +21,8 @@ def _run(*args):
 
 
 def test_tiny_run_and_import(tmp_path):
-    out, store, bank = tmp_path / "out", tmp_path / "store", tmp_path / "bank"
-    r = _run("--tiny", "--skip-torch", "--out", str(out), "--store", str(store),
+    out, store_root, bank = tmp_path / "out", tmp_path / "store", tmp_path / "bank"
+    r = _run("--tiny", "--skip-torch", "--out", str(out), "--store", str(store_root),
              "--cells", "relu:32,kindex:32")
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -29,9 +30,13 @@ def test_tiny_run_and_import(tmp_path):
     files = sorted(p.name for p in out.iterdir())
     assert files == ["kindex.csv", "log.txt", "relu.csv", "runs.json"] and len(files) <= 8
     assert _run("--import-to", str(bank), str(out)).returncode == 0
-    cfg, df, prov = sweep.read_store(bank / "relu" / "paper" / "mup")
-    assert cfg.widths == (32,) and set(df.width) == {32}
-    assert prov["cells"]["32"]["run"] == "out" and "out" in prov["runs"]
+    entry = bank / "relu" / "paper" / "mup"
+    manifest = json.loads((entry / store.MANIFEST).read_text())
+    cfg = relu_config.ReluSweepConfig.from_json_dict(manifest["config"]).replace(preset="paper")
+    _, df, e = sweep.read_sweep(bank, cfg)  # a complete, current entry
+    assert set(df.width) == {32} and manifest["code_version"] == sweep.code_version()
+    cells = json.loads((entry / sweep.CELLS_LOG).read_text())
+    assert cells["32"]["run"] == "out" and "out" in manifest["provenance"]["runs"]
     assert (bank / "runs" / "out" / "runs.json").exists()
     # the same cell twice is refused; a second run with another width is merged
     again = _run("--import-to", str(bank), str(out))
@@ -43,5 +48,6 @@ def test_tiny_run_and_import(tmp_path):
     assert _run("--import-to", str(bank), str(out2)).returncode == 0
     merged = pd.read_csv(bank / "relu" / "paper" / "mup" / sweep.CSV_NAME)
     assert sorted(set(merged.width)) == [32, 64]
-    conf = json.loads((bank / "relu" / "paper" / "mup" / sweep.CONFIG_NAME).read_text())
-    assert conf["widths"] == [32, 64]
+    manifest = json.loads((entry / store.MANIFEST).read_text())
+    assert manifest["result"]["widths"] == [32, 64]
+    assert set(manifest["provenance"]["runs"]) == {"out", "out2"}

@@ -70,15 +70,19 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check gets: the preset, where to write, and a progress callback.
+    """What a check gets: the preset, where to write, whether to recompute stored
+    results, and a progress callback.
 
-    ``results_dir`` holds simulation results (CSV/JSON) that later runs reuse;
-    ``figures_dir`` the figures a check draws (link them relative to ``out``).
+    ``results_dir`` is the results store's root (``OUT/<study>/<preset>/...``, the layout
+    ``simulate`` and ``figures`` share): results there of the same configuration and
+    code are reused, others refused unless ``recompute``. A check never draws: it names
+    its figures (``figures/<name>.png``) and ``verify`` draws them from the store.
     """
 
     preset: str
     out: Path
     log: Callable[[str], None] = field(default=print)
+    recompute: bool = False
 
     @property
     def base_preset(self) -> str:
@@ -88,15 +92,11 @@ class CheckContext:
 
     @property
     def results_dir(self) -> Path:
-        path = self.out / "results"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.out
 
     @property
     def figures_dir(self) -> Path:
-        path = self.out / "figures"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.out / "figures"
 
 
 def load_check(name: str):

@@ -1,11 +1,11 @@
 """verify check ``relu``: the paper's two-layer ReLU counterexample (its Figure 5) and
 the late shift of the Gaussian k-index model (its Figure 2 and appendix D.1).
 
-The setting is the paper's (PAPER.md; ``simulations.sweep.preset``): f(x) = sum_i a_i
+The setting is the paper's (PAPER.md; ``simulations.relu_config.preset``): f(x) = sum_i a_i
 relu(<w_i, x> + b_i) under muP, Adam, x ~ N(0, I_64), y = 1{|x|^2 > median of
 chi^2_64}, binary cross-entropy, batch 256, T = 2^14 steps, 14 widths 181..16384, a
 quarter-octave learning-rate grid; what the paper leaves unstated is chosen in
-``sweep.GRID_RATIONALE`` and printed in the report. At the ``paper`` preset the sweeps
+``relu_config.GRID_RATIONALE`` and printed in the report. At the ``paper`` preset the sweeps
 come from the results bank (made on a GPU by benchmarks/relu_paper_gpu.py) and are
 re-analysed here; only then are our numbers compared with the paper's. The ``quick``
 and ``cpu`` presets keep d, loss, label, batch and grid spacing with fewer steps and
@@ -89,22 +89,14 @@ def sp_drift(per_width) -> tuple[float, tuple[float, float]]:
     """Slope gamma of nu_star(n) = c - gamma log n by weighted least squares (weights
     1/se^2 from the bootstrap) with a 95% interval from the t quantile on W - 2 degrees
     of freedom and the residual scatter (whichever of model and scatter is larger)."""
-    from scipy.stats import t as student
+    from fasttransfer.theory.fits import line_fit
 
-    x = np.log(per_width.width.to_numpy(dtype=float))
     y = per_width.nu_star.to_numpy(dtype=float)
     se = per_width.get("nu_star_se")
     se = np.ones_like(y) if se is None else np.where(np.isfinite(se) & (se > 0), se, np.nanmax(se))
-    w = 1.0 / se**2
-    X = np.stack([np.ones_like(x), x], axis=1)
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    coef = cov @ X.T @ (w * y)
-    resid = y - X @ coef
-    dof = max(len(x) - 2, 1)
-    scale = max(1.0, float(np.sum(w * resid**2) / dof))  # over-dispersion, if any
-    half = float(student.ppf(0.975, dof) * np.sqrt(cov[1, 1] * scale))
-    gamma = -float(coef[1])
-    return gamma, (gamma - half, gamma + half)
+    fit = line_fit(np.log(per_width.width.to_numpy(dtype=float)), y, weights=1.0 / se**2,
+                   errors="inverse_variance")  # over-dispersion, if any, widens the interval
+    return -float(fit.slope), (-float(fit.hi), -float(fit.lo))
 
 
 def validation_noise(df, per_width) -> str:
@@ -131,22 +123,23 @@ def validation_noise(df, per_width) -> str:
             f"|difference| of the seed-mean curves there: {np.median(gap):.1e}")
 
 
-def _provenance(cfg) -> str:
-    """One line on where the bank's cells come from: runs, devices, code, GPU time."""
+def _provenance(ctx: CheckContext, cfg) -> str:
+    """One line on where a paper-preset entry comes from: its manifest (device, date,
+    code version) and its cells (runs, devices, git commits, device seconds)."""
     from fasttransfer.simulations import sweep
+    from fasttransfer.theory import store
 
-    bank = sweep.bank_dir(cfg)
-    if bank is None:
+    try:
+        entry = store.find_entry([ctx.results_dir, store.BANK], *sweep.entry_key(cfg))
+    except store.MissingResult:
         return ""
-    _, _, prov = sweep.read_store(bank)
-    runs = prov.get("runs", {})
-    cells = prov.get("cells", {})
-    commits = sorted({c.get("code", {}).get("commit", "?") for c in cells.values()})
-    devices = sorted({d for r in runs.values() for d in r.get("devices", [])})
+    cells = entry.read_json(sweep.CELLS_LOG) if entry.path(sweep.CELLS_LOG).exists() else {}
+    commits = sorted({c.get("git", {}).get("commit", "?")[:12] for c in cells.values()})
+    devices = sorted({d for c in cells.values() for d in c.get("devices", [])})
     seconds = sum(float(c.get("seconds", 0.0)) for c in cells.values())
-    return (f"Results bank: {bank.relative_to(sweep.BANK_DIR.parent)}; {len(cells)} cells "
-            f"from run(s) {', '.join(sorted(runs)) or '?'} on {', '.join(devices) or '?'}; "
-            f"code {', '.join(commits)}; {seconds:.0f} s of device time in the cells")
+    return (f"Stored entry: {entry.describe()}; {len(cells)} cells on "
+            f"{', '.join(devices) or '?'}; git {', '.join(commits) or '?'}; {seconds:.0f} s "
+            "of device time in the cells")
 
 
 def _not_run(claim: str, paper: str, err) -> CheckResult:
@@ -157,25 +150,24 @@ def _not_run(claim: str, paper: str, err) -> CheckResult:
 
 
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.paper_figures import relu_rates, relu_transfer
-    from fasttransfer.paper_figures.style import save
-    from fasttransfer.simulations import relu_studies, sweep
+    from fasttransfer.simulations import relu_config, relu_studies
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep
 
     try:
         data = relu_studies.load_all(ctx.results_dir,
-                                     relu_studies.counterexample_configs(ctx.preset), log=ctx.log)
+                                     relu_studies.counterexample_configs(ctx.preset),
+                                     recompute=ctx.recompute, log=ctx.log)
     except InputError as err:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
     cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
     paper = cfg.preset == "paper"
-    frac, missing = coverage(cfg, sweep.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
+    frac, missing = coverage(cfg, relu_config.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
     if frac < MIN_COVERAGE:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS,
                          f"the results bank holds {len(cfg.widths)} of the preset's widths "
                          f"(missing {missing})")]
-    choices = (sweep.GRID_RATIONALE.split("Grid positions")[0]
+    choices = (relu_config.GRID_RATIONALE.split("Grid positions")[0]
                .replace("Choices the paper leaves open (PAPER.md), made before any "
                         "paper-scale run:", ""))
     note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
@@ -190,10 +182,7 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
             measured=f"analysis impossible: {err}", verdict="fail",
             details="The sweep did not give an interior optimum at every width: the "
                     "configuration's LR grid does not bracket nu_star(n).", note=note)]
-    figures = [save(relu_transfer.plot(data), ctx.figures_dir, relu_transfer.NAME)[0],
-               save(relu_rates.plot(relu_rates.data_from(data, analyses)), ctx.figures_dir,
-                    relu_rates.NAME)[0]]
-    rel = tuple(str(p.relative_to(ctx.out)) for p in figures)
+    rel = ("figures/relu_transfer.png", "figures/relu_rates.png")  # drawn by verify
 
     a = analyses["mup"]
     d = a.beta_minus_half_alpha
@@ -229,7 +218,7 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
         _table(a.per_width),
         validation_noise(data["sweeps"]["mup"], a.per_width),
         largest_txt,
-        _provenance(cfg) if paper else "",
+        _provenance(ctx, cfg) if paper else "",
         ("Warnings from the estimator: " + "; ".join(a.warnings)) if a.warnings else "",
     ] if x)
     if verdict == "inconclusive":
@@ -260,27 +249,24 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
 
 
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.paper_figures import kindex_late_shift as fig
-    from fasttransfer.paper_figures.style import save
-    from fasttransfer.simulations import relu_studies, sweep
+    from fasttransfer.simulations import relu_config, relu_studies
     from fasttransfer.theory.errors import InputError
 
     try:
         data = relu_studies.late_shift_data(ctx.results_dir,
                                             relu_studies.late_shift_configs(ctx.preset),
-                                            log=ctx.log)
+                                            recompute=ctx.recompute, log=ctx.log)
         for s, o in data["optima"].items():
             if len(o) < 2:
                 raise InputError(f"{s}: {len(o)} width(s) stored, at least 2 needed "
                                  f"(missing widths of the {ctx.preset} preset)")
     except InputError as err:
         return [_not_run(SHIFT_CLAIM, SHIFT_PAPER, err)]
-    path = save(fig.plot(data), ctx.figures_dir, fig.NAME)[0]
-    rel = (str(path.relative_to(ctx.out)),)
+    rel = ("figures/kindex_late_shift.png",)  # drawn by verify
     tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
     cfg = data["configs"]["kindex"]
     paper = cfg.preset == "paper"
-    cov = {s: coverage(data["configs"][s], sweep.preset(cfg.preset, "mup", s)) if paper
+    cov = {s: coverage(data["configs"][s], relu_config.preset(cfg.preset, "mup", s)) if paper
            else (1.0, []) for s in relu_studies.LATE_SHIFT_STUDIES}
 
     def table(o) -> str:
@@ -299,7 +285,8 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
                                 f"{cov['kindex'][1]})"))
     else:
         results.append(_shift_row(tied, cfg, paper, cov["kindex"][1], rel, table,
-                                  data["sources"]["kindex"]))
+                                  data["sources"]["kindex"],
+                                  _provenance(ctx, cfg) if paper else ""))
     if cov["kindex-layerwise"][0] < MIN_COVERAGE:
         results.append(_not_run(LAYERWISE_CLAIM, "roughly unimodal curves, lower loss",
                                 f"the results bank holds {len(lw)} of the layer-wise "
@@ -324,7 +311,7 @@ def _paper_verdict(holds: bool, paper: bool, seeds: int, optima) -> tuple[str, s
     return ("pass" if holds else "differs"), ""
 
 
-def _shift_row(tied, cfg, paper, missing, rel, table, source) -> CheckResult:
+def _shift_row(tied, cfg, paper, missing, rel, table, source, prov) -> CheckResult:
     from fasttransfer.theory.optimum_path import largest_shift
 
     shift = largest_shift(tied)
@@ -347,7 +334,7 @@ def _shift_row(tied, cfg, paper, missing, rel, table, source) -> CheckResult:
                              f"; {cfg.seeds} seed(s)" if paper else ""),
         verdict=verdict,
         details="\n\n".join(x for x in [crit, table(tied),
-                                        _provenance(cfg) if paper else ""] if x),
+                                        prov] if x),
         figures=rel, note=note)
 
 

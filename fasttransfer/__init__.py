@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute); attribute None = the module itself
 _API: dict[str, tuple[str, str | None]] = {
-    "read_sweep": ("fasttransfer.theory.rates", "read_sweep"),
+    "read_sweep": ("fasttransfer.theory.sweep_data", "read_sweep"),
     "analyze_sweep": ("fasttransfer.analysis", "analyze_sweep"),
     "SweepResult": ("fasttransfer.analysis", "SweepResult"),
     "plan": ("fasttransfer.theory.grid_search", "plan"),

@@ -62,7 +62,7 @@ def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate"
 
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep as _analyze
-    from fasttransfer.theory.rates import read_sweep, validate_sweep
+    from fasttransfer.theory.sweep_data import read_sweep, validate_sweep
 
     if isinstance(sweep, (str, Path)):
         df, source = read_sweep(sweep, log_hp=log_hp), str(sweep)

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     from fasttransfer.analysis import format_report
     from fasttransfer.theory.errors import InputError
-    from fasttransfer.theory.rates import analyze_sweep, read_sweep
+    from fasttransfer.theory.rates import analyze_sweep
+    from fasttransfer.theory.sweep_data import read_sweep
 
     if args.window < 5:
         raise InputError(f"--window must be at least 5 (got {args.window})")

@@ -32,6 +32,7 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
          bootstrap: int | None = None) -> dict:
     """The exact nu_star(n), a_n, b_n and the analyses of a small and a full sweep
     (synthetic: ``results_dir`` is unused)."""
+    from fasttransfer.theory.framework import finite_transfer_suboptimality
     from fasttransfer.theory.rates import analyze_sweep
 
     fam = family()
@@ -56,9 +57,11 @@ def load(results_dir: Path | None = None, preset: str = "quick", *,
                 "beta": an.beta, "d": an.beta_minus_half_alpha, "verdict": an.verdict,
                 "a": an.per_width.a.to_numpy(),
                 # c_{m->N} with m = the smallest width: the quadratic model of each
-                # width's fitted loss curve evaluated at the proxy's optimum
-                "c_proxy": 0.5 * an.per_width.curvature.to_numpy()
-                * (an.per_width.nu_star.to_numpy() - an.per_width.nu_star.iloc[0]) ** 2,
+                # width's fitted loss curve (above its minimum) at the proxy's optimum
+                "c_proxy": finite_transfer_suboptimality(
+                    lambda nu: 0.5 * an.per_width.curvature.to_numpy()
+                    * (nu - an.per_width.nu_star.to_numpy()) ** 2,
+                    an.per_width.nu_star.iloc[0], 0.0),
             }
     return res
 

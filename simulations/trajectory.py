@@ -542,26 +542,22 @@ class Hypothesis1:
 
 def _quad_curvature(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Curvature 2a of y ~ a x^2 + b x + c and its standard error (nan if < 5 points)."""
-    ok = np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if len(x) < 5:
+    from fasttransfer.theory.fits import quadratic_vertex
+
+    fit = quadratic_vertex(x, y)
+    if fit.n_points < 5:
         return math.nan, math.nan
-    xc = x - x.mean()  # centring keeps the normal equations well conditioned
-    coef, cov = np.polyfit(xc, y, 2, cov=True)
-    return float(2 * coef[0]), float(2 * np.sqrt(max(cov[0, 0], 0.0)))
+    return float(fit.curvature), float(fit.curvature_se)
 
 
 def _loglog_slope(n: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """OLS slope of log y on log n with a 95% t-interval (nan when < 3 usable points)."""
-    from scipy import stats
+    from fasttransfer.theory.fits import loglog_slope
 
-    ok = np.isfinite(y) & (y > 0)
-    x, z = np.log(n[ok]), np.log(y[ok])
-    if len(x) < 3:
+    fit = loglog_slope(n, y)
+    if fit.df < 1:
         return math.nan, math.nan, math.nan
-    res = stats.linregress(x, z)
-    t = stats.t.ppf(0.975, len(x) - 2)
-    return float(res.slope), float(res.slope - t * res.stderr), float(res.slope + t * res.stderr)
+    return float(fit.slope), float(fit.lo), float(fit.hi)
 
 
 def hypothesis1(profile, final, *, window: int = 2, kappa: int | None = None) -> Hypothesis1:

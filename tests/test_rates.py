@@ -1,4 +1,5 @@
-"""theory.rates: vertex fits, robust power laws, bootstrap intervals and the verdict.
+"""theory.rates: per-width vertices, the rate laws, bootstrap intervals and the verdict
+(the fits themselves: tests/test_fits.py; reading: tests/test_sweep_data.py).
 
 Tolerances: noise-free recoveries are limited by the profile search (zoom + parabolic
 step, ~1e-7 in the exponent) and float64 rounding; noisy recoveries are bounded by a
@@ -6,13 +7,14 @@ multiple of the estimator's own 95% half-width, which scales with the injected n
 (its coverage is measured in fasttransfer/checks/estimators.py)."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fasttransfer.theory.errors import InputError
-from fasttransfer.theory.rates import analyze_sweep, fit_offset_power_law, fit_vertex, read_sweep
+from fasttransfer.theory.fits import loglog_slope
+from fasttransfer.theory.framework import hp_gap, loss_gap
+from fasttransfer.theory.rates import analyze_sweep, fit_vertex
 from fasttransfer.theory.synthetic import PowerLawFamily, llama_family
 
 WIDTHS = 128 * 2 ** np.arange(7)
@@ -46,27 +48,6 @@ def test_vertex_edge_and_nonconvex_name_the_width():
         fit_vertex(hp, -(hp - 0.5) ** 2 + 0.01 * np.cos(40 * hp), width=64)
     with pytest.raises(InputError, match="window"):
         fit_vertex(hp, (hp - 0.5) ** 2, window=3)
-
-
-# ---------------------------------------------------------------------- power laws
-@given(alpha=st.floats(0.1, 2.0), A=st.floats(0.1, 20.0), y_inf=st.floats(0.5, 5.0))
-def test_offset_power_law_exact(alpha, A, y_inf):
-    n = WIDTHS.astype(np.float64)
-    y = y_inf + A * n**-alpha
-    c, a, p = fit_offset_power_law(n, y)
-    # exponent resolution of the profile search; the fit is exact at the optimum
-    assert p == pytest.approx(alpha, abs=2e-5)
-    assert c == pytest.approx(y_inf, abs=1e-4 * max(1.0, A * n[-1] ** -alpha) + 1e-6)
-
-
-def test_offset_power_law_resists_an_outlier():
-    n = WIDTHS.astype(np.float64)
-    y = 3.137 + 13.16 * n**-0.52
-    y_bad = y.copy()
-    y_bad[3] *= 1.02  # one 2% outlier
-    _, _, p_huber = fit_offset_power_law(n, y_bad)
-    _, _, p_ls = fit_offset_power_law(n, y_bad, delta=np.inf)  # plain least squares
-    assert abs(p_huber - 0.52) < abs(p_ls - 0.52)
 
 
 # ------------------------------------------------------------------ whole analysis
@@ -184,12 +165,16 @@ def test_analyze_rejects_bad_arguments():
         analyze_sweep(edge)
 
 
-def test_read_sweep_roundtrip(tmp_path):
-    df = sweep(llama_family(0.75), rng=2)
-    path = tmp_path / "s.csv"
-    out = df.assign(hp=np.exp(df.hp), note="x")
-    out.to_csv(path, index=False)
-    back = read_sweep(path, log_hp=True)
-    assert list(back.columns) == ["width", "hp", "loss", "seed"]
-    assert np.allclose(np.sort(back.hp.to_numpy()), np.sort(df.hp.to_numpy()))
-    assert isinstance(back, pd.DataFrame) and len(back) == len(df)
+def test_gaps_follow_the_framework_and_largest_is_the_loglog_slope():
+    """a_n, b_n by theory.framework's definitions; c_n = phi''_ref/2 b_n^2; with
+    reference 'largest', beta is minus the log-log slope of |nu_star(n) - nu_star(n_max)|."""
+    fam = llama_family(0.75)
+    df = sweep(fam, noise=1e-3, rng=8)
+    for ref in ("extrapolate", "largest"):
+        r = analyze_sweep(df, bootstrap=0, reference=ref)
+        pw = r.per_width
+        assert np.array_equal(pw.a, loss_gap(pw.phi_star, r.phi_inf.estimate))
+        assert np.array_equal(pw.b, hp_gap(pw.nu_star, r.nu_inf.estimate))
+        assert np.array_equal(pw.c, 0.5 * pw.curvature.iloc[-1] * pw.b**2)
+    drift = loglog_slope(pw.width[:-1], pw.b[:-1])
+    assert r.beta.estimate == -float(drift.slope) and r.B.estimate == np.exp(float(drift.intercept))

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fasttransfer.theory.framework import (finite_transfer_suboptimality, hp_gap, loss_gap,
+                                           transfer_suboptimality)
+
 
 class _Family(abc.ABC):
     """Shared loss law: subclasses define ``nu_star(n)``."""
@@ -67,19 +70,20 @@ class _Family(abc.ABC):
 
     def a(self, n):
         """Loss gap ``a_n = |phi_star(n) - phi_inf*|``."""
-        return np.abs(self.phi_star(n) - self.phi_inf_star)
+        return loss_gap(self.phi_star(n), self.phi_inf_star)
 
     def b(self, n):
         """HP gap ``b_n = |nu_star(n) - nu_inf|``."""
-        return np.abs(self.nu_star(n) - self.nu_inf)
+        return hp_gap(self.nu_star(n), self.nu_inf)
 
     def c(self, n):
         """Transfer suboptimality ``c_n = phi_inf(nu_star(n)) - phi_inf*``."""
-        return self.phi_inf(self.nu_star(n)) - self.phi_inf_star
+        return transfer_suboptimality(self.phi_inf, self.nu_star(n), self.phi_inf_star)
 
     def c_finite(self, m, N):
         """``c_{m->N} = phi_N(nu_star(m)) - phi_star(N)``."""
-        return self.loss(N, self.nu_star(m)) - self.phi_star(N)
+        return finite_transfer_suboptimality(lambda nu: self.loss(N, nu), self.nu_star(m),
+                                             self.phi_star(N))
 
     def sample_sweep(self, widths, hp_grid, *, seeds: int = 1, noise: float = 0.0,
                      rng: np.random.Generator | int | None = 0) -> pd.DataFrame:

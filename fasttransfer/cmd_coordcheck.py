@@ -1,9 +1,10 @@
 """``fasttransfer coordcheck``: the muP coordinate check of the two-layer ReLU net
-(SPEC §7). Writes DIR/coordcheck.csv (param,width,t,module,l1; l1 = mean |x| averaged
-over seeds), DIR/coordcheck_seeds.csv (per seed), DIR/coordcheck_slopes.csv (the
-criterion), DIR/coordcheck.json (the configuration) and the figure DIR/coordcheck.png
-(+ .pdf); prints the slopes table and the verdict. A finished result with the same
-configuration is reused, not recomputed."""
+(SPEC §7). Stores OUT/coordcheck/<preset>/coordcheck.csv (param,width,t,module,l1;
+l1 = mean |x| averaged over seeds), coordcheck_seeds.csv (per seed),
+coordcheck_slopes.csv (the criterion) and manifest.json (configuration, code version,
+provenance), draws OUT/figures/coordcheck.png (+ .pdf) and prints the slopes table and
+the verdict. A stored result of the same configuration and code is reused, not
+recomputed; one of another is refused unless --recompute."""
 
 from __future__ import annotations
 
@@ -34,8 +35,10 @@ def _positive(kind):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results/coordcheck"),
-                   help="output directory (default results/coordcheck)")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): OUT/coordcheck/<preset>/")
+    p.add_argument("--recompute", action="store_true",
+                   help="replace a stored result of another configuration or code")
     p.add_argument("--preset", choices=("quick", "paper"), default="quick")
     p.add_argument("--widths", type=_int_list, default=None,
                    help="comma-separated widths (default 64,...,4096)")
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.paper_figures import coordcheck as figure
     from fasttransfer.paper_figures.style import save
     from fasttransfer.simulations import coordcheck as cc
+    from fasttransfer.theory.store import entry_dir
 
     if args.seeds is not None and args.seeds < 2:
         from fasttransfer.theory.errors import InputError
@@ -62,20 +66,19 @@ def run(args: argparse.Namespace) -> int:
     cfg = cc.with_overrides(cc.CoordCheckConfig.preset(args.preset), widths=args.widths,
                             seeds=args.seeds, steps=args.steps, lr=args.lr, dtype=args.dtype)
     start = time.perf_counter()
-    df = cc.load_results(args.out, cfg)
-    if df is not None:
-        print(f"reusing the finished coordinate check in {args.out}")
-    else:
-        bar = None
-        if not args.no_progress:
-            from tqdm import tqdm
-            bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width")
-        df = cc.run_coordcheck(cfg, progress=(lambda _: bar.update(1)) if bar else None)
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width")
+    try:
+        df = cc.stored_coordcheck(args.out, cfg, args.preset, recompute=args.recompute,
+                                  progress=(lambda _: bar.update(1)) if bar else None)
+    finally:
         if bar is not None:
             bar.close()
-        cc.save_results(df, cfg, args.out)
     verdict = cc.criterion(cc.slopes(df))
-    figs = save(figure.plot(df), args.out, figure.NAME)
+    figs = save(figure.plot(figure.load(args.out, args.preset)), args.out / "figures",
+                figure.NAME)
     print(f"log-log slope of mean |x| vs width (mean ± s.e. over {cfg.seeds} seeds; "
           f"↑/↓ = significant at family-wise {verdict.alpha:g}, t-quantile "
           f"{verdict.quantile:.2f}):")
@@ -90,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
     for name, (expected, lo, hi, ok) in cc.init_identities(verdict).items():
         print(f"known answer {name}: slope {expected:+.2f} in [{lo:+.3f}, {hi:+.3f}]: "
               + ("ok" if ok else "VIOLATED"))
-    print(f"wrote {args.out / cc.MEAN_CSV}, {figs[0]}  ({time.perf_counter() - start:.1f} s)")
+    print(f"wrote {entry_dir(args.out, cc.STUDY, args.preset) / cc.MEAN_CSV}, {figs[0]}  "
+          f"({time.perf_counter() - start:.1f} s)")
     return 0

@@ -1,26 +1,46 @@
-"""``fasttransfer figures``: every paper figure as PNG and PDF in --out, running the
-quick-preset simulations a figure needs when their stored results are missing."""
+"""``fasttransfer figures``: every paper figure as PNG and PDF in OUT/figures, drawn from
+the results stored under OUT (the store that ``simulate`` and ``verify`` fill, then the
+committed results bank). Figures are views: nothing is simulated here; a figure whose
+results are missing says which command makes them."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results/figures"))
-    p.add_argument("--results", type=Path, default=Path("results/verify/results"),
-                   help="where simulation results are stored and reused (default: those "
-                        "of `fasttransfer verify --out results/verify`)")
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): reads OUT/<study>/<preset>/, "
+                        "writes OUT/figures/")
+    p.add_argument("--preset", choices=("quick", "cpu", "paper"), default="quick",
+                   help="whose stored results to draw (figures of studies without a cpu "
+                        "preset use quick)")
     p.add_argument("--only", default=None, help="comma-separated figure names")
 
 
+def _stored_entries(root: Path) -> list[str]:
+    """One line per finished store entry under ``root`` (and the bank)."""
+    import json
+
+    from fasttransfer.theory.store import BANK, MANIFEST, Entry
+
+    lines = []
+    for base in (root, BANK):
+        for m in sorted(Path(base).glob(f"**/{MANIFEST}")):
+            try:
+                manifest = json.loads(m.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if manifest.get("status") == "complete":
+                lines.append(Entry(m.parent, manifest).describe())
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
+    from fasttransfer.checks import CheckContext
+    from fasttransfer.cmd_verify import draw_figure
     from fasttransfer.paper_figures import FIGURES
-    from fasttransfer.paper_figures.style import save
     from fasttransfer.theory.errors import InputError
 
     names = list(FIGURES)
@@ -29,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
         unknown = [n for n in names if n not in FIGURES]
         if unknown:
             raise InputError(f"--only: unknown figure(s) {unknown}; known: {', '.join(FIGURES)}")
+    ctx = CheckContext(preset=args.preset, out=args.out)
+    print("reusing the stored results:" if _stored_entries(args.out) else
+          f"no stored results under {args.out} or in the results bank", flush=True)
+    for line in _stored_entries(args.out):
+        print(f"    {line}", flush=True)
+    missing = 0
     for i, name in enumerate(names, 1):
-        if importlib.util.find_spec(FIGURES[name]) is None:
-            print(f"[{i}/{len(names)}] {name}: not implemented yet, skipped", flush=True)
-            continue
-        module = importlib.import_module(FIGURES[name])
-        print(f"[{i}/{len(names)}] {name}", flush=True)
-        paths = save(module.plot(module.load(args.results, args.preset)), args.out, name)
-        print("    " + "  ".join(str(p) for p in paths), flush=True)
-    return 0
+        why = draw_figure(name, ctx)
+        missing += why is not None
+        print(f"[{i}/{len(names)}] {name}: " + (f"{ctx.figures_dir / name}.png" if why is None
+                                                else f"not drawn ({why})"), flush=True)
+    return 1 if missing == len(names) else 0

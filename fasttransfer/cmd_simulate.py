@@ -1,5 +1,6 @@
-"""``fasttransfer simulate relu|rfrr|topk``: run one simulation, store tidy CSV plus a
-JSON of its configuration under --out; resumable (finished cells are never recomputed).
+"""``fasttransfer simulate relu|rfrr|topk``: run one simulation into the results store
+under --out (OUT/<study>/<preset>/...: tidy CSV, manifest with configuration, code version
+and provenance); resumable (finished cells are never recomputed), reused when stored.
 
 Each target's runner lives in ``fasttransfer/run_<target>.py`` as ``run(args) -> int``:
 it turns flags into the simulation's frozen config and calls ``simulations``.
@@ -39,9 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=("quick", "cpu", "paper"), default="quick",
                    help="quick: a smoke run; cpu: the reduced regime (~10 min on 2 cores); "
                         "paper: the paper's setting (a GPU)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output directory (default results/<target>, for relu "
-                        "results/<study>/<preset>/<param>)")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): the store OUT/<study>/<preset>/ "
+                        "that verify and figures read")
+    p.add_argument("--recompute", action="store_true",
+                   help="replace a stored result of another configuration or code "
+                        "(by default it is refused; one of this configuration is reused)")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration as JSON and exit")
     g = p.add_argument_group("relu options (override the preset)")
@@ -60,6 +64,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.out is None and args.target != "relu":
-        args.out = Path("results") / args.target
     return importlib.import_module(f"fasttransfer.run_{args.target}").run(args)

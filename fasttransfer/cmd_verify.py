@@ -20,8 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "scale (simulations re-analysed from the results bank)")
     p.add_argument("--only", default=None,
                    help=f"comma-separated subset of: {','.join(CHECKS)}")
-    p.add_argument("--out", type=Path, default=Path("results/verify"),
-                   help="output directory (default results/verify)")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): the store OUT/<study>/<preset>/ "
+                        "that simulate and figures share, report.md, figures/")
+    p.add_argument("--recompute", action="store_true",
+                   help="recompute stored results (by default a result of the same "
+                        "configuration and code is reused and one of another is refused)")
 
 
 def _selected(only: str | None) -> list[str]:
@@ -38,20 +42,59 @@ def _selected(only: str | None) -> list[str]:
     return [n for n in CHECKS if n in names]
 
 
-def _draw_missing_figures(ctx) -> None:
-    """Every paper figure ends up in ``out/figures``: checks draw theirs; any figure no
-    check drew is made here from the stored results (running its quick simulation when
-    they are missing)."""
+def _figure_preset(module, ctx) -> str:
+    """The preset a figure is drawn at: the run's, where the figure's study has it
+    (``PRESETS`` in the module), else the base preset the check ran at."""
+    return ctx.preset if ctx.preset in getattr(module, "PRESETS", ()) else ctx.base_preset
+
+
+def draw_figure(name: str, ctx) -> str | None:
+    """Draw one figure from the stored results into ``ctx.figures_dir`` (figures are
+    views: nothing is simulated here); None when drawn, else why not."""
     import importlib
 
     from fasttransfer.paper_figures import FIGURES
     from fasttransfer.paper_figures.style import save
+    from fasttransfer.theory.store import MissingResult, StaleResult
 
-    missing = [n for n in FIGURES if not (ctx.figures_dir / f"{n}.png").exists()]
-    for name in missing:
-        module = importlib.import_module(FIGURES[name])
-        print(f"figure {name} (not drawn by a check)", flush=True)
-        save(module.plot(module.load(ctx.results_dir, ctx.base_preset)), ctx.figures_dir, name)
+    module = importlib.import_module(FIGURES[name])
+    try:
+        save(module.plot(module.load(ctx.results_dir, _figure_preset(module, ctx))),
+             ctx.figures_dir, name)
+    except (MissingResult, StaleResult) as err:
+        return str(err)
+    return None
+
+
+def _draw_check_figures(rows, ctx) -> list:
+    """Draw the figures a check's rows name; a figure that cannot be drawn from the
+    results the check stored is a failed row of that check."""
+    from pathlib import PurePosixPath
+
+    from fasttransfer.checks import CheckResult
+
+    names = sorted({PurePosixPath(f).stem for r in rows for f in r.figures})
+    extra = []
+    for name in names:
+        try:
+            why = draw_figure(name, ctx)
+        except Exception as err:  # a broken figure fails its check, and the report goes on
+            why = f"{type(err).__name__}: {err}"
+        if why is not None:
+            extra.append(CheckResult(check=rows[0].check, claim=f"figure {name}",
+                                     paper="-", measured=f"not drawn: {why}", verdict="fail"))
+    return extra
+
+
+def _draw_missing_figures(ctx) -> None:
+    """Every paper figure that no check drew, drawn from the stored results when there
+    are any (figures never run simulations)."""
+    from fasttransfer.paper_figures import FIGURES
+
+    for name in [n for n in FIGURES if not (ctx.figures_dir / f"{n}.png").exists()]:
+        why = draw_figure(name, ctx)
+        print(f"figure {name}: " + ("drawn from the stored results" if why is None
+                                     else f"not drawn ({why})"), flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.report import claims_table, write_report
 
     names = _selected(args.only)
-    ctx = CheckContext(preset=args.preset, out=args.out,
+    ctx = CheckContext(preset=args.preset, out=args.out, recompute=args.recompute,
                        log=lambda msg: print(f"    {msg}", flush=True))
     results: list[CheckResult] = []
     timings: dict[str, float] = {}
@@ -82,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                 measured=f"check raised {type(err).__name__}: {err}", verdict="fail",
                 details="```\n" + traceback.format_exc() + "\n```",
             )]
+        if rows:
+            rows += _draw_check_figures(rows, ctx)
         timings[name] = time.perf_counter() - start
         for r in rows:
             print(f"    {r.verdict:>7}  {r.claim}: {r.measured}", flush=True)

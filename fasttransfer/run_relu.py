@@ -63,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.simulations import sweep
 
     cfg = config_from_args(args)
-    if args.out is None:
-        args.out = "results"
     if getattr(args, "print_config", False):
         import json
 

@@ -14,12 +14,12 @@ def run(args) -> int:
     if getattr(args, "param", None) not in (None, "mup"):
         raise InputError("--param: the top-k simulation runs the muP models only")
     results = simulate(Path(args.out), args.preset, progress=not args.no_progress,
-                       widths=args.widths, seeds=args.seeds, steps=args.steps, n_lrs=args.lrs,
-                       dtype=args.dtype)
+                       recompute=args.recompute, widths=args.widths, seeds=args.seeds,
+                       steps=args.steps, n_lrs=args.lrs, dtype=args.dtype)
     for setting, res in results.items():
         final = res["final"]
         print(f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "
               f"learning rates x {final['seed'].nunique()} seeds, EMA beta = {res['ema']:g}; "
               f"median faithfulness error {final['faithfulness'].median():.3g} "
-              f"-> {Path(args.out) / setting}")
+              f"-> {res['source']}")
     return 0

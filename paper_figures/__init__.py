@@ -4,12 +4,16 @@ Each module in :data:`FIGURES` defines
 
     NAME: str                                  # file stem of the saved figure
     CAPTION: str                               # one sentence for the README gallery
-    def load(results_dir: Path, preset: str)   # stored results -> data; runs the quick
-                                               # simulation it needs when they are missing
+    def load(results_dir: Path, preset: str)   # stored results -> data (never simulates;
+                                               # a missing result is an error naming the
+                                               # command that makes it)
     def plot(data) -> matplotlib.figure.Figure # pure: data -> figure
-    def main(argv=None) -> int                 # tiny run, saves the figure (smoke tests)
+    def main(argv=None) -> int                 # draws the stored results, saves the figure
 
-Figures own no math: they draw what ``theory`` and ``simulations`` computed.
+Figures are views and own no math: they draw what ``theory`` and ``simulations``
+computed and the results store (:mod:`theory.store`, read through
+:mod:`paper_figures.stored`) holds. A module may list ``PRESETS``, the presets its
+study has (others are drawn at quick).
 """
 
 FIGURES: dict[str, str] = {

@@ -21,17 +21,11 @@ ROW_TITLES = {"mup": r"$\mu$P", "sp": "SP"}
 
 
 def load(results_dir: Path, preset: str):
-    """The per-seed table (param, width, t, module, seed, l1) from
-    ``results_dir/coordcheck``; runs and stores the preset's check when it is missing."""
-    from fasttransfer.simulations import coordcheck as cc
+    """The stored per-seed table (param, width, t, module, seed, l1) of the preset's
+    coordinate check (``fasttransfer coordcheck`` or ``verify`` make it)."""
+    from fasttransfer.paper_figures.stored import entry
 
-    out_dir = Path(results_dir) / "coordcheck"
-    cfg = cc.CoordCheckConfig.preset(preset)
-    df = cc.load_results(out_dir, cfg)
-    if df is None:
-        df = cc.run_coordcheck(cfg)
-        cc.save_results(df, cfg, out_dir)
-    return df
+    return entry(results_dir, "coordcheck", preset).read_csv("coordcheck_seeds.csv")
 
 
 def plot(data):
@@ -83,13 +77,10 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    """Tiny run (3 widths, 2 steps, 2 seeds) saved as ``--out/coordcheck.png``/``.pdf``."""
-    from fasttransfer.paper_figures.style import figure_main
-    from fasttransfer.simulations import coordcheck as cc
+    """Draw the stored coordinate check of ``--preset`` under ``--results``."""
+    from fasttransfer.paper_figures.style import results_main
 
-    cfg = cc.CoordCheckConfig(widths=(32, 64, 128), steps=2, seeds=2, batch=64, probe=64)
-    return figure_main(argv, name=NAME, caption=CAPTION,
-                       make=lambda a: plot(cc.run_coordcheck(cfg)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 NAME = "kindex_late_shift"
 CAPTION = ("Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReLU net under "
            "muP: validation loss vs learning rate per width for a tied LR and for the "

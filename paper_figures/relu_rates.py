@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 NAME = "relu_rates"
 CAPTION = ("Two-layer ReLU net: optimal validation loss and optimal log2 learning rate vs "
            "width with fitted power laws (the paper's fits beside ours at the paper "

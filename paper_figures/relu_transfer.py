@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 NAME = "relu_transfer"
 CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): seed-mean "
            "validation loss vs learning rate per width, optimum starred; muP (left) and "

@@ -17,6 +17,7 @@ MAKES = {
     "kindex": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
     "kindex-layerwise": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
 }
+MAKES["coordcheck"] = "fasttransfer coordcheck --preset {preset} --out {root}"
 DEFAULT_MAKE = "fasttransfer verify --preset {preset} --out {root}"
 
 

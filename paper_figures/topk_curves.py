@@ -13,17 +13,14 @@ K_DEFAULT = 16
 
 
 def load_setting(results_dir: Path, preset: str, setting: str) -> dict:
-    """Stored top-k frames of one setting under results_dir/topk/<setting>; runs the
-    simulation of the preset when they are missing."""
-    import pandas as pd
+    """The stored top-k frames of one setting ({"final", "profile", "curves"}) and its
+    Algorithm 1 output ("kappa"), from the store entry topk/<preset>/<setting>."""
+    from fasttransfer.paper_figures.stored import entry
 
-    d = Path(results_dir) / "topk" / setting
-    names = ("final", "profile", "curves")
-    if not all((d / f"{n}.csv").exists() for n in names):
-        from fasttransfer.simulations.topk_study import simulate
-
-        simulate(Path(results_dir) / "topk", preset, settings=(setting,), progress=False)
-    return {n: pd.read_csv(d / f"{n}.csv") for n in names}
+    e = entry(results_dir, "topk", preset, setting)
+    out = {n: e.read_csv(f"{n}.csv") for n in ("final", "profile", "curves")}
+    out["kappa"] = e.read_json("kappa.json")
+    return out
 
 
 def best_hp(final) -> dict:
@@ -66,24 +63,22 @@ def plot(data):
     return fig
 
 
-def tiny_main(argv, *, name: str, caption: str, load, plot) -> int:
-    """The ``main()`` of the three top-k figures: a tiny run of one setting (3 widths,
-    5 learning rates) under ``OUT/tiny_results``, then ``plot(load(...))``."""
+def setting_main(argv, *, name: str, caption: str, load, plot) -> int:
+    """The ``main()`` of the three top-k figures: draw one stored setting
+    (``--setting``) of ``--preset`` under ``--results``."""
     from fasttransfer.paper_figures.style import figure_main
-    from fasttransfer.simulations.topk_study import tiny
 
     def options(p):
+        p.add_argument("--results", type=Path, default=Path("results"))
+        p.add_argument("--preset", default="quick")
         p.add_argument("--setting", choices=("relu", "mlp"), default="relu")
 
-    def make(a):
-        tiny(a.out / "tiny_results" / "topk", a.setting, log=lambda *_: None)
-        return plot(load(a.out / "tiny_results", "quick", a.setting))
-
-    return figure_main(argv, name=name, caption=caption, options=options, make=make)
+    return figure_main(argv, name=name, caption=caption, options=options,
+                       make=lambda a: plot(load(a.results, a.preset, a.setting)))
 
 
 def main(argv=None) -> int:
-    return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
+    return setting_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 
 
 if __name__ == "__main__":

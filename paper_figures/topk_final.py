@@ -15,21 +15,19 @@ def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
     import numpy as np
 
     from fasttransfer.paper_figures.topk_curves import load_setting
-    from fasttransfer.simulations.trajectory import hypothesis1
 
     frames = load_setting(results_dir, preset, setting)
-    h1 = hypothesis1(frames["profile"], frames["final"], window=2)
+    kappa = frames["kappa"]["kappa"]
     prof = frames["profile"]
-    prof = prof[prof["k"] == h1.kappa].groupby(["width", "hp"])[["topk", "residual"]].mean()
+    prof = prof[prof["k"] == kappa].groupby(["width", "hp"])[["topk", "residual"]].mean()
     total = frames["final"].groupby(["width", "hp"])["loss"].mean()
     widths = {}
     for w, g in prof.groupby(level=0):
         hp = g.index.get_level_values(1).to_numpy()
         widths[int(w)] = {"hp": hp, "topk": g["topk"].to_numpy(), "residual": g["residual"].to_numpy(),
                           "total": total.loc[w].reindex(hp).to_numpy()}
-    return {"setting": setting, "kappa": h1.kappa, "widths": widths,
-            "holds": {"convexity": h1.convexity_pass, "invariance": h1.invariance_pass,
-                      "flatness": h1.flatness_pass}, "log_base": float(np.e)}
+    return {"setting": setting, "kappa": kappa, "widths": widths,
+            "holds": frames["kappa"]["holds"], "log_base": float(np.e)}
 
 
 def plot(data):
@@ -63,9 +61,9 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.topk_curves import tiny_main
+    from fasttransfer.paper_figures.topk_curves import setting_main
 
-    return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
+    return setting_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,9 @@ CAPTION = ("Top-k final loss phi_n^k against k at each width's best learning rat
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
     from fasttransfer.paper_figures.topk_curves import best_hp, load_setting
-    from fasttransfer.simulations.trajectory import kappa_hat
 
     frames = load_setting(results_dir, preset, setting)
-    khat, _ = kappa_hat(frames["profile"], frames["final"], window=2)
+    khat = {int(w): k for w, k in frames["kappa"]["kappa_hat"].items()}
     best = best_hp(frames["final"])
     prof = frames["profile"]
     widths = {}
@@ -50,9 +49,9 @@ def plot(data):
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.topk_curves import tiny_main
+    from fasttransfer.paper_figures.topk_curves import setting_main
 
-    return tiny_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
+    return setting_main(argv, name=NAME, caption=CAPTION, load=load, plot=plot)
 
 
 if __name__ == "__main__":

@@ -305,12 +305,11 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     d = d.assign(logn=np.log(d["width"].astype(float)), logl=np.log(d["l1"].astype(float)))
 
     def fit(g: pd.DataFrame) -> float:
+        from fasttransfer.theory.fits import line_fit
+
         if g["width"].nunique() < 2:
             return np.nan
-        x = g["logn"].to_numpy()
-        y = g["logl"].to_numpy()
-        xc = x - x.mean()
-        return float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
+        return float(line_fit(g["logn"].to_numpy(), g["logl"].to_numpy()).slope)
 
     keys = ["param", "module", "t"]
     per_seed = (d.groupby(keys + ["seed"], sort=False)
@@ -431,53 +430,30 @@ def with_overrides(cfg: CoordCheckConfig, **kw) -> CoordCheckConfig:
 SEEDS_CSV = "coordcheck_seeds.csv"
 MEAN_CSV = "coordcheck.csv"
 SLOPES_CSV = "coordcheck_slopes.csv"
-CONFIG_JSON = "coordcheck.json"
 
 
-def _atomic_write(path, text: str) -> None:
-    from fasttransfer.theory.atomic import atomic_write_text
-
-    atomic_write_text(path, text)
-
-
-def save_results(df: pd.DataFrame, cfg: CoordCheckConfig, out_dir) -> dict[str, "object"]:
-    """Write DIR/coordcheck.csv (param,width,t,module,l1: the seed mean, SPEC §7),
-    DIR/coordcheck_seeds.csv (plus seed), DIR/coordcheck_slopes.csv (the criterion table)
-    and DIR/coordcheck.json (the configuration), each atomically; returns the paths.
-    The configuration is written last, so its presence marks a complete result."""
-    import json
-    from pathlib import Path
-
-    out_dir = Path(out_dir)
-    verdict = criterion(slopes(df))
-    paths = {"seeds": out_dir / SEEDS_CSV, "csv": out_dir / MEAN_CSV,
-             "slopes": out_dir / SLOPES_CSV, "config": out_dir / CONFIG_JSON}
-    _atomic_write(paths["seeds"], df.to_csv(index=False, float_format="%.10g"))
-    _atomic_write(paths["csv"], seed_mean(df).to_csv(index=False, float_format="%.10g"))
-    _atomic_write(paths["slopes"], verdict.table.to_csv(index=False, float_format="%.6g"))
-    _atomic_write(paths["config"], json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
-    return paths
+STUDY = "coordcheck"
+# The code the stored numbers depend on (the results store's code version).
+CODE_MODULES = ("fasttransfer.simulations.coordcheck", "fasttransfer.simulations.relu_net",
+                "fasttransfer.simulations.mup")
 
 
-def load_results(out_dir, cfg: CoordCheckConfig | None = None) -> pd.DataFrame | None:
-    """The stored per-seed table in DIR, or None when there is none or (with ``cfg``) it
-    was made with another configuration (then the caller recomputes)."""
-    import json
-    from pathlib import Path
+def stored_coordcheck(root, cfg: CoordCheckConfig, preset: str, *, recompute: bool = False,
+                      log: Callable[[str], None] = print,
+                      progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """The per-seed table of ``cfg``'s coordinate check from the results store entry
+    ``ROOT/coordcheck/<preset>/``: reused when stored with this configuration and code,
+    else run and stored as coordcheck_seeds.csv (per seed), coordcheck.csv
+    (param,width,t,module,l1: the seed mean, SPEC §7) and coordcheck_slopes.csv (the
+    criterion table)."""
+    def run(entry):
+        df = run_coordcheck(cfg, progress=progress)
+        entry.write_csv(SEEDS_CSV, df, float_format="%.10g")
+        entry.write_csv(MEAN_CSV, seed_mean(df), float_format="%.10g")
+        entry.write_csv(SLOPES_CSV, criterion(slopes(df)).table, float_format="%.6g")
 
-    out_dir = Path(out_dir)
-    conf, seeds = out_dir / CONFIG_JSON, out_dir / SEEDS_CSV
-    if not (conf.exists() and seeds.exists()):
-        return None
-    try:
-        stored = json.loads(conf.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
-    if cfg is not None:
-        want = json.loads(json.dumps(cfg.to_dict()))  # tuples -> lists, as stored
-        if stored != want:
-            return None
-    df = pd.read_csv(seeds)
-    if not set(COLUMNS) | {"seed"} <= set(df.columns):
-        return None
-    return df
+    from fasttransfer.theory import store
+
+    entry = store.reuse_or_run(root, STUDY, preset, config=cfg.to_dict(),
+                               modules=CODE_MODULES, run=run, recompute=recompute, log=log)
+    return entry.read_csv(SEEDS_CSV)

@@ -1,32 +1,38 @@
 """The top-k trajectory decomposition study (SPEC §6) on its two
 settings, the ReLU net of SPEC §5 ("relu") and the muP MLP on MNIST-1D ("mlp").
 
-Per setting, under ``--out DIR/<setting>/``:
+Per setting, a results-store entry ``ROOT/topk/<preset>/<setting>/`` (keyed on the
+configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) with
 
 * ``ema_tradeoff.csv`` (beta, faithfulness, lag): the EMA factor is CHOSEN from it before
   the sweep, beta* = argmin over the grid of max(faithfulness error, EMA lag), at the
   second-narrowest width and a large learning rate (where Adam oscillates most);
-* ``cells/w<width>_{final,profile,curves}.csv`` + ``cells/w<width>.json`` (done marker with
-  the cell's configuration): one cell per width, written atomically (temp file, then
-  os.replace; the marker last), so an interrupted run loses no finished width and a
-  finished one is never recomputed;
+* ``cells/w<width>_{final,profile,curves}.csv`` + ``cells/w<width>.done`` (written last):
+  one cell per width, each file atomic, so an interrupted run loses no finished width and
+  a finished one is never recomputed;
 * ``final.csv`` (width, hp, seed, loss, raw_loss, loss0, linearised, faithfulness),
   ``profile.csv`` (width, hp, seed, k, topk, residual), ``curves.csv`` (width, hp, seed,
   k, step, loss, linearised, topk, residual), ``sweep.csv`` (width, hp, loss, seed: what
-  ``fasttransfer analyze`` reads) and ``config.json``.
+  ``fasttransfer analyze`` reads);
+* ``kappa.json``: Algorithm 1's kappa_hat(n), the kappa of the Hypothesis 1 statistics
+  and which of its conditions hold (what the figures draw).
 
 hp is the natural log of the scale-free learning rate nu.
 """
 
 from __future__ import annotations
 
-from fasttransfer.theory.atomic import atomic_write_csv, atomic_write_json
-
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from fasttransfer.theory import store
+
 SETTINGS = ("relu", "mlp")
+STUDY = "topk"
+# The code the stored numbers depend on (the results store's code version).
+CODE_MODULES = ("fasttransfer.simulations.topk_study", "fasttransfer.simulations.trajectory",
+                "fasttransfer.simulations.mlp_mnist1d", "fasttransfer.simulations.relu_net",
+                "fasttransfer.simulations.alignment", "fasttransfer.simulations.mup")
 EMA_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
 K_CURVES = (1, 4, 16, 60)
 
@@ -67,14 +73,6 @@ def problem_for(setting: str, width: int, cfg):
     return problem(width, cfg)
 
 
-def _atomic_csv(df, path: Path) -> None:
-    atomic_write_csv(path, df, float_format="%.10g")
-
-
-def _atomic_json(obj, path: Path) -> None:
-    atomic_write_json(path, obj, sort_keys=True)
-
-
 def _recorder_config(cfg, beta: float, track_raw: bool = False):
     """The sweep skips the raw-iterate loss (a third of the evaluation cost); the EMA
     trade-off needs it for the lag."""
@@ -84,80 +82,92 @@ def _recorder_config(cfg, beta: float, track_raw: bool = False):
                           rule=cfg.rule, track_raw=track_raw)
 
 
-def choose_ema(setting: str, cfg, d: Path, log=print) -> tuple[float, "pd.DataFrame"]:
-    """beta* = argmin max(faithfulness, lag) on EMA_GRID (cached in ema_tradeoff.csv)."""
+def choose_ema(setting: str, cfg, entry: store.Entry, log=print) -> tuple[float, "pd.DataFrame"]:
+    """beta* = argmin max(faithfulness, lag) on EMA_GRID (kept in the entry's
+    ema_tradeoff.csv, so a resumed run does not redo it)."""
     import numpy as np
-    import pandas as pd
 
     from fasttransfer.simulations.trajectory import ema_tradeoff
 
-    path = d / "ema_tradeoff.csv"
-    width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
-    lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
-    ident = {"width": width, "lr": lr, "steps": cfg.steps, "seed": cfg.seeds[0],
-             "record_every": cfg.record_every, "rule": cfg.rule}
-    meta = d / "ema_tradeoff.json"
-    if path.exists() and meta.exists() and json.loads(meta.read_text()) == ident:
-        df = pd.read_csv(path)
+    if entry.path("ema_tradeoff.csv").exists():
+        df = entry.read_csv("ema_tradeoff.csv")
     else:
+        width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
+        lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
         log(f"  [{setting}] EMA factor: trade-off at width {width}, nu = {lr:.3g}")
         df = ema_tradeoff(problem_for(setting, width, cfg), lr, cfg.seeds[0], steps=cfg.steps,
                           betas=EMA_GRID, config=_recorder_config(cfg, cfg.ema, track_raw=True))
-        _atomic_csv(df, path)
-        _atomic_json(ident, meta)
+        entry.write_csv("ema_tradeoff.csv", df, float_format="%.10g")
     score = np.maximum(df["faithfulness"].to_numpy(), df["lag"].to_numpy())
     score = np.where(np.isfinite(score), score, np.inf)
     return float(df["beta"].to_numpy()[int(np.argmin(score))]), df
 
 
-def simulate_setting(setting: str, cfg, out: Path, *, progress: bool = True,
-                     log=print, choose: bool = True) -> dict:
-    """Run (or resume) one setting; returns its frames and the chosen beta.
+FRAMES = ("final", "profile", "curves")
 
-    choose=False skips the EMA trade-off and uses ``cfg.ema`` (tiny figure runs)."""
+
+def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bool = True,
+                     recompute: bool = False, log=print, choose: bool = True) -> dict:
+    """Run (or resume, or reuse) one setting in its store entry; returns its frames
+    ({"final", "profile", "curves", "tradeoff"}), the chosen beta ("ema"), the
+    configuration and Algorithm 1's output ("kappa": {"kappa", "kappa_hat"}).
+
+    choose=False skips the EMA trade-off and uses ``cfg.ema`` (tiny runs)."""
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.simulations.trajectory import run_width, tidy_results
+    from fasttransfer.simulations.trajectory import (hypothesis1, kappa_hat, run_width,
+                                                     tidy_results)
 
-    d = out / setting
-    cells = d / "cells"
-    cells.mkdir(parents=True, exist_ok=True)
-    if choose:
-        beta, tradeoff = choose_ema(setting, cfg, d, log)
-    else:
-        beta, tradeoff = float(cfg.ema), pd.DataFrame(columns=["beta", "faithfulness", "lag"])
-    rc = _recorder_config(cfg, beta)
-    frames: dict[str, list] = {"final": [], "profile": [], "curves": []}
-    for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=not progress):
-        ident = {"setting": setting, "width": int(width), "config": _jsonable(asdict(cfg)),
-                 "ema": beta}
-        marker = cells / f"w{width}.json"
-        paths = {k: cells / f"w{width}_{k}.csv" for k in frames}
-        if marker.exists() and json.loads(marker.read_text()) == ident and all(
-                p.exists() for p in paths.values()):
-            for k, p in paths.items():
-                frames[k].append(pd.read_csv(p))
-            continue
-        res = run_width(problem_for(setting, width, cfg), cfg.lrs, cfg.seeds, steps=cfg.steps,
-                        config=rc)
-        tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, record_every=cfg.record_every,
-                            k_curves=K_CURVES)
-        for k, p in paths.items():
-            _atomic_csv(tidy[k], p)
-            frames[k].append(tidy[k])
-        _atomic_json(ident, marker)
-    result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
-    for k, df in result.items():
-        _atomic_csv(df, d / f"{k}.csv")
-    _atomic_csv(result["final"][["width", "hp", "loss", "seed"]], d / "sweep.csv")
-    _atomic_json({"setting": setting, "config": _jsonable(asdict(cfg)), "ema_chosen": beta,
-                  "ema_rule": "argmin over beta of max(faithfulness error, EMA lag)",
-                  "k_curves": list(K_CURVES)}, d / "config.json")
-    result["tradeoff"] = tradeoff
-    result["ema"] = beta
-    result["config"] = cfg
-    return result
+    def run(entry: store.Entry) -> dict:
+        if choose:
+            beta, _ = choose_ema(setting, cfg, entry, log)
+        else:
+            beta = float(cfg.ema)
+        rc = _recorder_config(cfg, beta)
+        frames: dict[str, list] = {k: [] for k in FRAMES}
+        for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=not progress):
+            names = {k: f"cells/w{width}_{k}.csv" for k in FRAMES}
+            if entry.path(f"cells/w{width}.done").exists():
+                for k, name in names.items():
+                    frames[k].append(entry.read_csv(name))
+                continue
+            res = run_width(problem_for(setting, width, cfg), cfg.lrs, cfg.seeds,
+                            steps=cfg.steps, config=rc)
+            tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, record_every=cfg.record_every,
+                                k_curves=K_CURVES)
+            for k, name in names.items():
+                entry.write_csv(name, tidy[k], float_format="%.10g")
+                frames[k].append(tidy[k])
+            entry.write_text(f"cells/w{width}.done", "")
+        result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
+        for k, df in result.items():
+            entry.write_csv(f"{k}.csv", df, float_format="%.10g")
+        entry.write_csv("sweep.csv", result["final"][["width", "hp", "loss", "seed"]],
+                        float_format="%.10g")
+        khat, _ = kappa_hat(result["profile"], result["final"], window=2)
+        h1 = hypothesis1(result["profile"], result["final"], window=2)
+        entry.write_json("kappa.json", {
+            "kappa": int(h1.kappa), "kappa_hat": {str(w): k for w, k in khat.items()},
+            "holds": {"convexity": bool(h1.convexity_pass),
+                      "invariance": bool(h1.invariance_pass),
+                      "flatness": bool(h1.flatness_pass)}})
+        return {"ema_chosen": beta,
+                "ema_rule": "argmin over beta of max(faithfulness error, EMA lag)"
+                if choose else "the configuration's", "k_curves": list(K_CURVES)}
+
+    entry = store.reuse_or_run(root, STUDY, preset, setting,
+                               config={"setting": setting, **_jsonable(asdict(cfg)),
+                                       "choose_ema": choose},
+                               modules=CODE_MODULES, run=run, recompute=recompute, log=log)
+    out = {k: entry.read_csv(f"{k}.csv") for k in FRAMES}
+    out["tradeoff"] = (entry.read_csv("ema_tradeoff.csv") if entry.path("ema_tradeoff.csv").exists()
+                       else pd.DataFrame(columns=["beta", "faithfulness", "lag"]))
+    out["ema"] = float(entry.manifest["result"]["ema_chosen"])
+    out["kappa"] = entry.read_json("kappa.json")
+    out["config"] = cfg
+    out["source"] = entry.describe()
+    return out
 
 
 def _jsonable(obj):
@@ -168,20 +178,13 @@ def _jsonable(obj):
     return obj
 
 
-def simulate(out: Path, preset: str = "quick", *, settings=SETTINGS, progress: bool = True,
-             log=print, choose: bool = True, **overrides) -> dict:
-    """Both settings (or the ones named): {setting: frames}."""
+def simulate(root: Path, preset: str = "quick", *, settings=SETTINGS, progress: bool = True,
+             recompute: bool = False, log=print, choose: bool = True, label: str | None = None,
+             **overrides) -> dict:
+    """Both settings (or the ones named) of ``preset`` with ``overrides``, each in its
+    entry ROOT/topk/<label>/<setting> (label: the preset's name unless given):
+    {setting: frames} (:func:`simulate_setting`)."""
     cfgs = configs(preset, **overrides)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return {s: simulate_setting(s, cfgs[s], out, progress=progress, log=log, choose=choose)
+    return {s: simulate_setting(s, cfgs[s], Path(root), label or preset, progress=progress,
+                                recompute=recompute, log=log, choose=choose)
             for s in settings}
-
-
-TINY = {"widths": (16, 32, 64), "seeds": 1, "steps": 40, "n_lrs": 5}
-
-
-def tiny(out: Path, setting: str, log=print) -> dict:
-    """A seconds-scale run of one setting (figure smoke tests): 3 widths, 5 rates."""
-    return simulate(out, "quick", settings=(setting,), progress=False, log=log, choose=False,
-                    **TINY)[setting]

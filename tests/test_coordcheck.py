@@ -131,26 +131,45 @@ def test_mup_flat_sp_output_grows_at_tiny_size(tiny_run):
     assert all(ok for (_, _, _, ok) in ids.values()), ids
 
 
-def test_store_roundtrip_and_cli(tmp_path, tiny_run):
-    paths = cc.save_results(tiny_run, TINY, tmp_path / "cc")
-    mean = pd.read_csv(paths["csv"])
+def test_store_roundtrip_reuse_and_cli(tmp_path, tiny_run, monkeypatch):
+    from fasttransfer.theory import store
+
+    calls = []
+
+    def fake_run(cfg, progress=None):
+        calls.append(cfg)
+        return tiny_run
+
+    monkeypatch.setattr(cc, "run_coordcheck", fake_run)
+    logs = []
+    back = cc.stored_coordcheck(tmp_path, TINY, "quick", log=logs.append)
+    entry = store.entry_dir(tmp_path, cc.STUDY, "quick")
+    mean = pd.read_csv(entry / cc.MEAN_CSV)
     assert list(mean.columns) == list(cc.COLUMNS)  # SPEC §7's exact columns
     assert len(mean) == len(tiny_run) // TINY.seeds
-    back = cc.load_results(tmp_path / "cc", TINY)
     pd.testing.assert_frame_equal(back, tiny_run, check_exact=False, rtol=1e-8)
-    assert cc.load_results(tmp_path / "cc", TINY.__class__(**{**TINY.to_dict(), "seeds": 5})) is None
+    assert json.loads((entry / store.MANIFEST).read_text())["config"]["seeds"] == 4
+    # the same configuration and code: reused (and said so); another: refused
+    cc.stored_coordcheck(tmp_path, TINY, "quick", log=logs.append)
+    assert len(calls) == 1 and any(m.startswith("reused") for m in logs)
+    with pytest.raises(store.StaleResult, match="seeds"):
+        cc.stored_coordcheck(tmp_path, TINY.__class__(**{**TINY.to_dict(), "seeds": 5}), "quick")
 
     from fasttransfer.cli import main
 
-    out = tmp_path / "cli"
-    # the CLI reuses a finished result with the same configuration (no recomputation)
-    cc.save_results(tiny_run, TINY, out)
-    code = main(["coordcheck", "--out", str(out), "--widths", "64,256,1024", "--steps", "2",
-                 "--seeds", "4", "--no-progress"])
-    assert code == 0
-    assert (out / "coordcheck.png").exists() and (out / "coordcheck.csv").exists()
-    assert json.loads((out / "coordcheck.json").read_text())["seeds"] == 4
-    assert main(["coordcheck", "--out", str(out), "--seeds", "1"]) == 2
+    # the CLI reuses a stored result of its configuration (no recomputation)
+    cli_cfg = cc.with_overrides(cc.CoordCheckConfig.preset("quick"), widths=(64, 256, 1024),
+                                steps=2, seeds=4)
+    cc.stored_coordcheck(tmp_path / "cli", cli_cfg, "quick", log=logs.append)
+    assert len(calls) == 2
+    code = main(["coordcheck", "--out", str(tmp_path / "cli"), "--widths", "64,256,1024",
+                 "--steps", "2", "--seeds", "4", "--no-progress"])
+    assert code == 0 and len(calls) == 2
+    assert (tmp_path / "cli" / "figures" / "coordcheck.png").exists()
+    assert main(["coordcheck", "--out", str(tmp_path), "--seeds", "1"]) == 2
+    # another configuration into the same folder: exit 2 naming --recompute
+    assert main(["coordcheck", "--out", str(tmp_path / "cli"), "--widths", "64,256,1024",
+                 "--steps", "2", "--seeds", "3", "--no-progress"]) == 2
 
 
 def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
@@ -161,13 +180,14 @@ def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
 
     monkeypatch.setattr(cc.CoordCheckConfig, "preset", classmethod(lambda cls, name: TINY))
     ctx = CheckContext(preset="quick", out=tmp_path, log=lambda msg: None)
-    cc.save_results(tiny_run, TINY, ctx.results_dir / "coordcheck")  # reused, not rerun
+    monkeypatch.setattr(cc, "run_coordcheck", lambda cfg, progress=None: tiny_run)
     rows = check.run(ctx)
     assert [r.check for r in rows] == ["coordcheck"] * 3
     assert rows[0].verdict == "pass"  # muP flat (asserted on this run above)
     assert rows[2].verdict == "pass"  # known answers at init
     assert rows[1].verdict in ("pass", "differs")  # SP at t = 2 is noisy at 3 widths
-    assert (tmp_path / rows[0].figures[0]).exists()
+    assert rows[0].figures == ("figures/coordcheck.png",)  # verify draws it
+    assert (tmp_path / "coordcheck" / "quick" / cc.SEEDS_CSV).exists()
     assert "| mup | output |" in rows[0].details
 
 

@@ -44,7 +44,25 @@ def test_plot_panels_lines_labels():
     assert all(s.endswith("0.00") for s in sp_t1[:2]), sp_t1
 
 
-def test_main_writes_png_and_pdf(tmp_path):
-    assert fig_mod.main(["--out", str(tmp_path)]) == 0
+def test_main_draws_the_stored_check(tmp_path, monkeypatch):
+    """main() reads the store (here: a table stored as the check stores it) and never
+    runs the check itself."""
+    from fasttransfer.theory import store
+
+    def no_run(*a, **k):
+        raise AssertionError("the figure ran the coordinate check")
+
+    monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
+    args = ["--out", str(tmp_path), "--results", str(tmp_path / "r"), "--preset", "tiny"]
+    try:
+        fig_mod.main(args)
+        raise AssertionError("a missing result must be an error")
+    except store.MissingResult as err:
+        assert "fasttransfer coordcheck" in str(err)
+    monkeypatch.setattr(cc, "run_coordcheck", lambda cfg, progress=None: _table())
+    cfg = cc.CoordCheckConfig(widths=(64, 128, 256), steps=3, seeds=2)
+    cc.stored_coordcheck(tmp_path / "r", cfg, "tiny", log=lambda s: None)
+    monkeypatch.setattr(cc, "run_coordcheck", no_run)
+    assert fig_mod.main(args) == 0
     assert (tmp_path / "coordcheck.png").stat().st_size > 0
     assert (tmp_path / "coordcheck.pdf").stat().st_size > 0

@@ -7,11 +7,24 @@ import pytest
 from fasttransfer.paper_figures import FIGURES, topk_curves, topk_final, topk_profile
 
 
+TINY = {"widths": (16, 32, 64), "seeds": 1, "steps": 40, "n_lrs": 5}
+
+
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
+    """The tiny relu setting stored as `simulate topk` stores it, then figures drawn
+    from the store (main() never simulates)."""
+    from fasttransfer.simulations.topk_study import simulate
+
     d = tmp_path_factory.mktemp("topk_figs")
-    assert topk_curves.main(["--out", str(d)]) == 0  # runs the tiny simulation once
+    simulate(d / "results", "quick", settings=("relu",), progress=False, log=lambda *_: None,
+             choose=False, label="tiny", **TINY)
+    assert topk_curves.main(ARGS(d)) == 0
     return d
+
+
+def ARGS(d):
+    return ["--out", str(d), "--results", str(d / "results"), "--preset", "tiny"]
 
 
 def test_registered():
@@ -22,7 +35,7 @@ def test_registered():
 
 def test_curves(out):
     assert (out / "topk_curves.png").exists() and (out / "topk_curves.pdf").exists()
-    data = topk_curves.load(out / "tiny_results", "quick", "relu")
+    data = topk_curves.load(out / "results", "tiny", "relu")
     fig = topk_curves.plot(data)
     axes = fig.axes
     assert len(axes) == 3
@@ -34,14 +47,13 @@ def test_curves(out):
 
 
 def test_final(out):
-    cells = out / "tiny_results" / "topk" / "relu" / "cells"
+    cells = out / "results" / "topk" / "tiny" / "relu" / "cells"
     before = {p.name: p.stat().st_mtime_ns for p in cells.iterdir()}
-    assert len([n for n in before if n.endswith(".json")]) == 3  # one marker per width
-    assert topk_final.main(["--out", str(out)]) == 0
-    # resumable: the second run found every finished cell and recomputed none
-    assert {p.name: p.stat().st_mtime_ns for p in cells.iterdir()} == before
+    assert len([n for n in before if n.endswith(".done")]) == 3  # one marker per width
+    assert topk_final.main(ARGS(out)) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in cells.iterdir()} == before  # read only
     assert (out / "topk_final.png").exists()
-    fig = topk_final.plot(topk_final.load(out / "tiny_results", "quick", "relu"))
+    fig = topk_final.plot(topk_final.load(out / "results", "tiny", "relu"))
     left, right = fig.axes[:2]
     assert left.get_xscale() == "log" and "learning rate" in right.get_xlabel()
     assert "kappa" in left.get_title() and "residual" in right.get_title()
@@ -50,9 +62,9 @@ def test_final(out):
 
 
 def test_profile(out):
-    assert topk_profile.main(["--out", str(out)]) == 0
+    assert topk_profile.main(ARGS(out)) == 0
     assert (out / "topk_profile.png").exists()
-    data = topk_profile.load(out / "tiny_results", "quick", "relu")
+    data = topk_profile.load(out / "results", "tiny", "relu")
     fig = topk_profile.plot(data)
     ax = fig.axes[0]
     assert ax.get_xlabel().startswith("k") and "varphi_n^k" in ax.get_ylabel()

@@ -1,5 +1,6 @@
-"""The direction of imports (SPEC §8): fasttransfer -> paper_figures -> simulations ->
-theory; proofs_check -> theory. Checked on the source with ast, so a lazy import inside a
+"""The direction of imports (SPEC §8): fasttransfer -> paper_figures -> theory (figures
+are views: they read stored results and import no simulation), fasttransfer ->
+simulations -> theory; proofs_check -> theory; checks never import figures. Checked on the source with ast, so a lazy import inside a
 function counts as much as a top-level one. The folders install as subpackages of one
 package (fasttransfer.theory from theory/, ...): an import of fasttransfer.theory counts
 as one of theory; any other fasttransfer module is the command line's side."""
@@ -17,7 +18,8 @@ FORBIDDEN = {
                "proofs_check"},
     "proofs_check": {"simulations", "paper_figures", "fasttransfer"},
     "simulations": {"paper_figures", "fasttransfer", "proofs_check"},
-    "paper_figures": {"fasttransfer"},
+    # figures are views of stored results: no simulation engine, no JAX
+    "paper_figures": {"fasttransfer", "simulations", "jax", "jaxlib", "optax"},
 }
 
 
@@ -68,3 +70,10 @@ def test_one_namespace_installed():
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert all(p == "fasttransfer" or p.startswith("fasttransfer.") for p in conf["packages"])
     assert {conf["package-dir"][f"fasttransfer.{s}"] for s in SUBPACKAGES} == set(SUBPACKAGES)
+
+
+def test_checks_never_draw():
+    """Checks measure and store; ``verify`` draws their figures from the store."""
+    bad = {str(p.relative_to(ROOT)): sorted(_imported_roots(p) & {"paper_figures"})
+           for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py"))}
+    assert not {k: v for k, v in bad.items() if v}, bad

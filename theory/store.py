@@ -40,9 +40,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from fasttransfer.theory.errors import InputError
 
@@ -358,3 +359,22 @@ def find_entry(roots, study: str, preset: str, *key: str, config: dict | None = 
             if first is None or isinstance(first, MissingResult):
                 first = err
     raise first if first is not None else MissingResult(f"no roots given for {study}")
+
+
+def reuse_or_run(root, study: str, preset: str, *key: str, config: dict,
+                 modules: Iterable[str], run: Callable[[Entry], dict | None],
+                 recompute: bool = False, log: Callable[[str], None] = print,
+                 command: str | None = None) -> Entry:
+    """The complete entry of ``config``: reused when one is stored (said through
+    ``log``, with where, when and on what it was made), else ``run(entry)`` writes its
+    files into the open entry (returning JSON fields for the manifest's ``result``, or
+    None) and the entry is finished with its wall time. Stale entries follow
+    :func:`open_entry`."""
+    entry = open_entry(root, study, preset, *key, config=config, modules=modules,
+                       recompute=recompute, command=command)
+    if entry.complete:
+        log(f"reused {entry.describe()}")
+        return entry
+    start = time.perf_counter()
+    extra = run(entry) or {}
+    return finish(entry, wall_s=time.perf_counter() - start, **extra)

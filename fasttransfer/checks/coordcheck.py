@@ -23,23 +23,13 @@ _NOTE = ("The paper shows no coordinate check; this is the standard check of "
 
 def run(ctx):
     from fasttransfer.checks import CheckResult
-    from fasttransfer.paper_figures import coordcheck as figure
-    from fasttransfer.paper_figures.style import save
     from fasttransfer.simulations import coordcheck as cc
 
     cfg = cc.CoordCheckConfig.preset(ctx.base_preset)
-    out_dir = ctx.results_dir / "coordcheck"
-    df = cc.load_results(out_dir, cfg)
-    if df is None:
-        ctx.log(f"running the coordinate check: widths {cfg.widths}, {cfg.seeds} seeds, "
-                f"t = 0..{cfg.steps}")
-        df = cc.run_coordcheck(cfg, progress=ctx.log)
-        cc.save_results(df, cfg, out_dir)
-    else:
-        ctx.log(f"reusing {out_dir}")
+    df = cc.stored_coordcheck(ctx.results_dir, cfg, ctx.base_preset, recompute=ctx.recompute,
+                              log=ctx.log)
     verdict = cc.criterion(cc.slopes(df))
-    save(figure.plot(df), ctx.figures_dir, figure.NAME)
-    figs = (f"figures/{figure.NAME}.png",)
+    figs = ("figures/coordcheck.png",)  # drawn by verify from the store
     tab = verdict.table
     details = (f"Log-log slope of mean |x| against width (widths {min(cfg.widths)}.."
                f"{max(cfg.widths)}), mean ± s.e. over {cfg.seeds} seeds; ↑/↓ mark slopes "

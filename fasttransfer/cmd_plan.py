@@ -1,10 +1,12 @@
-"""``fasttransfer plan``: the Theorem 2 planner (SPEC §7).
+"""``fasttransfer plan``: the Theorem 2 planner (SPEC §7), in the paper's notation.
 
-Given the loss and HP rates (alpha, beta), the cost exponent rho of one run
-(``cost ~ n^rho``), the number of tuned HPs h and a compute budget C (in units of one
-run at width 1), print the compute-optimal transfer plan (proxy width, trials, target
-width, predicted excess) beside direct tuning at the target, and whether transfer has
-the better exponent. ``--from-analysis FILE`` takes alpha and beta from the JSON that
+Given the loss and HP rates (alpha, beta), the cost exponent r of one run
+(``cost ~ n^r``; r = 2, the paper's "standard", is the default), the number of tuned
+HPs h and a compute budget F (in units of one run at width 1), print the
+compute-optimal transfer plan (proxy width, trials, target width, predicted excess)
+beside direct tuning at the target, whether transfer has the better exponent, and how
+the compute-optimal widths grow with F. ``--rho`` is a deprecated alias of ``--r`` (the
+paper's rho is the grid resolution, not a cost exponent). ``--from-analysis FILE`` takes alpha and beta from the JSON that
 ``fasttransfer analyze --json`` writes (parsed and validated as data). The math lives in
 :mod:`theory.grid_search`.
 """
@@ -22,12 +24,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis")
     p.add_argument("--beta", default=None, metavar="B",
                    help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis")
-    p.add_argument("--rho", default="1", metavar="R",
-                   help="cost of one run ~ n^rho (> 0; default 1)")
+    p.add_argument("--r", default=None, metavar="R",
+                   help="cost exponent: one run at width n costs n^r (> 0; default 2, the "
+                        "paper's standard)")
+    p.add_argument("--rho", default=None, metavar="R",
+                   help="deprecated alias of --r (the paper's rho is the grid resolution)")
     p.add_argument("--h", default="1", metavar="H",
                    help="number of tuned HPs (>= 1; default 1)")
-    p.add_argument("--budget", required=True, metavar="C",
-                   help="total compute, in units of one run at width 1 (> 1)")
+    p.add_argument("--budget", required=True, metavar="F",
+                   help="total compute F, in units of one run at width 1 (> 1)")
     p.add_argument("--json", type=Path, default=None, metavar="OUT",
                    help="write the plan as JSON (SPEC §7 schema)")
     p.add_argument("--from-analysis", type=Path, default=None, metavar="FILE",
@@ -93,13 +98,30 @@ def _number(name: str, text) -> float:
     return value
 
 
+def cost_exponent(r_text, rho_text, warn) -> str:
+    """The value of ``--r``, or of the deprecated ``--rho`` (``warn`` gets the notice),
+    or the default "2"; both given is an error unless they agree."""
+    from fasttransfer.theory.errors import InputError
+
+    if rho_text is None:
+        return "2" if r_text is None else r_text
+    if r_text is not None and r_text != rho_text:
+        raise InputError(f"--rho: deprecated alias of --r; got --r {r_text} and --rho "
+                         f"{rho_text}, give --r only")
+    warn("fasttransfer plan: warning: --rho is deprecated: it sets the cost exponent r "
+         "(a run at width n costs n^r); use --r. The paper's rho is the grid resolution.")
+    return rho_text
+
+
 def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> str:
     """The text ``plan`` prints."""
+    w = p.widths
     lines = []
     if source:
         lines.append(f"rates from: {source}")
     lines += [
-        f"budget C = {p.budget:.6g} (units: one run at width 1; a run at width n costs n^rho)",
+        f"budget F = {p.budget:.6g} (units: one run at width 1; a run at width n costs "
+        f"n^r, r = {p.r:g}; h = {p.h:g} tuned HPs)",
         f"excess in units of A = {coefs[0]:g}, Bc = {coefs[1]:g}, G = {coefs[2]:g} "
         "(a_n = A n^-alpha, c_m = Bc m^-2beta, g(K) = G K^-2/h)",
         "",
@@ -109,16 +131,27 @@ def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> st
         f"  direct:   tune at width n = {p.direct_width} with K = {p.direct_trials} trials",
         f"            predicted excess E_D = {p.direct_excess:.6g}",
         "",
-        f"  exponents: E_T*(C) ~ C^-{p.exponent_transfer:.6g}   "
-        "(min(alpha/rho, 2 beta/(rho + beta h)))",
-        f"             E_D*(C) ~ C^-{p.exponent_direct:.6g}   (alpha/(rho + alpha h/2))",
+        f"  exponents: E_T*(F) ~ F^-{p.exponent_transfer:.6g}   "
+        "(min(alpha/r, 2 beta/(h beta + r)))",
+        f"             E_D*(F) ~ F^-{p.exponent_direct:.6g}   (2 alpha/(h alpha + 2r))",
         f"  useful: {'yes' if p.useful else 'no'}  (transfer's exponent is strictly better "
         "iff beta > alpha/2)",
+        "",
+        "  compute-optimal widths (Theorem 2):",
+        f"    direct:   n* ~ F^{w.direct:.6g}   (2/(h alpha + 2r))",
+        f"    transfer: proxy n* ~ F^{w.proxy_paper:.6g}   (1/(h beta + r)), "
+        f"target M* ~ F^{w.target_paper:.6g}   (1/r)",
+        f"    the exact minimiser of this model ({w.regime}): proxy ~ F^{w.proxy:.6g}, "
+        f"target ~ F^{w.target:.6g}",
     ]
+    if (w.proxy, w.target) != (w.proxy_paper, w.target_paper):
+        lines.append("    (the paper's widths attain the same excess exponent; the exact "
+                     "minimiser gives the non-binding part a vanishing share of F)")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
 
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.grid_search import plan
@@ -139,8 +172,10 @@ def run(args: argparse.Namespace) -> int:
     for k, v in zip(("a", "c", "g"), coefs):
         if v <= 0:
             raise InputError(f"--coef-{k}: must be > 0, got {v:g}")
+    r_text = cost_exponent(args.r, args.rho, lambda msg: print(msg, file=sys.stderr))
     result = plan(_number("alpha", alpha_text), _number("beta", beta_text),
-                  _number("rho", args.rho), _number("h", args.h),
+                  _number("rho" if args.r is None and args.rho is not None else "r", r_text),
+                  _number("h", args.h),
                   _number("budget", args.budget), A=coefs[0], Bc=coefs[1], G=coefs[2])
     print(format_plan(result, coefs=coefs, source=source))
     if args.json is not None:

@@ -1,14 +1,25 @@
-"""Symbolic checks of Theorem 1 (rate relations, SPEC §1).
+"""Symbolic checks of Proposition 1 (rate relations, SPEC §1; verify check ``theorem1``).
 
 Setting: ``phi_inf`` has minimiser ``nu*`` and curvature ``mu <= phi_inf'' <= L`` near
 it; ``eps_n = sup_nu |phi_n(nu) - phi_inf(nu)|``; ``nu_n = nu_star(n)``,
 ``b_n = |nu_n - nu*|``, ``c_n = phi_inf(nu_n) - phi_inf*``, ``a_n = |phi_n* - phi_inf*|``.
 
-Each ``check_*`` function returns a :class:`SymbolicResult`: the derived sympy
-expressions (named) and ``ok``, the boolean that sympy established. Nothing is taken on
-trust: identities are simplified to 0, limits are computed, inequalities are solved.
-One HP direction is used; the h-dimensional case is the same argument along the segment
-from nu* to nu_n (the Taylor remainder is one-dimensional along it).
+Every ``check_*`` function takes its assumptions and the constants it claims as
+explicit arguments (defaults: the paper's) and DERIVES its conclusion from them; the
+claim passes only if it follows from what was derived. A caller who passes a mutated
+assumption or a wrong constant gets ``ok = False``:
+
+* linear facts about function values (the uniform gap, the minimiser properties) are
+  combined by a Farkas certificate: multipliers ``lambda_i >= 0`` with
+  ``bound - target = sum_i lambda_i g_i`` (``g_i >= 0`` the facts), the smallest such
+  bound found by a linear program and the identity then re-expanded to 0 by sympy in
+  exact arithmetic. No certificate: the bound does not follow from the facts;
+* the curvature sandwich integrates the stated curvature bounds against the weight of
+  Taylor's integral remainder (the identity and the weight's sign verified by sympy);
+* the exponent conditions are limits of the derived bounds along the stated rates.
+
+One HP direction is used; the h-dimensional case is the same argument along the
+segment from nu* to nu_n (the Taylor remainder is one-dimensional along it).
 """
 
 from __future__ import annotations
@@ -16,12 +27,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 __all__ = [
-    "SymbolicResult", "check_taylor_sandwich", "check_chain", "check_exponent_algebra",
-    "check_all", "phi_inf_values", "perturbation_values", "measure_gaps", "random_families",
+    "SymbolicResult", "Fact", "Bound", "uniform_gap", "minimisers", "locally_tight_gap",
+    "derive_upper_bound", "derive_lower_bound", "check_chain", "check_loss_gap",
+    "check_taylor_sandwich", "check_hp_gap", "check_exponent_conditions", "check_all",
+    "phi_inf_values", "perturbation_values", "measure_gaps", "random_families",
     "inequality_slack", "tight_family",
 ]
+
+# The objects of Proposition 1. NU is the bound variable of a "for every nu" assumption;
+# the proof instantiates it at the two points it compares, nu_n and nu*.
+NU = sp.Symbol("nu", real=True)
+NU_N = sp.Symbol("nu_n", real=True)
+NU_STAR = sp.Symbol("nu_star", real=True)
+PHI_N, PHI_INF = sp.Function("phi_n"), sp.Function("phi_inf")
+EPS = sp.Symbol("epsilon_n", positive=True)
+ABAR = sp.Symbol("abar_n", positive=True)
+C_LO, C_HI = sp.symbols("c C", positive=True)
+MU, L = sp.symbols("mu L", positive=True)
+B = sp.Symbol("b", positive=True)
+T = sp.Symbol("t", real=True)  # the integration variable of the Taylor remainder
+ALPHA, BETA = sp.symbols("alpha beta", positive=True)
 
 
 @dataclass(frozen=True)
@@ -38,146 +66,379 @@ class SymbolicResult:
         return {k: f"${sp.latex(v)}$" for k, v in self.expressions.items()}
 
 
-def check_taylor_sandwich() -> SymbolicResult:
-    """``mu/2 b^2 <= c <= L/2 b^2`` from Taylor's theorem with integral remainder.
+# ----------------------------------------------------------------------------- assumptions
+@dataclass(frozen=True)
+class Fact:
+    """An assumption ``lhs <= rhs`` (or ``>=``), linear in the values of phi_n and
+    phi_inf; when it contains :data:`NU` it holds for every nu."""
 
-    1. Identity: ``f(x) = f(x*) + f'(x*)(x - x*) + R``, ``R = int_{x*}^{x} (x-t) f''(t) dt``
-       (sympy: the difference has zero x-derivative and vanishes at x = x*).
-    2. At the minimiser f'(x*) = 0, so ``c = f(x_n) - f(x*) = R``.
-    3. ``R = int w(t) f''(t) dt`` with weight ``w = |x - t| >= 0`` on the segment and
-       total mass ``int w = b^2/2`` (sympy integrates it, for x > x* and x < x*);
-       with ``mu <= f'' <= L`` this gives ``mu/2 b^2 <= c <= L/2 b^2``.
+    name: str
+    relation: sp.Rel
+
+
+def uniform_gap(eps=EPS) -> tuple[Fact, ...]:
+    """``sup_nu |phi_n(nu) - phi_inf(nu)| <= eps``, as its two one-sided halves."""
+    d = PHI_N(NU) - PHI_INF(NU)
+    return (Fact("phi_n - phi_inf <= eps", d <= eps), Fact("phi_inf - phi_n <= eps", -d <= eps))
+
+
+def minimisers() -> tuple[Fact, ...]:
+    """``nu_n`` minimises phi_n and ``nu*`` minimises phi_inf."""
+    return (Fact("nu_n minimises phi_n", PHI_N(NU_N) <= PHI_N(NU)),
+            Fact("nu* minimises phi_inf", PHI_INF(NU_STAR) <= PHI_INF(NU)))
+
+
+def locally_tight_gap(c=C_LO, C=C_HI, abar=ABAR) -> tuple[Fact, ...]:
+    """The paper's locally tight gap: ``c abar_n <= phi_n - phi_inf <= C abar_n`` near
+    nu*(inf) (here: at the two points the proof uses)."""
+    d = PHI_N(NU) - PHI_INF(NU)
+    return (Fact("phi_n - phi_inf >= c abar", c * abar <= d),
+            Fact("phi_n - phi_inf <= C abar", d <= C * abar))
+
+
+# ----------------------------------------------------------------------------- certificates
+@dataclass(frozen=True)
+class Bound:
+    """``target <= value`` derived from facts: ``value`` (None when it does not follow),
+    the certificate (instance name -> multiplier > 0) and, when None, why."""
+
+    value: sp.Expr | None
+    certificate: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def _instances(facts, points):
+    """Each fact as ``(name, g)`` with ``g >= 0``, instantiated at every point when it
+    holds for every nu; instances that are identities (``g = 0``) are dropped."""
+    out = []
+    for fact in facts:
+        rel = fact.relation
+        where = points if NU in rel.free_symbols else (None,)
+        for p in where:
+            r = rel if p is None else rel.subs(NU, p)
+            if r is sp.true:
+                continue
+            if r is sp.false:
+                raise ValueError(f"fact {fact.name!r} is false at nu = {p}")
+            g = sp.expand(r.gts - r.lts)
+            if g != 0:
+                out.append((fact.name if p is None else f"{fact.name} at nu = {p}", g))
+    return out
+
+
+def derive_upper_bound(target, facts, *, points=(NU_N, NU_STAR)) -> Bound:
+    """The smallest bound ``target <= value`` that a non-negative combination of the
+    facts certifies (``value`` free of phi values), verified in exact arithmetic.
+
+    With ``g_i >= 0`` the facts' instances, find ``lambda_i >= 0`` such that
+    ``target + sum_i lambda_i g_i`` has no phi value left: that remainder is the bound.
+    The multipliers are searched by a linear program (scipy's HiGHS: the coefficients
+    of every phi value cancel, the bound is smallest with every parameter -- eps, c,
+    C, ... -- set to 1, a consistent instance of all the assumptions used here), then
+    rounded to rationals and the identity ``target + sum lambda_i g_i - value = 0`` is
+    re-expanded by sympy: only a certificate that survives that is returned, and it is
+    valid for every parameter value. By LP duality a bound that no certificate gives
+    does not follow from the facts. (sympy's own simplex, 1.14, returned infeasible
+    points on these equality-constrained programs: sympy/sympy#28089.)
     """
-    x, xs, t = sp.symbols("x x_star t", real=True)
-    b = sp.symbols("b", positive=True)
-    mu, L = sp.symbols("mu L", positive=True)
+    from fractions import Fraction
+
+    import numpy as np
+    from scipy.optimize import linprog
+
+    inst = _instances(facts, points)
+    values = sorted(set().union(*(g.atoms(AppliedUndef) for _, g in inst),
+                                sp.sympify(target).atoms(AppliedUndef)), key=str)
+    dummies = {v: sp.Dummy(f"v{i}") for i, v in enumerate(values)}
+    tgt = sp.expand(sp.sympify(target).xreplace(dummies))
+    gs = [sp.expand(g.xreplace(dummies)) for _, g in inst]
+    for (name, _), g in zip(inst, gs):
+        if sp.Poly(g, *dummies.values()).total_degree() > 1:
+            raise ValueError(f"fact {name!r} is not linear in the function values")
+    if not gs:
+        return Bound(None, reason="no facts")
+    zero = {d: 0 for d in dummies.values()}
+    params = set().union(tgt.free_symbols, *(g.free_symbols for g in gs)) - set(zero)
+    at_one = {p: 1 for p in params}
+    A_eq = np.array([[float(g.coeff(d)) for g in gs] for d in dummies.values()])
+    b_eq = np.array([-float(tgt.coeff(d)) for d in dummies.values()])
+    cost = np.array([float(g.subs(zero).subs(at_one)) for g in gs])
+    res = linprog(cost, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if res.status == 2:
+        return Bound(None, reason="no non-negative combination of the facts bounds it")
+    if res.status != 0:
+        return Bound(None, reason=f"linear program: {res.message}")
+    mult = [sp.Rational(Fraction(float(x)).limit_denominator(10**6)) for x in res.x]
+    value = sp.simplify((tgt + sum(m * g for m, g in zip(mult, gs))).subs(zero))
+    # the certificate, re-verified exactly: target + sum lambda_i g_i - value == 0
+    residual = sp.expand(tgt + sum(m * g for m, g in zip(mult, gs)) - value)
+    if residual != 0 or any(m < 0 for m in mult) or value.free_symbols & set(zero):
+        return Bound(None, reason="certificate failed exact re-verification")
+    cert = {name: m for (name, _), m in zip(inst, mult) if m != 0}
+    return Bound(value, cert)
+
+
+def derive_lower_bound(target, facts, *, points=(NU_N, NU_STAR)) -> Bound:
+    """``target >= value``: :func:`derive_upper_bound` of ``-target``, negated."""
+    up = derive_upper_bound(-sp.sympify(target), facts, points=points)
+    return Bound(None if up.value is None else -up.value, up.certificate, up.reason)
+
+
+def _implies(claimed_minus_derived) -> bool:
+    """True when sympy establishes ``claimed - derived >= 0`` (symbols positive)."""
+    if claimed_minus_derived is None or claimed_minus_derived.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return False
+    return bool(sp.simplify(claimed_minus_derived).is_nonnegative)
+
+
+def _certificate_text(bound: Bound) -> sp.Expr:
+    """The certificate as a sympy expression for the report: sum lambda_i [fact_i]."""
+    if bound.value is None:
+        return sp.Symbol(r"\text{not derivable}")
+    return sp.Add(*(m * sp.Symbol(rf"[\text{{{name.replace('_', chr(92) + '_')}}}]")
+                    for name, m in bound.certificate.items()), evaluate=False)
+
+
+# ----------------------------------------------------------------------------- checks
+def check_chain(facts=None, *, claimed_c=2 * EPS, claimed_a=EPS) -> SymbolicResult:
+    """``c_n <= 2 eps_n`` through three brackets, and ``a_n <= eps_n``.
+
+    ``c_n = [phi_inf - phi_n](nu_n) + [phi_n(nu_n) - phi_n(nu*)] + [phi_n - phi_inf](nu*)``
+    (sympy: the sum minus c_n simplifies to 0). Each bracket is bounded from ``facts``
+    (default: the uniform gap and the two minimiser properties) by its own certificate
+    (:func:`derive_upper_bound`); the chain's bound is their sum, and the tightest bound on
+    c_n from the same facts is derived beside it. ``a_n = |phi_n(nu_n) - phi_inf(nu*)|``:
+    both signs bounded likewise. ``ok``: every bound derivable and ``claimed_c``,
+    ``claimed_a`` at least the derived ones.
+    """
+    facts = (uniform_gap() + minimisers()) if facts is None else tuple(facts)
+    nu, nus = NU_N, NU_STAR
+    c_n = PHI_INF(nu) - PHI_INF(nus)
+    brackets = [PHI_INF(nu) - PHI_N(nu), PHI_N(nu) - PHI_N(nus), PHI_N(nus) - PHI_INF(nus)]
+    telescoping_ok = sp.simplify(sum(brackets) - c_n) == 0
+    bounds = [derive_upper_bound(br, facts) for br in brackets]
+    brackets_ok = all(bd.value is not None for bd in bounds)
+    chain = sp.Add(*(bd.value for bd in bounds)) if brackets_ok else None
+    direct = derive_upper_bound(c_n, facts)
+    a_signed = PHI_N(nu) - PHI_INF(nus)
+    a_up, a_down = derive_upper_bound(a_signed, facts), derive_upper_bound(-a_signed, facts)
+    a_ok = a_up.value is not None and a_down.value is not None
+    a_bound = sp.Max(a_up.value, a_down.value) if a_ok else None
+    claims_ok = (brackets_ok and a_ok and _implies(sp.sympify(claimed_c) - chain)
+                 and _implies(sp.sympify(claimed_a) - a_bound))
+    expressions = {"c_n telescoped": sp.Add(*brackets, evaluate=False)}
+    for i, (br, bd) in enumerate(zip(brackets, bounds), 1):
+        expressions[f"bracket {i} <= (derived)"] = bd.value if bd.value is not None else sp.nan
+        expressions[f"bracket {i} certificate"] = _certificate_text(bd)
+    expressions.update({
+        "c_n bound (sum of brackets)": chain if chain is not None else sp.nan,
+        "tightest c_n bound from the facts": direct.value if direct.value is not None else sp.nan,
+        "a_n bound": a_bound if a_bound is not None else sp.nan,
+        "claimed c_n bound": sp.sympify(claimed_c), "claimed a_n bound": sp.sympify(claimed_a),
+    })
+    return SymbolicResult(
+        name="chain",
+        statement=r"a_n \le \varepsilon_n,\ c_n \le 2\varepsilon_n \text{ (three brackets)}",
+        expressions=expressions,
+        ok=bool(telescoping_ok and brackets_ok and claims_ok),
+    )
+
+
+def check_loss_gap(facts=None, *, claimed=(C_LO * ABAR, C_HI * ABAR)) -> SymbolicResult:
+    """Under the paper's locally tight gap, ``c abar_n <= a_n <= C abar_n`` (a_n = Theta(abar_n)).
+
+    ``a_n = phi_n(nu_n) - phi_inf(nu*)``; both bounds are derived from ``facts`` (default:
+    :func:`locally_tight_gap` and :func:`minimisers`). ``ok``: both derivable, the
+    derived lower bound is a positive multiple of abar_n (so a_n is not o(abar_n)), and
+    ``claimed = (lower, upper)`` follows from them.
+    """
+    facts = (locally_tight_gap() + minimisers()) if facts is None else tuple(facts)
+    a_signed = PHI_N(NU_N) - PHI_INF(NU_STAR)
+    lo, hi = derive_lower_bound(a_signed, facts), derive_upper_bound(a_signed, facts)
+    ok = lo.value is not None and hi.value is not None
+    theta_ok = ok and bool(sp.simplify(lo.value / ABAR).is_positive) \
+        and not sp.simplify(lo.value / ABAR).has(ABAR)
+    ok = bool(ok and theta_ok and _implies(lo.value - sp.sympify(claimed[0]))
+              and _implies(sp.sympify(claimed[1]) - hi.value))
+    return SymbolicResult(
+        name="loss_gap",
+        statement=r"c\,\bar a_n \le a_n \le C\,\bar a_n \ (a_n = \Theta(\bar a_n))",
+        expressions={"a_n >= (derived)": lo.value if lo.value is not None else sp.nan,
+                     "lower certificate": _certificate_text(lo),
+                     "a_n <= (derived)": hi.value if hi.value is not None else sp.nan,
+                     "upper certificate": _certificate_text(hi)},
+        ok=ok,
+    )
+
+
+def check_taylor_sandwich(*, gradient=0, curvature=(MU, L),
+                          claimed=(MU / 2, L / 2)) -> SymbolicResult:
+    """``c_n`` between ``k_lo b^2`` and ``k_hi b^2`` from Taylor's theorem with remainder.
+
+    Assumptions (inputs): ``phi_inf'(nu*) = gradient`` (0 at an interior minimiser) and
+    ``curvature[0] <= phi_inf'' <= curvature[1]`` on the segment (constants, or
+    expressions in :data:`T`, the position).
+
+    1. sympy verifies ``f(x) = f(x*) + f'(x*)(x - x*) + int_{x*}^{x} (x - t) f''(t) dt``
+       (the difference has zero x-derivative and vanishes at x = x*);
+    2. on each side (x = x* + b, x = x* - b) the remainder, written over an increasing
+       interval, has a weight linear in t that is >= 0 at both ends, hence on it;
+    3. integrating the weight against the curvature bounds gives the derived bounds on
+       ``c = f(x) - f(x*)``; ``k_lo``, ``k_hi`` are the limits of bound/b^2 as b -> 0.
+
+    ``ok``: the identity and weights hold, ``0 < k_lo`` and ``k_hi < oo`` on both sides
+    (c = Theta(b^2)), and ``claimed[0] b^2 <= lower``, ``upper <= claimed[1] b^2`` for
+    every b > 0.
+    """
+    x, xs = sp.symbols("x x_star", real=True)
     f = sp.Function("phi_inf")
-    remainder = sp.Integral((x - t) * sp.diff(f(t), t, 2), (t, xs, x))
+    remainder = sp.Integral((x - T) * sp.diff(f(T), T, 2), (T, xs, x))
     taylor_gap = f(x) - f(xs) - sp.diff(f(xs), xs) * (x - xs) - remainder
     identity_ok = (sp.simplify(sp.diff(taylor_gap, x).doit()) == 0
                    and sp.simplify(taylor_gap.subs(x, xs).doit()) == 0)
+    curv_lo, curv_hi = (sp.sympify(v) for v in curvature)
+    claimed_lo, claimed_hi = (sp.sympify(v) for v in claimed)
+    weight0 = remainder.function / sp.diff(f(T), T, 2)  # (x - t), read off the remainder
 
-    # weight mass on each side: x = x* + b (right) and x = x* - b (left, orientation
-    # flips the sign of both the weight and the interval: the product is >= 0)
-    mass_right = sp.integrate((x - t).subs(x, xs + b), (t, xs, xs + b))
-    mass_left = sp.integrate((x - t).subs(x, xs - b), (t, xs, xs - b))
-    mass_ok = (sp.simplify(mass_right - b**2 / 2) == 0
-               and sp.simplify(mass_left - b**2 / 2) == 0)
-    # orientation-corrected weight is non-negative on each side
-    # at distance tau = s*b from x* (0 <= s <= 1) the weight is b(1 - s) >= 0 on both
-    # sides (the left side after flipping the limits of integration)
-    s_ = sp.symbols("s", nonnegative=True)
-    weight_right = (xs + b) - (xs + s_ * b)
-    weight_left = -((xs - b) - (xs - s_ * b))
-    weight_ok = (sp.simplify(weight_right - b * (1 - s_)) == 0
-                 and sp.simplify(weight_left - b * (1 - s_)) == 0)
-    lower, upper = mu * mass_right, L * mass_right
-    c_lower, c_upper = sp.simplify(lower), sp.simplify(upper)
-    bounds_ok = (sp.simplify(c_lower - mu * b**2 / 2) == 0
-                 and sp.simplify(c_upper - L * b**2 / 2) == 0)
-    # c = Theta(b^2): the ratio c/b^2 is pinned in [mu/2, L/2], independent of b
-    theta_ok = (sp.diff(c_lower / b**2, b) == 0 and sp.diff(c_upper / b**2, b) == 0)
+    sides, weights_ok, theta_ok, claims_ok = {}, True, True, True
+    k_lo, k_hi = [], []
+    for label, sign in (("right", 1), ("left", -1)):
+        xb = xs + sign * B
+        w = sp.expand(weight0.subs(x, xb))
+        lo_t, hi_t = (xs, xb) if sign > 0 else (xb, xs)
+        w = w if sign > 0 else -w  # flipping the limits flips the weight's sign
+        linear = sp.Poly(w, T).degree() <= 1
+        weights_ok &= bool(linear and sp.simplify(w.subs(T, lo_t)).is_nonnegative
+                           and sp.simplify(w.subs(T, hi_t)).is_nonnegative)
+        first = sp.sympify(gradient) * (xb - xs)
+        lower = sp.simplify(first + sp.integrate(w * curv_lo, (T, lo_t, hi_t)))
+        upper = sp.simplify(first + sp.integrate(w * curv_hi, (T, lo_t, hi_t)))
+        kl = sp.limit(lower / B**2, B, 0, "+")
+        kh = sp.limit(upper / B**2, B, 0, "+")
+        theta_ok &= bool(kl.is_positive and kl.is_finite and kh.is_positive and kh.is_finite)
+        claims_ok &= _implies(lower - claimed_lo * B**2) and _implies(claimed_hi * B**2 - upper)
+        k_lo.append(kl)
+        k_hi.append(kh)
+        sides[f"c_n >= ({label}, derived)"] = lower
+        sides[f"c_n <= ({label}, derived)"] = upper
+    klo, khi = sp.simplify(sp.Min(*k_lo)), sp.simplify(sp.Max(*k_hi))
     return SymbolicResult(
         name="taylor_sandwich",
-        statement=r"\frac{\mu}{2} b_n^2 \le c_n \le \frac{L}{2} b_n^2",
-        expressions={
-            "taylor remainder R": remainder,
-            "weight mass int |x - t| dt": sp.simplify(mass_right),
-            "lower bound mu * mass": c_lower,
-            "upper bound L * mass": c_upper,
-        },
-        ok=bool(identity_ok and mass_ok and weight_ok and bounds_ok and theta_ok),
+        statement=r"k_{lo} b_n^2 \le c_n \le k_{hi} b_n^2,\ "
+                  r"(k_{lo}, k_{hi}) = (\mu/2, L/2) \text{ derived}",
+        expressions={"taylor remainder R": remainder, **sides,
+                     "k_lo = lim lower/b^2": klo, "k_hi = lim upper/b^2": khi,
+                     "claimed (k_lo, k_hi)": sp.Tuple(claimed_lo, claimed_hi)},
+        ok=bool(identity_ok and weights_ok and theta_ok and claims_ok),
     )
 
 
-def check_chain() -> SymbolicResult:
-    """``a_n <= eps_n``, ``c_n <= 2 eps_n`` and ``b_n <= 2 sqrt(eps_n / mu)``.
+def check_hp_gap(*, chain_bound=2 * EPS, k_lo=MU / 2,
+                 claimed=2 * sp.sqrt(EPS / MU)) -> SymbolicResult:
+    """``b_n <= 2 sqrt(eps_n/mu)`` from ``k_lo b_n^2 <= c_n <= chain_bound``.
 
-    The telescoping identity
-    ``c_n = [phi_inf - phi_n](nu_n) + [phi_n(nu_n) - phi_n(nu*)] + [phi_n - phi_inf](nu*)``
-    is verified by sympy (difference simplifies to 0); brackets 1 and 3 are <= eps_n
-    and bracket 2 is <= 0 (nu_n minimises phi_n), hence c_n <= 2 eps_n. For a_n the two
-    one-sided identities ``phi_n* - phi_inf* <= [phi_n - phi_inf](nu*)`` and
-    ``phi_inf* - phi_n* <= [phi_inf - phi_n](nu_n)`` give |a_n| <= eps_n. Finally sympy
-    solves ``mu/2 b^2 <= 2 eps`` for b > 0.
+    The inputs are the two derived facts (:func:`check_all` passes the outputs of
+    :func:`check_chain` and :func:`check_taylor_sandwich`); sympy solves
+    ``k_lo b^2 <= chain_bound`` for b > 0 and ``ok`` asks that the solution set be a
+    bounded interval (0, b_max] with ``b_max <= claimed``.
     """
-    nu, nus = sp.symbols("nu_n nu_star", real=True)
-    phi_n, phi_inf = sp.Function("phi_n"), sp.Function("phi_inf")
-    c_n = phi_inf(nu) - phi_inf(nus)
-    brackets = [phi_inf(nu) - phi_n(nu), phi_n(nu) - phi_n(nus), phi_n(nus) - phi_inf(nus)]
-    telescoping_ok = sp.simplify(sum(brackets) - c_n) == 0
-    # a_n: phi_n* = phi_n(nu_n) <= phi_n(nu*), phi_inf* = phi_inf(nu*) <= phi_inf(nu_n)
-    up_gap = (phi_n(nu) - phi_inf(nus)) - (phi_n(nus) - phi_inf(nus))  # = phi_n(nu_n) - phi_n(nu*) <= 0
-    down_gap = (phi_inf(nus) - phi_n(nu)) - (phi_inf(nu) - phi_n(nu))  # = phi_inf(nu*) - phi_inf(nu_n) <= 0
-    a_ok = (sp.simplify(up_gap - (phi_n(nu) - phi_n(nus))) == 0
-            and sp.simplify(down_gap - (phi_inf(nus) - phi_inf(nu))) == 0)
-
-    eps, mu = sp.symbols("epsilon_n mu", positive=True)
-    b = sp.symbols("b_n", positive=True)
-    c_bound = eps + 0 + eps  # brackets 1 and 3 <= eps, bracket 2 <= 0
-    b_max = sp.solve(sp.Eq(mu / 2 * b**2, c_bound), b)
-    b_max = b_max[0] if len(b_max) == 1 else sp.nan
-    b_ok = sp.simplify(b_max - 2 * sp.sqrt(eps / mu)) == 0
-    # the solution set of mu/2 b^2 <= 2 eps, b > 0, is exactly (0, b_max]
-    sol = sp.solve_univariate_inequality(mu / 2 * b**2 <= c_bound, b, relational=False)
-    interval_ok = sp.simplify(sol.sup - b_max) == 0 if hasattr(sol, "sup") else False
+    sol = sp.solve_univariate_inequality(sp.sympify(k_lo) * B**2 <= sp.sympify(chain_bound),
+                                         B, relational=False)
+    # b > 0 is declared, so the solution set's supremum is b_max (oo when unbounded)
+    b_max = sol.sup if isinstance(sol, sp.Interval) and sol.sup.is_positive else sp.oo
+    ok = bool(b_max.is_finite and _implies(sp.sympify(claimed) - b_max))
     return SymbolicResult(
-        name="chain",
-        statement=r"a_n \le \varepsilon_n,\ c_n \le 2\varepsilon_n,\ b_n \le 2\sqrt{\varepsilon_n/\mu}",
-        expressions={
-            "c_n telescoped": sp.Add(*brackets, evaluate=False),
-            "c_n bound": c_bound,
-            "b_n bound": b_max,
-        },
-        ok=bool(telescoping_ok and a_ok and b_ok and interval_ok),
+        name="hp_gap",
+        statement=r"b_n \le 2\sqrt{\varepsilon_n/\mu}",
+        expressions={"solution set of k_lo b^2 <= c_n bound": sol, "b_n bound (derived)": b_max,
+                     "claimed": sp.sympify(claimed)},
+        ok=ok,
     )
 
 
-def check_exponent_algebra() -> SymbolicResult:
-    """Power laws ``a = A n^-alpha``, ``b = B n^-beta``, ``c = Theta(b^2)``.
+def check_exponent_conditions(*, k_lo=MU / 2, k_hi=L / 2, chain_bound=2 * EPS,
+                              loss_gap_lower=C_LO * ABAR,
+                              claimed_threshold=ALPHA / 2) -> SymbolicResult:
+    """Rates: ``a_n = A n^-alpha``, ``b_n = B n^-beta``. From the derived sandwich
+    ``k_lo b^2 <= c <= k_hi b^2``:
 
-    * ``c/a ~ n^(alpha - 2 beta)``: sympy computes the n -> oo limit with
-      ``beta = alpha/2 + d``: 0 for d > 0 (fast), a positive constant for d = 0 (weak),
-      oo for d < 0;
-    * ``beta < alpha/2`` is impossible when eps_n = O(a_n): ``b_n <= 2 sqrt(eps_n/mu)
-      = O(n^(-alpha/2))`` so ``b_n / n^(-alpha/2)`` stays bounded, but with
-      ``beta = alpha/2 - d`` (d > 0) sympy finds the ratio -> oo.
+    * the exponent of c_n (limit of log c / log n of both bounds): ``-2 beta`` when
+      ``0 < k_lo``, ``k_hi < oo``, i.e. ``c_n = Theta(n^-2beta)``;
+    * ``c_n / a_n ~ n^(alpha - 2 beta)``: its exponent vanishes at the threshold sympy
+      solves for; limits of c/a at threshold + d, threshold, threshold - d are 0, a
+      positive constant and oo (fast, weak, none);
+    * beta below the threshold is impossible: ``b_n <= sqrt(chain_bound / k_lo)`` with
+      ``eps_n = abar_n <= a_n / (loss_gap_lower / abar_n)`` (locally tight gap) gives
+      ``b_n = O(n^(-alpha/2))``; sympy derives the exponent of that bound.
+
+    ``ok``: both sandwich exponents equal ``-2 beta``, the derived threshold equals
+    ``claimed_threshold``, the three limits are as stated, and the smallest beta the
+    bound allows equals the threshold.
     """
-    n = sp.symbols("n", positive=True)
-    A, B, kc, alpha, d = sp.symbols("A B kappa alpha d", positive=True)
-    beta = sp.symbols("beta", positive=True)
-    a = A * n ** (-alpha)
-    c = kc * (B * n ** (-beta)) ** 2  # c = Theta(b^2): kappa in [mu/2, L/2]
-    ratio = sp.powsimp(sp.simplify(c / a), force=True)
-    ratio_exponent = sp.simplify(sp.log(ratio.subs({A: 1, B: 1, kc: 1})).expand(force=True)
-                                 / sp.log(n))
-    lim_fast = sp.limit(ratio.subs(beta, alpha / 2 + d), n, sp.oo)
-    lim_tie = sp.limit(ratio.subs(beta, alpha / 2), n, sp.oo)
-    lim_slow = sp.limit(ratio.subs(beta, alpha / 2 - d), n, sp.oo)
-    fast_ok = lim_fast == 0 and lim_slow == sp.oo and lim_tie.is_positive and lim_tie.is_finite
-    # b_n / n^(-alpha/2) must stay bounded (Theorem 1 chain); a slower b is unbounded
-    b_over_bound = sp.powsimp(B * n ** (-(alpha / 2 - d)) / n ** (-alpha / 2), force=True)
-    impossible_ok = sp.limit(b_over_bound, n, sp.oo) == sp.oo
-    # the threshold: the exponent of c/a vanishes exactly at beta = alpha/2
-    threshold = sp.solve(sp.Eq(ratio_exponent, 0), beta)
-    threshold_ok = len(threshold) == 1 and sp.simplify(threshold[0] - alpha / 2) == 0
+    n, A, Bn, d = sp.symbols("n A B_n d", positive=True)
+    k_lo, k_hi = sp.sympify(k_lo), sp.sympify(k_hi)
+    a = A * n ** (-ALPHA)
+    b = Bn * n ** (-BETA)
+
+    def rate(expr):  # lim_{n->oo} log(expr)/log(n); nan if expr is not a positive power
+        if not (expr.is_positive and expr.is_finite):
+            return sp.nan
+        return sp.limit(sp.expand_log(sp.log(expr), force=True) / sp.log(n), n, sp.oo)
+
+    ex_lo, ex_hi = rate(k_lo * b**2), rate(k_hi * b**2)
+    theta_ok = bool(ex_lo is not sp.nan and ex_hi is not sp.nan
+                    and sp.simplify(ex_lo + 2 * BETA) == 0 and sp.simplify(ex_hi + 2 * BETA) == 0)
+    ratio_exponent = sp.simplify(ex_hi - rate(a)) if theta_ok else sp.nan
+    roots = sp.solve(sp.Eq(ratio_exponent, 0), BETA) if theta_ok else []
+    threshold = roots[0] if len(roots) == 1 else sp.nan
+    limits_ok = False
+    lims = {}
+    if threshold is not sp.nan:
+        lims = {"fast": sp.limit((k_hi * b**2 / a).subs(BETA, threshold + d), n, sp.oo),
+                "weak": sp.limit((k_lo * b**2 / a).subs(BETA, threshold), n, sp.oo),
+                "none": sp.limit((k_lo * b**2 / a).subs(BETA, threshold - d), n, sp.oo)}
+        limits_ok = bool(lims["fast"] == 0 and lims["weak"].is_positive
+                         and lims["weak"].is_finite and lims["none"] == sp.oo)
+    # beta >= the threshold: the chain and the sandwich bound b_n by a power of a_n
+    a_sym = sp.Symbol("a_n", positive=True)
+    eps_of_a = sp.solve(sp.Eq(sp.sympify(loss_gap_lower), a_sym), ABAR)
+    b_bound = (sp.sqrt(sp.sympify(chain_bound).subs(EPS, eps_of_a[0]) / k_lo).subs(a_sym, a)
+               if len(eps_of_a) == 1 and k_lo.is_positive else sp.oo)
+    b_exp = rate(b_bound) if b_bound is not sp.oo else sp.nan
+    min_beta = -b_exp if b_exp is not sp.nan else sp.nan
+    floor_ok = bool(min_beta is not sp.nan and threshold is not sp.nan
+                    and sp.simplify(min_beta - threshold) == 0)
+    claim_ok = bool(threshold is not sp.nan
+                    and sp.simplify(sp.sympify(claimed_threshold) - threshold) == 0)
     return SymbolicResult(
-        name="exponent_algebra",
-        statement=r"c_n = o(a_n) \iff \beta > \alpha/2;\ \beta < \alpha/2 \text{ impossible}",
-        expressions={
-            "c_n / a_n": ratio,
-            "exponent of c_n/a_n in n": ratio_exponent,
-            "threshold beta": threshold[0] if threshold else sp.nan,
-            "lim c/a, beta = alpha/2 + d": lim_fast,
-            "lim c/a, beta = alpha/2": lim_tie,
-            "lim b_n n^(alpha/2), beta = alpha/2 - d": sp.limit(b_over_bound, n, sp.oo),
-        },
-        ok=bool(fast_ok and impossible_ok and threshold_ok),
+        name="exponent_conditions",
+        statement=r"c_n = \Theta(n^{-2\beta}) = o(n^{-\alpha}) \iff \beta > \alpha/2;\ "
+                  r"\beta < \alpha/2 \text{ impossible}",
+        expressions={"exponent of c_n (both bounds)": sp.Tuple(ex_lo, ex_hi),
+                     "exponent of c_n / a_n": ratio_exponent,
+                     "threshold beta (derived)": threshold,
+                     "claimed threshold": sp.sympify(claimed_threshold),
+                     "lim c/a, beta = threshold + d": lims.get("fast", sp.nan),
+                     "lim c/a, beta = threshold": lims.get("weak", sp.nan),
+                     "lim c/a, beta = threshold - d": lims.get("none", sp.nan),
+                     "b_n bound in a_n": b_bound, "smallest beta allowed": min_beta},
+        ok=bool(theta_ok and limits_ok and floor_ok and claim_ok),
     )
 
 
 def check_all() -> list[SymbolicResult]:
-    return [check_taylor_sandwich(), check_chain(), check_exponent_algebra()]
+    """The five derivations, each later one fed the constants the earlier ones derived
+    (nothing retyped): chain -> c_n bound; taylor -> k_lo, k_hi; loss gap -> its lower
+    bound; then the HP gap and the exponent conditions."""
+    chain = check_chain()
+    gap = check_loss_gap()
+    taylor = check_taylor_sandwich()
+    c_bound = chain.expressions["c_n bound (sum of brackets)"]
+    k_lo, k_hi = taylor.expressions["k_lo = lim lower/b^2"], taylor.expressions["k_hi = lim upper/b^2"]
+    hp = check_hp_gap(chain_bound=c_bound, k_lo=k_lo)
+    exps = check_exponent_conditions(k_lo=k_lo, k_hi=k_hi, chain_bound=c_bound,
+                                     loss_gap_lower=gap.expressions["a_n >= (derived)"])
+    return [chain, gap, taylor, hp, exps]
 
 
 # =============================================================================
@@ -223,7 +484,7 @@ def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001,
     grid that contains nu* = 0 exactly (so ``phi_n(nu_n) <= phi_n(nu*)``, the step the
     proof uses, holds for the computed point), refined by a vectorised golden-section
     search within one grid cell on each side, kept only where it lowers phi_n.
-    The grid spans ``radius`` (default ``3 sqrt(eps/mu) + 1``, beyond which Theorem 1
+    The grid spans ``radius`` (default ``3 sqrt(eps/mu) + 1``, beyond which Proposition 1
     already rules out the minimiser: b_n <= 2 sqrt(eps/mu)).
     Returns a dict of arrays (S...,): a, b, c, eps, mu, L.
     """
@@ -262,7 +523,7 @@ def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001,
 
 def random_families(rng: np.random.Generator, families: int, widths, *, alpha=0.5,
                     components: int = 4, chunk: int = 48):
-    """Random Theorem 1 families evaluated at ``widths``: per family mu ~ logU(0.1, 10),
+    """Random Proposition 1 families evaluated at ``widths``: per family mu ~ logU(0.1, 10),
     L/mu ~ logU(1, 20), w ~ logU(0.1, 3), eps_n = E0 n^-alpha (E0 ~ logU(0.01, 1)), and
     per (family, width) a random cosine perturbation (``components`` terms, frequencies
     logU(0.3, 30)). Returns :func:`measure_gaps` arrays of shape (families, widths)."""
@@ -284,7 +545,7 @@ def random_families(rng: np.random.Generator, families: int, widths, *, alpha=0.
 
 
 def inequality_slack(g: dict, *, rtol: float = 1e-12) -> dict:
-    """The ratios that Theorem 1 bounds by 1 (all elementwise), and ``holds``.
+    """The ratios that Proposition 1 bounds by 1 (all elementwise), and ``holds``.
 
     ``a/eps <= 1``, ``c/(2 eps) <= 1``, ``b / (2 sqrt(eps/mu)) <= 1``,
     ``(mu/2 b^2)/c <= 1`` and ``c/(L/2 b^2) <= 1``. Each is tested as
@@ -312,7 +573,7 @@ def inequality_slack(g: dict, *, rtol: float = 1e-12) -> dict:
 
 
 def tight_family(widths, *, mu=1.0, alpha=0.5, E0=1.0, shape=1.0, points=20001):
-    """A family attaining Theorem 1's chain up to constants (mu = L).
+    """A family attaining Proposition 1's chain up to constants (mu = L).
 
     ``phi_inf = mu/2 x^2``, ``eps_n = E0 n^-alpha``, and the perturbation
     ``eps_n cos(pi x / x0)`` for |x| <= x0, ``-eps_n`` beyond, with

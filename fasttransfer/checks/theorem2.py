@@ -1,6 +1,9 @@
-"""verify check ``theorem2``: compute-optimal grid search. sympy derives both exponents
-and the iff; a vectorised brute force over integer (n, m, K) at budgets 1e3..1e12 on
-the synthetic family fits log-log slopes that must match the closed forms."""
+"""verify check ``theorem2``: the paper's Theorem 2 (compute-optimal grid search), in its
+notation (run cost n^r, r = 2 standard; budget F). sympy derives both excess exponents,
+the iff and the compute-optimal widths; a vectorised brute force over integer (n, m, K)
+at budgets 1e3..1e12 fits the excess slopes, and a continuous brute force (zooming grids
+in log variables, budgets 1e40..1e240) fits the width slopes; both must match the
+derivations."""
 
 from __future__ import annotations
 
@@ -11,27 +14,34 @@ from dataclasses import asdict
 
 from fasttransfer.checks import CheckContext, CheckResult
 
-TITLE = "Theorem 2: E_D* ~ C^-alpha/(rho+alpha h/2), E_T* ~ C^-min(alpha/rho, 2beta/(rho+beta h)); useful iff beta > alpha/2"
+TITLE = ("Theorem 2: E_D* ~ F^-2alpha/(h alpha+2r), E_T* ~ F^-min(alpha/r, 2beta/(h beta+r)); "
+         "widths; useful iff beta > alpha/2")
 
 PAPER_CLAIM = ("transfer is useful (strictly better compute-optimal exponent) iff "
                "beta > alpha/2")
 
+PAPER_WIDTHS = ("direct: n* ~ F^(2/(h alpha + 2r)); transfer: n* ~ F^(1/(h beta + r)) "
+                "(proxy), M* ~ F^(1/r) (target)")
+
 STORED = "theorem2_excess.csv"
 STORED_CONFIG = "theorem2_config.json"
+STORED_WIDTHS = "theorem2_widths.csv"
+STORED_WIDTHS_CONFIG = "theorem2_widths_config.json"
 
 
 def _symbolic_row() -> CheckResult:
     import numpy as np
     import sympy as sp
 
-    from fasttransfer.proofs_check.theorem2 import SYMBOLS, check_all
-    from fasttransfer.theory.grid_search import exponent_direct, exponent_transfer, is_useful
+    from fasttransfer.proofs_check.theorem2 import SYMBOLS, check_all, derived_width_exponents
+    from fasttransfer.theory.grid_search import (exponent_direct, exponent_transfer, is_useful,
+                                                 width_exponents)
 
     results = check_all()
     by_name = {r.name: r for r in results}
     # the code's closed forms must equal the derived expressions: evaluate both at
-    # random (alpha, beta, rho, h); 1e-12 relative is float64 round-off of a few ops
-    args = [SYMBOLS[k] for k in ("alpha", "beta", "rho", "h")]
+    # random (alpha, beta, r, h); 1e-12 relative is float64 round-off of a few ops
+    args = [SYMBOLS[k] for k in ("alpha", "beta", "r", "h")]
     f_d = sp.lambdify(args, by_name["direct_exponent"].expressions["derived e_D"], "numpy")
     f_t = sp.lambdify(args, by_name["transfer_exponent"].expressions["derived e_T"], "numpy")
     rng = np.random.default_rng(0)
@@ -43,59 +53,72 @@ def _symbolic_row() -> CheckResult:
     t_sym = np.array([float(f_t(*p)) for p in pts])
     err = max(np.max(np.abs(d_code - d_sym) / d_sym),
               np.max(np.abs(t_code - t_sym) / np.maximum(t_sym, 1e-300)))
+    # the planner's width exponents (theory.width_exponents) against the derivation
+    w_err, regime_ok = 0.0, True
+    for a, b, r, h in pts:
+        code, sym = width_exponents(a, b, r, h), derived_width_exponents(a, b, r, h)
+        regime_ok &= code.regime == sym["regime"]
+        w_err = max(w_err, *(abs(getattr(code, k) - sym[k]) / sym[k]
+                             for k in ("direct", "proxy", "target")))
     iff = all((t > d) == is_useful(a, b) for (a, b, _, _), t, d in zip(pts, t_sym, d_sym)
               if abs(b - a / 2) > 1e-9)
-    ok = all(r.ok for r in results) and err < 1e-12 and iff
+    ok = all(r.ok for r in results) and err < 1e-12 and w_err < 1e-12 and regime_ok and iff
     lines = []
     for r in results:
         lines.append(f"**{r.name}** — ${r.statement}$ — sympy: {'established' if r.ok else 'NOT established'}")
         lines.append("")
         lines += [f"- {k}: {v}" for k, v in r.latex().items()]
         lines.append("")
-    lines.append(f"Code vs derivation at 2000 random (alpha, beta, rho, h): max relative "
-                 f"difference {err:.2e}; sign(e_T - e_D) = sign(beta - alpha/2) at every point: {iff}.")
+    lines.append(f"Code vs derivation at 2000 random (alpha, beta, r, h): excess exponents, "
+                 f"max relative difference {err:.2e}; width exponents {w_err:.2e}, regimes "
+                 f"{'identical' if regime_ok else 'DIFFERENT'}; sign(e_T - e_D) = "
+                 f"sign(beta - alpha/2) at every point: {iff}.")
     return CheckResult(
-        check="theorem2", claim="Theorem 2, symbolic (Lagrangian exponents, which term binds, iff)",
+        check="theorem2",
+        claim="Theorem 2, symbolic (Lagrangian exponents, which term binds, iff, widths)",
         paper=PAPER_CLAIM,
         measured=(f"{sum(r.ok for r in results)}/{len(results)} derivations established; "
-                  f"code = derivation to {err:.1e}"),
+                  f"code = derivation to {max(err, w_err):.1e}"),
         verdict="pass" if ok else "fail", details="\n".join(lines),
     )
 
 
-def _study(ctx: CheckContext, cfg):
-    """Brute-force optima, reused from ctx.results_dir when stored for this config."""
+def _stored(ctx: CheckContext, cfg, csv_name: str, meta_name: str, compute):
+    """A study's DataFrame, reused from ctx.results_dir when stored for this config."""
     import pandas as pd
 
-    from fasttransfer.theory.grid_search import run_study
-
-    csv, meta = ctx.results_dir / STORED, ctx.results_dir / STORED_CONFIG
+    csv, meta = ctx.results_dir / csv_name, ctx.results_dir / meta_name
     key = json.loads(json.dumps(asdict(cfg)))
-    if csv.exists() and meta.exists():
+    if csv.exists() and meta.exists() and not ctx.recompute:
         try:
             if json.loads(meta.read_text()) == key:
                 ctx.log(f"reusing {csv}")
                 return pd.read_csv(csv)
         except (OSError, json.JSONDecodeError):
             pass  # unreadable: recompute
-    df = run_study(cfg, progress=lambda name: ctx.log(f"brute force: {name}"))
+    df = compute(cfg)
     atomic_write_csv(csv, df)
     atomic_write_json(meta, key)
     return df
 
 
-def _numeric_row(ctx: CheckContext) -> CheckResult:
+def _study(ctx: CheckContext, cfg):
+    from fasttransfer.theory.grid_search import run_study
+
+    return _stored(ctx, cfg, STORED, STORED_CONFIG,
+                   lambda c: run_study(c, progress=lambda name: ctx.log(f"brute force: {name}")))
+
+
+def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
     import numpy as np
 
-    from fasttransfer.theory.grid_search import SlopeStudyConfig, slopes_table
+    from fasttransfer.theory.grid_search import slopes_table
 
-    cfg = SlopeStudyConfig.preset(ctx.base_preset)
-    df = _study(ctx, cfg)
     tab = slopes_table(df, cfg)
     tol = cfg.tolerance
-    # The exponent is the large-C slope: the criterion is the local slope over the top
+    # The exponent is the large-F slope: the criterion is the local slope over the top
     # decade of budgets, for every setting; the slope over all budgets is shown beside it
-    # (it carries a C^-delta correction, large where delta is small).
+    # (it carries a F^-delta correction, large where delta is small).
     ok_top = bool(np.all(np.abs(tab.top_error) <= tol))
     n_settings = int(tab.setting.nunique())
     weak = tab[tab.beta == tab.alpha / 2]
@@ -104,54 +127,134 @@ def _numeric_row(ctx: CheckContext) -> CheckResult:
     # the ratio E_T*/E_D* at the largest budget, per setting
     top = df[df.budget == df.budget.max()].pivot(index="setting", columns="strategy",
                                                  values="excess")
-    lines = [f"Budgets C = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.budgets.size} points); integer "
+    lines = [f"Budgets F = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.budgets.size} points); integer "
              f"candidates: all up to 256, then a geometric grid of ratio {cfg.ratio}; the final "
              "width is the largest affordable one. Criterion: |local slope over the top decade - closed form| <= "
              f"{tol} for every setting; the slope over all budgets is shown for context.",
              "",
-             "| setting | alpha | beta | rho | h | strategy | closed form | fitted (all C) | "
+             "| setting | alpha | beta | r | h | strategy | closed form | fitted (all F) | "
              "error | fitted (top decade) | error | delta |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in tab.iterrows():
         delta = "" if np.isnan(r.delta) else f"{r.delta:.3f}"
-        lines.append(f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.rho:g} | {r.h:g} | "
+        lines.append(f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.r:g} | {r.h:g} | "
                      f"{r.strategy} | {r.closed_form:.4f} | {r.fitted:.4f} | {r.error:+.4f} | "
                      f"{r.top_decade:.4f} | {r.top_error:+.4f} | {delta} |")
     lines += ["", "E_T*/E_D* at the largest budget: " + ", ".join(
         f"{name}: {row['transfer'] / row['direct']:.3g}" for name, row in top.iterrows()),
         "", "delta = |e1 - e2|/(1 + max(e1, e2)) is the rate at which the non-binding part "
         "of the transfer excess fades (derived symbolically): fitted slopes over finite "
-        "budgets exceed e_T by an amount of order C^-delta."]
+        "budgets exceed e_T by an amount of order F^-delta."]
     worst_top = float(np.max(np.abs(tab.top_error)))
     worst_all = float(np.max(np.abs(tab.error)))
     return CheckResult(
-        check="theorem2", claim="Theorem 2, brute-force slopes vs closed forms",
-        paper="E*(C) exponents as derived; tie at beta = alpha/2",
+        check="theorem2", claim="Theorem 2, brute-force excess slopes vs closed forms",
+        paper="E*(F) exponents as derived; tie at beta = alpha/2",
         measured=(f"max |top-decade slope - closed form| = {worst_top:.4f} over "
                   f"{n_settings} settings x 2 strategies (incl. beta = alpha/2); over all "
                   f"budgets 1e{cfg.lo:g}..1e{cfg.hi:g}: {worst_all:.4f}"),
         verdict="pass" if ok else "fail", details="\n".join(lines),
         note=("excess model of SPEC §1 on the SPEC §3 family: a_n = A n^-alpha, "
               "c_m = kappa/2 B^2 m^-2beta, grid-search excess kappa/2 h (box/2)^2 K^-2/h; "
-              "the Llama row uses the paper's loss law with our HP drift"),
+              "the Llama row uses the paper's loss law with our HP drift, at r = 2"),
     )
 
 
-def _figure(ctx: CheckContext) -> tuple[str, ...]:
-    from fasttransfer.paper_figures import compute_optimal
-    from fasttransfer.paper_figures.style import save
+def _integer_width_slopes(df) -> dict:
+    """Top-decade log-log slopes of the integer search's widths: {(setting, col): slope}."""
+    import numpy as np
 
-    save(compute_optimal.plot(compute_optimal.load(ctx.results_dir, ctx.base_preset)),
-         ctx.figures_dir, compute_optimal.NAME)
-    return (f"figures/{compute_optimal.NAME}.png",)
+    out = {}
+    for (name, strategy), sub in df.groupby(["setting", "strategy"]):
+        sub = sub.sort_values("budget")
+        top = sub[sub.budget >= sub.budget.max() / 10.0 ** 1.0001]
+        x = np.log(top.budget.to_numpy())
+        cols = ("n",) if strategy == "direct" else ("m", "n")
+        for col in cols:
+            y = np.log(top[col].to_numpy(dtype=float))
+            out[(name, strategy, col)] = float(np.polyfit(x, y, 1)[0])
+    return out
+
+
+def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
+    import numpy as np
+
+    from fasttransfer.theory.grid_search import WidthStudyConfig, run_width_study, width_slopes_table
+
+    cfg = WidthStudyConfig()
+    df = _stored(ctx, cfg, STORED_WIDTHS, STORED_WIDTHS_CONFIG,
+                 lambda c: run_width_study(c, progress=lambda n: ctx.log(f"widths: {n}")))
+    tab = width_slopes_table(df, cfg)
+    tol = cfg.tolerance
+    worst = float(np.max(np.abs(tab.error)))
+    ok = bool(worst <= tol) and int(tab.setting.nunique()) >= 4
+    integer = _integer_width_slopes(excess_df)
+    key = {"direct width n*": ("direct", "n"), "proxy width (paper's n*)": ("transfer", "m"),
+           "target width (paper's M*)": ("transfer", "n")}
+    widths = tab[tab.quantity.isin(list(key))]
+    agree = widths[np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
+    differ = widths[~np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
+    ratio = tab[tab.quantity.str.startswith("E_T(paper widths)")]
+    lines = [f"Continuous brute force (zooming grids over the budget split and log m, "
+             f"no closed form) at F = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.points} budgets); "
+             f"slope of log width (or log excess) against log F. Criterion: |fitted - derived| "
+             f"<= {tol:g} for every row (the tolerance's derivation is in "
+             "theory.grid_search.WidthStudyConfig). 'derived' is the exact minimiser "
+             "(proofs_check.theorem2.check_width_exponents); 'paper' is Theorem 2's statement; "
+             "'integer, top decade' is the integer search of the excess row at F = 1e11..1e12, "
+             "for context only: there the non-binding width takes whatever budget the integer "
+             "trial count leaves, and corrections of order F^-delta remain, so its local slope "
+             "is not yet the asymptotic one (it can even exceed 1/r).",
+             "",
+             "| setting | alpha | beta | r | h | regime | quantity | fitted | derived | "
+             "error | paper | integer, top decade |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in tab.iterrows():
+        k = key.get(r.quantity)
+        integ = integer.get((r.setting, *k)) if k else None
+        lines.append(f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.r:g} | {r.h:g} | "
+                     f"{r.regime} | {r.quantity} | {r.fitted:.6f} | {r.derived:.6f} | "
+                     f"{r.error:+.1e} | {r.paper:.6f} | "
+                     f"{'' if integ is None else f'{integ:.3f}'} |")
+    lines += ["", "The paper's widths are the argmin's for direct tuning and, for transfer, for "
+              "the term that binds (both at the tie e1 = e2). The other width gets a vanishing "
+              "share of F and grows more slowly: final run binds -> proxy ~ "
+              "F^((alpha + r)/(r (h beta + 2 beta + r))); proxy search binds -> target ~ "
+              "F^((h beta + 2 beta + r)/((alpha + r)(h beta + r))); alpha > (h + 2) beta -> "
+              "the proxy is capped at the target (m = n ~ F^(1/(h beta + r))). The paper's "
+              "widths with an even split of F still attain E_T*'s exponent: the slope of "
+              "E_T(paper widths)/E_T* against log F is 0 (rows above)."]
+    diff_txt = "; ".join(f"{r.setting}: {r.quantity} {r.derived:.3f} vs paper {r.paper:.3f}"
+                         for _, r in differ.iterrows())
+    ratio_worst = float(np.max(np.abs(ratio.fitted))) if not ratio.empty else float("nan")
+    # fail: the brute force contradicts the derivation; differs: it confirms the
+    # derivation, and the derived minimiser is not the paper's n*, M* somewhere
+    verdict = "fail" if not ok else ("differs" if not differ.empty else "pass")
+    return CheckResult(
+        check="theorem2", claim="Theorem 2, compute-optimal widths (brute force vs derived)",
+        paper=PAPER_WIDTHS,
+        measured=(f"max |fitted - derived| = {worst:.1e} over {tab.setting.nunique()} settings "
+                  f"(widths and excess); the paper's width exponent equals the argmin's in "
+                  f"{len(agree)}/{len(widths)} cases, the rest are the non-binding width; "
+                  f"paper widths attain E_T*'s exponent (|slope of ratio| <= {ratio_worst:.1e})"),
+        verdict=verdict, details="\n".join(lines),
+        note=("the paper's transfer widths are rate-optimal (they attain E_T*'s exponent) but "
+              "not the minimiser where one term binds: " + diff_txt if diff_txt else ""),
+    )
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:
     from dataclasses import replace
 
+    from fasttransfer.theory.grid_search import SlopeStudyConfig
+
     ctx.log("symbolic derivations (sympy)")
     rows = [_symbolic_row()]
     ctx.log("brute-force compute-optimal search")
-    rows.append(_numeric_row(ctx))
-    rows[-1] = replace(rows[-1], figures=_figure(ctx))
+    cfg = SlopeStudyConfig.preset(ctx.base_preset)
+    df = _study(ctx, cfg)
+    # the figure is named here and drawn by verify from the stored theorem2_excess.csv
+    rows.append(replace(_numeric_row(ctx, cfg, df), figures=("figures/compute_optimal.png",)))
+    ctx.log("compute-optimal widths: continuous brute force")
+    rows.append(_width_row(ctx, df))
     return rows

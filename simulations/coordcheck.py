@@ -120,7 +120,9 @@ def _trajectory_fn(width: int, param: str, cfg: CoordCheckConfig):
 
     from fasttransfer.simulations import mup, relu_net
 
-    dtype = jnp.dtype(cfg.dtype)
+    from fasttransfer.simulations.dtypes import jax_dtype
+
+    dtype = jax_dtype(cfg.dtype)
     radius = relu_net.median_radius(cfg.d)
     mult = mup.lr_multipliers(width, param)
     # Adam's normalised direction; the per-parameter step -nu * multiplier is applied

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.theory.errors import InputError
 
 __all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn",
@@ -169,7 +170,7 @@ def problem(width: int, cfg: MLPConfig):
     from fasttransfer.simulations.trajectory import Problem
 
     x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
-    dtype = jnp.dtype(cfg.dtype)
+    dtype = jax_dtype(cfg.dtype)
     xs = jnp.asarray(x_tr, dtype)
     ys = jnp.asarray(y_tr, jnp.int32)
     n_eval = min(cfg.n_eval, len(x_tr))

@@ -12,10 +12,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
 from fasttransfer.simulations import mup, relu_net
+from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.theory.errors import InputError
 
 SCHEDULES = ("constant", "cosine")
@@ -129,7 +129,7 @@ class ReluSweepConfig:
         return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
 
     def jnp_dtype(self):
-        return jnp.float64 if self.dtype == "float64" else jnp.float32
+        return jax_dtype(self.dtype)
 
     def replace(self, **changes) -> "ReluSweepConfig":
         return dataclasses.replace(self, **changes)

@@ -49,8 +49,8 @@ import optax
 from jax.sharding import SingleDeviceSharding
 
 from fasttransfer.simulations import mup, relu_net
+from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.relu_config import ReluSweepConfig
-from fasttransfer.theory.errors import InputError
 
 # Bytes of one (batch or test rows, n) activation array that one step of the engine
 # holds at a time (~ half a core's L2 cache here). The step and the evaluation are
@@ -396,10 +396,7 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
     ``_segment_length(steps)`` steps (waiting for the devices after each; the first
     includes compilation) and, last, that of the evaluation.
     """
-    if config.dtype == "float64" and not jax.config.jax_enable_x64:
-        # JAX would silently compute in float32 while the store says float64
-        raise InputError("dtype float64 needs JAX's 64-bit mode: set JAX_ENABLE_X64=1 (the "
-                         "command line does) or jax.config.update('jax_enable_x64', True)")
+    dt = jax_dtype(config.dtype)  # float64 without x64 is an error, never float32
     devices = list(jax.local_devices() if devices is None else devices)
     platform = devices[0].platform
     plan = _plan(config, width, platform)
@@ -407,7 +404,6 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
     segment = _segment_length(config.steps)
     st = _static(config, width, segment, plan, platform)
     init_fn, segment_fn, eval_fn = _compiled(st, config.n_lrs)
-    dt = config.jnp_dtype()
     lrs_host = jnp.asarray(config.lrs(), dt)
     test_host = test_set(config)
     on = {}  # per-device constants: the LR grid and the validation set

@@ -658,7 +658,9 @@ def relu_problem(width: int, cfg: ReluTopkConfig) -> Problem:
 
     from fasttransfer.simulations import mup, relu_net
 
-    dtype = jnp.dtype(cfg.dtype)
+    from fasttransfer.simulations.dtypes import jax_dtype
+
+    dtype = jax_dtype(cfg.dtype)
     radius = relu_net.median_radius(cfg.d)
     x_eval = relu_net.sample_inputs(jax.random.PRNGKey(cfg.eval_seed), cfg.n_eval, cfg.d, dtype)
     y_eval = relu_net.ball_target(x_eval, radius)

@@ -84,3 +84,20 @@ def test_common_random_numbers_and_divergence():
         init_loss = float(relu_net.loss_fn(p0, x, y, cfg.param, cfg.loss))
         # 20 Adam steps of size <= 1e-30 change nothing visible in float64
         assert out[0, s] == pytest.approx(init_loss, rel=1e-12)
+
+
+def test_float64_without_x64_is_an_error_not_float32():
+    """A float64 configuration in a process without JAX's x64 mode would silently run in
+    float32 while its results say float64: it raises, naming the fix."""
+    from fasttransfer.simulations.dtypes import jax_dtype
+    from fasttransfer.theory.errors import InputError
+
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(InputError, match="JAX_ENABLE_X64"):
+            jax_dtype("float64")
+        with pytest.raises(InputError, match="JAX_ENABLE_X64"):
+            relu_engine.train_width(TINY, 8)
+        assert jax_dtype("float32") == jnp.float32
+    finally:
+        jax.config.update("jax_enable_x64", True)

@@ -17,46 +17,17 @@ NAME = "compute_optimal"
 CAPTION = ("Theorem 2: compute-optimal excess loss versus compute for direct tuning and "
            "transfer (brute force, markers; closed-form slopes, dashed), fast vs weak.")
 
-PANELS = {"fast": "fast, final run binds", "weak": "weak tie beta = alpha/2"}
-STORED = "theorem2_excess.csv"
+def load(results_dir: Path | None, preset: str = "quick") -> dict:
+    """The two panels the ``theorem2`` check stored (brute-force optima, closed-form and
+    fitted exponents) in OUT/theorem2/<preset>/excess/compute_optimal.json."""
+    from fasttransfer.paper_figures.stored import entry
 
-
-def _settings():
-    from fasttransfer.theory.grid_search import SETTINGS
-
-    by_name = {s.name: s for s in SETTINGS}
-    return {panel: by_name[name] for panel, name in PANELS.items()}
-
-
-def load(results_dir: Path | None = None, preset: str = "quick", *, config=None) -> dict:
-    """Brute-force optima of the two panel settings: read from ``results_dir/STORED``
-    (written by the ``theorem2`` check) when it holds them, else computed."""
-    import pandas as pd
-
-    from fasttransfer.theory.grid_search import (SlopeStudyConfig, exponent_direct, exponent_transfer,
-                                    fit_slope, run_study)
-
-    settings = _settings()
-    df = None
-    if config is None and results_dir is not None and (Path(results_dir) / STORED).exists():
-        stored = pd.read_csv(Path(results_dir) / STORED)
-        if all(name in set(stored.setting) for name in PANELS.values()):
-            df = stored
-    if df is None:
-        cfg = config if config is not None else SlopeStudyConfig.preset(preset)
-        df = run_study(cfg, settings=tuple(settings.values()))
-    out = {"panels": {}}
-    for panel, s in settings.items():
-        entry = {"alpha": s.alpha, "beta": s.beta, "rho": s.rho, "h": s.h, "series": {}}
-        for strategy in ("direct", "transfer"):
-            sub = df[(df.setting == s.name) & (df.strategy == strategy)].sort_values("budget")
-            C, E = sub.budget.to_numpy(np.float64), sub.excess.to_numpy(np.float64)
-            closed = (exponent_direct(s.alpha, s.rho, s.h) if strategy == "direct"
-                      else exponent_transfer(s.alpha, s.beta, s.rho, s.h))
-            entry["series"][strategy] = {"budget": C, "excess": E, "closed": closed,
-                                         "fitted": -fit_slope(C, E)}
-        out["panels"][panel] = entry
-    return out
+    panels = entry(results_dir, "theorem2", preset, "excess").read_json("compute_optimal.json")
+    for p in panels.values():
+        for ser in p["series"].values():
+            ser["budget"] = np.asarray(ser["budget"], dtype=np.float64)
+            ser["excess"] = np.asarray(ser["excess"], dtype=np.float64)
+    return {"panels": panels}
 
 
 def plot(data: dict) -> Figure:
@@ -76,7 +47,7 @@ def plot(data: dict) -> Figure:
                 ax.loglog(C, anchor, "--", color=col, lw=1.0,
                           label=f"{strategy}: closed form {-ser['closed']:.3f}")
             ax.set_title(rf"{panel}: $\alpha$={entry['alpha']:g}, $\beta$={entry['beta']:g}, "
-                         rf"$\rho$={entry['rho']:g}, $h$={entry['h']:g}")
+                         rf"$r$={entry['r']:g}, $h$={entry['h']:g}")
             ax.set_xlabel(r"compute budget $C$ (runs at width 1)")
             ax.set_ylabel(r"optimal excess $E^*(C)$")
             lo, hi = ax.get_ylim()
@@ -86,17 +57,10 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.style import figure_main
-    from fasttransfer.theory.grid_search import SlopeStudyConfig
+    """Draw the panels the ``theorem2`` check stored under ``--results``."""
+    from fasttransfer.paper_figures.style import results_main
 
-    def options(p):
-        p.add_argument("--hi", type=float, default=7.0, help="largest budget 10^hi (tiny run: 7)")
-
-    def make(a):
-        cfg = SlopeStudyConfig(lo=3.0, hi=a.hi, per_decade=1, ratio=1.05)
-        return plot(load(None, "quick", config=cfg))
-
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options, make=make)
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

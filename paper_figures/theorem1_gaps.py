@@ -17,28 +17,16 @@ NAME = "theorem1_gaps"
 CAPTION = ("Theorem 1: transfer suboptimality c_n, loss gap a_n and squared HP gap b_n^2 "
            "versus width for a fast (beta > alpha/2) and a weak (beta = alpha/2) family.")
 
-ALPHA = 0.5
-BETAS = {"fast": 0.5, "weak": 0.25}
-B = 0.6  # HP drift size: keeps b_n^2 visibly apart from a_n in the weak panel
+def load(results_dir: Path | None, preset: str = "quick") -> dict:
+    """The gap curves the ``theorem1`` check stored (OUT/theorem1/<preset>/gaps.json):
+    exact a_n, b_n^2, c_n of a fast and a weak family and their log-log slopes."""
+    from fasttransfer.paper_figures.stored import entry
 
-
-def load(results_dir: Path | None = None, preset: str = "quick", *, points: int | None = None) -> dict:
-    """Exact gaps of two :class:`theory.synthetic.PowerLawFamily` (synthetic: nothing
-    stored; ``results_dir`` unused) and their fitted log-log slopes."""
-    from fasttransfer.theory.grid_search import fit_slope
-    from fasttransfer.theory.synthetic import PowerLawFamily
-
-    k = points if points is not None else (13 if preset == "quick" else 25)
-    widths = np.geomspace(16.0, 65536.0, k)
-    out = {"widths": widths, "families": {}}
-    for name, beta in BETAS.items():
-        fam = PowerLawFamily(A=1.0, alpha=ALPHA, kappa=1.0, B=B, beta=beta)
-        gaps = {"a_n": fam.a(widths), "b_n^2": fam.b(widths) ** 2, "c_n": fam.c(widths)}
-        out["families"][name] = {
-            "alpha": ALPHA, "beta": beta, "gaps": gaps,
-            "slopes": {key: fit_slope(widths, v) for key, v in gaps.items()},
-        }
-    return out
+    data = entry(results_dir, "theorem1", preset).read_json("gaps.json")
+    data["widths"] = np.asarray(data["widths"], dtype=np.float64)
+    for fam in data["families"].values():
+        fam["gaps"] = {k: np.asarray(v, dtype=np.float64) for k, v in fam["gaps"].items()}
+    return data
 
 
 def plot(data: dict) -> Figure:
@@ -67,14 +55,10 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.style import figure_main
+    """Draw the curves the ``theorem1`` check stored under ``--results``."""
+    from fasttransfer.paper_figures.style import results_main
 
-    def options(p):
-        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-        p.add_argument("--points", type=int, default=7, help="widths per family (tiny run: 7)")
-
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
-                       make=lambda a: plot(load(None, a.preset, points=a.points)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

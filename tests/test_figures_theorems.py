@@ -1,11 +1,27 @@
-"""Smoke tests of the Theorem 1 and 2 figures: main() at tiny size, then the axes."""
+"""The Theorem 1 and 2 figures: views of what their checks store (main() draws the
+store; nothing is computed in a figure), then the axes."""
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
+from fasttransfer.checks import CheckContext  # noqa: E402
+from fasttransfer.checks import theorem1 as check1  # noqa: E402
+from fasttransfer.checks import theorem2 as check2  # noqa: E402
 from fasttransfer.paper_figures import FIGURES, compute_optimal, theorem1_gaps  # noqa: E402
+from fasttransfer.theory import store  # noqa: E402
 from fasttransfer.theory.grid_search import SlopeStudyConfig  # noqa: E402
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
+    return CheckContext(preset="quick", out=tmp_path / "R", log=lambda s: None)
+
+
+def _args(ctx):
+    return ["--out", str(ctx.out / "figures"), "--results", str(ctx.out), "--preset", "quick"]
 
 
 def test_registered():
@@ -13,11 +29,14 @@ def test_registered():
     assert FIGURES["compute_optimal"] == "fasttransfer.paper_figures.compute_optimal"
 
 
-def test_theorem1_gaps_main_and_axes(tmp_path):
-    assert theorem1_gaps.main(["--out", str(tmp_path), "--points", "5"]) == 0
-    assert (tmp_path / "theorem1_gaps.png").stat().st_size > 0
-    assert (tmp_path / "theorem1_gaps.pdf").exists()
-    fig = theorem1_gaps.plot(theorem1_gaps.load(None, "quick", points=5))
+def test_theorem1_gaps_main_and_axes(ctx):
+    with pytest.raises(store.MissingResult, match="fasttransfer verify"):
+        theorem1_gaps.load(ctx.out, "quick")
+    check1._store_gap_curves(ctx)
+    assert theorem1_gaps.main(_args(ctx)) == 0
+    assert (ctx.out / "figures" / "theorem1_gaps.png").stat().st_size > 0
+    data = theorem1_gaps.load(ctx.out, "quick")
+    fig = theorem1_gaps.plot(data)
     axes = fig.get_axes()
     assert len(axes) == 2
     for ax, name in zip(axes, ("fast", "weak")):
@@ -28,16 +47,16 @@ def test_theorem1_gaps_main_and_axes(tmp_path):
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any("a_n" in s for s in labels) and all("slope" in s for s in labels)
     # the fast panel's c_n slope is -2 beta = -1, the weak panel's -alpha = -0.5
-    data = theorem1_gaps.load(None, "quick", points=5)
     assert abs(data["families"]["fast"]["slopes"]["c_n"] + 1.0) < 1e-9
     assert abs(data["families"]["weak"]["slopes"]["c_n"] + 0.5) < 1e-9
 
 
-def test_compute_optimal_main_and_axes(tmp_path):
-    assert compute_optimal.main(["--out", str(tmp_path), "--hi", "6"]) == 0
-    assert (tmp_path / "compute_optimal.png").stat().st_size > 0
+def test_compute_optimal_main_and_axes(ctx):
     cfg = SlopeStudyConfig(lo=3.0, hi=6.0, per_decade=1, ratio=1.05)
-    data = compute_optimal.load(None, "quick", config=cfg)
+    df = check2._study(ctx, cfg)  # the check's brute force, stored with the figure's data
+    assert compute_optimal.main(_args(ctx)) == 0
+    assert (ctx.out / "figures" / "compute_optimal.png").stat().st_size > 0
+    data = compute_optimal.load(ctx.out, "quick")
     fig = compute_optimal.plot(data)
     axes = fig.get_axes()
     assert len(axes) == 2
@@ -49,16 +68,8 @@ def test_compute_optimal_main_and_axes(tmp_path):
         assert sum("closed form" in s for s in labels) == 2
     weak = data["panels"]["weak"]["series"]
     assert weak["direct"]["closed"] == weak["transfer"]["closed"]  # the tie
-
-
-def test_compute_optimal_reuses_stored_results(tmp_path):
-    import pandas as pd
-
-    from fasttransfer.theory.grid_search import run_study
-
-    cfg = SlopeStudyConfig(lo=3.0, hi=5.0, per_decade=1, ratio=1.05)
-    df = run_study(cfg, settings=tuple(compute_optimal._settings().values()))
-    df.to_csv(tmp_path / compute_optimal.STORED, index=False)
-    data = compute_optimal.load(tmp_path, "quick")
     assert list(data["panels"]["fast"]["series"]["direct"]["budget"]) == sorted(set(df.budget))
-    assert isinstance(pd.read_csv(tmp_path / compute_optimal.STORED), pd.DataFrame)
+    # the second call reuses the stored study (and says so)
+    logs = []
+    check2._study(CheckContext(preset="quick", out=ctx.out, log=logs.append), cfg)
+    assert any(m.startswith("reused") for m in logs)

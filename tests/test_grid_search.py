@@ -170,6 +170,6 @@ def test_width_study_table_is_within_tolerance():
     assert len(tab) == 12 and np.all(np.abs(tab.error) <= cfg.tolerance), tab
 
 
-def test_setting_rho_is_the_old_name_of_r():
+def test_setting_names_the_cost_exponent_r():
     st = gs.SETTINGS[1]
-    assert st.rho == st.r == 2.0
+    assert st.r == 2.0 and not hasattr(st, "rho")

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.fits import line_fit, loglog_slope
 
 __all__ = [
     "ExcessModel", "Plan", "exponent_direct", "exponent_transfer", "is_useful", "plan",
@@ -419,10 +420,9 @@ def brute_force_transfer(model: ExcessModel, budgets, *, ratio: float = 1.01):
 
 
 def fit_slope(budgets, excess) -> float:
-    """Least-squares slope of log(excess) vs log(C) (so E ~ C^slope, slope = -exponent)."""
-    x = np.log(np.asarray(budgets, dtype=np.float64))
-    y = np.log(np.asarray(excess, dtype=np.float64))
-    return float(np.polyfit(x, y, 1)[0])
+    """Least-squares slope of log(excess) vs log(C) (so E ~ C^slope, slope = -exponent):
+    :func:`theory.fits.loglog_slope`."""
+    return float(loglog_slope(budgets, excess).slope)
 
 
 # ----------------------------------------------------------------------------- widths
@@ -639,12 +639,6 @@ class Setting:
                              beta=self.beta)
         return ExcessModel.from_family(fam, r=self.r, h=self.h, box=self.box)
 
-    @property
-    def rho(self) -> float:
-        """Old name of :attr:`r` (the paper's rho is the grid resolution), kept only
-        while paper_figures.compute_optimal reads it; delete with that read."""
-        return self.r
-
 
 # The Theorem 2 study: fast transfer with each term binding, the weak tie beta = alpha/2,
 # beta < alpha/2, and the paper's Llama loss law (A = 13.16, alpha = 0.52; the HP drift
@@ -800,10 +794,10 @@ def width_slopes_table(df, config: WidthStudyConfig):
         if sub.empty:
             continue
         lnF = sub.log10_budget.to_numpy() * math.log(10.0)
-        slope = (lambda col: float(np.polyfit(lnF, sub[col].to_numpy(), 1)[0]))
+        slope = (lambda col: float(line_fit(lnF, sub[col].to_numpy()).slope))
         w = width_exponents(st.alpha, st.beta, st.r, st.h)
         e_d, e_t = exponent_direct(st.alpha, st.r, st.h), exponent_transfer(st.alpha, st.beta, st.r, st.h)
-        ratio = float(np.polyfit(lnF, (sub.paper_log_excess - sub.log_excess).to_numpy(), 1)[0])
+        ratio = float(line_fit(lnF, (sub.paper_log_excess - sub.log_excess).to_numpy()).slope)
         for quantity, fitted, derived, paper in (
                 ("direct width n*", slope("direct_log_n"), w.direct, w.direct),
                 ("proxy width (paper's n*)", slope("log_m"), w.proxy, w.proxy_paper),
@@ -815,3 +809,27 @@ def width_slopes_table(df, config: WidthStudyConfig):
                         "h": st.h, "regime": w.regime, "quantity": quantity, "fitted": fitted,
                         "derived": derived, "paper": paper, "error": fitted - derived})
     return pd.DataFrame(out)
+
+
+# The two settings Figure "compute_optimal" draws: a fast one and the weak tie.
+FIGURE_PANELS = {"fast": "fast, final run binds", "weak": "weak tie beta = alpha/2"}
+
+
+def excess_panels(df, panels: dict = FIGURE_PANELS) -> dict:
+    """What the compute-optimal figure draws, as JSON: {panel: {alpha, beta, r, h,
+    series: {strategy: {budget, excess (lists), closed, fitted}}}} from the brute-force
+    table of :func:`run_study` (exponents as positive numbers: E ~ F^-exponent)."""
+    by_name = {s.name: s for s in SETTINGS}
+    out = {}
+    for panel, name in panels.items():
+        s = by_name[name]
+        entry = {"alpha": s.alpha, "beta": s.beta, "r": s.r, "h": s.h, "series": {}}
+        for strategy in ("direct", "transfer"):
+            sub = df[(df.setting == s.name) & (df.strategy == strategy)].sort_values("budget")
+            C, E = sub.budget.to_numpy(np.float64), sub.excess.to_numpy(np.float64)
+            closed = (exponent_direct(s.alpha, s.r, s.h) if strategy == "direct"
+                      else exponent_transfer(s.alpha, s.beta, s.r, s.h))
+            entry["series"][strategy] = {"budget": C.tolist(), "excess": E.tolist(),
+                                         "closed": float(closed), "fitted": -fit_slope(C, E)}
+        out[panel] = entry
+    return out

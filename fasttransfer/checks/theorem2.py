@@ -7,9 +7,6 @@ derivations."""
 
 from __future__ import annotations
 
-from fasttransfer.theory.atomic import atomic_write_csv, atomic_write_json
-
-import json
 from dataclasses import asdict
 
 from fasttransfer.checks import CheckContext, CheckResult
@@ -23,10 +20,10 @@ PAPER_CLAIM = ("transfer is useful (strictly better compute-optimal exponent) if
 PAPER_WIDTHS = ("direct: n* ~ F^(2/(h alpha + 2r)); transfer: n* ~ F^(1/(h beta + r)) "
                 "(proxy), M* ~ F^(1/r) (target)")
 
-STORED = "theorem2_excess.csv"
-STORED_CONFIG = "theorem2_config.json"
-STORED_WIDTHS = "theorem2_widths.csv"
-STORED_WIDTHS_CONFIG = "theorem2_widths_config.json"
+# The brute-force studies are stored (theory.store) at OUT/theorem2/<preset>/{excess,widths}/;
+# the excess entry also holds what the compute_optimal figure draws.
+CODE_MODULES = ("fasttransfer.theory.grid_search",)
+FIGURE_DATA = "compute_optimal.json"
 
 
 def _symbolic_row() -> CheckResult:
@@ -83,30 +80,30 @@ def _symbolic_row() -> CheckResult:
     )
 
 
-def _stored(ctx: CheckContext, cfg, csv_name: str, meta_name: str, compute):
-    """A study's DataFrame, reused from ctx.results_dir when stored for this config."""
-    import pandas as pd
+def _stored(ctx: CheckContext, key: str, cfg, compute, extra=None):
+    """A brute-force study's table from the store entry theorem2/<preset>/<key>: reused
+    when stored for this configuration and code, else computed (and ``extra(entry, df)``
+    writes what else the entry keeps)."""
+    from fasttransfer.theory import store
 
-    csv, meta = ctx.results_dir / csv_name, ctx.results_dir / meta_name
-    key = json.loads(json.dumps(asdict(cfg)))
-    if csv.exists() and meta.exists() and not ctx.recompute:
-        try:
-            if json.loads(meta.read_text()) == key:
-                ctx.log(f"reusing {csv}")
-                return pd.read_csv(csv)
-        except (OSError, json.JSONDecodeError):
-            pass  # unreadable: recompute
-    df = compute(cfg)
-    atomic_write_csv(csv, df)
-    atomic_write_json(meta, key)
-    return df
+    def run(entry):
+        df = compute(cfg)
+        entry.write_csv(f"{key}.csv", df)
+        if extra is not None:
+            extra(entry, df)
+
+    entry = store.reuse_or_run(ctx.results_dir, "theorem2", ctx.base_preset, key,
+                               config=asdict(cfg), modules=CODE_MODULES, run=run,
+                               recompute=ctx.recompute, log=ctx.log)
+    return entry.read_csv(f"{key}.csv")
 
 
 def _study(ctx: CheckContext, cfg):
-    from fasttransfer.theory.grid_search import run_study
+    from fasttransfer.theory.grid_search import excess_panels, run_study
 
-    return _stored(ctx, cfg, STORED, STORED_CONFIG,
-                   lambda c: run_study(c, progress=lambda name: ctx.log(f"brute force: {name}")))
+    return _stored(ctx, "excess", cfg,
+                   lambda c: run_study(c, progress=lambda name: ctx.log(f"brute force: {name}")),
+                   extra=lambda entry, df: entry.write_json(FIGURE_DATA, excess_panels(df)))
 
 
 def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
@@ -162,17 +159,16 @@ def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
 
 def _integer_width_slopes(df) -> dict:
     """Top-decade log-log slopes of the integer search's widths: {(setting, col): slope}."""
-    import numpy as np
+    from fasttransfer.theory.fits import loglog_slope
 
     out = {}
     for (name, strategy), sub in df.groupby(["setting", "strategy"]):
         sub = sub.sort_values("budget")
         top = sub[sub.budget >= sub.budget.max() / 10.0 ** 1.0001]
-        x = np.log(top.budget.to_numpy())
         cols = ("n",) if strategy == "direct" else ("m", "n")
         for col in cols:
-            y = np.log(top[col].to_numpy(dtype=float))
-            out[(name, strategy, col)] = float(np.polyfit(x, y, 1)[0])
+            out[(name, strategy, col)] = float(loglog_slope(top.budget.to_numpy(dtype=float),
+                                                            top[col].to_numpy(dtype=float)).slope)
     return out
 
 
@@ -182,7 +178,7 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
     from fasttransfer.theory.grid_search import WidthStudyConfig, run_width_study, width_slopes_table
 
     cfg = WidthStudyConfig()
-    df = _stored(ctx, cfg, STORED_WIDTHS, STORED_WIDTHS_CONFIG,
+    df = _stored(ctx, "widths", cfg,
                  lambda c: run_width_study(c, progress=lambda n: ctx.log(f"widths: {n}")))
     tab = width_slopes_table(df, cfg)
     tol = cfg.tolerance
@@ -253,7 +249,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     ctx.log("brute-force compute-optimal search")
     cfg = SlopeStudyConfig.preset(ctx.base_preset)
     df = _study(ctx, cfg)
-    # the figure is named here and drawn by verify from the stored theorem2_excess.csv
+    # the figure is named here and drawn by verify from the stored compute_optimal.json
     rows.append(replace(_numeric_row(ctx, cfg, df), figures=("figures/compute_optimal.png",)))
     ctx.log("compute-optimal widths: continuous brute force")
     rows.append(_width_row(ctx, df))

@@ -63,7 +63,8 @@ def bench_recorder(width: int, steps: int, record_every: int, k_max: int, reps: 
     import jax.numpy as jnp
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig, problem
-    from fasttransfer.simulations.trajectory import RecorderConfig, sweep_fn
+    from fasttransfer.simulations.recorder import RecorderConfig
+    from fasttransfer.simulations.topk_training import sweep_fn
 
     cfg = MLPConfig()
     prob = problem(width, cfg)

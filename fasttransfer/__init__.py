@@ -15,7 +15,8 @@ lazily, so ``import fasttransfer`` costs neither JAX nor sympy:
   ridge regression, SPEC §4);
 * the top-k decomposition (SPEC §6): :func:`alignment_eigenvalues`, :func:`topk_change`,
   :class:`TrajectoryRecorder`, :class:`RecorderConfig`, :func:`scan_recorded`;
-* :mod:`fasttransfer.mup`: the muP / SP rules of the two-layer ReLU net;
+* :mod:`fasttransfer.mup`: the muP / SP rules of the two-layer ReLU net and of the deep
+  MLP (Tensor Programs V, Table 3);
 * the coordinate check of ANY JAX model: :func:`coordinate_check` (your per-width
   ``init`` and an ``apply`` returning named activations -> the tidy table param, width,
   t, module, l1), :func:`coordinate_slopes` (log-log slopes with intervals) and
@@ -43,12 +44,12 @@ _API: dict[str, tuple[str, str | None]] = {
     "sample_sweep": ("fasttransfer.theory.synthetic", "sample_sweep"),
     "alignment_eigenvalues": ("fasttransfer.simulations.alignment", "alignment_eigenvalues"),
     "topk_change": ("fasttransfer.simulations.alignment", "topk_change"),
-    "TrajectoryRecorder": ("fasttransfer.simulations.trajectory", "TrajectoryRecorder"),
-    "RecorderConfig": ("fasttransfer.simulations.trajectory", "RecorderConfig"),
-    "scan_recorded": ("fasttransfer.simulations.trajectory", "scan_recorded"),
+    "TrajectoryRecorder": ("fasttransfer.simulations.recorder", "TrajectoryRecorder"),
+    "RecorderConfig": ("fasttransfer.simulations.recorder", "RecorderConfig"),
+    "scan_recorded": ("fasttransfer.simulations.recorder", "scan_recorded"),
     "coordinate_check": ("fasttransfer.simulations.coordcheck", "coordinate_check"),
     "coordinate_slopes": ("fasttransfer.simulations.coordcheck", "slopes"),
-    "plot_coordinates": ("fasttransfer.paper_figures.coordcheck", "plot"),
+    "plot_coordinates": ("fasttransfer.coordinates", "plot_coordinates"),
     "rfrr": ("fasttransfer.rfrr", None),
     "mup": ("fasttransfer.simulations.mup", None),
 }

@@ -21,29 +21,32 @@ ROW_TITLES = {"mup": r"$\mu$P", "sp": "SP"}
 
 
 def load(results_dir: Path, preset: str):
-    """The stored per-seed table (param, width, t, module, seed, l1) of the preset's
-    coordinate check (``fasttransfer coordcheck`` or ``verify`` make it)."""
+    """{"table": the stored per-seed table (param, width, t, module, seed, l1), "slopes":
+    its log-log slopes per (param, module, t)} of the preset's coordinate check
+    (``fasttransfer coordcheck`` or ``verify`` make it)."""
     from fasttransfer.paper_figures.stored import entry
 
-    return entry(results_dir, "coordcheck", preset).read_csv("coordcheck_seeds.csv")
+    e = entry(results_dir, "coordcheck", preset)
+    return {"table": e.read_csv("coordcheck_seeds.csv"),
+            "slopes": e.read_csv("coordcheck_slopes.csv")}
 
 
 def plot(data):
-    """data: the per-seed table of :func:`simulations.coordcheck.run_coordcheck`
-    (a table without ``seed`` is drawn as one seed). Returns the Figure: rows = params
-    present (muP first), columns = t."""
+    """data: {"table": the per-seed table of :func:`simulations.coordcheck.run_coordcheck`
+    (a table without ``seed`` is drawn as one seed), "slopes": its slopes table
+    (:func:`simulations.coordcheck.slopes`: param, module, t, slope)}. Returns the
+    Figure: rows = params present (muP first), columns = t."""
     from fasttransfer.paper_figures.style import colors, new_figure
-    from fasttransfer.simulations import coordcheck as cc
 
-    df = data.copy()
+    df = data["table"].copy()
+    slope_tab = data["slopes"]
     if "seed" not in df.columns:
         df["seed"] = 0
     present = list(dict.fromkeys(df["param"]))  # any model's label, ours first
-    params = [p for p in cc.PARAMS if p in present] + [p for p in present if p not in cc.PARAMS]
-    known = [m for m in cc.MODULES if m in set(df["module"])]
+    params = [p for p in ROW_TITLES if p in present] + [p for p in present if p not in ROW_TITLES]
+    known = [m for m in LABELS if m in set(df["module"])]
     modules = known + [m for m in dict.fromkeys(df["module"]) if m not in known]
     ts = sorted(int(t) for t in df["t"].unique())
-    slope_tab = cc.slopes(df)
     fig, axes = new_figure(ncols=len(ts), nrows=len(params), width=1.55 * len(ts) + 0.6,
                            height=1.9)
     palette = colors(len(modules))

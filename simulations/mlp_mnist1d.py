@@ -11,9 +11,10 @@ Model (``depth`` >= 3 hidden layers of width n, ReLU, d_in = 40, 10 classes):
 
 params {"W0": (n, 40), "W1".."W{D-1}": (n, n), "W{D}": (10, n), "b0".."b{D}"}.
 
-muP for Adam (Yang et al., Tensor Programs V, Table 3), relative to a base width n0 (at
-n = n0 the model is the standard parametrisation; the scale-free HP nu is the Adam learning
-rate of the base model):
+muP for Adam relative to a base width n0 (at n = n0 the model is the standard
+parametrisation; the scale-free HP nu is the Adam learning rate of the base model): the
+deep-MLP rules of :mod:`simulations.mup` (``deep_mlp_init_std``,
+``deep_mlp_lr_multipliers``; Tensor Programs V, Table 3):
 
     layer        init std              Adam LR multiplier
     input W0     1/sqrt(40)            1
@@ -37,8 +38,7 @@ import numpy as np
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.theory.errors import InputError
 
-__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn",
-           "init_std", "lr_multipliers", "problem"]
+__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn", "problem"]
 
 D_IN = 40
 N_CLASSES = 10
@@ -96,25 +96,6 @@ def load_mnist1d(num_samples: int = 5000, seed: int = 42):
             np.asarray(data["x_test"], np.float64), np.asarray(data["y_test"], np.int64))
 
 
-def init_std(width: int, depth: int, base_width: int) -> dict[str, float]:
-    """muP init standard deviations per weight matrix (biases start at 0)."""
-    std = {"W0": 1.0 / np.sqrt(D_IN)}
-    for layer in range(1, depth):
-        std[f"W{layer}"] = 1.0 / np.sqrt(width)
-    std[f"W{depth}"] = np.sqrt(base_width) / width
-    return std
-
-
-def lr_multipliers(width: int, depth: int, base_width: int) -> dict[str, float]:
-    """muP Adam learning-rate multipliers per parameter (H_n = nu * multiplier)."""
-    mult = {"W0": 1.0}
-    for layer in range(1, depth + 1):
-        mult[f"W{layer}"] = base_width / width
-    for layer in range(depth + 1):
-        mult[f"b{layer}"] = 1.0
-    return mult
-
-
 def _shapes(width: int, depth: int) -> dict[str, tuple[int, ...]]:
     shapes = {"W0": (width, D_IN), "b0": (width,)}
     for layer in range(1, depth):
@@ -130,15 +111,17 @@ def init_params(key, width: int, depth: int = 3, base_width: int = 64, dtype="fl
     import jax
     import jax.numpy as jnp
 
-    std = init_std(width, depth, base_width)
+    from fasttransfer.simulations.mup import deep_mlp_init_std
+
+    std = deep_mlp_init_std(width, depth, base_width, D_IN)
     shapes = _shapes(width, depth)
     keys = jax.random.split(key, len(shapes))
     params = {}
     for k, (name, shape) in zip(keys, shapes.items()):
-        if name.startswith("W"):
-            params[name] = jnp.asarray(std[name], dtype) * jax.random.normal(k, shape, dtype)
-        else:
+        if std[name] == 0:  # the biases: exactly zero, no draw scaled by 0
             params[name] = jnp.zeros(shape, dtype)
+        else:
+            params[name] = jnp.asarray(std[name], dtype) * jax.random.normal(k, shape, dtype)
     return params
 
 
@@ -163,11 +146,12 @@ def loss_fn(params, x, y):
 
 
 def problem(width: int, cfg: MLPConfig):
-    """The :class:`simulations.trajectory.Problem` of this setting at one width."""
+    """The :class:`simulations.topk_training.Problem` of this setting at one width."""
     import jax
     import jax.numpy as jnp
 
-    from fasttransfer.simulations.trajectory import Problem
+    from fasttransfer.simulations.mup import deep_mlp_lr_multipliers
+    from fasttransfer.simulations.topk_training import Problem
 
     x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
     dtype = jax_dtype(cfg.dtype)
@@ -176,7 +160,7 @@ def problem(width: int, cfg: MLPConfig):
     n_eval = min(cfg.n_eval, len(x_tr))
     x_eval, y_eval = xs[:n_eval], ys[:n_eval]
     mult = {k: jnp.asarray(v, dtype)
-            for k, v in lr_multipliers(width, cfg.depth, cfg.base_width).items()}
+            for k, v in deep_mlp_lr_multipliers(width, cfg.depth, cfg.base_width).items()}
 
     def batch(key):
         idx = jax.random.randint(key, (cfg.batch,), 0, xs.shape[0])

@@ -1,5 +1,10 @@
-"""Width-scaling rules of the two-layer ReLU net (SPEC §5), as pure functions of width.
+"""Width-scaling rules (muP and SP) as pure functions of width, for two families:
+the two-layer ReLU net of SPEC §5 (``init_std``, ``output_multiplier``,
+``lr_multipliers``) and the deep MLP (``deep_mlp_init_std``, ``deep_mlp_lr_multipliers``,
+section "Deep MLP" below).
 
+Two-layer ReLU net
+------------------
 The network at width n is
 
     f(x) = m(n) * sum_i a_i relu(<w_i, x> + b_i),     w_i in R^d,  i = 1..n,
@@ -29,6 +34,25 @@ scale-free learning rate (the paper's nu; ``hp = log nu`` in the sweep files).
 
 The input dimension is the fan-in of W for both; the bias has fan-in 1 and the std s_x
 of one input coordinate (``input_std``), so that b_i and <w_i, x> have the same scale.
+
+Deep MLP
+--------
+``depth`` = D >= 1 hidden layers of width n, input dimension d_in (un-normalised form, no
+output multiplier):
+
+    h_1 = relu(W0 x + b0),  h_{l+1} = relu(W_l h_l + b_l),  out = W_D h_D + b_D,
+
+muP for Adam (Yang et al., Tensor Programs V, Table 3) relative to a base width n0, where
+the net IS the standard-parametrisation net (fan-in init, one Adam LR nu):
+
+    layer          init std          Adam LR multiplier
+    input W0       1/sqrt(d_in)      1
+    hidden W_l     1/sqrt(n)         n0/n           (l = 1 .. D-1)
+    output W_D     sqrt(n0)/n        n0/n
+    biases b_l     0                 1
+
+At D = 1 the output row is the two-layer family's output weight in un-normalised form,
+A = m(n) a with ``base_width`` = n0: std sqrt(n0)/n and LR nu n0/n (one rule, Table 3).
 """
 
 from __future__ import annotations
@@ -84,3 +108,41 @@ def lr_multipliers(width: int, param: str, base_width: int | None = None) -> dic
     LR, the practice muP corrects)."""
     _check(width, param, base_width)
     return {"W": 1.0, "b": 1.0, "a": _output_scale(param, base_width)}
+
+
+# ----------------------------------------------------------------------------- deep MLP
+def _check_deep(width: int, depth: int, base_width: int) -> None:
+    from fasttransfer.theory.errors import InputError
+
+    for name, value in (("width", width), ("depth", depth), ("base_width", base_width)):
+        if int(value) != value or value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value!r}", param=name)
+
+
+def deep_mlp_init_std(width: int, depth: int, base_width: int, d_in: int) -> dict[str, float]:
+    """muP init standard deviations of the deep MLP (module docstring, "Deep MLP"):
+    {"W0": 1/sqrt(d_in), "W1".."W{D-1}": 1/sqrt(n), "W{D}": sqrt(n0)/n, "b0".."b{D}": 0}."""
+    from fasttransfer.theory.errors import InputError
+
+    _check_deep(width, depth, base_width)
+    if int(d_in) != d_in or d_in < 1:
+        raise InputError(f"d_in must be a positive integer, got {d_in!r}", param="d_in")
+    std = {"W0": 1.0 / math.sqrt(d_in)}
+    for layer in range(1, depth):
+        std[f"W{layer}"] = 1.0 / math.sqrt(width)
+    std[f"W{depth}"] = math.sqrt(base_width) / width
+    for layer in range(depth + 1):
+        std[f"b{layer}"] = 0.0
+    return std
+
+
+def deep_mlp_lr_multipliers(width: int, depth: int, base_width: int) -> dict[str, float]:
+    """muP Adam learning-rate multipliers of the deep MLP (H_n = nu * multiplier):
+    W0 1, W1..W{D} n0/n, biases 1."""
+    _check_deep(width, depth, base_width)
+    mult = {"W0": 1.0}
+    for layer in range(1, depth + 1):
+        mult[f"W{layer}"] = base_width / width
+    for layer in range(depth + 1):
+        mult[f"b{layer}"] = 1.0
+    return mult

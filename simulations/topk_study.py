@@ -30,7 +30,8 @@ from fasttransfer.theory import store
 SETTINGS = ("relu", "mlp")
 STUDY = "topk"
 # The code the stored numbers depend on (the results store's code version).
-CODE_MODULES = ("fasttransfer.simulations.topk_study", "fasttransfer.simulations.trajectory",
+CODE_MODULES = ("fasttransfer.simulations.topk_study", "fasttransfer.simulations.recorder",
+                "fasttransfer.simulations.topk_training", "fasttransfer.simulations.hypothesis1",
                 "fasttransfer.simulations.mlp_mnist1d", "fasttransfer.simulations.relu_net",
                 "fasttransfer.simulations.alignment", "fasttransfer.simulations.mup")
 EMA_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -43,7 +44,7 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
     import numpy as np
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig
-    from fasttransfer.simulations.trajectory import ReluTopkConfig
+    from fasttransfer.simulations.topk_training import ReluTopkConfig
 
     out = {"relu": ReluTopkConfig.preset(preset), "mlp": MLPConfig.preset(preset)}
     for name, cfg in out.items():
@@ -65,7 +66,7 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
 
 def problem_for(setting: str, width: int, cfg):
     if setting == "relu":
-        from fasttransfer.simulations.trajectory import relu_problem
+        from fasttransfer.simulations.topk_training import relu_problem
 
         return relu_problem(width, cfg)
     from fasttransfer.simulations.mlp_mnist1d import problem
@@ -76,7 +77,7 @@ def problem_for(setting: str, width: int, cfg):
 def _recorder_config(cfg, beta: float, track_raw: bool = False):
     """The sweep skips the raw-iterate loss (a third of the evaluation cost); the EMA
     trade-off needs it for the lag."""
-    from fasttransfer.simulations.trajectory import RecorderConfig
+    from fasttransfer.simulations.recorder import RecorderConfig
 
     return RecorderConfig(ema=float(beta), k_max=cfg.k_max, record_every=cfg.record_every,
                           rule=cfg.rule, track_raw=track_raw)
@@ -87,7 +88,7 @@ def choose_ema(setting: str, cfg, entry: store.Entry, log=print) -> tuple[float,
     ema_tradeoff.csv, so a resumed run does not redo it)."""
     import numpy as np
 
-    from fasttransfer.simulations.trajectory import ema_tradeoff
+    from fasttransfer.simulations.topk_training import ema_tradeoff
 
     if entry.path("ema_tradeoff.csv").exists():
         df = entry.read_csv("ema_tradeoff.csv")
@@ -116,8 +117,8 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.simulations.trajectory import (hypothesis1, kappa_hat, run_width,
-                                                     tidy_results)
+    from fasttransfer.simulations.hypothesis1 import hypothesis1, kappa_hat
+    from fasttransfer.simulations.topk_training import run_width, tidy_results
 
     def run(entry: store.Entry) -> dict:
         if choose:

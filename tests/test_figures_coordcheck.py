@@ -25,7 +25,7 @@ def test_registered():
 
 
 def test_plot_panels_lines_labels():
-    fig = fig_mod.plot(_table(steps=3))
+    fig = fig_mod.plot({"table": _table(steps=3), "slopes": cc.slopes(_table(steps=3))})
     axes = fig.axes
     assert len(axes) == 2 * 4  # rows muP, SP; one column per t = 0..3
     for i, ax in enumerate(axes):

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from fasttransfer.simulations import mlp_mnist1d as M
-from fasttransfer.simulations.trajectory import RecorderConfig, run_width
+from fasttransfer.simulations import mup
+from fasttransfer.simulations.recorder import RecorderConfig
+from fasttransfer.simulations.topk_training import run_width
 from fasttransfer.theory.errors import InputError
 
 
@@ -21,17 +23,27 @@ def test_dataset_is_generated_locally_and_deterministic():
     np.testing.assert_array_equal(y, y2)
 
 
-def test_mup_scalings():
-    n0 = 64
-    for n in (64, 256, 1024):
-        std, lr = M.init_std(n, 3, n0), M.lr_multipliers(n, 3, n0)
-        assert std["W0"] == pytest.approx(1 / math.sqrt(40))
-        assert std["W1"] == pytest.approx(1 / math.sqrt(n))
-        assert std["W3"] == pytest.approx(math.sqrt(n0) / n)
-        assert lr["W0"] == 1.0 and lr["b0"] == 1.0 and lr["b3"] == 1.0
-        assert lr["W1"] == pytest.approx(n0 / n) and lr["W3"] == pytest.approx(n0 / n)
-    # at the base width muP is the standard parametrisation
-    assert M.init_std(n0, 3, n0)["W3"] == pytest.approx(1 / math.sqrt(n0))
+def test_model_uses_the_deep_mlp_mup_rules():
+    """init_params draws each weight with mup.deep_mlp_init_std (biases exactly 0) and
+    the Problem's multipliers are mup.deep_mlp_lr_multipliers (the rules' values are
+    tested against their closed form in test_mup.py)."""
+    n, depth, n0 = 512, 3, 64
+    p = M.init_params(jax.random.PRNGKey(0), n, depth, n0, jnp.float64)
+    std = mup.deep_mlp_init_std(n, depth, n0, M.D_IN)
+    assert set(p) == set(std)
+    for name, x in p.items():
+        if std[name] == 0:
+            assert not np.any(np.asarray(x)), name
+        else:
+            # sample std of m = x.size Gaussian draws: relative SE 1/sqrt(2m) <= 1/sqrt(2*10*512)
+            # = 0.01; 5 SE
+            assert float(jnp.std(x)) == pytest.approx(std[name], rel=0.05), name
+    cfg = M.MLPConfig(widths=(n,), base_width=n0, num_samples=500, dtype="float64")
+    mult = M.problem(n, cfg).lr_mult
+    assert {k: float(v) for k, v in mult.items()} == mup.deep_mlp_lr_multipliers(n, depth, n0)
+
+
+def test_config_validation():
     with pytest.raises(InputError, match="depth"):
         M.MLPConfig(depth=2)
     with pytest.raises(InputError, match="preset"):

@@ -85,3 +85,74 @@ def test_bias_std_follows_the_input_scale():
         mup.init_std(64, 64, "mup", input_std=0.0)
     with pytest.raises(ValueError):
         mup.lr_multipliers(64, "mup", base_width=0)
+
+
+# ----------------------------------------------------------------------------- deep MLP
+# (width n, depth D, base width n0, d_in) -> closed forms of Tensor Programs V Table 3 (Adam):
+# init std W0 1/sqrt(d_in), hidden 1/sqrt(n), output sqrt(n0)/n, biases 0;
+# LR multiplier W0 1, hidden and output n0/n, biases 1
+DEEP_TABLE = [
+    # n, D, n0, d_in, std W0, std hidden, std out, LR hidden/out
+    (64, 3, 64, 40, 1 / math.sqrt(40), 1 / 8, 1 / 8, 1.0),
+    (256, 3, 64, 40, 1 / math.sqrt(40), 1 / 16, 8 / 256, 0.25),
+    (1024, 4, 64, 40, 1 / math.sqrt(40), 1 / 32, 8 / 1024, 1 / 16),
+    (4096, 3, 128, 16, 0.25, 1 / 64, math.sqrt(128) / 4096, 1 / 32),
+    (100, 2, 25, 9, 1 / 3, 0.1, 0.05, 0.25),
+]
+
+
+@pytest.mark.parametrize("n,D,n0,d_in,s0,sh,so,lh", DEEP_TABLE)
+def test_deep_mlp_closed_form_table(n, D, n0, d_in, s0, sh, so, lh):
+    std = mup.deep_mlp_init_std(n, D, n0, d_in)
+    mult = mup.deep_mlp_lr_multipliers(n, D, n0)
+    names = {f"W{i}" for i in range(D + 1)} | {f"b{i}" for i in range(D + 1)}
+    assert set(std) == names and set(mult) == names
+    # exact closed forms; 1e-15 relative covers one rounding of sqrt/division
+    assert std["W0"] == pytest.approx(s0, rel=1e-15)
+    for layer in range(1, D):
+        assert std[f"W{layer}"] == pytest.approx(sh, rel=1e-15)
+        assert mult[f"W{layer}"] == pytest.approx(lh, rel=1e-15)
+    assert std[f"W{D}"] == pytest.approx(so, rel=1e-15)
+    assert mult[f"W{D}"] == pytest.approx(lh, rel=1e-15)
+    assert mult["W0"] == 1.0
+    assert all(std[f"b{i}"] == 0.0 and mult[f"b{i}"] == 1.0 for i in range(D + 1))
+
+
+@pytest.mark.parametrize("n0", [16, 64, 128])
+def test_deep_mlp_is_sp_at_the_base(n0):
+    """At n = n0: fan-in init (output 1/sqrt(n0)) and one LR for every parameter."""
+    std = mup.deep_mlp_init_std(n0, 3, n0, 40)
+    assert std["W3"] == pytest.approx(1 / math.sqrt(n0), rel=1e-15)
+    assert std["W1"] == pytest.approx(1 / math.sqrt(n0), rel=1e-15)
+    assert set(mup.deep_mlp_lr_multipliers(n0, 3, n0).values()) == {1.0}
+
+
+@pytest.mark.parametrize("n,n0", [(64, 64), (1024, 128), (181, 64)])
+def test_one_hidden_layer_is_the_two_layer_rule(n, n0):
+    """D = 1: the deep rule's output weights are the two-layer rule's A = m(n) a with the
+    same base width (std and effective Adam LR; Adam's step is invariant to the scale m,
+    so the LR of A is nu * mult_a * m(n)), its input weights are W."""
+    deep_std = mup.deep_mlp_init_std(n, 1, n0, 8)
+    deep_lr = mup.deep_mlp_lr_multipliers(n, 1, n0)
+    m = mup.output_multiplier(n, "mup")
+    two_std = mup.init_std(n, 8, "mup", base_width=n0)
+    two_lr = mup.lr_multipliers(n, "mup", base_width=n0)
+    assert deep_std["W1"] == pytest.approx(m * two_std["a"], rel=1e-14)
+    assert deep_lr["W1"] == pytest.approx(m * two_lr["a"], rel=1e-14)
+    assert deep_std["W0"] == two_std["W"] and deep_lr["W0"] == two_lr["W"]
+    assert deep_lr["b0"] == two_lr["b"]
+
+
+@pytest.mark.parametrize("bad,param", [(dict(width=0), "width"), (dict(depth=1.5), "depth"),
+                                       (dict(base_width=-4), "base_width"), (dict(d_in=0), "d_in")])
+def test_deep_mlp_bad_input(bad, param):
+    from fasttransfer.theory.errors import InputError
+
+    args = dict(width=64, depth=3, base_width=64, d_in=40) | bad
+    with pytest.raises(InputError) as err:
+        mup.deep_mlp_init_std(**args)
+    assert err.value.param == param
+    if param != "d_in":
+        args.pop("d_in")
+        with pytest.raises(InputError):
+            mup.deep_mlp_lr_multipliers(**args)

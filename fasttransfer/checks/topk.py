@@ -6,7 +6,7 @@ on MNIST-1D, where transfer is expected to be fast) the check puts side by side
 * the measured transfer verdict: ``theory.rates.analyze_sweep`` on the final loss at the
   EMA point (beta - alpha/2 with its 95% interval);
 * the three Hypothesis 1 statistics with their pass/fail rules
-  (``simulations.trajectory.hypothesis1``) and Algorithm 1's kappa_hat(n) (our
+  (``simulations.hypothesis1.hypothesis1``) and Algorithm 1's kappa_hat(n) (our
   reconstruction of J_proxy).
 
 The paper's mechanism: Hypothesis 1 => fast transfer, and the conditions hold where fast
@@ -83,7 +83,7 @@ def _analyze(final):
 def _setting_row(setting: str, res: dict, figures: tuple[str, ...]) -> CheckResult:
     import numpy as np
 
-    from fasttransfer.simulations.trajectory import hypothesis1
+    from fasttransfer.simulations.hypothesis1 import hypothesis1
 
     final, profile = res["final"], res["profile"]
     an, why = _analyze(final)

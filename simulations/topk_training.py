@@ -1,0 +1,335 @@
+"""Training under the recorder (SPEC §6): a setting as a :class:`Problem`, optax Adam with
+per-parameter muP learning-rate multipliers, sweeps over learning rates and seeds, the
+tidy top-k / residual frames, faithfulness and the EMA trade-off; the ReLU setting.
+
+Summing the records of :mod:`simulations.recorder` over layers and intervals splits the
+loss curve:
+
+    phi^k(t_r)  = phi(wbar_0) + sum_{r' <= r} sum_W sum_{i <= k} lambda_i   (top-k loss)
+    phi^-k(t_r) =               sum_{r' <= r} sum_W sum_{i >  k} lambda_i   (residual)
+
+and phi^k + phi^-k = phi(wbar_0) + sum <G, dW> = phi_lin, the running sum of linearised
+changes. Faithfulness: phi_lin(t_r) against phi(wbar_{t_r}), the loss along the EMA
+trajectory; the relative error is max_r |phi_lin - phi| / (phi(wbar_0) - min_r phi)
+(normalised by the total decrease, the quantity being decomposed; normalising by phi
+itself would flatter it).
+
+Recording every s > 1 steps linearises over s steps of the EMA trajectory instead of one.
+The EMA makes that trajectory smooth (its per-step change is (1 - beta) x the distance to
+the raw iterate, so Adam's oscillations at large learning rates are averaged out); the
+faithfulness error measures whether the coarser linearisation is still accurate, and
+``fasttransfer/checks/topk.py`` reports it per setting. The EMA factor trades smoothness
+(linearisation error falls as beta -> 1) against lag (phi(wbar_T) moves away from the raw
+final loss phi(w_T)); ``ema_tradeoff`` measures both on a grid of beta.
+
+Optimiser: optax's Adam direction (``optax.scale_by_adam``) times -nu * lr_mult[leaf]:
+H_n = nu * multiplier per parameter, the muP rules of :mod:`simulations.mup`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+import numpy as np
+
+from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder, scan_recorded
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Problem", "train", "run_width", "sweep_fn", "tidy_results", "faithfulness",
+           "ema_tradeoff", "ReluTopkConfig", "relu_problem"]
+
+
+class Problem(NamedTuple):
+    """One width of a setting, as pure functions (width fixed, shapes static).
+
+    init(key) -> params; batch(key) -> training batch; loss(params, batch) -> scalar;
+    eval_loss(params) -> scalar (the fixed evaluation loss); lr_mult: pytree like params
+    of per-leaf learning-rate multipliers (the muP rule: H_n = nu * multiplier)."""
+
+    init: Callable
+    batch: Callable
+    loss: Callable
+    eval_loss: Callable
+    lr_mult: Any
+
+
+def _optimizer(adam: tuple[float, float, float]):
+    """optax's Adam direction m_hat / (sqrt(v_hat) + eps) (no learning rate: the step
+    -nu * lr_mult[leaf] is applied per leaf by :func:`_stepper`)."""
+    import optax
+
+    b1, b2, eps = adam
+    return optax.scale_by_adam(b1=b1, b2=b2, eps=eps)
+
+
+def _stepper(problem: Problem, lr, seed, adam: tuple[float, float, float]):
+    """(carry0, step): the training step ``step(carry) -> carry`` on the carry
+    (params, optax state, step count t) and its initial value, for one learning rate nu
+    (``lr``, may be traced) and seed.
+
+    Common random numbers: k_init, k_data = split(PRNGKey(seed)); params_0 =
+    init(k_init) and batch t = batch(fold_in(k_data, t)), for every learning rate.
+    Update of leaf p: p <- p - (nu * lr_mult[p]) * adam_direction(p), in p's dtype."""
+    import jax
+    import jax.numpy as jnp
+
+    tx = _optimizer(adam)
+    lr = jnp.asarray(lr)
+    k_init, k_data = jax.random.split(jax.random.PRNGKey(seed))
+    params = problem.init(k_init)
+
+    def leaf_update(p, direction, mult):
+        return p - (lr.astype(p.dtype) * mult.astype(p.dtype)) * direction
+
+    def step(carry):
+        params, opt_state, t = carry
+        batch = problem.batch(jax.random.fold_in(k_data, t))
+        g = jax.grad(problem.loss)(params, batch)
+        # optax's bias correction raises a Python float to its int32 step count: allowed
+        # under standard promotion only (the tests run with strict promotion); the
+        # direction keeps the parameters' dtype
+        with jax.numpy_dtype_promotion("standard"):
+            direction, opt_state = tx.update(g, opt_state, params)
+        params = jax.tree_util.tree_map(leaf_update, params, direction, problem.lr_mult)
+        return params, opt_state, t + 1
+
+    return (params, tx.init(params), jnp.zeros((), jnp.int32)), step
+
+
+def train(problem: Problem, lr, seed, *, steps: int,
+          adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)):
+    """Parameters after ``steps`` Adam steps at learning rate nu = ``lr`` (plain
+    training, no recorder; jit- and vmap-able in lr and seed)."""
+    import jax
+
+    carry0, step = _stepper(problem, lr, seed, adam)
+    carry, _ = jax.lax.scan(lambda c, _: (step(c), None), carry0, None, length=steps)
+    return carry[0]
+
+
+def _trainer(problem: Problem, config: RecorderConfig, steps: int,
+             adam: tuple[float, float, float]):
+    """one(lr, seed, beta) -> (loss0, Record stacked over records): a pure function."""
+    from fasttransfer.theory.errors import InputError
+
+    if steps % config.record_every:
+        raise InputError(f"steps ({steps}) must be a multiple of record_every "
+                         f"({config.record_every})", param="steps")
+    n_records = steps // config.record_every
+    recorder = TrajectoryRecorder(problem.eval_loss, config)
+
+    def one(lr, seed, beta):
+        carry0, step = _stepper(problem, lr, seed, adam)
+        _, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, n_records,
+                                          beta)
+        return loss0, recs
+
+    return one
+
+
+def _to_numpy(loss0, recs) -> dict[str, np.ndarray]:
+    out = {"loss0": np.asarray(loss0)}
+    for name, value in recs._asdict().items():
+        out[name] = np.asarray(value)
+    out["final_raw"] = out["raw_loss"][..., -1]
+    return out
+
+
+def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
+             adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)):
+    """The jitted sweep (lrs (n_lr,), seeds (n_seed,)) -> (loss0, Record), vmapped over
+    both. config=None gives PLAIN training with the same Adam (returns the final
+    evaluation loss instead): the baseline of the recorder-overhead benchmark."""
+    import jax
+    import jax.numpy as jnp
+
+    if config is None:
+        def lane(lr, s):
+            return problem.eval_loss(train(problem, lr, s, steps=steps, adam=adam))
+    else:
+        one = _trainer(problem, config, steps, adam)
+
+        def lane(lr, s):
+            return one(lr, s, jnp.asarray(config.ema, lr.dtype))
+
+    return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
+
+
+def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig,
+              adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)) -> dict[str, np.ndarray]:
+    """Train one width with Adam (optax) over a grid of learning rates nu (vmapped) and
+    seeds (vmapped), recording the top-k decomposition along the EMA trajectory.
+
+    Common random numbers: the initialisation and the batch sequence depend on the seed
+    only, so learning rates are compared on the same data. Update of leaf p:
+    p <- p - nu * lr_mult[p] * adam_direction (:func:`train`).
+
+    Returns numpy arrays with leading axes (n_lr, n_seed): loss0 (), final_raw ()
+    and the Record fields with an extra records axis: loss (R,), raw_loss (R,),
+    lin (R, L), top (R, L, Kmax), rest (R, L).
+    """
+    import jax.numpy as jnp
+
+    fn = sweep_fn(problem, steps=steps, config=config, adam=adam)
+    return _to_numpy(*fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32)))
+
+
+def tidy_results(width: int, lrs, seeds, res: dict[str, np.ndarray], *, record_every: int,
+                 k_curves: tuple[int, ...]) -> dict[str, "pd.DataFrame"]:
+    """Turn one width's arrays into tidy frames.
+
+    final:   width, hp (= log nu), seed, loss (phi(wbar_T)), raw_loss (phi(w_T)), loss0,
+             linearised (phi_lin(T)), faithfulness (relative error of the run)
+    profile: width, hp, seed, k, topk (phi^k(T)), residual (phi^-k(T)), k = 0..Kmax
+    curves:  width, hp, seed, k, step, loss, linearised, topk, residual (k in k_curves)
+    """
+    import pandas as pd
+
+    lrs = np.asarray(lrs, dtype=float)
+    seeds = np.asarray(seeds)
+    loss0, loss, lin, top = res["loss0"], res["loss"], res["lin"], res["top"]
+    n_lr, n_seed, R, L, K = top.shape
+    lin_tot = lin.sum(-1)                                    # (n_lr, n_seed, R)
+    cum_lin = loss0[..., None] + np.cumsum(lin_tot, -1)      # phi_lin(t_r)
+    top_by_k = np.concatenate([np.zeros(top.shape[:-1] + (1,)), np.cumsum(top, -1)], -1)
+    top_by_k = top_by_k.sum(-2)                              # (n_lr, n_seed, R, K+1)
+    cum_top = loss0[..., None, None] + np.cumsum(top_by_k, -2)
+    cum_res = cum_lin[..., None] - cum_top                  # (.., R, K+1)
+    faith = faithfulness(loss0, loss, cum_lin)
+
+    grid_lr, grid_seed = np.meshgrid(np.arange(n_lr), np.arange(n_seed), indexing="ij")
+    base = {"width": width, "hp": np.log(lrs)[grid_lr].ravel(),
+            "seed": seeds[grid_seed].ravel()}
+    final = pd.DataFrame({**base, "loss": loss[..., -1].ravel(),
+                          "raw_loss": res["raw_loss"][..., -1].ravel(),
+                          "loss0": loss0.ravel(), "linearised": cum_lin[..., -1].ravel(),
+                          "faithfulness": faith.ravel()})
+    ks = np.arange(K + 1)
+    profile = pd.DataFrame({
+        "width": width,
+        "hp": np.repeat(base["hp"], K + 1), "seed": np.repeat(base["seed"], K + 1),
+        "k": np.tile(ks, n_lr * n_seed),
+        "topk": cum_top[..., -1, :].ravel(), "residual": cum_res[..., -1, :].ravel()})
+    frames = []
+    steps = (np.arange(R) + 1) * record_every
+    for k in k_curves:
+        kk = min(int(k), K)
+        frames.append(pd.DataFrame({
+            "width": width, "hp": np.repeat(base["hp"], R), "seed": np.repeat(base["seed"], R),
+            "k": int(k), "step": np.tile(steps, n_lr * n_seed), "loss": loss.ravel(),
+            "linearised": cum_lin.ravel(), "topk": cum_top[..., kk].ravel(),
+            "residual": cum_res[..., kk].ravel()}))
+    curves = pd.concat(frames, ignore_index=True)
+    return {"final": final, "profile": profile, "curves": curves}
+
+
+def faithfulness(loss0, loss, cum_lin):
+    """Relative error max_r |phi_lin(t_r) - phi(wbar_{t_r})| / (phi(wbar_0) - min_r phi).
+
+    loss0: (...), loss and cum_lin: (..., R). NaN for diverged runs (non-finite losses)."""
+    loss0 = np.asarray(loss0, dtype=float)
+    loss = np.asarray(loss, dtype=float)
+    cum_lin = np.asarray(cum_lin, dtype=float)
+    drop = loss0 - np.min(np.concatenate([loss0[..., None], loss], -1), -1)
+    err = np.max(np.abs(cum_lin - loss), -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = err / drop
+    bad = ~np.isfinite(rel) | ~np.all(np.isfinite(loss), -1)
+    return np.where(bad, np.nan, rel)
+
+
+def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
+                 config: RecorderConfig) -> "pd.DataFrame":
+    """Faithfulness error and EMA lag for each beta (one width, one learning rate; one
+    compile: beta is vmapped).
+
+    lag = |phi(wbar_T) - phi(w_T)| / (phi(w_0) - phi(w_T)): how far the EMA's loss sits
+    from the raw iterate's, relative to the total decrease. Returns a DataFrame with
+    columns beta, faithfulness, lag.
+    """
+    import jax
+    import jax.numpy as jnp
+    import pandas as pd
+
+    one = _trainer(problem, config, steps, (0.9, 0.999, 1e-8))
+    betas = jnp.asarray(np.asarray(betas, dtype=float))
+    fn = jax.jit(jax.vmap(lambda b: one(jnp.asarray(lr, betas.dtype), seed, b)))
+    res = _to_numpy(*fn(betas))
+    loss0, loss, raw = res["loss0"], res["loss"], res["raw_loss"]
+    cum = loss0[:, None] + np.cumsum(res["lin"].sum(-1), -1)
+    return pd.DataFrame({"beta": np.asarray(betas), "faithfulness": faithfulness(loss0, loss, cum),
+                         "lag": np.abs(loss[:, -1] - raw[:, -1]) / (loss0 - raw[:, -1])})
+
+
+@dataclass(frozen=True)
+class ReluTopkConfig:
+    """The two-layer ReLU net of SPEC §5 under the recorder (presets quick / paper).
+
+    Online training (a fresh batch each step, common across learning rates); the fixed
+    evaluation loss is the squared error on ``n_eval`` held-out Gaussian inputs (a
+    population-loss estimate). Leaves W (n, d), b (n,), a (n,): with side="auto" every
+    alignment matrix lives in the width dimension (W: rank <= 2d, b and a: rank <= 2).
+    """
+
+    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    lrs: tuple[float, ...] = tuple(float(x) for x in np.logspace(-3, 0, 9))
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 300
+    batch: int = 128
+    d: int = 8
+    n_eval: int = 1024
+    eval_seed: int = 2**31 - 1
+    record_every: int = 10
+    ema: float = 0.95
+    k_max: int = 16
+    rule: str = "trapezoid"
+    dtype: str = "float32"
+    param: str = "mup"
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "ReluTopkConfig":
+        from dataclasses import replace
+
+        from fasttransfer.theory.errors import InputError
+
+        if name == "quick":
+            cfg = cls()
+        elif name == "paper":
+            cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
+                      lrs=tuple(float(x) for x in np.logspace(-3, 0, 16)),
+                      seeds=tuple(range(8)), steps=2000, batch=256, n_eval=4096,
+                      record_every=2, k_max=16)
+        else:
+            raise InputError(f"preset must be 'quick' or 'paper', got {name!r}")
+        return replace(cfg, **overrides)
+
+
+def relu_problem(width: int, cfg: ReluTopkConfig) -> Problem:
+    """:class:`Problem` for the ReLU net of :mod:`simulations.relu_net` at one width."""
+    import jax
+    import jax.numpy as jnp
+
+    from fasttransfer.simulations import mup, relu_net
+
+    from fasttransfer.simulations.dtypes import jax_dtype
+
+    dtype = jax_dtype(cfg.dtype)
+    radius = relu_net.median_radius(cfg.d)
+    x_eval = relu_net.sample_inputs(jax.random.PRNGKey(cfg.eval_seed), cfg.n_eval, cfg.d, dtype)
+    y_eval = relu_net.ball_target(x_eval, radius)
+    mult = {k: jnp.asarray(v, dtype) for k, v in mup.lr_multipliers(width, cfg.param).items()}
+
+    def batch(key):
+        x = relu_net.sample_inputs(key, cfg.batch, cfg.d, dtype)
+        return x, relu_net.ball_target(x, radius)
+
+    return Problem(
+        init=lambda key: relu_net.init_params(key, width, cfg.d, cfg.param, dtype),
+        batch=batch,
+        loss=lambda p, b: relu_net.loss_fn(p, b[0], b[1], cfg.param),
+        eval_loss=lambda p: relu_net.loss_fn(p, x_eval, y_eval, cfg.param),
+        lr_mult=mult,
+    )

@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from fasttransfer.simulations.rfrr import draw_problem, ridge_per_lambda_risk, ridge_sweep_risk
+    from fasttransfer.simulations.rfrr_montecarlo import (draw_problem, ridge_per_lambda_risk,
+                                                          ridge_sweep_risk)
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="d=100 (seconds); default d=200")

@@ -1,7 +1,8 @@
-"""Random-feature ridge regression (SPEC §4): excess risk R(psi1, psi2, lam) versus the
-ridge penalty lam for several widths psi1 = N/d, with lam*(psi1) marked -- the
-transfer picture of Theorem 3 -- and the Monte Carlo risks at finite d beside the
-asymptotic curves."""
+"""The paper's Figure 4a (Theorem 3, random-feature ridge regression): excess risk against
+the ridge penalty lambda (the paper's units) for widths n/d = 4..256 and infinity with the
+minima marked, the values read off the paper's figure beside ours; and the Monte Carlo
+risks of the paper's model at two finite d (and extrapolated to d -> inf) against the
+asymptotic curves. A view of the stored study (``fasttransfer simulate rfrr``)."""
 
 from __future__ import annotations
 
@@ -11,52 +12,28 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 NAME = "rfrr_risk"
-CAPTION = ("Random-feature ridge regression: asymptotic excess risk versus the ridge penalty "
-           "for several widths psi1 with the optimum lam*(psi1) marked (left), and Monte Carlo "
-           "risks at finite d against the asymptotic curves (right).")
+CAPTION = ("Random-feature ridge regression in the paper's Figure 4 setting (tanh features, "
+           "ReLU single-index target, psi_1 = 4, sigma_eps = 1/4): excess risk versus lambda "
+           "for widths n/d = 4..256 and infinity with the minima and the paper's read-off "
+           "values (left); Monte Carlo at finite d against the asymptotic curves (right).")
+PRESETS = ("quick", "paper")
+# read off the paper's Figure 4a (PAPER.md, approximate): (lambda*, R*) at n/d = 4 and inf
+PAPER_MINIMA = {4.0: (0.38, 0.390), math.inf: (0.35, 0.358)}
 
 
-def tiny_config():
-    """A seconds-sized configuration for smoke tests."""
-    from fasttransfer.simulations.rfrr import RatesConfig, RFRRConfig
+def load(results_dir: Path | None, preset: str = "quick") -> dict:
+    """The stored study entry OUT/rfrr/<preset>/ (raises MissingResult naming the command
+    that makes it)."""
+    from fasttransfer.paper_figures.stored import entry
 
-    return RFRRConfig(rates=RatesConfig(exponents=(2, 3, 4, 5), dps=30),
-                      boundary=RatesConfig(F1=1.0, Fs=0.3, tau=0.1, exponents=(2, 3), dps=30),
-                      curve_psi1=(1.0, 4.0, math.inf), curve_lams=(1e-3, 1e-2, 1e-1, 1.0),
-                      mc_d=20, mc_psi1=(0.5, 4.0), mc_lams=(1e-2, 1e-1, 1.0),
-                      mc_rates_psi1=(4.0, 8.0), mc_repeats=3, mc_targets=4, mc_n_test=300)
-
-
-def load(results_dir: Path | None, preset: str = "quick", config=None) -> dict:
-    """Stored study results (run_study computes what is missing) plus lam*(psi1) of each
-    drawn curve by optimal_lambda."""
-    import tempfile
-
-    from fasttransfer.simulations.rfrr import RFRRConfig, optimal_lambda, run_study
-
-    config = config or RFRRConfig.preset(preset)
-    out = Path(results_dir) / "rfrr" if results_dir is not None else Path(tempfile.mkdtemp())
-    res = run_study(out, config, log=lambda m: None, progress=False)
-    rc = config.rates
-    opt = {p1: optimal_lambda(p1, rc.psi2, F1=rc.F1, Fs=rc.Fs, tau=rc.tau,
-                              activation=rc.activation) for p1 in config.curve_psi1}
-    import numpy as np
-
-    from fasttransfer.simulations.rfrr import asymptotic_risk
-
-    mc = res["mc_summary"]
-    lo, hi = float(mc.lam.min()), float(mc.lam.max())
-    dense = np.geomspace(lo, hi, 41)
-    mc_curves = {p1: (dense, np.array([asymptotic_risk(p1, rc.psi2, lam, F1=rc.F1, Fs=rc.Fs,
-                                                       tau=rc.tau, activation=rc.activation)
-                                       for lam in dense]))
-                 for p1 in sorted(mc[mc.study == "agreement"].psi1.unique())}
-    return {"curves": res["risk_curves"], "mc": mc, "mc_curves": mc_curves, "opt": opt,
-            "psi2": rc.psi2, "setting": (rc.F1, rc.Fs, rc.tau), "d": config.mc_d}
+    e = entry(results_dir, "rfrr", preset)
+    return {"curves": e.read_csv("paper_curves.csv"), "optima": e.read_csv("paper_optima.csv"),
+            "mc": e.read_csv("paper_mc_summary.csv"), "paper": e.config["paper"],
+            "preset": e.manifest.get("preset", preset), "source": e.describe()}
 
 
-def _label(p1: float) -> str:
-    return r"$\psi_1=\infty$" if math.isinf(p1) else rf"$\psi_1={p1:g}$"
+def _label(w: float) -> str:
+    return r"$n/d=\infty$" if math.isinf(w) else rf"$n/d={w:g}$"
 
 
 def plot(data: dict) -> Figure:
@@ -67,38 +44,49 @@ def plot(data: dict) -> Figure:
 
     with plt.rc_context(RC):
         fig, (ax, ax2) = new_figure(2, 1)
-        curves = data["curves"]
-        psi1s = sorted(curves.psi1.unique())
-        cols = colors(len(psi1s))
-        for p1, col in zip(psi1s, cols):
-            c = curves[curves.psi1 == p1].sort_values("lam")
-            ax.plot(c.lam, c.risk, "-", color=col, lw=1.3, label=_label(p1))
-            lam_s, r_s = data["opt"][p1]
-            if lam_s > 0 and np.isfinite(lam_s):
-                ax.plot([lam_s], [r_s], "o", color=col, ms=5, mec="k", mew=0.5)
+        curves, opt = data["curves"], data["optima"]
+        widths = sorted(curves.psi_2.unique())
+        cols = dict(zip(widths, colors(len(widths))))
+        for w in widths:
+            c = curves[curves.psi_2 == w].sort_values("lam")
+            ax.plot(c.lam, c.risk, "-", color=cols[w], lw=1.3, label=_label(w))
+            o = opt[opt.psi_2 == w]
+            if len(o) and np.isfinite(o.lam_star.iloc[0]) and o.lam_star.iloc[0] > 0:
+                ax.plot([o.lam_star.iloc[0]], [o.risk_star.iloc[0]], "o", color=cols[w],
+                        ms=5, mec="k", mew=0.5)
+        for i, (w, (lam, r)) in enumerate(PAPER_MINIMA.items()):
+            ax.plot([lam], [r], "x", color="k", ms=6, mew=1.2,
+                    label="paper's figure (read off)" if i == 0 else None)
         ax.set_xscale("log")
-        # the interpolation peak (psi1 = psi2, lam -> 0) would dwarf the minima otherwise
-        ax.set_ylim(0.9 * curves.risk.min(), 1.5 * curves[curves.psi1 == psi1s[-1]].risk.max())
-        ax.set_xlabel(r"ridge penalty $\lambda$")
-        ax.set_ylabel(r"excess risk $R(\psi_1, \psi_2, \lambda)$")
-        F1, Fs, tau = data["setting"]
-        ax.set_title(rf"$\psi_2={data['psi2']:g}$, $F_1={F1:g}$, $F_\star={Fs:g}$, "
-                     rf"$\tau={tau:g}$; dots: $\lambda^\star(\psi_1)$")
-        ax.legend(loc="upper left", ncol=2)
+        ax.set_xlabel(r"ridge penalty $\lambda$ (paper's units)")
+        ax.set_ylabel(r"excess risk")
+        p = data["paper"]
+        ax.set_title(rf"$\psi_1={p['psi_1']:g}$, $\sigma_\varepsilon={p['sigma_eps']:g}$, "
+                     rf"{p['activation']} features; dots: $\lambda^\star(n/d)$")
+        ax.legend(loc="upper center", ncol=2, fontsize=6)
 
-        mc = data["mc"][data["mc"].study == "agreement"]
-        mpsi = sorted(mc.psi1.unique())
-        for i, (p1, col) in enumerate(zip(mpsi, colors(len(mpsi)))):
-            m = mc[mc.psi1 == p1].sort_values("lam")
-            lam_d, r_d = data["mc_curves"][p1]
-            ax2.plot(lam_d, r_d, "-", color=col, lw=1.2, label=_label(p1) + " limit")
-            ax2.errorbar(m.lam, m["mean"], yerr=2 * m["se"], fmt="o", color=col, ms=4,
-                         mfc="none", capsize=2,
-                         label=f"Monte Carlo, d={data['d']}" if i == 0 else None)
+        mc = data["mc"]
+        mw = sorted(mc.psi_2.unique())
+        mcol = dict(zip(mw, colors(len(mw))))
+        ds = sorted(d for d in mc.d.unique() if np.isfinite(d))
+        marks = dict(zip(ds, ("^", "s")))
+        for w in mw:
+            c = curves[curves.psi_2 == w].sort_values("lam")
+            ax2.plot(c.lam, c.risk, "-", color=mcol[w], lw=1.2, label=_label(w) + " asymptotic")
+            for d in ds:
+                m = mc[(mc.psi_2 == w) & (mc.d == d)].sort_values("lam")
+                ax2.errorbar(m.lam, m["mean"], yerr=2 * m["se"], fmt=marks[d], color=mcol[w],
+                             ms=3.5, mfc="none", capsize=2, lw=0.8,
+                             label=f"Monte Carlo d={int(d)}" if w == mw[0] else None)
+            m = mc[(mc.psi_2 == w) & ~(mc.d < math.inf)].sort_values("lam")
+            ax2.errorbar(m.lam, m["mean"], yerr=2 * m["se"], fmt="o", color=mcol[w], ms=4,
+                         capsize=2, lw=1.0,
+                         label=r"extrapolated $d\to\infty$" if w == mw[0] else None)
         ax2.set_xscale("log")
-        ax2.set_xlabel(r"ridge penalty $\lambda$")
-        ax2.set_ylabel(r"excess risk $R$")
-        ax2.set_title(r"Monte Carlo ($\pm 2$ s.e.) vs asymptotic formula")
+        ax2.set_xlabel(r"ridge penalty $\lambda$ (paper's units)")
+        ax2.set_ylabel("excess risk")
+        tag = "" if data["preset"] == "paper" else f" [{data['preset']}]"
+        ax2.set_title(r"Monte Carlo ($\pm 2$ s.e.) vs asymptotic" + tag)
         ax2.legend(fontsize=6)
     return fig
 
@@ -107,14 +95,12 @@ def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import figure_main
 
     def options(p):
-        p.add_argument("--results", type=Path, default=None,
-                       help="results directory (default: a fresh temporary one)")
-        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-        p.add_argument("--full", action="store_true", help="the preset's size, not the tiny run")
+        p.add_argument("--results", type=Path, default=Path("results"),
+                       help="results folder holding rfrr/<preset>/ (default results)")
+        p.add_argument("--preset", default="quick")
 
     return figure_main(argv, name=NAME, caption=CAPTION, options=options,
-                       make=lambda a: plot(load(a.results, a.preset,
-                                                None if a.full else tiny_config())))
+                       make=lambda a: plot(load(a.results, a.preset)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Smoke tests of the RFRR figures: main() at tiny size; axes, labels, line counts."""
+"""The RFRR figures are views of the stored study: drawn from a tiny stored run; axes,
+labels, line counts; a missing entry names the command that makes it."""
 
 from __future__ import annotations
 
@@ -7,48 +8,68 @@ import math
 import pytest
 
 from fasttransfer.paper_figures import rfrr_rates, rfrr_risk
+from fasttransfer.theory.store import MissingResult
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    return tmp_path_factory.mktemp("rfrr_results")
+    from fasttransfer.run_rfrr import run_all
+    from fasttransfer.simulations.rfrr import RFRRConfig
+
+    root = tmp_path_factory.mktemp("rfrr_results")
+    run_all(root, RFRRConfig.tiny(), log=lambda m: None)
+    return root
 
 
 def test_risk_figure(tmp_path, results):
-    assert rfrr_risk.main(["--out", str(tmp_path), "--results", str(results)]) == 0
+    from fasttransfer.simulations.rfrr import RFRRConfig
+
+    assert rfrr_risk.main(["--out", str(tmp_path), "--results", str(results),
+                           "--preset", "tiny"]) == 0
     assert (tmp_path / "rfrr_risk.png").stat().st_size > 0
     assert (tmp_path / "rfrr_risk.pdf").stat().st_size > 0
-    cfg = rfrr_risk.tiny_config()
-    fig = rfrr_risk.plot(rfrr_risk.load(results, "quick", cfg))
+    cfg = RFRRConfig.tiny()
+    fig = rfrr_risk.plot(rfrr_risk.load(results, "tiny"))
     ax, ax2 = fig.axes[:2]
-    assert "lambda" in ax.get_xlabel() and "R" in ax.get_ylabel()
+    assert "lambda" in ax.get_xlabel() and "risk" in ax.get_ylabel()
     assert ax.get_xscale() == "log"
     curves = [l for l in ax.get_lines() if l.get_linestyle() == "-"]
-    assert len(curves) == len(cfg.curve_psi1)
-    # one lam* marker per curve with an interior optimum (all of them here)
-    markers = [l for l in ax.get_lines() if l.get_marker() == "o"]
-    assert len(markers) == len(cfg.curve_psi1)
-    assert any("infty" in t.get_text() for t in ax.get_legend().get_texts())
-    assert len([l for l in ax2.get_lines() if l.get_linestyle() == "-"]) >= len(cfg.mc_psi1)
-    assert "lambda" in ax2.get_xlabel()
+    assert len(curves) == len(cfg.curve_psi_2)
+    # one minimum per curve (all interior) and the paper's two read-off minima
+    assert len([l for l in ax.get_lines() if l.get_marker() == "o"]) == len(cfg.curve_psi_2)
+    assert len([l for l in ax.get_lines() if l.get_marker() == "x"]) == len(rfrr_risk.PAPER_MINIMA)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("infty" in t for t in texts) and any("paper" in t for t in texts)
+    assert len([l for l in ax2.get_lines() if l.get_linestyle() == "-"]) >= len(cfg.mc_psi_2)
+    assert any("extrapolated" in t.get_text() for t in ax2.get_legend().get_texts())
 
 
 def test_rates_figure(tmp_path, results):
-    assert rfrr_rates.main(["--out", str(tmp_path), "--results", str(results)]) == 0
+    assert rfrr_rates.main(["--out", str(tmp_path), "--results", str(results),
+                            "--preset", "tiny"]) == 0
     assert (tmp_path / "rfrr_rates.png").stat().st_size > 0
-    cfg = rfrr_risk.tiny_config()
-    data = rfrr_rates.load(results, "quick", cfg)
+    data = rfrr_rates.load(results, "tiny")
     fig = rfrr_rates.plot(data)
     ax, ax2 = fig.axes[:2]
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    assert "psi" in ax.get_xlabel() and "a" in ax.get_ylabel()
+    assert ax.get_yscale() == "log" and "psi" in ax.get_xlabel() and "a" in ax.get_ylabel()
     # a, b, c curves plus one guide each (slopes -1, -1, -2)
     solid = [l for l in ax.get_lines() if l.get_linestyle() == "-"]
     guides = [l for l in ax.get_lines() if l.get_linestyle() == ":"]
-    assert len(solid) >= 3 and len(guides) == 3
+    assert len(solid) == 3 and len(guides) == 3
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sum("guide slope -1" in t for t in texts) == 2 and any("guide slope -2" in t for t in texts)
-    assert any("Monte Carlo" in t for t in texts)
-    assert len(ax2.get_lines()) == 3
-    n_finite = sum(1 for p in data["rates"].psi1 if math.isfinite(p))
-    assert all(len(l.get_xdata()) == n_finite for l in ax2.get_lines())
+    assert sum("guide slope -1" in t for t in texts) == 2
+    assert any("guide slope -2" in t for t in texts)
+    assert any("paper" in t for t in texts)
+    n_fig = sum(1 for p, f in zip(data["rates"].psi_2, data["rates"].figure)
+                if f and math.isfinite(p))
+    assert all(len(l.get_xdata()) == n_fig for l in solid)
+    # right: three rescaled curves over every finite width, the printed constants dashed
+    n_fin = sum(1 for p in data["rates"].psi_2 if math.isfinite(p))
+    assert len([l for l in ax2.get_lines() if len(l.get_xdata()) == n_fin]) == 3
+    assert sum("printed" in t.get_text() for t in ax2.get_legend().get_texts()) == 2
+
+
+def test_figures_only_read(tmp_path):
+    for mod in (rfrr_risk, rfrr_rates):
+        with pytest.raises(MissingResult, match="fasttransfer simulate rfrr --preset quick"):
+            mod.load(tmp_path, "quick")

@@ -1,15 +1,18 @@
-"""Random-feature ridge regression (simulations/rfrr.py): the two asymptotic formula
-sets, the optimum lam*, the rates, the Monte Carlo estimator and the sweep algebra."""
+"""Random-feature ridge regression: the two asymptotic formula sets, the optimum lam*,
+the rates (theory/rfrr_asymptotics.py), the Monte Carlo estimator and the sweep algebra
+(simulations/rfrr_montecarlo.py), the study's store entry (simulations/rfrr.py)."""
 
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from fasttransfer.simulations import rfrr
+from fasttransfer.simulations import rfrr as study
+from fasttransfer.simulations import rfrr_montecarlo as mcm
+from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory.errors import InputError
 
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)
@@ -27,15 +30,42 @@ def test_relu_closed_form_matches_quadrature():
 
 
 def test_quadrature_matches_gauss_hermite_for_smooth_activation():
-    # tanh is analytic: 200-point Gauss-Hermite is exact to ~1e-14, an independent rule
+    # tanh is analytic: 200-point Gauss-Hermite is exact to ~1e-14, an independent rule;
+    # "tanh" is tanh / (E tanh(G)^2)^1/2 (unit Gaussian norm, SPEC §4)
     x, w = np.polynomial.hermite_e.hermegauss(200)
     w = w / math.sqrt(2 * math.pi)
-    mu0, mu1 = float(w @ np.tanh(x)), float(w @ (x * np.tanh(x)))
-    mus2 = float(w @ np.tanh(x) ** 2) - mu0 ** 2 - mu1 ** 2
+    norm = math.sqrt(float(w @ np.tanh(x) ** 2))
+    s = np.tanh(x) / norm
+    mu0, mu1 = float(w @ s), float(w @ (x * s))
+    mus2 = float(w @ s ** 2) - mu0 ** 2 - mu1 ** 2
     q = rfrr.activation_coefficients("tanh")
+    assert rfrr.tanh_gaussian_norm() == pytest.approx(norm, rel=1e-12)
     assert q.mu0 == pytest.approx(mu0, abs=1e-12)
     assert q.mu1 == pytest.approx(mu1, rel=1e-10)
     assert q.mus2 == pytest.approx(mus2, rel=1e-9)
+    # unit norm, odd: mu0 = 0 and mu1^2 + mus^2 = E sigma^2 = 1
+    assert q.mu1 ** 2 + q.mus2 == pytest.approx(1.0, rel=1e-12) and abs(q.mu0) < 1e-14
+    # mu1 = E sigma'(G) (Stein): the paper's definition of mu_1
+    assert q.mu1 == pytest.approx(float(w @ (1 - np.tanh(x) ** 2)) / norm, rel=1e-10)
+
+
+def test_single_index_coefficients_of_the_normalised_relu():
+    from scipy.integrate import quad
+
+    def moment(g):  # E g(G), split at the kink
+        f = lambda t: g(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+        return quad(f, -np.inf, 0, epsabs=1e-13)[0] + quad(f, 0, np.inf, epsabs=1e-13)[0]
+
+    F1, Fs = rfrr.single_index_coefficients("relu")
+    f = lambda t: float(rfrr.normalised_relu(t))  # noqa: E731
+    # mean 0, unit norm; the linear coefficient E G f(G) = mu_1* (quadrature to ~1e-12)
+    assert abs(moment(f)) < 1e-10
+    assert moment(lambda t: f(t) ** 2) == pytest.approx(1.0, rel=1e-10)
+    assert moment(lambda t: t * f(t)) == pytest.approx(F1, rel=1e-10)
+    assert F1 ** 2 == pytest.approx(1 / (2 - 2 / math.pi), rel=1e-15)
+    assert F1 ** 2 + Fs ** 2 == pytest.approx(1.0, rel=1e-15)
+    with pytest.raises(InputError, match="target"):
+        rfrr.single_index_coefficients("tanh")
 
 
 def test_affine_activation_rejected():
@@ -140,7 +170,7 @@ def test_kernel_limit_interior_iff_snr_below_zeta2(F1, Fs, tau):
 
 
 def test_float_optimum_matches_mpmath_rates():
-    tab = rfrr.rates_table(rfrr.RatesConfig(exponents=(3, 6), dps=30))
+    tab = rfrr.rates_table(rfrr.RatesConfig(psi1=(8.0, 64.0), dps=30))
     for _, row in tab.iterrows():
         lam, r = rfrr.optimal_lambda(row.psi1, PSI2, **KW)
         # float64 bounded Brent: lam* to ~1e-8 relative (sqrt of machine eps, flat minimum)
@@ -151,7 +181,7 @@ def test_float_optimum_matches_mpmath_rates():
 # ------------------------------------------------------------------ rates
 
 def test_rates_slopes_and_constants_converge():
-    tab = rfrr.rates_table(rfrr.RatesConfig(exponents=(12, 13, 14, 15)))
+    tab = rfrr.rates_table(rfrr.RatesConfig(psi1=tuple(2.0 ** e for e in (12, 13, 14, 15))))
     slopes = rfrr.loglog_slopes(tab)
     # Theorem 3: -1, -1, -2; the issue's tolerance 0.02 at large psi1
     assert slopes["a"] == pytest.approx(-1.0, abs=0.02)
@@ -167,7 +197,7 @@ def test_rates_slopes_and_constants_converge():
 
 
 def test_boundary_case_lam_star_is_zero():
-    tab = rfrr.rates_table(rfrr.RatesConfig(F1=1.0, Fs=0.3, tau=0.1, exponents=(2, 10), dps=30))
+    tab = rfrr.rates_table(rfrr.RatesConfig(F1=1.0, Fs=0.3, tau=0.1, psi1=(4.0, 1024.0), dps=30))
     assert tab.boundary.iloc[-1]           # kernel limit: lam* -> 0
     assert tab.lam_star.iloc[-1] == 0.0
     big = tab[tab.psi1 == 1024.0].iloc[0]
@@ -179,10 +209,10 @@ def test_boundary_case_lam_star_is_zero():
 @pytest.mark.parametrize("n, N", [(30, 50), (60, 40)])
 def test_sweep_equals_per_lambda_solves(n, N):
     rng = np.random.default_rng(1)
-    p = rfrr.draw_problem(rng, 10, N, n, 200, n_targets=3, **KW)
+    p = mcm.draw_problem(rng, 10, N, n, 200, n_targets=3, **KW)
     ridges = np.geomspace(1e-2, 1e3, 7)
-    a = rfrr.ridge_sweep_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
-    b = rfrr.ridge_per_lambda_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
+    a = mcm.ridge_sweep_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
+    b = mcm.ridge_per_lambda_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
     # same estimator by two exact linear-algebra routes (condition numbers here < 1e7)
     np.testing.assert_allclose(a, b, rtol=1e-8)
 
@@ -190,7 +220,7 @@ def test_sweep_equals_per_lambda_solves(n, N):
 def test_target_moments():
     rng = np.random.default_rng(2)
     d, m = 20, 20000
-    p = rfrr.draw_problem(rng, d, 5, 5, m, n_targets=2, **KW)
+    p = mcm.draw_problem(rng, d, 5, 5, m, n_targets=2, **KW)
     fnl, lin = p["fnl_test"], p["f_test"] - p["fnl_test"]
     # E f_NL = 0, E f_NL^2 = Fs^2, E f_NL <x, beta> = 0, E lin^2 = F1^2 exactly;
     # tolerances 5 standard errors of a mean over m points (variances <= 3 F^4)
@@ -201,59 +231,113 @@ def test_target_moments():
     assert np.all(np.abs((lin * fnl).mean(axis=0)) < se * KW["F1"] * KW["Fs"])
 
 
+def _extrapolated_agreement(make, psi, lams, d1, d2, asym, lam_conv=lambda lam: lam):
+    """MC at d1 and d2 -> extrapolated mean and se per lam; returns z-scores against
+    asym(psi, lam_conv(lam))."""
+    a, b = mcm.monte_carlo_risk(make(d1)), mcm.monte_carlo_risk(make(d2))
+    mean, se = mcm.extrapolate_in_d(d1, a["mean"], a["se"], d2, b["mean"], b["se"])
+    return np.array([(m - asym(psi, lam_conv(lam))) / s for m, s, lam in zip(mean, se, lams)])
+
+
+# family-wise 1% over the (<= 6) cells of a test, Bonferroni
+Z_MAX = study.z_threshold(6)
+
+
 @pytest.mark.parametrize("psi1", [0.5, 4.0])
 def test_monte_carlo_matches_asymptotic(psi1):
-    d = 50
-    cfg = rfrr.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=(1e-2, 1e-1, 1.0),
-                                repeats=10, n_targets=8, n_test=1000, seed=7, **KW)
-    mc = rfrr.monte_carlo_risk(cfg)
-    assert mc["risk"].shape == (10, 3)
-    for lam, mean, se in zip(mc["lams"], mc["mean"], mc["se"]):
-        r = rfrr.asymptotic_risk(psi1, PSI2, lam, **KW)
-        # 3 standard errors over draws + finite-d bias allowance 1/d (measured bias
-        # ~0.5/d at d = 50..200; see rfrr.mc_bias_allowance)
-        tol = 3 * se + rfrr.mc_bias_allowance(d) * r
-        assert abs(mean - r) <= tol, (psi1, lam, mean, r, se)
+    lams = (1e-2, 1e-1, 1.0)
+
+    def make(d):
+        return mcm.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=lams, repeats=8,
+                                    n_targets=6, n_test=600, seed=7 + d, **KW)
+
+    z = _extrapolated_agreement(make, psi1, lams, 25, 50,
+                                lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW))
+    assert np.all(np.abs(z) <= Z_MAX), z
 
 
 def test_monte_carlo_detects_a_wrong_normalisation():
     # the check must be able to fail: the plain penalty lam'||a||^2 with lam' = lam
     # (forgetting the factor N/d = psi1) is visibly off at psi1 = 4
-    d, psi1, lam = 50, 4.0, 0.1
-    cfg = rfrr.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=(lam / psi1,), repeats=6,
-                                n_targets=8, n_test=1000, seed=3, **KW)
-    mc = rfrr.monte_carlo_risk(cfg)
-    r = rfrr.asymptotic_risk(psi1, PSI2, lam, **KW)
-    assert abs(mc["mean"][0] - r) > 3 * mc["se"][0] + rfrr.mc_bias_allowance(d) * r
+    lams = (0.1, 1.0)
+
+    def make(d):
+        return mcm.MonteCarloConfig(d=d, psi1=4.0, psi2=PSI2, lams=lams, repeats=6,
+                                    n_targets=6, n_test=600, seed=3 + d, **KW)
+
+    z = _extrapolated_agreement(make, 4.0, lams, 25, 50,
+                                lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW),
+                                lam_conv=lambda lam: lam * 4.0)
+    assert np.max(np.abs(z)) > Z_MAX, z
+
+
+def test_extrapolate_in_d_removes_a_1_over_d_bias():
+    d1, d2, r_inf, B = 40.0, 80.0, 0.5, 3.0
+    mean, se = mcm.extrapolate_in_d(d1, r_inf + B / d1, 0.01, d2, r_inf + B / d2, 0.01)
+    assert mean == pytest.approx(r_inf, rel=1e-14)
+    # se = sqrt(d2^2 + d1^2) 0.01/(d2 - d1)
+    assert se == pytest.approx(math.sqrt(80 ** 2 + 40 ** 2) * 0.01 / 40, rel=1e-14)
+    with pytest.raises(InputError, match="d"):
+        mcm.extrapolate_in_d(80, 1, 1, 40, 1, 1)
 
 
 # ------------------------------------------------------------------ study store
 
-def test_run_study_is_resumable(tmp_path):
-    from fasttransfer.paper_figures.rfrr_risk import tiny_config
+def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
+    from fasttransfer.theory.store import StaleResult
 
-    cfg = tiny_config()
-    res = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
-    assert set(res) >= {"risk_curves", "rates", "mc_points", "mc_summary", "mc_rates"}
-    stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.csv")}
-    pts = (tmp_path / "mc_points.csv").read_text()
-    res2 = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
-    # finished files are not recomputed (the summaries are re-derived, not the cells)
-    for name in ("risk_curves.csv", "rates.csv", "mc_points.csv"):
-        assert (tmp_path / name).stat().st_mtime_ns == stamp[name]
-    assert (tmp_path / "mc_points.csv").read_text() == pts
-    assert len(res2["mc_points"]) == len(res["mc_points"]) == \
-        cfg.mc_repeats * (len(cfg.mc_psi1) * len(cfg.mc_lams)
-                          + len(cfg.mc_rates_psi1) * len(cfg.mc_rates_lams))
-    # an interrupted run: drop one cell, only that cell is recomputed, identically
-    import pandas as pd
+    cfg = study.RFRRConfig.tiny()
+    entry = study.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
+    assert entry.complete and entry.dir == tmp_path / "rfrr" / "tiny"
+    res = study.read_study(entry)
+    assert set(res) == set(study.TABLES)
+    n_cells = len(cfg.mc_d) * len(cfg.mc_psi_2)
+    assert len(res["paper_mc"]) == n_cells * cfg.mc_repeats * len(cfg.mc_lams)
+    # reused: nothing rewritten
+    stamp = {p.name: p.stat().st_mtime_ns for p in entry.dir.glob("*.csv")}
+    said = []
+    again = study.run_study(tmp_path, cfg, log=said.append, progress=False)
+    assert any("reused" in m for m in said)
+    assert {p.name: p.stat().st_mtime_ns for p in again.dir.glob("*.csv")} == stamp
+    # an interrupted run: drop one Monte Carlo cell and mark the entry running; only that
+    # cell is recomputed, identically (its seed is the cell's)
+    import json
 
-    full = pd.read_csv(tmp_path / "mc_points.csv")
-    full[full.psi1 != cfg.mc_psi1[0]].to_csv(tmp_path / "mc_points.csv", index=False)
-    res3 = rfrr.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
-    key = ["study", "psi1", "lam", "draw"]
-    a = res3["mc_points"].sort_values(key).reset_index(drop=True)
+    full = res["paper_mc"]
+    d0, w0 = cfg.mc_d[0], cfg.mc_psi_2[0]
+    keep = full[~((full.d == d0) & (full.psi_2 == w0))]
+    keep.to_csv(entry.dir / "paper_mc.csv", index=False)
+    man = json.loads((entry.dir / "manifest.json").read_text())
+    man["status"] = "running"
+    (entry.dir / "manifest.json").write_text(json.dumps(man))
+    resumed = study.read_study(study.run_study(tmp_path, cfg, log=lambda m: None,
+                                               progress=False))
+    key = ["d", "psi_2", "lam", "draw"]
+    a = resumed["paper_mc"].sort_values(key).reset_index(drop=True)
     b = full.sort_values(key).reset_index(drop=True)
     np.testing.assert_allclose(a.risk.to_numpy(float), b.risk.to_numpy(float), rtol=1e-12)
-    cfg_stored = json.loads((tmp_path / "config.json").read_text())
-    assert cfg_stored["mc_d"] == cfg.mc_d
+    # another configuration in the same place is refused, and recomputed on request
+    other = replace(cfg, mc_repeats=cfg.mc_repeats + 1)
+    with pytest.raises(StaleResult, match="recompute"):
+        study.run_study(tmp_path, other, log=lambda m: None, progress=False)
+    e = study.run_study(tmp_path, other, recompute=True, log=lambda m: None, progress=False)
+    assert e.config["mc_repeats"] == cfg.mc_repeats + 1
+
+
+def test_study_summary_columns_and_presets():
+    from fasttransfer.simulations.rfrr import RFRRConfig
+
+    q, p = RFRRConfig.preset_config("quick"), RFRRConfig.preset_config("paper")
+    for cfg in (q, p):
+        # the paper's setting and Figure 4's widths
+        assert cfg.paper.psi_1 == 4.0 and cfg.paper.sigma_eps == 0.25
+        assert cfg.paper.activation == "tanh" and cfg.paper.target == "relu"
+        assert cfg.curve_psi_2[0] == 4.0 and cfg.curve_psi_2[-2] == 256.0
+        assert math.isinf(cfg.curve_psi_2[-1])
+        assert cfg.rates_psi_2[0] == 4.0 and round(cfg.rates_psi_2[-1]) == 181
+        assert min(cfg.curve_lams) == pytest.approx(0.08)
+        assert max(cfg.curve_lams) == pytest.approx(1.0)
+    with pytest.raises(InputError, match="preset"):
+        RFRRConfig.preset_config("cpu")
+    with pytest.raises(InputError, match="mc_d"):
+        RFRRConfig(mc_d=(80, 40))

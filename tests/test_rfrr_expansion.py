@@ -1,5 +1,5 @@
 """The 1/psi1 expansion of the deterministic equivalent (proofs_check/rfrr_expansion.py)
-against the numeric rates of simulations/rfrr.py."""
+against the numeric rates of theory/rfrr_asymptotics.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 from fasttransfer.proofs_check import rfrr_expansion as ex
-from fasttransfer.simulations import rfrr
+from fasttransfer.theory import rfrr_asymptotics as rfrr
 
 SETTING = dict(psi2=2.0, F1=1.0, Fs=0.5, tau=0.5)
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)
@@ -23,7 +23,7 @@ def constants():
 
 @pytest.fixture(scope="module")
 def table():
-    return rfrr.rates_table(rfrr.RatesConfig(exponents=(13, 14, 15)))
+    return rfrr.rates_table(rfrr.RatesConfig(psi1=(2.0 ** 13, 2.0 ** 14, 2.0 ** 15)))
 
 
 def test_kernel_limit_equation_is_the_documented_quadratic():

@@ -1,31 +1,39 @@
-"""``fasttransfer``: the command line (SPEC §7).
+"""``fasttransfer``: the command line (SPEC §7), the whole command tree in this module.
 
-Each sub-command lives in its own module ``fasttransfer/cmd_<name>.py`` exposing
-``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when
-their command runs, so ``fasttransfer analyze`` never pays for JAX start-up.
+    fasttransfer analyze SWEEP.csv       rates and transfer verdict of a width x HP sweep
+    fasttransfer plan                    Theorem 2 planner
+    fasttransfer verify                  every check of the paper's claims -> report.md
+    fasttransfer simulate relu|rfrr|topk one simulation into the results store
+    fasttransfer figures                 every paper figure, drawn from the results store
+    fasttransfer coordcheck              muP coordinate check of the two-layer ReLU net
 
-Bad input (:class:`theory.errors.InputError` or an argparse error) prints one line on
-stderr and exits with code 2; never a traceback.
+One convention for every configuration: ``--preset NAME`` picks a frozen configuration
+and ``--set FIELD=VALUE`` (repeatable) overrides any of its fields, parsed by the field's
+type (``--set widths=64,128 --set steps=200``); the few shorthands (``--widths``,
+``--steps``, ...) are the same overrides. A flag exists only on the command and target
+it applies to (anything else is argparse's one-line error), and ``--set`` accepts only the
+target configuration's fields. Results go to the store under ``--out`` (default
+``results``: OUT/<study>/<preset>/..., :mod:`theory.store`), which ``simulate``,
+``verify`` and ``figures`` share; ``--recompute`` replaces a stored result of another
+configuration or code version, which is otherwise refused.
+
+Handlers live in ``fasttransfer/cmd_*.py`` (imported only when their command runs, so
+``analyze`` never pays for JAX start-up). Bad input (:class:`theory.errors.InputError` or
+an argparse error) prints one line on stderr and exits with code 2; never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
+import dataclasses
 import os
 import sys
+import typing
+from pathlib import Path
 
 from fasttransfer.theory.errors import InputError, cli_message
 
-COMMANDS: dict[str, str] = {
-    "analyze": "estimate alpha, beta and the transfer verdict from a width x HP sweep",
-    "plan": "Theorem 2 planner: compute-optimal proxy width, trials and target width",
-    "verify": "run every check of the paper's claims and write report.md",
-    "simulate": "run a simulation (relu | rfrr | topk) and store tidy CSV results",
-    "figures": "draw every paper figure (PNG and PDF)",
-    "coordcheck": "muP coordinate check of the two-layer ReLU net",
-}
+PRESETS = ("quick", "cpu", "paper")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -35,19 +43,260 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _command_module(name: str):
-    return importlib.import_module(f"fasttransfer.cmd_{name}")
+# ------------------------------------------------------------------ argument types
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+# ---------------------------------------------------------- the override convention
+def _parse_field(text: str, hint, name: str):
+    """``text`` as a value of the type ``hint`` (int, float, str, bool, None-able,
+    tuple[X, ...])."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if text.strip().lower() == "none" and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _parse_field(text, inner[0], name)
+    if origin is tuple:
+        item = args[0] if args else str
+        return tuple(_parse_field(t.strip(), item, name) for t in text.split(",") if t.strip())
+    try:
+        if hint is bool:
+            low = text.strip().lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return low in ("true", "1", "yes")
+        if hint in (int, float, str):
+            return hint(text)
+    except ValueError:
+        raise InputError(f"set: {name}={text!r} is not a {hint.__name__}", param="set") from None
+    raise InputError(f"set: field {name} cannot be set from the command line", param="set")
+
+
+def apply_overrides(config, pairs) -> object:
+    """``config`` (a frozen dataclass) with ``FIELD=VALUE`` pairs applied by
+    ``dataclasses.replace`` (so its own validation runs); unknown fields are an error
+    naming the fields there are."""
+    if not pairs:
+        return config
+    hints = typing.get_type_hints(type(config))
+    names = [f.name for f in dataclasses.fields(config)]
+    changes = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in names:
+            raise InputError(f"set: expected FIELD=VALUE with FIELD one of {', '.join(names)}; "
+                             f"got {pair!r}", param="set")
+        changes[key] = _parse_field(text, hints[key], key)
+    return dataclasses.replace(config, **changes)
+
+
+def _config_args(p: argparse.ArgumentParser, presets=PRESETS, default="quick") -> None:
+    p.add_argument("--preset", choices=presets, default=default,
+                   help="the frozen configuration to start from (default %(default)s)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override one field of the configuration (repeatable); "
+                        "--print-config lists the fields")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved configuration as JSON and exit")
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): the store OUT/<study>/<preset>/ "
+                        "that simulate, verify and figures share")
+    p.add_argument("--recompute", action="store_true",
+                   help="replace a stored result of another configuration or code version "
+                        "(refused otherwise; one of this configuration is reused)")
+
+
+def _progress_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+# ------------------------------------------------------------------------- commands
+def _analyze(p: argparse.ArgumentParser) -> None:
+    from fasttransfer.cmd_analyze import add_arguments
+
+    add_arguments(p)
+
+
+def _plan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", default=None, metavar="A",
+                   help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis")
+    p.add_argument("--beta", default=None, metavar="B",
+                   help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis")
+    p.add_argument("--r", default=None, metavar="R",
+                   help="cost exponent: one run at width n costs n^r (> 0; default 2, the "
+                        "paper's standard)")
+    p.add_argument("--rho", default=None, metavar="R",
+                   help="deprecated alias of --r (the paper's rho is the grid resolution)")
+    p.add_argument("--h", default="1", metavar="H",
+                   help="number of tuned HPs (>= 1; default 1)")
+    p.add_argument("--budget", required=True, metavar="F",
+                   help="total compute F, in units of one run at width 1 (> 1)")
+    p.add_argument("--json", type=Path, default=None, metavar="OUT",
+                   help="write the plan as JSON (SPEC §7 schema)")
+    p.add_argument("--from-analysis", type=Path, default=None, metavar="FILE",
+                   help="JSON written by `fasttransfer analyze --json`: alpha.estimate, "
+                        "beta.estimate")
+    for name, what in (("a", "A in a_n = A n^-alpha"), ("c", "Bc in c_m = Bc m^(-2 beta)"),
+                       ("g", "G in g(K) = G K^(-2/h)")):
+        p.add_argument(f"--coef-{name}", default="1", metavar="X",
+                       help=f"model constant {what} (> 0; default 1): sets the units of "
+                            "the predicted excess and the split of the budget")
+
+
+def _verify(p: argparse.ArgumentParser) -> None:
+    from fasttransfer.checks import CHECKS
+
+    p.add_argument("--preset", choices=PRESETS, default="quick",
+                   help="quick: a 2-core CPU in minutes (default); cpu: the reduced regime "
+                        "of the ReLU simulations (about 20 minutes); paper: the paper's "
+                        "scale (the ReLU simulations re-analysed from the results bank)")
+    p.add_argument("--only", default=None,
+                   help=f"comma-separated subset of: {','.join(CHECKS)}")
+    _store_args(p)
+
+
+def _simulate(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="target", required=True, parser_class=_OneLineParser)
+    relu = sub.add_parser("relu", help="the two-layer ReLU net's width x LR x seed sweep "
+                                       "(Figure 5; the k-index late shift of Figure 2)")
+    relu.add_argument("--study", choices=("relu", "kindex", "kindex-layerwise"), default="relu",
+                      help="relu: the ReLU counterexample (Figure 5); kindex: the Gaussian "
+                           "k-index late shift (Figure 2); kindex-layerwise: the same with the "
+                           "second-layer LR divided by 50")
+    relu.add_argument("--param", choices=("mup", "sp"), default="mup")
+    _config_args(relu)
+    _store_args(relu)
+    relu.add_argument("--widths", type=int_list, default=None, help="= --set widths=...")
+    relu.add_argument("--lrs", type=positive_int, default=None, help="= --set n_lrs=N")
+    relu.add_argument("--seeds", type=positive_int, default=None, help="= --set seeds=N")
+    relu.add_argument("--steps", type=positive_int, default=None, help="= --set steps=N")
+    relu.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                      help="= --set dtype=...")
+    _progress_arg(relu)
+
+    rfrr = sub.add_parser("rfrr", help="Theorem 3: random-feature ridge regression")
+    _config_args(rfrr)
+    _store_args(rfrr)
+    _progress_arg(rfrr)
+
+    topk = sub.add_parser("topk", help="the top-k trajectory decomposition (both settings)")
+    _config_args(topk, presets=("quick", "paper"))
+    _store_args(topk)
+    topk.add_argument("--widths", type=int_list, default=None)
+    topk.add_argument("--lrs", type=positive_int, default=None,
+                      help="number of log-spaced learning rates over the preset's range")
+    topk.add_argument("--seeds", type=positive_int, default=None)
+    topk.add_argument("--steps", type=positive_int, default=None)
+    topk.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    _progress_arg(topk)
+
+
+def _figures(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder (default results): reads OUT/<study>/<preset>/, "
+                        "writes OUT/figures/")
+    p.add_argument("--preset", choices=PRESETS, default="quick",
+                   help="whose stored results to draw (figures of studies without a cpu "
+                        "preset use quick)")
+    p.add_argument("--only", default=None, help="comma-separated figure names")
+
+
+def _coordcheck(p: argparse.ArgumentParser) -> None:
+    _config_args(p, presets=("quick", "paper"))
+    _store_args(p)
+    p.add_argument("--widths", type=int_list, default=None,
+                   help="= --set widths=... (at least 3; default 64,...,4096)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="= --set seeds=N")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="= --set steps=N: Adam steps recorded after init (default 5)")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="= --set lr=X: scale-free learning rate nu (default 0.03)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    _progress_arg(p)
+
+
+COMMANDS: dict[str, tuple[str, typing.Callable]] = {
+    "analyze": ("estimate alpha, beta and the transfer verdict from a width x HP sweep", _analyze),
+    "plan": ("Theorem 2 planner: compute-optimal proxy width, trials and target width", _plan),
+    "verify": ("run every check of the paper's claims and write report.md", _verify),
+    "simulate": ("run a simulation (relu | rfrr | topk) into the results store", _simulate),
+    "figures": ("draw every paper figure from the results store (PNG and PDF)", _figures),
+    "coordcheck": ("muP coordinate check of the two-layer ReLU net", _coordcheck),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="fasttransfer", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
-    for name, help_text in COMMANDS.items():
-        if importlib.util.find_spec(f"fasttransfer.cmd_{name}") is None:
-            continue  # a command whose module has not landed yet
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        _command_module(name).add_arguments(p)
+    for name, (help_text, arguments) in COMMANDS.items():
+        arguments(sub.add_parser(name, help=help_text, description=help_text))
     return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # static imports, deferred to the command that runs
+    if args.command == "analyze":
+        from fasttransfer import cmd_analyze as cmd
+    elif args.command == "plan":
+        from fasttransfer import cmd_plan as cmd
+    elif args.command == "verify":
+        from fasttransfer import cmd_verify as cmd
+    elif args.command == "simulate":
+        from fasttransfer import cmd_simulate as cmd
+    elif args.command == "figures":
+        from fasttransfer import cmd_figures as cmd
+    else:
+        from fasttransfer import cmd_coordcheck as cmd
+    return int(cmd.run(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,9 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     # seen 10-20x slower on 2 cores. A default only: the user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
-    prog = f"fasttransfer {args.command}"
+    prog = f"fasttransfer {args.command}" + (f" {args.target}" if getattr(args, "target", None) else "")
     try:
-        return int(_command_module(args.command).run(args) or 0)
+        return _dispatch(args)
     except InputError as err:
         print(f"{prog}: error: {cli_message(err)}", file=sys.stderr)
         return 2

@@ -9,46 +9,6 @@ recomputed; one of another is refused unless --recompute."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    if len(values) < 3 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 3 positive widths, got {text!r}")
-    return values
-
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return value
-    return parse
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="results folder (default results): OUT/coordcheck/<preset>/")
-    p.add_argument("--recompute", action="store_true",
-                   help="replace a stored result of another configuration or code")
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--widths", type=_int_list, default=None,
-                   help="comma-separated widths (default 64,...,4096)")
-    p.add_argument("--seeds", type=_positive(int), default=None)
-    p.add_argument("--steps", type=_positive(int), default=None,
-                   help="Adam steps recorded after init (default 5: t = 0..5)")
-    p.add_argument("--lr", type=_positive(float), default=None,
-                   help="scale-free learning rate nu (default 0.03)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default=None)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,12 +19,20 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.simulations import coordcheck as cc
     from fasttransfer.theory.store import entry_dir
 
-    if args.seeds is not None and args.seeds < 2:
-        from fasttransfer.theory.errors import InputError
+    from dataclasses import replace
 
-        raise InputError("--seeds: need at least 2 (the tolerance comes from the seed spread)")
-    cfg = cc.with_overrides(cc.CoordCheckConfig.preset(args.preset), widths=args.widths,
-                            seeds=args.seeds, steps=args.steps, lr=args.lr, dtype=args.dtype)
+    from fasttransfer.cli import apply_overrides
+
+    short = {"widths": args.widths, "seeds": args.seeds, "steps": args.steps, "lr": args.lr,
+             "dtype": args.dtype}
+    cfg = cc.CoordCheckConfig.preset(args.preset)
+    cfg = apply_overrides(replace(cfg, **{k: v for k, v in short.items() if v is not None}),
+                          args.set)
+    if args.print_config:
+        import json
+
+        print(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        return 0
     start = time.perf_counter()
     bar = None
     if not args.no_progress:

@@ -9,16 +9,6 @@ import argparse
 from pathlib import Path
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="results folder (default results): reads OUT/<study>/<preset>/, "
-                        "writes OUT/figures/")
-    p.add_argument("--preset", choices=("quick", "cpu", "paper"), default="quick",
-                   help="whose stored results to draw (figures of studies without a cpu "
-                        "preset use quick)")
-    p.add_argument("--only", default=None, help="comma-separated figure names")
-
-
 def _stored_entries(root: Path) -> list[str]:
     """One line per finished store entry under ``root`` (and the bank)."""
     import json

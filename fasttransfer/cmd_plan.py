@@ -19,32 +19,6 @@ import argparse
 from pathlib import Path
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--alpha", default=None, metavar="A",
-                   help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis")
-    p.add_argument("--beta", default=None, metavar="B",
-                   help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis")
-    p.add_argument("--r", default=None, metavar="R",
-                   help="cost exponent: one run at width n costs n^r (> 0; default 2, the "
-                        "paper's standard)")
-    p.add_argument("--rho", default=None, metavar="R",
-                   help="deprecated alias of --r (the paper's rho is the grid resolution)")
-    p.add_argument("--h", default="1", metavar="H",
-                   help="number of tuned HPs (>= 1; default 1)")
-    p.add_argument("--budget", required=True, metavar="F",
-                   help="total compute F, in units of one run at width 1 (> 1)")
-    p.add_argument("--json", type=Path, default=None, metavar="OUT",
-                   help="write the plan as JSON (SPEC §7 schema)")
-    p.add_argument("--from-analysis", type=Path, default=None, metavar="FILE",
-                   help="JSON written by `fasttransfer analyze --json`: alpha.estimate, "
-                        "beta.estimate")
-    for name, what in (("a", "A in a_n = A n^-alpha"), ("c", "Bc in c_m = Bc m^(-2 beta)"),
-                       ("g", "G in g(K) = G K^(-2/h)")):
-        p.add_argument(f"--coef-{name}", default="1", metavar="X",
-                       help=f"model constant {what} (> 0; default 1): sets the units of "
-                            "the predicted excess and the split of the budget")
-
-
 def read_analysis(path: Path) -> dict:
     """alpha and beta (and the verdict, when present) from an ``analyze --json`` file.
 

@@ -6,26 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 import traceback
-from pathlib import Path
 
 from fasttransfer.theory.errors import InputError
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from fasttransfer.checks import CHECKS, PRESETS
-
-    p.add_argument("--preset", choices=PRESETS, default="quick",
-                   help="quick: a 2-core CPU in minutes (default); cpu: the reduced regime "
-                        "of the ReLU simulations (about 20 minutes); paper: the paper's "
-                        "scale (simulations re-analysed from the results bank)")
-    p.add_argument("--only", default=None,
-                   help=f"comma-separated subset of: {','.join(CHECKS)}")
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="results folder (default results): the store OUT/<study>/<preset>/ "
-                        "that simulate and figures share, report.md, figures/")
-    p.add_argument("--recompute", action="store_true",
-                   help="recompute stored results (by default a result of the same "
-                        "configuration and code is reused and one of another is refused)")
 
 
 def _selected(only: str | None) -> list[str]:

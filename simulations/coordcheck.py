@@ -35,7 +35,7 @@ random numbers: the width trend is not blurred by data noise); the probe batch i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
@@ -420,11 +420,6 @@ def slopes_markdown(verdict: CoordCheckVerdict) -> str:
                 cells.append(f"{r['slope']:+.3f} ± {r['se']:.3f}{mark}")
             lines.append(f"| {param} | {module} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def with_overrides(cfg: CoordCheckConfig, **kw) -> CoordCheckConfig:
-    """``cfg`` with the non-None keyword values replaced (CLI flags over a preset)."""
-    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
 
 
 # ---------------------------------------------------------------------------------- store

@@ -181,11 +181,11 @@ def _jsonable(obj):
 
 def simulate(root: Path, preset: str = "quick", *, settings=SETTINGS, progress: bool = True,
              recompute: bool = False, log=print, choose: bool = True, label: str | None = None,
-             **overrides) -> dict:
-    """Both settings (or the ones named) of ``preset`` with ``overrides``, each in its
-    entry ROOT/topk/<label>/<setting> (label: the preset's name unless given):
-    {setting: frames} (:func:`simulate_setting`)."""
-    cfgs = configs(preset, **overrides)
+             cfgs: dict | None = None, **overrides) -> dict:
+    """Both settings (or the ones named) of ``preset`` with ``overrides`` (or the given
+    ``cfgs``: {setting: configuration}), each in its entry ROOT/topk/<label>/<setting>
+    (label: the preset's name unless given): {setting: frames} (:func:`simulate_setting`)."""
+    cfgs = cfgs if cfgs is not None else configs(preset, **overrides)
     return {s: simulate_setting(s, cfgs[s], Path(root), label or preset, progress=progress,
                                 recompute=recompute, log=log, choose=choose)
             for s in settings}

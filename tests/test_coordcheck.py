@@ -158,8 +158,10 @@ def test_store_roundtrip_reuse_and_cli(tmp_path, tiny_run, monkeypatch):
     from fasttransfer.cli import main
 
     # the CLI reuses a stored result of its configuration (no recomputation)
-    cli_cfg = cc.with_overrides(cc.CoordCheckConfig.preset("quick"), widths=(64, 256, 1024),
-                                steps=2, seeds=4)
+    from dataclasses import replace
+
+    cli_cfg = replace(cc.CoordCheckConfig.preset("quick"), widths=(64, 256, 1024), steps=2,
+                      seeds=4)
     cc.stored_coordcheck(tmp_path / "cli", cli_cfg, "quick", log=logs.append)
     assert len(calls) == 2
     code = main(["coordcheck", "--out", str(tmp_path / "cli"), "--widths", "64,256,1024",

@@ -48,11 +48,11 @@ def test_two_processes_share_one_store(tmp_path):
     assert sorted(set(df.width)) == [8, 16] and len(df) == 2 * 5 * 2
 
     # the distributed cell equals the same cell trained here, in one process
-    from fasttransfer import run_relu
+    from fasttransfer.cmd_simulate import relu_config_from_args
     from fasttransfer.simulations import relu_engine
 
     ns = run_relu_args(ARGS)
-    cfg = run_relu.config_from_args(ns)
+    cfg = relu_config_from_args(ns)
     here = relu_engine.sweep_frame(cfg, 8, relu_engine.train_width(cfg, 8))
     there = df[df.width == 8].sort_values(["hp", "seed"]).reset_index(drop=True)
     here = here.sort_values(["hp", "seed"]).reset_index(drop=True)

@@ -13,11 +13,11 @@ from fasttransfer.theory.store import MissingResult
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from fasttransfer.run_rfrr import run_all
+    from fasttransfer.checks.theorem3 import study_and_constants
     from fasttransfer.simulations.rfrr import RFRRConfig
 
     root = tmp_path_factory.mktemp("rfrr_results")
-    run_all(root, RFRRConfig.tiny(), log=lambda m: None)
+    study_and_constants(root, RFRRConfig.tiny(), log=lambda m: None)
     return root
 
 

@@ -13,10 +13,10 @@ paper's rho is the grid resolution, not a cost exponent). ``--from-analysis FILE
 
 from __future__ import annotations
 
-from fasttransfer.theory.atomic import atomic_write_json
-
 import argparse
 from pathlib import Path
+
+from fasttransfer.theory.store import atomic_write_json
 
 
 def read_analysis(path: Path) -> dict:

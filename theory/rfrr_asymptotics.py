@@ -52,6 +52,7 @@ from typing import Callable
 import numpy as np
 
 from fasttransfer.theory.errors import InputError
+from fasttransfer.theory.fits import loglog_slope
 
 __all__ = [
     "SolverError", "GaussianCoefficients", "RELU", "activation_coefficients",
@@ -557,7 +558,6 @@ def loglog_slopes(table, *, n_last: int = 4, width: str = "psi1",
     """Least-squares slopes of log a, log b, log c (the columns `keys`) against the log of
     the column `width` over the n_last largest finite widths of a rates table."""
     t = table[np.isfinite(table[width])].sort_values(width).tail(n_last)
-    x = np.log(t[width].to_numpy(dtype=float))
-    return {key: float(np.polyfit(x, np.log(t[key].to_numpy(dtype=float)), 1)[0])
-            for key in keys}
+    x = t[width].to_numpy(dtype=float)
+    return {key: float(loglog_slope(x, t[key].to_numpy(dtype=float)).slope) for key in keys}
 

@@ -2,7 +2,8 @@
 the paper's Llama loss law L = 3.137 + 13.16 n^-0.52 with an HP drift of rate
 beta = 0.75 (fast: c_n = o(a_n)) and beta = alpha/2 = 0.26 (weak: c_n ~ a_n).
 Lines: the exact gaps of the family; markers: what ``analyze`` estimates from a noisy
-7-width x 31-HP x 6-seed sweep of it."""
+7-width x 31-HP x 6-seed sweep of it (c_n: its model column, phi''/2 b_n^2). A view of
+the ``estimators`` entry of the results store (written by the ``estimators`` check)."""
 
 from __future__ import annotations
 
@@ -14,40 +15,24 @@ from matplotlib.figure import Figure
 NAME = "rate_framework"
 CAPTION = ("Loss gap a_n, HP gap b_n and transfer suboptimality c_n for the Llama loss law "
            "with a fast (beta=0.75) and a weak (beta=alpha/2) HP drift: exact (lines) and "
-           "estimated from a noisy sweep (markers).")
-
-WIDTHS = 128 * 2 ** np.arange(7)
-NOISE = 1e-3
-SEEDS = 6
+           "estimated from a noisy sweep (markers; c_n from the fitted curvature).")
 
 
-def families():
-    from fasttransfer.theory.synthetic import llama_family
+def load(results_dir: Path | None = None, preset: str = "quick") -> dict:
+    """The stored data (``estimators`` entry, ``rate_framework.json``); arrays as numpy."""
+    from fasttransfer.paper_figures.stored import entry
 
-    return {"fast": llama_family(0.75), "weak": llama_family(0.52 / 2)}
+    data = entry(results_dir, "estimators", preset).read_json("rate_framework.json")
+    for fam in data["families"].values():
+        for k in ("a", "b", "c", "a_hat", "b_hat", "c_hat"):
+            fam[k] = np.asarray(fam[k], dtype=np.float64)
+    data["widths"] = np.asarray(data["widths"], dtype=np.float64)
+    return data
 
 
-def load(results_dir: Path | None = None, preset: str = "quick", *,
-         bootstrap: int | None = None) -> dict:
-    """Exact gaps and the estimates from one sampled sweep per family (synthetic: no
-    stored results needed; ``results_dir`` is unused)."""
-    from fasttransfer.theory.rates import analyze_sweep
-
-    boot = bootstrap if bootstrap is not None else (1000 if preset == "paper" else 200)
-    out = {"widths": WIDTHS.astype(np.float64), "families": {}}
-    for i, (name, fam) in enumerate(families().items()):
-        grid = fam.nu_inf + np.linspace(-3.75, 3.75, 31)
-        df = fam.sample_sweep(WIDTHS, grid, seeds=SEEDS, noise=NOISE, rng=100 + i)
-        an = analyze_sweep(df, bootstrap=boot, seed=i)
-        out["families"][name] = {
-            "alpha": fam.alpha, "beta": fam.beta,
-            "a": fam.a(WIDTHS), "b": fam.b(WIDTHS), "c": fam.c(WIDTHS),
-            "a_hat": an.per_width.a.to_numpy(), "b_hat": an.per_width.b.to_numpy(),
-            "c_hat": an.per_width.c.to_numpy(),
-            "alpha_hat": an.alpha, "beta_hat": an.beta, "d_hat": an.beta_minus_half_alpha,
-            "verdict": an.verdict,
-        }
-    return out
+def _ci(e) -> str:
+    lo, hi = e["ci"]
+    return "" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]"
 
 
 def plot(data: dict) -> Figure:
@@ -63,17 +48,18 @@ def plot(data: dict) -> Figure:
             slopes = {"a": f["alpha"], "b": f["beta"], "c": 2 * f["beta"]}
             sym = {"a": r"$a_n$", "b": r"$b_n$", "c": r"$c_n$"}
             hat = {"a": r"$\hat\alpha$", "b": r"$\hat\beta$", "c": r"$2\hat\beta$"}
-            est = {"a": f["alpha_hat"].estimate, "b": f["beta_hat"].estimate,
-                   "c": 2 * f["beta_hat"].estimate}
+            est = {"a": f["alpha_hat"]["estimate"], "b": f["beta_hat"]["estimate"],
+                   "c": 2 * f["beta_hat"]["estimate"]}
+            what = {"a": "estimated", "b": "estimated", "c": "model"}
             for key, col in zip("abc", cols):
                 ax.loglog(n, f[key], "-", color=col, lw=1.3,
                           label=f"{sym[key]} exact, slope -{slopes[key]:.2f}")
                 ax.loglog(n, f[key + "_hat"], "o", color=col, ms=4, mfc="none",
-                          label=f"{sym[key]} estimated, {hat[key]}={est[key]:.3f}")
+                          label=f"{sym[key]} {what[key]}, {hat[key]}={est[key]:.3f}")
             d = f["d_hat"]
             ax.set_title(f"{name}: " + r"$\beta$" + f"={f['beta']:.2f}, " + r"$\alpha$"
                          + f"={f['alpha']:.2f}; verdict {f['verdict']}\n"
-                         + r"$\beta-\alpha/2$" + f" = {d.estimate:.3f} [{d.ci[0]:.3f}, {d.ci[1]:.3f}]")
+                         + r"$\beta-\alpha/2$" + f" = {d['estimate']:.3f}{_ci(d)}")
             ax.set_xlabel("width $n$")
             ax.set_ylabel(r"$a_n$, $b_n$, $c_n$")
             ax.legend(fontsize=6, loc="lower left")
@@ -81,14 +67,9 @@ def plot(data: dict) -> Figure:
 
 
 def main(argv=None) -> int:
-    from fasttransfer.paper_figures.style import figure_main
+    from fasttransfer.paper_figures.style import results_main
 
-    def options(p):
-        p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-        p.add_argument("--bootstrap", type=int, default=50, help="resamples (tiny run: 50)")
-
-    return figure_main(argv, name=NAME, caption=CAPTION, options=options,
-                       make=lambda a: plot(load(None, a.preset, bootstrap=a.bootstrap)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ MAKES = {
     "kindex-layerwise": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
 }
 MAKES["coordcheck"] = "fasttransfer coordcheck --preset {preset} --out {root}"
+MAKES["estimators"] = "fasttransfer verify --only estimators --preset {preset} --out {root}"
 MAKES["rfrr"] = MAKES["rfrr_constants"] = (
     "fasttransfer simulate rfrr --preset {preset} --out {root}")
 DEFAULT_MAKE = "fasttransfer verify --preset {preset} --out {root}"

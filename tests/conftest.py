@@ -7,7 +7,8 @@
   promotion are errors in tests, as in equinox's conftest: silent float32/float64
   mixing or broadcasting a (n,) against an (n, 1) should never pass unnoticed.
 * Hypothesis profiles: ``ci`` (derandomised, no deadline since JAX compiles inside
-  tests) is used when CI is set; ``dev`` otherwise.
+  tests) is used when CI is set; ``dev`` otherwise; ``estimators`` (on top of either:
+  200 examples in CI) for the rate estimators' properties.
 """
 
 import os
@@ -35,7 +36,13 @@ settings.register_profile(
 settings.register_profile(
     "dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+settings.load_profile(_PROFILE)
+# the estimator properties (tests/test_rates.py, test_fits.py, test_framework.py, ...):
+# >= 200 derandomised examples each in CI (issue 11), a quick 25 in development; they
+# decorate themselves with @settings.get_profile("estimators")
+settings.register_profile("estimators", parent=settings.get_profile(_PROFILE),
+                          max_examples=200 if _PROFILE == "ci" else 25)
 
 
 import contextlib  # noqa: E402

@@ -117,6 +117,7 @@ class _Analysis:
     ({}, 4, "pass", None),
     (dict(verdict="fast"), 4, "differs", "fast"),
     (dict(verdict="no-transfer"), 4, "differs", "no-transfer"),
+    (dict(verdict="below-theory"), 4, "differs", "below-theory"),
     (dict(beta=(-0.1, 0.6)), 4, "inconclusive", "HP drift is not resolved"),   # no drift seen
     (dict(alpha=(-0.2, 1.0)), 4, "inconclusive", "loss gap is not resolved"),
     (dict(warnings=("no measurable HP drift",)), 4, "inconclusive", "warned"),

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory.framework import (Estimate, finite_transfer_suboptimality, hp_gap, is_fast,
-                              loss_gap, transfer_suboptimality, transfer_verdict)
+from fasttransfer.theory.framework import (VERDICTS, Estimate, Evidence, finite_transfer_suboptimality,
+                                           hp_gap, is_fast, loss_gap, rescaling_rule,
+                                           transfer_suboptimality, transfer_verdict)
 from fasttransfer.theory.synthetic import PowerLawFamily
 
 
@@ -17,6 +18,7 @@ def test_gaps_elementwise_and_norm():
     assert np.allclose(hp_gap(np.array([[3.0, 4.0], [0.0, 1.0]]), np.zeros(2), hp_axis=-1), [5.0, 1.0])
 
 
+@settings.get_profile("estimators")
 @given(B=st.floats(0.05, 5.0), beta=st.floats(0.1, 1.5), kappa=st.floats(0.05, 5.0),
        n=st.floats(16.0, 1e5))
 def test_c_is_half_kappa_b_squared_on_the_family(B, beta, kappa, n):
@@ -43,16 +45,60 @@ def test_finite_version_tends_to_c_n():
     assert cN[0] < cN[1] < cN[2]
 
 
-@pytest.mark.parametrize("d, beta, word", [
-    ((0.1, 0.3), (0.5, 0.9), "fast"),
-    ((-0.1, 0.2), (0.2, 0.4), "weak"),
-    ((-0.3, -0.1), (0.1, 0.2), "weak"),         # b_n -> 0, slower than a_n^(1/2)
-    ((-1.0, -0.5), (-0.6, -0.1), "no-transfer"),
-    ((-0.5, 0.5), (-0.2, 0.4), "inconclusive"),  # convergence not established
-    ((np.nan, np.nan), (0.2, 0.4), "inconclusive"),
+CONVERGES = dict(beta=(0.2, 0.6), drift="power law", slope=(-0.3, -0.15), slope_estimate=-0.2)
+
+
+@pytest.mark.parametrize("kw, word, reason", [
+    (dict(d=(0.15, 0.3)), "fast", "above the margin"),
+    (dict(d=(-0.05, 0.08)), "weak", "inside the equivalence margin"),
+    (dict(d=(-0.3, -0.15)), "below-theory", "Proposition 1"),
+    (dict(d=(-0.05, 0.3)), "inconclusive", "underpowered"),             # straddles +m
+    (dict(d=(-0.5, 0.5)), "inconclusive", "underpowered"),
+    (dict(d=(0.15, 0.3), margin=0.2), "inconclusive", "underpowered"),  # the margin is settable
+    (dict(d=(-0.05, 0.08), loss_gap_resolved=False), "inconclusive", "loss gap"),
+    (dict(d=(-0.05, 0.08), hp_drift_resolved=False), "inconclusive", "HP drift"),
+    (dict(d=(0.15, 0.3), doubts=("window",)), "inconclusive", "window"),
+    (dict(d=(0.15, 0.3), flat="no measurable HP drift"), "inconclusive", "no measurable"),
+    (dict(d=(0.15, 0.3), blockers=("one seed",)), "inconclusive", "one seed"),
+    (dict(d=(np.nan, np.nan)), "inconclusive", "not finite"),
+    # drift versus convergence
+    (dict(d=(0.15, 0.3), drift="indistinguishable", beta=(-0.05, 0.05)), "no-transfer",
+     "HP = nu n^-0.2"),
+    (dict(d=(0.15, 0.3), drift="drift", beta=(-0.05, 0.05)), "no-transfer", "preferred"),
+    (dict(d=(0.15, 0.3), drift="power law", beta=(-0.6, -0.2)), "no-transfer", "n^-0.2"),
+    (dict(d=(0.15, 0.3), drift="drift", beta=(-0.05, 0.05), slope=(-0.12, 0.02)),
+     "inconclusive", "not resolved"),
+    (dict(d=(0.15, 0.3), drift="indistinguishable", beta=(0.05, 0.9)), "inconclusive",
+     "cannot decide"),                                                  # beta above 0 too
+    (dict(d=(0.15, 0.3), drift="indistinguishable", beta=(-0.3, 0.9)), "inconclusive",
+     "cannot decide"),
+    (dict(d=(0.15, 0.3), drift="drift", beta=(-0.05, 0.05), flat="no measurable HP drift"),
+     "inconclusive", "no measurable"),
+    (dict(d=(0.15, 0.3), drift="power law", beta=(-0.05, 0.4)), "inconclusive", "cannot decide"),
+    (dict(d=(0.15, 0.3), drift="untested"), "inconclusive", "not compared"),
 ])
-def test_verdict_table(d, beta, word):
-    assert transfer_verdict(d, beta) == word
+def test_verdict_table(kw, word, reason):
+    ev = Evidence(**{**CONVERGES, **kw})
+    got, reasons = transfer_verdict(ev)
+    assert got == word and got in VERDICTS
+    assert reasons and any(reason in r for r in reasons), reasons
+
+
+@settings.get_profile("estimators")
+@given(lo=st.floats(-2.0, 2.0), width=st.floats(0.0, 2.0), m=st.floats(0.0, 0.5))
+def test_rate_verdicts_partition_the_interval(lo, width, m):
+    """With convergence and both gaps resolved, the interval [lo, hi] of beta - alpha/2
+    decides alone: fast iff lo > m, below-theory iff hi < -m, weak iff inside [-m, m]."""
+    hi = lo + width
+    word, _ = transfer_verdict(Evidence(**{**CONVERGES, "d": (lo, hi), "margin": m}))
+    expect = ("fast" if lo > m else "below-theory" if hi < -m
+              else "weak" if -m <= lo and hi <= m else "inconclusive")
+    assert word == expect
+
+
+def test_rescaling_rule_names_the_exponent():
+    rule = rescaling_rule(-0.48)  # LR* ~ n^-0.48: nu = LR n^0.48 is width-free
+    assert "moves as n^-0.48" in rule and "HP = nu n^-0.48" in rule and "nu = HP n^0.48" in rule
 
 
 def test_estimate_and_is_fast():

@@ -62,8 +62,11 @@ def test_analyze_sweep_from_python(tmp_path, capsys):
     assert from_df.alpha.estimate == pytest.approx(from_path.alpha.estimate, rel=1e-12)
     assert main(["analyze", str(path), "--bootstrap", "50"]) == 0
     assert capsys.readouterr().out.strip() == from_path.summary()
-    assert set(from_df.to_json_dict()) >= {"alpha", "beta", "verdict", "per_width"}
-    assert len(from_df.plot().axes) == 2
+    assert set(from_df.to_json_dict()) >= {"alpha", "beta", "verdict", "per_width", "reasons",
+                                            "hp_drift"}
+    assert from_df.reasons and from_df.hp_drift.estimate < 0
+    fig = from_df.plot()  # 5 widths: two panels and the colour bar of the widths
+    assert [ax.get_label() for ax in fig.axes][-1] == "<colorbar>" and len(fig.axes) == 3
     raw = df.assign(hp=np.exp(df.hp))
     logged = ft.analyze_sweep(raw, log_hp=True, bootstrap=50, seed=0)
     assert logged.beta.estimate == pytest.approx(from_df.beta.estimate, rel=1e-9)
@@ -71,3 +74,9 @@ def test_analyze_sweep_from_python(tmp_path, capsys):
 
     with pytest.raises(InputError, match="^log_hp"):
         ft.analyze_sweep(df.assign(hp=-1.0), log_hp=True)
+    # issue 11's options reach the library: a one-seed sweep needs the independence
+    # assertion for a verdict; the margin is settable
+    one = ft.analyze_sweep(df[df.seed == 0], bootstrap=50, seed=0)
+    assert one.verdict == "inconclusive" and "one seed" in one.reasons[0]
+    wide = ft.analyze_sweep(df, bootstrap=50, seed=0, margin=5.0)
+    assert wide.margin == 5.0 and wide.verdict != "fast"

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory.synthetic import LateShiftFamily, PowerLawFamily, llama_family, sample_sweep
+from fasttransfer.theory.synthetic import (LateShiftFamily, LogDriftFamily, PowerLawFamily,
+                                           coverage_cases, llama_family, sample_sweep)
 
 
+@settings.get_profile("estimators")
 @given(alpha=st.floats(0.1, 2.0), beta=st.floats(0.1, 2.0), A=st.floats(0.1, 20.0),
        B=st.floats(-3.0, 3.0), kappa=st.floats(0.1, 5.0), cubic=st.floats(-0.5, 0.5))
 def test_exact_rates(alpha, beta, A, B, kappa, cubic):
@@ -55,3 +57,46 @@ def test_sample_sweep_layout_and_noise():
     assert np.array_equal(df.loss.to_numpy(), again.loss.to_numpy())
     clean = fam.sample_sweep([128, 256, 512], grid, seeds=1, noise=0.0)
     assert np.allclose(clean.loss, fam.loss(clean.width.to_numpy(), clean.hp.to_numpy()))
+
+
+def test_log_drift_family_moves_forever():
+    fam = LogDriftFamily(A=1.0, alpha=0.5, kappa=1.0, c=1.0, s=-0.5)
+    n = np.array([100.0, 1000.0, 1e6])
+    assert np.allclose(fam.nu_star(n), 1.0 - 0.5 * np.log(n))
+    assert np.isnan(fam.b(n)).all()  # no limit: no HP gap to measure
+    assert np.allclose(fam.loss(n, fam.nu_star(n)), fam.phi_star(n))
+
+
+def test_seed_effects_shift_whole_curves():
+    """seed_shift moves each (width, seed) curve's optimum by one draw shared across HPs;
+    seed_level moves its level; without them the draws are those of earlier versions."""
+    fam = PowerLawFamily(A=1.0, alpha=0.5, kappa=2.0, B=0.0, beta=0.5)
+    grid = np.linspace(-3, 3, 61)
+    df = fam.sample_sweep([64.0, 128.0], grid, seeds=200, noise=0.0, rng=1, seed_shift=0.1,
+                          seed_level=0.05)
+    opt = df.loc[df.groupby(["width", "seed"]).loss.idxmin()]
+    # the grid argmin of each curve: its shifted optimum to within half a grid step (0.05)
+    # plus the shift's spread; sd of 400 N(0, 0.1) draws: relative standard error 3.5%
+    assert np.std(opt.hp) == pytest.approx(0.1, rel=0.2)
+    assert np.std(opt.loss - fam.phi_star(opt.width.to_numpy())) == pytest.approx(0.05, rel=0.2)
+    plain = fam.sample_sweep([64.0], grid, seeds=2, noise=1e-2, rng=4)
+    zero = fam.sample_sweep([64.0], grid, seeds=2, noise=1e-2, rng=4, seed_shift=0.0)
+    assert np.array_equal(plain.loss.to_numpy(), zero.loss.to_numpy())
+
+
+def test_coverage_cases_are_what_they_say():
+    cases = coverage_cases()
+    assert {"fast", "weak", "crn", "single_seed", "small_gap", "cubic", "log_drift", "no_drift",
+            "late_shift", "fast_underpowered"} <= set(cases)
+    for name, case in cases.items():
+        grid = case.grid()
+        nu = case.family.nu_star(np.asarray(case.widths))
+        # every optimum at least 3.75 (15 grid steps) inside the grid
+        assert grid[0] <= nu.min() - 3.75 + 1e-9 and grid[-1] >= nu.max() + 3.75 - 1e-9
+        assert np.allclose(np.diff(grid), 0.25)
+        df = case.sample(0)
+        assert df.seed.nunique() == case.seeds and df.width.nunique() == len(case.widths)
+    t = cases["weak"].truth
+    assert t["beta_minus_half_alpha"] == pytest.approx(0.0) and np.isnan(t["slope"])
+    assert cases["log_drift"].truth["slope"] == -0.5 and np.isnan(cases["log_drift"].truth["beta"])
+    assert cases["no_drift"].truth["slope"] == 0.0

@@ -6,6 +6,8 @@
 * :func:`line_fit` / :func:`loglog_slope` -- weighted least-squares line
   ``y = intercept + slope x`` (on ``log y`` against ``log x`` for the second) with a
   Student-t interval for the slope, batched over leading axes.
+* :func:`drift_vs_power_law` -- the no-convergence model ``y = c + s ln n`` against the
+  offset power law (which nests it as p -> 0): a likelihood-ratio test.
 * :func:`fit_offset_power_law` (:func:`profile_power_law` batched) -- the robust fit of
   ``y(n) = c + A n^-e``: Huber loss on log residuals ``log(c + A n^-e) - log y`` (plain
   residuals when some y <= 0), the exponent found by a global profile search: for each
@@ -208,20 +210,43 @@ def _huber(r: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
+def _amplitude_given_offset(w: np.ndarray, X: np.ndarray, y: np.ndarray, c: np.ndarray):
+    """Weighted LS amplitude of ``y - c ~ A X`` over the last axis, c fixed."""
+    den = (w * X * X).sum(-1)
+    return (w * X * (y - c[..., None])).sum(-1) / np.where(den > 0, den, 1.0)
+
+
 def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndarray,
-               log_res: bool, delta: float, iters: int = 3):
+               log_res: bool, delta: float, iters: int = 3, weights=None, bounds=None):
     """For exponents ``expo`` (R, G): best (offset, amplitude) and the Huber objective of
-    ``y ~ offset + amp * n^-expo``. lognx = log n (W,); y, mask (R, W)."""
+    ``y ~ offset + amp * n^-expo``. lognx = log n (W,); y, mask (R, W); weights (R, W)
+    or None (relative weights of the residuals); bounds = (lo, hi) of the offset, each
+    (R,): an offset that leaves them is put on the bound and the amplitude refitted
+    (the constrained optimum of a convex problem in (offset, amp) lies on the bound)."""
     X = np.exp(-expo[..., None] * lognx)  # (R, G, W)
     yy = y[:, None, :]
     mm = mask[:, None, :].astype(np.float64)
+    if weights is not None:
+        mm = mm * np.where(mask, weights, 0.0)[:, None, :]
     ys = np.where(mask, y, 1.0)[:, None, :]
+    yz = np.where(mask[:, None, :], yy, 0.0)
     if log_res:
         w0 = mm / ys**2  # linearised log residual (m - y)/y
     else:
         w0 = mm * np.ones_like(X)
+    lo, hi = ((None, None) if bounds is None
+              else (bounds[0][:, None], bounds[1][:, None]))
+
+    def bounded(c, A, w):
+        if lo is None:
+            return c, A
+        out = (c < lo) | (c > hi)
+        cb = np.clip(c, lo, hi)
+        return np.where(out, cb, c), np.where(out, _amplitude_given_offset(w, X, yz, cb), A)
+
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        c, A = _wls2(w0 * np.ones_like(X), X, np.where(mask[:, None, :], yy, 0.0))
+        c, A = _wls2(w0 * np.ones_like(X), X, yz)
+        c, A = bounded(c, A, w0 * np.ones_like(X))
         for _ in range(iters):
             mdl = c[..., None] + A[..., None] * X
             if log_res:
@@ -241,13 +266,19 @@ def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndar
                 dc = -(a22 * g1 - a12 * g2) / det
                 dA = -(a11 * g2 - a12 * g1) / det
                 c_new, A_new = c + np.where(okd, dc, 0.0), A + np.where(okd, dA, 0.0)
+                if lo is not None:
+                    # on a bound: the offset stays there, one Gauss-Newton step in A alone
+                    out = (c_new < lo) | (c_new > hi)
+                    c_new = np.where(out, np.clip(c_new, lo, hi), c_new)
+                    dA1 = -g2 / np.where(a22 > 0, a22, 1.0)
+                    A_new = np.where(out, A + dA1, A_new)
                 still = ((c_new[..., None] + A_new[..., None] * X) > 0).all(-1) | (mm == 0).all(-1)
                 c = np.where(still, c_new, c)
                 A = np.where(still, A_new, A)
             else:
                 r = mdl - yy
                 hw = mm * np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))
-                c, A = _wls2(hw, X, np.where(mask[:, None, :], yy, 0.0))
+                c, A = bounded(*_wls2(hw, X, yz), hw)
         mdl = c[..., None] + A[..., None] * X
         if log_res:
             valid = (mdl > 0) | (mm == 0)
@@ -262,9 +293,11 @@ def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndar
 
 def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float, hi: float,
                       *, log_res: bool, delta: float, n_grid: int = 61, rounds: int = 5,
-                      zoom: int = 9):
+                      zoom: int = 9, weights=None, offset_bounds=None):
     """Vectorised robust fit of ``y ~ offset + amp * n^-p`` for every row of y (R, W);
-    n (W,), mask (R, W) bool.
+    n (W,), mask (R, W) bool; weights (R, W) or (W,): relative weights of the residuals
+    (default 1); offset_bounds = (lo, hi), scalars or (R,): the offset is confined to
+    [lo, hi] (e.g. a loss floor that cannot be negative nor above the best loss seen).
 
     Global search: the profile objective over p on a grid of ``n_grid`` points in
     [lo, hi] (the inner (offset, amp) problem is solved for each p), then ``rounds``
@@ -273,13 +306,19 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     Returns offset, amp, p, objective (R,) and at_bound (R,): p on the search boundary."""
     lognx = np.log(n)
     R = y.shape[0]
+    if weights is not None:
+        weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), y.shape)
+    if offset_bounds is not None:
+        offset_bounds = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), (R,))
+                              for b in offset_bounds)
+    fit_kw = dict(weights=weights, bounds=offset_bounds)
     grid = np.linspace(lo, hi, n_grid)
     # exponent 0 makes n^-p collinear with the offset: never evaluate it
     grid = grid[np.abs(grid) > 1e-3 * (hi - lo)]
     step = (hi - lo) / (n_grid - 1)
     expo = np.broadcast_to(grid, (R, grid.size))
     # the coarse grid only has to find the basin: one Huber/Gauss-Newton step
-    c, A, obj = _inner_fit(lognx, y, mask, expo, log_res, delta, iters=1)
+    c, A, obj = _inner_fit(lognx, y, mask, expo, log_res, delta, iters=1, **fit_kw)
     rows = np.arange(R)[:, None]
 
     def incumbent(expo, c, A, obj):
@@ -291,7 +330,7 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     for _ in range(rounds):
         expo_new = np.clip(best[0] + offsets[None, :], lo, hi)
         expo_new = np.where(np.abs(expo_new) < 1e-6, 1e-6, expo_new)
-        res = _inner_fit(lognx, y, mask, expo_new, log_res, delta)
+        res = _inner_fit(lognx, y, mask, expo_new, log_res, delta, **fit_kw)
         # the incumbent stays a candidate: a zoom never loses the best point so far
         expo, c, A, obj = (np.concatenate([b, r], 1) for b, r in zip(best, (expo_new,) + res))
         best = incumbent(expo, c, A, obj)
@@ -300,13 +339,13 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     # parabolic step through (p - h, p, p + h), h = the last zoom spacing
     h = step * ((zoom - 1) // 2) * 2 / (zoom - 1) if rounds else step
     p3 = np.clip(best[0] + np.array([-h, 0.0, h])[None, :], lo, hi)
-    _, _, o3 = _inner_fit(lognx, y, mask, p3, log_res, delta)
+    _, _, o3 = _inner_fit(lognx, y, mask, p3, log_res, delta, **fit_kw)
     curv = o3[:, 0] - 2 * o3[:, 1] + o3[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.where(curv > 0, 0.5 * h * (o3[:, 0] - o3[:, 2]) / np.where(curv > 0, curv, 1.0), 0.0)
     shift = np.where(np.isfinite(shift), np.clip(shift, -h, h), 0.0)
     p_par = np.clip(best[0] + shift[:, None], lo, hi)
-    res = _inner_fit(lognx, y, mask, p_par, log_res, delta)
+    res = _inner_fit(lognx, y, mask, p_par, log_res, delta, **fit_kw)
     expo, c, A, obj = (np.concatenate([b, r], 1) for b, r in zip(best, (p_par,) + res))
     p, c, A, o = (a[:, 0] for a in incumbent(expo, c, A, obj))
     failed = ~np.isfinite(o)
@@ -316,11 +355,12 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     return nanify(c), nanify(A), nanify(p), o, at_bound
 
 
-def huber_threshold(n, y, mask, lo, hi, log_res) -> float:
+def huber_threshold(n, y, mask, lo, hi, log_res, offset_bounds=None) -> float:
     """Huber threshold: HUBER_K x the residual scale of a least-squares fit (dof W-3) of
     row 0 of y, so that well-behaved points are fitted by least squares and only
     outliers are down-weighted; floored so exact data stay well posed."""
-    c, A, p, obj, _ = profile_power_law(n, y, mask, lo, hi, log_res=log_res, delta=np.inf)
+    c, A, p, obj, _ = profile_power_law(n, y, mask, lo, hi, log_res=log_res, delta=np.inf,
+                                        offset_bounds=offset_bounds)
     dof = max(int(mask.sum()) - 3, 1)
     # with delta = inf the Huber objective is 0.5 * RSS
     sigma = float(np.sqrt(2 * obj[0] / dof)) if np.isfinite(obj[0]) else 0.0
@@ -338,12 +378,13 @@ def use_log_residuals(y, residuals: str = "auto") -> bool:
 
 
 def fit_offset_power_law(n, y, *, delta: float | None = None, exponent_range=EXPONENT_RANGE,
-                         residuals: str = "auto"):
+                         residuals: str = "auto", offset_bounds=None):
     """Robust fit of ``y(n) = y_inf + A n^-p``: returns ``(y_inf, A, p)``.
 
     n, y: (W,), W >= 3. ``residuals="log"`` uses Huber loss on ``log(model) - log(y)``
     (needs y > 0), ``"linear"`` on ``model - y``; ``"auto"`` picks log when every y > 0.
     ``delta`` is the Huber threshold (None: 1.345 x the least-squares residual scale).
+    ``offset_bounds = (lo, hi)`` confines y_inf (None: free).
     The global search profiles p over ``exponent_range`` (see the module docstring)."""
     n = np.asarray(n, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -359,6 +400,67 @@ def fit_offset_power_law(n, y, *, delta: float | None = None, exponent_range=EXP
     yy = y[None, :]
     lo, hi = exponent_range
     if delta is None:
-        delta = huber_threshold(n, yy, mask, lo, hi, log_res)
-    c, A, p, _, _ = profile_power_law(n, yy, mask, lo, hi, log_res=log_res, delta=delta)
+        delta = huber_threshold(n, yy, mask, lo, hi, log_res, offset_bounds)
+    c, A, p, _, _ = profile_power_law(n, yy, mask, lo, hi, log_res=log_res, delta=delta,
+                                      offset_bounds=offset_bounds)
     return float(c[0]), float(A[0]), float(p[0])
+
+
+# ------------------------------------------------ drift versus convergence
+@dataclass(frozen=True)
+class DriftComparison:
+    """The result of :func:`drift_vs_power_law`. ``slope``: s of the drift model
+    ``y = c + s ln n`` (weighted LS); ``chi2_drift``, ``chi2_power``: weighted residual
+    sums of squares of the two models; ``dispersion``: the over-dispersion factor
+    ``max(1, chi2_power/(W - 3))`` (1 when W = 3); ``statistic``: ``(chi2_drift -
+    chi2_power)/dispersion``; ``p_value``: P(chi2_1 > statistic); ``preferred``:
+    "power law" (p < level), "drift" (statistic < 2: the extra parameter of the power law
+    does not pay for itself by AIC) or "indistinguishable"."""
+
+    slope: float
+    intercept: float
+    chi2_drift: float
+    chi2_power: float
+    power_exponent: float
+    dispersion: float
+    statistic: float
+    p_value: float
+    preferred: str
+
+
+def drift_vs_power_law(n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0.05) -> DriftComparison:
+    """Does ``y(n)`` converge (``y = y_inf + B n^-p``) or drift forever (``y = c + s ln n``)?
+
+    n, y, se: (W,), W >= 3; se the standard errors of y (weights 1/se^2). The drift model
+    is the p -> 0 limit of the power law (``y_inf + B n^-p`` with ``B = -s/p``,
+    ``y_inf = c + s/p``), so the power law nests it with one extra parameter and the
+    comparison is a likelihood-ratio test: Gaussian errors with variances
+    ``dispersion x se^2``, statistic ``(chi2_drift - chi2_power)/dispersion`` against
+    chi2 with 1 degree of freedom (a quasi-likelihood test: when the points scatter
+    more about the power law than their errors say, the dispersion estimated from its
+    W - 3 residual degrees of freedom widens it). Both fits are least squares (no Huber)."""
+    n = np.asarray(n, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    se = np.asarray(se, dtype=np.float64).reshape(-1)
+    ok = np.isfinite(y) & np.isfinite(se) & (se > 0) & (n > 0)
+    if ok.sum() < 3:
+        raise InputError(f"drift_vs_power_law: need >= 3 points with a finite y and se > 0, got {int(ok.sum())}")
+    n, y, w = n[ok], y[ok], 1.0 / se[ok] ** 2
+    line = line_fit(np.log(n), y, weights=w)
+    chi2_d = float(np.sum(w * (y - line.intercept - line.slope * np.log(n)) ** 2))
+    _, _, p, obj, _ = profile_power_law(n, y[None], np.ones((1, n.size), dtype=bool),
+                                        *exponent_range, log_res=False, delta=np.inf,
+                                        weights=w)
+    # the drift model is the power law's p -> 0 limit, which the search (|p| >= 1e-6)
+    # only approaches: the closure of the power law fits at least as well as the line
+    chi2_p = min(float(2 * obj[0]), chi2_d) if np.isfinite(obj[0]) else chi2_d
+    W = n.size
+    disp = max(1.0, chi2_p / (W - 3)) if W > 3 else 1.0
+    stat = max(chi2_d - chi2_p, 0.0) / disp
+    from scipy.stats import chi2
+
+    pval = float(chi2.sf(stat, 1))
+    preferred = "power law" if pval < level else ("drift" if stat < 2.0 else "indistinguishable")
+    return DriftComparison(slope=float(line.slope), intercept=float(line.intercept),
+                           chi2_drift=chi2_d, chi2_power=chi2_p, power_exponent=float(p[0]),
+                           dispersion=disp, statistic=stat, p_value=pval, preferred=preferred)

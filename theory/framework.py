@@ -10,8 +10,9 @@ Notation (width n, scale-free HP nu, ``phi_n(nu)`` the loss after training at wi
 * finite version    ``c_{m->N} = phi_N(nu_star(m)) - phi_star(N)`` (proxy m, target N).
 
 Fast transfer is ``c_n = o(a_n)``, i.e. ``b_n = o(a_n^(1/2))``, i.e. ``beta > alpha/2``
-for power laws (Theorem 1); :func:`transfer_verdict` turns an interval for
-``beta - alpha/2`` and an interval for ``beta`` into one of the four verdict words.
+for power laws (Proposition 1); :func:`transfer_verdict` turns the evidence of an analysis
+(:class:`Evidence`: intervals, resolution of the gaps, the drift model's comparison, the
+estimator's doubts) into one of the five verdict words of SPEC §2 with its reasons.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Callable, Literal
 
 import numpy as np
 
-VerdictWord = Literal["fast", "weak", "no-transfer", "inconclusive"]
-VERDICTS: tuple[str, ...] = ("fast", "weak", "no-transfer", "inconclusive")
+VerdictWord = Literal["fast", "weak", "no-transfer", "below-theory", "inconclusive"]
+VERDICTS: tuple[str, ...] = ("fast", "weak", "no-transfer", "below-theory", "inconclusive")
+DEFAULT_MARGIN = 0.1  # equivalence margin of beta - alpha/2 (see transfer_verdict)
 
 
 @dataclass(frozen=True)
@@ -75,33 +77,132 @@ def finite_transfer_suboptimality(phi_N: Callable, nu_star_m, phi_star_N):
     return np.asarray(phi_N(np.asarray(nu_star_m, dtype=np.float64)), dtype=np.float64) - phi_star_N
 
 
-def transfer_verdict(beta_minus_half_alpha: tuple[float, float],
-                     beta: tuple[float, float]) -> VerdictWord:
-    """The verdict from two 95% intervals (SPEC §2):
+@dataclass(frozen=True)
+class Evidence:
+    """What a transfer verdict rests on (intervals are 95%, ``(lo, hi)``).
 
-    * ``no-transfer`` -- nu_star does not converge: the whole interval of beta is <= 0
-      (b_n does not shrink with width);
-    * ``fast``  -- b_n -> 0 (beta interval above 0) and the interval of beta - alpha/2
-      lies above 0;
-    * ``weak``  -- b_n -> 0 and the interval of beta - alpha/2 does not lie above 0:
-      it contains 0 (b_n ~ a_n^(1/2), the trivial rate) or lies below it (b_n -> 0 more
-      slowly still, which Theorem 1 excludes when eps_n = O(a_n); still weak transfer);
-    * ``inconclusive`` -- convergence of nu_star not established (the beta interval
-      straddles 0) or an interval that is not finite.
-    """
-    d_lo, d_hi = (float(x) for x in beta_minus_half_alpha)
-    b_lo, b_hi = (float(x) for x in beta)
-    if not all(np.isfinite([d_lo, d_hi, b_lo, b_hi])):
-        return "inconclusive"
-    if b_hi <= 0.0:
-        return "no-transfer"
-    if b_lo <= 0.0:
-        return "inconclusive"
-    if d_lo > 0.0:
-        return "fast"
-    return "weak"
+    d: interval of beta - alpha/2; beta: interval of beta; margin: the equivalence
+    margin m (of beta - alpha/2, and of the drift slope s: both are exponents of n);
+    drift: the comparison of the drift model ``nu_star = c + s ln n`` with the HP power
+    law ("power law", "drift", "indistinguishable", or "untested"); slope /
+    slope_estimate: the drift slope s; loss_gap_resolved: the loss improves with width
+    (the loss gap at the narrowest width has an interval above 0 and phi_star falls with
+    n); hp_drift_resolved: the HP gap at the narrowest width has an interval excluding
+    0; flat: the reason when nu_star is consistent with one value at every width (else
+    empty); blockers: reasons no verdict can be given at all (no intervals, one seed,
+    failed resamples); doubts: reasons the fitted rates cannot be trusted (exponent at
+    a search bound, window sensitivity); below_causes: what may explain an interval
+    below the margin (data-driven first)."""
+
+    d: tuple[float, float]
+    beta: tuple[float, float]
+    margin: float = DEFAULT_MARGIN
+    drift: str = "untested"
+    slope: tuple[float, float] = (float("nan"), float("nan"))
+    slope_estimate: float = float("nan")
+    loss_gap_resolved: bool = True
+    hp_drift_resolved: bool = True
+    flat: str = ""
+    blockers: tuple[str, ...] = ()
+    doubts: tuple[str, ...] = ()
+    below_causes: tuple[str, ...] = ()
+
+
+def _excludes_zero(ci) -> bool:
+    lo, hi = (float(x) for x in ci)
+    return bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+
+
+def rescaling_rule(s: float) -> str:
+    """The reparametrisation a resolved log drift implies (for a learning rate,
+    LR* ~ n^s)."""
+    return (f"the optimum moves as n^{s:.3g}: reparametrise as HP = nu n^{s:.3g} (tune the "
+            f"scale-free nu = HP n^{-s:.3g}, whose optimum then stays put) and rerun the sweep")
+
+
+def transfer_verdict(ev: Evidence) -> tuple[VerdictWord, list[str]]:
+    """The verdict and its reasons (SPEC §2), in this order:
+
+    1. ``inconclusive`` when a blocker holds (no intervals, one seed without the
+       independence assertion, too many failed resamples).
+    2. Drift versus convergence. The optimum is taken to converge only when the
+       likelihood-ratio test rejects the drift model ``nu_star = c + s ln n`` in favour
+       of the power law AND beta's interval lies above 0. It is taken not to converge
+       (``no-transfer``, with the rescaling it implies) when beta's interval lies below
+       the margin (no convergence at a rate that matters, or divergence) and the drift
+       is resolved: nu_star is not constant and the slope's interval lies beyond the
+       margin (LR* ~ n^s moves by more than 10^m per decade of width). Anything else:
+       ``inconclusive`` (the data cannot decide between convergence and drift).
+    3. ``inconclusive`` unless the loss gap and the HP drift are resolved and the
+       estimator has no doubt about the rates.
+    4. From the interval [lo, hi] of beta - alpha/2 and the margin m: ``fast`` when
+       lo > m (c_n = o(a_n)); ``weak`` when -m <= lo and hi <= m (c_n ~ a_n within
+       n^(+-2m)); ``below-theory`` when hi < -m: b_n shrinks more slowly than
+       a_n^(1/2), which Proposition 1 rules out under its assumptions, so one fails or
+       the estimate is biased (``below_causes``); else ``inconclusive`` (underpowered:
+       the interval straddles a margin).
+
+    The margin m = 0.1 (DEFAULT_MARGIN) is the equivalence region of "weak": within it,
+    c_n/a_n = n^(-2 (beta - alpha/2)) changes by less than 10^0.2 = 1.6x per decade of
+    width."""
+    if ev.blockers:
+        return "inconclusive", list(ev.blockers)
+    b_lo, b_hi = (float(x) for x in ev.beta)
+    m = float(ev.margin)
+    if ev.drift == "untested":
+        return "inconclusive", ["the drift model was not compared (no standard errors of nu_star)"]
+    converges = bool(np.isfinite(b_lo) and b_lo > 0)
+    if not (ev.drift == "power law" and converges):
+        test = {"power law": "the likelihood-ratio test prefers the power law to the drift model "
+                             "nu_star = c + s ln n",
+                "drift": "the drift model nu_star = c + s ln n is preferred to the power law",
+                "indistinguishable": "the likelihood-ratio test cannot tell the drift model "
+                                     "nu_star = c + s ln n from a converging power law"}[ev.drift]
+        s_lo, s_hi = (float(x) for x in ev.slope)
+        slope = f"the drift slope s = {ev.slope_estimate:.3g} [{s_lo:.3g}, {s_hi:.3g}]"
+        beta = f"beta's interval [{b_lo:.3g}, {b_hi:.3g}]"
+        if not (np.isfinite(b_hi) and b_hi < m):
+            return "inconclusive", [f"{test}, and {beta} does not lie below {m:g}: the data "
+                                    "cannot decide between convergence and drift"]
+        if ev.flat:
+            return "inconclusive", [f"{test}, but {ev.flat}"]
+        if not (np.isfinite(s_lo) and np.isfinite(s_hi) and (s_lo > m or s_hi < -m)):
+            return "inconclusive", [f"{test}, but {slope} does not lie beyond +-{m:g}: the "
+                                    "drift is not resolved"]
+        return "no-transfer", [f"{test}, {beta} lies below {m:g} and {slope} beyond +-{m:g}: "
+                               f"{rescaling_rule(ev.slope_estimate)}"]
+    reasons = []
+    if not ev.loss_gap_resolved:
+        reasons.append("the loss gap is not resolved: the loss does not improve measurably "
+                       "with width (the gap at the narrowest width or the trend of phi_star "
+                       "has an interval reaching 0)")
+    if not ev.hp_drift_resolved:
+        reasons.append("the HP drift is not resolved (the HP gap at the narrowest width has "
+                       "an interval reaching 0)")
+    if ev.flat:
+        reasons.append(ev.flat)
+    reasons.extend(ev.doubts)
+    if reasons:
+        return "inconclusive", reasons
+    lo, hi = (float(x) for x in ev.d)
+    span = f"[{lo:.3g}, {hi:.3g}]"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "inconclusive", ["the interval of beta - alpha/2 is not finite"]
+    if lo > m:
+        return "fast", [f"beta - alpha/2 in {span}, above the margin +{m:g}: c_n = o(a_n)"]
+    if hi < -m:
+        return "below-theory", [
+            f"beta - alpha/2 in {span}, below the margin -{m:g}: b_n shrinks more slowly than "
+            "a_n^(1/2), which Proposition 1 excludes under its assumptions; one of them may "
+            "fail or the estimate may be biased"] + list(ev.below_causes)
+    if -m <= lo and hi <= m:
+        return "weak", [f"beta - alpha/2 in {span}, inside the equivalence margin +-{m:g}, with "
+                        "the loss gap and the HP drift resolved: c_n ~ a_n"]
+    return "inconclusive", [f"underpowered: the interval {span} of beta - alpha/2 straddles the "
+                            f"equivalence margin +-{m:g} (more seeds, widths or a finer grid "
+                            "narrow it)"]
 
 
 def is_fast(alpha: float, beta: float) -> bool:
-    """Theorem 1 with power laws: fast (and useful) transfer iff ``beta > alpha/2``."""
+    """Proposition 1 with power laws: fast (and useful) transfer iff ``beta > alpha/2``."""
     return bool(beta > alpha / 2)

@@ -43,14 +43,15 @@ def weak_transfer_verdict(analysis, seeds: int) -> tuple[str, list[str]]:
     resolved loss gap (alpha's interval above 0), a resolved HP drift (beta's interval
     above 0: the optimum converges measurably, not "no drift seen"), no estimator
     warning and at least MIN_SEEDS seeds; a ``weak`` without them is ``inconclusive``
-    with the missing pieces as reasons. ``fast`` and ``no-transfer`` differ from the
-    claim; the estimator's own ``inconclusive`` stays inconclusive."""
+    with the missing pieces as reasons. ``fast``, ``no-transfer`` and ``below-theory``
+    differ from the claim; the estimator's own ``inconclusive`` stays inconclusive."""
     v = analysis.verdict
-    if v in ("fast", "no-transfer"):
-        return "differs", [f"the estimator's verdict is '{v}'"]
+    if v in ("fast", "no-transfer", "below-theory"):
+        return "differs", [f"the estimator's verdict is '{v}'"] + list(getattr(analysis, "reasons", ()))
     reasons = []
     if v != "weak":
-        reasons.append(f"the estimator's verdict is '{v}'")
+        why = "; ".join(getattr(analysis, "reasons", ()))
+        reasons.append(f"the estimator's verdict is '{v}'" + (f": {why}" if why else ""))
     if not analysis.alpha.ci[0] > 0:
         reasons.append("the loss gap is not resolved (alpha's interval reaches 0)")
     if not analysis.beta.ci[0] > 0:

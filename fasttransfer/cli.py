@@ -161,10 +161,41 @@ def _progress_arg(p: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------- commands
 def _analyze(p: argparse.ArgumentParser) -> None:
-    from fasttransfer.cmd_analyze import add_arguments
-
-    add_arguments(p)
-
+    p.add_argument("sweep", type=Path, metavar="SWEEP.csv",
+                   help="columns width,hp,loss[,seed][,init_loss] (hp = log of the scale-free "
+                        "HP, or the HP itself with --log-hp); extra columns are ignored")
+    p.add_argument("--json", type=Path, default=None, metavar="OUT",
+                   help="write the estimates, per-width table, verdict and reasons as JSON")
+    p.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
+                   help="loss vs HP per width beside a log-log panel of a_n, b_n, c_n")
+    p.add_argument("--bootstrap", type=nonnegative_int, default=1000, metavar="B",
+                   help="bootstrap resamples for the 95%% intervals (default 1000; 0: point "
+                        "estimates only, no verdict)")
+    p.add_argument("--reference", choices=("largest", "extrapolate"), default="extrapolate",
+                   help="nu_star(inf): fitted nu_inf + B n^-beta (extrapolate, default) or "
+                        "the largest width (the paper's proxy; biased near n_max)")
+    p.add_argument("--log-hp", action="store_true",
+                   help="the hp column is the HP itself: take its natural log first")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap random seed (default 0)")
+    p.add_argument("--window", type=int, default=7,
+                   help="grid points in each local quadratic fit (>= 5, default 7)")
+    p.add_argument("--margin", type=number, default=0.1,
+                   help="equivalence margin of 'weak' for beta - alpha/2 and of a resolved "
+                        "drift slope (default 0.1)")
+    p.add_argument("--skip-bad-widths", action="store_true",
+                   help="drop widths that cannot be fitted (non-convex, optimum on the grid "
+                        "edge, too few points), one warning each, while >= 3 remain")
+    p.add_argument("--independent-cells", action="store_true",
+                   help="assert that the runs of a one-seed sweep are independent (no shared "
+                        "initialisation or batches across HPs): allows a verdict from one seed")
+    p.add_argument("--diverged-factor", type=number, default=2.0, metavar="F",
+                   help="a run above F x its width's best loss has diverged (default 2; 0 "
+                        "turns this rule off; an init_loss column replaces it)")
+    p.add_argument("--diverged-above", type=number, default=None, metavar="X",
+                   help="a run with a loss above X has diverged (default: no such threshold)")
+    p.add_argument("--max-diverged-fraction", type=number, default=0.0, metavar="Q",
+                   help="exclude a (width, hp) cell when more than this fraction of its seeds "
+                        "diverged (default 0: any)")
 
 def _plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", default=None, metavar="A",

@@ -235,7 +235,10 @@ class Entry:
         made = self.manifest.get("provenance", {})
         dev = made.get("device", {})
         date = (made.get("finished_utc") or made.get("date_utc") or "?")[:16].replace("T", " ")
-        return (f"{self.dir} (made {date} UTC on {dev.get('kind', '?')} x{dev.get('count', '?')}, "
+        where = self.dir
+        if where.is_absolute() and where.is_relative_to(BANK.parent):
+            where = where.relative_to(BANK.parent)  # results_bank/...: the same on every clone
+        return (f"{where} (made {date} UTC on {dev.get('kind', '?')} x{dev.get('count', '?')}, "
                 f"code {self.manifest.get('code_version', '?')})")
 
 

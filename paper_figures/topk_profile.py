@@ -1,5 +1,6 @@
 """The top-k profile phi_n^k versus k at each width's best learning rate, with Algorithm
-1's kappa_hat(n) marked (SPEC §6; J_proxy is our reconstruction)."""
+1's kappa_hat(n) (the published algorithm, a per-learning-rate vector) marked at that
+learning rate (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,28 @@ from pathlib import Path
 
 NAME = "topk_profile"
 CAPTION = ("Top-k final loss phi_n^k against k at each width's best learning rate; circles "
-           "mark kappa_hat(n) from Algorithm 1 (our reconstruction of J_proxy).")
+           "mark Algorithm 1's kappa_hat(n) at that learning rate (none where it fails and "
+           "at the widest width, the reference).")
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
     from fasttransfer.paper_figures.topk_curves import best_hp, load_setting
 
     frames = load_setting(results_dir, preset, setting)
-    khat = {int(w): k for w, k in frames["kappa"]["kappa_hat"].items()}
+    kap = frames["kappa"]
     best = best_hp(frames["final"])
+
+    def khat_at(w: int, hp: float) -> float:
+        """kappa_hat(w) at grid point hp: NaN on Fail, at n_max or off its grid."""
+        ks, hps = kap["kappa_hat"].get(str(w)), kap["kappa_hat_hp"].get(str(w), [])
+        hit = [i for i, x in enumerate(hps) if abs(x - hp) < 1e-9]
+        return float(ks[hit[0]]) if ks is not None and hit else float("nan")
+
     prof = frames["profile"]
     widths = {}
     for w, hp in best.items():
         g = prof[(prof["width"] == w) & (prof["hp"] == hp)].groupby("k")["topk"].mean()
-        widths[w] = {"k": g.index.to_numpy(), "topk": g.to_numpy(), "kappa_hat": khat.get(w)}
+        widths[w] = {"k": g.index.to_numpy(), "topk": g.to_numpy(), "kappa_hat": khat_at(w, hp)}
     return {"setting": setting, "widths": widths}
 
 

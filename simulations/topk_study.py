@@ -14,8 +14,16 @@ configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) wit
   ``profile.csv`` (width, hp, seed, k, topk, residual), ``curves.csv`` (width, hp, seed,
   k, step, loss, linearised, topk, residual), ``sweep.csv`` (width, hp, loss, seed: what
   ``fasttransfer analyze`` reads);
-* ``kappa.json``: Algorithm 1's kappa_hat(n), the kappa of the Hypothesis 1 statistics
-  and which of its conditions hold (what the figures draw).
+* ``kappa.json`` (what the figures draw): Algorithm 1 as published
+  (:func:`simulations.hypothesis1.algorithm1`, on the seed means of all seeds):
+  ``kappa_hat`` {width: per-learning-rate list over ``kappa_hat_hp`` [width], or null
+  for Fail}, the accepted ``tau`` pairs, the ``algorithm1`` constants, ``kappa`` (one k
+  for the fixed-k figures: the median of all kappa_hat entries, K_max when Algorithm 1
+  fails everywhere; ``fail_reason`` says how close its gates came), ``conv_err_total``
+  (ConvErr of each width's total, finite cells), ``rank_bounded`` (residual at K_max
+  identically zero) and the
+  decomposition rate table ``rate`` (t_n, its k, J(kappa_hat), b_n from the grid argmins).
+  The Hypothesis 1 statistics need the rate analysis and live in the check.
 
 hp is the natural log of the scale-free learning rate nu.
 """
@@ -24,8 +32,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasttransfer.theory import store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SETTINGS = ("relu", "mlp")
 STUDY = "topk"
@@ -111,13 +123,12 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
                      recompute: bool = False, log=print, choose: bool = True) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
     ({"final", "profile", "curves", "tradeoff"}), the chosen beta ("ema"), the
-    configuration and Algorithm 1's output ("kappa": {"kappa", "kappa_hat"}).
+    configuration and Algorithm 1's output ("kappa": the content of kappa.json).
 
     choose=False skips the EMA trade-off and uses ``cfg.ema`` (tiny runs)."""
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.simulations.hypothesis1 import hypothesis1, kappa_hat
     from fasttransfer.simulations.topk_training import run_width, tidy_results
 
     def run(entry: store.Entry) -> dict:
@@ -146,13 +157,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
         entry.write_csv("sweep.csv", result["final"][["width", "hp", "loss", "seed"]],
                         float_format="%.10g")
-        khat, _ = kappa_hat(result["profile"], result["final"], window=2)
-        h1 = hypothesis1(result["profile"], result["final"], window=2)
-        entry.write_json("kappa.json", {
-            "kappa": int(h1.kappa), "kappa_hat": {str(w): k for w, k in khat.items()},
-            "holds": {"convexity": bool(h1.convexity_pass),
-                      "invariance": bool(h1.invariance_pass),
-                      "flatness": bool(h1.flatness_pass)}})
+        entry.write_json("kappa.json", kappa_summary(result["profile"], result["final"]))
         return {"ema_chosen": beta,
                 "ema_rule": "argmin over beta of max(faithfulness error, EMA lag)"
                 if choose else "the configuration's", "k_curves": list(K_CURVES)}
@@ -169,6 +174,38 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     out["config"] = cfg
     out["source"] = entry.describe()
     return out
+
+
+def kappa_summary(profile, final) -> dict:
+    """kappa.json's content (module docstring): Algorithm 1 on all seeds' means."""
+    import numpy as np
+
+    from fasttransfer.simulations.hypothesis1 import (Algorithm1Settings, algorithm1, conv_err,
+                                                      grid_step, profiles, rank_bounded,
+                                                      rate_bound)
+
+    P = profiles(profile, final)
+    settings = Algorithm1Settings()
+    khat = algorithm1(P, settings)
+    found = [k for kh in khat.values() if not kh.failed for k in kh.kappa]
+    kappa = int(np.round(np.median(found))) if found else int(P.ks[-1])
+    rate = rate_bound(P, khat)
+    num = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731
+    return {
+        "kappa": kappa,
+        "kappa_rule": "median of all kappa_hat entries" if found else "K_max (Algorithm 1 failed)",
+        "kappa_hat": {str(n): None if kh.failed else list(kh.kappa) for n, kh in khat.items()},
+        "kappa_hat_hp": {str(n): list(kh.hp) for n, kh in khat.items()},
+        "tau": {str(n): None if kh.failed else list(kh.tau) for n, kh in khat.items()},
+        "fail_reason": {str(n): kh.reason for n, kh in khat.items() if kh.failed},
+        "conv_err_total": {str(int(n)): float(conv_err(P.hp[np.isfinite(t)], t[np.isfinite(t)]))
+                           for n, t in zip(P.widths, P.total)},
+        "algorithm1": settings.describe(grid_step(P.hp)),
+        "rank_bounded": rank_bounded(P),
+        "k_max": int(P.ks[-1]),
+        "rate": [{k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
+                 for r in rate.to_dict("records")],
+    }
 
 
 def _jsonable(obj):

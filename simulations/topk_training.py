@@ -270,8 +270,12 @@ class ReluTopkConfig:
 
     Online training (a fresh batch each step, common across learning rates); the fixed
     evaluation loss is the squared error on ``n_eval`` held-out Gaussian inputs (a
-    population-loss estimate). Leaves W (n, d), b (n,), a (n,): with side="auto" every
-    alignment matrix lives in the width dimension (W: rank <= 2d, b and a: rank <= 2).
+    population-loss estimate). Leaves W (n, d), b (n,), a (n,): with side="auto" W's
+    alignment matrix lives in the width dimension (rank <= 2d); the vectors b and a are
+    not decomposed (the recorder's ``vectors="full"``, the paper's split). ``rule``,
+    ``ema`` (constant, or chosen by the study's trade-off) and ``record_every`` > 1 are
+    our variants, not the paper's left point every step with a warmed-up decay: recording
+    every step multiplies the eigenvalue work by ``record_every``.
     """
 
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024)

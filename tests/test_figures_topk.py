@@ -70,5 +70,23 @@ def test_profile(out):
     assert ax.get_xlabel().startswith("k") and "varphi_n^k" in ax.get_ylabel()
     curves = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
     assert len(curves) == 3
-    # kappa_hat is defined below the widest width only (the reference of J)
+    # kappa_hat is defined below the widest width only (the reference of J_proxy)
     assert data["widths"][64]["kappa_hat"] != data["widths"][64]["kappa_hat"]  # NaN
+    # below it: Algorithm 1's per-learning-rate vector (kappa.json) at the best LR, or
+    # NaN where Algorithm 1 failed
+    import json
+    import math
+
+    from fasttransfer.paper_figures.topk_curves import best_hp, load_setting
+
+    stored = json.loads((out / "results" / "topk" / "tiny" / "relu" / "kappa.json").read_text())
+    best = best_hp(load_setting(out / "results", "tiny", "relu")["final"])
+    for w in (16, 32):
+        ks, hps = stored["kappa_hat"][str(w)], stored["kappa_hat_hp"][str(w)]
+        got = data["widths"][w]["kappa_hat"]
+        if ks is None:
+            assert math.isnan(got)
+        else:
+            assert got == ks[min(range(len(hps)), key=lambda i: abs(hps[i] - best[w]))]
+    # the ReLU net's spectra are rank-bounded (rank <= 2d = K_max): flagged in the store
+    assert stored["rank_bounded"] is True and stored["k_max"] == 16

@@ -1,65 +1,161 @@
-"""simulations.hypothesis1: Algorithm 1 and the Hypothesis 1 statistics on profiles with
-known answers."""
+"""simulations.hypothesis1: Algorithm 1 as published, the decomposition rate and the
+Hypothesis 1 statistics, on constructed profiles whose answers are known."""
+
+import math
 
 import numpy as np
-import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fasttransfer.simulations.hypothesis1 import hypothesis1, kappa_hat
+from fasttransfer.simulations.hypothesis1 import (Algorithm1Settings, algorithm1, conv_err,
+                                                  curvature3, decomposition_rate, hypothesis1,
+                                                  lip, minimize_proxy, profiles, rank_bounded,
+                                                  rate_bound, seed_split)
 
-
-def _synthetic_profile(widths, hp, K, a_of_n, b, flat_slope=0.0):
-    """phi_n^k(nu) = (nu - 0)^2 + k^2 a_n  (invariance gap k^2 (a_n - a_nmax));
-    phi_n^-k(nu) = (K - k) b |nu| / Delta + flat_slope * nu  (variation over the window
-    = (K - k) b when flat_slope = 0). Algorithm 1's minimiser: kappa = b / (2 (a_n - a_nmax))."""
-    rows, frows = [], []
-    delta = 2 * (hp[1] - hp[0])
-    for n in widths:
-        for x in hp:
-            for k in range(K + 1):
-                rows.append({"width": n, "hp": x, "seed": 0, "k": k,
-                             "topk": x**2 + k**2 * a_of_n(n),
-                             "residual": (K - k) * b * abs(x) / delta + flat_slope * x})
-            frows.append({"width": n, "hp": x, "seed": 0,
-                          "loss": x**2 + K**2 * a_of_n(n) + flat_slope * x})
-    return pd.DataFrame(rows), pd.DataFrame(frows)
+from topk_profiles import HP, K, WIDTHS, frames as _frames
 
 
-def test_algorithm1_and_hypothesis1_on_a_known_profile():
-    widths = [64, 128, 256, 1024]
-    hp = np.linspace(-2, 2, 9)
-    K = 20
-    a = lambda n: 1.0 / n  # noqa: E731
-    b = 0.125
-    prof, final = _synthetic_profile(widths, hp, K, a, b)
-    khat, J = kappa_hat(prof, final, window=2)
-    for n in widths[:-1]:
-        expected = b / (2 * (a(n) - a(1024)))
-        # J is a convex parabola in k: the integer argmin is within 1/2 of its vertex
-        assert abs(khat[n] - min(expected, K)) <= 0.5 + 1e-9
-    assert np.isnan(khat[1024])
-    h1 = hypothesis1(prof, final, window=2)
-    pw = h1.per_width
-    # curvature of nu^2 is 2, exactly (a quadratic fitted to a quadratic)
-    np.testing.assert_allclose(pw["curvature"], 2.0, rtol=1e-9)
-    assert h1.convexity_pass and h1.invariance_pass
-    # the residual's window variation (K - kappa) b vs mu Delta^2/2 = 1 * 1^2: flat here
-    assert h1.flatness_pass == bool(np.all(pw["flatness_ratio"] < 1))
-    assert h1.invariance_slope[2] < 0
+# ------------------------------------------------------------------ grid tools
+@settings(max_examples=30, deadline=None)
+@given(a=st.floats(-3, 3), b=st.floats(-3, 3), c=st.floats(-3, 3),
+       steps=st.lists(st.floats(0.1, 1.0), min_size=3, max_size=8))
+def test_curvature_and_lip_are_exact_on_polynomials(a, b, c, steps):
+    x = np.concatenate([[0.0], np.cumsum(steps)])
+    # three-point divided differences are exact for a quadratic on any grid
+    np.testing.assert_allclose(curvature3(x, a * x**2 + b * x + c), 2 * a, atol=1e-9)
+    # the linear interpolant of a line has Lipschitz constant |slope|
+    np.testing.assert_allclose(lip(x, b * x + c), abs(b), atol=1e-9)
 
 
-def test_hypothesis1_detects_a_sloped_residual_and_a_width_independent_gap():
-    widths = [64, 128, 256, 1024]
-    hp = np.linspace(-2, 2, 9)
-    # residual with slope 3 >> curvature * window: flatness must fail
-    prof, final = _synthetic_profile(widths, hp, 8, lambda n: 1.0 / n, 0.0, flat_slope=3.0)
-    h1 = hypothesis1(prof, final, window=2, kappa=4)
-    assert not h1.flatness_pass and not h1.holds
-    # top-k gap that does not shrink with width (a_n alternating): invariance must fail
-    prof, final = _synthetic_profile(widths, hp, 8, lambda n: 0.01 * (1 + (n == 128)) if n < 1024
-                                     else 0.0, 0.01)
-    h1 = hypothesis1(prof, final, window=2, kappa=4)
-    assert not h1.invariance_pass
-    # concave top-k part: convexity must fail
-    prof2 = prof.assign(topk=-prof["topk"])
-    h1 = hypothesis1(prof2, final, window=2, kappa=4)
-    assert not h1.convexity_pass
+def test_conv_err_counts_negative_interior_curvature():
+    x = np.arange(6.0)
+    assert conv_err(x, x**2) == 0.0
+    assert conv_err(x, -(x**2)) == 1.0
+    # one kink down among 4 interior points
+    f = np.array([0.0, 1.0, 4.0, 3.0, 4.0, 7.0])
+    assert conv_err(x, f) == np.mean(curvature3(x, f) < 0) == 0.25
+
+
+def test_tau_pairs_follow_the_published_order():
+    pairs = Algorithm1Settings(tau_steps=(0.0, 1.0, 2.0)).tau_pairs(0.5)
+    assert pairs[0] == (0.0, 0.0)
+    sums = [a + b for a, b in pairs]
+    assert sums == sorted(sums)
+    for p, q in zip(pairs, pairs[1:]):  # ties broken by the smaller tau_1
+        if p[0] + p[1] == q[0] + q[1]:
+            assert p[0] < q[0]
+    assert len(pairs) == 9
+
+
+# ------------------------------------------------------------------ Algorithm 1
+def test_algorithm1_finds_a_known_constant_kappa():
+    prof, final = _frames(5)
+    khat = algorithm1(profiles(prof, final))
+    assert set(khat) == set(WIDTHS[:-1])
+    for kh in khat.values():
+        assert kh.kappa == (5,) * len(HP)
+        # (0, 0) gives kappa = 0, concave top part: rejected; (0, h/4) is the next pair
+        assert kh.tried == 2 and kh.tau == (0.0, 0.125)
+
+
+def test_algorithm1_returns_a_per_learning_rate_vector():
+    k0 = np.array([2, 3, 4, 5, 6, 6, 5, 4, 3])
+    prof, final = _frames(k0, s=0.6)  # k0 s > 1 at every point: top^0 concave
+    for kh in algorithm1(profiles(prof, final)).values():
+        assert kh.kappa == tuple(int(k) for k in k0)
+
+
+def test_minimize_proxy_starts_at_half_width_and_stops_at_a_coordinate_minimum():
+    prof, final = _frames(5)
+    P = profiles(prof, final)
+    args = (P.hp, P.topk[0], P.topk[-1], P.residual[0], P.residual[-1])
+    # tau = (0, 0): the invariance term is 0 for every k <= 5; the start (clipped to
+    # K_max) is not a minimiser, so every coordinate moves to the first minimiser, 0
+    assert np.all(minimize_proxy(*args, (0.0, 0.0), start=32) == 0)
+    # starting at a minimiser already (a strict decrease is needed to move): stays
+    assert np.all(minimize_proxy(*args, (0.0, 0.0), start=3) == 3)
+
+
+def test_algorithm1_fails_when_no_truncation_is_convex():
+    # every top-k curve concave: the convexity gate rejects every tau pair
+    prof, final = _frames(5, top_override=lambda n, x, k: -(x**2) - k)
+    for kh in algorithm1(profiles(prof, final)).values():
+        assert kh.failed and kh.tried == 49 and "no tau pair" in kh.reason
+
+
+def test_algorithm1_fails_when_the_top_part_misplaces_the_optimum():
+    # convex top parts with their minimum at the grid's edge, total's minimum in the middle
+    prof, final = _frames(5, top_override=lambda n, x, k: (x - 2.0) ** 2 + k)
+    final = final.assign(loss=final["hp"] ** 2)
+    for kh in algorithm1(profiles(prof, final)).values():
+        assert kh.failed
+
+
+# ---------------------------------------------------------- decomposition rate
+def test_decomposition_rate_matches_its_formula():
+    # top^k = T + shift(n), T = hp^2 (mu = 2); residual slope 0 at k >= 5
+    prof, final = _frames(5, shift=lambda n: 10.0 / n)
+    P = profiles(prof, final)
+    d = decomposition_rate(P, 0, 5)
+    delta = 10.0 / 64 - 10.0 / 2**20
+    assert math.isclose(d["eps_inv"], delta / 2.0, rel_tol=1e-9)
+    assert d["eps_flat"] == 0.0
+    assert math.isclose(d["J"], 2 * math.sqrt(delta / 2.0), rel_tol=1e-9)
+    # below k0 the residual has slope (5 - k) s |g'| over the region; eps_flat > 0
+    assert decomposition_rate(P, 0, 3)["eps_flat"] > 0
+    # concave top part (k = 0): J undefined (inf), excluded from t_n
+    assert decomposition_rate(P, 0, 0)["J"] == math.inf
+    rb = rate_bound(P, algorithm1(P))
+    assert np.all(rb["k_at_t_n"] == 5)
+    np.testing.assert_allclose(rb["t_n"], rb["J_kappa_hat"])
+    assert rb["bound_holds"].all() and np.all(rb["b_n"] == 0)
+    # a measured shift beyond t_n violates the bound
+    far = rate_bound(P, b={n: 1.0 for n in WIDTHS[:-1]})
+    assert not far["bound_holds"].any() and np.all(far["t_n"] < 1.0)
+    # no k with positive curvatures: t_n undefined, the bound neither holds nor fails
+    prof, final = _frames(5, top_override=lambda n, x, k: -(x**2) - k)
+    und = rate_bound(profiles(prof, final))
+    assert np.all(np.isinf(und["t_n"])) and all(v is None for v in und["bound_holds"])
+
+
+# ---------------------------------------------------------------- Hypothesis 1
+def test_hypothesis1_holds_on_a_constructed_fast_case():
+    prof, final = _frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0)
+    h1 = hypothesis1(prof, final, alpha=0.5)
+    assert h1.held_out and h1.selection_seeds == (0,) and h1.test_seeds == (1,)
+    assert h1.found and h1.convexity and h1.invariance and h1.flatness and h1.holds
+    # D_n = 10 (n^-2 - nmax^-2): gamma = 2 to the proxy's tiny bias
+    assert abs(h1.gamma[0] - 2.0) < 1e-3
+    np.testing.assert_allclose(h1.per_width["mu_topk"], 2.0, rtol=1e-9)
+
+
+def test_each_condition_fails_on_its_counter_case():
+    fast = dict(seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0)
+    # convexity: the held-out seed's curves are flat (the selection seed's are convex)
+    prof, final = _frames(5, **fast, seed_extra=lambda s, x: (0.0, -(x**2)) if s == 1 else (0, 0))
+    h1 = hypothesis1(prof, final, alpha=0.5)
+    assert h1.found and not h1.convexity and not h1.holds
+    # invariance: the top-kappa gap shrinks like n^-0.2, slower than the loss (alpha 0.5)
+    prof, final = _frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-0.2)
+    h1 = hypothesis1(prof, final, alpha=0.5)
+    assert h1.convexity and h1.flatness and not h1.invariance
+    assert h1.gamma[2] < 0.5
+    # the same gap passes against a slower loss (alpha 0.1): the rule is the rate
+    assert hypothesis1(prof, final, alpha=0.1).invariance
+    # flatness: the held-out (test) seed's residual has slope 2 at every width, its
+    # total's curvature is 2: eps_flat = 2/2 + 2/2 = 2 HP units > b_n + 2 SE = 0 + 2 h/2
+    prof, final = _frames(5, **fast, seed_extra=lambda s, x: (2.0 * x, 0.0) if s == 1 else (0, 0))
+    h1 = hypothesis1(prof, final, alpha=0.5)
+    assert h1.convexity and h1.invariance and not h1.flatness
+    np.testing.assert_allclose(h1.per_width["eps_flat"], 2.0, rtol=1e-9)
+
+
+def test_one_seed_and_rank_bounded_spectra_are_flagged():
+    prof, final = _frames(5, shift=lambda n: 10.0 * n**-2.0)
+    h1 = hypothesis1(prof, final, alpha=0.5)
+    assert not h1.held_out and any("same seed" in r for r in h1.reasons)
+    assert seed_split([3, 1, 2]) == ((1, 2), (3,))
+    assert not rank_bounded(profiles(prof, final))
+    # residual at K_max identically zero (all directions captured): rank-bounded
+    prof0 = prof.assign(residual=np.where(prof["k"] == K, 0.0, prof["residual"]))
+    assert rank_bounded(profiles(prof0, final))

@@ -14,7 +14,8 @@ from fasttransfer.theory.errors import InputError
 
 def test_records_match_a_hand_computed_spectrum():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.5, k_max=4, record_every=1, rule="left", side="in")
+    cfg = RecorderConfig(ema=0.5, k_max=4, record_every=1, rule="left", side="in",
+                         vectors="decompose")  # every leaf split: its spectrum is checked
     rec = TrajectoryRecorder(prob.eval_loss, cfg)
     p0 = prob.init(jax.random.PRNGKey(1))
     p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
@@ -78,9 +79,64 @@ def test_jitted_record_does_not_recompile():
 
 
 @pytest.mark.parametrize("bad,param", [(dict(ema=1.0), "ema"), (dict(rule="midpoint"), "rule"),
+                                       (dict(ema_warmup=(0.99, 0.98, 10)), "ema_warmup"),
+                                       (dict(vectors="none"), "vectors"),
                                        (dict(k_max=0), "k_max"), (dict(record_every=0),
                                                                   "record_every")])
 def test_config_validation(bad, param):
     with pytest.raises(InputError) as err:
         RecorderConfig(**bad)
     assert err.value.param == param
+
+
+def test_ema_decay_is_linear_in_the_window():
+    from fasttransfer.simulations.recorder import ema_decay
+
+    assert float(ema_decay(0)) == pytest.approx(0.98, rel=1e-15)
+    assert float(ema_decay(2000)) == pytest.approx(0.9995, rel=1e-15)
+    assert float(ema_decay(10**6)) == pytest.approx(0.9995, rel=1e-15)  # stays after warm-up
+    t = np.arange(0, 2001, 250)
+    window = 1.0 / (1.0 - np.asarray(ema_decay(t)))
+    np.testing.assert_allclose(np.diff(window), (2000.0 - 50.0) / 8, rtol=1e-9)
+
+
+def test_warmup_schedule_follows_the_time_varying_ema():
+    """ema=None (the default, the paper's warm-up): wbar_t = b_t wbar_{t-1} + (1 - b_t) w_t with b_t =
+    ema_decay(t), against the same recursion in numpy."""
+    from fasttransfer.simulations.recorder import ema_decay
+
+    prob = tiny_quadratic.problem()
+    warm = (0.5, 0.9, 4)  # a short warm-up so that the test sees it end
+    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(k_max=2, record_every=3,
+                                                            ema=None, ema_warmup=warm))
+    p0 = prob.init(jax.random.PRNGKey(0))
+    _, st, _, _ = scan_recorded(lambda p: jax.tree_util.tree_map(lambda x: 0.9 * x, p), p0,
+                                lambda p: p, rec, n_records=2)
+    w0 = np.asarray(p0["W"])
+    wbar = w0.copy()
+    for t in range(1, 7):
+        b = float(ema_decay(t, *warm))
+        wbar = b * wbar + (1 - b) * 0.9**t * w0
+    np.testing.assert_allclose(np.asarray(st.ema["W"]), wbar, rtol=1e-13)
+    assert int(st.t) == 6
+
+
+def test_vectors_full_keeps_vector_leaves_whole():
+    """vectors="full" (the paper's split): the vector leaf v records its whole <G, dv> as
+    its top-1 entry with rest 0; the matrix leaf W is decomposed as before."""
+    prob = tiny_quadratic.problem()
+    p0 = prob.init(jax.random.PRNGKey(1))
+    p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
+    out = {}
+    for mode in ("decompose", "full"):
+        rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=3, rule="left",
+                                                                vectors=mode))
+        _, out[mode] = rec.record(rec.ema_update(rec.init(p0), p1), p1)
+    iW, iv = 0, 1  # sorted keys: W, v
+    full, dec = out["full"], out["decompose"]
+    np.testing.assert_allclose(np.asarray(full.top[iW]), np.asarray(dec.top[iW]), rtol=1e-14)
+    np.testing.assert_allclose(float(full.top[iv][0]), float(full.lin[iv]), rtol=1e-14)
+    assert np.all(np.asarray(full.top[iv][1:]) == 0) and float(full.rest[iv]) == 0.0
+    # the split of the vector leaf differs, its total does not
+    np.testing.assert_allclose(float(np.sum(dec.top[iv]) + dec.rest[iv]), float(full.lin[iv]),
+                               rtol=1e-12)

@@ -84,7 +84,7 @@ def test_trapezoid_is_exact_on_a_quadratic():
 
 def test_tidy_profile_identities():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.8, k_max=3, record_every=5)
+    cfg = RecorderConfig(ema=0.8, k_max=3, record_every=5, rule="trapezoid")
     lrs = np.array([1e-3, 1e-2, 3e-2])
     res = run_width(prob, lrs, [0], steps=20, config=cfg)
     t = tidy_results(7, lrs, [0], res, record_every=5, k_curves=(1, 3))

@@ -51,7 +51,8 @@ class CheckResult:
     (e.g. ``"beta - alpha/2 = 0.21 [0.15, 0.27]"``); ``details`` is markdown shown under
     the table (derived formulas, per-width tables); ``figures`` are paths relative to the
     verify output directory; ``note`` says where our setup is a reconstruction or
-    differs from the paper's.
+    differs from the paper's; ``data`` is a structured, JSON-able summary of the claim
+    for machine readers (claims.json; e.g. the topk check's per-setting conditions).
     """
 
     check: str
@@ -62,6 +63,7 @@ class CheckResult:
     details: str = ""
     figures: tuple[str, ...] = ()
     note: str = ""
+    data: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:

@@ -1,0 +1,69 @@
+"""fasttransfer.checks.topk: the sufficient-condition verdict, the rank-bounded case and
+the structured claims.json data, on constructed profiles (no training)."""
+
+import json
+import types
+
+import pandas as pd
+import pytest
+from topk_profiles import K, WIDTHS, frames
+
+from fasttransfer.checks import topk
+from fasttransfer.simulations.topk_study import kappa_summary
+
+
+@pytest.mark.parametrize("applicable, held_out, holds, transfer, expected", [
+    (False, True, True, "fast", "inconclusive"),        # rank-bounded: not applicable
+    (True, True, True, "inconclusive", "inconclusive"),  # nothing to compare against
+    (True, False, True, "fast", "inconclusive"),        # kappa not held out
+    (True, True, True, "fast", "pass"),
+    (True, True, True, "weak", "differs"),              # the only contradiction
+    (True, True, True, "no-transfer", "differs"),
+    (True, True, True, "below-theory", "differs"),
+    (True, True, False, "fast", "inconclusive"),        # sufficient, not necessary
+    (True, True, False, "weak", "inconclusive"),
+])
+def test_verdict_treats_the_conditions_as_sufficient(applicable, held_out, holds, transfer,
+                                                     expected):
+    verdict, why = topk.setting_verdict(applicable, held_out, holds, transfer)
+    assert verdict == expected
+    if not applicable:
+        assert why == "not applicable (rank-bounded spectrum)"
+
+
+def _res(prof, final):
+    return {"final": final, "profile": prof, "kappa": kappa_summary(prof, final), "ema": 0.9,
+            "tradeoff": pd.DataFrame({"beta": [0.9], "faithfulness": [0.01], "lag": [0.02]}),
+            "config": types.SimpleNamespace(widths=WIDTHS)}
+
+
+def test_row_carries_the_structured_data():
+    # top-kappa gap ~ n^-2, the loss gap ~ n^-0.5 (carried by a flat residual)
+    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
+                         res_shift=lambda n: n**-0.5)
+    row = topk._setting_row("mlp", _res(prof, final), (), "quick")
+    d = row.data
+    assert d["setting"] == "mlp" and d["preset"] == "quick" and d["applicable"] is True
+    assert d["conditions"] == {"convexity": True, "invariance": True, "flatness": True}
+    assert d["kappa_hat"] == {str(n): [5] * 9 for n in WIDTHS[:-1]}
+    assert d["held_out"] is True
+    assert row.verdict == topk.setting_verdict(True, True, True, d["transfer_verdict"])[0]
+    json.dumps(d)  # JSON-able as written into claims.json
+
+
+def test_rank_bounded_setting_is_not_applicable():
+    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0)
+    prof = prof.assign(residual=prof["residual"].where(prof["k"] != K, 0.0))
+    row = topk._setting_row("relu", _res(prof, final), (), "quick")
+    assert row.data["applicable"] is False and row.verdict == "inconclusive"
+    assert row.measured.startswith("not applicable (rank-bounded spectrum)")
+
+
+def test_claims_json_has_the_data_field(tmp_path):
+    from fasttransfer.report import write_report
+
+    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0)
+    row = topk._setting_row("mlp", _res(prof, final), (), "quick")
+    paths = write_report([row], tmp_path, preset="quick", timings={"topk": 0.0})
+    claims = json.loads(paths["json"].read_text())["claims"]
+    assert claims[0]["data"]["conditions"] == row.data["conditions"]

@@ -28,6 +28,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import types
 import typing
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _parse_field(text: str, hint, name: str):
     """``text`` as a value of the type ``hint`` (int, float, str, bool, None-able,
     tuple[X, ...])."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         if text.strip().lower() == "none" and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]

@@ -40,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise InputError(f"--only: unknown figure(s) {unknown}; known: {', '.join(FIGURES)}")
     ctx = CheckContext(preset=args.preset, out=args.out)
-    print("reusing the stored results:" if _stored_entries(args.out) else
+    entries = _stored_entries(args.out)
+    print("reusing the stored results:" if entries else
           f"no stored results under {args.out} or in the results bank", flush=True)
-    for line in _stored_entries(args.out):
+    for line in entries:
         print(f"    {line}", flush=True)
     missing = 0
     for i, name in enumerate(names, 1):

@@ -12,15 +12,12 @@ from types import SimpleNamespace
 from fasttransfer.theory import store
 
 # The command that fills each study's entries (for the error when they are missing).
-MAKES = {
-    "relu": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
-    "kindex": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
-    "kindex-layerwise": "fasttransfer simulate relu --study {study} --preset {preset} --out {root}",
-}
-MAKES["coordcheck"] = "fasttransfer coordcheck --preset {preset} --out {root}"
-MAKES["estimators"] = "fasttransfer verify --only estimators --preset {preset} --out {root}"
-MAKES["rfrr"] = MAKES["rfrr_constants"] = (
-    "fasttransfer simulate rfrr --preset {preset} --out {root}")
+_RELU = "fasttransfer simulate relu --study {study} --preset {preset} --out {root}"
+_RFRR = "fasttransfer simulate rfrr --preset {preset} --out {root}"
+MAKES = {"relu": _RELU, "kindex": _RELU, "kindex-layerwise": _RELU,
+         "coordcheck": "fasttransfer coordcheck --preset {preset} --out {root}",
+         "estimators": "fasttransfer verify --only estimators --preset {preset} --out {root}",
+         "rfrr": _RFRR, "rfrr_constants": _RFRR}
 DEFAULT_MAKE = "fasttransfer verify --preset {preset} --out {root}"
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttransfer.simulations import mup, relu_net
-from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.theory.errors import InputError
 
 SCHEDULES = ("constant", "cosine")
@@ -127,9 +126,6 @@ class ReluSweepConfig:
 
     def task_spec(self) -> relu_net.Task:
         return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
-
-    def jnp_dtype(self):
-        return jax_dtype(self.dtype)
 
     def replace(self, **changes) -> "ReluSweepConfig":
         return dataclasses.replace(self, **changes)

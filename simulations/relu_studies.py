@@ -41,18 +41,16 @@ def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print,
     script when neither has it). ``source`` says which, with device and date."""
     if cfg.preset == "paper" and not recompute:
         try:
-            entry = store.find_entry([root, store.BANK], *sweep.entry_key(cfg),
-                                     config=cfg.result_key())
+            stored, df, entry = sweep.read_sweep([root, store.BANK], cfg)
         except store.MissingResult as err:
             raise InputError(
                 f"{cfg.study_label()}: the paper preset is in neither {root} nor the results "
                 f"bank ({err}); it needs a GPU: run benchmarks/relu_paper_gpu.py there and "
                 "import it with --import-to") from None
-        stored, df, entry = sweep.read_sweep(entry.dir.parents[2], cfg)
         where = "results bank" if entry.dir.is_relative_to(store.BANK) else "reused"
         return stored, df, f"{where}: {entry.describe()}"
-    df = sweep.run_sweep(cfg, root, recompute=recompute, progress=progress, log=log)
-    stored, df, entry = sweep.read_sweep(root, cfg)
+    sweep.run_sweep(cfg, root, recompute=recompute, progress=progress, log=log)
+    _, df, entry = sweep.read_sweep(root, cfg)
     return cfg, df[df.width.isin(cfg.widths)], f"store: {entry.describe()}"
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -113,12 +112,6 @@ def open_sweep(config: ReluSweepConfig, root, *, recompute: bool = False) -> sto
                             modules=CODE_MODULES, recompute=recompute)
 
 
-@lru_cache(maxsize=None)
-def code_version() -> str:
-    """The code version of :data:`CODE_MODULES` in this checkout."""
-    return store.code_version(CODE_MODULES)
-
-
 def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
               progress: bool = True, log: Callable[[str], None] = print, devices=None,
               on_cell: Callable[[int, float, list], None] | None = None):
@@ -179,17 +172,14 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
     return df
 
 
-def read_sweep(root, config: ReluSweepConfig):
-    """(configuration, tidy frame, entry) of ``config``'s finished entry under ``root``;
+def read_sweep(roots, config: ReluSweepConfig):
+    """(configuration, tidy frame, entry) of ``config``'s finished entry under ``roots``
+    (one store root, or several tried in order, e.g. an output folder then the bank);
     the configuration's widths are those of the stored cells (a subset of, or more than,
     ``config.widths``). Missing, unfinished or stale entries raise the store's errors."""
-    import pandas as pd
-
-    entry = store.read_entry(root, *entry_key(config), config=config.result_key())
-    try:
-        df = pd.read_csv(entry.path(CSV_NAME))
-    except (OSError, ValueError) as err:
-        raise store.MissingResult(f"{entry.path(CSV_NAME)}: cannot be read ({err})") from None
+    roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    entry = store.find_entry(roots, *entry_key(config), config=config.result_key())
+    df = entry.read_csv(CSV_NAME)
     missing = {"width", "hp", "loss", "seed"} - set(df.columns)
     if missing:
         raise InputError(f"{entry.path(CSV_NAME)}: missing column(s) {sorted(missing)}")

@@ -34,7 +34,7 @@ def test_tiny_run_and_import(tmp_path):
     manifest = json.loads((entry / store.MANIFEST).read_text())
     cfg = relu_config.ReluSweepConfig.from_json_dict(manifest["config"]).replace(preset="paper")
     _, df, e = sweep.read_sweep(bank, cfg)  # a complete, current entry
-    assert set(df.width) == {32} and manifest["code_version"] == sweep.code_version()
+    assert set(df.width) == {32} and manifest["code_version"] == store.code_version(sweep.CODE_MODULES)
     cells = json.loads((entry / sweep.CELLS_LOG).read_text())
     assert cells["32"]["run"] == "out" and "out" in manifest["provenance"]["runs"]
     assert (bank / "runs" / "out" / "runs.json").exists()

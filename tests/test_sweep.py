@@ -52,7 +52,7 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     manifest = json.loads((entry / store.MANIFEST).read_text())
     assert manifest["config"] == json.loads(json.dumps(cfg.result_key()))
     assert manifest["status"] == "complete" and manifest["result"]["widths"] == [16, 32, 64, 128]
-    assert manifest["code_version"] == sweep.code_version()
+    assert manifest["code_version"] == store.code_version(sweep.CODE_MODULES)
     _, back, e = sweep.read_sweep(tmp_path, cfg)
     assert len(back) == len(df) and e.complete
     # re-running recomputes nothing

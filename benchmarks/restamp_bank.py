@@ -64,9 +64,10 @@ def restamp(bank: Path, log=print) -> list[str]:
         new = store.code_version(manifest["code_modules"])
         if new == manifest["code_version"]:
             continue
+        now = store.provenance()
         manifest["provenance"].setdefault("restamps", []).append({
-            "date_utc": store.provenance()["date_utc"], "from": manifest["code_version"],
-            "to": new, "git": store.provenance()["git"],
+            "date_utc": now["date_utc"], "from": manifest["code_version"],
+            "to": new, "git": now["git"],
             "evidence": "benchmarks/restamp_bank.py: the quick presets of relu and kindex "
                         "reproduce results_bank/golden/ bit for bit"})
         manifest["code_version"] = new

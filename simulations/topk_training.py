@@ -22,8 +22,9 @@ faithfulness error measures whether the coarser linearisation is still accurate,
 (linearisation error falls as beta -> 1) against lag (phi(wbar_T) moves away from the raw
 final loss phi(w_T)); ``ema_tradeoff`` measures both on a grid of beta.
 
-Optimiser: optax's Adam direction (``optax.scale_by_adam``) times -nu * lr_mult[leaf]:
-H_n = nu * multiplier per parameter, the muP rules of :mod:`simulations.mup`.
+Optimiser: the problem's optax direction (Adam unless the problem names another, e.g.
+SGD with momentum or Muon) times -s_t nu lr_mult[leaf] (s_t: the problem's learning-rate
+schedule): H_n = nu * multiplier per parameter, the muP rules of :mod:`simulations.mup`.
 """
 
 from __future__ import annotations
@@ -47,42 +48,47 @@ class Problem(NamedTuple):
 
     init(key) -> params; batch(key) -> training batch; loss(params, batch) -> scalar;
     eval_loss(params) -> scalar (the fixed evaluation loss); lr_mult: pytree like params
-    of per-leaf learning-rate multipliers (the muP rule: H_n = nu * multiplier)."""
+    of per-leaf learning-rate multipliers (the muP rule: H_n = nu * multiplier).
+
+    direction: the optimiser WITHOUT its learning rate, an optax GradientTransformation
+    whose update is the step direction (None: optax's Adam, b = (0.9, 0.999), eps = 1e-8;
+    e.g. ``optax.trace(0.9)`` for SGD with momentum, ``optax.contrib.scale_by_muon()``);
+    schedule: t -> learning-rate factor s_t at step t = 0, 1, ... (None: constant 1; e.g.
+    warmup-stable-decay). Step of leaf p: p <- p - s_t nu lr_mult[p] direction_t(p)."""
 
     init: Callable
     batch: Callable
     loss: Callable
     eval_loss: Callable
     lr_mult: Any
+    direction: Any = None
+    schedule: Callable | None = None
 
 
-def _optimizer(adam: tuple[float, float, float]):
-    """optax's Adam direction m_hat / (sqrt(v_hat) + eps) (no learning rate: the step
-    -nu * lr_mult[leaf] is applied per leaf by :func:`_stepper`)."""
+def _direction(problem: Problem):
+    """The problem's optimiser direction (no learning rate: the step -s_t nu lr_mult[leaf]
+    is applied per leaf by :func:`_stepper`); optax's Adam when the problem names none."""
     import optax
 
-    b1, b2, eps = adam
-    return optax.scale_by_adam(b1=b1, b2=b2, eps=eps)
+    return problem.direction if problem.direction is not None else optax.scale_by_adam()
 
 
-def _stepper(problem: Problem, lr, seed, adam: tuple[float, float, float]):
+def _stepper(problem: Problem, lr, seed):
     """(carry0, step): the training step ``step(carry) -> carry`` on the carry
     (params, optax state, step count t) and its initial value, for one learning rate nu
     (``lr``, may be traced) and seed.
 
     Common random numbers: k_init, k_data = split(PRNGKey(seed)); params_0 =
     init(k_init) and batch t = batch(fold_in(k_data, t)), for every learning rate.
-    Update of leaf p: p <- p - (nu * lr_mult[p]) * adam_direction(p), in p's dtype."""
+    Update of leaf p: p <- p - (s_t nu lr_mult[p]) direction_t(p), in p's dtype
+    (:class:`Problem`)."""
     import jax
     import jax.numpy as jnp
 
-    tx = _optimizer(adam)
+    tx = _direction(problem)
     lr = jnp.asarray(lr)
     k_init, k_data = jax.random.split(jax.random.PRNGKey(seed))
     params = problem.init(k_init)
-
-    def leaf_update(p, direction, mult):
-        return p - (lr.astype(p.dtype) * mult.astype(p.dtype)) * direction
 
     def step(carry):
         params, opt_state, t = carry
@@ -93,25 +99,28 @@ def _stepper(problem: Problem, lr, seed, adam: tuple[float, float, float]):
         # direction keeps the parameters' dtype
         with jax.numpy_dtype_promotion("standard"):
             direction, opt_state = tx.update(g, opt_state, params)
+        rate = lr if problem.schedule is None else lr * problem.schedule(t)
+
+        def leaf_update(p, d, mult):
+            return p - (rate.astype(p.dtype) * mult.astype(p.dtype)) * d
+
         params = jax.tree_util.tree_map(leaf_update, params, direction, problem.lr_mult)
         return params, opt_state, t + 1
 
     return (params, tx.init(params), jnp.zeros((), jnp.int32)), step
 
 
-def train(problem: Problem, lr, seed, *, steps: int,
-          adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)):
-    """Parameters after ``steps`` Adam steps at learning rate nu = ``lr`` (plain
+def train(problem: Problem, lr, seed, *, steps: int):
+    """Parameters after ``steps`` optimiser steps at learning rate nu = ``lr`` (plain
     training, no recorder; jit- and vmap-able in lr and seed)."""
     import jax
 
-    carry0, step = _stepper(problem, lr, seed, adam)
+    carry0, step = _stepper(problem, lr, seed)
     carry, _ = jax.lax.scan(lambda c, _: (step(c), None), carry0, None, length=steps)
     return carry[0]
 
 
-def _trainer(problem: Problem, config: RecorderConfig, steps: int,
-             adam: tuple[float, float, float]):
+def _trainer(problem: Problem, config: RecorderConfig, steps: int):
     """one(lr, seed, beta) -> (loss0, Record stacked over records): a pure function."""
     from fasttransfer.theory.errors import InputError
 
@@ -122,7 +131,7 @@ def _trainer(problem: Problem, config: RecorderConfig, steps: int,
     recorder = TrajectoryRecorder(problem.eval_loss, config)
 
     def one(lr, seed, beta):
-        carry0, step = _stepper(problem, lr, seed, adam)
+        carry0, step = _stepper(problem, lr, seed)
         _, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, n_records,
                                           beta)
         return loss0, recs
@@ -138,8 +147,7 @@ def _to_numpy(loss0, recs) -> dict[str, np.ndarray]:
     return out
 
 
-def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
-             adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)):
+def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None):
     """The jitted sweep (lrs (n_lr,), seeds (n_seed,)) -> (loss0, Record), vmapped over
     both. config=None gives PLAIN training with the same Adam (returns the final
     evaluation loss instead): the baseline of the recorder-overhead benchmark."""
@@ -148,9 +156,9 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
 
     if config is None:
         def lane(lr, s):
-            return problem.eval_loss(train(problem, lr, s, steps=steps, adam=adam))
+            return problem.eval_loss(train(problem, lr, s, steps=steps))
     else:
-        one = _trainer(problem, config, steps, adam)
+        one = _trainer(problem, config, steps)
 
         def lane(lr, s):
             return one(lr, s, jnp.asarray(config.ema, lr.dtype))
@@ -158,14 +166,14 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
 
 
-def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig,
-              adam: tuple[float, float, float] = (0.9, 0.999, 1e-8)) -> dict[str, np.ndarray]:
-    """Train one width with Adam (optax) over a grid of learning rates nu (vmapped) and
+def run_width(problem: Problem, lrs, seeds, *, steps: int,
+              config: RecorderConfig) -> dict[str, np.ndarray]:
+    """Train one width with the problem's optimiser (optax) over a grid of learning rates nu (vmapped) and
     seeds (vmapped), recording the top-k decomposition along the EMA trajectory.
 
     Common random numbers: the initialisation and the batch sequence depend on the seed
     only, so learning rates are compared on the same data. Update of leaf p:
-    p <- p - nu * lr_mult[p] * adam_direction (:func:`train`).
+    p <- p - s_t nu lr_mult[p] direction_t(p) (:func:`train`).
 
     Returns numpy arrays with leading axes (n_lr, n_seed): loss0 (), final_raw ()
     and the Record fields with an extra records axis: loss (R,), raw_loss (R,),
@@ -173,7 +181,7 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfi
     """
     import jax.numpy as jnp
 
-    fn = sweep_fn(problem, steps=steps, config=config, adam=adam)
+    fn = sweep_fn(problem, steps=steps, config=config)
     return _to_numpy(*fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32)))
 
 
@@ -254,7 +262,7 @@ def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
     import jax.numpy as jnp
     import pandas as pd
 
-    one = _trainer(problem, config, steps, (0.9, 0.999, 1e-8))
+    one = _trainer(problem, config, steps)
     betas = jnp.asarray(np.asarray(betas, dtype=float))
     fn = jax.jit(jax.vmap(lambda b: one(jnp.asarray(lr, betas.dtype), seed, b)))
     res = _to_numpy(*fn(betas))

@@ -1,26 +1,27 @@
 """The top-k trajectory recorder (SPEC §6): an EMA recorder for any training loop (optax
 or not), pure functions of its state; part of the public API (``fasttransfer``).
 
-Along training w_0, w_1, ... keep the EMA  wbar_t = beta wbar_{t-1} + (1 - beta) w_t
-(wbar_0 = w_0). Every ``record_every`` steps (record times t_0 = 0 < t_1 < ...) take
-the gradient G_r of a FIXED evaluation loss phi at the EMA point and the EMA update
-dW_r = wbar_{t_r} - wbar_{t_{r-1}}; per layer (parameter leaf) W:
+Along training w_0, w_1, ... keep the EMA  wbar_t = beta_t wbar_{t-1} + (1 - beta_t) w_t
+(wbar_0 = w_0). At the record times t_0 = 0 < t_1 < ... < t_R = T (:func:`record_times`)
+take the gradient G_r of a FIXED evaluation loss phi at the EMA point wbar_{t_r} and the
+EMA change dW_r = wbar_{t_r} - wbar_{t_{r-1}}; per layer (parameter leaf) W:
 
     dphi_r(W)   = <G, dW>                       (linearised change)
     lambda_i    = eigenvalues of S(G, dW) sorted by |lambda| (simulations.alignment)
     top_r(W)    = (lambda_1 .. lambda_Kmax)     (kept; zero-padded below the rank)
     rest_r(W)   = sum_{i > Kmax} lambda_i       (summed)
 
-with G = G_{r-1} (``rule="left"``: the gradient at the start of the interval, SPEC §6) or
-(G_{r-1} + G_r)/2 (``rule="trapezoid"``, the default: exact for a quadratic loss, second-
-order accurate in general, same cost: each G is computed once and reused for the next
-interval; in our ReLU pilot at a large learning rate its faithfulness error was 5-15x
-smaller than the left rule's at every beta). Both gradients are taken at EMA points, and
-the alignment split applies to any G paired with dW. Nothing of the trajectory is stored:
-the state is (wbar, wbar at the last record, G there, phi there): three copies of the
-parameters besides the optimiser's. On CPU the eigenvalue work goes through numpy's LAPACK
-in a host callback (simulations.alignment.eigenvalues_on_host: jax 0.10's batched CPU
-LAPACK deadlocked here inside vmapped scans).
+with G = G_{r-1} (``rule="left"``: the gradient at the start of the interval, the
+paper's) or (G_{r-1} + G_r)/2 (``rule="trapezoid"``, ours: exact for a quadratic loss,
+second-order accurate in general, same cost). Each G is computed once, at its record, and
+kept for the next interval. Nothing of the trajectory is stored: the state is (wbar, wbar
+at the last record, G there, phi there): three copies of the parameters besides the
+optimiser's. On CPU the eigenvalue work of all layers goes to numpy/LAPACK in ONE host
+callback per record (:func:`simulations.alignment.spectra_on_host`; XLA's CPU eigh
+computes eigenvectors too, and jax 0.10's batched CPU LAPACK deadlocked here inside
+vmapped scans). Run it with OPENBLAS_NUM_THREADS=1 (the command line sets it): a
+multi-threaded OpenBLAS inside the callback, beside XLA's own threads, made the records
+10-30x slower on this 2-core machine.
 
 The defaults are the paper's decomposition; our earlier variants stay as options:
 
@@ -33,12 +34,14 @@ The defaults are the paper's decomposition; our earlier variants stay as options
   top-1 entry (the rest of its top-k zero, its rest 0), so it lands in the top-k part
   for every k >= 1 and never in the residual (phi^0 stays phi(wbar_0)).
   ``vectors="decompose"`` (ours) splits every leaf.
-* ``record_every=1`` (default, the paper's left point every step); s > 1 linearises
-  over s steps.
+* the record interval ``every`` (default ``(2, 10, 2000)``, the paper's subsampling
+  schedule, which the paper states for its transformer runs: "the EMA trajectory
+  subsampled every tau steps, tau from 2 to 10" over the EMA's 2000-step warm-up); an
+  int s is a fixed interval (1: the left point at every step). See :func:`interval`.
 
 Summing the records over layers and intervals splits the loss curve into its top-k part
-and the residual (:func:`simulations.topk_training.tidy_results`); recording every s > 1
-steps linearises over s steps of the EMA trajectory instead of one (its accuracy is the
+and the residual (:func:`simulations.topk_training.tidy_results`); an interval of tau > 1
+steps linearises over tau steps of the EMA trajectory instead of one (its accuracy is the
 faithfulness error, :func:`simulations.topk_training.faithfulness`).
 """
 
@@ -47,8 +50,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 __all__ = ["RecorderConfig", "RecorderState", "Record", "TrajectoryRecorder", "scan_recorded",
-           "ema_decay"]
+           "ema_decay", "interval", "record_times"]
 
 RULES = ("left", "trapezoid")
 VECTORS = ("decompose", "full")
@@ -66,23 +71,71 @@ def ema_decay(t, start: float = 0.98, end: float = 0.9995, steps: int = 2000):
     return 1.0 - 1.0 / (w0 + (w1 - w0) * frac)
 
 
+def interval(every, t: int) -> int:
+    """tau(t): the length of the record interval that starts at record time t.
+
+    every = s (int): tau = s. every = (tau_0, tau_1, S): tau rises linearly in t from tau_0
+    to tau_1 over S updates, rounded DOWN to an integer, then stays at tau_1:
+
+        tau(t) = tau_0 + floor((tau_1 - tau_0) t / S)   (t < S),   tau(t) = tau_1   (t >= S),
+
+    in integer arithmetic (exact), so tau takes each of the tau_1 - tau_0 + 1 values on
+    t-ranges of equal length S / (tau_1 - tau_0) (except the last, which runs forever)."""
+    if isinstance(every, int):
+        return every
+    a, b, span = every
+    return b if t >= span else a + ((b - a) * t) // span
+
+
+def record_times(every, steps: int) -> np.ndarray:
+    """The record times t_1 < ... < t_R = ``steps`` (int64, (R,)), t_0 = 0 not included:
+    t_{r+1} = t_r + tau(t_r) (:func:`interval`), the last interval cut to end exactly at
+    T = steps. They depend on the schedule and T only (static: no branch at run time)."""
+    times, t = [], 0
+    while t < steps:
+        t = min(t + interval(every, t), steps)
+        times.append(t)
+    return np.asarray(times, dtype=np.int64)
+
+
+def _check_every(every):
+    """``every`` validated and normalised (a list from JSON becomes a tuple)."""
+    from fasttransfer.theory.errors import InputError
+
+    def whole(x):
+        return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+    if whole(every) and every >= 1:
+        return int(every)
+    if isinstance(every, (tuple, list)) and len(every) == 3 and all(whole(x) for x in every):
+        a, b, span = (int(x) for x in every)
+        if 1 <= a <= b and span >= 1:
+            return (a, b, span)
+    raise InputError(f"every must be an int >= 1 or (tau_start, tau_end, steps) with "
+                     f"1 <= tau_start <= tau_end and steps >= 1, got {every!r}", param="every")
+
+
 @dataclass(frozen=True)
 class RecorderConfig:
-    """ema: beta of the EMA; k_max: eigenvalues kept per layer and record; record_every:
-    optimizer steps per linearisation interval; rule: "left" | "trapezoid" (which
-    gradient pairs with dW); side: orientation of S per 2-D leaf (see alignment);
-    ema: None (the paper's warm-up :func:`ema_decay` with ema_warmup = (start, end,
-    steps)) or a constant decay; vectors: "full" (the paper's: vector leaves contribute
-    their whole inner product to the top part) | "decompose" (every leaf split).
-    Defaults: the paper's decomposition (module docstring)."""
+    """Configuration of the recorder; the defaults are the paper's decomposition.
+
+    ema: None (the paper's warm-up :func:`ema_decay` with ``ema_warmup`` = (start, end,
+    steps)) or a constant decay beta in [0, 1); k_max: eigenvalues kept per layer and
+    record; every: the record interval, an int (fixed; 1 = every step) or (tau_start,
+    tau_end, steps) (the schedule of :func:`interval`; default (2, 10, 2000): the paper's
+    subsampling schedule, stated for its transformer runs, rising over the EMA warm-up's
+    2000 steps); rule: "left" | "trapezoid" (which gradient pairs with dW); side:
+    orientation of S per 2-D leaf (see alignment); vectors: "full" (the paper's: vector
+    leaves contribute their whole inner product to the top part) | "decompose" (every
+    leaf split); host_eigs: None = the eigen work through numpy/LAPACK in a host callback
+    on a CPU backend, in XLA elsewhere."""
 
     ema: float | None = None
     k_max: int = 64
-    record_every: int = 1
+    every: int | tuple[int, int, int] = (2, 10, 2000)
     rule: str = "left"
     side: str = "auto"
-    track_raw: bool = True
-    host_eigs: bool | None = None  # None: numpy LAPACK via a host callback on CPU
+    host_eigs: bool | None = None
     ema_warmup: tuple[float, float, int] = (0.98, 0.9995, 2000)
     vectors: str = "full"
 
@@ -93,15 +146,14 @@ class RecorderConfig:
             raise InputError(f"ema must lie in [0, 1), got {self.ema}", param="ema")
         if self.k_max < 1:
             raise InputError(f"k_max must be >= 1, got {self.k_max}", param="k_max")
-        if self.record_every < 1:
-            raise InputError(f"record_every must be >= 1, got {self.record_every}",
-                             param="record_every")
+        object.__setattr__(self, "every", _check_every(self.every))
         if self.rule not in RULES:
             raise InputError(f"rule must be one of {RULES}, got {self.rule!r}", param="rule")
         a, b, n = self.ema_warmup
         if not (0.0 <= a <= b < 1.0 and n >= 1):
             raise InputError(f"ema_warmup must be (start, end, steps) with 0 <= start <= end "
                              f"< 1 and steps >= 1, got {self.ema_warmup}", param="ema_warmup")
+        object.__setattr__(self, "ema_warmup", (float(a), float(b), int(n)))
         if self.vectors not in VECTORS:
             raise InputError(f"vectors must be one of {VECTORS}, got {self.vectors!r}",
                              param="vectors")
@@ -118,8 +170,8 @@ class RecorderState(NamedTuple):
 
 
 class Record(NamedTuple):
+    step: Any       # () int: the record time t_r (updates so far)
     loss: Any       # () phi(wbar) at the record time
-    raw_loss: Any   # () phi(w) at the raw iterate (the EMA's lag; nan if not tracked)
     lin: Any        # (L,) <G, dW> per layer
     top: Any        # (L, Kmax) sorted eigenvalues of S per layer
     rest: Any       # (L,) sum of the eigenvalues beyond Kmax per layer
@@ -138,17 +190,17 @@ class TrajectoryRecorder:
     """EMA recorder for any training loop (optax or not): pure functions of its state.
 
     Usage inside a jitted loop (``eval_loss(params) -> scalar`` is the fixed evaluation
-    loss, e.g. a closure over a held-out batch):
+    loss, e.g. a closure over a held-out batch; ``times = set(record_times(every, T))``):
 
-        rec = TrajectoryRecorder(eval_loss, RecorderConfig(ema=0.9, k_max=64))
+        rec = TrajectoryRecorder(eval_loss, RecorderConfig(k_max=64))
         state = rec.init(params)
-        for t in steps:
+        for t in range(1, T + 1):
             params, opt_state = train_step(params, opt_state)
             state = rec.ema_update(state, params)
-            if (t + 1) % rec.config.record_every == 0:
-                state, record = rec.record(state, params)   # keep `record` (small)
+            if t in times:
+                state, record = rec.record(state)   # keep `record` (small)
 
-    or :func:`scan_recorded`, which nests two lax.scans so that no step pays for a branch.
+    or :func:`scan_recorded`, which runs it under lax.scan with no branch per step.
     """
 
     eval_loss: Callable[[Any], Any]
@@ -184,12 +236,11 @@ class TrajectoryRecorder:
             lambda e, p: b.astype(e.dtype) * e + (1 - b).astype(e.dtype) * p, state.ema, params)
         return state._replace(ema=ema, t=t)
 
-    def record(self, state: RecorderState, params=None) -> tuple[RecorderState, Record]:
+    def record(self, state: RecorderState) -> tuple[RecorderState, Record]:
+        """Close the interval that ends at the current EMA point: the new state (anchor,
+        G, phi there) and the interval's :class:`Record`."""
         import jax
         import jax.numpy as jnp
-
-        from fasttransfer.simulations import alignment as _al
-        split_topk = _al.split_topk
 
         cfg = self.config
         loss, grad = jax.value_and_grad(self.eval_loss)(state.ema)
@@ -198,70 +249,85 @@ class TrajectoryRecorder:
         else:
             G = jax.tree_util.tree_map(lambda a, b: (a + b) / 2, state.grad, grad)
         dW = jax.tree_util.tree_map(lambda e, a: e - a, state.ema, state.anchor)
-        leaves = jax.tree_util.tree_leaves(G)
-        gs = [_as_2d(g) for g in leaves]
-        ds = [_as_2d(d) for d in jax.tree_util.tree_leaves(dW)]
-        lins = [jnp.vdot(g2, d2) for g2, d2 in zip(gs, ds)]
-        whole = {i for i, g in enumerate(leaves) if g.ndim < 2} if cfg.vectors == "full" else set()
-        # leaves of one shape share one vmapped eigen-kernel (less to compile, e.g. the
-        # hidden n x n layers of an MLP, or all its biases)
-        groups: dict[tuple, list[int]] = {}
-        for i, g in enumerate(gs):
-            if i not in whole:
-                groups.setdefault(tuple(g.shape), []).append(i)
-        tops, rests = [None] * len(gs), [None] * len(gs)
+        gs = jax.tree_util.tree_leaves(G)
+        ds = jax.tree_util.tree_leaves(dW)
+        lins = [jnp.vdot(g, d) for g, d in zip(gs, ds)]
+        split = [i for i, g in enumerate(gs) if cfg.vectors == "decompose" or g.ndim >= 2]
+        tops = [jnp.zeros(cfg.k_max, lin.dtype).at[0].set(lin) for lin in lins]
+        rests = [jnp.zeros((), lin.dtype) for lin in lins]  # not decomposed: all in top-1
+        if split:
+            top, rest = self._spectra([gs[i] for i in split], [ds[i] for i in split])
+            for j, i in enumerate(split):
+                tops[i], rests[i] = top[j], rest[j]
+        rec = Record(state.t, loss, jnp.stack(lins), jnp.stack(tops), jnp.stack(rests))
+        return RecorderState(state.beta, state.ema, state.ema, grad, loss, state.t), rec
 
+    def _spectra(self, gs, ds):
+        """top (L, Kmax), rest (L,) of the decomposed leaves; NaN for a non-finite leaf (a
+        diverged run must not feed NaN into LAPACK)."""
+        import jax
+        import jax.numpy as jnp
+
+        from fasttransfer.simulations import alignment as _al
+
+        cfg = self.config
+        pairs = [_al.oriented(_as_2d(g), _as_2d(d), side=cfg.side) for g, d in zip(gs, ds)]
         host = cfg.host_eigs if cfg.host_eigs is not None else jax.default_backend() == "cpu"
+        if host:  # one callback for every layer: its fixed cost is paid once per record
+            return _al.spectra_on_host(pairs, cfg.k_max)
 
         def spectrum(g2, d2):
             ok = jnp.isfinite(jnp.sum(g2)) & jnp.isfinite(jnp.sum(d2))
-            # a diverged run must not feed NaN into LAPACK; its record is NaN instead
-            g2, d2 = _al.oriented(jnp.where(ok, g2, 0), jnp.where(ok, d2, 0), side=cfg.side)
-            lam = (_al.eigenvalues_on_host(g2, d2) if host
-                   else _al._eigs_oriented(g2, d2, jnp))
-            top, rest = split_topk(lam, cfg.k_max)
+            lam = _al._eigs_oriented(jnp.where(ok, g2, 0), jnp.where(ok, d2, 0), jnp)
+            top, rest = _al.split_topk(lam, cfg.k_max)
             nan = jnp.asarray(jnp.nan, lam.dtype)
             return jnp.where(ok, top, nan), jnp.where(ok, rest, nan)
 
+        # leaves of one shape share one vmapped kernel (e.g. the hidden layers of an MLP)
+        groups: dict[tuple, list[int]] = {}
+        for i, (g2, _) in enumerate(pairs):
+            groups.setdefault(tuple(g2.shape), []).append(i)
+        tops, rests = [None] * len(pairs), [None] * len(pairs)
         for idx in groups.values():
-            top, rest = jax.vmap(spectrum)(jnp.stack([gs[i] for i in idx]),
-                                           jnp.stack([ds[i] for i in idx]))
+            top, rest = jax.vmap(spectrum)(jnp.stack([pairs[i][0] for i in idx]),
+                                           jnp.stack([pairs[i][1] for i in idx]))
             for j, i in enumerate(idx):
                 tops[i], rests[i] = top[j], rest[j]
-        for i in whole:  # not decomposed: the whole <G, dW> as the top-1 entry
-            tops[i] = jnp.zeros(cfg.k_max, lins[i].dtype).at[0].set(lins[i])
-            rests[i] = jnp.zeros((), lins[i].dtype)
-        if cfg.track_raw and params is not None:
-            raw = self.eval_loss(params)
-        else:
-            raw = jnp.full_like(loss, jnp.nan)
-        rec = Record(loss, raw, jnp.stack(lins), jnp.stack(tops), jnp.stack(rests))
-        return RecorderState(state.beta, state.ema, state.ema, grad, loss, state.t), rec
+        return jnp.stack(tops), jnp.stack(rests)
 
 
 def scan_recorded(step_fn: Callable, carry0, params_of: Callable, recorder: TrajectoryRecorder,
-                  n_records: int, beta=None):
-    """Run ``n_records * recorder.config.record_every`` steps of ``step_fn(carry) -> carry``
-    (any training step: params, optax state, keys, step counter...) under two nested
-    lax.scans, updating the EMA every step and recording every ``record_every`` steps.
+                  steps: int, beta=None):
+    """Run ``steps`` steps of ``step_fn(carry) -> carry`` (any training step: params, optax
+    state, keys, step counter...) updating the EMA every step and recording at
+    :func:`record_times` (recorder.config.every, steps).
 
-    Returns (final carry, final RecorderState, initial loss phi(w_0), Record stacked over
-    records: leaves of shape (n_records, ...)). jit- and vmap-able.
+    One lax.scan over the records, its body a loop over the interval's steps (the
+    interval lengths are static data scanned over, so every interval length shares one
+    compiled body and no step pays for a branch). Returns (final carry, final
+    RecorderState, initial loss phi(w_0), Record stacked over records: leaves of shape
+    (R, ...); ``step`` holds the record times). jit- and vmap-able.
     """
+    import jax.numpy as jnp
     from jax import lax
 
-    every = recorder.config.record_every
+    from fasttransfer.theory.errors import InputError
 
-    def inner(c, _):
+    if int(steps) < 1:
+        raise InputError(f"steps must be >= 1, got {steps}", param="steps")
+    times = record_times(recorder.config.every, int(steps))
+    lengths = jnp.asarray(np.diff(times, prepend=0), jnp.int32)
+
+    def inner(_, c):
         carry, st = c
         carry = step_fn(carry)
-        return (carry, recorder.ema_update(st, params_of(carry))), None
+        return carry, recorder.ema_update(st, params_of(carry))
 
-    def outer(c, _):
-        (carry, st), _ = lax.scan(inner, c, None, length=every)
-        st, rec = recorder.record(st, params_of(carry))
+    def outer(c, n):
+        carry, st = lax.fori_loop(0, n, inner, c)
+        st, rec = recorder.record(st)
         return (carry, st), rec
 
     st0 = recorder.init(params_of(carry0), beta)
-    (carry, st), recs = lax.scan(outer, (carry0, st0), None, length=n_records)
+    (carry, st), recs = lax.scan(outer, (carry0, st0), lengths)
     return carry, st, st0.loss, recs

@@ -11,6 +11,8 @@ from fasttransfer.simulations.alignment import (
     alignment_eigenvalues,
     alignment_eigenvalues_batched,
     alignment_matrix,
+    oriented,
+    spectra_on_host,
     split_topk,
     topk_change,
 )
@@ -168,3 +170,47 @@ def test_hypothesis_shapes(m, n, rank, seed, side):
     r = min(rank, m, n)
     G, dW = _pair(rng, m, n, None if rank == 0 else r)
     _assert_matches_dense(G, dW, side=side)
+
+
+@pytest.mark.parametrize("m,n", [(4, 50), (17, 17), (1, 30)])
+def test_float32_stays_float32(m, n):
+    """float32 inputs are computed by single-precision LAPACK; they agree with the float64
+    dense spectrum to float32 accuracy (backward stable: c n eps32 ||S||_F)."""
+    rng = np.random.default_rng(7)
+    G, dW = _pair(rng, m, n)
+    lam = alignment_eigenvalues(G.astype(np.float32), dW.astype(np.float32))
+    assert lam.dtype == np.float32
+    S = alignment_matrix(G, dW)
+    dense = _dense_sorted(G, dW)
+    tol = 50.0 * n * np.finfo(np.float32).eps * float(np.linalg.norm(S))
+    np.testing.assert_allclose(np.sort(_pad(lam, len(dense))), np.sort(dense), rtol=0, atol=tol)
+
+
+def test_spectra_on_host_matches_per_layer_spectra():
+    """One callback for layers of different shapes, under jit and vmap (a batch of 3):
+    the top-k split of each layer's spectrum; a non-finite layer gives NaN, the others are
+    unaffected."""
+    rng = np.random.default_rng(8)
+    shapes = [(6, 20), (9, 9), (1, 12)]
+    B, K = 3, 5
+    Gs = [rng.normal(size=(B,) + s) for s in shapes]
+    dWs = [rng.normal(size=(B,) + s) for s in shapes]
+    dWs[1][2, 0, 0] = np.nan  # layer 1 of batch element 2: a diverged run
+
+    def f(*xs):
+        pairs = [oriented(xs[2 * i], xs[2 * i + 1]) for i in range(len(shapes))]
+        return spectra_on_host(pairs, K)
+
+    flat = [jnp.asarray(x) for pair in zip(Gs, dWs) for x in pair]
+    top, rest = jax.jit(jax.vmap(f))(*flat)
+    assert top.shape == (B, 3, K) and rest.shape == (B, 3)
+    for b in range(B):
+        for i in range(3):
+            if b == 2 and i == 1:
+                assert np.all(np.isnan(np.asarray(top[b, i]))) and np.isnan(float(rest[b, i]))
+                continue
+            G, dW = Gs[i][b], dWs[i][b]
+            t, r = split_topk(alignment_eigenvalues(G, dW), K)
+            tol = _tol(alignment_matrix(G, dW)) * G.shape[1]
+            np.testing.assert_allclose(np.asarray(top[b, i]), t, rtol=0, atol=tol)
+            np.testing.assert_allclose(float(rest[b, i]), r, rtol=0, atol=tol)

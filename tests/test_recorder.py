@@ -5,23 +5,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tiny_quadratic
 from fasttransfer.simulations.alignment import alignment_eigenvalues
-from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder, scan_recorded
+from fasttransfer.simulations.recorder import (RecorderConfig, TrajectoryRecorder, interval,
+                                               record_times, scan_recorded)
 from fasttransfer.theory.errors import InputError
 
 
 def test_records_match_a_hand_computed_spectrum():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.5, k_max=4, record_every=1, rule="left", side="in",
+    cfg = RecorderConfig(ema=0.5, k_max=4, every=1, rule="left", side="in",
                          vectors="decompose")  # every leaf split: its spectrum is checked
     rec = TrajectoryRecorder(prob.eval_loss, cfg)
     p0 = prob.init(jax.random.PRNGKey(1))
     p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
     st = rec.init(p0)
     st = rec.ema_update(st, p1)
-    st2, r = rec.record(st, p1)
+    st2, r = rec.record(st)
     G = jax.grad(prob.eval_loss)(p0)
     dW = jax.tree_util.tree_map(lambda e, a: e - a, st.ema, p0)
     np.testing.assert_allclose(np.asarray(dW["W"]), 0.5 * np.asarray(p1["W"] - p0["W"]))
@@ -41,19 +44,20 @@ def test_scan_recorded_follows_the_ema_of_any_step():
     closed form wbar_s = beta^s w_0 + (1 - beta) sum_t beta^(s-t) w_t, and the record's
     loss is phi there."""
     prob = tiny_quadratic.problem()
-    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.7, k_max=2, record_every=3))
+    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.7, k_max=2, every=3))
     p0 = prob.init(jax.random.PRNGKey(0))
 
     def step(p):  # w_t = 0.9^t w_0
         return jax.tree_util.tree_map(lambda x: 0.9 * x, p)
 
-    carry, st, loss0, recs = scan_recorded(step, p0, lambda p: p, rec, n_records=2)
+    carry, st, loss0, recs = scan_recorded(step, p0, lambda p: p, rec, steps=6)
     s, b = 6, 0.7
     coef = b**s + (1 - b) * sum(b ** (s - t) * 0.9**t for t in range(1, s + 1))
     np.testing.assert_allclose(np.asarray(st.ema["W"]), coef * np.asarray(p0["W"]), rtol=1e-13)
     np.testing.assert_allclose(float(recs.loss[-1]), float(prob.eval_loss(st.ema)), rtol=1e-13)
     np.testing.assert_allclose(float(loss0), float(prob.eval_loss(p0)), rtol=1e-15)
     assert recs.top.shape == (2, 2, 2)  # (records, leaves, k_max)
+    np.testing.assert_array_equal(np.asarray(recs.step), [3, 6])
 
 
 def test_jitted_record_does_not_recompile():
@@ -65,7 +69,7 @@ def test_jitted_record_does_not_recompile():
         return prob.eval_loss(p)
 
     rec = TrajectoryRecorder(eval_loss, RecorderConfig(k_max=2))
-    step = jax.jit(lambda st, p: rec.record(rec.ema_update(st, p), p))
+    step = jax.jit(lambda st, p: rec.record(rec.ema_update(st, p)))
     p = prob.init(jax.random.PRNGKey(0))
     st = rec.init(p)
     n0 = len(traces)
@@ -81,8 +85,12 @@ def test_jitted_record_does_not_recompile():
 @pytest.mark.parametrize("bad,param", [(dict(ema=1.0), "ema"), (dict(rule="midpoint"), "rule"),
                                        (dict(ema_warmup=(0.99, 0.98, 10)), "ema_warmup"),
                                        (dict(vectors="none"), "vectors"),
-                                       (dict(k_max=0), "k_max"), (dict(record_every=0),
-                                                                  "record_every")])
+                                       (dict(k_max=0), "k_max"), (dict(every=0), "every"),
+                                       (dict(every=(3, 2, 10)), "every"),
+                                       (dict(every=(0, 2, 10)), "every"),
+                                       (dict(every=(2, 10, 0)), "every"),
+                                       (dict(every=(2, 10)), "every"),
+                                       (dict(every=2.5), "every"), (dict(every=True), "every")])
 def test_config_validation(bad, param):
     with pytest.raises(InputError) as err:
         RecorderConfig(**bad)
@@ -107,11 +115,11 @@ def test_warmup_schedule_follows_the_time_varying_ema():
 
     prob = tiny_quadratic.problem()
     warm = (0.5, 0.9, 4)  # a short warm-up so that the test sees it end
-    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(k_max=2, record_every=3,
+    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(k_max=2, every=3,
                                                             ema=None, ema_warmup=warm))
     p0 = prob.init(jax.random.PRNGKey(0))
     _, st, _, _ = scan_recorded(lambda p: jax.tree_util.tree_map(lambda x: 0.9 * x, p), p0,
-                                lambda p: p, rec, n_records=2)
+                                lambda p: p, rec, steps=6)
     w0 = np.asarray(p0["W"])
     wbar = w0.copy()
     for t in range(1, 7):
@@ -131,7 +139,7 @@ def test_vectors_full_keeps_vector_leaves_whole():
     for mode in ("decompose", "full"):
         rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=3, rule="left",
                                                                 vectors=mode))
-        _, out[mode] = rec.record(rec.ema_update(rec.init(p0), p1), p1)
+        _, out[mode] = rec.record(rec.ema_update(rec.init(p0), p1))
     iW, iv = 0, 1  # sorted keys: W, v
     full, dec = out["full"], out["decompose"]
     np.testing.assert_allclose(np.asarray(full.top[iW]), np.asarray(dec.top[iW]), rtol=1e-14)
@@ -140,3 +148,83 @@ def test_vectors_full_keeps_vector_leaves_whole():
     # the split of the vector leaf differs, its total does not
     np.testing.assert_allclose(float(np.sum(dec.top[iv]) + dec.rest[iv]), float(full.lin[iv]),
                                rtol=1e-12)
+
+
+def test_record_times_follow_the_schedule():
+    """Exact cases of tau(t) = tau_0 + floor((tau_1 - tau_0) t / S) (t < S), tau_1 after,
+    t_{r+1} = t_r + tau(t_r), the last interval cut at T."""
+    # (2, 4, 10): tau = 2 for t in [0, 5), 3 for [5, 10), 4 from 10 on
+    assert [interval((2, 4, 10), t) for t in (0, 4, 5, 9, 10, 99)] == [2, 2, 3, 3, 4, 4]
+    np.testing.assert_array_equal(record_times((2, 4, 10), 30),
+                                  [2, 4, 6, 9, 12, 16, 20, 24, 28, 30])
+    np.testing.assert_array_equal(record_times(3, 10), [3, 6, 9, 10])  # last one cut
+    np.testing.assert_array_equal(record_times(1, 4), [1, 2, 3, 4])
+    np.testing.assert_array_equal(record_times((5, 5, 7), 12), [5, 10, 12])
+    # the paper's schedule: tau = 2..10, each on 250 steps of start times, then 10
+    times = record_times((2, 10, 2000), 3000)
+    starts = np.concatenate([[0], times[:-1]])
+    tau = np.where(starts < 2000, 2 + (8 * starts) // 2000, 10)
+    lengths = np.diff(times, prepend=0)
+    np.testing.assert_array_equal(lengths[:-1], tau[:-1])
+    assert times[-1] == 3000 and 1 <= lengths[-1] <= tau[-1]  # the last one cut at T
+    assert sorted(set(lengths[:-1])) == list(range(2, 11))
+    # records per phase: ceil(250 / tau) intervals start in each tau's range of start times
+    phase = np.minimum(2 + (8 * starts) // 2000, 10)
+    assert [int(np.sum(phase == tau)) for tau in (2, 3, 4)] == [125, 84, 62]
+
+
+@given(a=st.integers(1, 6), extra=st.integers(0, 6), span=st.integers(1, 50),
+       T=st.integers(1, 120))
+def test_record_times_properties(a, extra, span, T):
+    """Strictly increasing, ending at T, each interval tau(start) long (the last one cut),
+    tau non-decreasing between tau_0 and tau_1."""
+    every = (a, a + extra, span)
+    times = record_times(every, T)
+    starts = np.concatenate([[0], times[:-1]])
+    taus = np.array([interval(every, int(t)) for t in starts])
+    assert times[-1] == T and np.all(np.diff(times) > 0)
+    np.testing.assert_array_equal(np.diff(times, prepend=0)[:-1], taus[:-1])
+    assert 1 <= times[-1] - starts[-1] <= taus[-1]
+    assert np.all(np.diff(taus) >= 0) and a <= taus.min() and taus.max() <= a + extra
+
+
+def test_scan_recorded_records_carry_the_schedule_times():
+    prob = tiny_quadratic.problem()
+    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.7, k_max=2, every=(2, 4, 10)))
+    p0 = prob.init(jax.random.PRNGKey(0))
+    _, st, _, recs = jax.jit(lambda p: scan_recorded(
+        lambda q: jax.tree_util.tree_map(lambda x: 0.9 * x, q), p, lambda q: q, rec, steps=30))(p0)
+    np.testing.assert_array_equal(np.asarray(recs.step), record_times((2, 4, 10), 30))
+    assert int(st.t) == 30
+    with pytest.raises(InputError) as err:
+        scan_recorded(lambda q: q, p0, lambda q: q, rec, steps=0)
+    assert err.value.param == "steps"
+
+
+def test_host_and_device_spectra_agree():
+    """The single host callback (all layers at once) and the XLA path give the same
+    records (float64; both exact up to LAPACK rounding)."""
+    prob = tiny_quadratic.problem()
+    p0 = prob.init(jax.random.PRNGKey(1))
+    p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
+    out = []
+    for host in (True, False):
+        rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=6, host_eigs=host,
+                                                                vectors="decompose"))
+        out.append(jax.jit(lambda a, b: rec.record(rec.ema_update(rec.init(a), b))[1])(p0, p1))
+    scale = float(np.max(np.abs(np.asarray(out[0].top))))
+    # backward-stable eigensolvers on 7 x 7 matrices: a few hundred eps of the scale
+    np.testing.assert_allclose(np.asarray(out[0].top), np.asarray(out[1].top), rtol=0,
+                               atol=1e-13 * scale)
+    np.testing.assert_allclose(np.asarray(out[0].rest), np.asarray(out[1].rest), rtol=0,
+                               atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("host", [True, False])
+def test_non_finite_leaves_give_nan_records(host):
+    prob = tiny_quadratic.problem()
+    p0 = prob.init(jax.random.PRNGKey(1))
+    bad = {"W": jnp.full((5, 7), jnp.nan), "v": p0["v"]}
+    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=3, host_eigs=host))
+    _, r = rec.record(rec.ema_update(rec.init(p0), bad))
+    assert np.all(np.isnan(np.asarray(r.top[0]))) and np.isnan(float(r.rest[0]))

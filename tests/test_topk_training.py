@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 import tiny_quadratic
-from fasttransfer.simulations.recorder import RecorderConfig
-from fasttransfer.simulations.topk_training import run_width, sweep_fn, tidy_results, train
+from fasttransfer.simulations.recorder import RecorderConfig, record_times
+from fasttransfer.simulations.topk_training import (ReluTopkConfig, default_variants, ema_tradeoff,
+                                                    recorder_config, run_width, sweep_fn,
+                                                    tidy_results, train, variant_effects)
 from fasttransfer.theory.errors import InputError
 
 
@@ -63,7 +65,7 @@ def test_trainer_keeps_float32():
 
 def test_trapezoid_is_exact_on_a_quadratic():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.8, k_max=3, record_every=5, rule="trapezoid")
+    cfg = RecorderConfig(ema=0.8, k_max=3, every=5, rule="trapezoid")
     lrs = np.array([1e-3, 3e-2])
     res = run_width(prob, lrs, [0, 1], steps=50, config=cfg)
     cum = res["loss0"][..., None] + np.cumsum(res["lin"].sum(-1), -1)
@@ -77,17 +79,17 @@ def test_trapezoid_is_exact_on_a_quadratic():
                                atol=1e-10 * scale)
     # the left-point rule is not exact there: its error is sum_r 1/2 dW^T H dW > 0
     left = run_width(prob, lrs, [0, 1], steps=50, config=RecorderConfig(
-        ema=0.8, k_max=3, record_every=5, rule="left"))
+        ema=0.8, k_max=3, every=5, rule="left"))
     cum_left = left["loss0"][..., None] + np.cumsum(left["lin"].sum(-1), -1)
     assert np.all(cum_left[..., -1] < left["loss"][..., -1])
 
 
 def test_tidy_profile_identities():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.8, k_max=3, record_every=5, rule="trapezoid")
+    cfg = RecorderConfig(ema=0.8, k_max=3, every=5, rule="trapezoid")
     lrs = np.array([1e-3, 1e-2, 3e-2])
     res = run_width(prob, lrs, [0], steps=20, config=cfg)
-    t = tidy_results(7, lrs, [0], res, record_every=5, k_curves=(1, 3))
+    t = tidy_results(7, lrs, [0], res, k_curves=(1, 3))
     prof, final, curves = t["profile"], t["final"], t["curves"]
     assert len(prof) == 3 * 4 and len(final) == 3 and len(curves) == 2 * 3 * 4
     k0 = prof[prof["k"] == 0].set_index("hp")["topk"]
@@ -96,10 +98,92 @@ def test_tidy_profile_identities():
     np.testing.assert_allclose(s.max() - s.min(), 0.0, atol=1e-12)
     np.testing.assert_allclose(s.mean().to_numpy(), final.set_index("hp")["linearised"].to_numpy())
     assert np.all(final["faithfulness"] < 1e-8)  # quadratic + trapezoid: exact
+    np.testing.assert_array_equal(np.unique(curves["step"]), [5, 10, 15, 20])
 
 
-def test_steps_must_be_whole_records():
+def test_the_last_interval_ends_at_T():
+    prob = tiny_quadratic.problem()
+    res = run_width(prob, [1e-2], [0], steps=7, config=RecorderConfig(every=5, k_max=2))
+    np.testing.assert_array_equal(res["step"], [5, 7])
+    assert res["loss"].shape == (1, 1, 2)
     with pytest.raises(InputError) as err:
-        run_width(tiny_quadratic.problem(), [1e-2], [0], steps=7,
-                  config=RecorderConfig(record_every=5))
+        run_width(prob, [1e-2], [0], steps=0, config=RecorderConfig())
     assert err.value.param == "steps"
+
+
+@pytest.mark.parametrize("ema", [None, 0.8])
+def test_schedule_telescopes_like_every_step(ema):
+    """Quadratic loss + trapezoid rule: each interval's <(G_a + G_b)/2, wbar_b - wbar_a>
+    is exactly phi(wbar_b) - phi(wbar_a), so the running sum of lin over the schedule's
+    records equals the running sum over every-step records at the schedule's record times
+    (the same EMA trajectory: the EMA is updated every step either way), and both equal
+    phi(wbar_t) - phi(w_0): an exact identity, up to float64 rounding."""
+    prob = tiny_quadratic.problem()
+    lrs = np.array([1e-2, 3e-2])
+    common = dict(ema=ema, ema_warmup=(0.5, 0.9, 20), k_max=3, rule="trapezoid")
+    sched = run_width(prob, lrs, [0, 1], steps=40, config=RecorderConfig(every=(2, 5, 30),
+                                                                          **common))
+    every = run_width(prob, lrs, [0, 1], steps=40, config=RecorderConfig(every=1, **common))
+    np.testing.assert_array_equal(sched["step"], record_times((2, 5, 30), 40))
+    np.testing.assert_array_equal(every["step"], np.arange(1, 41))
+    cum_s = np.cumsum(sched["lin"].sum(-1), -1)
+    cum_e = np.cumsum(every["lin"].sum(-1), -1)[..., sched["step"] - 1]
+    scale = np.abs(sched["loss0"]).max()
+    # 40 float64 terms of size <= scale each: rounding ~40 eps scale; 1e-11 leaves room
+    np.testing.assert_allclose(cum_s, cum_e, rtol=0, atol=1e-11 * scale)
+    np.testing.assert_allclose(cum_s, sched["loss"] - sched["loss0"][..., None], rtol=0,
+                               atol=1e-11 * scale)
+    # same EMA trajectory: the losses at the common record times agree
+    np.testing.assert_allclose(sched["loss"], every["loss"][..., sched["step"] - 1], rtol=1e-13)
+    assert np.all(sched["loss0"] - sched["loss"][..., -1] > 1e-3 * scale)  # it moved
+
+
+def test_variant_effects_on_a_quadratic():
+    prob = tiny_quadratic.problem()
+    base = RecorderConfig(k_max=4, ema_warmup=(0.5, 0.9, 20), every=(2, 4, 20))
+    df = variant_effects(prob, 3e-2, 0, steps=40, base=base, ks=(1, 2, 3, 8))
+    assert list(df["variant"]) == ["default", "trapezoid", "ema 0.95", "vectors decompose",
+                                   "every step"]
+    assert [c for c in df.columns if c.startswith("topk_")] == ["topk_1", "topk_2", "topk_3",
+                                                                "topk_4"]  # 8 > K_max: left out
+    row = df.set_index("variant")
+    assert row.loc["default", "profile_diff"] == 0.0
+    # a base that records every step gets the schedule as its variant instead
+    other = default_variants(RecorderConfig(every=1))
+    assert other["schedule (2, 10, 2000)"].every == (2, 10, 2000)
+    # the trapezoid rule is exact on a quadratic, the left rule is not
+    assert row.loc["trapezoid", "faithfulness"] < 1e-10 < row.loc["default", "faithfulness"]
+    # vectors: the split of v moves between top-k and residual, phi_lin does not change
+    np.testing.assert_allclose(row.loc["vectors decompose", "linearised"],
+                               row.loc["default", "linearised"], rtol=1e-12)
+    assert row.loc["every step", "records"] == 40
+    assert row.loc["default", "records"] == len(record_times((2, 4, 20), 40))
+    # the same raw run under every variant, and the same EMA but for the constant decay
+    np.testing.assert_allclose(df["raw_loss"], df["raw_loss"].iloc[0], rtol=1e-13)
+    for v in ("trapezoid", "vectors decompose", "every step"):
+        np.testing.assert_allclose(row.loc[v, "loss"], row.loc["default", "loss"], rtol=1e-13)
+    assert np.all(np.isfinite(df["profile_diff"])) and np.all(df["profile_diff"] >= 0)
+    # profile_diff by hand: the columns cover k = 1..K_max (k = 0 is phi(w_0) for all)
+    tops = df[["topk_1", "topk_2", "topk_3", "topk_4"]].to_numpy()
+    np.testing.assert_allclose(df["profile_diff"],
+                               np.max(np.abs(tops - tops[0]), 1) / df["decrease"], rtol=1e-12)
+
+
+def test_ema_tradeoff_runs_a_constant_grid_under_the_warmup_default():
+    prob = tiny_quadratic.problem()
+    df = ema_tradeoff(prob, 3e-2, 0, steps=20, betas=[0.0, 0.8], config=RecorderConfig(k_max=2))
+    np.testing.assert_array_equal(df["beta"], [0.0, 0.8])
+    res = run_width(prob, [3e-2], [0], steps=20, config=RecorderConfig(k_max=2, ema=0.8))
+    lag = abs(res["loss"][0, 0, -1] - res["final_raw"][0, 0]) / (
+        res["loss0"][0, 0] - res["final_raw"][0, 0])
+    np.testing.assert_allclose(df["lag"].iloc[1], lag, rtol=1e-12)
+    assert df["lag"].iloc[0] < 1e-12  # beta = 0: the EMA is the raw iterate
+
+
+def test_relu_presets_are_the_published_decomposition():
+    for name in ("quick", "cpu", "paper"):
+        cfg = ReluTopkConfig.preset(name)
+        assert recorder_config(cfg) == RecorderConfig(k_max=cfg.k_max)
+    assert recorder_config(ReluTopkConfig(), every=1).every == 1
+    with pytest.raises(InputError):
+        ReluTopkConfig.preset("huge")

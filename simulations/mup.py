@@ -1,7 +1,10 @@
-"""Width-scaling rules (muP and SP) as pure functions of width, for two families:
+"""Width-scaling rules (muP and SP) as pure functions of width, for four families:
 the two-layer ReLU net of SPEC §5 (``init_std``, ``output_multiplier``,
-``lr_multipliers``) and the deep MLP (``deep_mlp_init_std``, ``deep_mlp_lr_multipliers``,
-section "Deep MLP" below).
+``lr_multipliers``), the deep MLP under Adam (``deep_mlp_init_std``,
+``deep_mlp_lr_multipliers``, the "deep MLP" section below), the Llama-style transformer
+(the "Llama-style transformer" section) and the bias-free MLP under SGD (the "MLP under
+SGD" section), each checked
+against a closed-form table in tests/test_mup.py.
 
 Two-layer ReLU net
 ------------------
@@ -145,4 +148,133 @@ def deep_mlp_lr_multipliers(width: int, depth: int, base_width: int) -> dict[str
         mult[f"W{layer}"] = base_width / width
     for layer in range(depth + 1):
         mult[f"b{layer}"] = 1.0
+    return mult
+
+
+# ------------------------------------------------------------ Llama-style transformer
+# muP for the pre-norm transformer of simulations.transformer (width n = d_model, heads H
+# fixed, d_head = n / H, SwiGLU hidden size r n), relative to a base width n0 at which
+# the model IS the standard-parametrisation model (fan-in init, one learning rate nu,
+# attention 1/sqrt(d_head), no output multiplier). Weights act as x @ W, W: (fan_in,
+# fan_out). Parameter kinds and the rules (Tensor Programs V, Tables 3 and 8; the forward
+# output-multiplier form of the readout):
+#
+#   kind      shapes                 init std          Adam LR mult   Muon LR mult
+#   embed     (256, n)               1                 1              1 (Adam)
+#   attn      wq wk wv wo (n, n)     1/sqrt(n)         n0/n           sqrt(n0)
+#   ffn_in    w1 w3 (n, r n)         1/sqrt(n)         n0/n           sqrt(n0)
+#   ffn_out   w2 (r n, n)            1/sqrt(r n)       n0/n           sqrt(n0)
+#   unembed   (n, 256)               1/sqrt(n0)        1              1 (Adam)
+#   gain      RMSNorm gains (n,)     (init 1)          1              1 (Adam)
+#
+#   output multiplier  logits = (n0/n) h @ W_unembed;
+#   attention scale    sqrt(d0)/d_head with d0 = n0/H: muP's 1/d_head, equal to SP's
+#                      1/sqrt(d0) at the base width.
+#
+# Readout: the multiplier form (init std 1/sqrt(n0), LR 1, output x n0/n) is the same
+# model under Adam as the un-normalised form of the deep MLP (std sqrt(n0)/n, LR n0/n):
+# the effective weight (n0/n) W_U has std sqrt(n0)/n and moves by nu n0/n per entry.
+# Hidden matrices: Adam moves every entry by O(nu), so the LR must fall as 1/fan_in;
+# all fan-ins here (n or r n) grow like n, hence n0/n for each.
+# Muon (simulations.transformer: Newton-Schulz-orthogonalised momentum times
+# sqrt(max(1, fan_out/fan_in))) gives an update of spectral norm about
+# sqrt(max(1, fan_out/fan_in)) times its LR, already the spectral condition for feature
+# learning (Yang, Simon & Bernstein 2023: ||dW|| ~ sqrt(fan_out/fan_in)) at every width,
+# so its multiplier does not depend on n. The constant sqrt(n0) is our choice (not in
+# the paper): an orthogonal (n0 x n0) update has entries of RMS 1/sqrt(n0), so at the
+# base width Muon's per-entry RMS step matches Adam's sign-like step nu (the RMS
+# matching of Liu et al. 2025, "Muon is scalable for LLM training", with their 0.2
+# replaced by 1), and one grid of nu serves both optimisers.
+
+TRANSFORMER_KINDS: tuple[str, ...] = ("embed", "attn", "ffn_in", "ffn_out", "unembed", "gain")
+TRANSFORMER_OPTIMIZERS: tuple[str, ...] = ("adam", "muon")
+
+
+def _check_transformer(width: int, base_width: int, heads: int | None = None) -> None:
+    _check_deep(width, 1, base_width)
+    if heads is not None:
+        from fasttransfer.theory.errors import InputError
+
+        if int(heads) != heads or heads < 1:
+            raise InputError(f"heads must be a positive integer, got {heads!r}", param="heads")
+        for name, value in (("width", width), ("base_width", base_width)):
+            if value % heads:
+                raise InputError(f"{name} ({value}) must be a multiple of heads ({heads})",
+                                 param=name)
+
+
+def transformer_init_std(width: int, base_width: int, ffn_ratio: int = 4) -> dict[str, float]:
+    """muP init standard deviations per parameter kind of the transformer (table above;
+    the RMSNorm gains start at 1 and are not drawn: kind "gain" is absent)."""
+    from fasttransfer.theory.errors import InputError
+
+    _check_transformer(width, base_width)
+    if int(ffn_ratio) != ffn_ratio or ffn_ratio < 1:
+        raise InputError(f"ffn_ratio must be a positive integer, got {ffn_ratio!r}",
+                         param="ffn_ratio")
+    return {"embed": 1.0, "attn": 1.0 / math.sqrt(width), "ffn_in": 1.0 / math.sqrt(width),
+            "ffn_out": 1.0 / math.sqrt(ffn_ratio * width),
+            "unembed": 1.0 / math.sqrt(base_width)}
+
+
+def transformer_lr_multipliers(width: int, base_width: int,
+                               optimizer: str = "adam") -> dict[str, float]:
+    """Learning-rate multipliers per parameter kind (H = nu * multiplier; table above):
+    Adam: hidden matrices n0/n, everything else 1; Muon: its matrices sqrt(n0) (width-
+    independent), the Adam-trained rest 1."""
+    from fasttransfer.theory.errors import InputError
+
+    _check_transformer(width, base_width)
+    if optimizer not in TRANSFORMER_OPTIMIZERS:
+        raise InputError(f"optimizer must be one of {TRANSFORMER_OPTIMIZERS}, got "
+                         f"{optimizer!r}", param="optimizer")
+    hidden = base_width / width if optimizer == "adam" else math.sqrt(base_width)
+    return {"embed": 1.0, "attn": hidden, "ffn_in": hidden, "ffn_out": hidden,
+            "unembed": 1.0, "gain": 1.0}
+
+
+def transformer_output_multiplier(width: int, base_width: int) -> float:
+    """The readout's forward multiplier n0/n (1 at the base width)."""
+    _check_transformer(width, base_width)
+    return base_width / width
+
+
+def transformer_attention_scale(width: int, base_width: int, heads: int) -> float:
+    """Attention logit scale sqrt(d0)/d_head, d_head = n/H, d0 = n0/H (H heads fixed, so
+    d_head grows with n): proportional to muP's 1/d_head, SP's 1/sqrt(d_head) at n0."""
+    _check_transformer(width, base_width, heads)
+    return math.sqrt(base_width / heads) / (width / heads)
+
+
+# ------------------------------------------------------------------- MLP under SGD
+# The bias-free MLP of simulations.mlp_sgd (D >= 1 hidden layers of width n; the paper's
+# CIFAR-10 net is D = 1): muP for SGD relative to a base width n0 (Tensor Programs V,
+# Table 3, SGD column: LR ~ fan_out for input weights (and biases), 1 for hidden weights,
+# 1/fan_in for output weights; init as for Adam), normalised so that at n = n0 the net is
+# the standard-parametrisation net with one SGD learning rate nu:
+#
+#     layer          init std          SGD LR multiplier
+#     input W0       1/sqrt(d_in)      n/n0
+#     hidden W_l     1/sqrt(n)         1              (l = 1 .. D-1)
+#     output W_D     sqrt(n0)/n        n0/n
+#
+# Why: SGD's step is proportional to the gradient. The output gradient has O(1) entries
+# (h is O(1) per coordinate), so an LR n0/n moves the logits by O(1) summed over n units;
+# the gradient reaching W0 carries W_D's O(1/n) entries, so an LR n/n0 moves each
+# pre-activation by O(1) (feature learning at every width).
+def sgd_mlp_init_std(width: int, depth: int, base_width: int, d_in: int) -> dict[str, float]:
+    """muP init standard deviations of the bias-free MLP (the Adam column's init, without
+    biases): {"W0": 1/sqrt(d_in), "W1".."W{D-1}": 1/sqrt(n), "W{D}": sqrt(n0)/n}."""
+    std = deep_mlp_init_std(width, depth, base_width, d_in)
+    return {k: v for k, v in std.items() if k.startswith("W")}
+
+
+def sgd_mlp_lr_multipliers(width: int, depth: int, base_width: int) -> dict[str, float]:
+    """muP SGD learning-rate multipliers of the bias-free MLP (H_n = nu * multiplier):
+    W0 n/n0, W1..W{D-1} 1, W{D} n0/n."""
+    _check_deep(width, depth, base_width)
+    mult = {"W0": width / base_width}
+    for layer in range(1, depth):
+        mult[f"W{layer}"] = 1.0
+    mult[f"W{depth}"] = base_width / width
     return mult

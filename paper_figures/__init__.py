@@ -30,4 +30,6 @@ FIGURES: dict[str, str] = {
     "topk_curves": "fasttransfer.paper_figures.topk_curves",
     "topk_final": "fasttransfer.paper_figures.topk_final",
     "topk_profile": "fasttransfer.paper_figures.topk_profile",
+    "topk_flatness": "fasttransfer.paper_figures.topk_flatness",
+    "topk_kappa": "fasttransfer.paper_figures.topk_kappa",
 }

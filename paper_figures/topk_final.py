@@ -1,62 +1,72 @@
-"""Top-kappa and residual final loss versus learning rate per width (SPEC §6): the paper's
-picture of Hypothesis 1 -- the top-kappa curves overlap across widths and carry the
-optimum, the residual is flat near it."""
+"""Total versus top-kappa_n final loss against the learning rate, per width (SPEC §6): the
+paper's picture of Hypothesis 1 -- the total loss's optimum moves with width while the
+top-kappa_n curves, kappa_n = Algorithm 1's kappa_hat(n, nu), overlap across widths and
+carry the optimum."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from fasttransfer.paper_figures.topk_curves import styled
+
 NAME = "topk_final"
-CAPTION = ("Final top-kappa loss (left) and residual (right) against the learning rate for "
-           "each width at one kappa (the median of Algorithm 1's kappa_hat entries, K_max "
-           "where it fails); markers: argmin.")
+CAPTION = ("Final total loss phi_n (left) and top-kappa_n loss phi_n^kappa_n (right) "
+           "against the learning rate for each width, kappa_n = Algorithm 1's "
+           "kappa_hat(n, nu) (the stored fixed kappa where it fails and at n_max, "
+           "labelled); stars: grid argmins.")
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
-    import numpy as np
-
     from fasttransfer.paper_figures.topk_curves import load_setting
 
-    frames = load_setting(results_dir, preset, setting)
-    kappa = frames["kappa"]["kappa"]
-    prof = frames["profile"]
-    prof = prof[prof["k"] == kappa].groupby(["width", "hp"])[["topk", "residual"]].mean()
-    total = frames["final"].groupby(["width", "hp"])["loss"].mean()
+    return from_frames(load_setting(results_dir, preset, setting), setting)
+
+
+def from_frames(frames: dict, setting: str) -> dict:
+    """Per width: hp (H,), the seed-mean total, kappa_n (H,) and phi_n^kappa_n (H,) with
+    its label (:func:`topk_curves.kappa_vector`)."""
+    from fasttransfer.paper_figures.topk_curves import at_k, kappa_vector, seed_mean
+
+    kap = frames["kappa"]
+    prof = seed_mean(frames["profile"], ["width", "hp", "k"], ["topk"])
+    total = seed_mean(frames["final"], ["width", "hp"], ["loss"])["loss"]
     widths = {}
-    for w, g in prof.groupby(level=0):
+    for w, g in total.groupby(level=0):
         hp = g.index.get_level_values(1).to_numpy()
-        widths[int(w)] = {"hp": hp, "topk": g["topk"].to_numpy(), "residual": g["residual"].to_numpy(),
-                          "total": total.loc[w].reindex(hp).to_numpy()}
-    return {"setting": setting, "kappa": kappa, "widths": widths,
-            "kappa_rule": frames["kappa"]["kappa_rule"], "log_base": float(np.e)}
+        kv, label = kappa_vector(kap, int(w), hp)
+        widths[int(w)] = {"hp": hp, "total": g.to_numpy(), "kappa": kv, "kappa_label": label,
+                          "topk": at_k(prof, w, hp, kv, "topk")}
+    return {"setting": setting, "widths": widths, "kappa_rule": kap["kappa_rule"],
+            "kappa": kap["kappa"]}
 
 
+@styled
 def plot(data):
     import numpy as np
 
     from fasttransfer.paper_figures.style import colors, new_figure
+    from fasttransfer.paper_figures.topk_curves import lr_axis
 
-    fig, axes = new_figure(2, 1, width=6.8, height=2.7)
+    fig, axes = new_figure(2, 1, width=7.2, height=2.9)
     widths = sorted(data["widths"])
     for c, w in zip(colors(len(widths)), widths):
         d = data["widths"][w]
         nu = np.exp(d["hp"])
-        for ax, key in zip(axes, ("topk", "residual")):
-            ax.plot(nu, d[key], "o-", ms=3, color=c, label=f"n = {w}")
-            y = np.where(np.isfinite(d[key]), d[key], np.inf)
-            if key == "topk" and np.any(np.isfinite(y)):
-                i = int(np.argmin(y))
-                ax.plot(nu[i], y[i], "*", ms=9, color=c)
-    k = data["kappa"]
-    axes[0].set_title(rf"top-$\kappa$ loss $\varphi_n^\kappa$ ($\kappa$ = {k})")
-    axes[1].set_title(rf"residual $\varphi_n^{{-\kappa}}$ ($\kappa$ = {k})")
+        for ax, key, label in ((axes[0], "total", f"n = {w}"),
+                               (axes[1], "topk", f"n = {w}: {d['kappa_label']}")):
+            y = np.where(np.isfinite(d[key]), d[key], np.nan)
+            ax.plot(nu, y, "o-", ms=3, color=c, label=label)
+            if np.any(np.isfinite(y)):
+                i = int(np.nanargmin(y))
+                ax.plot(nu[i], y[i], "*", ms=10, color=c, mec="k", mew=0.5)
+    axes[0].set_title(r"total loss $\varphi_n(\nu)$")
+    axes[1].set_title(r"top-$\kappa_n$ loss $\varphi_n^{\kappa_n}(\nu)$")
     for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel(r"learning rate $\nu$")
-    axes[0].set_ylabel("final loss component")
-    axes[1].text(0.02, 0.02, rf"$\kappa$: {data['kappa_rule']}", transform=axes[1].transAxes,
-                 fontsize=7)
-    axes[0].legend(title=data["setting"])
+        lr_axis(ax, np.exp(np.concatenate([d["hp"] for d in data["widths"].values()])))
+    axes[0].set_ylabel("final loss")
+    axes[0].legend(title=f"{data['setting']}; stars: argmin")
+    axes[1].legend(title=rf"$\kappa_n$ (fixed $\kappa$: {data['kappa_rule']})",
+                   title_fontsize=6.5, fontsize=6.5)
     return fig
 
 

@@ -125,6 +125,17 @@ def apply_overrides(config, pairs) -> object:
     return dataclasses.replace(config, **changes)
 
 
+def _topk_settings(text: str) -> tuple[str, ...]:
+    from fasttransfer.simulations.topk_study import SETTINGS
+
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [n for n in names if n not in SETTINGS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"expected a subset of {','.join(SETTINGS)}, "
+                                         f"got {text!r}")
+    return names
+
+
 def _config_args(p: argparse.ArgumentParser, presets=PRESETS, default="quick") -> None:
     p.add_argument("--preset", choices=presets, default=default,
                    help="the frozen configuration to start from (default %(default)s)")
@@ -248,9 +259,11 @@ def _simulate(p: argparse.ArgumentParser) -> None:
     _store_args(rfrr)
     _progress_arg(rfrr)
 
-    topk = sub.add_parser("topk", help="the top-k trajectory decomposition (both settings)")
-    _config_args(topk, presets=("quick", "paper"))
+    topk = sub.add_parser("topk", help="the top-k trajectory decomposition (its settings)")
+    _config_args(topk, presets=PRESETS + ("gpu",))  # gpu: the transformers on one GPU
     _store_args(topk)
+    topk.add_argument("--settings", type=_topk_settings, default=None,
+                      help="comma-separated subset of the settings (default: the preset's)")
     topk.add_argument("--widths", type=int_list, default=None)
     topk.add_argument("--lrs", type=positive_int, default=None,
                       help="number of log-spaced learning rates over the preset's range")

@@ -113,8 +113,8 @@ def run_topk(args: argparse.Namespace) -> int:
     from fasttransfer.cli import apply_overrides
     from fasttransfer.simulations.topk_study import configs, simulate
 
-    cfgs = configs(args.preset, widths=args.widths, seeds=args.seeds, steps=args.steps,
-                   n_lrs=args.lrs, dtype=args.dtype)
+    cfgs = configs(args.preset, settings=args.settings, widths=args.widths,
+                   seeds=args.seeds, steps=args.steps, n_lrs=args.lrs, dtype=args.dtype)
     cfgs = {s: apply_overrides(c, args.set) for s, c in cfgs.items()}
     if args.print_config:
         from dataclasses import asdict
@@ -125,7 +125,7 @@ def run_topk(args: argparse.Namespace) -> int:
     for setting, res in results.items():
         final = res["final"]
         print(f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "
-              f"learning rates x {final['seed'].nunique()} seeds, EMA beta = {res['ema']:g}; "
+              f"learning rates x {final['seed'].nunique()} seeds; "
               f"median faithfulness error {final['faithfulness'].median():.3g} "
               f"-> {res['source']}")
     return 0

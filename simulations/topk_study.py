@@ -1,11 +1,16 @@
-"""The top-k trajectory decomposition study (SPEC §6) on its two
-settings, the ReLU net of SPEC §5 ("relu") and the muP MLP on MNIST-1D ("mlp").
+"""The top-k trajectory decomposition study (SPEC §6) on its settings
+(:data:`SETTING_CODE`): the ReLU net of SPEC §5 ("relu"), the muP MLP on MNIST-1D with
+Adam ("mlp"), the paper's CIFAR-like contrast on MNIST-1D (2-layer ReLU MLP without
+biases, SGD with momentum: "mlp_sgd") and the muP Llama-style transformer under Adam
+("transformer") and Muon ("transformer_muon"); :data:`PRESET_SETTINGS` says which a
+preset runs.
 
 Per setting, a results-store entry ``ROOT/topk/<preset>/<setting>/`` (keyed on the
 configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) with
 
-* ``ema_tradeoff.csv`` (beta, faithfulness, lag): the EMA factor is CHOSEN from it before
-  the sweep, beta* = argmin over the grid of max(faithfulness error, EMA lag), at the
+* ``variants.csv``: how much our recorder variants (trapezoid rule, constant decay 0.95,
+  vectors decomposed, the other record interval) change one run's decomposition against
+  the published one the sweep uses (:func:`variants_table`), at the
   second-narrowest width and a large learning rate (where Adam oscillates most);
 * ``cells/w<width>_{final,profile,curves}.csv`` + ``cells/w<width>.done`` (written last):
   one cell per width, each file atomic, so an interrupted run loses no finished width and
@@ -39,26 +44,67 @@ from fasttransfer.theory import store
 if TYPE_CHECKING:
     import pandas as pd
 
-SETTINGS = ("relu", "mlp")
 STUDY = "topk"
-# The code the stored numbers depend on (the results store's code version).
-CODE_MODULES = ("fasttransfer.simulations.topk_study", "fasttransfer.simulations.recorder",
-                "fasttransfer.simulations.topk_training", "fasttransfer.simulations.hypothesis1",
-                "fasttransfer.simulations.mlp_mnist1d", "fasttransfer.simulations.relu_net",
-                "fasttransfer.simulations.alignment", "fasttransfer.simulations.mup")
-EMA_GRID = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+# setting -> (configuration class, problem function, the modules its numbers depend on
+# besides CODE_MODULES), as "module:attribute" paths, imported when used (the transformer
+# pulls in nothing until asked for). Every configuration class has presets quick / cpu /
+# paper and the fields widths, lrs, seeds, steps, dtype and the recorder's.
+_SIM = "fasttransfer.simulations."
+SETTING_CODE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "relu": (_SIM + "topk_training:ReluTopkConfig", _SIM + "topk_training:relu_problem",
+             (_SIM + "relu_net",)),
+    "mlp": (_SIM + "mlp_mnist1d:MLPConfig", _SIM + "mlp_mnist1d:problem",
+            (_SIM + "mlp_mnist1d",)),
+    "mlp_sgd": (_SIM + "mlp_sgd:SGDMLPConfig", _SIM + "mlp_sgd:problem",
+                (_SIM + "mlp_sgd", _SIM + "mlp_mnist1d")),
+    "transformer": (_SIM + "transformer:TransformerConfig", _SIM + "transformer:problem",
+                    (_SIM + "transformer", _SIM + "text_corpus")),
+    "transformer_muon": (_SIM + "transformer:MuonTransformer", _SIM + "transformer:problem",
+                         (_SIM + "transformer", _SIM + "text_corpus")),
+}
+SETTINGS = tuple(SETTING_CODE)
+# The settings a preset runs by default: the transformers' compilation alone takes minutes
+# on a CPU, so the quick preset leaves them out (their smoke runs are tests) and cpu keeps
+# the Adam transformer only; Muon, the paper's contrast, runs where it fits (a GPU).
+PRESET_SETTINGS = {"quick": ("relu", "mlp", "mlp_sgd"),
+                   "cpu": ("relu", "mlp", "mlp_sgd", "transformer"),
+                   "gpu": ("transformer", "transformer_muon"),  # about 8 min each, one H100
+                   "paper": SETTINGS}
+# The code every setting's stored numbers depend on (the results store's code version).
+CODE_MODULES = (_SIM + "topk_study", _SIM + "recorder", _SIM + "topk_training",
+                _SIM + "hypothesis1", _SIM + "alignment", _SIM + "mup")
 K_CURVES = (1, 4, 16, 60)
+# Where the recorder variants are measured: each variant is one more compiled run, which
+# for the transformers costs about a minute on a CPU; the MLPs measure the recorder.
+VARIANT_SETTINGS = frozenset({"relu", "mlp", "mlp_sgd"})
 
 
-def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
-            dtype=None) -> dict:
-    """The frozen configurations of both settings for a preset (flags override)."""
+def _load(path: str):
+    import importlib
+
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _check_settings(settings) -> tuple[str, ...]:
+    from fasttransfer.theory.errors import InputError
+
+    settings = tuple(settings)
+    bad = [s for s in settings if s not in SETTING_CODE]
+    if bad or not settings:
+        raise InputError(f"settings must be a non-empty subset of {SETTINGS}, got "
+                         f"{list(settings)}", param="settings")
+    return settings
+
+
+def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
+            n_lrs=None, dtype=None) -> dict:
+    """The frozen configurations of the settings named (default: the preset's,
+    :data:`PRESET_SETTINGS`) for a preset (flags override)."""
     import numpy as np
 
-    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
-    from fasttransfer.simulations.topk_training import ReluTopkConfig
-
-    out = {"relu": ReluTopkConfig.preset(preset), "mlp": MLPConfig.preset(preset)}
+    settings = PRESET_SETTINGS.get(preset, SETTINGS) if settings is None else settings
+    out = {s: _load(SETTING_CODE[s][0]).preset(preset) for s in _check_settings(settings)}
     for name, cfg in out.items():
         over = {}
         if widths is not None:
@@ -66,7 +112,7 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
         if seeds is not None:
             over["seeds"] = tuple(range(int(seeds)))
         if steps is not None:
-            over["steps"] = int(steps) - int(steps) % cfg.record_every or cfg.record_every
+            over["steps"] = int(steps)
         if dtype is not None:
             over["dtype"] = str(dtype)
         if n_lrs is not None:
@@ -77,66 +123,54 @@ def configs(preset: str, *, widths=None, seeds=None, steps=None, n_lrs=None,
 
 
 def problem_for(setting: str, width: int, cfg):
-    if setting == "relu":
-        from fasttransfer.simulations.topk_training import relu_problem
-
-        return relu_problem(width, cfg)
-    from fasttransfer.simulations.mlp_mnist1d import problem
-
-    return problem(width, cfg)
+    """The setting's :class:`simulations.topk_training.Problem` at one width."""
+    return _load(SETTING_CODE[_check_settings([setting])[0]][1])(width, cfg)
 
 
-def _recorder_config(cfg, beta: float, track_raw: bool = False):
-    """The sweep skips the raw-iterate loss (a third of the evaluation cost); the EMA
-    trade-off needs it for the lag."""
-    from fasttransfer.simulations.recorder import RecorderConfig
+def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.DataFrame":
+    """How much our recorder variants change one run's decomposition
+    (:func:`simulations.topk_training.variant_effects`: trapezoid rule, constant decay,
+    vectors decomposed, the other interval), at the second-narrowest width and a large
+    learning rate (the third-largest of the grid: where Adam oscillates most) with the
+    first seed; kept in the entry's variants.csv, so a resumed run does not redo it."""
+    from fasttransfer.simulations.topk_training import recorder_config, variant_effects
 
-    return RecorderConfig(ema=float(beta), k_max=cfg.k_max, record_every=cfg.record_every,
-                          rule=cfg.rule, track_raw=track_raw)
-
-
-def choose_ema(setting: str, cfg, entry: store.Entry, log=print) -> tuple[float, "pd.DataFrame"]:
-    """beta* = argmin max(faithfulness, lag) on EMA_GRID (kept in the entry's
-    ema_tradeoff.csv, so a resumed run does not redo it)."""
-    import numpy as np
-
-    from fasttransfer.simulations.topk_training import ema_tradeoff
-
-    if entry.path("ema_tradeoff.csv").exists():
-        df = entry.read_csv("ema_tradeoff.csv")
-    else:
-        width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
-        lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
-        log(f"  [{setting}] EMA factor: trade-off at width {width}, nu = {lr:.3g}")
-        df = ema_tradeoff(problem_for(setting, width, cfg), lr, cfg.seeds[0], steps=cfg.steps,
-                          betas=EMA_GRID, config=_recorder_config(cfg, cfg.ema, track_raw=True))
-        entry.write_csv("ema_tradeoff.csv", df, float_format="%.10g")
-    score = np.maximum(df["faithfulness"].to_numpy(), df["lag"].to_numpy())
-    score = np.where(np.isfinite(score), score, np.inf)
-    return float(df["beta"].to_numpy()[int(np.argmin(score))]), df
+    if entry.path("variants.csv").exists():
+        return entry.read_csv("variants.csv")
+    width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
+    lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
+    log(f"  [{setting}] recorder variants at width {width}, nu = {lr:.3g}")
+    df = variant_effects(problem_for(setting, width, cfg), lr, cfg.seeds[0], steps=cfg.steps,
+                         base=recorder_config(cfg))
+    df.insert(0, "width", width)
+    df.insert(1, "lr", lr)
+    entry.write_csv("variants.csv", df, float_format="%.10g")
+    return df
 
 
 FRAMES = ("final", "profile", "curves")
 
 
 def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bool = True,
-                     recompute: bool = False, log=print, choose: bool = True) -> dict:
+                     recompute: bool = False, log=print, variants: bool = True,
+                     stored_only: bool = False) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
-    ({"final", "profile", "curves", "tradeoff"}), the chosen beta ("ema"), the
-    configuration and Algorithm 1's output ("kappa": the content of kappa.json).
+    ({"final", "profile", "curves"}, "variants": the recorder variants' table or None),
+    the recorder configuration used ("recorder"), the configuration and Algorithm 1's
+    output ("kappa": the content of kappa.json).
 
-    choose=False skips the EMA trade-off and uses ``cfg.ema`` (tiny runs)."""
+    variants=False skips the recorder-variants table (tiny runs); stored_only:
+    never train, read the finished entry from ``root`` or the results bank (raises
+    :class:`theory.store.MissingResult` or :class:`theory.store.StaleResult`)."""
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.simulations.topk_training import run_width, tidy_results
+    from fasttransfer.simulations.topk_training import recorder_config, run_width, tidy_results
 
     def run(entry: store.Entry) -> dict:
-        if choose:
-            beta, _ = choose_ema(setting, cfg, entry, log)
-        else:
-            beta = float(cfg.ema)
-        rc = _recorder_config(cfg, beta)
+        if variants and setting in VARIANT_SETTINGS:
+            variants_table(setting, cfg, entry, log)
+        rc = recorder_config(cfg)
         frames: dict[str, list] = {k: [] for k in FRAMES}
         for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=not progress):
             names = {k: f"cells/w{width}_{k}.csv" for k in FRAMES}
@@ -146,8 +180,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
                 continue
             res = run_width(problem_for(setting, width, cfg), cfg.lrs, cfg.seeds,
                             steps=cfg.steps, config=rc)
-            tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, record_every=cfg.record_every,
-                                k_curves=K_CURVES)
+            tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, k_curves=K_CURVES)
             for k, name in names.items():
                 entry.write_csv(name, tidy[k], float_format="%.10g")
                 frames[k].append(tidy[k])
@@ -158,18 +191,25 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
         entry.write_csv("sweep.csv", result["final"][["width", "hp", "loss", "seed"]],
                         float_format="%.10g")
         entry.write_json("kappa.json", kappa_summary(result["profile"], result["final"]))
-        return {"ema_chosen": beta,
-                "ema_rule": "argmin over beta of max(faithfulness error, EMA lag)"
-                if choose else "the configuration's", "k_curves": list(K_CURVES)}
+        made = {"recorder": _jsonable(asdict(rc)), "k_curves": list(K_CURVES)}
+        if hasattr(cfg, "corpus"):  # the text depends on the Python that ships it
+            from fasttransfer.simulations.text_corpus import corpus_info
 
-    entry = store.reuse_or_run(root, STUDY, preset, setting,
-                               config={"setting": setting, **_jsonable(asdict(cfg)),
-                                       "choose_ema": choose},
-                               modules=CODE_MODULES, run=run, recompute=recompute, log=log)
+            made["corpus"] = corpus_info(cfg.corpus)
+        return made
+
+    config = {"setting": setting, **_jsonable(asdict(cfg)), "variants": variants}
+    if stored_only:  # e.g. the paper preset on a CPU: the store, then the bank, or nothing
+        entry = store.find_entry([root, store.BANK], STUDY, preset, setting, config=config)
+        log(f"reused {entry.describe()}")
+    else:
+        entry = store.reuse_or_run(root, STUDY, preset, setting, config=config,
+                                   modules=CODE_MODULES + SETTING_CODE[setting][2], run=run,
+                                   recompute=recompute, log=log)
     out = {k: entry.read_csv(f"{k}.csv") for k in FRAMES}
-    out["tradeoff"] = (entry.read_csv("ema_tradeoff.csv") if entry.path("ema_tradeoff.csv").exists()
-                       else pd.DataFrame(columns=["beta", "faithfulness", "lag"]))
-    out["ema"] = float(entry.manifest["result"]["ema_chosen"])
+    out["variants"] = (entry.read_csv("variants.csv") if entry.path("variants.csv").exists()
+                       else None)
+    out["recorder"] = entry.manifest["result"]["recorder"]
     out["kappa"] = entry.read_json("kappa.json")
     out["config"] = cfg
     out["source"] = entry.describe()
@@ -216,13 +256,16 @@ def _jsonable(obj):
     return obj
 
 
-def simulate(root: Path, preset: str = "quick", *, settings=SETTINGS, progress: bool = True,
-             recompute: bool = False, log=print, choose: bool = True, label: str | None = None,
-             cfgs: dict | None = None, **overrides) -> dict:
-    """Both settings (or the ones named) of ``preset`` with ``overrides`` (or the given
+def simulate(root: Path, preset: str = "quick", *, settings=None, progress: bool = True,
+             recompute: bool = False, log=print, variants: bool = True, label: str | None = None,
+             cfgs: dict | None = None, stored_only: bool = False, **overrides) -> dict:
+    """The settings named (default: the preset's, :data:`PRESET_SETTINGS`) of ``preset`` with ``overrides`` (or the given
     ``cfgs``: {setting: configuration}), each in its entry ROOT/topk/<label>/<setting>
     (label: the preset's name unless given): {setting: frames} (:func:`simulate_setting`)."""
-    cfgs = cfgs if cfgs is not None else configs(preset, **overrides)
+    if cfgs is None:
+        cfgs = configs(preset, settings=settings, **overrides)
+    settings = _check_settings(cfgs)
     return {s: simulate_setting(s, cfgs[s], Path(root), label or preset, progress=progress,
-                                recompute=recompute, log=log, choose=choose)
+                                recompute=recompute, log=log, variants=variants,
+                                stored_only=stored_only)
             for s in settings}

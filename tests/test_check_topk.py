@@ -32,8 +32,15 @@ def test_verdict_treats_the_conditions_as_sufficient(applicable, held_out, holds
 
 
 def _res(prof, final):
-    return {"final": final, "profile": prof, "kappa": kappa_summary(prof, final), "ema": 0.9,
-            "tradeoff": pd.DataFrame({"beta": [0.9], "faithfulness": [0.01], "lag": [0.02]}),
+    from dataclasses import asdict
+
+    from fasttransfer.simulations.recorder import RecorderConfig
+
+    variants = pd.DataFrame({"width": [8, 8], "lr": [0.1, 0.1], "variant": ["default", "trapezoid"],
+                             "records": [10, 10], "faithfulness": [0.01, 0.002],
+                             "topk_1": [0.5, 0.49], "profile_diff": [0.0, 0.03]})
+    return {"final": final, "profile": prof, "kappa": kappa_summary(prof, final),
+            "recorder": asdict(RecorderConfig()), "variants": variants,
             "config": types.SimpleNamespace(widths=WIDTHS)}
 
 
@@ -47,6 +54,9 @@ def test_row_carries_the_structured_data():
     assert d["conditions"] == {"convexity": True, "invariance": True, "flatness": True}
     assert d["kappa_hat"] == {str(n): [5] * 9 for n in WIDTHS[:-1]}
     assert d["held_out"] is True
+    # the recorder-variants table is reported beside the published decomposition
+    assert "| trapezoid | 10 | 0.002 | 0.49 | 0.03 |" in row.details
+    assert "left rule, EMA decay warmed up 0.98 -> 0.9995 over 2000 steps" in row.details
     assert row.verdict == topk.setting_verdict(True, True, True, d["transfer_verdict"])[0]
     json.dumps(d)  # JSON-able as written into claims.json
 

@@ -69,7 +69,14 @@ def test_every_configuration_takes_the_convention(capsys):
         assert json.loads(capsys.readouterr().out)[key] == value
     assert main(["simulate", "topk", "--set", "steps=40", "--print-config"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {s: c["steps"] for s, c in out.items()} == {"relu": 40, "mlp": 40}
+    assert {s: c["steps"] for s, c in out.items()} == {"relu": 40, "mlp": 40, "mlp_sgd": 40}
+    assert main(["simulate", "topk", "--preset", "gpu", "--settings", "transformer",
+                 "--set", "steps=40", "--print-config"]) == 0
+    assert {s: c["steps"] for s, c in json.loads(capsys.readouterr().out).items()} == {
+        "transformer": 40}
+    with pytest.raises(SystemExit) as err:  # argparse's one-line error
+        main(["simulate", "topk", "--settings", "mlp,nope", "--print-config"])
+    assert err.value.code == 2 and "expected a subset of" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

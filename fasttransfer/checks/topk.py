@@ -38,13 +38,42 @@ FAITHFUL_MAX = 0.05  # median relative error allowed, as a fraction of the loss 
 SETTING_TITLES = {
     "relu": "two-layer ReLU net (SPEC §5), muP + Adam",
     "mlp": "muP MLP (3 hidden layers) on MNIST-1D, Adam",
+    "mlp_sgd": "2-layer ReLU MLP without biases on MNIST-1D, muP + SGD with momentum 0.9 "
+               "(the paper's CIFAR-10 setup on MNIST-1D)",
+    "transformer": "muP Llama-style transformer (4 layers, RMSNorm, SwiGLU, RoPE) on Python's "
+                   "own documentation text, Adam + warmup-stable-decay",
+    "transformer_muon": "the same transformer under Muon",
 }
 PAPER = {
     "relu": "weak transfer only (b_n ~ sqrt(a_n)); H1 is the mechanism of FAST transfer, "
             "so at least one condition should fail",
     "mlp": "(paper: Llama/GPT-2 under muP) fast transfer, with top-kappa strong convexity, "
            "top-kappa invariance and residual flatness all holding",
+    "mlp_sgd": "(CIFAR-10, widths 128..8192) near-perfect transfer: L = 1.287 + 3.62 n^-0.74 "
+               "at each width's best LR vs 1.291 + 4.08 n^-0.77 at the LR tuned at the "
+               "narrowest width",
+    "transformer": "(WikiText-103, widths 128..2048) near-perfect transfer: L = 3.137 + "
+                   "13.16 n^-0.52 (best LR per width) vs 3.130 + 12.82 n^-0.52 (LR from width "
+                   "128); top-k invariance up to k ~ 60; no fitted beta reported",
+    "transformer_muon": "transfer less stable than under Adam; top-k invariance only up to "
+                        "k ~ 10: L = 3.004 + 12.93 n^-0.50 vs 3.139 + 18.05 n^-0.60",
 }
+_MNIST = ("MNIST-1D generated locally (mnist1d.make_dataset, default arguments); phi = "
+          "training loss on a fixed subset.")
+NOTES = {
+    "relu": ("The spectra of S live in the width dimension (side='auto'): the first layer "
+             "W (n x d, d = 8) gives rank <= 16 = K_max, so a top-K_max split is the whole "
+             "change and Hypothesis 1 cannot be tested here."),
+    "mlp": _MNIST + " muP for Adam relative to base width 64.",
+    "mlp_sgd": _MNIST + " muP for SGD (Tensor Programs V); MNIST-1D stands in for CIFAR-10.",
+    "transformer": ("Byte-level text from Python's own pydoc topics (no download), not "
+                    "WikiText-103; muP for Adam relative to base width 128."),
+    "transformer_muon": ("Byte-level text from Python's own pydoc topics; Muon on the "
+                         "hidden matrices (optax.contrib), Adam on the rest."),
+}
+# Settings whose claim is the paper's own scale: below the paper preset they are a
+# reduced regime (reported as measured, no agreement claimed).
+PAPER_SCALE = frozenset({"transformer", "transformer_muon"})
 
 
 def _fmt(x, digits=3) -> str:
@@ -111,6 +140,34 @@ def _kappa_text(khat: dict) -> str:
     return "; ".join(parts) if parts else "–"
 
 
+def _recorder_text(rc: dict) -> str:
+    ema = ("EMA decay warmed up {:g} -> {:g} over {} steps".format(*rc["ema_warmup"])
+           if rc["ema"] is None else f"constant EMA decay {rc['ema']:g}")
+    every = rc["every"]
+    when = (f"every {every} step(s)" if isinstance(every, int) else
+            "every tau steps, tau {} -> {} over {} steps".format(*every))
+    return (f"{rc['rule']} rule, {ema}, records {when}, K_max = {rc['k_max']}, vector "
+            f"parameters {'not decomposed' if rc['vectors'] == 'full' else 'decomposed'}")
+
+
+def _variants_lines(df) -> list[str]:
+    """The recorder-variants table (simulations.topk_study.variants_table) as markdown."""
+    if df is None or not len(df):
+        return ["Recorder variants: not measured for this entry."]
+    ks = [c for c in df.columns if c.startswith("topk_")]
+    head = (f"Recorder variants (one run: width {int(df['width'].iloc[0])}, nu = "
+            f"{float(df['lr'].iloc[0]):.3g}; profile change = max_k |phi^k(T) - "
+            "phi^k_default(T)| / total loss decrease):")
+    lines = [head, "", "| variant | records | faithfulness error | "
+             + " | ".join(f"phi^{c[5:]}(T)" for c in ks) + " | profile change |",
+             "|---" * (4 + len(ks)) + "|"]
+    for r in df.to_dict("records"):
+        lines.append(f"| {r['variant']} | {int(r['records'])} | {_fmt(r['faithfulness'])} | "
+                     + " | ".join(_fmt(r[c], 4) for c in ks)
+                     + f" | {_fmt(r['profile_diff'])} |")
+    return lines
+
+
 def setting_verdict(applicable: bool, held_out: bool, holds: bool,
                     transfer: str) -> tuple[str, str]:
     """(verdict, why) from the sufficient-condition logic of the module docstring."""
@@ -140,6 +197,8 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
     transfer_word = an.verdict if an is not None else "inconclusive"
     applicable = not bool(stored["rank_bounded"])
     verdict, reason = setting_verdict(applicable, h1.held_out, h1.holds, transfer_word)
+    if setting in PAPER_SCALE and preset != "paper":
+        verdict, reason = "reduced", f"reduced regime ({preset} preset): {reason}"
     ok = lambda c: "holds" if c else "fails"  # noqa: E731
     g = h1.gamma
     if an is not None:
@@ -160,7 +219,8 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
                     "conditions not evaluated (Algorithm 1 fails at every width, so they "
                     "count as not holding)")
                 + f"; Algorithm 1 kappa_hat(n) = {_kappa_text(khat_all)}; {reason}")
-    lines = [f"**{SETTING_TITLES[setting]}** — EMA beta = {res['ema']:g}; verdict: {reason}.", "",
+    lines = [f"**{SETTING_TITLES[setting]}** — recorder: {_recorder_text(res['recorder'])}; "
+             f"verdict: {reason}.", "",
              "Algorithm 1 (all seeds; constants fixed before the data: "
              + ", ".join(f"{k} = {v if not isinstance(v, float) else _fmt(v)}"
                          for k, v in stored["algorithm1"].items()) + "): "
@@ -196,18 +256,8 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
         lines.append(f"analyze: alpha = {_fmt(an.alpha.estimate)} {tuple(round(c, 3) for c in an.alpha.ci)}, "
                      f"beta = {_fmt(an.beta.estimate)} {tuple(round(c, 3) for c in an.beta.ci)}, "
                      f"reference {an.reference}, {an.diverged} diverged runs.")
-    trade = res["tradeoff"]
-    lines += ["", "EMA trade-off (width " f"{res['config'].widths[min(1, len(res['config'].widths) - 1)]}, "
-              "a large learning rate): beta → faithfulness error / lag: " +
-              ", ".join(f"{b:g} → {_fmt(f, 2)} / {_fmt(l, 2)}"
-                        for b, f, l in zip(trade["beta"], trade["faithfulness"], trade["lag"]))]
-    if setting == "relu":
-        note = ("The spectra of S live in the width dimension (side='auto'): the first layer "
-                "W (n x d, d = 8) gives rank <= 16 = K_max, so a top-K_max split is the whole "
-                "change and Hypothesis 1 cannot be tested here.")
-    else:
-        note = ("MNIST-1D generated locally (mnist1d.make_dataset, default arguments); muP "
-                "for Adam relative to base width 64; phi = training loss on a fixed subset.")
+    lines += ["", *_variants_lines(res["variants"])]
+    note = NOTES[setting]
     note += (" Algorithm 1 is the published one; its taus, eps_cvx and eps_amin (unstated in "
              "the paper) and the Hypothesis 1 pass rules are ours.")
     conditions = {"convexity": bool(h1.convexity), "invariance": bool(h1.invariance),
@@ -233,16 +283,44 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
     )
 
 
+def _missing_row(setting: str, preset: str, err: Exception) -> CheckResult:
+    """A setting whose paper-scale entry is neither in the store nor in the bank."""
+    return CheckResult(
+        check="topk",
+        claim=f"Hypothesis 1's conditions hold where transfer is fast — {SETTING_TITLES[setting]}",
+        paper=PAPER[setting], measured=f"no stored result: {err}", verdict="fail",
+        details=(f"The {preset} preset is a GPU run: make it with `fasttransfer simulate topk "
+                 f"--preset {preset} --settings {setting}` and commit the entry to the "
+                 "results bank (results_bank/topk/...)."),
+        data={"setting": setting, "preset": preset, "applicable": None,
+              "transfer_verdict": None, "conditions": None, "kappa_hat": None})
+
+
 def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
-    from fasttransfer.simulations.topk_study import SETTINGS, simulate
+    from fasttransfer.simulations.topk_study import PRESET_SETTINGS, simulate
+    from fasttransfer.theory.store import MissingResult, StaleResult
 
-    results = simulate(ctx.results_dir, ctx.base_preset, progress=False,
-                       recompute=ctx.recompute, log=ctx.log)
+    # the paper preset is never trained on a CPU: it is read from the store or the bank
+    stored_only = ctx.preset == "paper"
+    results, rows = {}, []
     # drawn by verify from the store (the MNIST-1D setting, as in the paper)
-    figures = ("figures/topk_curves.png", "figures/topk_final.png", "figures/topk_profile.png")
-    rows = [_setting_row(s, results[s], figures, ctx.base_preset) for s in SETTINGS]
+    figures = tuple(f"figures/topk_{name}.png"
+                    for name in ("curves", "final", "profile", "flatness", "kappa"))
+    for s in PRESET_SETTINGS[ctx.preset]:
+        try:
+            results[s] = simulate(ctx.results_dir, ctx.preset, settings=(s,), progress=False,
+                                  recompute=ctx.recompute, log=ctx.log,
+                                  stored_only=stored_only)[s]
+        except (MissingResult, StaleResult) as err:
+            if not stored_only:
+                raise
+            rows.append(_missing_row(s, ctx.preset, err))
+            continue
+        rows.append(_setting_row(s, results[s], figures if s == "mlp" else (), ctx.preset))
+    if not results:
+        return rows
 
     worst = _alignment_exactness()
     rows.append(CheckResult(
@@ -252,23 +330,22 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         verdict="pass" if worst <= 1.0 else "fail",
         details="Bound: 50 n eps ||S||_2 (backward-stable symmetric eigensolver)."))
 
-    faith = np.concatenate([results[s]["final"]["faithfulness"].to_numpy() for s in SETTINGS])
+    faith = np.concatenate([r["final"]["faithfulness"].to_numpy() for r in results.values()])
     faith = faith[np.isfinite(faith)]
-    per = {s: results[s]["final"]["faithfulness"] for s in SETTINGS}
+    per = {s: r["final"]["faithfulness"] for s, r in results.items()}
     med = float(np.median(faith)) if len(faith) else math.nan
     rows.append(CheckResult(
         check="topk", claim="the EMA linearisation tracks the loss along the EMA trajectory",
         paper="faithful (qualitative: EMA removes edge-of-stability oscillations)",
         measured=(f"relative error (max over the curve / total loss decrease): median {_fmt(med)}, "
                   f"90th percentile {_fmt(float(np.percentile(faith, 90)) if len(faith) else math.nan)}; "
-                  + ", ".join(f"{s}: median {_fmt(float(per[s].median()))}" for s in SETTINGS)),
+                  + ", ".join(f"{s}: median {_fmt(float(per[s].median()))}" for s in per)),
         verdict="pass" if med <= FAITHFUL_MAX else "differs",
-        details=(f"Threshold: median error <= {FAITHFUL_MAX:g} of the loss decrease. The "
-                 "recorder's default is the paper's (left point every step, warmed-up EMA "
-                 "decay, vector parameters not decomposed); the quick presets use our "
-                 "variants for cost: trapezoid rule (G at both ends of each interval; the "
-                 "left-point rule had a 5-15x larger error in our ReLU pilot at the same "
-                 "cost), a constant decay and a record every few steps; vector parameters "
-                 "are not decomposed (their whole <G, dW> counts in the top-k part)."),
-        note="EMA factor chosen per setting as argmin of max(faithfulness error, EMA lag)."))
+        details=(f"Threshold: median error <= {FAITHFUL_MAX:g} of the loss decrease. Every "
+                 "setting records with the paper's decomposition: "
+                 + "; ".join(f"{s}: {_recorder_text(r['recorder'])}" for s, r in results.items())
+                 + ". Our variants (trapezoid rule, constant decay, vectors decomposed, "
+                 "another record interval) are measured beside it in each setting's "
+                 "variants table."),
+        note="The subsampling schedule is the one the paper states for its transformer runs."))
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NAME = "topk_curves"
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 CAPTION = ("Loss along the EMA trajectory split into its top-k part (width-stable in the "
            "paper) and the residual (improving with width) at k = 60 (the paper's; the "
            "nearest recorded k), at each width's best learning rate.")

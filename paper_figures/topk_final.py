@@ -10,6 +10,7 @@ from pathlib import Path
 from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_final"
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 CAPTION = ("Final total loss phi_n (left) and top-kappa_n loss phi_n^kappa_n (right) "
            "against the learning rate for each width, kappa_n = Algorithm 1's "
            "kappa_hat(n, nu) (the stored fixed kappa where it fails and at n_max, "

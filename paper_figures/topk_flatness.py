@@ -13,6 +13,7 @@ from pathlib import Path
 from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_flatness"
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 CAPTION = ("Final residual phi_n^-kappa against the learning rate, one panel per width "
            "n < n_max, at Algorithm 1's kappa_hat(n, nu) (the stored fixed kappa where it "
            "fails, labelled), with the widest model's residual at the same kappa as the "

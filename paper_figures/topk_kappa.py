@@ -11,6 +11,7 @@ from pathlib import Path
 from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_kappa"
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 CAPTION = ("Algorithm 1's kappa_hat(n, nu) against the learning rate per width (left) and "
            "against the width at the widest model's best learning rate and two grid steps "
            "either side (right; dotted: min(n/2, K_max), where MinimizeProxy starts; "

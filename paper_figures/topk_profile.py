@@ -10,6 +10,7 @@ from pathlib import Path
 from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_profile"
+PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 CAPTION = ("Top-k final loss phi_n^k against k for each width at the widest model's best "
            "learning rate; circles mark Algorithm 1's kappa_hat(n) there (none where it "
            "fails, and at n_max, the reference it is measured against).")

@@ -39,7 +39,8 @@ import numpy as np
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.theory.errors import InputError
 
-__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "loss_fn", "problem"]
+__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "cross_entropy", "loss_fn",
+           "data", "problem"]
 
 D_IN = 40
 N_CLASSES = 10
@@ -167,35 +168,51 @@ def forward(params, x):
     return h @ params[f"W{depth}"].T + params[f"b{depth}"][None, :]
 
 
-def loss_fn(params, x, y):
-    """Mean softmax cross-entropy; y: (batch,) integer labels."""
+def cross_entropy(logits, y):
+    """Mean softmax cross-entropy of logits (batch, 10) against labels y (batch,)."""
     import jax.numpy as jnp
     from jax.nn import log_softmax
 
-    logp = log_softmax(forward(params, x), axis=-1)
+    logp = log_softmax(logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=-1))
+
+
+def loss_fn(params, x, y):
+    """Mean softmax cross-entropy; y: (batch,) integer labels."""
+    return cross_entropy(forward(params, x), y)
+
+
+def data(cfg, dtype):
+    """(batch, (x_eval, y_eval)) of an MNIST-1D setting ``cfg`` (fields num_samples,
+    n_eval, batch): batch(key) -> ``cfg.batch`` training sequences drawn with
+    replacement, and the FIXED evaluation subset, the first ``n_eval`` training
+    sequences (x: (B, 40) in ``dtype``, y: (B,) int32)."""
+    import jax
+    import jax.numpy as jnp
+
+    x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
+    xs = jnp.asarray(x_tr, dtype)
+    ys = jnp.asarray(y_tr, jnp.int32)
+    n_eval = min(cfg.n_eval, len(x_tr))
+
+    def batch(key):
+        idx = jax.random.randint(key, (cfg.batch,), 0, xs.shape[0])
+        return xs[idx], ys[idx]
+
+    return batch, (xs[:n_eval], ys[:n_eval])
 
 
 def problem(width: int, cfg: MLPConfig):
     """The :class:`simulations.topk_training.Problem` of this setting at one width."""
-    import jax
     import jax.numpy as jnp
 
     from fasttransfer.simulations.mup import deep_mlp_lr_multipliers
     from fasttransfer.simulations.topk_training import Problem
 
-    x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
     dtype = jax_dtype(cfg.dtype)
-    xs = jnp.asarray(x_tr, dtype)
-    ys = jnp.asarray(y_tr, jnp.int32)
-    n_eval = min(cfg.n_eval, len(x_tr))
-    x_eval, y_eval = xs[:n_eval], ys[:n_eval]
+    batch, (x_eval, y_eval) = data(cfg, dtype)
     mult = {k: jnp.asarray(v, dtype)
             for k, v in deep_mlp_lr_multipliers(width, cfg.depth, cfg.base_width).items()}
-
-    def batch(key):
-        idx = jax.random.randint(key, (cfg.batch,), 0, xs.shape[0])
-        return xs[idx], ys[idx]
 
     return Problem(
         init=lambda key: init_params(key, width, cfg.depth, cfg.base_width, dtype),

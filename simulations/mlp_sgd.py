@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from fasttransfer.simulations.dtypes import jax_dtype
-from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, load_mnist1d
+from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, cross_entropy, data
 from fasttransfer.theory.errors import InputError
 
 __all__ = ["SGDMLPConfig", "epochs_to_steps", "init_params", "forward", "loss_fn", "problem"]
@@ -152,35 +152,22 @@ def forward(params, x):
 
 def loss_fn(params, x, y):
     """Mean softmax cross-entropy; y: (batch,) integer labels."""
-    import jax.numpy as jnp
-    from jax.nn import log_softmax
-
-    logp = log_softmax(forward(params, x), axis=-1)
-    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=-1))
+    return cross_entropy(forward(params, x), y)
 
 
 def problem(width: int, cfg: SGDMLPConfig):
     """The :class:`simulations.topk_training.Problem` of this setting at one width: muP
     SGD multipliers and the momentum direction ``optax.trace(decay=cfg.momentum)``."""
-    import jax
     import jax.numpy as jnp
     import optax
 
     from fasttransfer.simulations.mup import sgd_mlp_lr_multipliers
     from fasttransfer.simulations.topk_training import Problem
 
-    x_tr, y_tr, _, _ = load_mnist1d(cfg.num_samples)
     dtype = jax_dtype(cfg.dtype)
-    xs = jnp.asarray(x_tr, dtype)
-    ys = jnp.asarray(y_tr, jnp.int32)
-    n_eval = min(cfg.n_eval, len(x_tr))
-    x_eval, y_eval = xs[:n_eval], ys[:n_eval]
+    batch, (x_eval, y_eval) = data(cfg, dtype)
     mult = {k: jnp.asarray(v, dtype)
             for k, v in sgd_mlp_lr_multipliers(width, 1, cfg.base_width).items()}
-
-    def batch(key):
-        idx = jax.random.randint(key, (cfg.batch,), 0, xs.shape[0])
-        return xs[idx], ys[idx]
 
     return Problem(
         init=lambda key: init_params(key, width, cfg.base_width, dtype),

@@ -267,7 +267,9 @@ def _simulate(p: argparse.ArgumentParser) -> None:
     topk.add_argument("--widths", type=int_list, default=None)
     topk.add_argument("--lrs", type=positive_int, default=None,
                       help="number of log-spaced learning rates over the preset's range")
-    topk.add_argument("--seeds", type=positive_int, default=None)
+    topk.add_argument("--seeds", type=positive_int, default=None,
+                      help="recorded seeds 0..N-1 (a setting's unrecorded transfer seeds "
+                           "keep their number and follow them)")
     topk.add_argument("--steps", type=positive_int, default=None)
     topk.add_argument("--dtype", choices=("float32", "float64"), default=None)
     _progress_arg(topk)

@@ -123,9 +123,11 @@ def run_topk(args: argparse.Namespace) -> int:
     results = simulate(args.out, args.preset, cfgs=cfgs, progress=not args.no_progress,
                        recompute=args.recompute)
     for setting, res in results.items():
-        final = res["final"]
+        final, transfer = res["final"], res["transfer"]
+        extra = transfer["seed"].nunique() - final["seed"].nunique()
         print(f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "
-              f"learning rates x {final['seed'].nunique()} seeds; "
+              f"learning rates x {final['seed'].nunique()} recorded seeds"
+              + (f" (+ {extra} unrecorded for the transfer verdict)" if extra else "") + "; "
               f"median faithfulness error {final['faithfulness'].median():.3g} "
               f"-> {res['source']}")
     return 0

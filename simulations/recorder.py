@@ -210,6 +210,17 @@ class TrajectoryRecorder:
         """State at w_0; ``beta`` (may be traced) overrides a constant ``config.ema``
         (with ``ema=None``, the warm-up schedule, it must stay None)."""
         import jax
+
+        loss, grad = jax.value_and_grad(self.eval_loss)(params)
+        return self.ema_state(params, beta, dtype=loss.dtype)._replace(
+            anchor=params, grad=grad, loss=loss)
+
+    def ema_state(self, params, beta=None, *, dtype=None) -> RecorderState:
+        """The EMA part of :meth:`init` only (anchor, grad and loss None): for runs that
+        need the EMA point wbar_T and no records (:meth:`ema_update` alone), e.g. the
+        extra seeds of a transfer sweep. dtype: beta's (default: the first parameter
+        leaf's)."""
+        import jax
         import jax.numpy as jnp
 
         from fasttransfer.theory.errors import InputError
@@ -217,11 +228,12 @@ class TrajectoryRecorder:
         if self.config.ema is None and beta is not None:
             raise InputError("beta overrides a constant decay only; config.ema is None "
                              "(the warm-up schedule)", param="beta")
-        loss, grad = jax.value_and_grad(self.eval_loss)(params)
+        if dtype is None:
+            dtype = jax.tree_util.tree_leaves(params)[0].dtype
         # under the warm-up schedule beta is unused (NaN marks it)
         b = self.config.ema if beta is None else beta
-        beta = jnp.asarray(jnp.nan if b is None else b, loss.dtype)
-        return RecorderState(beta, params, params, grad, loss, jnp.zeros((), jnp.int32))
+        beta = jnp.asarray(jnp.nan if b is None else b, dtype)
+        return RecorderState(beta, params, None, None, None, jnp.zeros((), jnp.int32))
 
     def ema_update(self, state: RecorderState, params) -> RecorderState:
         import jax

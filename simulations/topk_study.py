@@ -12,13 +12,16 @@ configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) wit
   vectors decomposed, the other record interval) change one run's decomposition against
   the published one the sweep uses (:func:`variants_table`), at the
   second-narrowest width and a large learning rate (where Adam oscillates most);
-* ``cells/w<width>_{final,profile,curves}.csv`` + ``cells/w<width>.done`` (written last):
-  one cell per width, each file atomic, so an interrupted run loses no finished width and
-  a finished one is never recomputed;
+* ``cells/w<width>_{final,profile,curves,transfer}.csv`` + ``cells/w<width>.done``
+  (written last): one cell per width, each file atomic, so an interrupted run loses no
+  finished width and a finished one is never recomputed;
 * ``final.csv`` (width, hp, seed, loss, raw_loss, loss0, linearised, faithfulness),
   ``profile.csv`` (width, hp, seed, k, topk, residual), ``curves.csv`` (width, hp, seed,
-  k, step, loss, linearised, topk, residual), ``sweep.csv`` (width, hp, loss, seed: what
-  ``fasttransfer analyze`` reads);
+  k, step, loss, linearised, topk, residual): the recorded seeds;
+* ``transfer.csv`` (width, hp, seed, loss, raw_loss, recorded): the transfer sweep, the
+  recorded seeds and the configuration's ``transfer_seeds`` (an optional field: seeds
+  trained without records, :func:`transfer_frame`), and ``sweep.csv`` (its width, hp,
+  loss, seed: what ``fasttransfer analyze`` reads and the transfer verdict uses);
 * ``kappa.json`` (what the figures draw): Algorithm 1 as published
   (:func:`simulations.hypothesis1.algorithm1`, on the seed means of all seeds):
   ``kappa_hat`` {width: per-learning-rate list over ``kappa_hat_hp`` [width], or null
@@ -48,7 +51,8 @@ STUDY = "topk"
 # setting -> (configuration class, problem function, the modules its numbers depend on
 # besides CODE_MODULES), as "module:attribute" paths, imported when used (the transformer
 # pulls in nothing until asked for). Every configuration class has presets quick / cpu /
-# paper and the fields widths, lrs, seeds, steps, dtype and the recorder's.
+# paper and the fields widths, lrs, seeds, steps, dtype and the recorder's (optionally
+# transfer_seeds: seeds trained without records for the transfer verdict, see transfer_frame).
 _SIM = "fasttransfer.simulations."
 SETTING_CODE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "relu": (_SIM + "topk_training:ReluTopkConfig", _SIM + "topk_training:relu_problem",
@@ -64,10 +68,13 @@ SETTING_CODE: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 SETTINGS = tuple(SETTING_CODE)
 # The settings a preset runs by default: the transformers' compilation alone takes minutes
-# on a CPU, so the quick preset leaves them out (their smoke runs are tests) and cpu keeps
-# the Adam transformer only; Muon, the paper's contrast, runs where it fits (a GPU).
+# on a CPU, so the quick preset leaves them out (their smoke runs are tests); cpu leaves
+# them out too: its 15 minutes go to the MNIST-1D MLP's 48 seeds, which its transfer
+# verdict needs, while the transformer's cpu preset (3 min) is a reduced regime that
+# decides nothing (``--settings transformer`` still runs it). The transformers run where
+# they fit (a GPU).
 PRESET_SETTINGS = {"quick": ("relu", "mlp", "mlp_sgd"),
-                   "cpu": ("relu", "mlp", "mlp_sgd", "transformer"),
+                   "cpu": ("relu", "mlp", "mlp_sgd"),
                    "gpu": ("transformer", "transformer_muon"),  # about 8 min each, one H100
                    "paper": SETTINGS}
 # The code every setting's stored numbers depend on (the results store's code version).
@@ -111,6 +118,9 @@ def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
             over["widths"] = tuple(int(w) for w in widths)
         if seeds is not None:
             over["seeds"] = tuple(range(int(seeds)))
+            extra = len(getattr(cfg, "transfer_seeds", ()))
+            if extra:  # as many unrecorded seeds as before, after the recorded ones
+                over["transfer_seeds"] = tuple(range(int(seeds), int(seeds) + extra))
         if steps is not None:
             over["steps"] = int(steps)
         if dtype is not None:
@@ -148,14 +158,39 @@ def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.Data
     return df
 
 
-FRAMES = ("final", "profile", "curves")
+FRAMES = ("final", "profile", "curves", "transfer")
+
+
+def transfer_frame(width: int, cfg, final, prob, rc) -> "pd.DataFrame":
+    """One width's rows of the transfer sweep: the recorded seeds' final losses (from
+    ``final``) and those of ``cfg.transfer_seeds`` (trained without records,
+    :func:`simulations.topk_training.final_losses`; same training, so seed s is the same
+    run either way). Columns width, hp, seed, loss (phi(wbar_T)), raw_loss (phi(w_T)),
+    recorded (bool)."""
+    import numpy as np
+    import pandas as pd
+
+    from fasttransfer.simulations.topk_training import final_losses
+
+    cols = ["width", "hp", "seed", "loss", "raw_loss"]
+    parts = [final[cols].assign(recorded=True)]
+    extra = tuple(getattr(cfg, "transfer_seeds", ()))
+    if extra:
+        res = final_losses(prob, cfg.lrs, extra, steps=cfg.steps, config=rc)
+        hp = np.log(np.asarray(cfg.lrs, float))
+        parts.append(pd.DataFrame({
+            "width": width, "hp": np.repeat(hp, len(extra)),
+            "seed": np.tile(np.asarray(extra), len(hp)), "loss": res["loss"].ravel(),
+            "raw_loss": res["final_raw"].ravel(), "recorded": False}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bool = True,
                      recompute: bool = False, log=print, variants: bool = True,
                      stored_only: bool = False) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
-    ({"final", "profile", "curves"}, "variants": the recorder variants' table or None),
+    ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
+    or None),
     the recorder configuration used ("recorder"), the configuration and Algorithm 1's
     output ("kappa": the content of kappa.json).
 
@@ -178,9 +213,10 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
                 for k, name in names.items():
                     frames[k].append(entry.read_csv(name))
                 continue
-            res = run_width(problem_for(setting, width, cfg), cfg.lrs, cfg.seeds,
-                            steps=cfg.steps, config=rc)
+            prob = problem_for(setting, width, cfg)
+            res = run_width(prob, cfg.lrs, cfg.seeds, steps=cfg.steps, config=rc)
             tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, k_curves=K_CURVES)
+            tidy["transfer"] = transfer_frame(width, cfg, tidy["final"], prob, rc)
             for k, name in names.items():
                 entry.write_csv(name, tidy[k], float_format="%.10g")
                 frames[k].append(tidy[k])
@@ -188,7 +224,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
         result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
         for k, df in result.items():
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
-        entry.write_csv("sweep.csv", result["final"][["width", "hp", "loss", "seed"]],
+        entry.write_csv("sweep.csv", result["transfer"][["width", "hp", "loss", "seed"]],
                         float_format="%.10g")
         entry.write_json("kappa.json", kappa_summary(result["profile"], result["final"]))
         made = {"recorder": _jsonable(asdict(rc)), "k_curves": list(K_CURVES)}

@@ -43,7 +43,8 @@ from fasttransfer.simulations.recorder import (RecorderConfig, TrajectoryRecorde
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Problem", "train", "run_width", "sweep_fn", "tidy_results", "faithfulness",
+__all__ = ["Problem", "train", "run_width", "sweep_fn", "final_losses", "tidy_results",
+           "faithfulness",
            "ema_tradeoff", "variant_effects", "default_variants", "recorder_config",
            "ReluTopkConfig", "relu_problem"]
 
@@ -166,6 +167,44 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None):
             return one(lr, s, beta)
 
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
+
+
+def final_losses(problem: Problem, lrs, seeds, *, steps: int,
+                 config: RecorderConfig) -> dict[str, np.ndarray]:
+    """The final losses of a sweep trained WITHOUT records: the same training and EMA as
+    :func:`run_width` (common random numbers: seed s gives the same run in both), only
+    the EMA update per step and no spectra. Returns numpy arrays of shape
+    (n_lr, n_seed): ``loss`` = phi(wbar_T) at the EMA point and ``final_raw`` = phi(w_T)
+    at the raw final iterate, the two numbers of :func:`tidy_results`' final frame.
+
+    What it is for: the transfer verdict of a setting needs many seeds (the optimum's
+    position is noisy), the decomposition a few; these lanes cost about a plain step
+    each (the recorder several)."""
+    import jax
+    import jax.numpy as jnp
+
+    from fasttransfer.theory.errors import InputError
+
+    if int(steps) < 1:
+        raise InputError(f"steps must be >= 1, got {steps}", param="steps")
+    recorder = TrajectoryRecorder(problem.eval_loss, config)
+
+    def lane(lr, seed):
+        carry0, step = _stepper(problem, lr, seed)
+        beta = None if config.ema is None else jnp.asarray(config.ema, lr.dtype)
+
+        def body(c, _):
+            carry, st = c
+            carry = step(carry)
+            return (carry, recorder.ema_update(st, carry[0])), None
+
+        (carry, st), _ = jax.lax.scan(body, (carry0, recorder.ema_state(carry0[0], beta)),
+                                      None, length=int(steps))
+        return problem.eval_loss(st.ema), problem.eval_loss(carry[0])
+
+    fn = jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
+    loss, raw = fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32))
+    return {"loss": np.asarray(loss), "final_raw": np.asarray(raw)}
 
 
 def run_width(problem: Problem, lrs, seeds, *, steps: int,

@@ -31,7 +31,7 @@ def test_verdict_treats_the_conditions_as_sufficient(applicable, held_out, holds
         assert why == "not applicable (rank-bounded spectrum)"
 
 
-def _res(prof, final):
+def _res(prof, final, transfer=None):
     from dataclasses import asdict
 
     from fasttransfer.simulations.recorder import RecorderConfig
@@ -39,7 +39,10 @@ def _res(prof, final):
     variants = pd.DataFrame({"width": [8, 8], "lr": [0.1, 0.1], "variant": ["default", "trapezoid"],
                              "records": [10, 10], "faithfulness": [0.01, 0.002],
                              "topk_1": [0.5, 0.49], "profile_diff": [0.0, 0.03]})
-    return {"final": final, "profile": prof, "kappa": kappa_summary(prof, final),
+    if transfer is None:  # the recorded seeds only
+        transfer = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
+    return {"final": final, "profile": prof, "transfer": transfer,
+            "kappa": kappa_summary(prof, final),
             "recorder": asdict(RecorderConfig()), "variants": variants,
             "config": types.SimpleNamespace(widths=WIDTHS)}
 
@@ -77,3 +80,20 @@ def test_claims_json_has_the_data_field(tmp_path):
     paths = write_report([row], tmp_path, preset="quick", timings={"topk": 0.0})
     claims = json.loads(paths["json"].read_text())["claims"]
     assert claims[0]["data"]["conditions"] == row.data["conditions"]
+
+
+def test_the_transfer_verdict_reads_the_transfer_sweep():
+    """The verdict's seeds are the transfer sweep's (recorded + unrecorded), and it is
+    that sweep which is analysed: a transfer sweep without a usable width spread makes the
+    transfer verdict inconclusive whatever the recorded seeds say."""
+    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
+                         res_shift=lambda n: n**-0.5)
+    rec = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
+    more = rec.assign(seed=rec["seed"] + 10, recorded=False)
+    row = topk._setting_row("mlp", _res(prof, final, pd.concat([rec, more])), (), "quick")
+    assert "transfer (4 seeds, 2 of them recorded): " in row.measured
+    assert row.data["transfer_verdict"] == topk._analyze(pd.concat([rec, more]))[0].verdict
+    one_width = rec[rec["width"] == WIDTHS[0]]
+    row = topk._setting_row("mlp", _res(prof, final, one_width), (), "quick")
+    assert row.data["transfer_verdict"] == "inconclusive"
+    assert "transfer (2 seeds): inconclusive (" in row.measured

@@ -96,3 +96,18 @@ def test_presets_are_valid():
         assert len(cfg.lrs) >= 7, name
     assert len(M.MLPConfig.preset("cpu").seeds) >= 2
     assert M.MLPConfig.preset("cpu", steps=40).steps == 40
+
+
+def test_a_seed_names_the_same_batches_with_and_without_x64():
+    """The batch sampler's stream depends on the key only: JAX's x64 mode (on in the
+    command line and the tests, off by default in a notebook) must not change which
+    sequences a seed trains on."""
+    cfg = M.MLPConfig(batch=16)
+    key = jax.random.PRNGKey(3)
+    with jax.enable_x64(True):
+        x64, y64 = M.data(cfg, jnp.float32)[0](key)
+    with jax.enable_x64(False):
+        x32, y32 = M.data(cfg, jnp.float32)[0](key)
+    np.testing.assert_array_equal(np.asarray(x64), np.asarray(x32))
+    np.testing.assert_array_equal(np.asarray(y64), np.asarray(y32))
+    assert len(np.unique(np.asarray(x64), axis=0)) > 1  # not one repeated sequence

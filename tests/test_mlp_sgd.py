@@ -157,6 +157,9 @@ def test_problem_trains():
     l0 = float(prob.eval_loss(p0))
     # small logits at init (std ~ 1/sqrt(n0) per unit): cross-entropy near log 10
     assert abs(l0 - math.log(10)) < 0.5
-    p = train(prob, jnp.asarray(0.1, jnp.float64), 0, steps=60)
+    # nu = 0.03, below the quick grid's centre: with batch 16, SGD at 0.1 is noisy enough
+    # that the 60-step loss depends on the batch stream (seeds 0-5: 1.55 to 2.43), at 0.03
+    # every seed learns (1.47 to 1.69)
+    p = train(prob, jnp.asarray(0.03, jnp.float64), 0, steps=60)
     assert float(prob.eval_loss(p)) < l0 - 0.1  # it learns
     assert isinstance(prob.direction, optax.GradientTransformation)

@@ -47,3 +47,41 @@ def test_the_transformer_smoke_preset_runs_through_the_study(tmp_path):
                                rtol=1e-6, atol=1e-6)  # float32 sums of O(1) terms
     manifest = (tmp_path / "topk" / "quick" / "transformer" / "manifest.json").read_text()
     assert '"corpus"' in manifest and res["variants"] is None
+
+
+def test_unrecorded_seeds_join_the_transfer_sweep_only(tmp_path):
+    """transfer_seeds: trained without records, in transfer.csv and sweep.csv (what the
+    transfer verdict reads) beside the recorded seeds, absent from the decomposition's
+    frames; the recorded seeds' rows of transfer.csv are their final.csv rows."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pandas as pd
+
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
+
+    cfg = replace(MLPConfig.preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,),
+                  transfer_seeds=(1, 2), steps=6)
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
+                              variants=False, log=lambda *_: None)["mlp"]
+    tr = res["transfer"]
+    assert sorted(tr["seed"].unique()) == [0, 1, 2] and len(tr) == 2 * 3 * 3
+    assert set(res["final"]["seed"]) == set(res["profile"]["seed"]) == {0}
+    assert (tr["recorded"] == (tr["seed"] == 0)).all() and np.isfinite(tr["loss"]).all()
+    rec = tr[tr["recorded"]].merge(res["final"], on=["width", "hp", "seed"])
+    np.testing.assert_array_equal(rec["loss_x"], rec["loss_y"])
+    sweep = pd.read_csv(tmp_path / "topk" / "quick" / "mlp" / "sweep.csv")
+    assert len(sweep) == len(tr) and set(sweep["seed"]) == {0, 1, 2}
+
+
+def test_unrecorded_seeds_never_repeat_recorded_ones():
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
+
+    with pytest.raises(InputError) as err:
+        MLPConfig(seeds=(0, 1), transfer_seeds=(1, 2))
+    assert err.value.param == "transfer_seeds"
+    # --seeds N moves the unrecorded seeds behind the recorded ones, keeping their number
+    cpu = topk_study.configs("cpu", settings=("mlp",))["mlp"]
+    over = topk_study.configs("cpu", settings=("mlp",), seeds=20)["mlp"]
+    assert over.seeds == tuple(range(20))
+    assert over.transfer_seeds == tuple(range(20, 20 + len(cpu.transfer_seeds)))

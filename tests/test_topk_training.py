@@ -9,8 +9,9 @@ import pytest
 import tiny_quadratic
 from fasttransfer.simulations.recorder import RecorderConfig, record_times
 from fasttransfer.simulations.topk_training import (ReluTopkConfig, default_variants, ema_tradeoff,
-                                                    recorder_config, run_width, sweep_fn,
-                                                    tidy_results, train, variant_effects)
+                                                    final_losses, recorder_config, run_width,
+                                                    sweep_fn, tidy_results, train,
+                                                    variant_effects)
 from fasttransfer.theory.errors import InputError
 
 
@@ -108,6 +109,28 @@ def test_the_last_interval_ends_at_T():
     assert res["loss"].shape == (1, 1, 2)
     with pytest.raises(InputError) as err:
         run_width(prob, [1e-2], [0], steps=0, config=RecorderConfig())
+    assert err.value.param == "steps"
+
+
+@pytest.mark.parametrize("ema", [None, 0.8])
+def test_unrecorded_lanes_are_the_recorded_runs(ema):
+    """final_losses trains seed s exactly as run_width does (same batches, same EMA), only
+    without records: phi(wbar_T) and phi(w_T) agree with the recorded sweep's last record
+    and raw final loss, for any subset of seeds (each lane is independent of the others)."""
+    prob = tiny_quadratic.problem()
+    lrs = np.array([1e-2, 3e-2, 1e-1])
+    cfg = RecorderConfig(ema=ema, ema_warmup=(0.5, 0.9, 20), k_max=3)
+    rec = run_width(prob, lrs, [0, 1, 2], steps=30, config=cfg)
+    got = final_losses(prob, lrs, [2, 0], steps=30, config=cfg)
+    assert got["loss"].shape == got["final_raw"].shape == (3, 2)
+    # float64, 30 steps of O(1) operations: only the batching of the vmapped lanes may
+    # reorder sums (~1e-16 relative per step); 1e-12 leaves room for its growth
+    np.testing.assert_allclose(got["loss"], rec["loss"][:, [2, 0], -1], rtol=1e-12)
+    np.testing.assert_allclose(got["final_raw"], rec["final_raw"][:, [2, 0]], rtol=1e-12)
+    # the EMA lags the iterate: the two losses are different numbers
+    assert np.all(np.abs(got["loss"] - got["final_raw"]) > 1e-6 * np.abs(got["loss"]))
+    with pytest.raises(InputError) as err:
+        final_losses(prob, lrs, [0], steps=0, config=cfg)
     assert err.value.param == "steps"
 
 

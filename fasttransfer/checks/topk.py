@@ -4,7 +4,9 @@ Per setting (the ReLU net of SPEC §5, where the paper reports weak transfer; th
 on MNIST-1D, where transfer is expected to be fast) the check puts side by side
 
 * the measured transfer verdict: ``theory.rates.analyze_sweep`` on the final loss at the
-  EMA point (beta - alpha/2 with its 95% interval);
+  EMA point (beta - alpha/2 with its 95% interval), over the setting's transfer sweep:
+  the recorded seeds and any seeds trained without records (``transfer_seeds``; the
+  optimum's position needs more seeds than the decomposition);
 * Algorithm 1 as published (``simulations.hypothesis1.algorithm1``: kappa_hat(n) per
   learning rate, or Fail; stored in the setting's kappa.json) and the decomposition rate
   t_n against the measured optimum shift b_n;
@@ -128,6 +130,14 @@ def _shift(an) -> tuple[dict, dict]:
     return b, s
 
 
+def _seeds_text(transfer) -> str:
+    """How many seeds the transfer verdict rests on, and how many carry records."""
+    n = transfer["seed"].nunique()
+    rec = transfer.loc[transfer["recorded"].astype(bool), "seed"].nunique()
+    word = "seed" if n == 1 else "seeds"
+    return f"{n} {word}" if n == rec else f"{n} {word}, {rec} of them recorded"
+
+
 def _kappa_text(khat: dict) -> str:
     parts = []
     for n, k in sorted(khat.items(), key=lambda item: int(item[0])):
@@ -190,7 +200,7 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
 
     final, profile = res["final"], res["profile"]
     stored = res["kappa"]
-    an, why = _analyze(final)
+    an, why = _analyze(res["transfer"])
     b, b_se = _shift(an) if an is not None else (None, None)
     h1 = hypothesis1(profile, final, alpha=None if an is None else float(an.alpha.estimate),
                      b=b, b_se=b_se, window=2)
@@ -201,12 +211,13 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
         verdict, reason = "reduced", f"reduced regime ({preset} preset): {reason}"
     ok = lambda c: "holds" if c else "fails"  # noqa: E731
     g = h1.gamma
+    seeds = _seeds_text(res["transfer"])
     if an is not None:
         bma = an.beta_minus_half_alpha
-        transfer = (f"transfer: {transfer_word} (beta - alpha/2 = {_fmt(bma.estimate)} "
-                    f"[{_fmt(bma.ci[0])}, {_fmt(bma.ci[1])}])")
+        transfer = (f"transfer ({seeds}): {transfer_word} (beta - alpha/2 = "
+                    f"{_fmt(bma.estimate)} [{_fmt(bma.ci[0])}, {_fmt(bma.ci[1])}])")
     else:
-        transfer = f"transfer: inconclusive ({why})"
+        transfer = f"transfer ({seeds}): inconclusive ({why})"
     khat_all = stored["kappa_hat"]
     measured = (("not applicable (rank-bounded spectrum): residual at K_max = "
                  f"{stored['k_max']} is identically 0; " if not applicable else "")

@@ -17,7 +17,9 @@
    2..3). Second line: the MLP's ``cpu`` preset (its own batch and n_eval) at its widest
    width, the configuration of its decisive transfer study. Third line: the quick preset
    with the batch raised to n_eval (a plain step as large as the evaluation gradient), to
-   show how the ratio depends on the batch.
+   show how the ratio depends on the batch. Fourth line: the cpu preset's shapes with as
+   many lanes vmapped together as its learning-rate grid has points (a study's lane
+   batch: the per-record fixed costs, a host callback among them, are shared).
 3. Where the time of an every-step record goes, next to its FLOP count (measured: the
    plain lane, + the EMA update, + the recorder with its spectra switched off (evaluation
    value-and-gradient at the EMA point, dW, <G, dW>), + the device part of the spectra and
@@ -35,7 +37,7 @@ environment has it (it is printed).
 ``python benchmarks/alignment.py [--quick]``; the LAST line printed is a JSON object
 {"speedup_vs_dense_eigh": {...}, "recorder_overhead": r (default schedule),
 "recorder_overhead_every_step": r1 (quick preset, width 256), "..._cpu_preset",
-"..._batch_n_eval", "record_every": the default schedule, "plain_step": its
+"..._batch_n_eval", "..._cpu_preset_lanes", "record_every": the default schedule, "plain_step": its
 configuration, "breakdown_ms_per_step": {...}}.
 """
 
@@ -89,9 +91,11 @@ def _block(x):
     return jax.block_until_ready(x)
 
 
-def bench_recorder(cfg, width: int, steps: int, every, reps: int) -> dict:
-    """ms per step of the plain lane and of the recorded lane (K_max = 64, the default
-    decomposition with interval ``every``), timed alternately (the same load for both)."""
+def bench_recorder(cfg, width: int, steps: int, every, reps: int, lanes: int = 1) -> dict:
+    """ms per step of the plain lanes and of the recorded lanes (K_max = 64, the default
+    decomposition with interval ``every``), timed alternately (the same load for both).
+    ``lanes`` seeds are vmapped together as in a study (one host callback per record
+    serves them all)."""
     import jax.numpy as jnp
 
     from fasttransfer.simulations.mlp_mnist1d import problem
@@ -102,7 +106,7 @@ def bench_recorder(cfg, width: int, steps: int, every, reps: int) -> dict:
     fns = {"plain": sweep_fn(prob, steps=steps, config=None),
            "recorded": sweep_fn(prob, steps=steps, config=RecorderConfig(k_max=K_MAX,
                                                                           every=every))}
-    lrs, seeds = jnp.asarray([1e-2]), jnp.asarray([0], dtype=jnp.int32)
+    lrs, seeds = jnp.asarray([1e-2]), jnp.arange(lanes, dtype=jnp.int32)
     for fn in fns.values():
         _block(fn(lrs, seeds))  # compile
     best = {k: np.inf for k in fns}
@@ -308,12 +312,20 @@ def main(argv=None) -> int:
           f"plain {rec_big['plain_step_ms']:.3f} ms/step, recorded "
           f"{rec_big['recorded_step_ms']:.3f} ms/step, overhead {rec_big['overhead']:.2f}x",
           flush=True)
+    lanes = len(cpu.lrs)
+    rec_lanes = bench_recorder(cpu, max(cpu.widths), steps, 1, reps, lanes=lanes)
+    print(f"fourth line, the cpu preset's shapes with {lanes} lanes vmapped together (as a "
+          f"study runs its learning-rate grid): recorder every step: plain "
+          f"{rec_lanes['plain_step_ms']:.3f} ms/step, recorded "
+          f"{rec_lanes['recorded_step_ms']:.3f} ms/step, overhead "
+          f"{rec_lanes['overhead']:.2f}x", flush=True)
     print(json.dumps({
         "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
         "recorder_overhead": round(rec["overhead"], 3),
         "recorder_overhead_every_step": round(rec1["overhead"], 3),
         "recorder_overhead_every_step_cpu_preset": round(rec_cpu["overhead"], 3),
         "recorder_overhead_every_step_batch_n_eval": round(rec_big["overhead"], 3),
+        "recorder_overhead_every_step_cpu_preset_lanes": round(rec_lanes["overhead"], 3),
         "record_every": list(schedule),
         "plain_step": {"width": width, "batch": cfg.batch, "n_eval": cfg.n_eval,
                        "dtype": cfg.dtype, "k_max": K_MAX, "steps": steps},

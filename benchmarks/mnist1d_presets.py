@@ -20,11 +20,20 @@ uses there is the study's choice, so all three are reported. The EMA is carried 
 same plain training (one extra axpy per parameter and step), so it moves the timing by a
 few percent; ``plain_s`` is the wall time of compile + run over all widths.
 
+The seeds are the preset's transfer sweep: its recorded ``seeds`` and its unrecorded
+``transfer_seeds``. ``--windows SIZE[:STEP]`` also analyses the paper-EMA loss on windows
+of SIZE consecutive seeds (one every STEP): how many seeds the verdict needs. The
+measurement behind the MLP's 48 seeds (2026-11-26)::
+
+    python benchmarks/mnist1d_presets.py --setting mlp --set seeds=96 \
+        --set transfer_seeds=[] --windows 12 --windows 24 --windows 48:12
+
 ``python benchmarks/mnist1d_presets.py [--setting mlp|mlp_sgd|both] [--preset cpu]
-[--set KEY=VALUE ...]``;
+[--set KEY=VALUE ...] [--windows SIZE[:STEP] ...]``;
 the LAST line printed is a JSON object {setting: {"preset", "plain_s", "compile_s",
 "run_s", "per_width_s", "verdicts": {loss: {"verdict", "alpha", "beta",
-"beta_minus_half_alpha", "reasons"}}}}.
+"beta_minus_half_alpha", "hp_drift_slope", "reasons", "nu_star"}}, "windows":
+{"SIZE:STEP": [{"seeds": [first, last], "verdict", ...}]}}}.
 """
 
 from __future__ import annotations
@@ -63,6 +72,15 @@ def _override(text: str) -> tuple[str, object]:
         return key, tuple(range(int(value)))
     parsed = json.loads(value)
     return key, tuple(parsed) if isinstance(parsed, list) else parsed
+
+
+def _window(text: str) -> tuple[int, int]:
+    size, _, step = text.partition(":")
+    size = int(size)
+    step = int(step) if step else size
+    if size < 1 or step < 1:
+        raise SystemExit(f"--windows wants SIZE[:STEP] with positive integers, got {text!r}")
+    return size, step
 
 
 def _problem(setting: str, width: int, cfg):
@@ -110,21 +128,22 @@ def _sweep(problem, steps: int, ema_const: float):
 
 
 def measure(setting: str, preset: str, overrides: dict | None = None, *,
-            csv: str | None = None, log=print) -> dict:
+            csv: str | None = None, windows=(), log=print) -> dict:
     import jax
     import jax.numpy as jnp
     import pandas as pd
 
     from fasttransfer.simulations.dtypes import jax_dtype
-    from fasttransfer.theory.rates import analyze_sweep
 
     cfg = _config(setting, preset, overrides or {})
     dtype = jax_dtype(cfg.dtype)
     lrs = jnp.asarray(np.asarray(cfg.lrs), dtype)
-    seeds = jnp.asarray(cfg.seeds, jnp.int32)
+    # the transfer sweep: the recorded seeds and the unrecorded ones (transfer_seeds)
+    all_seeds = tuple(cfg.seeds) + tuple(getattr(cfg, "transfer_seeds", ()))
+    seeds = jnp.asarray(all_seeds, jnp.int32)
     rows, per_width = [], {}
     log(f"[{setting}/{preset}] widths {cfg.widths}, {len(cfg.lrs)} LRs "
-        f"[{cfg.lrs[0]:.3g}, {cfg.lrs[-1]:.3g}], {len(cfg.seeds)} seeds, {cfg.steps} steps, "
+        f"[{cfg.lrs[0]:.3g}, {cfg.lrs[-1]:.3g}], {len(all_seeds)} seeds, {cfg.steps} steps, "
         f"batch {cfg.batch}, n_eval {cfg.n_eval}")
     for width in cfg.widths:
         fn = _sweep(_problem(setting, width, cfg), cfg.steps,
@@ -137,7 +156,7 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
         per_width[int(width)] = {"compile_s": t1 - t0, "run_s": t2 - t1}
         arrs = [np.asarray(o, dtype=np.float64) for o in out]  # each (n_lr, n_seed)
         for i, lr in enumerate(cfg.lrs):
-            for j, s in enumerate(cfg.seeds):
+            for j, s in enumerate(all_seeds):
                 rows.append((int(width), float(np.log(lr)), int(s), *(a[i, j] for a in arrs)))
         curve = " ".join(f"{v:.3f}" for v in arrs[0].mean(1))
         log(f"  width {width}: compile {t1 - t0:.1f}s, run {t2 - t1:.1f}s; seed-mean raw loss "
@@ -154,29 +173,50 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
     log(f"  plain sweep: {compile_s + run_s:.1f}s (compile {compile_s:.1f}s, run {run_s:.1f}s)")
     verdicts = {}
     for loss in LOSSES:
-        sweep = final.rename(columns={loss: "loss"})[["width", "hp", "loss", "seed"]]
-        try:
-            an = analyze_sweep(sweep, bootstrap=200, seed=0, window=5)
-        except Exception as err:  # noqa: BLE001 -- an unfittable sweep is a result here
-            verdicts[loss] = {"verdict": "error", "reasons": [str(err)]}
-            log(f"  [{loss}] analysis error: {err}")
-            continue
-        est = lambda e: {"estimate": float(e.estimate), "ci": [float(e.ci[0]), float(e.ci[1])]}  # noqa: E731
-        verdicts[loss] = {"verdict": an.verdict, "alpha": est(an.alpha), "beta": est(an.beta),
-                          "beta_minus_half_alpha": est(an.beta_minus_half_alpha),
-                          "hp_drift_slope": est(an.hp_drift), "reasons": list(an.reasons),
-                          "nu_star": {int(r.width): [float(r.nu_star), float(r.nu_star_se)]
-                                      for r in an.per_width.itertuples()}}
-        fmt = lambda e: f"{e.estimate:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}]"  # noqa: E731
-        log(f"  [{loss}] {an.verdict}: alpha {fmt(an.alpha)}, beta {fmt(an.beta)}, "
-            f"beta - alpha/2 {fmt(an.beta_minus_half_alpha)}, drift slope {fmt(an.hp_drift)}")
-        for reason in an.reasons:
-            log(f"      {reason}")
-        nu = ", ".join(f"{int(r.width)}: {r.nu_star:.3f} ({r.nu_star_se:.3f})"
-                       for r in an.per_width.itertuples())
-        log(f"      nu_star (se): {nu}")
+        verdicts[loss] = _verdict(final, loss, log)
+    found = {}
+    for size, step in windows:
+        key, found[key] = f"{size}:{step}", []
+        log(f"  [ema_paper] windows of {size} seeds, every {step}:")
+        for at in range(0, len(all_seeds) - size + 1, step):
+            chosen = all_seeds[at:at + size]
+            v = _verdict(final[final["seed"].isin(chosen)], "ema_paper", lambda *_: None)
+            v["seeds"] = [int(chosen[0]), int(chosen[-1])]
+            found[key].append(v)
+            if v["verdict"] == "error":
+                log(f"    seeds {chosen[0]}-{chosen[-1]}: error: {v['reasons'][0]}")
+                continue
+            log(f"    seeds {chosen[0]}-{chosen[-1]}: {v['verdict']}, beta "
+                f"{v['beta']['estimate']:.2f} [{v['beta']['ci'][0]:.2f}, "
+                f"{v['beta']['ci'][1]:.2f}], drift {v['hp_drift_slope']['estimate']:.3f}")
     return {"preset": preset, "plain_s": compile_s + run_s, "compile_s": compile_s,
-            "run_s": run_s, "per_width_s": per_width, "verdicts": verdicts}
+            "run_s": run_s, "per_width_s": per_width, "verdicts": verdicts, "windows": found}
+
+
+def _verdict(final, loss: str, log) -> dict:
+    """The transfer analysis of the check (analyze_sweep, bootstrap 200, window 5) on one
+    version of the final loss, as a JSON-able dict (verdict "error" when unfittable)."""
+    from fasttransfer.theory.rates import analyze_sweep
+
+    sweep = final.rename(columns={loss: "loss"})[["width", "hp", "loss", "seed"]]
+    try:
+        an = analyze_sweep(sweep, bootstrap=200, seed=0, window=5)
+    except Exception as err:  # noqa: BLE001 -- an unfittable sweep is a result here
+        log(f"  [{loss}] analysis error: {err}")
+        return {"verdict": "error", "reasons": [str(err)]}
+    est = lambda e: {"estimate": float(e.estimate), "ci": [float(e.ci[0]), float(e.ci[1])]}  # noqa: E731
+    fmt = lambda e: f"{e.estimate:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}]"  # noqa: E731
+    log(f"  [{loss}] {an.verdict}: alpha {fmt(an.alpha)}, beta {fmt(an.beta)}, "
+        f"beta - alpha/2 {fmt(an.beta_minus_half_alpha)}, drift slope {fmt(an.hp_drift)}")
+    for reason in an.reasons:
+        log(f"      {reason}")
+    log("      nu_star (se): " + ", ".join(f"{int(r.width)}: {r.nu_star:.3f} ({r.nu_star_se:.3f})"
+                                        for r in an.per_width.itertuples()))
+    return {"verdict": an.verdict, "alpha": est(an.alpha), "beta": est(an.beta),
+            "beta_minus_half_alpha": est(an.beta_minus_half_alpha),
+            "hp_drift_slope": est(an.hp_drift), "reasons": list(an.reasons),
+            "nu_star": {int(r.width): [float(r.nu_star), float(r.nu_star_se)]
+                        for r in an.per_width.itertuples()}}
 
 
 def main(argv=None) -> dict:
@@ -187,13 +227,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a preset field (JSON value; seeds=N for range(N); "
                          "lrs=logspace(lo,hi,k)); exploration only")
+    ap.add_argument("--windows", action="append", default=[], metavar="SIZE[:STEP]",
+                    help="also analyse the paper-EMA loss on windows of SIZE consecutive "
+                         "seeds of the sweep, one starting every STEP (default SIZE: "
+                         "disjoint sets): how many seeds the verdict needs")
     args = ap.parse_args(argv)
+    windows = [_window(w) for w in args.windows]
     settings = ("mlp", "mlp_sgd") if args.setting == "both" else (args.setting,)
     overrides = dict(_override(t) for t in args.set)
     result = {}
     for s in settings:
         csv = None if args.csv is None else args.csv.replace(".csv", f"_{s}.csv")
-        result[s] = {**measure(s, args.preset, overrides, csv=csv),
+        result[s] = {**measure(s, args.preset, overrides, csv=csv, windows=windows),
                      "overrides": {k: str(v) for k, v in overrides.items()}}
     print(json.dumps(result))
     return result

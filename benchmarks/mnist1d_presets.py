@@ -94,13 +94,16 @@ def _problem(setting: str, width: int, cfg):
 def _sweep(problem, steps: int, ema_const: float):
     """jit(vmap lrs x vmap seeds) of: train ``steps`` steps (the problem's optimiser, the
     Problem's step rule and common random numbers of topk_training), carrying two EMAs
-    of the parameters; returns (phi(w_T), phi(wbar_T) constant, phi(wbar_T) paper)."""
+    of the parameters, both the recorder's own update (``TrajectoryRecorder.ema_update``);
+    returns (phi(w_T), phi(wbar_T) constant, phi(wbar_T) paper)."""
     import jax
-    import jax.numpy as jnp
 
-    from fasttransfer.simulations.recorder import ema_decay
+    from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder
     # the training step of topk_training.train (one implementation of the optimiser step)
     from fasttransfer.simulations.topk_training import _stepper
+
+    const = TrajectoryRecorder(problem.eval_loss, RecorderConfig(ema=ema_const))
+    paper = TrajectoryRecorder(problem.eval_loss, RecorderConfig(ema=None))
 
     def lane(lr, seed):
         carry0, step = _stepper(problem, lr, seed)
@@ -108,21 +111,14 @@ def _sweep(problem, steps: int, ema_const: float):
         def body(c, _):
             carry, e_const, e_paper = c
             carry = step(carry)
-            params, t = carry[0], carry[2]
-            b_paper = ema_decay(t, 0.98, 0.9995, 2000)
-
-            def mix(e, p, b):
-                b = jnp.asarray(b).astype(p.dtype)
-                return b * e + (1 - b) * p
-
-            e_const = jax.tree_util.tree_map(lambda e, p: mix(e, p, ema_const), e_const, params)
-            e_paper = jax.tree_util.tree_map(lambda e, p: mix(e, p, b_paper), e_paper, params)
-            return (carry, e_const, e_paper), None
+            return (carry, const.ema_update(e_const, carry[0]),
+                    paper.ema_update(e_paper, carry[0])), None
 
         p0 = carry0[0]
-        (carry, e_const, e_paper), _ = jax.lax.scan(body, (carry0, p0, p0), None, length=steps)
-        return (problem.eval_loss(carry[0]), problem.eval_loss(e_const),
-                problem.eval_loss(e_paper))
+        (carry, e_const, e_paper), _ = jax.lax.scan(
+            body, (carry0, const.ema_state(p0), paper.ema_state(p0)), None, length=steps)
+        return (problem.eval_loss(carry[0]), problem.eval_loss(e_const.ema),
+                problem.eval_loss(e_paper.ema))
 
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
 

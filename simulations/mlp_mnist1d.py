@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from fasttransfer.simulations.dtypes import jax_dtype
+from fasttransfer.simulations.recorder import RecorderFields
 from fasttransfer.theory.errors import InputError
 
 __all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "cross_entropy", "loss_fn",
@@ -47,9 +48,10 @@ N_CLASSES = 10
 
 
 @dataclass(frozen=True)
-class MLPConfig:
+class MLPConfig(RecorderFields):
     """One top-k sweep of the MNIST-1D MLP (presets ``quick``, ``cpu`` and ``paper``;
-    :meth:`preset`)."""
+    :meth:`preset`); the recorder fields are :class:`simulations.recorder.RecorderFields`
+    (the paper's decomposition)."""
 
     widths: tuple[int, ...] = (16, 32, 64, 128)
     depth: int = 3
@@ -62,11 +64,6 @@ class MLPConfig:
     steps: int = 200
     batch: int = 32
     n_eval: int = 256
-    # the recorder (simulations.topk_training.recorder_config): the paper's decomposition
-    every: int | tuple[int, int, int] = (2, 10, 2000)
-    ema: float | None = None
-    k_max: int = 64
-    rule: str = "left"
     dtype: str = "float32"
     num_samples: int = 5000
 

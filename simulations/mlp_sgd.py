@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from fasttransfer.simulations.dtypes import jax_dtype
+from fasttransfer.simulations.recorder import RecorderFields
 from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, cross_entropy, data
 from fasttransfer.theory.errors import InputError
 
@@ -56,7 +57,7 @@ def epochs_to_steps(epochs: float, batch: int, n_train: int = N_TRAIN) -> int:
 
 
 @dataclass(frozen=True)
-class SGDMLPConfig:
+class SGDMLPConfig(RecorderFields):
     """One sweep of the bias-free two-layer ReLU MLP under muP + SGD with momentum
     (presets ``quick``, ``cpu``, ``paper``; :meth:`preset` gives their values and why).
 
@@ -73,10 +74,6 @@ class SGDMLPConfig:
     batch: int = 128
     momentum: float = 0.9
     n_eval: int = 256
-    every: int | tuple[int, int, int] = (2, 10, 2000)
-    ema: float | None = None
-    k_max: int = 64
-    rule: str = "left"
     dtype: str = "float32"
     num_samples: int = 5000
 

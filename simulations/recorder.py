@@ -52,7 +52,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["RecorderConfig", "RecorderState", "Record", "TrajectoryRecorder", "scan_recorded",
+__all__ = ["RecorderFields", "RecorderConfig", "RecorderState", "Record", "TrajectoryRecorder",
+           "scan_recorded",
            "ema_decay", "interval", "record_times"]
 
 RULES = ("left", "trapezoid")
@@ -116,7 +117,23 @@ def _check_every(every):
 
 
 @dataclass(frozen=True)
-class RecorderConfig:
+class RecorderFields:
+    """The recorder fields a setting's configuration carries (inherited by the top-k
+    settings' configurations and by :class:`RecorderConfig`; one place for their
+    defaults, the paper's decomposition): ``every`` (the record interval: the paper's
+    subsampling schedule tau = 2 -> 10 over 2000 steps), ``ema`` (None: the paper's
+    warmed-up decay), ``k_max`` (eigenvalues kept per layer and record) and ``rule``
+    ("left": the paper's point). Validated where they become a :class:`RecorderConfig`
+    (``simulations.topk_training.recorder_config``)."""
+
+    every: int | tuple[int, int, int] = (2, 10, 2000)
+    ema: float | None = None
+    k_max: int = 64
+    rule: str = "left"
+
+
+@dataclass(frozen=True)
+class RecorderConfig(RecorderFields):
     """Configuration of the recorder; the defaults are the paper's decomposition.
 
     ema: None (the paper's warm-up :func:`ema_decay` with ``ema_warmup`` = (start, end,
@@ -130,10 +147,6 @@ class RecorderConfig:
     leaf split); host_eigs: None = the eigen work through numpy/LAPACK in a host callback
     on a CPU backend, in XLA elsewhere."""
 
-    ema: float | None = None
-    k_max: int = 64
-    every: int | tuple[int, int, int] = (2, 10, 2000)
-    rule: str = "left"
     side: str = "auto"
     host_eigs: bool | None = None
     ema_warmup: tuple[float, float, int] = (0.98, 0.9995, 2000)

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
-from fasttransfer.simulations.recorder import (RecorderConfig, TrajectoryRecorder, record_times,
-                                               scan_recorded)
+from fasttransfer.simulations.recorder import (RecorderConfig, RecorderFields, TrajectoryRecorder,
+                                               record_times, scan_recorded)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,22 +149,41 @@ def _to_numpy(loss0, recs, final_raw) -> dict[str, np.ndarray]:
     return out
 
 
-def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None):
+def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
+             records: bool = True):
     """The jitted sweep (lrs (n_lr,), seeds (n_seed,)) -> (loss0, Record, final raw loss),
     vmapped over both. config=None gives PLAIN training with the same optimiser (returns
-    the final evaluation loss instead): the baseline of the recorder-overhead benchmark."""
+    the final evaluation loss instead): the baseline of the recorder-overhead benchmark.
+    records=False keeps the config's EMA but records nothing (returns phi(wbar_T) at the
+    EMA point and phi(w_T) at the raw final iterate: :func:`final_losses`)."""
     import jax
     import jax.numpy as jnp
+
+    def beta_of(lr):  # a constant decay as a traced value; None under the warm-up
+        return None if config.ema is None else jnp.asarray(config.ema, lr.dtype)
 
     if config is None:
         def lane(lr, s):
             return problem.eval_loss(train(problem, lr, s, steps=steps))
+    elif not records:
+        recorder = TrajectoryRecorder(problem.eval_loss, config)
+
+        def lane(lr, s):
+            carry0, step = _stepper(problem, lr, s)
+
+            def body(c, _):
+                carry, st = c
+                carry = step(carry)
+                return (carry, recorder.ema_update(st, carry[0])), None
+
+            st0 = recorder.ema_state(carry0[0], beta_of(lr))
+            (carry, st), _ = jax.lax.scan(body, (carry0, st0), None, length=int(steps))
+            return problem.eval_loss(st.ema), problem.eval_loss(carry[0])
     else:
         one = _trainer(problem, config, steps)
 
         def lane(lr, s):
-            beta = None if config.ema is None else jnp.asarray(config.ema, lr.dtype)
-            return one(lr, s, beta)
+            return one(lr, s, beta_of(lr))
 
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
 
@@ -180,29 +199,13 @@ def final_losses(problem: Problem, lrs, seeds, *, steps: int,
     What it is for: the transfer verdict of a setting needs many seeds (the optimum's
     position is noisy), the decomposition a few; these lanes cost about a plain step
     each (the recorder several)."""
-    import jax
     import jax.numpy as jnp
 
     from fasttransfer.theory.errors import InputError
 
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}", param="steps")
-    recorder = TrajectoryRecorder(problem.eval_loss, config)
-
-    def lane(lr, seed):
-        carry0, step = _stepper(problem, lr, seed)
-        beta = None if config.ema is None else jnp.asarray(config.ema, lr.dtype)
-
-        def body(c, _):
-            carry, st = c
-            carry = step(carry)
-            return (carry, recorder.ema_update(st, carry[0])), None
-
-        (carry, st), _ = jax.lax.scan(body, (carry0, recorder.ema_state(carry0[0], beta)),
-                                      None, length=int(steps))
-        return problem.eval_loss(st.ema), problem.eval_loss(carry[0])
-
-    fn = jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
+    fn = sweep_fn(problem, steps=steps, config=config, records=False)
     loss, raw = fn(jnp.asarray(lrs), jnp.asarray(seeds, dtype=jnp.int32))
     return {"loss": np.asarray(loss), "final_raw": np.asarray(raw)}
 
@@ -396,16 +399,17 @@ def recorder_config(cfg, **overrides) -> RecorderConfig:
     """The :class:`RecorderConfig` of a setting's configuration ``cfg`` (its recorder
     fields ``every``, ``ema``, ``k_max``, ``rule``, and ``vectors`` where it has one;
     anything else at the recorder's defaults), with ``overrides``."""
+    from dataclasses import fields as fields_of
     from dataclasses import replace
 
-    fields = {"every": cfg.every, "ema": cfg.ema, "k_max": cfg.k_max, "rule": cfg.rule}
+    fields = {f.name: getattr(cfg, f.name) for f in fields_of(RecorderFields)}
     if hasattr(cfg, "vectors"):
         fields["vectors"] = cfg.vectors
     return replace(RecorderConfig(**fields), **overrides)
 
 
 @dataclass(frozen=True)
-class ReluTopkConfig:
+class ReluTopkConfig(RecorderFields):
     """The two-layer ReLU net of SPEC §5 under the recorder (presets quick / cpu / paper).
 
     Online training (a fresh batch each step, common across learning rates); the fixed
@@ -427,10 +431,8 @@ class ReluTopkConfig:
     d: int = 8
     n_eval: int = 1024
     eval_seed: int = 2**31 - 1
-    every: int | tuple[int, int, int] = (2, 10, 2000)
-    ema: float | None = None
+    # >= 2d keeps the whole rank-bounded spectrum (the other recorder fields: RecorderFields)
     k_max: int = 16
-    rule: str = "left"
     dtype: str = "float32"
     param: str = "mup"
 

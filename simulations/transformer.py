@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fasttransfer.simulations.dtypes import DTYPES, jax_dtype
+from fasttransfer.simulations.recorder import RecorderFields
 from fasttransfer.theory.errors import InputError
 
 __all__ = ["PAPER_LRS", "TransformerConfig", "MuonTransformer", "Arch", "arch",
@@ -63,7 +64,7 @@ _MUON_KINDS = frozenset({"attn", "ffn_in", "ffn_out"})
 
 
 @dataclass(frozen=True)
-class TransformerConfig:
+class TransformerConfig(RecorderFields):
     """One top-k sweep of the transformer (presets quick / cpu / gpu / paper; the class
     defaults are the paper's run). ``every`` (record interval: the paper's subsampling
     schedule tau = 2 -> 10 over 2000 steps by default), ``ema`` (None: the recorder's
@@ -91,10 +92,6 @@ class TransformerConfig:
     norm_eps: float = 1e-6
     remat: bool = True
     dtype: str = "float32"
-    every: int | tuple[int, int, int] = (2, 10, 2000)
-    ema: float | None = None
-    k_max: int = 64
-    rule: str = "left"
 
     def __post_init__(self) -> None:
         from fasttransfer.simulations.text_corpus import CORPORA

@@ -126,14 +126,12 @@ def apply_overrides(config, pairs) -> object:
 
 
 def _topk_settings(text: str) -> tuple[str, ...]:
-    from fasttransfer.simulations.topk_study import SETTINGS
+    from fasttransfer.simulations.topk_study import check_settings
 
-    names = tuple(v.strip() for v in text.split(",") if v.strip())
-    bad = [n for n in names if n not in SETTINGS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"expected a subset of {','.join(SETTINGS)}, "
-                                         f"got {text!r}")
-    return names
+    try:
+        return check_settings(v.strip() for v in text.split(",") if v.strip())
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _config_args(p: argparse.ArgumentParser, presets=PRESETS, default="quick") -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "alignment_matrix",
     "topk_change",
     "split_topk",
+    "spectrum_flops",
 ]
 
 _SIDES = ("in", "out", "auto")
@@ -270,6 +271,30 @@ def spectra_on_host(pairs, k_max: int):
         for j, i in enumerate(on_host):
             tops[i], rests[i] = res[..., j, :k_max], res[..., j, k_max]
     return jnp.stack(tops, axis=-2), jnp.stack(rests, axis=-1)
+
+
+def spectrum_flops(m: int, n: int) -> tuple[float, float]:
+    """FLOPs of one layer's spectrum as the recorder computes it (:func:`spectra_on_host`'s
+    division of labour; G, dW oriented m x n, S acting on n): (device, host).
+
+    * 1 x n row (closed form): (6 n, 0): three length-n dot products, on the device.
+    * dense (2m >= n): (2 m n^2, 4/3 n^3): S = sym(G^T dW) by GEMM on the device, then the
+      Householder tridiagonalisation of the n x n S on the host (values only: the MRRR
+      step after it is O(n^2) and not counted).
+    * reducible (2m < n, r = 2m): (0, 2 r^2 (n - r/3) + 8 m^3 + 4/3 r^3): Householder QR of
+      the n x r factor [G^T, dW^T] (R only), R_1 R_2^T (a 2m x m by m x 2m product), and the
+      tridiagonalisation of the r x r matrix.
+
+    A count of the dominant terms (2 per multiply-add), for the benchmark's FLOP floor."""
+    m, n = int(m), int(n)
+    if m < 1 or n < 1:
+        raise InputError(f"m and n must be positive, got {m} x {n}")
+    if _closed_form(m, n):
+        return 6.0 * n, 0.0
+    if _dense(m, n):
+        return 2.0 * m * n * n, 4.0 / 3.0 * n ** 3
+    r = 2 * m
+    return 0.0, 2.0 * r * r * (n - r / 3.0) + 8.0 * m ** 3 + 4.0 / 3.0 * r ** 3
 
 
 def oriented(G, dW, *, side: str = "in"):

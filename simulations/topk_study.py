@@ -93,7 +93,9 @@ def _load(path: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def _check_settings(settings) -> tuple[str, ...]:
+def check_settings(settings) -> tuple[str, ...]:
+    """``settings`` as a tuple, validated: a non-empty subset of :data:`SETTINGS`, each
+    named once (:class:`InputError` otherwise)."""
     from fasttransfer.theory.errors import InputError
 
     settings = tuple(settings)
@@ -101,6 +103,10 @@ def _check_settings(settings) -> tuple[str, ...]:
     if bad or not settings:
         raise InputError(f"settings must be a non-empty subset of {SETTINGS}, got "
                          f"{list(settings)}", param="settings")
+    twice = sorted({s for s in settings if settings.count(s) > 1})
+    if twice:
+        raise InputError(f"each setting at most once, got {', '.join(twice)} more than once",
+                         param="settings")
     return settings
 
 
@@ -111,7 +117,7 @@ def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
     import numpy as np
 
     settings = PRESET_SETTINGS.get(preset, SETTINGS) if settings is None else settings
-    out = {s: _load(SETTING_CODE[s][0]).preset(preset) for s in _check_settings(settings)}
+    out = {s: _load(SETTING_CODE[s][0]).preset(preset) for s in check_settings(settings)}
     for name, cfg in out.items():
         over = {}
         if widths is not None:
@@ -134,7 +140,7 @@ def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
 
 def problem_for(setting: str, width: int, cfg):
     """The setting's :class:`simulations.topk_training.Problem` at one width."""
-    return _load(SETTING_CODE[_check_settings([setting])[0]][1])(width, cfg)
+    return _load(SETTING_CODE[check_settings([setting])[0]][1])(width, cfg)
 
 
 def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.DataFrame":
@@ -300,7 +306,7 @@ def simulate(root: Path, preset: str = "quick", *, settings=None, progress: bool
     (label: the preset's name unless given): {setting: frames} (:func:`simulate_setting`)."""
     if cfgs is None:
         cfgs = configs(preset, settings=settings, **overrides)
-    settings = _check_settings(cfgs)
+    settings = check_settings(cfgs)
     return {s: simulate_setting(s, cfgs[s], Path(root), label or preset, progress=progress,
                                 recompute=recompute, log=log, variants=variants,
                                 stored_only=stored_only)

@@ -72,3 +72,15 @@ def compile_count():
     """``with compile_count() as n: ...`` then ``n()``: the XLA compilations inside the
     block (JAX's own compile event, so every jitted program counts, ours or not)."""
     return _counting_compiles
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures a test draws (``plot`` returns them; only ``main`` saves and closes) are
+    closed after it, so a worker does not accumulate open pyplot figures."""
+    yield
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")

@@ -13,6 +13,7 @@ from fasttransfer.simulations.alignment import (
     alignment_matrix,
     oriented,
     spectra_on_host,
+    spectrum_flops,
     split_topk,
     topk_change,
 )
@@ -214,3 +215,20 @@ def test_spectra_on_host_matches_per_layer_spectra():
             tol = _tol(alignment_matrix(G, dW)) * G.shape[1]
             np.testing.assert_allclose(np.asarray(top[b, i]), t, rtol=0, atol=tol)
             np.testing.assert_allclose(float(rest[b, i]), r, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("m, n, expected", [
+    (1, 12, (72.0, 0.0)),                        # a row: closed form on the device
+    (9, 9, (2 * 9 * 81, 4 / 3 * 729)),            # dense: 2m >= n
+    (6, 12, (2 * 6 * 144, 4 / 3 * 1728)),         # 2m = n: still dense
+    (5, 12, (0.0, 2 * 100 * (12 - 10 / 3) + 8 * 125 + 4 / 3 * 1000)),  # reducible, r = 10
+])
+def test_spectrum_flops_closed_form_table(m, n, expected):
+    """The FLOP count of each branch of the recorder's spectrum, against the formulas
+    written out (the dense/reducible split is the one _small_matrix takes)."""
+    assert spectrum_flops(m, n) == pytest.approx(expected, rel=1e-15)
+
+
+def test_spectrum_flops_rejects_empty_shapes():
+    with pytest.raises(InputError):
+        spectrum_flops(0, 4)

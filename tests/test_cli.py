@@ -76,7 +76,10 @@ def test_every_configuration_takes_the_convention(capsys):
         "transformer": 40}
     with pytest.raises(SystemExit) as err:  # argparse's one-line error
         main(["simulate", "topk", "--settings", "mlp,nope", "--print-config"])
-    assert err.value.code == 2 and "expected a subset of" in capsys.readouterr().err
+    assert err.value.code == 2 and "non-empty subset of" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as err:
+        main(["simulate", "topk", "--settings", "mlp,relu,mlp", "--print-config"])
+    assert err.value.code == 2 and "mlp more than once" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

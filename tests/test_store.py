@@ -88,6 +88,7 @@ def test_entry_round_trip_reuse_and_provenance(tmp_path, engine):
     assert prov["command"] == "cmd" and prov["wall_s"] == 2.5
     assert {"date_utc", "finished_utc", "host", "versions", "device", "git"} <= set(prov)
     assert {"kind", "count"} <= set(prov["device"]) and "numpy" in prov["versions"]
+    assert "jax_x64" in prov
     r = store.read_entry(tmp_path, "relu", "quick", "mup", config=cfg)
     assert r.read_csv("a.csv").x.isna().sum() == 1
     assert f"code {store.code_version(['engine_mod'])}" in r.describe()
@@ -145,3 +146,12 @@ def test_missing_unfinished_and_foreign_folders(tmp_path):
     (tmp_path / "t" / "quick" / store.MANIFEST).write_text("[1]")
     with pytest.raises(InputError, match="not a results manifest"):
         store.read_entry(tmp_path, "t", "quick")
+
+
+def test_provenance_names_jax_x64_mode():
+    """The x64 mode changes a run's numbers, so provenance records it (as JAX has it)."""
+    import jax
+
+    assert store.provenance("cmd")["jax_x64"] is bool(jax.config.jax_enable_x64)
+    with jax.enable_x64(not jax.config.jax_enable_x64):
+        assert store.provenance("cmd")["jax_x64"] is bool(jax.config.jax_enable_x64)

@@ -326,12 +326,14 @@ def open_entry(root, study: str, preset: str, *key: str, config: dict,
 
 
 def finish(entry: Entry, *, wall_s: float | None = None, **extra) -> Entry:
-    """Mark ``entry`` complete: finishing date, device, accumulated wall time (seconds,
-    over resumed runs) and any ``extra`` JSON fields under ``manifest["result"]``."""
+    """Mark ``entry`` complete: finishing date, device and JAX's x64 mode (read again: a
+    run imports JAX after opening its entry), accumulated wall time (seconds, over resumed
+    runs) and any ``extra`` JSON fields under ``manifest["result"]``."""
     manifest = json.loads(json.dumps(entry.manifest))
     prov = manifest.setdefault("provenance", {})
     prov["finished_utc"] = _now()
     prov["device"] = _devices()
+    prov["jax_x64"] = _x64()
     if wall_s is not None:
         prov["wall_s"] = round(float(prov.get("wall_s", 0.0)) + float(wall_s), 3)
     if extra:

@@ -141,27 +141,20 @@ def _patched(obj, name: str, value):
 
 
 def _ema_only(prob, steps: int):
-    """Plain steps plus the recorder's EMA update (warm-up decay), as a study lane. Not
-    ``sweep_fn(records=False)``: that one ends with two evaluation losses (about 8% of a
-    100-step lane here), which would be booked to the EMA; this lane ends with a sum."""
+    """Plain steps plus the recorder's EMA update (warm-up decay), as a study lane
+    (``topk_training.train_with_ema``). Not ``sweep_fn(records=False)``: that one ends
+    with two evaluation losses (about 8% of a 100-step lane here), which would be booked
+    to the EMA; this lane ends with a sum."""
     import jax
     import jax.numpy as jnp
 
     from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder
-    from fasttransfer.simulations.topk_training import _stepper
+    from fasttransfer.simulations.topk_training import train_with_ema
 
     rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(k_max=K_MAX, every=1))
 
     def lane(lr, seed):
-        carry0, step = _stepper(prob, lr, seed)
-
-        def body(c, _):
-            carry, st = c
-            carry = step(carry)
-            return (carry, rec.ema_update(st, carry[0])), None
-
-        (carry, st), _ = jax.lax.scan(body, (carry0, rec.ema_state(carry0[0])), None,
-                                      length=steps)
+        _, (st,) = train_with_ema(prob, lr, seed, steps=steps, recorders=(rec,))
         return sum(jnp.sum(x) for x in jax.tree_util.tree_leaves(st.ema))
 
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
@@ -279,9 +272,9 @@ def flop_counts(prob, plain_flops: float, grad_flops: float) -> dict:
 
     from fasttransfer.simulations.alignment import spectrum_flops
 
-    spectra = [spectrum_flops(*sorted(p.shape)) for p in jax.tree_util.tree_leaves(
-        prob.init(jax.random.PRNGKey(0))) if p.ndim >= 2]
-    return {"plain": plain_flops / 1e6, "ema": 3 * _n_params(prob) / 1e6,
+    leaves = jax.tree_util.tree_leaves(prob.init(jax.random.PRNGKey(0)))
+    spectra = [spectrum_flops(*sorted(p.shape)) for p in leaves if p.ndim >= 2]
+    return {"plain": plain_flops / 1e6, "ema": 3 * sum(p.size for p in leaves) / 1e6,
             "grad": grad_flops / 1e6, "callback": sum(d for d, _ in spectra) / 1e6,
             "full": sum(h for _, h in spectra) / 1e6}
 

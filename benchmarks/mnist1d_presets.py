@@ -99,24 +99,15 @@ def _sweep(problem, steps: int, ema_const: float):
     import jax
 
     from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder
-    # the training step of topk_training.train (one implementation of the optimiser step)
-    from fasttransfer.simulations.topk_training import _stepper
+    # the training of topk_training (one implementation of the optimiser step and the EMA)
+    from fasttransfer.simulations.topk_training import train_with_ema
 
     const = TrajectoryRecorder(problem.eval_loss, RecorderConfig(ema=ema_const))
     paper = TrajectoryRecorder(problem.eval_loss, RecorderConfig(ema=None))
 
     def lane(lr, seed):
-        carry0, step = _stepper(problem, lr, seed)
-
-        def body(c, _):
-            carry, e_const, e_paper = c
-            carry = step(carry)
-            return (carry, const.ema_update(e_const, carry[0]),
-                    paper.ema_update(e_paper, carry[0])), None
-
-        p0 = carry0[0]
-        (carry, e_const, e_paper), _ = jax.lax.scan(
-            body, (carry0, const.ema_state(p0), paper.ema_state(p0)), None, length=steps)
+        carry, (e_const, e_paper) = train_with_ema(problem, lr, seed, steps=steps,
+                                                   recorders=(const, paper))
         return (problem.eval_loss(carry[0]), problem.eval_loss(e_const.ema),
                 problem.eval_loss(e_paper.ema))
 

@@ -43,7 +43,7 @@ from fasttransfer.simulations.recorder import (RecorderConfig, RecorderFields, T
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Problem", "train", "run_width", "sweep_fn", "final_losses", "tidy_results",
+__all__ = ["Problem", "train", "train_with_ema", "run_width", "sweep_fn", "final_losses", "tidy_results",
            "faithfulness",
            "ema_tradeoff", "variant_effects", "default_variants", "recorder_config",
            "ReluTopkConfig", "relu_problem"]
@@ -117,6 +117,28 @@ def _stepper(problem: Problem, lr, seed):
     return (params, tx.init(params), jnp.zeros((), jnp.int32)), step
 
 
+def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=None):
+    """Plain training (the steps of :func:`train`) carrying one EMA per recorder in
+    ``recorders`` (:meth:`TrajectoryRecorder.ema_update` every step; no records, no
+    spectra). betas: None or one per recorder (a traced constant decay, or None under the
+    warm-up). Returns (final carry (params, optax state, t), tuple of the final
+    :class:`RecorderState` per recorder: ``.ema`` is wbar_T). jit- and vmap-able."""
+    import jax
+
+    betas = (None,) * len(recorders) if betas is None else tuple(betas)
+    carry0, step = _stepper(problem, lr, seed)
+
+    def body(c, _):
+        carry, states = c
+        carry = step(carry)
+        return (carry, tuple(r.ema_update(st, carry[0])
+                             for r, st in zip(recorders, states))), None
+
+    states0 = tuple(r.ema_state(carry0[0], b) for r, b in zip(recorders, betas))
+    (carry, states), _ = jax.lax.scan(body, (carry0, states0), None, length=int(steps))
+    return carry, states
+
+
 def train(problem: Problem, lr, seed, *, steps: int):
     """Parameters after ``steps`` optimiser steps at learning rate nu = ``lr`` (plain
     training, no recorder; jit- and vmap-able in lr and seed)."""
@@ -169,15 +191,8 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
         recorder = TrajectoryRecorder(problem.eval_loss, config)
 
         def lane(lr, s):
-            carry0, step = _stepper(problem, lr, s)
-
-            def body(c, _):
-                carry, st = c
-                carry = step(carry)
-                return (carry, recorder.ema_update(st, carry[0])), None
-
-            st0 = recorder.ema_state(carry0[0], beta_of(lr))
-            (carry, st), _ = jax.lax.scan(body, (carry0, st0), None, length=int(steps))
+            carry, (st,) = train_with_ema(problem, lr, s, steps=steps, recorders=(recorder,),
+                                          betas=(beta_of(lr),))
             return problem.eval_loss(st.ema), problem.eval_loss(carry[0])
     else:
         one = _trainer(problem, config, steps)

@@ -11,7 +11,7 @@ from fasttransfer.simulations.recorder import RecorderConfig, record_times
 from fasttransfer.simulations.topk_training import (ReluTopkConfig, default_variants, ema_tradeoff,
                                                     final_losses, recorder_config, run_width,
                                                     sweep_fn, tidy_results, train,
-                                                    variant_effects)
+                                                    train_with_ema, variant_effects)
 from fasttransfer.theory.errors import InputError
 
 
@@ -132,6 +132,26 @@ def test_unrecorded_lanes_are_the_recorded_runs(ema):
     with pytest.raises(InputError) as err:
         final_losses(prob, lrs, [0], steps=0, config=cfg)
     assert err.value.param == "steps"
+
+
+def test_train_with_ema_carries_independent_emas_of_the_plain_run():
+    """Two recorders' EMAs ride one plain run: its parameters are train()'s, and each EMA
+    is the one that recorder carries alone (a constant decay and the warm-up)."""
+    from fasttransfer.simulations.recorder import TrajectoryRecorder
+
+    prob = tiny_quadratic.problem()
+    const = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.8))
+    warm = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema_warmup=(0.5, 0.9, 20)))
+    carry, (a, b) = train_with_ema(prob, 3e-2, 1, steps=25, recorders=(const, warm))
+    _, (a1,) = train_with_ema(prob, 3e-2, 1, steps=25, recorders=(const,))
+    _, (b1,) = train_with_ema(prob, 3e-2, 1, steps=25, recorders=(warm,))
+    for x, y in [(carry[0], train(prob, 3e-2, 1, steps=25)), (a.ema, a1.ema), (b.ema, b1.ema)]:
+        for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y)):
+            np.testing.assert_array_equal(u, v)  # the same operations in the same order
+    assert int(a.t) == int(b.t) == 25
+    # the two decays give different averages (the test would pass with one EMA otherwise)
+    first = [jax.tree_util.tree_leaves(s.ema)[0] for s in (a, b)]
+    assert not np.allclose(*first)
 
 
 @pytest.mark.parametrize("ema", [None, 0.8])

@@ -165,6 +165,15 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
     return rows
 
 
+def paper_config(study: str, tiny: bool = False):
+    """The study's paper preset, or its tiny stand-in (a CPU smoke test: widths 32 and
+    64, 64 steps, 4 learning rates)."""
+    from fasttransfer.simulations import relu_config
+
+    cfg = relu_config.preset("paper", study=study)
+    return cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4) if tiny else cfg
+
+
 def _cells(args, tiny: bool) -> list[tuple[str, int]]:
     """The (study, width) cells in order of priority: --cells, else every study's widths."""
     from fasttransfer.simulations import relu_config
@@ -186,6 +195,7 @@ def run(args) -> dict:
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
     from fasttransfer.simulations import relu_config, relu_engine, sweep
+    from fasttransfer.theory import store as store_mod
     from fasttransfer.theory.store import atomic_write_json
 
     out = Path(args.out)
@@ -239,17 +249,19 @@ def run(args) -> dict:
             # first guess of the cells' cost, refined by every finished cell
             sec_per_unit = best["s_per_step"] / (base.n_lrs * base.seeds * args.ab_width)
         save()
+    estimates = getattr(args, "estimates", None) or {}
     for study, width in _cells(args, args.tiny):
-        cfg = relu_config.preset("paper", study=study).replace(**engine)
-        if args.tiny:
-            cfg = cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4)
+        cfg = paper_config(study, args.tiny).replace(**engine)
         store = Path(args.store)  # the store's root; the entry is <study>/paper/mup
         configs = cfg.n_lrs * cfg.seeds
         rec = summary["studies"].setdefault(
             study, {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
                     "skipped": []})
-        if sec_per_unit is not None:
-            pred = sec_per_unit * configs * width * cfg.steps + 3.0  # + compile
+        # the prediction: this run's measured rate once it has one, else the queue's
+        # estimate from the bank's throughput (benchmarks/gpu_queue.py)
+        pred = (sec_per_unit * configs * width * cfg.steps + 3.0 if sec_per_unit is not None
+                else estimates.get((study, width)))
+        if pred is not None:
             if time.perf_counter() - t_start + pred > args.budget_s:
                 rec["skipped"].append(width)
                 log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
@@ -279,7 +291,14 @@ def run(args) -> dict:
             # <study>.csv and runs.json: the device tool returns at most 8 files, 2
             # folders down): what comes back even if the run is cut short
             entry = sweep.entry_dir(store, cfg)
-            shutil.copyfile(entry / sweep.CSV_NAME, out / f"{study}.csv")
+            # every finished cell of the entry (the run's merged CSV holds only the
+            # widths of the configuration it was given: this one)
+            import pandas as pd
+
+            frames = [pd.read_csv(sweep.cell_path(entry, x))
+                      for x in sweep.finished_widths(entry)]
+            store_mod.atomic_write_text(out / f"{study}.csv", pd.concat(frames).to_csv(
+                index=False, float_format="%.17g", na_rep="nan"))
             rec["manifest"] = json.loads((entry / "manifest.json").read_text())
             rec["cells_log"] = json.loads((entry / sweep.CELLS_LOG).read_text())
             rec["cells"][str(w)]["engine"] = {"formulation": cfg.formulation,

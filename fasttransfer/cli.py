@@ -35,6 +35,9 @@ from pathlib import Path
 from fasttransfer.theory.errors import InputError, cli_message
 
 PRESETS = ("quick", "cpu", "paper")
+# verify, figures and the ReLU simulations also have the pilot: the paper's own runs at
+# its smallest widths on a CPU (the other checks run at quick there)
+PILOT_PRESETS = ("quick", "pilot", "cpu", "paper")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -224,10 +227,13 @@ def _plan(p: argparse.ArgumentParser) -> None:
 def _verify(p: argparse.ArgumentParser) -> None:
     from fasttransfer.checks import CHECKS
 
-    p.add_argument("--preset", choices=PRESETS, default="quick",
-                   help="quick: a 2-core CPU in minutes (default); cpu: the reduced regime "
-                        "of the ReLU simulations (about 20 minutes); paper: the paper's "
-                        "scale (the ReLU simulations re-analysed from the results bank)")
+    p.add_argument("--preset", choices=PILOT_PRESETS, default="quick",
+                   help="quick: a 2-core CPU in minutes (default); pilot: the paper's ReLU "
+                        "and k-index runs at its smallest widths, compared with its figures "
+                        "(read from the results bank, or about 75 minutes on 2 cores), the "
+                        "other checks at quick; cpu: the reduced regime of the ReLU "
+                        "simulations (about 20 minutes); paper: the paper's scale (the ReLU "
+                        "simulations re-analysed from the results bank)")
     p.add_argument("--only", default=None,
                    help=f"comma-separated subset of: {','.join(CHECKS)}")
     _store_args(p)
@@ -242,7 +248,7 @@ def _simulate(p: argparse.ArgumentParser) -> None:
                            "k-index late shift (Figure 2); kindex-layerwise: the same with the "
                            "second-layer LR divided by 50")
     relu.add_argument("--param", choices=("mup", "sp"), default="mup")
-    _config_args(relu)
+    _config_args(relu, presets=PILOT_PRESETS)
     _store_args(relu)
     relu.add_argument("--widths", type=int_list, default=None, help="= --set widths=...")
     relu.add_argument("--lrs", type=positive_int, default=None, help="= --set n_lrs=N")
@@ -277,9 +283,9 @@ def _figures(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="results folder (default results): reads OUT/<study>/<preset>/, "
                         "writes OUT/figures/")
-    p.add_argument("--preset", choices=PRESETS, default="quick",
+    p.add_argument("--preset", choices=PILOT_PRESETS, default="quick",
                    help="whose stored results to draw (figures of studies without a cpu "
-                        "preset use quick)")
+                        "or pilot preset use quick)")
     p.add_argument("--only", default=None, help="comma-separated figure names")
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-PRESETS = ("quick", "cpu", "paper")  # the presets its study has
+PRESETS = ("quick", "pilot", "cpu", "paper")  # the presets its study has
 NAME = "kindex_late_shift"
 CAPTION = ("Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReLU net under "
            "muP: validation loss vs learning rate per width for a tied LR and for the "
-           "second-layer LR / 50, and the grid optimum against width.")
+           "second-layer LR / 50 (the paper's Figure 2 points read off at its smallest "
+           "widths: open circles, dashed), and the grid optimum against width.")
 TITLES = {"kindex": "one LR for both layers", "kindex-layerwise": "second-layer LR / 50"}
 
 
@@ -29,7 +30,7 @@ def load(results_dir: Path, preset: str) -> dict:
 
 
 def plot(data: dict):
-    from fasttransfer.paper_figures.relu_transfer import mean_curves, regime_label
+    from fasttransfer.paper_figures.relu_transfer import mark_paper, mean_curves, regime_label
     from matplotlib.ticker import NullFormatter
 
     from fasttransfer.paper_figures.style import colors, new_figure
@@ -45,6 +46,8 @@ def plot(data: dict):
             if np.isfinite(loss).any():
                 i = int(np.nanargmin(loss))
                 ax.plot(x[i], loss[i], "*", ms=7, color=c, mec="k", mew=0.4)
+        if data["configs"][s].preset in ("pilot", "paper"):
+            mark_paper(ax, s, sorted(curves), cols)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # decades only: minor labels collide

@@ -9,18 +9,38 @@ from pathlib import Path
 
 import numpy as np
 
-PRESETS = ("quick", "cpu", "paper")  # the presets its study has
+PRESETS = ("quick", "pilot", "cpu", "paper")  # the presets its study has
 NAME = "relu_transfer"
 CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): seed-mean "
-           "validation loss vs learning rate per width, optimum starred; muP (left) and "
-           "the standard parametrisation (right).")
+           "validation loss vs learning rate per width, optimum starred, the paper's "
+           "Figure 5a points read off at its smallest widths (open circles, dashed); muP "
+           "in the paper's parametrisation (left) and the standard parametrisation "
+           "(right).")
 PARAMS = ("mup", "sp")
-TITLES = {"mup": "muP (base width 128)", "sp": "standard parametrisation"}
-# name -> (study, presets tried in order, param). The SP contrast is not part of the
-# paper's runs: at the paper preset it is the quick preset's.
+TITLES = {"mup": "muP (the paper's: one LR for both layers)", "sp": "standard parametrisation"}
+
+
+# name -> (study, presets tried in order, store key). The SP contrast is not part of the
+# paper's runs: at the paper and pilot presets it is the quick preset's.
 def entries(preset: str) -> dict:
     return {"mup": ("relu", [preset], "mup"),
-            "sp": ("relu", [preset] + (["quick"] if preset == "paper" else []), "sp")}
+            "sp": ("relu", [preset] + (["quick"] if preset in ("paper", "pilot") else []), "sp")}
+
+
+def mark_paper(ax, study: str, widths, cols) -> None:
+    """The paper's read-off points (theory.relu_paper) of the widths drawn, open circles
+    on a dashed line in each width's colour, its marked optimum as an open star."""
+    from fasttransfer.theory.relu_paper import STARS, readoff
+
+    paper = readoff(study)
+    for c, w in zip(cols, widths):
+        p = paper[paper.width == w]
+        if p.empty:
+            continue
+        ax.plot(p.lr, p.loss, "--o", ms=3, lw=0.7, color=c, mfc="none",
+                label=f"paper, n = {w}")
+        if w in STARS[study]:
+            ax.plot(*STARS[study][w], "*", ms=9, mfc="none", mec=c, mew=1.0)
 
 
 def load(results_dir: Path, preset: str) -> dict:
@@ -42,8 +62,11 @@ def mean_curves(df) -> dict:
 
 
 def regime_label(cfg) -> str:
-    return ("paper preset" if cfg.preset == "paper"
-            else f"{cfg.preset} preset: reduced regime")
+    if cfg.preset == "paper":
+        return "paper preset"
+    if cfg.preset == "pilot":
+        return "pilot: the paper's setup at its smallest widths"
+    return f"{cfg.preset} preset: reduced regime"
 
 
 def plot(data: dict):
@@ -61,11 +84,15 @@ def plot(data: dict):
             if np.isfinite(loss).any():
                 i = int(np.nanargmin(loss))
                 ax.plot(x[i], loss[i], "*", ms=8, color=c, mec="k", mew=0.5)
+        if p == "mup" and cfg.preset in ("pilot", "paper"):
+            mark_paper(ax, "relu", sorted(curves), cols)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel(r"learning rate $\nu$ (log scale)")
         ax.set_ylabel(r"validation loss $\varphi_n(\nu)$")
-        ax.set_title(f"{TITLES[p]}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)",
+        title = TITLES[p] if getattr(cfg, "base_width", None) is None or p == "sp" else (
+            f"muP, base width {cfg.base_width} (variant)")
+        ax.set_title(f"{title}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)",
                      fontsize=8)
         # beside the panel: inside, it would hide the narrowest widths' optima
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6, borderaxespad=0)

@@ -28,9 +28,12 @@ GSPMD-partitioned or shard_map program was measured to fuse differently and drif
 error of neighbouring-LR differences (:class:`WidthResult`). Non-finite losses
 (diverged runs) are recorded as NaN.
 
-Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`, base width 128 by
-default; the output layer's times ``out_lr_factor``), times a schedule factor s(t)
-(constant, or cosine decay to 0); hp = log nu in the results.
+Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`: 1 for every layer in
+the paper's parametrisation, the output layer's times the base width in the variant that
+has one; the output layer's times ``out_lr_factor``), times a schedule factor s(t)
+(constant, or cosine decay to 0); hp = log nu in the results. The optimiser is optax's
+Adam, or AdamW (decoupled ``weight_decay``). Batches are fresh draws from the task, or,
+with ``train_size``, drawn with replacement from a fixed training set per seed.
 
 """
 
@@ -101,6 +104,10 @@ class _Static:
     platform: str
     formulation: str = "dot"
     xla_options: tuple[tuple[str, str], ...] = ()
+    readout_init: str = "normal"
+    first_layer_init: str = "gaussian"
+    train_size: int | None = None
+    weight_decay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -162,13 +169,44 @@ def _static(config: ReluSweepConfig, width: int, segment: int, plan: _Plan,
                    schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
                    lr_mult=tuple(sorted(mult.items())), segment=segment, chunk=plan.chunk,
                    lr_block=plan.lr_block, eval_block=plan.eval_block, platform=platform,
-                   formulation=config.formulation, xla_options=config.xla_options)
+                   formulation=config.formulation, xla_options=config.xla_options,
+                   readout_init=config.readout_init,
+                   first_layer_init=config.first_layer_init,
+                   train_size=config.train_size, weight_decay=config.weight_decay)
 
 
 def _optimizer(st: _Static):
     # Adam is elementwise with a step count shared by every configuration, so one
     # optax transformation updates the whole (S, L, ...) state at once (no vmap).
-    return optax.scale_by_adam(b1=st.b1, b2=st.b2, eps=st.eps)
+    adam = optax.scale_by_adam(b1=st.b1, b2=st.b2, eps=st.eps)
+    if not st.weight_decay:
+        return adam
+    # AdamW (decoupled decay, as PyTorch's AdamW): the direction u + wd * p is scaled
+    # by the parameter's own learning rate nu * multiplier * s(t) in _segment_fn
+    return optax.chain(adam, optax.add_decayed_weights(st.weight_decay))
+
+
+# A step index no run reaches: fold_in(data key, it) is the key of a seed's fixed
+# training set (train_size), never the key of a step's batch (fold_in(data key, t)).
+TRAIN_SET_TAG = 2**31 - 1
+
+
+def _training_set(st: _Static, data_key: jax.Array):
+    """The fixed training set of one seed, (x (N, d), y (N,)) with N = st.train_size
+    (the same for every LR and width of the seed)."""
+    return st.task.sample(jax.random.fold_in(data_key, TRAIN_SET_TAG), st.train_size,
+                          _dtype(st))
+
+
+def _batch(st: _Static, data_key: jax.Array, t, train_set):
+    """Step t's batch of one seed, (x (B, d), y (B,)): fresh draws from the task
+    (``train_set`` None: online), else B points drawn uniformly with replacement from
+    the seed's fixed training set."""
+    key = jax.random.fold_in(data_key, t)
+    if train_set is None:
+        return st.task.sample(key, st.batch, _dtype(st))
+    idx = jax.random.randint(key, (st.batch,), 0, st.train_size, dtype=jnp.int32)
+    return train_set[0][idx], train_set[1][idx]
 
 
 def _dtype(st: _Static):
@@ -181,7 +219,9 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
 
     def one_seed(key):
         p = relu_net.init_params(key, st.width, st.task.d, st.param, dt,
-                                 input_std=st.task.input_std, base_width=st.base_width)
+                                 input_std=st.task.input_std, base_width=st.base_width,
+                                 readout_init=st.readout_init,
+                                 first_layer_init=st.first_layer_init)
         return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs,) + v.shape), p)
 
     params = jax.vmap(one_seed)(init_keys)
@@ -238,8 +278,12 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
     n_lrs = lrs.shape[0]
     cb = st.lr_block
 
-    def seed_grads(p_L, key, t):
-        x, y = st.task.sample(jax.random.fold_in(key, t), st.batch, dt)
+    # one fixed training set per seed (train_size), drawn once per segment: (S, N, d)
+    train = (None if st.train_size is None
+             else jax.vmap(lambda k: _training_set(st, k))(data_keys))
+
+    def seed_grads(p_L, key, t, data=None):
+        x, y = _batch(st, key, t, data)
         # x, y are shared by the L learning rates of this seed (common random numbers)
         if cb >= n_lrs:
             return lr_grid_grads(p_L, x, y, st.param, st.loss, st.formulation)[0]
@@ -252,9 +296,9 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
 
     def grads(p, t):
         if cb >= n_lrs * data_keys.shape[0]:  # every configuration fits: one program
-            return jax.vmap(seed_grads, in_axes=(0, 0, None))(p, data_keys, t)
+            return jax.vmap(seed_grads, in_axes=(0, 0, None, 0))(p, data_keys, t, train)
         # seeds one after another (cb // n_lrs at a time when several fit)
-        return jax.lax.map(lambda a: seed_grads(a[0], a[1], t), (p, data_keys),
+        return jax.lax.map(lambda a: seed_grads(a[0], a[1], t, a[2]), (p, data_keys, train),
                            batch_size=max(1, cb // n_lrs) if cb >= n_lrs else None)
 
     def body(carry, t):

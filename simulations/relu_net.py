@@ -11,8 +11,9 @@ Tasks (:class:`Task`), both from the paper (PAPER.md):
              ReLU counterexample: classes exactly balanced, y = 1 OUTSIDE the ball);
   ``kindex`` x ~ N(0, (4/d) I_d), y = sqrt((d / (4k)) sum_{i<=k} x_i^2) (the paper's
              Gaussian k-index model of its Figure 2; y ~ 1).
-Losses: ``bce`` (binary cross-entropy on the logit f: softplus(f) - y f) and ``squared``
-((f - y)^2). Batched inputs have shape (batch, d); outputs and targets (batch,).
+Losses: ``bce`` (binary cross-entropy on the logit f: softplus(f) - y f), ``squared``
+((f - y)^2) and ``half_squared`` ((f - y)^2 / 2: the other common convention; under Adam
+it moves the reported level by a factor 2 and the steps only through eps). Batched inputs have shape (batch, d); outputs and targets (batch,).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import jax.numpy as jnp
 from fasttransfer.simulations import mup
 
 TASKS: tuple[str, ...] = ("ball", "kindex")
-LOSSES: tuple[str, ...] = ("bce", "squared")
+LOSSES: tuple[str, ...] = ("bce", "squared", "half_squared")
+READOUT_INITS: tuple[str, ...] = ("normal", "zero")
+FIRST_LAYER_INITS: tuple[str, ...] = ("gaussian", "torch")
 
 
 def median_radius(d: int) -> float:
@@ -103,16 +106,44 @@ class Task:
         return x, self.target(x)
 
 
+def torch_linear_bound(fan_in: int) -> float:
+    """1/sqrt(fan_in): PyTorch's default ``nn.Linear`` initialisation draws weights and
+    biases from U(-bound, bound) (std bound/sqrt(3); 0.072 at d = 64)."""
+    if int(fan_in) != fan_in or fan_in < 1:
+        raise ValueError(f"fan_in must be a positive integer, got {fan_in!r}")
+    return 1.0 / math.sqrt(fan_in)
+
+
 def init_params(key: jax.Array, width: int, d: int, param: str, dtype=jnp.float32,
-                input_std: float = 1.0, base_width: int | None = None) -> dict:
-    """Gaussian initialisation with the scales of :func:`simulations.mup.init_std`."""
+                input_std: float = 1.0, base_width: int | None = None,
+                readout_init: str = "normal", first_layer_init: str = "gaussian") -> dict:
+    """The initial parameters {"W": (n, d), "b": (n,), "a": (n,)}.
+
+    ``first_layer_init`` "gaussian": W and b Gaussian with the scales of
+    :func:`simulations.mup.init_std`; "torch": W, b ~ U(-1/sqrt(d), 1/sqrt(d)) (PyTorch's
+    ``nn.Linear`` default, :func:`torch_linear_bound`). ``readout_init`` "normal": a
+    Gaussian with the std of :func:`simulations.mup.init_std`; "zero": a = 0 (a common
+    muP choice for the readout). The same three keys are drawn in every case, so a
+    seed's W draw does not depend on the readout's choice."""
+    if readout_init not in READOUT_INITS:
+        raise ValueError(f"readout_init must be one of {READOUT_INITS}, got {readout_init!r}")
+    if first_layer_init not in FIRST_LAYER_INITS:
+        raise ValueError(f"first_layer_init must be one of {FIRST_LAYER_INITS}, "
+                         f"got {first_layer_init!r}")
     std = mup.init_std(width, d, param, input_std=input_std, base_width=base_width)
     kW, kb, ka = jax.random.split(key, 3)
-    return {
-        "W": jnp.asarray(std["W"], dtype) * jax.random.normal(kW, (width, d), dtype),
-        "b": jnp.asarray(std["b"], dtype) * jax.random.normal(kb, (width,), dtype),
-        "a": jnp.asarray(std["a"], dtype) * jax.random.normal(ka, (width,), dtype),
-    }
+    if first_layer_init == "gaussian":
+        W = jnp.asarray(std["W"], dtype) * jax.random.normal(kW, (width, d), dtype)
+        b = jnp.asarray(std["b"], dtype) * jax.random.normal(kb, (width,), dtype)
+    else:
+        bound = torch_linear_bound(d)
+        W = jax.random.uniform(kW, (width, d), dtype, -bound, bound)
+        b = jax.random.uniform(kb, (width,), dtype, -bound, bound)
+    if readout_init == "normal":
+        a = jnp.asarray(std["a"], dtype) * jax.random.normal(ka, (width,), dtype)
+    else:
+        a = jnp.zeros((width,), dtype)
+    return {"W": W, "b": b, "a": a}
 
 
 def forward_with_activations(params: dict, x: jax.Array, param: str):
@@ -132,21 +163,27 @@ def forward(params: dict, x: jax.Array, param: str) -> jax.Array:
 
 def per_sample_loss(f: jax.Array, y: jax.Array, loss: str) -> jax.Array:
     """l(f, y) elementwise: bce = softplus(f) - y f = -y log s(f) - (1-y) log(1-s(f))
-    (s the logistic function; stable for large |f|), squared = (f - y)^2."""
+    (s the logistic function; stable for large |f|), squared = (f - y)^2,
+    half_squared = (f - y)^2 / 2."""
     if loss == "bce":
         return jax.nn.softplus(f) - y * f
     if loss == "squared":
         r = f - y
         return r * r
+    if loss == "half_squared":
+        r = f - y
+        return jnp.asarray(0.5, f.dtype) * (r * r)
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
 def loss_derivative(f: jax.Array, y: jax.Array, loss: str) -> jax.Array:
-    """dl/df elementwise: bce: s(f) - y; squared: 2 (f - y)."""
+    """dl/df elementwise: bce: s(f) - y; squared: 2 (f - y); half_squared: f - y."""
     if loss == "bce":
         return jax.nn.sigmoid(f) - y
     if loss == "squared":
         return jnp.asarray(2.0, f.dtype) * (f - y)
+    if loss == "half_squared":
+        return f - y
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 

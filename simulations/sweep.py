@@ -1,8 +1,10 @@
 """The ReLU sweep in the results store (:mod:`theory.store`): running a configuration
 into its entry, and reading it back.
 
-Entry: ``ROOT/<study>/<preset>/<param>/`` (study relu | kindex | kindex-layerwise,
-:attr:`ReluSweepConfig.study`) with
+Entry: ``ROOT/<study>/<preset>/<key>/`` (study relu | kindex | kindex-layerwise,
+:attr:`ReluSweepConfig.study`; key the parametrisation and its variant,
+:meth:`ReluSweepConfig.store_key`: "mup" for the paper's, "mup__base_width-128" for
+our earlier convention) with
 
 * ``manifest.json`` -- the configuration's :meth:`~ReluSweepConfig.result_key` (every
   field that changes a number, not the widths), the code version of
@@ -43,8 +45,8 @@ CODE_MODULES = ("fasttransfer.simulations.relu_net", "fasttransfer.simulations.m
 
 
 def entry_key(config: ReluSweepConfig) -> tuple[str, str, str]:
-    """(study, preset, param): where ``config``'s sweep lives under a store root."""
-    return config.study, config.preset, config.param
+    """(study, preset, store key): where ``config``'s sweep lives under a store root."""
+    return config.study, config.preset, config.store_key()
 
 
 def entry_dir(root, config: ReluSweepConfig) -> Path:

@@ -93,3 +93,37 @@ def test_rates_figure_structure(preset):
     assert "0.00" in ax_ab.get_title()
     assert ("0.017" in ax_ab.get_title()) == (preset == "paper")
     assert ("reduced regime" in ax_phi.get_title()) == (preset != "paper")
+
+
+def test_pilot_figures_mark_the_papers_read_off_points():
+    """At the pilot, the paper's read-off curve of each drawn width it has (open circles,
+    dashed, labelled "paper") and its marked optimum sit beside ours."""
+    from types import SimpleNamespace
+
+    from fasttransfer.theory.optimum_path import grid_optima
+    from fasttransfer.theory.relu_paper import readoff
+
+    def as_sweep(study, widths):
+        p = readoff(study)
+        p = p[p.width.isin(widths)]
+        return pd.DataFrame({"width": p.width, "hp": np.log(p.lr), "loss": 1.1 * p.loss,
+                             "seed": 0})
+
+    cfg = SimpleNamespace(preset="pilot", steps=2**14, seeds=1, base_width=None)
+    sp = SimpleNamespace(preset="quick", steps=512, seeds=1, base_width=None)
+    data = {"sweeps": {"mup": as_sweep("relu", (181, 362)), "sp": as_sweep("relu", (181,))},
+            "configs": {"mup": cfg, "sp": sp}}
+    fig = relu_transfer.plot(data)
+    mup_ax, sp_ax = fig.axes
+    labels = [line.get_label() for line in mup_ax.get_lines()]
+    assert labels.count("paper, n = 181") == 1 and labels.count("paper, n = 362") == 1
+    assert "pilot" in mup_ax.get_title() and "one LR for both layers" in mup_ax.get_title()
+    # ours (curve + optimum) and the paper's (curve + star) per width
+    assert len(mup_ax.get_lines()) == 4 * 2
+    assert not any(lab.startswith("paper") for lab in (l.get_label() for l in sp_ax.get_lines()))
+    ks = {s: as_sweep(s, (128, 256)) for s in ("kindex", "kindex-layerwise")}
+    kdata = {"sweeps": ks, "configs": {s: cfg for s in ks},
+             "optima": {s: grid_optima(d) for s, d in ks.items()}}
+    fig = kindex_late_shift.plot(kdata)
+    for ax in fig.axes[:2]:
+        assert sum(l.get_label().startswith("paper") for l in ax.get_lines()) == 2

@@ -17,7 +17,8 @@ TINY = ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, see
 
 @pytest.mark.parametrize("param,task,loss", [("mup", "ball", "bce"), ("sp", "ball", "bce"),
                                              ("mup", "kindex", "squared"),
-                                             ("mup", "ball", "squared")])
+                                             ("mup", "ball", "squared"),
+                                             ("mup", "kindex", "half_squared")])
 def test_hand_gradients_equal_autodiff(param, task, loss):
     L, n, d, B = 3, 12, 8, 10
     spec = relu_net.Task(name=task, d=d, k=3)
@@ -101,3 +102,72 @@ def test_float64_without_x64_is_an_error_not_float32():
         assert jax_dtype("float32") == jnp.float32
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.parametrize("choices", [
+    dict(weight_decay=0.1),
+    dict(train_size=32, readout_init="zero"),
+    dict(first_layer_init="torch", schedule="cosine", base_width=4, out_lr_factor=0.02),
+])
+def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
+    """The engine's step for every unstated choice (weight decay, a fixed training set,
+    the readout and first-layer inits, the schedule, the base width and the layer-wise
+    factor) equals, configuration by configuration, optax's adamw on jax.grad of the
+    loss with the parameter's own learning rate nu * multiplier * s(t), on the batches
+    the engine draws (_batch): float64 rounding only."""
+    import optax
+
+    from fasttransfer.simulations import mup
+
+    cfg = TINY.replace(steps=6, seeds=1, n_lrs=2, lr_min=1e-2, lr_max=1e-1,
+                       task="kindex", loss="squared", k=3, **choices)
+    width, steps = 8, cfg.steps
+    plan = relu_engine._plan(cfg, width, "cpu")
+    st = relu_engine._static(cfg, width, steps, plan, "cpu")
+    init_fn, segment_fn, _ = relu_engine._compiled(st, cfg.n_lrs)
+    init_keys, data_keys = relu_engine._seed_keys(np.arange(1))
+    params, opt_state = init_fn(init_keys)
+    p0 = jax.tree.map(lambda v: v[0, 0], params)
+    if cfg.readout_init == "zero":
+        assert not np.asarray(p0["a"]).any()
+    if cfg.first_layer_init == "torch":
+        assert np.abs(np.asarray(p0["W"])).max() <= 1 / np.sqrt(cfg.d)
+    got, _ = segment_fn(params, opt_state, jnp.asarray(cfg.lrs()), data_keys,
+                        jnp.asarray(0, jnp.int32))
+    mult = dict(mup.lr_multipliers(width, cfg.param, cfg.base_width))
+    mult["a"] *= cfg.out_lr_factor
+    train = (None if cfg.train_size is None
+             else relu_engine._training_set(st, data_keys[0]))
+    with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 count in
+        ref = [_adamw_reference(cfg, st, p0, nu, mult, data_keys[0], train)
+               for nu in cfg.lrs()]
+    for j, p in enumerate(ref):
+        for k in p:
+            np.testing.assert_allclose(np.asarray(got[k][0, j]), np.asarray(p[k]),
+                                       rtol=1e-9, atol=1e-12)
+
+
+def _adamw_reference(cfg, st, p, nu, mult, data_key, train):
+    """cfg.steps of optax.adamw per parameter on jax.grad of the batch loss, learning
+    rate nu * multiplier * s(t) (s the cosine factor 0.5 (1 + cos(pi t / T)) or 1)."""
+    import optax
+
+    def lr(k):
+        if cfg.schedule == "cosine":
+            return lambda t: nu * mult[k] * 0.5 * (1 + jnp.cos(jnp.pi * t / cfg.steps))
+        return nu * mult[k]
+
+    states = {k: optax.adamw(lr(k), b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
+                             weight_decay=cfg.weight_decay) for k in p}
+    opt = {k: states[k].init(p[k]) for k in p}
+    for t in range(cfg.steps):
+        x, y = relu_engine._batch(st, data_key, jnp.asarray(t, jnp.int32), train)
+        if train is not None:  # every row of the batch is a row of the fixed set
+            assert np.isin(np.asarray(x[:, 0]), np.asarray(train[0][:, 0])).all()
+        g = jax.grad(relu_net.loss_fn)(p, x, y, cfg.param, cfg.loss)
+        new = {}
+        for k in p:
+            u, opt[k] = states[k].update(g[k], opt[k], p[k])
+            new[k] = p[k] + u
+        p = new
+    return p

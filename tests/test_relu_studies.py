@@ -50,3 +50,43 @@ def test_presets_of_the_studies():
     k = relu_studies.late_shift_configs("cpu")
     assert set(k) == set(relu_studies.LATE_SHIFT_STUDIES)
     assert k["kindex-layerwise"].out_lr_factor == pytest.approx(1 / 50)
+
+
+def _frame(width, seeds, shift=0.0, scale=1.0):
+    """A V-shaped sweep phi = 0.2 (1 + |log2 nu - c|/4) on a quarter-octave grid, c = -7
+    + shift, seed s shifted in level by 0.2% s (seed noise of the level only)."""
+    import numpy as np
+
+    x = np.arange(-10, -4.01, 0.25)
+    rows = [pd.DataFrame({"width": width, "hp": x * np.log(2), "seed": s,
+                          "loss": scale * 0.2 * (1 + np.abs(x - (-7 + shift)) / 4) * (1 + 2e-3 * s)})
+            for s in seeds]
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_sensitivity_table_moves_only_beyond_the_seed_noise():
+    pilot = _frame(181, range(4))
+    cfg = relu_config.sensitivity_configs("kindex")
+    table = relu_studies.sensitivity_table(pilot, {
+        "same": (cfg["readout_init-zero"], _frame(181, range(2))),
+        "moved": (cfg["schedule-cosine"], _frame(181, range(2), shift=1.0)),
+        "half": (cfg["loss-half_squared"], _frame(181, range(2), scale=0.5)),
+        "lower": (cfg["weight_decay-0.01"], _frame(181, range(2), scale=0.9)),
+    }, grid_octaves=0.25).set_index("variant")
+    assert not table.loc["same", "moves_lr"] and not table.loc["same", "moves_loss"]
+    assert table.loc["moved", "moves_lr"] and table.loc["moved", "d_log2_lr"] == pytest.approx(1.0)
+    # a half-squared loss is put back on the squared loss's scale: nothing moves
+    assert not table.loc["half", "moves_loss"] and table.loc["half", "d_loss"] == pytest.approx(0.0)
+    assert table.loc["lower", "moves_loss"] and table.loc["lower", "d_loss"] < 0
+    assert (table.seeds == 2).all() and (table.width == 181).all()
+
+
+def test_bank_keeps_the_base_width_variant_of_the_paper_runs():
+    """The paper-preset runs made with base width 128 stay in the bank, labelled as that
+    variant, and are read with the configuration their manifest stores."""
+    for study in relu_config.STUDIES:
+        got = relu_studies.bank_variants(study)
+        assert set(got) == {"mup__base_width-128"}
+        cfg, df, src = got["mup__base_width-128"]
+        assert cfg.base_width == 128 and cfg.steps == 2**14 and src.startswith("results bank")
+        assert set(df.width.unique()) == set(cfg.widths) and len(cfg.widths) >= 2

@@ -21,7 +21,10 @@ def test_bank_entry_is_complete_current_and_documented(manifest):
     entry = store.read_entry(store.BANK, m["study"], m["preset"], *m["key"])  # not stale
     assert entry.complete and m["code_modules"]
     prov = m["provenance"]
-    assert "h100" in prov["device"]["kind"].lower() and prov["runs"]
+    if m["preset"] == "paper":  # made on a GPU, with the runs' logs
+        assert "h100" in prov["device"]["kind"].lower() and prov["runs"]
+    else:  # the pilots: the paper's setup at its smallest widths, on a CPU
+        assert m["preset"] == "pilot" and prov["device"]["kind"] and prov["git"]
     assert (manifest.parent / "relu_sweep.csv").exists() and (manifest.parent / "cells.json").exists()
 
 
@@ -50,3 +53,18 @@ def test_restamp_rewrites_only_stale_entries(tmp_path):
     m = json.loads((tmp_path / "a" / "paper" / "mup" / store.MANIFEST).read_text())
     assert m["code_version"] == store.code_version(mods)
     assert m["provenance"]["restamps"][0]["from"] == "0" * 16
+
+
+def test_base_width_variant_reproduces_the_golden_runs_bit_for_bit():
+    """The base-width-128 convention that made the bank's paper entries is still the
+    engine's, to the last bit: the golden quick runs (made by the code that made the
+    bank, configuration stored beside them) are reproduced exactly."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import restamp_bank
+    finally:
+        sys.path.remove(str(BENCH))
+    cfg = restamp_bank.golden_config(store.BANK, "relu")
+    assert cfg.base_width == 128 and cfg.store_key() == "mup__base_width-128"
+    assert restamp_bank.golden_matches(store.BANK, log=lambda s: None) == {
+        "relu": True, "kindex": True}

@@ -3,14 +3,15 @@
 
 from fasttransfer.simulations import relu_config, sweep
 
-TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-3, lr_max=0.25, seeds=2, steps=60,
+TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-2, lr_max=2.5, seeds=2, steps=60,
             batch=32, d=8, test_size=1024, preset="tiny", dtype="float64")
 
 
 def counterexample():
     """{"mup", "sp"}: the ball task at tiny size."""
     return {"mup": relu_config.ReluSweepConfig(**TINY, param="mup"),
-            "sp": relu_config.ReluSweepConfig(**{**TINY, "lr_min": 3e-5, "n_lrs": 13}, param="sp")}
+            "sp": relu_config.ReluSweepConfig(**{**TINY, "lr_min": 3e-5, "lr_max": 0.25,
+                                                    "n_lrs": 13}, param="sp")}
 
 
 def late_shift():

@@ -40,7 +40,7 @@ CHECKS: dict[str, str] = {
     "topk": "fasttransfer.checks.topk",
 }
 
-PRESETS: tuple[str, ...] = ("quick", "cpu", "paper")
+PRESETS: tuple[str, ...] = ("quick", "pilot", "cpu", "paper")
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ class CheckContext:
     @property
     def base_preset(self) -> str:
         """The preset for checks that have only quick and paper: ``cpu`` (the reduced
-        regime of the simulations that have one) runs them at ``quick``."""
-        return "quick" if self.preset == "cpu" else self.preset
+        regime of the simulations that have one) and ``pilot`` (the ReLU studies' own)
+        run them at ``quick``."""
+        return "quick" if self.preset in ("cpu", "pilot") else self.preset
 
     @property
     def results_dir(self) -> Path:

@@ -15,6 +15,8 @@ The standard parametrisation is our contrast (the paper tunes under muP only).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from fasttransfer.checks import CheckContext, CheckResult
@@ -161,7 +163,21 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
                                      recompute=ctx.recompute, log=ctx.log)
     except InputError as err:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
-    cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
+    return _counterexample_rows(ctx, data)
+
+
+def _variant_claim(claim: str, cfg) -> str:
+    """A claim's text for a stored variant: the variant named first."""
+    v = cfg.variant()
+    return claim if not v else f"[variant {v}, results bank] {claim}"
+
+
+def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
+    from fasttransfer.simulations import relu_config
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep
+
+    cfg = data["configs"]["mup"]
     paper = cfg.preset == "paper"
     frac, missing = coverage(cfg, relu_config.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
     if frac < MIN_COVERAGE:
@@ -176,10 +192,10 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
     try:
         analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
                                      bootstrap=1000 if paper else 400, seed=0)
-                    for p in ("mup", "sp")}
+                    for p in ("mup", "sp") if p in data["sweeps"]}
     except InputError as err:
         return [CheckResult(
-            check="relu", claim=PAPER_CLAIM, paper=PAPER_NUMBERS,
+            check="relu", claim=_variant_claim(PAPER_CLAIM, cfg), paper=PAPER_NUMBERS,
             measured=f"analysis impossible: {err}", verdict="fail",
             details="The sweep did not give an interior optimum at every width: the "
                     "configuration's LR grid does not bracket nu_star(n).", note=note)]
@@ -214,8 +230,10 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
         f"extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, phi_star(inf) = "
         f"{a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). {plain}. "
         f"Diverged runs: {a.diverged}. Paper: {PAPER_NUMBERS}; eta* ~4.6e-3 at n = 181 "
-        "rising to ~8.0e-3 at 16384, optimal loss 0.24 -> 0.115 (its LR units differ from "
-        "ours by the unstated multipliers: compare exponents, not levels).",
+        "rising to ~8.0e-3 at 16384, optimal loss 0.24 -> 0.115 (in the paper's "
+        "parametrisation, one LR for both layers, the LR units are the paper's"
+        + (": this variant's are not, compare exponents, not levels)." if cfg.variant()
+           else ")."),
         _table(a.per_width),
         validation_noise(data["sweeps"]["mup"], a.per_width),
         largest_txt,
@@ -224,10 +242,14 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
     ] if x)
     if verdict == "inconclusive":
         measured += ": inconclusive (" + "; ".join(reasons) + ")"
-    results = [CheckResult(check="relu", claim=PAPER_CLAIM, paper=PAPER_NUMBERS,
-                           measured=measured, verdict=verdict, details=details, figures=rel,
+    results = [CheckResult(check="relu", claim=_variant_claim(PAPER_CLAIM, cfg),
+                           paper=PAPER_NUMBERS, measured=measured, verdict=verdict,
+                           details=details, figures=rel if not cfg.variant() else (),
                            note=note)]
+    if not with_sp:
+        return results
 
+    scfg = data["configs"]["sp"]
     s = analyses["sp"]
     gamma, ci = sp_drift(s.per_width)
     g_mup, ci_mup = sp_drift(a.per_width)
@@ -263,6 +285,12 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
                                  f"(missing widths of the {ctx.preset} preset)")
     except InputError as err:
         return [_not_run(SHIFT_CLAIM, SHIFT_PAPER, err)]
+    return _late_shift_rows(ctx, data)
+
+
+def _late_shift_rows(ctx: CheckContext, data: dict) -> list[CheckResult]:
+    from fasttransfer.simulations import relu_config, relu_studies
+
     rel = ("figures/kindex_late_shift.png",)  # drawn by verify
     tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
     cfg = data["configs"]["kindex"]
@@ -365,5 +393,165 @@ def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
         figures=rel, note=f"Setting: {cfg.describe()}")
 
 
+PILOT_CLAIMS = {
+    "relu": ("ReLU counterexample at the paper's smallest widths (Figure 5a), in its own "
+             "parametrisation: optimum, optimal loss and the curve's rise per width"),
+    "kindex": ("k-index model, one LR for both layers, at the paper's smallest widths "
+               "(Figure 2, left): optimum, optimal loss, rise, cliff per width"),
+    "kindex-layerwise": ("k-index model, second-layer LR / 50, at the paper's smallest "
+                         "widths (Figure 2, right): optimum, optimal loss, rise, cliff"),
+}
+PILOT_FIGURES = {"relu": "Figure 5a", "kindex": "Figure 2 (left)",
+                 "kindex-layerwise": "Figure 2 (right)"}
+QUANTITY_TEXT = {
+    "log2_lr_star": "log2 nu* (grid optimum)", "loss_star": "phi* (optimal loss)",
+    "rise_half": "phi(nu*/2)/phi* - 1", "rise_double": "phi(2 nu*)/phi* - 1",
+    "log2_lr_cliff": "log2 LR where phi = 2 phi* below nu* (the cliff)",
+    "n_modes": "prominent local minima (listed, not judged)",
+}
+
+
+def _fmt(q: str, v: float) -> str:
+    if not np.isfinite(v):
+        return "-"
+    if q == "n_modes":
+        return f"{v:.0f}"
+    if q == "loss_star":
+        return f"{v:.4g}"
+    return f"{v:+.3f}" if q.startswith("rise") else f"{v:.2f}"
+
+
+def _pilot_table(cmp) -> str:
+    rows = ["| width | quantity | ours (± SE over seeds) | paper (read off) | tolerance | agree |",
+            "|---|---|---|---|---|---|"]
+    for _, r in cmp.iterrows():
+        se = f" ± {_fmt(r.quantity, r.se).lstrip('+')}" if np.isfinite(r.se) and r.quantity != "n_modes" else ""
+        tol = _fmt(r.quantity, r.tol).lstrip("+") if np.isfinite(r.tol) else "-"
+        agree = {True: "yes", False: "**no**"}.get(r.agree, "-")
+        rows.append(f"| {r.width} | {QUANTITY_TEXT[r.quantity]} | {_fmt(r.quantity, r.ours)}{se} "
+                    f"| {_fmt(r.quantity, r.paper)} | {tol} | {agree} |")
+    return "\n".join(rows)
+
+
+def _sensitivity_md(table) -> str:
+    if table.empty:
+        return "Sensitivity: no variant runs stored."
+    rows = ["| variant (one choice changed) | width, seeds | log2 nu* (paper reading) | "
+            "phi* (paper reading) | moves nu*? | moves phi*? |", "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        rows.append(
+            f"| {r.variant} | {r.width}, {r.seeds} | {r.log2_lr_star:.2f} ({r.ref_log2_lr_star:.2f}; "
+            f"d = {r.d_log2_lr:+.2f}, sigma {r.sigma_log2_lr:.2f}) | {r.loss_star:.4g} "
+            f"({r.ref_loss_star:.4g}; d = {r.d_loss:+.2g}, sigma {r.sigma_loss:.2g}) | "
+            f"{'**yes**' if r.moves_lr else 'no'} | {'**yes**' if r.moves_loss else 'no'} |")
+    return ("Sensitivity to each unstated choice, one at a time (the pilot's narrowest width "
+            "and first seeds; sigma: the std of the per-seed statistic over the pilot's "
+            "seeds; a choice moves a statistic when |d| > 2 sigma sqrt(2/m) for m seeds "
+            "each, and, for the LR, by more than one grid step; a half-squared loss is "
+            "doubled onto the squared loss's scale):\n\n" + "\n".join(rows))
+
+
+def pilot_row(study: str, data: dict) -> CheckResult:
+    """One pilot study beside the paper's read-off curves (theory.relu_paper.compare):
+    ``pass`` when every judged quantity at every width agrees within its tolerance,
+    ``differs`` (with the numbers) otherwise."""
+    from fasttransfer.simulations import relu_studies
+    from fasttransfer.theory import relu_paper
+
+    cfg, df = data["config"], data["df"]
+    step = float(np.log2(cfg.lrs()[1] / cfg.lrs()[0]))
+    cmp = relu_paper.compare(df, study, step)
+    judged = cmp[cmp.agree.notna()]
+    off = judged[judged.agree == False]  # noqa: E712 (a column of True/False/None)
+    star = cmp[cmp.quantity.isin(["log2_lr_star", "loss_star"])]
+    per_width = "; ".join(
+        f"n = {w}: nu* 2^{g.set_index('quantity').ours['log2_lr_star']:.2f} "
+        f"(paper 2^{g.set_index('quantity').paper['log2_lr_star']:.2f}), phi* "
+        f"{g.set_index('quantity').ours['loss_star']:.4g} (paper "
+        f"{g.set_index('quantity').paper['loss_star']:.4g})"
+        for w, g in star.groupby("width"))
+    verdict = "pass" if len(judged) and off.empty else "differs"
+    if not len(judged):
+        verdict = "inconclusive"
+    measured = (f"{per_width}; {len(judged) - len(off)} of {len(judged)} quantities agree "
+                f"within tolerance ({cfg.seeds} seeds)")
+    table = relu_studies.sensitivity_table(
+        df, {k: (c, d) for k, (c, d, _) in data["variants"].items()}, step)
+    moved = [r.variant for _, r in table.iterrows() if r.moves_lr or r.moves_loss]
+    details = "\n\n".join([
+        f"Ours: the seed-mean curve of the pilot ({cfg.parametrisation()}); the paper: the "
+        f"markers of its {PILOT_FIGURES[study]} read off the figure (how: the docstring of "
+        "fasttransfer.theory.relu_paper). Tolerance: 2 SE + read-off error (+ half of each "
+        "grid's step for an LR), fixed before the pilots ran.",
+        _pilot_table(cmp),
+        ("Disagreeing: " + "; ".join(f"n = {r.width} {r.quantity}: {_fmt(r.quantity, r.ours)} "
+                                     f"vs {_fmt(r.quantity, r.paper)}"
+                                     for _, r in off.iterrows())) if len(off) else "",
+        _sensitivity_md(table),
+        (f"Choices that move the optimum or the optimal loss beyond the seed noise: "
+         f"{', '.join(moved)}." if moved else
+         "No single choice moves the optimum or the optimal loss beyond the seed noise."),
+    ])
+    return CheckResult(check="relu", claim=PILOT_CLAIMS[study],
+                       paper=f"read off {PILOT_FIGURES[study]} per width",
+                       measured=measured, verdict=verdict, details=details,
+                       figures=(PILOT_FIGURE[study],),
+                       note=f"Setting: {cfg.describe()} Source: {data['source']}.",
+                       data={"study": study, "comparison": cmp.to_dict("records"),
+                             "sensitivity": table.to_dict("records")})
+
+
+PILOT_FIGURE = {"relu": "figures/relu_transfer.png", "kindex": "figures/kindex_late_shift.png",
+                "kindex-layerwise": "figures/kindex_late_shift.png"}
+
+
+def _pilot(ctx: CheckContext) -> list[CheckResult]:
+    from fasttransfer.simulations import relu_config, relu_studies
+    from fasttransfer.theory.errors import InputError
+
+    rows = []
+    for study in relu_config.STUDIES:
+        try:
+            data = relu_studies.pilot_data(ctx.results_dir, study, recompute=ctx.recompute,
+                                           log=ctx.log)
+        except InputError as err:
+            rows.append(_not_run(PILOT_CLAIMS[study], PILOT_FIGURES[study], err))
+            continue
+        rows.append(pilot_row(study, data))
+    return rows
+
+
 def run(ctx: CheckContext) -> list[CheckResult]:
-    return _counterexample(ctx) + _late_shift(ctx)
+    if ctx.preset == "pilot":
+        return _pilot(ctx)
+    rows = _counterexample(ctx) + _late_shift(ctx)
+    return rows + (_bank_variant_rows(ctx) if ctx.preset == "paper" else [])
+
+
+def _bank_variant_rows(ctx: CheckContext) -> list[CheckResult]:
+    """The paper-preset entries of the results bank in another parametrisation than the
+    paper's (our earlier base-width-128 convention), re-analysed by the same rows and
+    labelled as that variant: evidence of how much the convention moves the numbers."""
+    from fasttransfer.simulations import relu_studies
+    from fasttransfer.theory.optimum_path import grid_optima
+
+    rows = []
+    for key, (cfg, df, src) in relu_studies.bank_variants("relu").items():
+        rows += _counterexample_rows(ctx, {"configs": {"mup": cfg}, "sweeps": {"mup": df},
+                                           "sources": {"mup": src}}, with_sp=False)
+    tied = relu_studies.bank_variants("kindex")
+    lw = relu_studies.bank_variants("kindex-layerwise")
+    for key in sorted(set(tied) & set(lw)):
+        data = {"configs": {"kindex": tied[key][0], "kindex-layerwise": lw[key][0]},
+                "sweeps": {"kindex": tied[key][1], "kindex-layerwise": lw[key][1]},
+                "sources": {"kindex": tied[key][2], "kindex-layerwise": lw[key][2]}}
+        data["optima"] = {s: grid_optima(d) for s, d in data["sweeps"].items()}
+        rows += [dataclasses.replace(r, claim=_variant_claim(r.claim, tied[key][0]),
+                                     figures=(), note=r.note or (
+                                         f"Setting: {data['configs'][s].describe()} "
+                                         f"Source: {data['sources'][s]}."))
+                 for s, r in zip(relu_studies.LATE_SHIFT_STUDIES, _late_shift_rows(ctx, data))]
+    # a variant is evidence, not the claim's run: one that is too partial to judge is
+    # inconclusive (its row says what is missing), never a failed check
+    return [dataclasses.replace(r, verdict="inconclusive") if r.verdict == "fail" else r
+            for r in rows]

@@ -314,22 +314,23 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.theory.store import MissingResult, StaleResult
 
     # the paper preset is never trained on a CPU: it is read from the store or the bank
-    stored_only = ctx.preset == "paper"
+    preset = ctx.preset if ctx.preset in PRESET_SETTINGS else ctx.base_preset
+    stored_only = preset == "paper"
     results, rows = {}, []
     # drawn by verify from the store (the MNIST-1D setting, as in the paper)
     figures = tuple(f"figures/topk_{name}.png"
                     for name in ("curves", "final", "profile", "flatness", "kappa"))
-    for s in PRESET_SETTINGS[ctx.preset]:
+    for s in PRESET_SETTINGS[preset]:
         try:
-            results[s] = simulate(ctx.results_dir, ctx.preset, settings=(s,), progress=False,
+            results[s] = simulate(ctx.results_dir, preset, settings=(s,), progress=False,
                                   recompute=ctx.recompute, log=ctx.log,
                                   stored_only=stored_only)[s]
         except (MissingResult, StaleResult) as err:
             if not stored_only:
                 raise
-            rows.append(_missing_row(s, ctx.preset, err))
+            rows.append(_missing_row(s, preset, err))
             continue
-        rows.append(_setting_row(s, results[s], figures if s == "mlp" else (), ctx.preset))
+        rows.append(_setting_row(s, results[s], figures if s == "mlp" else (), preset))
     if not results:
         return rows
 

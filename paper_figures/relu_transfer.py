@@ -21,10 +21,13 @@ TITLES = {"mup": "muP (the paper's: one LR for both layers)", "sp": "standard pa
 
 
 # name -> (study, presets tried in order, store key). The SP contrast is not part of the
-# paper's runs: at the paper and pilot presets it is the quick preset's.
+# paper's runs: at the paper preset it is the quick preset's; the pilot (the paper's own
+# runs beside its figure) has none.
 def entries(preset: str) -> dict:
-    return {"mup": ("relu", [preset], "mup"),
-            "sp": ("relu", [preset] + (["quick"] if preset in ("paper", "pilot") else []), "sp")}
+    out = {"mup": ("relu", [preset], "mup")}
+    if preset != "pilot":
+        out["sp"] = ("relu", [preset] + (["quick"] if preset == "paper" else []), "sp")
+    return out
 
 
 def mark_paper(ax, study: str, widths, cols) -> None:

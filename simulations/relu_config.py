@@ -1,6 +1,8 @@
 """The configuration of the width x learning-rate x seed sweep of the two-layer ReLU net
-(SPEC §5): :class:`ReluSweepConfig`, the presets ``quick`` / ``cpu`` / ``paper`` per study
-(:func:`preset`) and the choices the paper leaves open (:data:`GRID_RATIONALE`).
+: :class:`ReluSweepConfig`, the presets ``quick`` / ``pilot`` / ``cpu`` / ``paper`` per
+study (:func:`preset`), all in the paper's own parametrisation (:data:`PAPER_CHOICES`),
+the choices the paper leaves open (:data:`GRID_RATIONALE`) and the sensitivity study
+that varies them one at a time (:func:`sensitivity_configs`).
 
 The engine that trains a configuration is :mod:`simulations.relu_engine`; the store use
 (running into and reading from the results store) is :mod:`simulations.sweep`.
@@ -364,34 +366,43 @@ def sensitivity_configs(study: str) -> dict:
             if not (name.startswith("loss-") and base.loss != "squared")}
 
 
-GRID_RATIONALE = """\
-Choices the paper leaves open (PAPER.md), made before any paper-scale run:
-- Parametrisation: the paper's own words for its Figure 2, "default muP implementation
-  with the same learning rate for the first- and second-layer parameters": mean-field
-  muP (f = (1/n) sum_i a_i relu(<w_i, x> + b_i), a_i ~ N(0, 1)) with one Adam LR nu for
-  every parameter (the layer-wise variant divides the second layer's by 50). Our earlier
-  convention, a base width n0 = 128 on the output layer (a_i ~ N(0, 128), its LR x 128),
-  is the variant base_width=128; the bank keeps its paper-scale runs as that variant.
-- Adam b1 = 0.9, b2 = 0.999, eps = 1e-8 (PyTorch's defaults), constant LR, no warm-up,
-  no weight decay; Gaussian first layer (W ~ N(0, 1/d), bias std = the std of <w_i, x>);
-  fresh batches every step (online); a fixed validation set (2^18 points at the paper
-  preset for the ReLU net, 2^16 for the k-index model: the paired standard error of the
-  difference between neighbouring LRs is stored per cell as val_se_next). Each of these
-  is a field (readout_init, first_layer_init, train_size, weight_decay, schedule, loss
-  half_squared), varied one at a time by the pilots' sensitivity study.
-- Seeds: 4 (ReLU counterexample) and 3 (k-index model) with common random numbers: the
-  paper's figures carry seed bands and its other experiments average 3 seeds.
-Grid positions, in the paper's LR units (now that our parametrisation is its own):
-- ReLU/BCE, paper and pilot: quarter-octave 2^-11.5 .. 2^-4 (31 points), the paper's
-  Figure 5a grid 4e-4 .. 1.7e-2 widened to the right, where a first CPU pilot in this
-  parametrisation (n = 181, T = 2^14) put the optimum (near 2^-6.5) on a flat right side
-  (0.212 .. 0.226 up to 2^-4).
-- k-index/squared, paper and pilot: half-octave 2^-12 .. 2^3 (31 points), covering the
-  paper's Figure 2 grids (2.7e-4 .. 0.9 tied, 1.3e-3 .. 5.8 with the second-layer LR / 50).
-- Reduced presets, one-seed CPU explorations at their T (half-octave grids 2^-10 .. 2^-1
-  for the ReLU net, 2^-12 .. 2^2 for the k-index model): ReLU T = 2^9 optimum 2^-3.5 at
-  n = 64 and 256 (quick grid 2^-6 .. 2^-1), T = 2^11 2^-5 (n = 128) and 2^-4.5 (n = 724)
-  (cpu grid 2^-7.5 .. 2^-2.5); k-index T = 2^8 tied 2^-2 / 2^-3 (n = 64 / 128), LR / 50
-  2^-1 (quick grid 2^-7 .. 2^2); T = 2^11 tied 2^-4, LR / 50 2^-4 / 2^-3 (n = 128 / 512)
-  (cpu grid 2^-10 .. 2^1).
-"""
+# The choices the paper leaves open, made before any paper-scale run (one item each).
+UNSTATED_CHOICES: tuple[str, ...] = (
+    'Parametrisation: the paper\'s own words for its Figure 2, "default muP '
+    'implementation with the same learning rate for the first- and second-layer '
+    'parameters": mean-field muP (f = (1/n) sum_i a_i relu(<w_i, x> + b_i), a_i ~ '
+    'N(0, 1)) with one Adam LR nu for every parameter (the layer-wise variant divides '
+    "the second layer's by 50). Our earlier convention, a base width n0 = 128 on the "
+    'output layer (a_i ~ N(0, 128), its LR x 128), is the variant base_width=128; the '
+    'bank keeps its paper-scale runs as that variant.',
+    "Adam b1 = 0.9, b2 = 0.999, eps = 1e-8 (PyTorch's defaults), constant LR, no "
+    'warm-up, no weight decay; Gaussian first layer (W ~ N(0, 1/d), bias std = the '
+    'std of <w_i, x>); fresh batches every step (online); a fixed validation set '
+    '(2^18 points at the paper preset for the ReLU net, 2^16 for the k-index model: '
+    'the paired standard error of the difference between neighbouring LRs is stored '
+    'per cell as val_se_next). Each of these is a field (readout_init, '
+    'first_layer_init, train_size, weight_decay, schedule, loss half_squared), varied '
+    "one at a time by the pilots' sensitivity study.",
+    'Seeds: 4 (ReLU counterexample) and 3 (k-index model) with common random numbers: '
+    "the paper's figures carry seed bands and its other experiments average 3 seeds.",
+)
+# Where the grids sit, in the paper's LR units (one item per preset family).
+GRID_POSITIONS: tuple[str, ...] = (
+    'ReLU/BCE, paper and pilot: quarter-octave 2^-11.5 .. 2^-4 (31 points), the '
+    "paper's Figure 5a grid 4e-4 .. 1.7e-2 widened to the right, where a first CPU "
+    'pilot in this parametrisation (n = 181, T = 2^14) put the optimum (near 2^-6.5) '
+    'on a flat right side (0.212 .. 0.226 up to 2^-4).',
+    'k-index/squared, paper and pilot: half-octave 2^-12 .. 2^3 (31 points), covering '
+    "the paper's Figure 2 grids (2.7e-4 .. 0.9 tied, 1.3e-3 .. 5.8 with the "
+    'second-layer LR / 50).',
+    'Reduced presets, one-seed CPU explorations at their T (half-octave grids 2^-10 '
+    '.. 2^-1 for the ReLU net, 2^-12 .. 2^2 for the k-index model): ReLU T = 2^9 '
+    'optimum 2^-3.5 at n = 64 and 256 (quick grid 2^-6 .. 2^-1), T = 2^11 2^-5 (n = '
+    '128) and 2^-4.5 (n = 724) (cpu grid 2^-7.5 .. 2^-2.5); k-index T = 2^8 tied 2^-2 '
+    '/ 2^-3 (n = 64 / 128), LR / 50 2^-1 (quick grid 2^-7 .. 2^2); T = 2^11 tied '
+    '2^-4, LR / 50 2^-4 / 2^-3 (n = 128 / 512) (cpu grid 2^-10 .. 2^1).',
+)
+GRID_RATIONALE = ("Choices the paper leaves open, made before any paper-scale run:\n"
+                  + "".join(f"- {c}\n" for c in UNSTATED_CHOICES)
+                  + "Grid positions, in the paper's LR units:\n"
+                  + "".join(f"- {g}\n" for g in GRID_POSITIONS))

@@ -156,3 +156,24 @@ def test_one_seed_bimodal_late_shift_is_inconclusive():
     assert check._paper_verdict(False, True, 1, [two_modes])[0] == "inconclusive"
     assert check._paper_verdict(False, True, 1, [one_mode]) == ("differs", "")
     assert check._paper_verdict(True, True, 4, [two_modes]) == ("pass", "")
+
+
+@pytest.mark.parametrize("study", relu_config.STUDIES)
+def test_pilots_are_read_from_the_bank_in_seconds(study, tmp_path, monkeypatch):
+    """The committed pilots and their sensitivity runs are current bank entries:
+    `verify --preset pilot` re-analyses them without training anything."""
+    def no_sim(*a, **k):
+        raise AssertionError("a banked pilot must not be simulated")
+
+    monkeypatch.setattr(sweep, "run_sweep", no_sim)
+    data = relu_studies.pilot_data(tmp_path, study, log=lambda s: None)
+    assert data["source"].startswith("results bank")
+    assert set(data["variants"]) == set(relu_config.sensitivity_configs(study))
+    row = check.pilot_row(study, data)
+    assert row.verdict in ("pass", "differs") and "Sensitivity to each unstated choice" in row.details
+    assert len(row.data["sensitivity"]) == len(data["variants"])
+
+
+def test_pilot_preset_runs_the_other_checks_at_quick(tmp_path):
+    ctx = CheckContext(preset="pilot", out=tmp_path)
+    assert ctx.base_preset == "quick"

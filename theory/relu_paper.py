@@ -386,6 +386,7 @@ def curve_summary(lr, loss) -> dict:
 LR_QUANTITIES = ("log2_lr_star", "log2_lr_cliff")
 LOSS_QUANTITIES = ("loss_star",)
 RISE_QUANTITIES = ("rise_half", "rise_double")
+LISTED_QUANTITIES = ("n_modes", "log2_lr_second", "loss_second")  # shown, not judged
 
 
 def compare(ours: pd.DataFrame, study: str, grid_octaves: float) -> pd.DataFrame:
@@ -398,8 +399,8 @@ def compare(ours: pd.DataFrame, study: str, grid_octaves: float) -> pd.DataFrame
     half of each grid's step (an argmin on a grid is off by up to half a step: ours
     ``grid_octaves``, the paper's) and, for rises (ratios of two read losses), twice
     the relative read-off error times (1 + rise). ``agree``: |ours - paper| <= tol.
-    Rows: width, quantity, ours, se, paper, tol, agree (mode counts are listed, not
-    judged: NaN tol)."""
+    Rows: width, quantity, ours, se, paper, tol, agree (the modes, LISTED_QUANTITIES,
+    are shown, not judged: NaN tol, agree None)."""
     err = READ_ERROR[study]
     paper = readoff(study)
     rows = []
@@ -413,7 +414,7 @@ def compare(ours: pd.DataFrame, study: str, grid_octaves: float) -> pd.DataFrame
                     for _, s in g.groupby("seed")]
         p = paper[paper.width == w].sort_values("lr")
         theirs = curve_summary(p.lr.to_numpy(), p.loss.to_numpy())
-        for q in LR_QUANTITIES + LOSS_QUANTITIES + RISE_QUANTITIES + ("n_modes",):
+        for q in LR_QUANTITIES + LOSS_QUANTITIES + RISE_QUANTITIES + LISTED_QUANTITIES:
             vals = np.array([s[q] for s in per_seed], dtype=float)
             vals = vals[np.isfinite(vals)]
             se = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else math.nan

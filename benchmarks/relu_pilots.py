@@ -3,7 +3,7 @@ its smallest widths, ``preset("pilot", ...)``) and their sensitivity study (each
 choice changed alone, :func:`~simulations.relu_config.sensitivity_configs`), into one
 results folder; resumable (a finished width cell is never recomputed).
 
-    python benchmarks/relu_pilots.py --out results             # everything (~75 min, 2 cores)
+    python benchmarks/relu_pilots.py --out results             # everything (~90 min, 2 cores)
     python benchmarks/relu_pilots.py --out results --only pilots
     python benchmarks/relu_pilots.py --out results --studies relu
 

@@ -267,7 +267,7 @@ def log2_grid(lo_exp2: float, hi_exp2: float, per_octave: int) -> dict:
 
 
 def preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfig:
-    """The presets of SPEC §5 for one ``study``, all in the paper's parametrisation
+    """The presets of one ``study``, all in the paper's parametrisation
     (:data:`PAPER_CHOICES`: one Adam learning rate nu for both layers, a_i ~ N(0, 1),
     readout 1/n; the LR units are the paper's):
 

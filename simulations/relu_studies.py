@@ -109,6 +109,13 @@ def pilot_data(root: Path, study: str, *, recompute: bool = False, log=print) ->
     return {"config": cfg, "df": df, "source": src, "variants": variants}
 
 
+def on_squared_scale(cfg, df):
+    """``df`` with a half-squared loss doubled onto the squared loss's scale (other
+    losses as they are), so that a run of the ``half_squared`` variant compares with
+    the squared-loss runs and the paper."""
+    return df.assign(loss=df.loss * 2.0) if cfg.loss == "half_squared" else df
+
+
 def sensitivity_table(pilot_df, variants: dict, grid_octaves: float):
     """How far each unstated choice moves the optimum, beside the seed noise.
 
@@ -126,11 +133,7 @@ def sensitivity_table(pilot_df, variants: dict, grid_octaves: float):
     import numpy as np
     import pandas as pd
 
-    from fasttransfer.theory.relu_paper import curve_summary
-
-    def stats(df):
-        curve = df.groupby("hp")["loss"].mean().sort_index()
-        return curve_summary(np.exp(curve.index.to_numpy(dtype=float)), curve.to_numpy())
+    from fasttransfer.theory.relu_paper import sweep_summary as stats
 
     rows = []
     for name, (cfg, df) in variants.items():
@@ -140,18 +143,17 @@ def sensitivity_table(pilot_df, variants: dict, grid_octaves: float):
         if ref_all.empty:
             continue
         ref = stats(ref_all[ref_all.seed.isin(seeds)])
-        var = stats(df)
-        scale = 2.0 if cfg.loss == "half_squared" else 1.0
+        var = stats(on_squared_scale(cfg, df))
         per_seed = [stats(g) for _, g in ref_all.groupby("seed")]
         s_lr = float(np.std([p["log2_lr_star"] for p in per_seed], ddof=1))
         s_loss = float(np.std([p["loss_star"] for p in per_seed], ddof=1))
         k = 2.0 * math.sqrt(2.0 / len(seeds))
         d_lr = var["log2_lr_star"] - ref["log2_lr_star"]
-        d_loss = scale * var["loss_star"] - ref["loss_star"]
+        d_loss = var["loss_star"] - ref["loss_star"]
         rows.append({
             "variant": name, "width": w, "seeds": len(seeds),
             "log2_lr_star": var["log2_lr_star"], "ref_log2_lr_star": ref["log2_lr_star"],
-            "d_log2_lr": d_lr, "loss_star": scale * var["loss_star"],
+            "d_log2_lr": d_lr, "loss_star": var["loss_star"],
             "ref_loss_star": ref["loss_star"], "d_loss": d_loss,
             "sigma_log2_lr": s_lr, "sigma_loss": s_loss,
             "moves_lr": bool(abs(d_lr) > max(k * s_lr, grid_octaves)),

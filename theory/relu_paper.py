@@ -382,6 +382,20 @@ def curve_summary(lr, loss) -> dict:
     return out
 
 
+def sweep_summary(df: pd.DataFrame) -> dict:
+    """:func:`curve_summary` of one width's rows of a sweep (columns hp = log nu, loss):
+    the seed-mean curve over the seeds present (one seed: its own curve)."""
+    curve = df.groupby("hp")["loss"].mean().sort_index()
+    return curve_summary(np.exp(curve.index.to_numpy(dtype=float)), curve.to_numpy())
+
+
+def paper_summary(study: str, width: int) -> dict:
+    """:func:`curve_summary` of the paper's read-off curve of ``study`` at ``width``."""
+    p = readoff(study)
+    p = p[p.width == int(width)].sort_values("lr")
+    return curve_summary(p.lr.to_numpy(), p.loss.to_numpy())
+
+
 # quantities compared with the paper, and how their tolerance is built (compare())
 LR_QUANTITIES = ("log2_lr_star", "log2_lr_cliff")
 LOSS_QUANTITIES = ("loss_star",)
@@ -406,14 +420,9 @@ def compare(ours: pd.DataFrame, study: str, grid_octaves: float) -> pd.DataFrame
     rows = []
     for w in sorted(set(ours.width.unique()) & set(paper.width.unique())):
         g = ours[ours.width == w]
-        curve = g.groupby("hp")["loss"].mean().sort_index()
-        lr = np.exp(curve.index.to_numpy(dtype=float))
-        mine = curve_summary(lr, curve.to_numpy())
-        per_seed = [curve_summary(np.exp(s.sort_values("hp").hp.to_numpy(dtype=float)),
-                                  s.sort_values("hp").loss.to_numpy(dtype=float))
-                    for _, s in g.groupby("seed")]
-        p = paper[paper.width == w].sort_values("lr")
-        theirs = curve_summary(p.lr.to_numpy(), p.loss.to_numpy())
+        mine = sweep_summary(g)
+        per_seed = [sweep_summary(s) for _, s in g.groupby("seed")]
+        theirs = paper_summary(study, w)
         for q in LR_QUANTITIES + LOSS_QUANTITIES + RISE_QUANTITIES + LISTED_QUANTITIES:
             vals = np.array([s[q] for s in per_seed], dtype=float)
             vals = vals[np.isfinite(vals)]

@@ -498,13 +498,12 @@ def pilot_row(study: str, data: dict) -> CheckResult:
     cmp = relu_paper.compare(df, study, step)
     judged = cmp[cmp.agree.notna()]
     off = judged[judged.agree == False]  # noqa: E712 (a column of True/False/None)
-    star = cmp[cmp.quantity.isin(["log2_lr_star", "loss_star"])]
+    by = cmp.set_index(["width", "quantity"])
     per_width = "; ".join(
-        f"n = {w}: nu* 2^{g.set_index('quantity').ours['log2_lr_star']:.2f} "
-        f"(paper 2^{g.set_index('quantity').paper['log2_lr_star']:.2f}), phi* "
-        f"{g.set_index('quantity').ours['loss_star']:.4g} (paper "
-        f"{g.set_index('quantity').paper['loss_star']:.4g})"
-        for w, g in star.groupby("width"))
+        f"n = {w}: nu* 2^{by.ours[w, 'log2_lr_star']:.2f} "
+        f"(paper 2^{by.paper[w, 'log2_lr_star']:.2f}), phi* {by.ours[w, 'loss_star']:.4g} "
+        f"(paper {by.paper[w, 'loss_star']:.4g})"
+        for w in sorted(cmp.width.unique()))
     verdict = "pass" if len(judged) and off.empty else "differs"
     if not len(judged):
         verdict = "inconclusive"
@@ -512,16 +511,14 @@ def pilot_row(study: str, data: dict) -> CheckResult:
                 f"within tolerance ({cfg.seeds} seeds)")
     variants = {k: (c, d) for k, (c, d, _) in data["variants"].items()}
     table = relu_studies.sensitivity_table(df, variants, step)
-    agreement = {k: _agreement(d.assign(loss=d.loss * (2.0 if c.loss == "half_squared" else 1.0)),
-                               study, step) for k, (c, d) in variants.items()}
+    agreement = {k: _agreement(relu_studies.on_squared_scale(c, d), study, step)
+                 for k, (c, d) in variants.items()}
     reference = paper_at = ""
     if variants:
-        c0, d0 = next(iter(variants.values()))
+        _, d0 = next(iter(variants.values()))
         ref_df = df[(df.width == d0.width.iloc[0]) & df.seed.isin(d0.seed.unique())]
         reference = _agreement(ref_df, study, step)
-        p = relu_paper.readoff(study)
-        p = p[p.width == int(d0.width.iloc[0])].sort_values("lr")
-        paper_at = relu_paper.curve_summary(p.lr.to_numpy(), p.loss.to_numpy())
+        paper_at = relu_paper.paper_summary(study, int(d0.width.iloc[0]))
     moved = [r.variant for _, r in table.iterrows() if r.moves_lr or r.moves_loss]
     details = "\n\n".join(x for x in [
         f"Ours: the seed-mean curve of the pilot ({cfg.parametrisation()}); the paper: the "

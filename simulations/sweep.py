@@ -14,7 +14,8 @@ our earlier convention) with
   later run with more widths adds cells to the same entry;
 * ``relu_sweep.csv`` -- every finished cell (width, hp, loss, seed, val_se,
   val_se_next; hp = log nu), rewritten after each cell;
-* ``cells.json`` -- per cell: seconds, devices, engine knobs, JAX version, git commit.
+* ``cells.json`` -- per cell: seconds, devices, engine knobs, JAX version, git commit
+  (gathered from each cell's ``cells/width_<n>.json``).
 
 The committed results bank (:data:`theory.store.BANK`) holds paper-scale entries made on
 a GPU (benchmarks/relu_paper_gpu.py).
@@ -88,15 +89,12 @@ def _merge(entry: store.Entry, widths) -> "object":
 
 def _log_cell(entry: store.Entry, config: ReluSweepConfig, width: int, seconds: float,
               devices) -> None:
-    """Add one finished cell to cells.json: when, where, with which code and knobs."""
-    path = entry.path(CELLS_LOG)
-    try:
-        cells = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except json.JSONDecodeError:
-        cells = {}
+    """Store one finished cell's record (when, where, with which code and knobs) beside
+    its CSV, ``cells/width_<n>.json``: one file per cell, so processes sharing the entry
+    never rewrite each other's records (:func:`_fold_cell_logs` gathers them)."""
     devs = list(jax.local_devices() if devices is None else devices)
     prov = store.provenance()
-    cells[str(width)] = {
+    record = {
         "seconds": round(seconds, 3), "finished_utc": prov["date_utc"],
         "devices": sorted({f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs}),
         "n_devices": len(devs), "host": prov["host"], "jax": jax.__version__,
@@ -104,6 +102,19 @@ def _log_cell(entry: store.Entry, config: ReluSweepConfig, width: int, seconds: 
         "engine": {k: config.to_json_dict()[k]
                    for k in ("seed_block", "memory_mb", "formulation", "xla_options")},
     }
+    entry.write_json(f"{CELLS_DIR}/width_{width}.json", record)
+
+
+def _fold_cell_logs(entry: store.Entry) -> None:
+    """Rewrite cells.json as the union of its records and every cell's own record (one
+    writer: the process that merges)."""
+    path = entry.path(CELLS_LOG)
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError:
+        cells = {}
+    for rec in sorted((entry.dir / CELLS_DIR).glob("width_*.json")):
+        cells[rec.stem.split("_", 1)[1]] = json.loads(rec.read_text(encoding="utf-8"))
     entry.write_json(CELLS_LOG, cells)
 
 
@@ -112,6 +123,20 @@ def open_sweep(config: ReluSweepConfig, root, *, recompute: bool = False) -> sto
     :class:`~theory.store.StaleResult` when it holds another configuration or code)."""
     return store.open_entry(root, *entry_key(config), config=config.result_key(),
                             modules=CODE_MODULES, recompute=recompute)
+
+
+def _open_shared(config: ReluSweepConfig, root, *, recompute: bool, n_proc: int,
+                 rank: int) -> store.Entry:
+    """:func:`open_sweep` for one of ``n_proc`` processes sharing ``root``: process 0
+    creates (or recomputes) the entry and the others open it after a barrier, so no
+    process sees a half-created folder."""
+    if n_proc == 1:
+        return open_sweep(config, root, recompute=recompute)
+    from jax.experimental import multihost_utils
+
+    entry = open_sweep(config, root, recompute=recompute) if rank == 0 else None
+    multihost_utils.sync_global_devices("fasttransfer-relu-sweep-open")
+    return entry if entry is not None else open_sweep(config, root)
 
 
 def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
@@ -129,7 +154,7 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
     stored (``segment_seconds`` as in :func:`~simulations.relu_engine.train_width`).
     """
     n_proc, rank = jax.process_count(), jax.process_index()
-    entry = open_sweep(config, root, recompute=recompute and rank == 0)
+    entry = _open_shared(config, root, recompute=recompute, n_proc=n_proc, rank=rank)
     done = set(finished_widths(entry.dir))
     order = sorted(config.widths, reverse=True)
     mine = [w for i, w in enumerate(order) if i % n_proc == rank]
@@ -160,7 +185,9 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
         n_nan = int(np.isnan(result.loss).sum())
         log(f"relu sweep ({config.study_label()}): width {width} done in {seconds:.1f}s"
             f"{f', {n_nan} diverged run(s)' if n_nan else ''}")
-        _merge(entry, config.widths)
+        if rank == 0:  # one writer of the merged files
+            _fold_cell_logs(entry)
+            _merge(entry, config.widths)
         if on_cell is not None:
             on_cell(width, seconds, seg_times)
     if n_proc > 1:
@@ -168,6 +195,7 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
         multihost_utils.sync_global_devices("fasttransfer-relu-sweep-done")
     if rank != 0 and n_proc > 1:
         return None
+    _fold_cell_logs(entry)
     df = _merge(entry, config.widths)
     if todo or not entry.complete:
         store.finish(entry, wall_s=wall, widths=finished_widths(entry.dir))

@@ -1,6 +1,7 @@
 """`fasttransfer simulate relu` as two processes under jax.distributed on loopback with
 CPU (gloo) collectives: each process trains its share of the widths into one store."""
 
+import json
 import os
 import socket
 import subprocess
@@ -46,6 +47,9 @@ def test_two_processes_share_one_store(tmp_path):
     assert "width 16 done" in logs[0] and "width 8 done" in logs[1]
     df = pd.read_csv(out / "relu" / "quick" / "mup" / "relu_sweep.csv")
     assert sorted(set(df.width)) == [8, 16] and len(df) == 2 * 5 * 2
+    # each process's cell record reaches the one cells.json (written by process 0 only)
+    cells = json.loads((out / "relu" / "quick" / "mup" / "cells.json").read_text())
+    assert sorted(cells) == ["16", "8"]
 
     # the distributed cell equals the same cell trained here, in one process
     from fasttransfer.cmd_simulate import relu_config_from_args

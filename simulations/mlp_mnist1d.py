@@ -40,8 +40,8 @@ from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
 from fasttransfer.theory.errors import InputError
 
-__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "cross_entropy", "loss_fn",
-           "data", "problem"]
+__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "forward_acts",
+           "cross_entropy", "loss_fn", "data", "problem", "coordinate_check"]
 
 D_IN = 40
 N_CLASSES = 10
@@ -66,8 +66,15 @@ class MLPConfig(RecorderFields):
     n_eval: int = 256
     dtype: str = "float32"
     num_samples: int = 5000
+    # learning-rate schedule: warmup-stable-decay fractions (0, 0: constant, as before;
+    # the paper's transformer runs use 0.04, 0.2), simulations.transformer.wsd_schedule
+    warmup: float = 0.0
+    cooldown: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (0 <= self.warmup and 0 <= self.cooldown and self.warmup + self.cooldown <= 1):
+            raise InputError(f"warmup ({self.warmup}) and cooldown ({self.cooldown}) must be "
+                             "non-negative fractions summing to <= 1", param="warmup")
         if self.depth < 3:
             raise InputError(f"depth must be >= 3 hidden layers, got {self.depth}")
         if min(self.widths) < 1 or self.base_width < 1:
@@ -165,15 +172,22 @@ def init_params(key, width: int, depth: int = 3, base_width: int = 64, dtype="fl
     return params
 
 
-def forward(params, x):
-    """Logits (batch, 10) for inputs x (batch, 40)."""
+def forward_acts(params, x):
+    """(logits (batch, 10), {"h1": (batch, n), ..., "h{D}": (batch, n)}): the output and
+    every hidden activation h_l for inputs x (batch, 40)."""
     import jax.numpy as jnp
 
     depth = len(params) // 2 - 1
-    h = x
+    h, acts = x, {}
     for layer in range(depth):
         h = jnp.maximum(h @ params[f"W{layer}"].T + params[f"b{layer}"][None, :], 0)
-    return h @ params[f"W{depth}"].T + params[f"b{depth}"][None, :]
+        acts[f"h{layer + 1}"] = h
+    return h @ params[f"W{depth}"].T + params[f"b{depth}"][None, :], acts
+
+
+def forward(params, x):
+    """Logits (batch, 10) for inputs x (batch, 40)."""
+    return forward_acts(params, x)[0]
 
 
 def cross_entropy(logits, y):
@@ -218,6 +232,7 @@ def problem(width: int, cfg: MLPConfig):
 
     from fasttransfer.simulations.mup import deep_mlp_lr_multipliers
     from fasttransfer.simulations.topk_training import Problem
+    from fasttransfer.simulations.transformer import wsd_schedule
 
     dtype = jax_dtype(cfg.dtype)
     batch, (x_eval, y_eval) = data(cfg, dtype)
@@ -230,4 +245,49 @@ def problem(width: int, cfg: MLPConfig):
         loss=lambda p, b: loss_fn(p, b[0], b[1]),
         eval_loss=lambda p: loss_fn(p, x_eval, y_eval),
         lr_mult=mult,
+        schedule=(wsd_schedule(cfg.steps, cfg.warmup, cfg.cooldown, dtype)
+                  if cfg.warmup or cfg.cooldown else None),
     )
+
+
+def coordinate_check(widths, *, param: str = "mup", nu: float = 10**-2.1, steps: int = 10,
+                     seeds: int = 4, depth: int = 3, base_width: int = 64, batch: int = 128,
+                     probe: int = 256, dtype: str = "float32"):
+    """The coordinate check (:func:`simulations.coordcheck.coordinate_check`) of this MLP
+    under Adam at the scale-free learning rate ``nu``: l1 = mean |x| of every hidden
+    activation h_l ("h1".."h{D}") and of the logits ("output") on the first ``probe``
+    training sequences, after t = 0..``steps`` updates on batches of ``batch`` drawn with
+    replacement (the same batches at every width).
+
+    ``param``: "mup" (this module's rules relative to ``base_width``) or "sp" (the
+    standard parametrisation: every weight drawn with std 1/sqrt(fan_in), one learning
+    rate nu for all; it is the muP model whose base width is the width itself). Returns
+    the tidy table param, width, t, module, l1, seed."""
+    import jax.numpy as jnp
+    import optax
+
+    from fasttransfer.simulations import coordcheck
+    from fasttransfer.simulations.mup import deep_mlp_lr_multipliers
+
+    if param not in ("mup", "sp"):
+        raise InputError(f"param must be 'mup' or 'sp', got {param!r}", param="param")
+    jdt = jax_dtype(dtype)
+    base = (lambda n: n) if param == "sp" else (lambda n: int(base_width))
+    cfg = MLPConfig(widths=tuple(widths), depth=depth, base_width=base_width, batch=batch,
+                    n_eval=probe, dtype=dtype)
+    draw, (x_probe, _) = data(cfg, jdt)
+
+    def optimizer(width):
+        mult = deep_mlp_lr_multipliers(width, depth, base(width))
+        # Adam's direction, then each layer's own step -nu * multiplier (muP's H_n)
+        per_layer = {k: optax.scale(-nu * m) for k, m in mult.items()}
+        return optax.chain(optax.scale_by_adam(),
+                           optax.multi_transform(per_layer, {k: k for k in mult}))
+
+    return coordcheck.coordinate_check(
+        init=lambda key, n: init_params(key, n, depth, base(n), jdt),
+        apply=forward_acts,
+        loss=lambda logits, y: cross_entropy(logits, y),
+        data=lambda key, t: draw(key),
+        x_probe=jnp.asarray(x_probe), widths=widths, optimizer=optimizer, steps=steps,
+        seeds=seeds, label=param)

@@ -111,3 +111,38 @@ def test_a_seed_names_the_same_batches_with_and_without_x64():
     np.testing.assert_array_equal(np.asarray(x64), np.asarray(x32))
     np.testing.assert_array_equal(np.asarray(y64), np.asarray(y32))
     assert len(np.unique(np.asarray(x64), axis=0)) > 1  # not one repeated sequence
+
+
+def test_coordinate_check_separates_mup_from_sp():
+    """The public coordinate check on this MLP (widths 32..512, 3 seeds, 1 Adam step):
+    known answers at t = 0 (muP output slope -1/2, a CLT over n terms scaled by 1/n;
+    SP output slope 0) and after one step SP's output grows with width (each of the n
+    readout weights moves by Theta(nu), so the output by Theta(n nu)) while muP's does not.
+    Intervals: the criterion's simultaneous Student-t bounds from the seed spread."""
+    import pandas as pd
+
+    from fasttransfer.simulations import coordcheck as cc
+
+    widths = (32, 128, 512)
+    df = pd.concat([M.coordinate_check(widths, param=p, steps=1, seeds=3, batch=64, probe=128)
+                    for p in ("mup", "sp")], ignore_index=True)
+    assert set(df["module"]) == {"h1", "h2", "h3", "output"}
+    assert sorted(df["t"].unique()) == [0, 1]
+    tab = cc.criterion(cc.slopes(df)).table.set_index(["param", "module", "t"])
+    lo, hi = tab.loc[("mup", "output", 0), ["lo", "hi"]]
+    assert lo <= -0.5 <= hi
+    lo, hi = tab.loc[("sp", "output", 0), ["lo", "hi"]]
+    assert lo <= 0.0 <= hi
+    assert tab.loc[("sp", "output", 1), "flag"] == "grows"
+    assert tab.loc[("mup", "output", 1), "flag"] != "grows"
+
+
+def test_coordinate_check_at_the_base_width_is_the_standard_parametrisation():
+    """At n = n0 the muP model IS the standard-parametrisation model: same draws, same
+    steps, so the two tables agree exactly."""
+    kw = dict(steps=2, seeds=2, base_width=64, batch=32, probe=32, dtype="float64")
+    mup_ = M.coordinate_check((64,), param="mup", **kw)
+    sp = M.coordinate_check((64,), param="sp", **kw)
+    np.testing.assert_array_equal(mup_["l1"].to_numpy(), sp["l1"].to_numpy())
+    with pytest.raises(InputError, match="param"):
+        M.coordinate_check((64,), param="ntk")

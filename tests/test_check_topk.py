@@ -91,9 +91,33 @@ def test_the_transfer_verdict_reads_the_transfer_sweep():
     rec = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
     more = rec.assign(seed=rec["seed"] + 10, recorded=False)
     row = topk._setting_row("mlp", _res(prof, final, pd.concat([rec, more])), (), "quick")
-    assert "transfer (4 seeds, 2 of them recorded): " in row.measured
+    assert "the decomposed loss (4 seeds, 2 of them recorded): " in row.measured
+    # no raw_loss column: the last iterate's verdict says so instead of guessing
+    assert row.data["transfer_verdict_last_iterate"] == "inconclusive"
+    assert "at the last iterate w_T: inconclusive (no last-iterate losses stored)" in row.measured
     assert row.data["transfer_verdict"] == topk._analyze(pd.concat([rec, more]))[0].verdict
     one_width = rec[rec["width"] == WIDTHS[0]]
     row = topk._setting_row("mlp", _res(prof, final, one_width), (), "quick")
     assert row.data["transfer_verdict"] == "inconclusive"
-    assert "transfer (2 seeds): inconclusive (" in row.measured
+    assert "the decomposed loss (2 seeds): inconclusive (" in row.measured
+    assert "not a test of the paper's positive claim" in row.measured
+
+
+def test_the_last_iterate_verdict_reads_raw_loss():
+    """The last-iterate verdict is the same analysis on the raw_loss column: equal losses
+    give equal verdicts, and a raw_loss whose optimum does not move (a width-free curve)
+    gives that curve's own verdict, not the EMA point's."""
+    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
+                         res_shift=lambda n: n**-0.5)
+    rec = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
+    same = rec.assign(raw_loss=rec["loss"])
+    row = topk._setting_row("mlp", _res(prof, final, same), (), "quick")
+    assert row.data["transfer_verdict_last_iterate"] == row.data["transfer_verdict"]
+    flat = rec.assign(raw_loss=(rec["hp"] - 0.3) ** 2 + 1.0)
+    row = topk._setting_row("mlp", _res(prof, final, flat), (), "quick")
+    expected = topk._analyze(flat.assign(loss=flat["raw_loss"]))
+    word = expected[0].verdict if expected[0] is not None else "inconclusive"
+    assert row.data["transfer_verdict_last_iterate"] == word
+    text = topk._transfer_text(*expected)
+    assert "at the last iterate w_T: " + text in row.measured
+    assert text != topk._transfer_text(*topk._analyze(rec))  # the test can tell them apart

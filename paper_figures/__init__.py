@@ -32,4 +32,5 @@ FIGURES: dict[str, str] = {
     "topk_profile": "fasttransfer.paper_figures.topk_profile",
     "topk_flatness": "fasttransfer.paper_figures.topk_flatness",
     "topk_kappa": "fasttransfer.paper_figures.topk_kappa",
+    "samplewise_mci": "fasttransfer.paper_figures.samplewise",
 }

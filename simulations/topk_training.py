@@ -43,7 +43,7 @@ from fasttransfer.simulations.recorder import (RecorderConfig, RecorderFields, T
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Problem", "train", "train_with_ema", "run_width", "sweep_fn", "final_losses", "tidy_results",
+__all__ = ["Problem", "train", "train_with_ema", "ema_path", "run_width", "sweep_fn", "final_losses", "tidy_results",
            "faithfulness",
            "ema_tradeoff", "variant_effects", "default_variants", "recorder_config",
            "ReluTopkConfig", "relu_problem"]
@@ -137,6 +137,28 @@ def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=N
     states0 = tuple(r.ema_state(carry0[0], b) for r, b in zip(recorders, betas))
     (carry, states), _ = jax.lax.scan(body, (carry0, states0), None, length=int(steps))
     return carry, states
+
+
+def ema_path(problem: Problem, lr, seed, *, steps: int, recorder):
+    """The EMA point at every step: a pytree like the parameters with a leading axis of
+    length steps + 1 (wbar_0 = w_0, ..., wbar_T), along the training of :func:`train`
+    with ``recorder``'s EMA (:meth:`TrajectoryRecorder.ema_update`). For analyses that
+    need the trajectory itself (the sample-wise decomposition); jit-able."""
+    import jax
+    import jax.numpy as jnp
+
+    carry0, step = _stepper(problem, lr, seed)
+
+    def body(c, _):
+        carry, st = c
+        carry = step(carry)
+        st = recorder.ema_update(st, carry[0])
+        return (carry, st), st.ema
+
+    state0 = recorder.ema_state(carry0[0])
+    _, path = jax.lax.scan(body, (carry0, state0), None, length=int(steps))
+    return jax.tree_util.tree_map(lambda w0, w: jnp.concatenate([w0[None], w]), carry0[0],
+                                  path)
 
 
 def train(problem: Problem, lr, seed, *, steps: int):

@@ -121,3 +121,22 @@ def test_the_last_iterate_verdict_reads_raw_loss():
     text = topk._transfer_text(*expected)
     assert "at the last iterate w_T: " + text in row.measured
     assert text != topk._transfer_text(*topk._analyze(rec))  # the test can tell them apart
+
+
+def test_samplewise_row_reads_its_study(tmp_path):
+    """The sample-wise row at the quick preset: its verdict is the stated rule on the
+    stored interval, its numbers are the stored study's, and it names its figure."""
+    from fasttransfer.checks import CheckContext
+    from fasttransfer.simulations import samplewise
+    from fasttransfer.theory import mci as sw
+
+    row = topk._samplewise_row(CheckContext(preset="quick", out=tmp_path, log=lambda s: None))
+    res = samplewise.simulate(tmp_path, "quick", progress=False, log=lambda s: None)  # reused
+    lo, hi = sw.easy_minus_hard(res["mci"], res["config"].frac)["ci"]
+    assert row.data["easy_minus_hard"]["ci"] == pytest.approx([lo, hi], nan_ok=True)
+    assert row.verdict == ("pass" if lo > 0 else "differs" if hi < 0 else "inconclusive")
+    n = sw.reference_width(res["mci"]["width"].unique())
+    m = res["mci"].loc[res["mci"]["width"] == n, "mci"]
+    assert row.data["mean_mci"] == pytest.approx(m.mean())
+    assert f"mean MCI {m.mean():.1f}" in row.measured
+    assert row.figures == ("figures/samplewise_mci.png",)

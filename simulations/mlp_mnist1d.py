@@ -104,7 +104,10 @@ class MLPConfig(RecorderFields):
         all 5 windows tried (0-47, 12-59, 24-71, 36-83, 48-95: ``no-transfer``, beta's
         upper limit -0.05 to -0.13); at 0-47 beta - alpha/2 = -0.58 [-0.78, -0.36], drift
         +0.294 [0.277, 0.313], alpha 0.55. Shorter training (<= 3 epochs) leaves
-        nu_star flat from width ~11 on, below what the estimator can resolve."""
+        nu_star flat from width ~11 on, below what the estimator can resolve. Why the
+        optimum drifts (the muP rules pass the coordinate check; at the last iterate the
+        optimum stops moving from width 64 on, at the EMA point it moves as n^0.28 up to
+        width 512): docs/mlp_drift.md."""
         if name == "quick":
             cfg = cls()
         elif name == "cpu":

@@ -13,7 +13,8 @@ our earlier convention) with
   run loses no finished cell and leaves no half cell); the widths are the cells, so a
   later run with more widths adds cells to the same entry;
 * ``relu_sweep.csv`` -- every finished cell (width, hp, loss, seed, val_se,
-  val_se_next; hp = log nu), rewritten after each cell;
+  val_se_next; hp = log nu), rewritten after each cell (a run that finds every cell
+  done writes nothing);
 * ``cells.json`` -- per cell: seconds, devices, engine knobs, JAX version, git commit
   (gathered from each cell's ``cells/width_<n>.json``).
 
@@ -75,16 +76,21 @@ def _frame_csv(df) -> str:
     return df.to_csv(index=False, float_format="%.17g", na_rep="nan")
 
 
-def _merge(entry: store.Entry, widths) -> "object":
-    """Rewrite relu_sweep.csv from the finished cells among ``widths``; the merged frame."""
+def _cells_frame(entry: store.Entry, widths=None):
+    """The finished cells (all, or those among ``widths``) as one frame."""
     import pandas as pd
 
-    done = [w for w in finished_widths(entry.dir) if w in set(widths)]
+    done = [w for w in finished_widths(entry.dir) if widths is None or w in set(widths)]
     frames = [pd.read_csv(cell_path(entry.dir, w)) for w in done]
-    df = (pd.concat(frames, ignore_index=True) if frames
-          else pd.DataFrame(columns=list(FRAME_COLUMNS)))
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=list(FRAME_COLUMNS)))
+
+
+def _merge(entry: store.Entry, widths) -> "object":
+    """Rewrite relu_sweep.csv from every finished cell; the merged frame of ``widths``."""
+    df = _cells_frame(entry)
     entry.write_text(CSV_NAME, _frame_csv(df))
-    return df
+    return df[df["width"].isin(list(widths))].reset_index(drop=True)
 
 
 def _log_cell(entry: store.Entry, config: ReluSweepConfig, width: int, seconds: float,
@@ -195,10 +201,11 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
         multihost_utils.sync_global_devices("fasttransfer-relu-sweep-done")
     if rank != 0 and n_proc > 1:
         return None
+    if not todo and entry.complete:  # reused: reading never writes
+        return _cells_frame(entry, config.widths)
     _fold_cell_logs(entry)
     df = _merge(entry, config.widths)
-    if todo or not entry.complete:
-        store.finish(entry, wall_s=wall, widths=finished_widths(entry.dir))
+    store.finish(entry, wall_s=wall, widths=finished_widths(entry.dir))
     return df
 
 

@@ -55,10 +55,19 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     assert manifest["code_version"] == store.code_version(sweep.CODE_MODULES)
     _, back, e = sweep.read_sweep(tmp_path, cfg)
     assert len(back) == len(df) and e.complete
-    # re-running recomputes nothing
+    # re-running recomputes nothing and writes nothing (every file byte- and time-identical)
+    def files():
+        return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in entry.rglob("*") if p.is_file()}
+
+    before = files()
     calls.clear()
-    sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
-    assert calls == []
+    again = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert calls == [] and files() == before
+    pd.testing.assert_frame_equal(again, df)
+    # a run over fewer widths reuses them and keeps the entry's other cells in its CSV
+    sub = sweep.run_sweep(cfg.replace(widths=(16, 32)), tmp_path, progress=False,
+                          log=lambda s: None)
+    assert calls == [] and sorted(set(sub.width)) == [16, 32] and files() == before
     # a lost cell (and a stray temporary file from a killed write) is redone, alone
     os.unlink(sweep.cell_path(entry, 32))
     (entry / sweep.CELLS_DIR / ".width_64.csv.x1.tmp").write_text("width,hp\n1,")

@@ -25,12 +25,10 @@ an argparse error) prints one line on stderr and exits with code 2; never a trac
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
-import types
-import typing
 from pathlib import Path
+from typing import Callable
 
 from fasttransfer.theory.errors import InputError, cli_message
 
@@ -81,51 +79,6 @@ def int_list(text: str) -> tuple[int, ...]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
-
-
-# ---------------------------------------------------------- the override convention
-def _parse_field(text: str, hint, name: str):
-    """``text`` as a value of the type ``hint`` (int, float, str, bool, None-able,
-    tuple[X, ...])."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if text.strip().lower() == "none" and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _parse_field(text, inner[0], name)
-    if origin is tuple:
-        item = args[0] if args else str
-        return tuple(_parse_field(t.strip(), item, name) for t in text.split(",") if t.strip())
-    try:
-        if hint is bool:
-            low = text.strip().lower()
-            if low not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(text)
-            return low in ("true", "1", "yes")
-        if hint in (int, float, str):
-            return hint(text)
-    except ValueError:
-        raise InputError(f"set: {name}={text!r} is not a {hint.__name__}", param="set") from None
-    raise InputError(f"set: field {name} cannot be set from the command line", param="set")
-
-
-def apply_overrides(config, pairs) -> object:
-    """``config`` (a frozen dataclass) with ``FIELD=VALUE`` pairs applied by
-    ``dataclasses.replace`` (so its own validation runs); unknown fields are an error
-    naming the fields there are."""
-    if not pairs:
-        return config
-    hints = typing.get_type_hints(type(config))
-    names = [f.name for f in dataclasses.fields(config)]
-    changes = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key = key.strip()
-        if not sep or key not in names:
-            raise InputError(f"set: expected FIELD=VALUE with FIELD one of {', '.join(names)}; "
-                             f"got {pair!r}", param="set")
-        changes[key] = _parse_field(text, hints[key], key)
-    return dataclasses.replace(config, **changes)
 
 
 def _topk_settings(text: str) -> tuple[str, ...]:
@@ -303,7 +256,7 @@ def _coordcheck(p: argparse.ArgumentParser) -> None:
     _progress_arg(p)
 
 
-COMMANDS: dict[str, tuple[str, typing.Callable]] = {
+COMMANDS: dict[str, tuple[str, Callable]] = {
     "analyze": ("estimate alpha, beta and the transfer verdict from a width x HP sweep", _analyze),
     "plan": ("Theorem 2 planner: compute-optimal proxy width, trials and target width", _plan),
     "verify": ("run every check of the paper's claims and write report.md", _verify),

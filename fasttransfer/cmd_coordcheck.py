@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from dataclasses import replace
 
-    from fasttransfer.cli import apply_overrides
+    from fasttransfer.overrides import apply_overrides
 
     short = {"widths": args.widths, "seeds": args.seeds, "steps": args.steps, "lr": args.lr,
              "dtype": args.dtype}

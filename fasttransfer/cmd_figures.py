@@ -29,8 +29,7 @@ def _stored_entries(root: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from fasttransfer.checks import CheckContext
-    from fasttransfer.cmd_verify import draw_figure
-    from fasttransfer.paper_figures import FIGURES
+    from fasttransfer.paper_figures import FIGURES, draw
     from fasttransfer.theory.errors import InputError
 
     names = list(FIGURES)
@@ -47,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {line}", flush=True)
     missing = 0
     for i, name in enumerate(names, 1):
-        why = draw_figure(name, ctx)
+        why = draw(name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset,
+                   fallback=ctx.base_preset)
         missing += why is not None
         print(f"[{i}/{len(names)}] {name}: " + (f"{ctx.figures_dir / name}.png" if why is None
                                                 else f"not drawn ({why})"), flush=True)

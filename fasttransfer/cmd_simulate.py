@@ -4,7 +4,7 @@ provenance); resumable (finished cells are never recomputed), reused when stored
 stored result of another configuration or code refused unless --recompute.
 
 The configuration is the target's preset with ``--set FIELD=VALUE`` and the target's
-shorthand flags applied (:func:`fasttransfer.cli.apply_overrides`); ``--print-config``
+shorthand flags applied (:func:`fasttransfer.overrides.apply_overrides`); ``--print-config``
 prints it and exits.
 
 ``simulate relu`` runs as several processes (e.g. one per GPU host) against one shared
@@ -33,7 +33,7 @@ def _print_config(config: dict) -> int:
 def relu_config_from_args(args: argparse.Namespace):
     """The preset (``--preset``, ``--study``, ``--param``) with the shorthand flags and
     ``--set`` applied."""
-    from fasttransfer.cli import apply_overrides
+    from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations import relu_config
 
     cfg = relu_config.preset(args.preset, args.param, study=args.study)
@@ -86,8 +86,8 @@ def run_relu(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- rfrr
 def run_rfrr(args: argparse.Namespace) -> int:
-    from fasttransfer.checks.theorem3 import study_and_constants
-    from fasttransfer.cli import apply_overrides
+    from fasttransfer.rfrr_study import study_and_constants
+    from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations.rfrr import RFRRConfig
 
     config = apply_overrides(RFRRConfig.preset_config(args.preset), args.set)
@@ -110,7 +110,7 @@ def run_rfrr(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- topk
 def run_topk(args: argparse.Namespace) -> int:
-    from fasttransfer.cli import apply_overrides
+    from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations.topk_study import configs, simulate
 
     cfgs = configs(args.preset, settings=args.settings, widths=args.widths,

@@ -24,28 +24,13 @@ def _selected(only: str | None) -> list[str]:
     return [n for n in CHECKS if n in names]
 
 
-def _figure_preset(module, ctx) -> str:
-    """The preset a figure is drawn at: the run's, where the figure's study has it
-    (``PRESETS`` in the module), else the base preset the check ran at."""
-    return ctx.preset if ctx.preset in getattr(module, "PRESETS", ()) else ctx.base_preset
-
-
 def draw_figure(name: str, ctx) -> str | None:
-    """Draw one figure from the stored results into ``ctx.figures_dir`` (figures are
-    views: nothing is simulated here); None when drawn, else why not."""
-    import importlib
+    """:func:`paper_figures.draw` at the run's preset (its base preset where the figure's
+    study lacks it) into ``ctx.figures_dir``: None when drawn, else why not."""
+    from fasttransfer.paper_figures import draw
 
-    from fasttransfer.paper_figures import FIGURES
-    from fasttransfer.paper_figures.style import save
-    from fasttransfer.theory.store import MissingResult, StaleResult
-
-    module = importlib.import_module(FIGURES[name])
-    try:
-        save(module.plot(module.load(ctx.results_dir, _figure_preset(module, ctx))),
-             ctx.figures_dir, name)
-    except (MissingResult, StaleResult) as err:
-        return str(err)
-    return None
+    return draw(name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset,
+                fallback=ctx.base_preset)
 
 
 def _draw_check_figures(rows, ctx) -> list:

@@ -34,3 +34,23 @@ FIGURES: dict[str, str] = {
     "topk_kappa": "fasttransfer.paper_figures.topk_kappa",
     "samplewise_mci": "fasttransfer.paper_figures.samplewise",
 }
+
+
+def draw(name: str, results_dir, out_dir, *, preset: str, fallback: str) -> str | None:
+    """Draw figure ``name`` from the results stored under ``results_dir`` (then the
+    bank) into ``out_dir`` as PNG and PDF, at ``preset`` where its study has it
+    (``PRESETS`` in the module), else at ``fallback``. Figures are views: nothing is
+    simulated; returns None when drawn, else why not (missing or stale results)."""
+    import importlib
+
+    from fasttransfer.paper_figures.style import save
+    from fasttransfer.theory.store import MissingResult, StaleResult
+
+    module = importlib.import_module(FIGURES[name])
+    at = preset if preset in getattr(module, "PRESETS", ()) else fallback
+    try:
+        save(module.plot(module.load(results_dir, at)), out_dir, name)
+    except (MissingResult, StaleResult) as err:
+        return str(err)
+    return None
+

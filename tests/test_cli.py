@@ -2,36 +2,11 @@
 preset/override convention (--preset, --set FIELD=VALUE) for every configuration."""
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
-from fasttransfer.cli import COMMANDS, apply_overrides, build_parser, main
+from fasttransfer.cli import COMMANDS, build_parser, main
 from fasttransfer.theory.errors import InputError
-
-
-@dataclass(frozen=True)
-class _Cfg:
-    widths: tuple[int, ...] = (1, 2)
-    lr: float = 0.1
-    name: str = "a"
-    flag: bool = False
-    cap: int | None = None
-
-
-def test_apply_overrides_parses_by_field_type():
-    cfg = apply_overrides(_Cfg(), ["widths=64, 128", "lr=1e-3", "name=b", "flag=true",
-                                   "cap=none"])
-    assert cfg == _Cfg(widths=(64, 128), lr=1e-3, name="b", flag=True, cap=None)
-    assert apply_overrides(_Cfg(), ["cap=3"]).cap == 3
-    assert apply_overrides(_Cfg(), []) == _Cfg()
-    with pytest.raises(InputError, match="FIELD one of widths, lr, name, flag, cap") as err:
-        apply_overrides(_Cfg(), ["steps=3"])
-    assert err.value.param == "set"
-    with pytest.raises(InputError, match="not a float"):
-        apply_overrides(_Cfg(), ["lr=fast"])
-    with pytest.raises(InputError, match="FIELD=VALUE"):
-        apply_overrides(_Cfg(), ["lr"])
 
 
 @pytest.mark.parametrize("argv", [

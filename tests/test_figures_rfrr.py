@@ -13,7 +13,7 @@ from fasttransfer.theory.store import MissingResult
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from fasttransfer.checks.theorem3 import study_and_constants
+    from fasttransfer.rfrr_study import study_and_constants
     from fasttransfer.simulations.rfrr import RFRRConfig
 
     root = tmp_path_factory.mktemp("rfrr_results")

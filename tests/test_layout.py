@@ -77,3 +77,31 @@ def test_checks_never_draw():
     bad = {str(p.relative_to(ROOT)): sorted(_imported_roots(p) & {"paper_figures"})
            for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py"))}
     assert not {k: v for k, v in bad.items() if v}, bad
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every dotted module name ``path`` imports (lazy imports included)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def test_commands_form_no_cycle():
+    """The command handlers (fasttransfer/cmd_*.py) sit under the parser: none imports
+    the parser (fasttransfer.cli) or another handler, and only ``verify`` reaches into a
+    check (the others share code through ordinary modules, e.g. overrides, rfrr_study)."""
+    bad = {}
+    for path in sorted((ROOT / "fasttransfer").glob("cmd_*.py")):
+        mods = _imported_modules(path)
+        hits = {m for m in mods if m == "fasttransfer.cli" or m.startswith("fasttransfer.cmd_")}
+        if path.stem != "cmd_verify":
+            hits |= {m for m in mods if m.startswith("fasttransfer.checks.")
+                     and m != "fasttransfer.checks.CheckContext"}
+        if hits:
+            bad[path.name] = sorted(hits)
+    assert not bad, f"command handlers importing the parser, each other or a check: {bad}"

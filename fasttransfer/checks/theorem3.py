@@ -143,23 +143,6 @@ def _normalisation_row(const, alt_z, z_max) -> CheckResult:
         note=NOTE_PAPER)
 
 
-def study_and_constants(root, config, *, recompute: bool = False, log=print,
-                        progress: bool = False):
-    """The study entry and the constants entry of ``config`` under ``root`` (reused when
-    stored): (study tables by name, constants.json as a dict). ``simulate rfrr`` runs
-    this too."""
-    from fasttransfer.proofs_check.rfrr_constants import store_constants
-    from fasttransfer.simulations.rfrr import read_study, run_study
-
-    study = read_study(run_study(root, config, recompute=recompute, log=log,
-                                 progress=progress))
-    P = config.paper
-    const = store_constants(root, config.preset, psi_1=P.psi_1, mu1_sq=P.mu1_sq,
-                            target_mu1_sq=P.target_mu1_sq, sigma_eps=P.sigma_eps,
-                            dps=max(config.dps, 30), recompute=recompute, log=log)
-    return study, const.read_json("constants.json")
-
-
 def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
@@ -171,6 +154,8 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     config = RFRRConfig.preset_config(ctx.base_preset)
     P, oc = config.paper, config.ours
     ctx.log("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
+    from fasttransfer.rfrr_study import study_and_constants
+
     res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute, log=ctx.log)
     v, loc = const["values"], const["located"]
     figs_a, figs_b = ("figures/rfrr_risk.png",), ("figures/rfrr_rates.png",)

@@ -63,21 +63,18 @@ def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate"
     are those of ``fasttransfer analyze`` (:func:`fasttransfer.theory.rates.
     analyze_sweep`; ``divergence`` a :class:`fasttransfer.theory.sweep_data.
     DivergenceRule`)."""
-    import numpy as np
-
     from fasttransfer.theory.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep as _analyze
-    from fasttransfer.theory.sweep_data import read_sweep, validate_sweep
+    from fasttransfer.theory.sweep_data import log_of_hp, read_sweep, validate_sweep
 
     if isinstance(sweep, (str, Path)):
         df, source = read_sweep(sweep, log_hp=log_hp, check_widths=False), str(sweep)
     else:
         df, source = sweep.copy(), ""
         if log_hp:
-            if "hp" not in df or (np.asarray(df["hp"], dtype=float) <= 0).any():
-                raise InputError("log_hp: column 'hp' must be > 0 to take its log",
-                                 param="log_hp")
-            df["hp"] = np.log(np.asarray(df["hp"], dtype=float))
+            if "hp" not in df:
+                raise InputError("log_hp: the sweep has no column 'hp'", param="log_hp")
+            df["hp"] = log_of_hp(df["hp"])
         df = validate_sweep(df, check_widths=False)
     analysis = _analyze(df, reference=reference, bootstrap=bootstrap, seed=seed, window=window,
                         margin=margin, skip_bad_widths=skip_bad_widths,

@@ -12,25 +12,23 @@ from fasttransfer.theory.store import atomic_write_json
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from fasttransfer.analysis import SweepResult
+    from fasttransfer.analysis import analyze_sweep
     from fasttransfer.theory.errors import InputError
-    from fasttransfer.theory.rates import analyze_sweep
-    from fasttransfer.theory.sweep_data import DivergenceRule, read_sweep
+    from fasttransfer.theory.sweep_data import DivergenceRule
 
     if args.window < 5:
         raise InputError(f"--window must be at least 5 (got {args.window})")
     rule = DivergenceRule(factor=args.diverged_factor or None, above=args.diverged_above,
                           max_fraction=args.max_diverged_fraction)
-    df = read_sweep(args.sweep, log_hp=args.log_hp, check_widths=False)
     for flag, out in (("--json", args.json), ("--plot", args.plot)):
         if out is not None and out.parent and not out.parent.exists():
             raise InputError(f"{flag}: directory {out.parent} does not exist")
-    analysis = analyze_sweep(df, reference=args.reference, bootstrap=args.bootstrap,
-                             seed=args.seed, window=args.window, margin=args.margin,
-                             skip_bad_widths=args.skip_bad_widths,
-                             independent_cells=args.independent_cells, divergence=rule)
-    result = SweepResult(analysis, df, str(args.sweep), log_hp=args.log_hp)
+    # the public entry point, as a Python caller would use it (one reading path)
+    result = analyze_sweep(args.sweep, log_hp=args.log_hp, reference=args.reference,
+                           bootstrap=args.bootstrap, seed=args.seed, window=args.window,
+                           margin=args.margin, skip_bad_widths=args.skip_bad_widths,
+                           independent_cells=args.independent_cells, divergence=rule)
+    analysis = result.analysis
     print(result.summary())
     if args.json is not None:
         atomic_write_json(args.json, analysis.to_json_dict())

@@ -124,3 +124,17 @@ def test_densify_excludes_cells_by_the_fraction_of_diverged_seeds():
     sub = strict.take([0, 2])
     assert list(sub.widths) == [WIDTHS[0], WIDTHS[2]] and sub.diverged == 1
     assert sub.loss.shape == (2, 9, 4)
+
+
+def test_log_of_hp_is_the_one_log_hp_rule():
+    """The CSV reader and the Python entry point take the log through one function."""
+    import math
+
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.sweep_data import log_of_hp
+
+    np.testing.assert_allclose(log_of_hp([1.0, math.e]), [0.0, 1.0])
+    with pytest.raises(InputError, match=r"line 3: -2\)"):
+        log_of_hp([1.0, -2.0], lines=[2, 3])
+    with pytest.raises(InputError, match=r"its log \(0\)"):
+        log_of_hp([0.0])

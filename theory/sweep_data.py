@@ -46,6 +46,19 @@ def fmt_value(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- reading
+def log_of_hp(hp, lines=None) -> np.ndarray:
+    """ln hp (``--log-hp``: a sweep given in the HP itself), refusing hp <= 0 with the
+    first offending value (and its file line when ``lines`` gives them)."""
+    hp = np.asarray(hp, dtype=float)
+    bad = np.flatnonzero(hp <= 0)
+    if len(bad):
+        i = int(bad[0])
+        at = f"line {lines[i]}: " if lines is not None else ""
+        raise InputError(f"log_hp: column 'hp' must be > 0 to take its log ({at}"
+                         f"{fmt_value(hp[i])})", param="log_hp")
+    return np.log(hp)
+
+
 def read_sweep(path, *, log_hp: bool = False, check_widths: bool = True) -> pd.DataFrame:
     """Read and validate a sweep CSV (columns ``width,hp,loss[,seed][,init_loss]``; extra
     columns ignored). Returns a DataFrame with columns width (float), hp (float; natural
@@ -65,12 +78,7 @@ def read_sweep(path, *, log_hp: bool = False, check_widths: bool = True) -> pd.D
         i = int(np.flatnonzero(width <= 0)[0])
         raise InputError(f"{path}: column 'width' must be > 0 (line {line_no[i]}: {fmt_value(width[i])})")
     if log_hp:
-        if (hp <= 0).any():
-            i = int(np.flatnonzero(hp <= 0)[0])
-            raise InputError(
-                f"log_hp: column 'hp' must be > 0 to take its log (line {line_no[i]}: {fmt_value(hp[i])})",
-                param="log_hp")
-        hp = np.log(hp)
+        hp = log_of_hp(hp, line_no)
     if has_seed:
         seed_f = out["seed"]
         if (seed_f != np.round(seed_f)).any():

@@ -22,16 +22,11 @@ configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) wit
   recorded seeds and the configuration's ``transfer_seeds`` (an optional field: seeds
   trained without records, :func:`transfer_frame`), and ``sweep.csv`` (its width, hp,
   loss, seed: what ``fasttransfer analyze`` reads and the transfer verdict uses);
-* ``kappa.json`` (what the figures draw): Algorithm 1 as published
-  (:func:`simulations.hypothesis1.algorithm1`, on the seed means of all seeds):
-  ``kappa_hat`` {width: per-learning-rate list over ``kappa_hat_hp`` [width], or null
-  for Fail}, the accepted ``tau`` pairs, the ``algorithm1`` constants, ``kappa`` (one k
-  for the fixed-k figures: the median of all kappa_hat entries, K_max when Algorithm 1
-  fails everywhere; ``fail_reason`` says how close its gates came), ``conv_err_total``
-  (ConvErr of each width's total, finite cells), ``rank_bounded`` (residual at K_max
-  identically zero) and the
-  decomposition rate table ``rate`` (t_n, its k, J(kappa_hat), b_n from the grid argmins).
-  The Hypothesis 1 statistics need the rate analysis and live in the check.
+Algorithm 1 (:func:`theory.hypothesis1.kappa_summary`: kappa_hat per width and learning
+rate, the fixed kappa of the figures, the decomposition rate table) and the Hypothesis 1
+statistics are computed from these frames when they are read, never stored: the entry
+holds what training produced, keyed on the code that produced it, so editing a statistic
+leaves every entry (the transformers' GPU runs included) current.
 
 hp is the natural log of the scale-free learning rate nu.
 """
@@ -79,7 +74,7 @@ PRESET_SETTINGS = {"quick": ("relu", "mlp", "mlp_sgd"),
                    "paper": SETTINGS}
 # The code every setting's stored numbers depend on (the results store's code version).
 CODE_MODULES = (_SIM + "topk_study", _SIM + "recorder", _SIM + "topk_training",
-                _SIM + "hypothesis1", _SIM + "alignment", _SIM + "mup")
+                _SIM + "alignment", _SIM + "mup")
 K_CURVES = (1, 4, 16, 60)
 # Where the recorder variants are measured: each variant is one more compiled run, which
 # for the transformers costs about a minute on a CPU; the MLPs measure the recorder.
@@ -198,7 +193,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
     or None),
     the recorder configuration used ("recorder"), the configuration and Algorithm 1's
-    output ("kappa": the content of kappa.json).
+    output ("kappa": :func:`theory.hypothesis1.kappa_summary`, computed when read).
 
     variants=False skips the recorder-variants table (tiny runs); stored_only:
     never train, read the finished entry from ``root`` or the results bank (raises
@@ -207,6 +202,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     from tqdm import tqdm
 
     from fasttransfer.simulations.topk_training import recorder_config, run_width, tidy_results
+    from fasttransfer.theory.hypothesis1 import kappa_summary
 
     def run(entry: store.Entry) -> dict:
         if variants and setting in VARIANT_SETTINGS:
@@ -232,7 +228,6 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
         entry.write_csv("sweep.csv", result["transfer"][["width", "hp", "loss", "seed"]],
                         float_format="%.10g")
-        entry.write_json("kappa.json", kappa_summary(result["profile"], result["final"]))
         made = {"recorder": _jsonable(asdict(rc)), "k_curves": list(K_CURVES)}
         if hasattr(cfg, "corpus"):  # the text depends on the Python that ships it
             from fasttransfer.simulations.text_corpus import corpus_info
@@ -252,42 +247,10 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     out["variants"] = (entry.read_csv("variants.csv") if entry.path("variants.csv").exists()
                        else None)
     out["recorder"] = entry.manifest["result"]["recorder"]
-    out["kappa"] = entry.read_json("kappa.json")
+    out["kappa"] = kappa_summary(out["profile"], out["final"])  # computed when read
     out["config"] = cfg
     out["source"] = entry.describe()
     return out
-
-
-def kappa_summary(profile, final) -> dict:
-    """kappa.json's content (module docstring): Algorithm 1 on all seeds' means."""
-    import numpy as np
-
-    from fasttransfer.simulations.hypothesis1 import (Algorithm1Settings, algorithm1, conv_err,
-                                                      grid_step, profiles, rank_bounded,
-                                                      rate_bound)
-
-    P = profiles(profile, final)
-    settings = Algorithm1Settings()
-    khat = algorithm1(P, settings)
-    found = [k for kh in khat.values() if not kh.failed for k in kh.kappa]
-    kappa = int(np.round(np.median(found))) if found else int(P.ks[-1])
-    rate = rate_bound(P, khat)
-    num = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731
-    return {
-        "kappa": kappa,
-        "kappa_rule": "median of all kappa_hat entries" if found else "K_max (Algorithm 1 failed)",
-        "kappa_hat": {str(n): None if kh.failed else list(kh.kappa) for n, kh in khat.items()},
-        "kappa_hat_hp": {str(n): list(kh.hp) for n, kh in khat.items()},
-        "tau": {str(n): None if kh.failed else list(kh.tau) for n, kh in khat.items()},
-        "fail_reason": {str(n): kh.reason for n, kh in khat.items() if kh.failed},
-        "conv_err_total": {str(int(n)): float(conv_err(P.hp[np.isfinite(t)], t[np.isfinite(t)]))
-                           for n, t in zip(P.widths, P.total)},
-        "algorithm1": settings.describe(grid_step(P.hp)),
-        "rank_bounded": rank_bounded(P),
-        "k_max": int(P.ks[-1]),
-        "rate": [{k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
-                 for r in rate.to_dict("records")],
-    }
 
 
 def _jsonable(obj):

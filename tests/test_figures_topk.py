@@ -126,9 +126,11 @@ def test_profile(out):
     # no kappa_hat: NaN at n_max (the reference) and where Algorithm 1 failed (all here)
     assert all(math.isnan(data["widths"][w]["kappa_hat"]) for w in (16, 32, 64))
     assert data["widths"][16]["failed"] and not data["widths"][64]["failed"]
-    # the ReLU net's spectra are rank-bounded (rank <= 2d = K_max): flagged in the store
-    kap = json.loads((out / "results" / "topk" / "tiny" / "relu" / "kappa.json").read_text())
+    # the ReLU net's spectra are rank-bounded (rank <= 2d = K_max): flagged when read;
+    # Algorithm 1's output is computed from the frames, never stored in the entry
+    kap = frames["kappa"]
     assert kap["rank_bounded"] is True and kap["k_max"] == 16
+    assert not (out / "results" / "topk" / "tiny" / "relu" / "kappa.json").exists()
 
 
 def test_flatness(out):
@@ -172,7 +174,7 @@ K0 = np.array([3, 3, 4, 4, 5, 5, 6, 6, 6])  # kappa_hat(n, nu_i) by construction
 def made():
     """Constructed frames (Algorithm 1 finds kappa_hat = K0 at every width; the residual
     at K0 is res_shift(n), flat in nu) with kappa.json as the study stores it."""
-    from fasttransfer.simulations.topk_study import kappa_summary
+    from fasttransfer.theory.hypothesis1 import kappa_summary
 
     profile, final = constructed_frames(K0, res_shift=lambda n: 0.1 / math.sqrt(n),
                                         shift=lambda n: 0.2 / n)
@@ -204,7 +206,6 @@ def made_store(made, tmp_path_factory) -> Path:
         e.write_csv("final.csv", fin)
         e.write_csv("curves.csv", curves[["width", "hp", "seed", "k", "step", "loss",
                                           "topk", "residual"]])
-        e.write_json("kappa.json", made["kappa"])
 
     store.reuse_or_run(root, "topk", "made", "mlp", config={"made": True}, modules=(),
                        run=write, log=lambda *_: None)

@@ -1,4 +1,4 @@
-"""simulations.hypothesis1: Algorithm 1 as published, the decomposition rate and the
+"""theory.hypothesis1: Algorithm 1 as published, the decomposition rate and the
 Hypothesis 1 statistics, on constructed profiles whose answers are known."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.simulations.hypothesis1 import (Algorithm1Settings, algorithm1, conv_err,
+from fasttransfer.theory.hypothesis1 import (Algorithm1Settings, algorithm1, conv_err,
                                                   curvature3, decomposition_rate, hypothesis1,
                                                   lip, minimize_proxy, profiles, rank_bounded,
                                                   rate_bound, seed_split)

@@ -85,3 +85,29 @@ def test_unrecorded_seeds_never_repeat_recorded_ones():
     over = topk_study.configs("cpu", settings=("mlp",), seeds=20)["mlp"]
     assert over.seeds == tuple(range(20))
     assert over.transfer_seeds == tuple(range(20, 20 + len(cpu.transfer_seeds)))
+
+
+def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
+    """Store identity = the code that makes the numbers: an entry's code version covers
+    the engine (recorder, training loop, alignment spectra, muP rules, the setting's
+    model), not the statistics read from it (theory.hypothesis1, the checks); Algorithm
+    1's output is computed when read and never written into the entry."""
+    from dataclasses import replace
+
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
+    from fasttransfer.theory import store
+    from fasttransfer.theory.hypothesis1 import kappa_summary
+
+    for setting, (_, _, extra) in topk_study.SETTING_CODE.items():
+        modules = topk_study.CODE_MODULES + extra
+        assert all(m.startswith("fasttransfer.simulations.") for m in modules), setting
+        assert not any("hypothesis1" in m or ".checks" in m for m in modules), setting
+    cfg = replace(MLPConfig.preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2),
+                  seeds=(0,), steps=6)
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
+                              variants=False, log=lambda *_: None)["mlp"]
+    entry = tmp_path / "topk" / "quick" / "mlp"
+    assert not (entry / "kappa.json").exists()
+    assert res["kappa"] == kappa_summary(res["profile"], res["final"])
+    manifest = store.read_entry(tmp_path, "topk", "quick", "mlp").manifest
+    assert "fasttransfer.theory.hypothesis1" not in manifest["code_modules"]

@@ -522,3 +522,39 @@ def hypothesis1(profile, final, *, seeds=None, alpha: float | None = None,
                        flatness=flatness, gamma=gamma, alpha=float(alpha), alpha_source=a_src,
                        rate=rate_bound(P, khat, b=b, window=window),
                        settings=settings.describe(h), reasons=tuple(reasons), rules=rules)
+
+
+def kappa_summary(profile, final) -> dict:
+    """Algorithm 1 as published on all seeds' means, as the top-k check and figures read
+    it: ``kappa_hat`` {width: per-learning-rate list over ``kappa_hat_hp`` [width], or None
+    for Fail}, the accepted ``tau`` pairs, the ``algorithm1`` constants, ``kappa`` (one k
+    for the fixed-k figures: the median of all kappa_hat entries, K_max when Algorithm 1
+    fails everywhere; ``fail_reason`` says how close its gates came), ``conv_err_total``
+    (ConvErr of each width's total, finite cells), ``rank_bounded`` (residual at K_max
+    identically zero) and the decomposition rate table ``rate`` (t_n, its k,
+    J(kappa_hat), b_n from the grid argmins). ``profile``/``final``: the top-k study's
+    frames."""
+    import numpy as np
+
+    P = profiles(profile, final)
+    settings = Algorithm1Settings()
+    khat = algorithm1(P, settings)
+    found = [k for kh in khat.values() if not kh.failed for k in kh.kappa]
+    kappa = int(np.round(np.median(found))) if found else int(P.ks[-1])
+    rate = rate_bound(P, khat)
+    num = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731
+    return {
+        "kappa": kappa,
+        "kappa_rule": "median of all kappa_hat entries" if found else "K_max (Algorithm 1 failed)",
+        "kappa_hat": {str(n): None if kh.failed else list(kh.kappa) for n, kh in khat.items()},
+        "kappa_hat_hp": {str(n): list(kh.hp) for n, kh in khat.items()},
+        "tau": {str(n): None if kh.failed else list(kh.tau) for n, kh in khat.items()},
+        "fail_reason": {str(n): kh.reason for n, kh in khat.items() if kh.failed},
+        "conv_err_total": {str(int(n)): float(conv_err(P.hp[np.isfinite(t)], t[np.isfinite(t)]))
+                           for n, t in zip(P.widths, P.total)},
+        "algorithm1": settings.describe(grid_step(P.hp)),
+        "rank_bounded": rank_bounded(P),
+        "k_max": int(P.ks[-1]),
+        "rate": [{k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
+                 for r in rate.to_dict("records")],
+    }

@@ -19,9 +19,9 @@ K_DEFAULT = 60  # the paper's temporal-decomposition figure
 def load_setting(results_dir: Path, preset: str, setting: str) -> dict:
     """The stored top-k frames of one setting ({"final", "profile", "curves"}) from the
     store entry topk/<preset>/<setting>, and Algorithm 1's output on them ("kappa":
-    :func:`theory.hypothesis1.kappa_summary`, computed when read, as the check does)."""
+    :func:`theory.algorithm1.kappa_summary`, computed when read, as the check does)."""
     from fasttransfer.paper_figures.stored import entry
-    from fasttransfer.theory.hypothesis1 import kappa_summary
+    from fasttransfer.theory.algorithm1 import kappa_summary
 
     e = entry(results_dir, "topk", preset, setting)
     out = {n: e.read_csv(f"{n}.csv") for n in ("final", "profile", "curves")}
@@ -46,7 +46,7 @@ def best_hp(final) -> dict:
 
 def kappa_vector(kappa: dict, width: int, hp) -> tuple:
     """(kappa (H,) float, label): the truncation drawn at ``width`` on the grid points
-    ``hp`` (H,). Algorithm 1's kappa_hat(width, nu) (:func:`theory.hypothesis1.kappa_summary`) where it was found
+    ``hp`` (H,). Algorithm 1's kappa_hat(width, nu) (:func:`theory.algorithm1.kappa_summary`) where it was found
     (NaN at grid points it did not use: diverged columns); at n_max, which has no
     kappa_hat of its own (it is the reference), the kappa_hat of the next narrower width
     (the truncation Algorithm 1 pairs n_max with there); the stored fixed ``kappa`` (every

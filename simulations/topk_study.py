@@ -22,7 +22,7 @@ configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) wit
   recorded seeds and the configuration's ``transfer_seeds`` (an optional field: seeds
   trained without records, :func:`transfer_frame`), and ``sweep.csv`` (its width, hp,
   loss, seed: what ``fasttransfer analyze`` reads and the transfer verdict uses);
-Algorithm 1 (:func:`theory.hypothesis1.kappa_summary`: kappa_hat per width and learning
+Algorithm 1 (:func:`theory.algorithm1.kappa_summary`: kappa_hat per width and learning
 rate, the fixed kappa of the figures, the decomposition rate table) and the Hypothesis 1
 statistics are computed from these frames when they are read, never stored: the entry
 holds what training produced, keyed on the code that produced it, so editing a statistic
@@ -193,7 +193,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
     or None),
     the recorder configuration used ("recorder"), the configuration and Algorithm 1's
-    output ("kappa": :func:`theory.hypothesis1.kappa_summary`, computed when read).
+    output ("kappa": :func:`theory.algorithm1.kappa_summary`, computed when read).
 
     variants=False skips the recorder-variants table (tiny runs); stored_only:
     never train, read the finished entry from ``root`` or the results bank (raises
@@ -202,7 +202,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
     from tqdm import tqdm
 
     from fasttransfer.simulations.topk_training import recorder_config, run_width, tidy_results
-    from fasttransfer.theory.hypothesis1 import kappa_summary
+    from fasttransfer.theory.algorithm1 import kappa_summary
 
     def run(entry: store.Entry) -> dict:
         if variants and setting in VARIANT_SETTINGS:

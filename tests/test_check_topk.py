@@ -9,7 +9,7 @@ import pytest
 from topk_profiles import K, WIDTHS, frames
 
 from fasttransfer.checks import topk
-from fasttransfer.theory.hypothesis1 import kappa_summary
+from fasttransfer.theory.algorithm1 import kappa_summary
 
 
 @pytest.mark.parametrize("applicable, held_out, holds, transfer, expected", [

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from fasttransfer.cli import COMMANDS, build_parser, main
-from fasttransfer.theory.errors import InputError
 
 
 @pytest.mark.parametrize("argv", [

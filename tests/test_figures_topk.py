@@ -174,7 +174,7 @@ K0 = np.array([3, 3, 4, 4, 5, 5, 6, 6, 6])  # kappa_hat(n, nu_i) by construction
 def made():
     """Constructed frames (Algorithm 1 finds kappa_hat = K0 at every width; the residual
     at K0 is res_shift(n), flat in nu) with kappa.json as the study stores it."""
-    from fasttransfer.theory.hypothesis1 import kappa_summary
+    from fasttransfer.theory.algorithm1 import kappa_summary
 
     profile, final = constructed_frames(K0, res_shift=lambda n: 0.1 / math.sqrt(n),
                                         shift=lambda n: 0.2 / n)

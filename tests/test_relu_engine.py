@@ -115,7 +115,6 @@ def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
     factor) equals, configuration by configuration, optax's adamw on jax.grad of the
     loss with the parameter's own learning rate nu * multiplier * s(t), on the batches
     the engine draws (_batch): float64 rounding only."""
-    import optax
 
     from fasttransfer.simulations import mup
 

@@ -96,7 +96,7 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig
     from fasttransfer.theory import store
-    from fasttransfer.theory.hypothesis1 import kappa_summary
+    from fasttransfer.theory.algorithm1 import kappa_summary
 
     for setting, (_, _, extra) in topk_study.SETTING_CODE.items():
         modules = topk_study.CODE_MODULES + extra

@@ -168,9 +168,8 @@ def _not_run(claim: str, paper: str, err) -> CheckResult:
 
 
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_config, relu_studies
+    from fasttransfer.simulations import relu_studies
     from fasttransfer.theory.errors import InputError
-    from fasttransfer.theory.rates import analyze_sweep
 
     try:
         data = relu_studies.load_all(ctx.results_dir,
@@ -284,7 +283,7 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
 
 
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_config, relu_studies
+    from fasttransfer.simulations import relu_studies
     from fasttransfer.theory.errors import InputError
 
     try:

@@ -10,8 +10,8 @@ on MNIST-1D, where transfer is expected to be fast) the check puts side by side
   analysis at the last iterate w_T (not decomposed; the EMA point can move the optimum,
   docs/mlp_drift.md), and whether the setting is a test of the paper's positive claim
   (it is only where transfer at the decomposed point is fast);
-* Algorithm 1 as published (``theory.hypothesis1.algorithm1``: kappa_hat(n) per
-  learning rate, or Fail; ``theory.hypothesis1.kappa_summary``) and the decomposition rate
+* Algorithm 1 as published (``theory.algorithm1.algorithm1``: kappa_hat(n) per
+  learning rate, or Fail; ``theory.algorithm1.kappa_summary``) and the decomposition rate
   t_n against the measured optimum shift b_n;
 * the Hypothesis 1 statistics (``theory.hypothesis1.hypothesis1``): kappa_hat chosen
   on half the seeds and tested on the others; convexity with a one-sided Student-t

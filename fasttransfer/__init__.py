@@ -37,7 +37,7 @@ _API: dict[str, tuple[str, str | None]] = {
     "read_sweep": ("fasttransfer.theory.sweep_data", "read_sweep"),
     "analyze_sweep": ("fasttransfer.analysis", "analyze_sweep"),
     "SweepResult": ("fasttransfer.analysis", "SweepResult"),
-    "plan": ("fasttransfer.theory.grid_search", "plan"),
+    "plan": ("fasttransfer.theory.grid_planner", "plan"),
     "PowerLawFamily": ("fasttransfer.theory.synthetic", "PowerLawFamily"),
     "LateShiftFamily": ("fasttransfer.theory.synthetic", "LateShiftFamily"),
     "llama_family": ("fasttransfer.theory.synthetic", "llama_family"),

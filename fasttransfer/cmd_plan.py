@@ -8,7 +8,7 @@ beside direct tuning at the target, whether transfer has the better exponent, an
 the compute-optimal widths grow with F. ``--rho`` is a deprecated alias of ``--r`` (the
 paper's rho is the grid resolution, not a cost exponent). ``--from-analysis FILE`` takes alpha and beta from the JSON that
 ``fasttransfer analyze --json`` writes (parsed and validated as data). The math lives in
-:mod:`theory.grid_search`.
+:mod:`theory.grid_planner`.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from fasttransfer.theory.errors import InputError
-    from fasttransfer.theory.grid_search import plan
+    from fasttransfer.theory.grid_planner import plan
 
     source = ""
     alpha_text, beta_text = args.alpha, args.beta

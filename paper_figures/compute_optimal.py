@@ -1,7 +1,7 @@
 """Theorem 2: compute-optimal excess versus compute C for direct tuning and for
 transfer, in a fast (beta > alpha/2) and a weak (beta = alpha/2) setting.
 
-Markers: brute-force optima over integer (n, m, K) (:mod:`theory.grid_search`);
+Markers: brute-force optima over integer (n, m, K) (:mod:`theory.grid_brute_force`);
 dashed lines: the closed-form slopes ``-e_D`` and ``-e_T`` through the largest budget.
 In the fast panel transfer's line is steeper; in the weak panel the slopes coincide.
 """

@@ -114,7 +114,7 @@ def test_library_errors_name_parameters_and_the_cli_names_flags():
     import pandas as pd
 
     from fasttransfer.theory.errors import InputError, cli_message
-    from fasttransfer.theory.grid_search import plan
+    from fasttransfer.theory.grid_planner import plan
     from fasttransfer.theory.rates import analyze_sweep
 
     df = pd.DataFrame({"width": [1, 2], "hp": [0.0, 1.0], "loss": [1.0, 1.0]})

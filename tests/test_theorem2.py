@@ -6,7 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fasttransfer.proofs_check import theorem2 as t2
+from fasttransfer.theory import grid_optimum as optimum
 from fasttransfer.theory import grid_search as gs
+from fasttransfer.theory import grid_studies as studies
 
 alpha, beta, r, h = (t2.SYMBOLS[k] for k in ("alpha", "beta", "r", "h"))
 
@@ -64,7 +66,7 @@ def test_correction_exponent_matches_code(symbolic):
     delta = symbolic["correction_exponent"].expressions["derived delta (e_1 < e_2)"]
     e1, e2 = sp.symbols("e_1 e_2", positive=True)
     # setting "fast, final run binds": e1 = 0.5, e2 = 1.0 -> delta = 0.25
-    assert float(delta.subs({e1: 0.5, e2: 1.0})) == pytest.approx(gs.correction_exponent(0.5, 1.0, 1.0))
+    assert float(delta.subs({e1: 0.5, e2: 1.0})) == pytest.approx(studies.correction_exponent(0.5, 1.0, 1.0))
 
 
 def test_width_exponents_derived(symbolic):
@@ -81,7 +83,7 @@ def test_width_exponents_derived(symbolic):
 
 @given(st.floats(0.05, 3.0), st.floats(0.01, 3.0), st.floats(0.2, 4.0), st.floats(1.0, 6.0))
 def test_width_code_matches_derivation(a, b, rr, hh):
-    code, sym = gs.width_exponents(a, b, rr, hh), t2.derived_width_exponents(a, b, rr, hh)
+    code, sym = optimum.width_exponents(a, b, rr, hh), t2.derived_width_exponents(a, b, rr, hh)
     for k in ("direct", "proxy", "target"):
         assert getattr(code, k) == pytest.approx(sym[k], rel=1e-12)  # float64 round-off
     e1, e2 = a / rr, 2 * b / (rr + b * hh)
@@ -97,8 +99,8 @@ def test_width_check_fails_with_a_wrong_exponent():
     tolerance by orders of magnitude."""
     import numpy as np
 
-    cfg = gs.WidthStudyConfig(settings=(gs.SETTINGS[0],), points=3)
-    tab = gs.width_slopes_table(gs.run_width_study(cfg), cfg)
+    cfg = studies.WidthStudyConfig(settings=(studies.SETTINGS[0],), points=3)
+    tab = studies.width_slopes_table(studies.run_width_study(cfg), cfg)
     proxy = tab[tab.quantity.str.startswith("proxy width")].iloc[0]
     assert abs(proxy.fitted - proxy.derived) <= cfg.tolerance
     assert abs(proxy.fitted - proxy.paper) > 1e3 * cfg.tolerance

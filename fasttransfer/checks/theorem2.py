@@ -22,7 +22,8 @@ PAPER_WIDTHS = ("direct: n* ~ F^(2/(h alpha + 2r)); transfer: n* ~ F^(1/(h beta 
 
 # The brute-force studies are stored (theory.store) at OUT/theorem2/<preset>/{excess,widths}/;
 # the excess entry also holds what the compute_optimal figure draws.
-CODE_MODULES = ("fasttransfer.theory.grid_search",)
+CODE_MODULES = ("fasttransfer.theory.grid_search", "fasttransfer.theory.grid_brute_force",
+                "fasttransfer.theory.grid_optimum", "fasttransfer.theory.grid_studies")
 FIGURE_DATA = "compute_optimal.json"
 
 
@@ -31,8 +32,8 @@ def _symbolic_row() -> CheckResult:
     import sympy as sp
 
     from fasttransfer.proofs_check.theorem2 import SYMBOLS, check_all, derived_width_exponents
-    from fasttransfer.theory.grid_search import (exponent_direct, exponent_transfer, is_useful,
-                                                 width_exponents)
+    from fasttransfer.theory.grid_search import exponent_direct, exponent_transfer, is_useful
+    from fasttransfer.theory.grid_optimum import width_exponents
 
     results = check_all()
     by_name = {r.name: r for r in results}
@@ -99,7 +100,7 @@ def _stored(ctx: CheckContext, key: str, cfg, compute, extra=None):
 
 
 def _study(ctx: CheckContext, cfg):
-    from fasttransfer.theory.grid_search import excess_panels, run_study
+    from fasttransfer.theory.grid_studies import excess_panels, run_study
 
     return _stored(ctx, "excess", cfg,
                    lambda c: run_study(c, progress=lambda name: ctx.log(f"brute force: {name}")),
@@ -109,7 +110,7 @@ def _study(ctx: CheckContext, cfg):
 def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
     import numpy as np
 
-    from fasttransfer.theory.grid_search import slopes_table
+    from fasttransfer.theory.grid_studies import slopes_table
 
     tab = slopes_table(df, cfg)
     tol = cfg.tolerance
@@ -175,7 +176,7 @@ def _integer_width_slopes(df) -> dict:
 def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
     import numpy as np
 
-    from fasttransfer.theory.grid_search import WidthStudyConfig, run_width_study, width_slopes_table
+    from fasttransfer.theory.grid_studies import WidthStudyConfig, run_width_study, width_slopes_table
 
     cfg = WidthStudyConfig()
     df = _stored(ctx, "widths", cfg,
@@ -195,7 +196,7 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
              f"no closed form) at F = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.points} budgets); "
              f"slope of log width (or log excess) against log F. Criterion: |fitted - derived| "
              f"<= {tol:g} for every row (the tolerance's derivation is in "
-             "theory.grid_search.WidthStudyConfig). 'derived' is the exact minimiser "
+             "theory.grid_studies.WidthStudyConfig). 'derived' is the exact minimiser "
              "(proofs_check.theorem2.check_width_exponents); 'paper' is Theorem 2's statement; "
              "'integer, top decade' is the integer search of the excess row at F = 1e11..1e12, "
              "for context only: there the non-binding width takes whatever budget the integer "
@@ -242,7 +243,7 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
 def run(ctx: CheckContext) -> list[CheckResult]:
     from dataclasses import replace
 
-    from fasttransfer.theory.grid_search import SlopeStudyConfig
+    from fasttransfer.theory.grid_studies import SlopeStudyConfig
 
     ctx.log("symbolic derivations (sympy)")
     rows = [_symbolic_row()]

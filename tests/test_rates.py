@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from fasttransfer.theory.errors import InputError
 from fasttransfer.theory.fits import loglog_slope
 from fasttransfer.theory.framework import hp_gap, loss_gap
-from fasttransfer.theory.rates import ALPHA_RANGE, BETA_RANGE, analyze_sweep, fit_vertex
+from fasttransfer.theory.rate_bootstrap import ALPHA_RANGE, BETA_RANGE
+from fasttransfer.theory.rate_vertex import fit_vertex
+from fasttransfer.theory.rates import analyze_sweep
 from fasttransfer.theory.sweep_data import DivergenceRule
 from fasttransfer.theory.synthetic import (LogDriftFamily, PowerLawFamily, coverage_cases,
                                            llama_family)

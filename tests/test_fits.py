@@ -350,3 +350,15 @@ def test_drift_comparison_needs_three_points_with_errors():
         drift_vs_power_law([1, 2, 3], [1.0, 2.0, np.nan], [0.1, 0.1, 0.1])
     with pytest.raises(InputError, match="3 points"):
         drift_vs_power_law([1, 2, 3], [1.0, 2.0, 3.0], [0.1, 0.0, 0.1])
+
+
+def test_richardson_limit_removes_the_first_order_term():
+    """y = L + C/x exactly: the octave pair gives L exactly; a pair that is not an octave
+    apart is refused (the formula assumes x_2 = 2 x_1)."""
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.fits import richardson_limit
+
+    x = np.array([1024.0, 2048.0, 4096.0])
+    assert richardson_limit(x, 0.5 + 3.0 / x) == pytest.approx(0.5, rel=1e-14)
+    with pytest.raises(InputError, match="octave"):
+        richardson_limit(np.array([1.0, 3.0]), np.array([1.0, 2.0]))

@@ -464,3 +464,17 @@ def drift_vs_power_law(n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0
     return DriftComparison(slope=float(line.slope), intercept=float(line.intercept),
                            chi2_drift=chi2_d, chi2_power=chi2_p, power_exponent=float(p[0]),
                            dispersion=disp, statistic=stat, p_value=pval, preferred=preferred)
+
+
+def richardson_limit(x, y) -> float:
+    """The first-order Richardson extrapolation to x -> inf of y(x) = L + C/x + O(x^-2)
+    from its last two points, which must be an octave apart (x_2 = 2 x_1):
+    L = 2 y(x_2) - y(x_1), with a remainder O(x^-2). x, y: (m,) sorted by x, m >= 2."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise InputError("richardson_limit needs two 1-D arrays of the same length >= 2")
+    if not np.isclose(x[-1], 2.0 * x[-2], rtol=1e-12):
+        raise InputError(f"richardson_limit: the last two x must be an octave apart, got "
+                         f"{x[-2]:g} and {x[-1]:g}")
+    return float(2.0 * y[-1] - y[-2])

@@ -143,41 +143,29 @@ def _normalisation_row(const, alt_z, z_max) -> CheckResult:
         note=NOTE_PAPER)
 
 
-def run(ctx: CheckContext) -> list[CheckResult]:
+PAPER_SLOPES = {"a": -1.0, "b": -1.0, "c": -2.0}
+
+
+def _richardson(table, x: str, keys) -> dict:
+    """Each column of ``keys`` extrapolated to x -> inf from the table's last two rows
+    (:func:`theory.fits.richardson_limit`; the widths are an octave apart)."""
+    from fasttransfer.theory.fits import richardson_limit
+
+    t = table.sort_values(x)
+    return {k: richardson_limit(t[x].to_numpy(), t[k].to_numpy()) for k in keys}
+
+
+def _figure4a_row(res) -> CheckResult:
+    """(4) Figure 4a: the minima move down with width and R* decreases."""
     import numpy as np
 
-    from fasttransfer.proofs_check.rfrr_expansion import expansion_constants
-    from fasttransfer.simulations.rfrr import RFRRConfig, z_threshold
-    from fasttransfer.theory.rfrr_asymptotics import (activation_coefficients, loglog_slopes,
-                                                      optimal_lambda)
-
-    config = RFRRConfig.preset_config(ctx.base_preset)
-    P, oc = config.paper, config.ours
-    ctx.log("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
-    from fasttransfer.rfrr_study import study_and_constants
-
-    res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute, log=ctx.log)
-    v, loc = const["values"], const["located"]
-    figs_a, figs_b = ("figures/rfrr_risk.png",), ("figures/rfrr_rates.png",)
-    rows = [_identity_row(config)]
-
-    # ---- (2), (3) normalisation and Monte Carlo, the paper's setting
-    summ = res["paper_mc_summary"]
-    ext = summ[~(summ.d < math.inf)]
-    z_max = z_threshold(len(ext))
-    mc_row, alt_z = _mc_row(summ, "psi_2", " (paper's setting: Gaussian inputs, tanh "
-                            "features, ReLU single-index target)", z_max, NOTE_PAPER)
-    rows += [_normalisation_row(const, alt_z, z_max), mc_row]
-
-    # ---- (4) Figure 4a: minima
     opt = res["paper_optima"].sort_values("psi_2")
-    fin = opt[np.isfinite(opt.psi_2)]
+    first = opt[np.isfinite(opt.psi_2)].iloc[0]
     inf_row = opt[~np.isfinite(opt.psi_2)].iloc[0]
-    first = fin.iloc[0]
     down = bool(first.lam_star > inf_row.lam_star)
     r_dec = bool(np.all(np.diff(opt.risk_star.to_numpy()) < 0))
     lam_mono = bool(np.all(np.diff(opt.lam_star.to_numpy()) < 0))
-    rows.append(CheckResult(
+    return CheckResult(
         check="theorem3", claim="Figure 4a: the optimum moves down with width, R* decreases",
         paper=(f"lambda* ~{PAPER_FIG['lam_star_4']} (n/d=4) -> ~{PAPER_FIG['lam_star_inf']} (inf); "
                f"R* ~{PAPER_FIG['risk_star_4']} -> ~{PAPER_FIG['risk_star_inf']} "
@@ -191,23 +179,25 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                  f"lambda*(psi_2) is {'monotone' if lam_mono else 'NOT monotone'} in the "
                  "width (it first rises, the pre-asymptotic rise of b in Figure 4b).\n\n"
                  + _fmt_table(opt, ["psi_2", "lam_star", "risk_star"])),
-        figures=figs_a, note=NOTE_PAPER))
+        figures=("figures/rfrr_risk.png",), note=NOTE_PAPER)
 
-    # ---- (5) Figure 4b: rates
-    rates = res["paper_rates"]
-    rfin = rates[np.isfinite(rates.psi_2)]
+
+def _figure4b_row(rfin) -> CheckResult:
+    """(5) Figure 4b: the slopes of a, b, c in psi_2 (``rfin``: the finite-width rates)."""
+    import numpy as np
+
+    from fasttransfer.theory.rfrr_asymptotics import loglog_slopes
+
     fig_rows = rfin[rfin.figure]
     sl = loglog_slopes(rfin, width="psi_2")
     sl_fig = loglog_slopes(fig_rows, width="psi_2")
     fig_tail = fig_rows.psi_2.tail(4)
-    paper_sl = {"a": -1.0, "b": -1.0, "c": -2.0}
-    within = all(abs(sl[k] - paper_sl[k]) <= SLOPE_TOL for k in "abc")
+    within = all(abs(sl[k] - PAPER_SLOPES[k]) <= SLOPE_TOL for k in "abc")
     big = rfin.psi_2.sort_values().tail(4)
     peak_b = float(fig_rows.psi_2.iloc[int(np.argmax(fig_rows.b.to_numpy()))])
     peak_c = float(fig_rows.psi_2.iloc[int(np.argmax(fig_rows.c.to_numpy()))])
-    a4 = float(fig_rows.a.iloc[0])
-    a_last = float(fig_rows.a.iloc[-1])
-    rows.append(CheckResult(
+    a4, a_last = float(fig_rows.a.iloc[0]), float(fig_rows.a.iloc[-1])
+    return CheckResult(
         check="theorem3", claim="Figure 4b: slopes of a, b, c in psi_2 (b on lambda)",
         paper="-1, -1, -2; a ~3e-2 (psi_2=4) -> ~6e-4 (181); b, c peak near psi_2 ~6-8",
         measured=(f"{sl['a']:.4f}, {sl['b']:.4f}, {sl['c']:.4f} (psi_2 = {big.min():g}.."
@@ -223,12 +213,14 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                  "b and c rise below the peak (the pre-asymptotic rise the figure shows).\n\n"
                  + _fmt_table(rfin, ["psi_2", "lam_star", "risk_star", "a", "b", "c", "a_psi",
                                      "b_psi", "c_psi2", "b_log"])),
-        figures=figs_b, note=NOTE_PAPER))
+        figures=("figures/rfrr_rates.png",), note=NOTE_PAPER)
 
-    # ---- (6) lambda*(inf) closed form
-    lam_inf_opt = float(rates[~np.isfinite(rates.psi_2)].lam_star.iloc[0])
+
+def _closed_form_row(lam_inf_opt: float, const: dict) -> CheckResult:
+    """(6) lambda*(inf): the printed closed form against our optimiser."""
+    v, loc = const["values"], const["located"]
     rel = abs(v["lam_star_inf_printed"] - lam_inf_opt) / lam_inf_opt
-    rows.append(CheckResult(
+    return CheckResult(
         check="theorem3", claim="lambda*(inf) closed form vs our optimiser (paper units)",
         paper="mu_1^2 (sigma_eps^2 + mu_2*^2)/mu_1*^2 - mu_2^2",
         measured=(f"printed {v['lam_star_inf_printed']:.10f} vs optimiser {lam_inf_opt:.10f} "
@@ -240,19 +232,22 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                  f"(stored as float64). Symbolically: {loc['lam_star_diff']} (sympy, from the "
                  f"optimality of R0 in proofs_check/rfrr_constants.py). t* = "
                  f"{v['t_star']:.10g}."),
-        note=NOTE_PAPER))
+        note=NOTE_PAPER)
 
-    # ---- (7), (8) the first-order constants
+
+def _constant_rows(rfin, lam_inf_opt: float, const: dict, psi_1: float) -> list[CheckResult]:
+    """(7) C_eta and (8) C_lambda: printed vs derived (sympy) vs numeric (Richardson)."""
+    v, loc = const["values"], const["located"]
     lim = rfin.sort_values("psi_2").tail(2)
-    rich = {k: float(2 * lim[k].iloc[1] - lim[k].iloc[0]) for k in ("a_psi", "b_psi", "c_psi2")}
-    raw = {k: float(lim[k].iloc[1]) for k in rich}
-    for name, key, dkey, printed_formula in (
-            ("C_eta", "a_psi", "C_eta", "2 (mu_2*^2 + sigma_eps^2)(mu_1^2 + mu_2^2 t*)(t*-1)^3 / "
+    rich = _richardson(rfin, "psi_2", ("a_psi", "b_psi", "c_psi2"))
+    rows = []
+    for name, key, printed_formula in (
+            ("C_eta", "a_psi", "2 (mu_2*^2 + sigma_eps^2)(mu_1^2 + mu_2^2 t*)(t*-1)^3 / "
              "(mu_1^2 S(t*)(psi_1 t* - t* + 1))"),
-            ("C_lambda", "b_psi", "C_lambda", "[(3 psi_1 - 4 mu_1^2 psi_1 + 1) t*^2 + "
+            ("C_lambda", "b_psi", "[(3 psi_1 - 4 mu_1^2 psi_1 + 1) t*^2 + "
              "2 (2 mu_1^2 psi_1 - 1) t* + 1]/(2 psi_1 t*^2)")):
-        derived, printed = v[f"{dkey}_derived"], v[f"{dkey}_printed"]
-        num = rich[key] / P.psi_1   # extrapolated constant: a psi_2 -> C_eta psi_1, etc.
+        derived, printed = v[f"{name}_derived"], v[f"{name}_printed"]
+        num = rich[key] / psi_1   # extrapolated constant: a psi_2 -> C_eta psi_1, etc.
         if key == "b_psi":          # b = |.|: the sign is that of lambda*(psi_2) - lambda*(inf)
             num = math.copysign(num, float(lim.lam_star.iloc[1]) - lam_inf_opt)
         err_num = abs(num - derived) / abs(derived)
@@ -275,31 +270,33 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                      f"numeric rel. diff {err_num:.1e} (tolerance {EXPANSION_TOL:g}: a fail means "
                      f"our derivation is wrong); printed vs derived rel. diff {err_pr:.2g} "
                      f"(tolerance {PRINTED_TOL:g}). Table at psi_2 = {lim.psi_2.iloc[1]:.0f}: "
-                     f"{raw[key]:.8g}; Richardson {rich[key]:.8g}; derived x psi_1 "
-                     f"{derived * P.psi_1:.8g}.\n\nWhere they differ: {loc[name]}.\n\n"
+                     f"{float(lim[key].iloc[1]):.8g}; Richardson {rich[key]:.8g}; derived x "
+                     f"psi_1 {derived * psi_1:.8g}.\n\nWhere they differ: {loc[name]}.\n\n"
                      f"Also: c psi_2^2 -> {v['c_psi2_derived']:.6g} (derived) vs "
                      f"{rich['c_psi2']:.6g} (Richardson)."),
             note=NOTE_PAPER))
+    return rows
 
-    # ---- secondary: ours
-    o_summ = res["ours_mc_summary"]
-    o_ext = o_summ[~(o_summ.d < math.inf)]
-    rows.append(_mc_row(o_summ, "psi1", " (ours: sphere, ReLU features)",
-                        z_threshold(len(o_ext)), NOTE_OURS)[0])
-    orates = res["ours_rates"]
+
+def _ours_rates_row(orates, config) -> CheckResult:
+    """(ours) the slopes in psi1, with the boundary contrast."""
+    import numpy as np
+
+    from fasttransfer.theory.rfrr_asymptotics import loglog_slopes
+
     inter = orates[orates.setting == "interior"].reset_index(drop=True)
     osl = loglog_slopes(inter)
-    ofin = inter[np.isfinite(inter.psi1)]
-    obig = ofin.psi1.sort_values().tail(4)
+    obig = inter[np.isfinite(inter.psi1)].psi1.sort_values().tail(4)
     bd = orates[orates.setting == "boundary"]
     bd_fin = bd[np.isfinite(bd.psi1)]
     zero_from = bd_fin[bd_fin.boundary].psi1.min()
-    rows.append(CheckResult(
+    return CheckResult(
         check="theorem3", claim="(ours) RFRR rates in psi1: slopes of a, b (log lam), c",
         paper="-1, -1, -2",
         measured=(f"{osl['a']:.4f}, {osl['b']:.4f}, {osl['c']:.4f} (psi1 = {obig.min():g}.."
                   f"{obig.max():g}, tolerance {SLOPE_TOL})"),
-        verdict="pass" if all(abs(osl[k] - paper_sl[k]) <= SLOPE_TOL for k in "abc") else "differs",
+        verdict="pass" if all(abs(osl[k] - PAPER_SLOPES[k]) <= SLOPE_TOL for k in "abc")
+        else "differs",
         details=("lam*, R* in mpmath; a = |R*(psi1) - R*(inf)|, b = |log lam*(psi1) - "
                  "log lam*(inf)|, c = R_inf(lam*(psi1)) - R*(inf).\n\n"
                  + _fmt_table(inter, ["psi1", "lam_star", "risk_star", "a", "b", "c", "a_psi",
@@ -310,18 +307,24 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                    "a ~ psi1^-1; the c = Theta(b^2) expansion does not apply.\n\n"
                  + _fmt_table(bd, ["psi1", "lam_star", "risk_star", "a", "b_lin", "c",
                                    "boundary"])),
-        note=NOTE_OURS))
+        note=NOTE_OURS)
 
-    ctx.log("(ours) sympy expansion in 1/psi1 (deterministic-equivalent route)")
+
+def _ours_expansion_row(orates, oc) -> CheckResult:
+    """(ours) the sympy 1/psi1 expansion constants against the extrapolated table."""
+    import numpy as np
+
+    from fasttransfer.proofs_check.rfrr_expansion import expansion_constants
+    from fasttransfer.theory.rfrr_asymptotics import activation_coefficients
+
     co = activation_coefficients(oc.activation)
     kw = dict(psi2=oc.psi2, F1=oc.F1, Fs=oc.Fs, tau=oc.tau)
     oconst = expansion_constants(**kw) if oc.activation == "relu" else \
         expansion_constants(**kw, zeta2=co.zeta2, mus2=co.mus2)
-    olast = ofin.sort_values("psi1").tail(2)
-    orich = {k: float(2 * olast[k].iloc[1] - olast[k].iloc[0])
-             for k in ("a_psi", "b_psi", "c_psi2")}
+    inter = orates[orates.setting == "interior"]
+    orich = _richardson(inter[np.isfinite(inter.psi1)], "psi1", ("a_psi", "b_psi", "c_psi2"))
     oerr = {k: abs(orich[k] - oconst[k]) / abs(oconst[k]) for k in orich}
-    rows.append(CheckResult(
+    return CheckResult(
         check="theorem3", claim="(ours) RFRR 1/psi1 expansion constants vs numeric rates",
         paper="c ~ R0'' b^2/2 (Theorem 3 proof idea)",
         measured=("a psi -> %.6g, b psi -> %.6g, c psi^2 -> %.6g; max rel. diff to the "
@@ -332,20 +335,58 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                          f"{oerr[k]:.1e}; " for k in orich)
                  + f"lam*_inf = {oconst['lam_star_inf']:.8g}, "
                    f"R*_inf = {oconst['risk_star_inf']:.8g}."),
-        note=NOTE_OURS))
+        note=NOTE_OURS)
 
+
+def _kernel_limit_row(config) -> CheckResult:
+    """(ours) the kernel-limit optimum is interior iff F1^2/(F*^2+tau^2) < zeta^2."""
+    from fasttransfer.theory.rfrr_asymptotics import activation_coefficients, optimal_lambda
+
+    zeta2 = activation_coefficients(config.ours.activation).zeta2
     verdicts = []
     for cfg in (config.ours, config.boundary):
         crit = cfg.F1 ** 2 / (cfg.Fs ** 2 + cfg.tau ** 2)
         o = optimal_lambda(math.inf, cfg.psi2, F1=cfg.F1, Fs=cfg.Fs, tau=cfg.tau,
                            activation=cfg.activation)
-        verdicts.append((crit, o.at_boundary is None, crit < co.zeta2, o.lam_star))
-    rows.append(CheckResult(
+        verdicts.append((crit, o.at_boundary is None, crit < zeta2, o.lam_star))
+    return CheckResult(
         check="theorem3",
         claim="(ours) kernel-limit lam* interior iff F1^2/(F*^2+tau^2) < zeta^2",
         paper="(hypothesis of Theorem 3: interior optimum)",
         measured="; ".join(f"ratio {c:.2f}: lam*_inf = {lam:.4g} "
                            f"({'interior' if i else 'boundary'})"
-                           for c, i, _, lam in verdicts) + f" (zeta^2 = {co.zeta2:.3f})",
-        verdict="pass" if all(x[1] == x[2] for x in verdicts) else "fail", note=NOTE_OURS))
+                           for c, i, _, lam in verdicts) + f" (zeta^2 = {zeta2:.3f})",
+        verdict="pass" if all(x[1] == x[2] for x in verdicts) else "fail", note=NOTE_OURS)
+
+
+def run(ctx: CheckContext) -> list[CheckResult]:
+    import numpy as np
+
+    from fasttransfer.rfrr_study import study_and_constants
+    from fasttransfer.simulations.rfrr import RFRRConfig, z_threshold
+
+    config = RFRRConfig.preset_config(ctx.base_preset)
+    ctx.log("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
+    res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute, log=ctx.log)
+
+    # (2), (3) normalisation and Monte Carlo, the paper's setting
+    summ = res["paper_mc_summary"]
+    z_max = z_threshold(len(summ[~(summ.d < math.inf)]))
+    mc_row, alt_z = _mc_row(summ, "psi_2", " (paper's setting: Gaussian inputs, tanh "
+                            "features, ReLU single-index target)", z_max, NOTE_PAPER)
+    rates = res["paper_rates"]
+    rfin = rates[np.isfinite(rates.psi_2)]
+    lam_inf_opt = float(rates[~np.isfinite(rates.psi_2)].lam_star.iloc[0])
+    rows = [_identity_row(config), _normalisation_row(const, alt_z, z_max), mc_row,
+            _figure4a_row(res), _figure4b_row(rfin), _closed_form_row(lam_inf_opt, const),
+            *_constant_rows(rfin, lam_inf_opt, const, config.paper.psi_1)]
+
+    # secondary: ours
+    o_summ = res["ours_mc_summary"]
+    rows.append(_mc_row(o_summ, "psi1", " (ours: sphere, ReLU features)",
+                        z_threshold(len(o_summ[~(o_summ.d < math.inf)])), NOTE_OURS)[0])
+    rows.append(_ours_rates_row(res["ours_rates"], config))
+    ctx.log("(ours) sympy expansion in 1/psi1 (deterministic-equivalent route)")
+    rows.append(_ours_expansion_row(res["ours_rates"], config.ours))
+    rows.append(_kernel_limit_row(config))
     return rows

@@ -208,62 +208,60 @@ def setting_verdict(applicable: bool, held_out: bool, holds: bool,
                             f"contradiction with transfer {transfer}")
 
 
-def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str) -> CheckResult:
-    from fasttransfer.theory.hypothesis1 import hypothesis1
-
-    final, profile = res["final"], res["profile"]
-    stored = res["kappa"]
+def _transfer_part(res: dict):
+    """The transfer verdicts of a setting: (analysis at the EMA point or None, its word,
+    the last iterate's word, the text). The last iterate w_T is not what the
+    decomposition describes, and the EMA point can move the optimum (docs/mlp_drift.md),
+    so both are shown."""
     an, why = _analyze(res["transfer"])
-    b, b_se = _shift(an) if an is not None else (None, None)
-    h1 = hypothesis1(profile, final, alpha=None if an is None else float(an.alpha.estimate),
-                     b=b, b_se=b_se, window=2)
-    transfer_word = an.verdict if an is not None else "inconclusive"
-    applicable = not bool(stored["rank_bounded"])
-    verdict, reason = setting_verdict(applicable, h1.held_out, h1.holds, transfer_word)
-    if setting in PAPER_SCALE and preset != "paper":
-        verdict, reason = "reduced", f"reduced regime ({preset} preset): {reason}"
-    ok = lambda c: "holds" if c else "fails"  # noqa: E731
-    g = h1.gamma
-    seeds = _seeds_text(res["transfer"])
-    # the last iterate w_T, which the decomposition does not describe: the EMA point can
-    # move the optimum (docs/mlp_drift.md), so both are shown
+    word = an.verdict if an is not None else "inconclusive"
     an_raw, why_raw = ((None, "no last-iterate losses stored")
                        if "raw_loss" not in res["transfer"] else
                        _analyze(res["transfer"].assign(loss=res["transfer"]["raw_loss"])))
     raw_word = an_raw.verdict if an_raw is not None else "inconclusive"
-    transfer = (f"transfer at the EMA point wbar_T, the decomposed loss ({seeds}): "
-                f"{_transfer_text(an, why)}; at the last iterate w_T: "
-                f"{_transfer_text(an_raw, why_raw)}; "
-                + ("a test of the paper's claim (transfer is fast where the loss is "
-                   "decomposed)" if transfer_word == "fast" else
-                   "not a test of the paper's positive claim (transfer at the decomposed "
-                   f"point is {transfer_word}, not fast)"))
-    khat_all = stored["kappa_hat"]
-    measured = (("not applicable (rank-bounded spectrum): residual at K_max = "
-                 f"{stored['k_max']} is identically 0; " if not applicable else "")
-                + f"{transfer}; H1 (kappa from seeds {list(h1.selection_seeds)}, tested on "
-                f"{list(h1.test_seeds)}): " + (
-                    f"convexity {ok(h1.convexity)}, invariance {ok(h1.invariance)} (gamma = "
-                    f"{_fmt(g[0])} [{_fmt(g[1])}, {_fmt(g[2])}] vs alpha = {_fmt(h1.alpha)}), "
-                    f"flatness {ok(h1.flatness)}"
-                    if any(not k.failed for k in h1.kappa_hat.values()) else
-                    "conditions not evaluated (Algorithm 1 fails at every width, so they "
-                    "count as not holding)")
-                + f"; Algorithm 1 kappa_hat(n) = {_kappa_text(khat_all)}; {reason}")
-    lines = [f"**{SETTING_TITLES[setting]}** — recorder: {_recorder_text(res['recorder'])}; "
-             f"verdict: {reason}.", "",
-             "Algorithm 1 (all seeds; constants fixed before the data: "
-             + ", ".join(f"{k} = {v if not isinstance(v, float) else _fmt(v)}"
-                         for k, v in stored["algorithm1"].items()) + "): "
-             + _kappa_text(khat_all) + "; accepted (tau_1, tau_2): "
-             + ", ".join(f"{n}: {'Fail' if t is None else tuple(round(x, 3) for x in t)}"
-                         for n, t in sorted(stored["tau"].items(), key=lambda i: int(i[0])))
-             + ". " + "".join(f"Fail at {n}: {why}. " for n, why in
-                              sorted(stored["fail_reason"].items(), key=lambda i: int(i[0])))
-             + "ConvErr of the totals: " + ", ".join(
-                 f"{n}: {v:.2f}" for n, v in sorted(stored["conv_err_total"].items(),
-                                                    key=lambda i: int(i[0]))) + ".", "",
-             "| width | kappa_hat (selection seeds) | mu(top) - t SE | mu(top, n_max) - t SE "
+    text = (f"transfer at the EMA point wbar_T, the decomposed loss "
+            f"({_seeds_text(res['transfer'])}): {_transfer_text(an, why)}; at the last "
+            f"iterate w_T: {_transfer_text(an_raw, why_raw)}; "
+            + ("a test of the paper's claim (transfer is fast where the loss is "
+               "decomposed)" if word == "fast" else
+               "not a test of the paper's positive claim (transfer at the decomposed "
+               f"point is {word}, not fast)"))
+    return an, word, raw_word, text
+
+
+def _conditions_text(h1) -> str:
+    """Hypothesis 1's three conditions as measured on the test seeds."""
+    if not any(not k.failed for k in h1.kappa_hat.values()):
+        return ("conditions not evaluated (Algorithm 1 fails at every width, so they count "
+                "as not holding)")
+    ok = lambda c: "holds" if c else "fails"  # noqa: E731
+    g = h1.gamma
+    return (f"convexity {ok(h1.convexity)}, invariance {ok(h1.invariance)} (gamma = "
+            f"{_fmt(g[0])} [{_fmt(g[1])}, {_fmt(g[2])}] vs alpha = {_fmt(h1.alpha)}), "
+            f"flatness {ok(h1.flatness)}")
+
+
+def _by_width(d: dict):
+    return sorted(d.items(), key=lambda item: int(item[0]))
+
+
+def _algorithm1_line(stored: dict) -> str:
+    """Algorithm 1 on all seeds: its constants, kappa_hat, the accepted taus, why it
+    failed where it did, and ConvErr of the totals."""
+    consts = ", ".join(f"{k} = {v if not isinstance(v, float) else _fmt(v)}"
+                       for k, v in stored["algorithm1"].items())
+    taus = ", ".join(f"{n}: {'Fail' if t is None else tuple(round(x, 3) for x in t)}"
+                     for n, t in _by_width(stored["tau"]))
+    fails = "".join(f"Fail at {n}: {why}. " for n, why in _by_width(stored["fail_reason"]))
+    conv = ", ".join(f"{n}: {v:.2f}" for n, v in _by_width(stored["conv_err_total"]))
+    return (f"Algorithm 1 (all seeds; constants fixed before the data: {consts}): "
+            f"{_kappa_text(stored['kappa_hat'])}; accepted (tau_1, tau_2): {taus}. {fails}"
+            f"ConvErr of the totals: {conv}.")
+
+
+def _h1_table(h1) -> list[str]:
+    """Hypothesis 1's per-width statistics as a markdown table."""
+    lines = ["| width | kappa_hat (selection seeds) | mu(top) - t SE | mu(top, n_max) - t SE "
              "| D_n | eps_flat | b_n + 2 SE |", "|---|---|---|---|---|---|---|"]
     for r in h1.per_width.to_dict("records"):
         kh = r.get("kappa_hat")
@@ -272,13 +270,42 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
                      f"{_fmt(r.get('mu_topk_nmax_lower'))} | {_fmt(r.get('D_n'))} | "
                      f"{_fmt(r.get('eps_flat'))} | "
                      f"{_fmt(r.get('b_n', math.nan) + 2 * r.get('b_n_se', math.nan))} |")
-    lines += ["", "Decomposition rate (all seeds, PAPER: J(k) = 2 sqrt(eps_inv) + eps_flat, "
-              "t_n = min_k J(k) >= b_n; grid-argmin b_n): " +
-              ", ".join(f"n = {r['width']}: t_n = {_fmt(r['t_n'])} (k = {r['k_at_t_n']}), "
+    return lines
+
+
+def _rate_line(stored: dict) -> str:
+    """The decomposition rate t_n against b_n, per width."""
+    bound = {True: "", False: " (bound VIOLATED)",
+             None: " (undefined: no k with positive curvatures)"}
+    return ("Decomposition rate (all seeds, PAPER: J(k) = 2 sqrt(eps_inv) + eps_flat, "
+            "t_n = min_k J(k) >= b_n; grid-argmin b_n): "
+            + ", ".join(f"n = {r['width']}: t_n = {_fmt(r['t_n'])} (k = {r['k_at_t_n']}), "
                         f"J(kappa_hat) = {_fmt(r['J_kappa_hat'])}, b_n = {_fmt(r['b_n'])}"
-                        + {True: "", False: " (bound VIOLATED)",
-                           None: " (undefined: no k with positive curvatures)"}[r["bound_holds"]]
-                        for r in stored["rate"]) + "."]
+                        + bound[r["bound_holds"]] for r in stored["rate"]) + ".")
+
+
+def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str) -> CheckResult:
+    from fasttransfer.theory.hypothesis1 import hypothesis1
+
+    stored = res["kappa"]
+    an, transfer_word, raw_word, transfer = _transfer_part(res)
+    b, b_se = _shift(an) if an is not None else (None, None)
+    h1 = hypothesis1(res["profile"], res["final"],
+                     alpha=None if an is None else float(an.alpha.estimate),
+                     b=b, b_se=b_se, window=2)
+    applicable = not bool(stored["rank_bounded"])
+    verdict, reason = setting_verdict(applicable, h1.held_out, h1.holds, transfer_word)
+    if setting in PAPER_SCALE and preset != "paper":
+        verdict, reason = "reduced", f"reduced regime ({preset} preset): {reason}"
+    khat_all = stored["kappa_hat"]
+    measured = (("not applicable (rank-bounded spectrum): residual at K_max = "
+                 f"{stored['k_max']} is identically 0; " if not applicable else "")
+                + f"{transfer}; H1 (kappa from seeds {list(h1.selection_seeds)}, tested on "
+                f"{list(h1.test_seeds)}): {_conditions_text(h1)}; Algorithm 1 kappa_hat(n) = "
+                f"{_kappa_text(khat_all)}; {reason}")
+    lines = [f"**{SETTING_TITLES[setting]}** — recorder: {_recorder_text(res['recorder'])}; "
+             f"verdict: {reason}.", "", _algorithm1_line(stored), "", *_h1_table(h1),
+             "", _rate_line(stored)]
     if h1.reasons:
         lines += ["", "Notes: " + "; ".join(h1.reasons) + "."]
     lines += ["", "Rules: " + "; ".join(f"*{k}*: {v}" for k, v in h1.rules.items())
@@ -288,23 +315,18 @@ def _setting_row(setting: str, res: dict, figures: tuple[str, ...], preset: str)
                      f"beta = {_fmt(an.beta.estimate)} {tuple(round(c, 3) for c in an.beta.ci)}, "
                      f"reference {an.reference}, {an.diverged} diverged runs.")
     lines += ["", *_variants_lines(res["variants"])]
-    note = NOTES[setting]
-    note += (" Algorithm 1 is the published one; its taus, eps_cvx and eps_amin (unstated in "
-             "the paper) and the Hypothesis 1 pass rules are ours.")
-    conditions = {"convexity": bool(h1.convexity), "invariance": bool(h1.invariance),
-                  "flatness": bool(h1.flatness)}
+    note = (NOTES[setting] + " Algorithm 1 is the published one; its taus, eps_cvx and "
+            "eps_amin (unstated in the paper) and the Hypothesis 1 pass rules are ours.")
+    g = h1.gamma
     return CheckResult(
         check="topk",
         claim=f"Hypothesis 1's conditions hold where transfer is fast — {SETTING_TITLES[setting]}",
-        paper=PAPER[setting],
-        measured=measured,
-        verdict=verdict,
-        details="\n".join(lines),
-        figures=figures,
-        note=note,
+        paper=PAPER[setting], measured=measured, verdict=verdict, details="\n".join(lines),
+        figures=figures, note=note,
         data={"setting": setting, "preset": preset, "applicable": applicable,
               "transfer_verdict": transfer_word, "transfer_verdict_last_iterate": raw_word,
-              "conditions": conditions,
+              "conditions": {"convexity": bool(h1.convexity), "invariance": bool(h1.invariance),
+                             "flatness": bool(h1.flatness)},
               "conditions_hold": bool(h1.holds), "held_out": bool(h1.held_out),
               "kappa_hat": {str(n): khat_all[n] for n in sorted(khat_all, key=int)},
               "kappa_hat_selection": {str(n): None if k.failed else list(k.kappa)

@@ -10,6 +10,7 @@ import pytest
 import tiny_relu
 from fasttransfer.checks import CheckContext
 from fasttransfer.checks import relu as check
+from fasttransfer.checks import relu_pilot
 from fasttransfer.simulations import relu_config, relu_studies, sweep
 from fasttransfer.theory import store
 
@@ -111,10 +112,10 @@ def _paper_as_pilot(study: str, shift_octaves: float = 0.0) -> dict:
 
 @pytest.mark.parametrize("study", relu_config.STUDIES)
 def test_pilot_row_compares_per_width_with_the_paper(study):
-    row = check.pilot_row(study, _paper_as_pilot(study))
+    row = relu_pilot.pilot_row(study, _paper_as_pilot(study))
     assert row.verdict == "pass" and "quantities agree" in row.measured
     assert "one Adam LR for both layers" in row.note and "| width | quantity |" in row.details
-    off = check.pilot_row(study, _paper_as_pilot(study, shift_octaves=2.0))
+    off = relu_pilot.pilot_row(study, _paper_as_pilot(study, shift_octaves=2.0))
     assert off.verdict == "differs" and "Disagreeing" in off.details
     assert {r["quantity"] for r in off.data["comparison"]} >= {"log2_lr_star", "loss_star"}
 
@@ -169,7 +170,7 @@ def test_pilots_are_read_from_the_bank_in_seconds(study, tmp_path, monkeypatch):
     data = relu_studies.pilot_data(tmp_path, study, log=lambda s: None)
     assert data["source"].startswith("results bank")
     assert set(data["variants"]) == set(relu_config.sensitivity_configs(study))
-    row = check.pilot_row(study, data)
+    row = relu_pilot.pilot_row(study, data)
     assert row.verdict in ("pass", "differs") and "Sensitivity to each unstated choice" in row.details
     assert len(row.data["sensitivity"]) == len(data["variants"])
 

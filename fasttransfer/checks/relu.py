@@ -186,6 +186,44 @@ def _variant_claim(claim: str, cfg) -> str:
     return claim if not v else f"[variant {v}, results bank] {claim}"
 
 
+def _largest_reference_text(sweep) -> str:
+    """The same analysis with the largest width as infinity (the paper's proxy), as text."""
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep
+
+    try:
+        largest = analyze_sweep(sweep, reference="largest", bootstrap=400, seed=0)
+    except InputError as err:
+        return f"The largest-width reference could not be fitted: {err}."
+    return (f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
+            f"beta = {_e(largest.beta)}, beta - alpha/2 = "
+            f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
+            "(biased near n_max, SPEC §2).")
+
+
+def _sp_row(data: dict, s, a, rel) -> CheckResult:
+    """The standard parametrisation's drift of nu_star(n) (``s``: its analysis) beside
+    muP's (``a``)."""
+    cfg, scfg = data["configs"]["mup"], data["configs"]["sp"]
+    gamma, ci = sp_drift(s.per_width)
+    g_mup, ci_mup = sp_drift(a.per_width)
+    drifts = ci[0] > 0
+    return CheckResult(
+        check="relu", claim=SP_CLAIM,
+        paper="muP's premise (the paper tunes under muP; SP is our contrast)",
+        measured=(f"SP ({scfg.preset} preset): nu_star(n) = c - gamma log n with gamma = "
+                  f"{gamma:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (muP, {cfg.preset} preset: "
+                  f"{g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"),
+        verdict="pass" if drifts else "differs",
+        details="\n\n".join([
+            "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
+            "same net as muP with base width 128): the optimal learning rate scales like "
+            f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
+            _table(s.per_width)]),
+        figures=rel,
+        note=f"SP: {scfg.describe()}")
+
+
 def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
     from fasttransfer.simulations import relu_config
     from fasttransfer.theory.errors import InputError
@@ -214,14 +252,7 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
 
     a = analyses["mup"]
     d = a.beta_minus_half_alpha
-    try:
-        largest = analyze_sweep(data["sweeps"]["mup"], reference="largest", bootstrap=400, seed=0)
-        largest_txt = (f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
-                       f"beta = {_e(largest.beta)}, beta - alpha/2 = "
-                       f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
-                       "(biased near n_max, SPEC §2).")
-    except InputError as err:
-        largest_txt = f"The largest-width reference could not be fitted: {err}."
+    largest_txt = _largest_reference_text(data["sweeps"]["mup"])
     measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
                 f"{a.verdict}; phi_star(inf) = {a.phi_inf.estimate:.4f}"
                 + (f" (widths {cfg.widths[0]}..{cfg.widths[-1]}, {cfg.seeds} seeds"
@@ -260,25 +291,7 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
     if not with_sp:
         return results
 
-    scfg = data["configs"]["sp"]
-    s = analyses["sp"]
-    gamma, ci = sp_drift(s.per_width)
-    g_mup, ci_mup = sp_drift(a.per_width)
-    drifts = ci[0] > 0
-    results.append(CheckResult(
-        check="relu", claim=SP_CLAIM,
-        paper="muP's premise (the paper tunes under muP; SP is our contrast)",
-        measured=(f"SP ({scfg.preset} preset): nu_star(n) = c - gamma log n with gamma = "
-                  f"{gamma:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (muP, {cfg.preset} preset: "
-                  f"{g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"),
-        verdict="pass" if drifts else "differs",
-        details="\n\n".join([
-            "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
-            "same net as muP with base width 128): the optimal learning rate scales like "
-            f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
-            _table(s.per_width)]),
-        figures=rel,
-        note=f"SP: {scfg.describe()}"))
+    results.append(_sp_row(data, analyses["sp"], a, rel))
     return results
 
 
@@ -405,167 +418,11 @@ def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
         figures=rel, note=f"Setting: {cfg.describe()}")
 
 
-PILOT_CLAIMS = {
-    "relu": ("ReLU counterexample at the paper's smallest widths (Figure 5a), in its own "
-             "parametrisation: optimum, optimal loss and the curve's rise per width"),
-    "kindex": ("k-index model, one LR for both layers, at the paper's smallest widths "
-               "(Figure 2, left): optimum, optimal loss, rise, cliff per width"),
-    "kindex-layerwise": ("k-index model, second-layer LR / 50, at the paper's smallest "
-                         "widths (Figure 2, right): optimum, optimal loss, rise, cliff"),
-}
-PILOT_FIGURES = {"relu": "Figure 5a", "kindex": "Figure 2 (left)",
-                 "kindex-layerwise": "Figure 2 (right)"}
-QUANTITY_TEXT = {
-    "log2_lr_star": "log2 nu* (grid optimum)", "loss_star": "phi* (optimal loss)",
-    "rise_half": "phi(nu*/2)/phi* - 1", "rise_double": "phi(2 nu*)/phi* - 1",
-    "log2_lr_cliff": "log2 LR where phi = 2 phi* below nu* (the cliff)",
-    "n_modes": "prominent local minima (listed, not judged)",
-    "log2_lr_second": "log2 LR of the second mode (listed)",
-    "loss_second": "loss of the second mode (listed)",
-}
-
-
-def _fmt(q: str, v: float) -> str:
-    if not np.isfinite(v):
-        return "-"
-    if q == "n_modes":
-        return f"{v:.0f}"
-    if q in ("loss_star", "loss_second"):
-        return f"{v:.4g}"
-    return f"{v:+.3f}" if q.startswith("rise") else f"{v:.2f}"
-
-
-def _pilot_table(cmp) -> str:
-    rows = ["| width | quantity | ours (± SE over seeds) | paper (read off) | tolerance | agree |",
-            "|---|---|---|---|---|---|"]
-    for _, r in cmp.iterrows():
-        if not (np.isfinite(r.ours) or np.isfinite(r.paper)):
-            continue  # a mode neither curve has
-        loss = r.quantity.startswith("loss")
-        spread = (lambda v: f"{v:.2g}") if loss else (lambda v: _fmt(r.quantity, v).lstrip("+"))
-        se = (f" ± {spread(r.se)}" if np.isfinite(r.se) and r.quantity != "n_modes" else "")
-        tol = spread(r.tol) if np.isfinite(r.tol) else "-"
-        agree = {True: "yes", False: "**no**"}.get(r.agree, "-")
-        rows.append(f"| {r.width} | {QUANTITY_TEXT[r.quantity]} | {_fmt(r.quantity, r.ours)}{se} "
-                    f"| {_fmt(r.quantity, r.paper)} | {tol} | {agree} |")
-    return "\n".join(rows)
-
-
-def _agreement(df, study: str, step: float) -> str:
-    """"k of m": how many of the judged quantities of theory.relu_paper.compare agree
-    with the paper's read-off values, for the widths ``df`` holds."""
-    from fasttransfer.theory import relu_paper
-
-    cmp = relu_paper.compare(df, study, step)
-    judged = cmp[cmp.agree.notna()]
-    return f"{int((judged.agree == True).sum())} of {len(judged)}"  # noqa: E712
-
-
-def _sensitivity_md(table, agreement: dict, reference: str, paper: dict) -> str:
-    if table.empty:
-        return "Sensitivity: no variant runs stored."
-    rows = ["| variant (one choice changed) | width, seeds | log2 nu* (paper reading) | "
-            "phi* (paper reading) | moves nu*? | moves phi*? | agrees with the paper |",
-            "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        rows.append(
-            f"| {r.variant} | {r.width}, {r.seeds} | {r.log2_lr_star:.2f} ({r.ref_log2_lr_star:.2f}; "
-            f"d = {r.d_log2_lr:+.2f}, sigma {r.sigma_log2_lr:.2f}) | {r.loss_star:.4g} "
-            f"({r.ref_loss_star:.4g}; d = {r.d_loss:+.2g}, sigma {r.sigma_loss:.2g}) | "
-            f"{'**yes**' if r.moves_lr else 'no'} | {'**yes**' if r.moves_loss else 'no'} | "
-            f"{agreement[r.variant]} |")
-    return ("Sensitivity to each unstated choice, one at a time (the pilot's narrowest width "
-            "and first seeds; sigma: the std of the per-seed statistic over the pilot's "
-            "seeds; a choice moves a statistic when |d| > 2 sigma sqrt(2/m) for m seeds "
-            "each, and, for the LR, by more than one grid step; a half-squared loss is "
-            "doubled onto the squared loss's scale; the last column: the judged quantities "
-            "of the comparison above that agree with the paper's, for this run alone; "
-            f"the paper's reading on the same width and seeds: {reference}; the paper at "
-            f"that width: log2 nu* = {paper['log2_lr_star']:.2f}, phi* = "
-            f"{paper['loss_star']:.4g}):\n\n" + "\n".join(rows))
-
-
-def pilot_row(study: str, data: dict) -> CheckResult:
-    """One pilot study beside the paper's read-off curves (theory.relu_paper.compare):
-    ``pass`` when every judged quantity at every width agrees within its tolerance,
-    ``differs`` (with the numbers) otherwise."""
-    from fasttransfer.simulations import relu_studies
-    from fasttransfer.theory import relu_paper
-
-    cfg, df = data["config"], data["df"]
-    step = float(np.log2(cfg.lrs()[1] / cfg.lrs()[0]))
-    cmp = relu_paper.compare(df, study, step)
-    judged = cmp[cmp.agree.notna()]
-    off = judged[judged.agree == False]  # noqa: E712 (a column of True/False/None)
-    by = cmp.set_index(["width", "quantity"])
-    per_width = "; ".join(
-        f"n = {w}: nu* 2^{by.ours[w, 'log2_lr_star']:.2f} "
-        f"(paper 2^{by.paper[w, 'log2_lr_star']:.2f}), phi* {by.ours[w, 'loss_star']:.4g} "
-        f"(paper {by.paper[w, 'loss_star']:.4g})"
-        for w in sorted(cmp.width.unique()))
-    verdict = "pass" if len(judged) and off.empty else "differs"
-    if not len(judged):
-        verdict = "inconclusive"
-    measured = (f"{per_width}; {len(judged) - len(off)} of {len(judged)} quantities agree "
-                f"within tolerance ({cfg.seeds} seeds)")
-    variants = {k: (c, d) for k, (c, d, _) in data["variants"].items()}
-    table = relu_studies.sensitivity_table(df, variants, step)
-    agreement = {k: _agreement(relu_studies.on_squared_scale(c, d), study, step)
-                 for k, (c, d) in variants.items()}
-    reference = paper_at = ""
-    if variants:
-        _, d0 = next(iter(variants.values()))
-        ref_df = df[(df.width == d0.width.iloc[0]) & df.seed.isin(d0.seed.unique())]
-        reference = _agreement(ref_df, study, step)
-        paper_at = relu_paper.paper_summary(study, int(d0.width.iloc[0]))
-    moved = [r.variant for _, r in table.iterrows() if r.moves_lr or r.moves_loss]
-    details = "\n\n".join(x for x in [
-        f"Ours: the seed-mean curve of the pilot ({cfg.parametrisation()}); the paper: the "
-        f"markers of its {PILOT_FIGURES[study]} read off the figure (how: the docstring of "
-        "fasttransfer.theory.relu_paper). Tolerance: 2 SE + read-off error (+ half of each "
-        "grid's step for an LR), fixed before the pilots ran.",
-        _pilot_table(cmp),
-        ("Disagreeing: " + "; ".join(f"n = {r.width} {r.quantity}: {_fmt(r.quantity, r.ours)} "
-                                     f"vs {_fmt(r.quantity, r.paper)}"
-                                     for _, r in off.iterrows())) if len(off) else "",
-        _sensitivity_md(table, agreement, reference, paper_at),
-        "" if table.empty else (
-            f"Choices that move the optimum or the optimal loss beyond the seed noise: "
-            f"{', '.join(moved)}." if moved else
-            "No single choice moves the optimum or the optimal loss beyond the seed noise."),
-    ] if x)
-    return CheckResult(check="relu", claim=PILOT_CLAIMS[study],
-                       paper=f"read off {PILOT_FIGURES[study]} per width",
-                       measured=measured, verdict=verdict, details=details,
-                       figures=(PILOT_FIGURE[study],),
-                       note=f"Setting: {cfg.describe()} Source: {data['source']}.",
-                       data={"study": study, "comparison": cmp.to_dict("records"),
-                             "sensitivity": table.to_dict("records")})
-
-
-PILOT_FIGURE = {"relu": "figures/relu_transfer.png", "kindex": "figures/kindex_late_shift.png",
-                "kindex-layerwise": "figures/kindex_late_shift.png"}
-
-
-def _pilot(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_config, relu_studies
-    from fasttransfer.theory.errors import InputError
-
-    rows = []
-    for study in relu_config.STUDIES:
-        try:
-            data = relu_studies.pilot_data(ctx.results_dir, study, recompute=ctx.recompute,
-                                           log=ctx.log)
-        except InputError as err:
-            rows.append(_not_run(PILOT_CLAIMS[study], PILOT_FIGURES[study], err))
-            continue
-        rows.append(pilot_row(study, data))
-    return rows
-
-
 def run(ctx: CheckContext) -> list[CheckResult]:
     if ctx.preset == "pilot":
-        return _pilot(ctx)
+        from fasttransfer.checks.relu_pilot import pilot_rows
+
+        return pilot_rows(ctx)
     rows = _counterexample(ctx) + _late_shift(ctx)
     return rows + (_bank_variant_rows(ctx) if ctx.preset == "paper" else [])
 

@@ -144,7 +144,8 @@ class RFRRConfig:
 
 STUDY = "rfrr"
 # the modules whose code the stored numbers depend on (the entry's code version)
-CODE_MODULES = ("fasttransfer.theory.rfrr_asymptotics", "fasttransfer.theory.rfrr_paper",
+CODE_MODULES = ("fasttransfer.theory.rfrr_asymptotics", "fasttransfer.theory.gaussian_coefficients",
+                "fasttransfer.theory.rfrr_paper",
                 "fasttransfer.simulations.rfrr_montecarlo", "fasttransfer.simulations.rfrr")
 
 

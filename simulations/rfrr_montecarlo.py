@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttransfer.theory.errors import InputError
-from fasttransfer.theory.rfrr_asymptotics import activation_function, normalised_relu
+from fasttransfer.theory.gaussian_coefficients import activation_function, normalised_relu
 
 __all__ = ["MonteCarloConfig", "PaperMonteCarloConfig", "draw_problem",
            "draw_single_index_problem", "ridge_sweep_risk", "ridge_per_lambda_risk",

@@ -12,6 +12,7 @@ import pytest
 
 from fasttransfer.simulations import rfrr as study
 from fasttransfer.simulations import rfrr_montecarlo as mcm
+from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory.errors import InputError
 
@@ -22,11 +23,11 @@ PSI2 = 2.0
 # ------------------------------------------------------------------ activation coefficients
 
 def test_relu_closed_form_matches_quadrature():
-    q = rfrr.gaussian_coefficients_quadrature(lambda t: np.maximum(t, 0.0))
+    q = gc.gaussian_coefficients_quadrature(lambda t: np.maximum(t, 0.0))
     # adaptive quadrature split at the kink, requested to epsrel 1e-13
     for name in ("mu0", "mu1", "mus2"):
-        assert getattr(q, name) == pytest.approx(getattr(rfrr.RELU, name), rel=1e-10, abs=1e-12)
-    assert rfrr.RELU.zeta2 == pytest.approx(0.25 / (0.25 - 1 / (2 * math.pi)), rel=1e-15)
+        assert getattr(q, name) == pytest.approx(getattr(gc.RELU, name), rel=1e-10, abs=1e-12)
+    assert gc.RELU.zeta2 == pytest.approx(0.25 / (0.25 - 1 / (2 * math.pi)), rel=1e-15)
 
 
 def test_quadrature_matches_gauss_hermite_for_smooth_activation():
@@ -38,8 +39,8 @@ def test_quadrature_matches_gauss_hermite_for_smooth_activation():
     s = np.tanh(x) / norm
     mu0, mu1 = float(w @ s), float(w @ (x * s))
     mus2 = float(w @ s ** 2) - mu0 ** 2 - mu1 ** 2
-    q = rfrr.activation_coefficients("tanh")
-    assert rfrr.tanh_gaussian_norm() == pytest.approx(norm, rel=1e-12)
+    q = gc.activation_coefficients("tanh")
+    assert gc.tanh_gaussian_norm() == pytest.approx(norm, rel=1e-12)
     assert q.mu0 == pytest.approx(mu0, abs=1e-12)
     assert q.mu1 == pytest.approx(mu1, rel=1e-10)
     assert q.mus2 == pytest.approx(mus2, rel=1e-9)
@@ -56,8 +57,8 @@ def test_single_index_coefficients_of_the_normalised_relu():
         f = lambda t: g(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
         return quad(f, -np.inf, 0, epsabs=1e-13)[0] + quad(f, 0, np.inf, epsabs=1e-13)[0]
 
-    F1, Fs = rfrr.single_index_coefficients("relu")
-    f = lambda t: float(rfrr.normalised_relu(t))  # noqa: E731
+    F1, Fs = gc.single_index_coefficients("relu")
+    f = lambda t: float(gc.normalised_relu(t))  # noqa: E731
     # mean 0, unit norm; the linear coefficient E G f(G) = mu_1* (quadrature to ~1e-12)
     assert abs(moment(f)) < 1e-10
     assert moment(lambda t: f(t) ** 2) == pytest.approx(1.0, rel=1e-10)
@@ -65,12 +66,12 @@ def test_single_index_coefficients_of_the_normalised_relu():
     assert F1 ** 2 == pytest.approx(1 / (2 - 2 / math.pi), rel=1e-15)
     assert F1 ** 2 + Fs ** 2 == pytest.approx(1.0, rel=1e-15)
     with pytest.raises(InputError, match="target"):
-        rfrr.single_index_coefficients("tanh")
+        gc.single_index_coefficients("tanh")
 
 
 def test_affine_activation_rejected():
     with pytest.raises(InputError, match="activation"):
-        rfrr.activation_coefficients(lambda t: 2.0 * t + 1.0)
+        gc.activation_coefficients(lambda t: 2.0 * t + 1.0)
 
 
 # ------------------------------------------------------------------ formula sets agree
@@ -161,7 +162,7 @@ def test_optimal_lambda_interior():
                                          (2.0, 0.5, 0.5), (0.5, 0.1, 0.2)])
 def test_kernel_limit_interior_iff_snr_below_zeta2(F1, Fs, tau):
     res = rfrr.optimal_lambda(math.inf, PSI2, F1=F1, Fs=Fs, tau=tau)
-    interior = F1 ** 2 / (Fs ** 2 + tau ** 2) < rfrr.RELU.zeta2
+    interior = F1 ** 2 / (Fs ** 2 + tau ** 2) < gc.RELU.zeta2
     assert (res.at_boundary is None) == interior
     if not interior:
         assert res.lam_star == 0.0 and res.at_boundary == "lam->0"

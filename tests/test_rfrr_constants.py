@@ -11,12 +11,13 @@ import pytest
 import sympy as sp
 
 from fasttransfer.proofs_check import rfrr_constants as rc
+from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory import rfrr_paper as rp
 
 SETTING = rp.PaperSetting()
 KW = SETTING.mm_kwargs()
-Z2 = rfrr.activation_coefficients("tanh").zeta2
+Z2 = gc.activation_coefficients("tanh").zeta2
 VALS = {rc.PSI: 4.0, rc.Z2: Z2, rc.F1S: KW["F1"] ** 2, rc.FS2: KW["Fs"] ** 2,
         rc.N2: KW["Fs"] ** 2 + KW["tau"] ** 2}
 

@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from fasttransfer.proofs_check import rfrr_expansion as ex
+from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 
 SETTING = dict(psi2=2.0, F1=1.0, Fs=0.5, tau=0.5)
@@ -32,8 +33,8 @@ def test_kernel_limit_equation_is_the_documented_quadratic():
 
 def test_relu_constants_match_the_simulation():
     z2, mus2 = ex.relu_constants()
-    assert float(z2) == pytest.approx(rfrr.RELU.zeta2, rel=1e-15)
-    assert float(mus2) == pytest.approx(rfrr.RELU.mus2, rel=1e-15)
+    assert float(z2) == pytest.approx(gc.RELU.zeta2, rel=1e-15)
+    assert float(mus2) == pytest.approx(gc.RELU.mus2, rel=1e-15)
 
 
 def test_first_order_expansion_has_an_eps_squared_remainder():

@@ -11,6 +11,7 @@ import pytest
 
 from fasttransfer.simulations import rfrr_montecarlo as mcm
 from fasttransfer.simulations.rfrr import z_threshold
+from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory import rfrr_paper as rp
 from fasttransfer.theory.errors import InputError
@@ -22,11 +23,11 @@ def test_labels_and_units():
     assert rp.to_mm(4.0, 16.0, 0.4) == (16.0, 4.0, 0.1)
     assert rp.lam_from_mm(rp.lam_to_mm(0.37, 4.0), 4.0) == pytest.approx(0.37, rel=1e-15)
     kw = SETTING.mm_kwargs()
-    F1, Fs = rfrr.single_index_coefficients("relu")
+    F1, Fs = gc.single_index_coefficients("relu")
     assert kw == {"F1": F1, "Fs": Fs, "tau": 0.25, "activation": "tanh"}
     r = rp.paper_risk(SETTING, 16.0, 0.4)
     assert r == rfrr.asymptotic_risk(16.0, 4.0, 0.1, **kw)
-    assert SETTING.mu1_sq + rfrr.activation_coefficients("tanh").mus2 == pytest.approx(1.0)
+    assert SETTING.mu1_sq + gc.activation_coefficients("tanh").mus2 == pytest.approx(1.0)
     with pytest.raises(InputError, match="activation") as err:
         rp.PaperSetting(activation="relu")      # not centred, not unit norm
     assert err.value.param == "activation"

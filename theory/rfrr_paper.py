@@ -33,9 +33,10 @@ import math
 from dataclasses import dataclass
 
 from fasttransfer.theory.errors import InputError
-from fasttransfer.theory.rfrr_asymptotics import (RatesConfig, _check, activation_coefficients,
-                                                  asymptotic_risk, optimal_lambda, rates_table,
-                                                  single_index_coefficients)
+from fasttransfer.theory.gaussian_coefficients import (activation_coefficients,
+                                                   single_index_coefficients)
+from fasttransfer.theory.rfrr_asymptotics import (RatesConfig, _check, asymptotic_risk,
+                                                  optimal_lambda, rates_table)
 
 __all__ = ["PaperSetting", "lam_to_mm", "lam_from_mm", "to_mm", "paper_risk",
            "paper_optimal_lambda", "paper_rates", "figure4_widths"]

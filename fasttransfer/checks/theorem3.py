@@ -315,7 +315,7 @@ def _ours_expansion_row(orates, oc) -> CheckResult:
     import numpy as np
 
     from fasttransfer.proofs_check.rfrr_expansion import expansion_constants
-    from fasttransfer.theory.rfrr_asymptotics import activation_coefficients
+    from fasttransfer.theory.gaussian_coefficients import activation_coefficients
 
     co = activation_coefficients(oc.activation)
     kw = dict(psi2=oc.psi2, F1=oc.F1, Fs=oc.Fs, tau=oc.tau)
@@ -340,7 +340,8 @@ def _ours_expansion_row(orates, oc) -> CheckResult:
 
 def _kernel_limit_row(config) -> CheckResult:
     """(ours) the kernel-limit optimum is interior iff F1^2/(F*^2+tau^2) < zeta^2."""
-    from fasttransfer.theory.rfrr_asymptotics import activation_coefficients, optimal_lambda
+    from fasttransfer.theory.gaussian_coefficients import activation_coefficients
+    from fasttransfer.theory.rfrr_asymptotics import optimal_lambda
 
     zeta2 = activation_coefficients(config.ours.activation).zeta2
     verdicts = []

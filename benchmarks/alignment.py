@@ -42,8 +42,14 @@ Threads: OPENBLAS_NUM_THREADS=1 (set here unless given): OpenBLAS's spinning wor
 shared 2-core machine made the same call vary 10-30x. OPENBLAS_CORETYPE is left as the
 environment has it (it is printed).
 
-``python benchmarks/alignment.py [--quick]`` (--quick: about 5 minutes here); the LAST
-line printed is a JSON object {"speedup_vs_dense_eigh": {...},
+4. The sample-wise decomposition (:mod:`simulations.samplewise`, the paper's Section 4.3)
+   of one SGD-MLP run at its study's cpu preset (width 128): the plain run, the EMA path
+   it reads and the decomposition, beside the ratio of their counted FLOPs
+   (:func:`samplewise_flops`, an upper count).
+
+``python benchmarks/alignment.py [--quick] [--only samplewise]`` (--quick: about 5
+minutes here); the LAST line printed is a JSON object {"samplewise": {...},
+"speedup_vs_dense_eigh": {...},
 "recorder_overhead_every_step": the transformer's ratio, "..._floor": its FLOP floor,
 "plain_step_gflops" and "gemm_peak_gflops_f32": its plain step's FLOP rate and XLA's
 measured float32 GEMM rate,
@@ -314,12 +320,88 @@ def _print_breakdown(b: dict) -> None:
               f"{r['mflop']:8.2f} MFLOP each")
 
 
+def samplewise_flops(width: int, steps: int, batch: int, n_eval: int, intervals: int) -> dict:
+    """Matmul MFLOPs of one SGD-MLP run (W0: n x 40, W1: 10 x n; a step = forward and
+    backward, 6 batch P) and of its sample-wise decomposition: per record interval the
+    per-sample gradients (6 n_eval P), each layer's eigenvectors (thin QR of the n x 2m
+    stack, 4 n (2m)^2, and the 2m x 2m eigh, ~9 (2m)^3; m = 40 and 10 after orientation,
+    both reduced for n > 80) and the projections u_j^T G_i^T dW u_j (2 P_eval m n r +
+    2 m n r + 2 P_eval m r, r = min(n, 2m)). An upper count: backprop skips the first
+    layer's input gradient that 6 P counts, and 9 r^3 is a generous eigh constant."""
+    params = (40 + 10) * width
+    plain = steps * 6.0 * batch * params
+    per = 6.0 * n_eval * params
+    for m in (40, 10):
+        r = min(width, 2 * m)
+        per += 4.0 * width * r * r + 9.0 * r ** 3
+        per += 2.0 * n_eval * m * width * r + 2.0 * m * width * r + 2.0 * n_eval * m * r
+    return {"plain": plain / 1e6, "samplewise": intervals * per / 1e6}
+
+
+def bench_samplewise(reps: int) -> dict:
+    """The sample-wise decomposition (simulations.samplewise) of one run of the SGD MLP
+    at the sample-wise study's cpu preset, width 128, against the plain run: each
+    compiled, timed after a warm-up, best of ``reps``."""
+    import jax
+    import jax.numpy as jnp
+
+    from fasttransfer.simulations import samplewise as sw
+    from fasttransfer.simulations.dtypes import jax_dtype
+    from fasttransfer.simulations.mlp_mnist1d import data
+    from fasttransfer.simulations.mlp_sgd import loss_fn, problem
+    from fasttransfer.simulations.recorder import TrajectoryRecorder, record_times
+    from fasttransfer.simulations.topk_training import ema_path, recorder_config, train
+
+    cfg = sw.SamplewiseConfig.preset("cpu")
+    setting, width = cfg.setting(), 128
+    prob = problem(width, setting)
+    rc = recorder_config(setting)
+    rec = TrajectoryRecorder(prob.eval_loss, rc)
+    _, (x, y) = data(setting, jax_dtype(setting.dtype))
+    times = record_times(rc.every, setting.steps)
+    lr = jnp.asarray(cfg.lr, jax_dtype(setting.dtype))
+    plain = jax.jit(lambda lr: train(prob, lr, 0, steps=setting.steps))
+    path_fn = jax.jit(lambda lr: ema_path(prob, lr, 0, steps=setting.steps, recorder=rec))
+    psi_fn = jax.jit(lambda path: sw.sample_psi(
+        lambda p, xi, yi: loss_fn(p, xi[None], yi[None]), path, times, x, y, side=rc.side))
+    path = _block(path_fn(lr))
+    _block(plain(lr))
+    _block(psi_fn(path))
+    t_plain = _best_of(lambda: _block(plain(lr)), reps)
+    t_path = _best_of(lambda: _block(path_fn(lr)), reps)
+    t_psi = _best_of(lambda: _block(psi_fn(path)), reps)
+    fl = samplewise_flops(width, setting.steps, setting.batch, len(x), len(times))
+    return {"width": width, "steps": setting.steps, "batch": setting.batch,
+            "n_eval": int(len(x)), "intervals": int(len(times)), "plain_run_ms": 1e3 * t_plain,
+            "ema_path_ms": 1e3 * t_path, "samplewise_ms": 1e3 * t_psi,
+            "overhead": (t_path + t_psi) / t_plain,
+            "flop_ratio_counted": 1.0 + fl["samplewise"] / fl["plain"], "mflop": fl}
+
+
+def _print_samplewise(r: dict) -> None:
+    print(f"sample-wise decomposition (SGD MLP, samplewise cpu preset, width {r['width']}, "
+          f"{r['steps']} steps at batch {r['batch']}, {r['intervals']} record intervals x "
+          f"{r['n_eval']} samples): plain run {r['plain_run_ms']:.1f} ms, EMA path "
+          f"{r['ema_path_ms']:.1f} ms, decomposition {r['samplewise_ms']:.1f} ms: "
+          f"{r['overhead']:.2f}x the plain run (FLOPs counted: {r['flop_ratio_counted']:.2f}x, "
+          "an upper count)",
+          flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions, shorter runs")
+    p.add_argument("--only", choices=("samplewise",), default=None,
+                   help="run one lane alone (its JSON is the last line)")
     args = p.parse_args(argv)
     reps = 3 if args.quick else 7
     steps = 100 if args.quick else 400
+    if args.only == "samplewise":
+        r = bench_samplewise(reps)
+        _print_samplewise(r)
+        print(json.dumps({"samplewise": {k: (round(v, 4) if isinstance(v, float) else v)
+                                         for k, v in r.items()}}))
+        return 0
 
     from dataclasses import replace
 
@@ -398,7 +480,10 @@ def main(argv=None) -> int:
         print(f"{what}: recorder every step: plain {r['plain_step_ms']:.3f} ms/step, recorded "
               f"{r['recorded_step_ms']:.3f} ms/step, overhead {r['overhead']:.2f}x (FLOP "
               f"floor {floors[key]:.2f}x)", flush=True)
+    sw = bench_samplewise(reps)
+    _print_samplewise(sw)
     print(json.dumps({
+        "samplewise": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in sw.items()},
         "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
         "recorder_overhead_every_step": round(bt["overhead"], 3),
         "recorder_overhead_every_step_floor": round(bt["floor"], 3),

@@ -105,3 +105,21 @@ def test_commands_form_no_cycle():
         if hits:
             bad[path.name] = sorted(hits)
     assert not bad, f"command handlers importing the parser, each other or a check: {bad}"
+
+
+def test_rooms_stay_small():
+    """One concept per module: no module over 500 lines in theory/ or checks/, and no
+    function over 60 lines in checks/ (a check builds rows; the mathematics lives in
+    theory/ and simulations/)."""
+    big = {str(p.relative_to(ROOT)): n for folder in ("theory", "fasttransfer/checks")
+           for p in sorted((ROOT / folder).glob("*.py"))
+           if (n := len(p.read_text().splitlines())) > 500}
+    assert not big, f"modules over 500 lines: {big}"
+    long = {}
+    for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long[f"{p.name}:{node.name}"] = n
+    assert not long, f"check functions over 60 lines: {long}"

@@ -224,33 +224,11 @@ def _sp_row(data: dict, s, a, rel) -> CheckResult:
         note=f"SP: {scfg.describe()}")
 
 
-def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_config
-    from fasttransfer.theory.errors import InputError
-    from fasttransfer.theory.rates import analyze_sweep
-
+def _mup_row(ctx: CheckContext, data: dict, a, missing, note: str, rel) -> CheckResult:
+    """The counterexample's muP row from its analysis ``a``: weak transfer judged at the
+    paper preset, a reduced regime reported as measured below it."""
     cfg = data["configs"]["mup"]
     paper = cfg.preset == "paper"
-    frac, missing = coverage(cfg, relu_config.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
-    if frac < MIN_COVERAGE:
-        return [_not_run(_variant_claim(PAPER_CLAIM, cfg), PAPER_NUMBERS,
-                         f"the results bank holds {len(cfg.widths)} of the preset's widths "
-                         f"(missing {missing}){_to_finish(cfg)}")]
-    note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
-            "Unstated in the paper, chosen here: " + " ".join(relu_config.UNSTATED_CHOICES))
-    try:
-        analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
-                                     bootstrap=1000 if paper else 400, seed=0)
-                    for p in ("mup", "sp") if p in data["sweeps"]}
-    except InputError as err:
-        return [CheckResult(
-            check="relu", claim=_variant_claim(PAPER_CLAIM, cfg), paper=PAPER_NUMBERS,
-            measured=f"analysis impossible: {err}", verdict="fail",
-            details="The sweep did not give an interior optimum at every width: the "
-                    "configuration's LR grid does not bracket nu_star(n).", note=note)]
-    rel = ("figures/relu_transfer.png", "figures/relu_rates.png")  # drawn by verify
-
-    a = analyses["mup"]
     d = a.beta_minus_half_alpha
     largest_txt = _largest_reference_text(data["sweeps"]["mup"])
     measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
@@ -284,14 +262,42 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
     ] if x)
     if verdict == "inconclusive":
         measured += ": inconclusive (" + "; ".join(reasons) + ")"
-    results = [CheckResult(check="relu", claim=_variant_claim(PAPER_CLAIM, cfg),
-                           paper=PAPER_NUMBERS, measured=measured, verdict=verdict,
-                           details=details, figures=rel if not cfg.variant() else (),
-                           note=note)]
+    return CheckResult(check="relu", claim=_variant_claim(PAPER_CLAIM, cfg),
+                       paper=PAPER_NUMBERS, measured=measured, verdict=verdict,
+                       details=details, figures=rel if not cfg.variant() else (), note=note)
+
+
+def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
+    from fasttransfer.simulations import relu_config
+    from fasttransfer.theory.errors import InputError
+    from fasttransfer.theory.rates import analyze_sweep
+
+    cfg = data["configs"]["mup"]
+    paper = cfg.preset == "paper"
+    frac, missing = coverage(cfg, relu_config.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
+    if frac < MIN_COVERAGE:
+        return [_not_run(_variant_claim(PAPER_CLAIM, cfg), PAPER_NUMBERS,
+                         f"the results bank holds {len(cfg.widths)} of the preset's widths "
+                         f"(missing {missing}){_to_finish(cfg)}")]
+    note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
+            "Unstated in the paper, chosen here: " + " ".join(relu_config.UNSTATED_CHOICES))
+    try:
+        analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
+                                     bootstrap=1000 if paper else 400, seed=0)
+                    for p in ("mup", "sp") if p in data["sweeps"]}
+    except InputError as err:
+        return [CheckResult(
+            check="relu", claim=_variant_claim(PAPER_CLAIM, cfg), paper=PAPER_NUMBERS,
+            measured=f"analysis impossible: {err}", verdict="fail",
+            details="The sweep did not give an interior optimum at every width: the "
+                    "configuration's LR grid does not bracket nu_star(n).", note=note)]
+    rel = ("figures/relu_transfer.png", "figures/relu_rates.png")  # drawn by verify
+
+    results = [_mup_row(ctx, data, analyses["mup"], missing, note, rel)]
     if not with_sp:
         return results
 
-    results.append(_sp_row(data, analyses["sp"], a, rel))
+    results.append(_sp_row(data, analyses["sp"], analyses["mup"], rel))
     return results
 
 

@@ -173,25 +173,11 @@ def _integer_width_slopes(df) -> dict:
     return out
 
 
-def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
-    import numpy as np
-
-    from fasttransfer.theory.grid_studies import WidthStudyConfig, run_width_study, width_slopes_table
-
-    cfg = WidthStudyConfig()
-    df = _stored(ctx, "widths", cfg,
-                 lambda c: run_width_study(c, progress=lambda n: ctx.log(f"widths: {n}")))
-    tab = width_slopes_table(df, cfg)
+def _width_details(tab, cfg, key: dict, integer: dict) -> list[str]:
+    """The width row's details: the criterion, the table of fitted vs derived vs paper
+    exponents (with the integer search's top-decade slope for context), and why the
+    paper's widths differ from the argmin's where one term binds."""
     tol = cfg.tolerance
-    worst = float(np.max(np.abs(tab.error)))
-    ok = bool(worst <= tol) and int(tab.setting.nunique()) >= 4
-    integer = _integer_width_slopes(excess_df)
-    key = {"direct width n*": ("direct", "n"), "proxy width (paper's n*)": ("transfer", "m"),
-           "target width (paper's M*)": ("transfer", "n")}
-    widths = tab[tab.quantity.isin(list(key))]
-    agree = widths[np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
-    differ = widths[~np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
-    ratio = tab[tab.quantity.str.startswith("E_T(paper widths)")]
     lines = [f"Continuous brute force (zooming grids over the budget split and log m, "
              f"no closed form) at F = 10^{cfg.lo:g} .. 10^{cfg.hi:g} ({cfg.points} budgets); "
              f"slope of log width (or log excess) against log F. Criterion: |fitted - derived| "
@@ -213,7 +199,7 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
                      f"{r.regime} | {r.quantity} | {r.fitted:.6f} | {r.derived:.6f} | "
                      f"{r.error:+.1e} | {r.paper:.6f} | "
                      f"{'' if integ is None else f'{integ:.3f}'} |")
-    lines += ["", "The paper's widths are the argmin's for direct tuning and, for transfer, for "
+    return lines + ["", "The paper's widths are the argmin's for direct tuning and, for transfer, for "
               "the term that binds (both at the tie e1 = e2). The other width gets a vanishing "
               "share of F and grows more slowly: final run binds -> proxy ~ "
               "F^((alpha + r)/(r (h beta + 2 beta + r))); proxy search binds -> target ~ "
@@ -221,6 +207,28 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
               "the proxy is capped at the target (m = n ~ F^(1/(h beta + r))). The paper's "
               "widths with an even split of F still attain E_T*'s exponent: the slope of "
               "E_T(paper widths)/E_T* against log F is 0 (rows above)."]
+
+
+def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
+    import numpy as np
+
+    from fasttransfer.theory.grid_studies import WidthStudyConfig, run_width_study, width_slopes_table
+
+    cfg = WidthStudyConfig()
+    df = _stored(ctx, "widths", cfg,
+                 lambda c: run_width_study(c, progress=lambda n: ctx.log(f"widths: {n}")))
+    tab = width_slopes_table(df, cfg)
+    tol = cfg.tolerance
+    worst = float(np.max(np.abs(tab.error)))
+    ok = bool(worst <= tol) and int(tab.setting.nunique()) >= 4
+    integer = _integer_width_slopes(excess_df)
+    key = {"direct width n*": ("direct", "n"), "proxy width (paper's n*)": ("transfer", "m"),
+           "target width (paper's M*)": ("transfer", "n")}
+    widths = tab[tab.quantity.isin(list(key))]
+    agree = widths[np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
+    differ = widths[~np.isclose(widths.derived, widths.paper, rtol=0, atol=1e-12)]
+    ratio = tab[tab.quantity.str.startswith("E_T(paper widths)")]
+    lines = _width_details(tab, cfg, key, integer)
     diff_txt = "; ".join(f"{r.setting}: {r.quantity} {r.derived:.3f} vs paper {r.paper:.3f}"
                          for _, r in differ.iterrows())
     ratio_worst = float(np.max(np.abs(ratio.fitted))) if not ratio.empty else float("nan")

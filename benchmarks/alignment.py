@@ -352,7 +352,7 @@ def bench_samplewise(reps: int) -> dict:
     from fasttransfer.simulations.recorder import TrajectoryRecorder, record_times
     from fasttransfer.simulations.topk_training import ema_path, recorder_config, train
 
-    cfg = sw.SamplewiseConfig.preset("cpu")
+    cfg = sw.SamplewiseConfig.from_preset("cpu")
     setting, width = cfg.setting(), 128
     prob = problem(width, setting)
     rc = recorder_config(setting)
@@ -421,7 +421,7 @@ def main(argv=None) -> int:
     # The headline: the paper's decomposition setting (its top-k runs are transformers),
     # at the gpu preset's shapes and its narrowest width, remat off (the cheaper plain
     # step, so the stricter ratio).
-    tcfg = transformer.TransformerConfig.preset("gpu", remat=False)
+    tcfg = transformer.TransformerConfig.from_preset("gpu", remat=False)
     t_width, t_steps, t_reps = min(tcfg.widths), (4 if args.quick else 8), (2 if args.quick
                                                                             else 4)
     tcfg = replace(tcfg, steps=t_steps)
@@ -457,7 +457,7 @@ def main(argv=None) -> int:
     print(f"recorder on the schedule {schedule} ({steps} steps: tau 2..3 here): plain "
           f"{rec['plain_step_ms']:.3f} ms/step, recorded {rec['recorded_step_ms']:.3f} ms/step, "
           f"overhead {rec['overhead']:.2f}x", flush=True)
-    cpu = mlp_mnist1d.MLPConfig.preset("cpu")
+    cpu = mlp_mnist1d.MLPConfig.from_preset("cpu")
     big = replace(cfg, batch=cfg.n_eval)
     lanes = len(cpu.lrs)
     lines = {  # key: (description, configuration, width, lanes)

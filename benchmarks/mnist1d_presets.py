@@ -55,10 +55,10 @@ def _config(setting: str, preset: str, overrides: dict):
     if setting == "mlp":
         from fasttransfer.simulations.mlp_mnist1d import MLPConfig
 
-        return MLPConfig.preset(preset, **overrides)
+        return MLPConfig.from_preset(preset, **overrides)
     from fasttransfer.simulations.mlp_sgd import SGDMLPConfig
 
-    return SGDMLPConfig.preset(preset, **overrides)
+    return SGDMLPConfig.from_preset(preset, **overrides)
 
 
 def _override(text: str) -> tuple[str, object]:

@@ -170,7 +170,7 @@ def paper_config(study: str, tiny: bool = False):
     64, 64 steps, 4 learning rates)."""
     from fasttransfer.simulations import relu_config
 
-    cfg = relu_config.preset("paper", study=study)
+    cfg = relu_config.ReluSweepConfig.from_preset("paper", study=study)
     return cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4) if tiny else cfg
 
 
@@ -187,7 +187,7 @@ def _cells(args, tiny: bool) -> list[tuple[str, int]]:
             out.append((study, int(w)))
         return out
     return [(s, w) for s in args.studies
-            for w in sorted((32, 64) if tiny else relu_config.preset("paper", study=s).widths)]
+            for w in sorted((32, 64) if tiny else relu_config.ReluSweepConfig.from_preset("paper", study=s).widths)]
 
 
 def run(args) -> dict:
@@ -227,7 +227,7 @@ def run(args) -> dict:
     log(f"limits: {json.dumps({k: v for k, v in summary['limits'].items()})}")
     save()
     if not args.skip_torch and "torch_loop" not in summary:
-        summary["torch_loop"] = torch_baseline(relu_config.preset("paper"), args.tiny, log)
+        summary["torch_loop"] = torch_baseline(relu_config.ReluSweepConfig.from_preset("paper"), args.tiny, log)
         save()
     peak = summary["limits"]["gemm_peak_gflops"]
     bw = summary["limits"]["copy_bandwidth_gbs"]
@@ -235,7 +235,7 @@ def run(args) -> dict:
     sec_per_unit = None  # seconds per (config * width * step), from the timings so far
     largest = [0]  # units of the cell that set sec_per_unit
     if args.ab_width:
-        base = relu_config.preset("paper")
+        base = relu_config.ReluSweepConfig.from_preset("paper")
         if args.tiny:
             base = base.replace(n_lrs=4)
         summary["variants"] = time_variants(base, args.ab_width, log, args.tiny)

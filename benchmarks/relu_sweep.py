@@ -267,7 +267,7 @@ def main(argv=None) -> int:
     from fasttransfer.simulations import relu_config
 
     # the paper's regime (d = 64, BCE, the outside-ball label, batch 256, Adam), float32
-    base = relu_config.preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
+    base = relu_config.ReluSweepConfig.from_preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
                                          batch=args.batch, test_size=test_size,
                                          memory_mb=1024, seed_block=4)
     d = base.d

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     short = {"widths": args.widths, "seeds": args.seeds, "steps": args.steps, "lr": args.lr,
              "dtype": args.dtype}
-    cfg = cc.CoordCheckConfig.preset(args.preset)
+    cfg = cc.CoordCheckConfig.from_preset(args.preset)
     cfg = apply_overrides(replace(cfg, **{k: v for k, v in short.items() if v is not None}),
                           args.set)
     if args.print_config:

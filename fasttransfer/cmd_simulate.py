@@ -36,7 +36,7 @@ def relu_config_from_args(args: argparse.Namespace):
     from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations import relu_config
 
-    cfg = relu_config.preset(args.preset, args.param, study=args.study)
+    cfg = relu_config.ReluSweepConfig.from_preset(args.preset, args.param, study=args.study)
     short = {"widths": args.widths, "n_lrs": args.lrs, "seeds": args.seeds,
              "steps": args.steps, "dtype": args.dtype}
     cfg = cfg.replace(**{k: v for k, v in short.items() if v is not None})
@@ -90,7 +90,7 @@ def run_rfrr(args: argparse.Namespace) -> int:
     from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations.rfrr import RFRRConfig
 
-    config = apply_overrides(RFRRConfig.preset_config(args.preset), args.set)
+    config = apply_overrides(RFRRConfig.from_preset(args.preset), args.set)
     if args.print_config:
         return _print_config(config.to_json_dict())
     study, const = study_and_constants(args.out, config, recompute=args.recompute, log=print,

@@ -87,16 +87,17 @@ class CoordCheckConfig:
             raise InputError(f"lr: must be positive, got {self.lr}")
 
     @classmethod
-    def preset(cls, name: str) -> "CoordCheckConfig":
+    def from_preset(cls, name: str, **overrides) -> "CoordCheckConfig":
         """``quick``: widths 2^6..2^12, 6 seeds (2-core CPU, well under a minute);
         ``paper``: the same widths and steps with 32 seeds and larger batches."""
-        if name == "quick":
-            return cls()
-        if name == "paper":
-            return cls(seeds=32, batch=1024, probe=4096)
+        from dataclasses import replace
+
         from fasttransfer.theory.errors import InputError
 
-        raise InputError(f"preset: expected quick or paper, got {name!r}")
+        if name not in ("quick", "paper"):
+            raise InputError(f"preset: expected quick or paper, got {name!r}")
+        cfg = cls() if name == "quick" else cls(seeds=32, batch=1024, probe=4096)
+        return replace(cfg, **overrides)
 
     def to_dict(self) -> dict:
         return asdict(self)

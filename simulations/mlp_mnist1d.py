@@ -85,7 +85,7 @@ class MLPConfig(RecorderFields):
                              param="transfer_seeds")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "MLPConfig":
+    def from_preset(cls, name: str, **overrides) -> "MLPConfig":
         """``quick``: CI-sized (widths 16..128, two seeds, 200 steps at batch 32; the
         paper's subsampling schedule records about every second step, so the dense
         n x n spectra of the hidden layers bound the widths). ``paper``: widths up to

@@ -91,7 +91,7 @@ class SGDMLPConfig(RecorderFields):
             raise InputError("lrs must be positive and seeds non-empty", param="lrs")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "SGDMLPConfig":
+    def from_preset(cls, name: str, **overrides) -> "SGDMLPConfig":
         """``quick``: CI-sized (one seed, 100 steps at batch 128, widths 32..128).
         ``cpu`` (``CPU_PRESET``, measured by benchmarks/mnist1d_presets.py): widths
         32..256 (base 32), the paper's batch 512 for 25 epochs (196 steps), 4 seeds, 8

@@ -147,6 +147,14 @@ class ReluSweepConfig:
     def task_spec(self) -> relu_net.Task:
         return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
 
+    @classmethod
+    def from_preset(cls, name: str, param: str = "mup", study: str = "relu",
+                    **overrides) -> "ReluSweepConfig":
+        """The preset ``name`` of ``study`` in parametrisation ``param`` (the presets and
+        why they are what they are: :func:`_preset`), with ``overrides``."""
+        cfg = _preset(name, param, study)
+        return cfg.replace(**overrides) if overrides else cfg
+
     def replace(self, **changes) -> "ReluSweepConfig":
         return dataclasses.replace(self, **changes)
 
@@ -266,7 +274,7 @@ def log2_grid(lo_exp2: float, hi_exp2: float, per_octave: int) -> dict:
     return dict(lr_min=2.0 ** lo_exp2, lr_max=2.0 ** hi_exp2, n_lrs=n)
 
 
-def preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfig:
+def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfig:
     """The presets of one ``study``, all in the paper's parametrisation
     (:data:`PAPER_CHOICES`: one Adam learning rate nu for both layers, a_i ~ N(0, 1),
     readout 1/n; the LR units are the paper's):
@@ -360,7 +368,7 @@ def sensitivity_configs(study: str) -> dict:
     """{name: the pilot of ``study`` at its narrowest width, SENSITIVITY_SEEDS seeds, with
     one choice of :data:`SENSITIVITY` changed} (the half-squared loss only where the
     loss is squared)."""
-    base = preset("pilot", "mup", study)
+    base = ReluSweepConfig.from_preset("pilot", "mup", study)
     base = base.replace(widths=(min(base.widths),), seeds=SENSITIVITY_SEEDS)
     return {name: base.replace(**change) for name, change in SENSITIVITY.items()
             if not (name.startswith("loss-") and base.loss != "squared")}

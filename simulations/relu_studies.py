@@ -27,13 +27,13 @@ LATE_SHIFT_STUDIES = ("kindex", "kindex-layerwise")
 
 def counterexample_configs(preset: str) -> dict:
     """{"mup": the ReLU counterexample at ``preset``, "sp": its SP contrast}."""
-    return {"mup": relu_config.preset(preset, "mup", "relu"),
-            "sp": relu_config.preset(SP_PRESET.get(preset, preset), "sp", "relu")}
+    return {"mup": relu_config.ReluSweepConfig.from_preset(preset, "mup", "relu"),
+            "sp": relu_config.ReluSweepConfig.from_preset(SP_PRESET.get(preset, preset), "sp", "relu")}
 
 
 def late_shift_configs(preset: str) -> dict:
     """{"kindex": the k-index model at ``preset``, "kindex-layerwise": its variant}."""
-    return {s: relu_config.preset(preset, "mup", s) for s in LATE_SHIFT_STUDIES}
+    return {s: relu_config.ReluSweepConfig.from_preset(preset, "mup", s) for s in LATE_SHIFT_STUDIES}
 
 
 def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print,
@@ -65,7 +65,7 @@ def bank_variants(study: str, preset: str = "paper") -> dict:
     earlier base-width-128 convention, kept as evidence of how much it moves the
     numbers); each configuration is the one its manifest stores."""
     out = {}
-    paper_key = relu_config.preset(preset, "mup", study).store_key()
+    paper_key = relu_config.ReluSweepConfig.from_preset(preset, "mup", study).store_key()
     for manifest in sorted((store.BANK / study / preset).glob(f"*/{store.MANIFEST}")):
         key = manifest.parent.name
         if key == paper_key or key.startswith("sp"):
@@ -102,7 +102,7 @@ def late_shift_data(root: Path, configs: dict, *, recompute: bool = False, log=p
 def pilot_data(root: Path, study: str, *, recompute: bool = False, log=print) -> dict:
     """The pilot of ``study`` and its sensitivity runs (bank, store, or run here):
     {"config", "df", "source", "variants": {name: (config, df, source)}}."""
-    cfg, df, src = load_or_run(root, relu_config.preset("pilot", "mup", study),
+    cfg, df, src = load_or_run(root, relu_config.ReluSweepConfig.from_preset("pilot", "mup", study),
                                recompute=recompute, log=log)
     variants = {name: load_or_run(root, c, recompute=recompute, log=log)
                 for name, c in relu_config.sensitivity_configs(study).items()}

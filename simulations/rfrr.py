@@ -99,11 +99,17 @@ class RFRRConfig:
                 raise InputError(f"{name}: two dimensions d1 < d2 (the extrapolation in "
                                  f"1/d), got {d}", param=name)
 
-    @staticmethod
-    def preset_config(name: str) -> "RFRRConfig":
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "RFRRConfig":
         """quick: the paper's setting with a small Monte Carlo (about 15 s on 2 CPU cores);
         paper: the asymptotics at 50 digits and a larger Monte Carlo, d = 100 and 200, four
         widths (about 2 minutes on 2 CPU cores; no GPU needed)."""
+        from dataclasses import replace
+
+        return replace(cls._preset(name), **overrides)
+
+    @staticmethod
+    def _preset(name: str) -> "RFRRConfig":
         if name == "quick":
             return RFRRConfig()
         if name == "paper":

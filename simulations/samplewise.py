@@ -167,7 +167,7 @@ class SamplewiseConfig:
                              param="frac")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "SamplewiseConfig":
+    def from_preset(cls, name: str, **overrides) -> "SamplewiseConfig":
         if name == "quick":
             cfg = cls()
         elif name == "cpu":
@@ -184,7 +184,7 @@ class SamplewiseConfig:
         over = {"dtype": self.dtype, "widths": self.widths}
         if self.steps is not None:
             over["steps"] = int(self.steps)
-        return SGDMLPConfig.preset(self.base, **over)
+        return SGDMLPConfig.from_preset(self.base, **over)
 
 
 def run_one(cfg: SamplewiseConfig, width: int, seed: int):
@@ -226,7 +226,7 @@ def simulate(root, preset: str, cfg: SamplewiseConfig | None = None, *, recomput
 
     from fasttransfer.theory import store
 
-    cfg = SamplewiseConfig.preset(preset) if cfg is None else cfg
+    cfg = SamplewiseConfig.from_preset(preset) if cfg is None else cfg
 
     def run(entry) -> dict:
         rows, ext, shown = [], [], {}

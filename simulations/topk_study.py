@@ -112,7 +112,7 @@ def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
     import numpy as np
 
     settings = PRESET_SETTINGS.get(preset, SETTINGS) if settings is None else settings
-    out = {s: _load(SETTING_CODE[s][0]).preset(preset) for s in check_settings(settings)}
+    out = {s: _load(SETTING_CODE[s][0]).from_preset(preset) for s in check_settings(settings)}
     for name, cfg in out.items():
         over = {}
         if widths is not None:

@@ -474,7 +474,7 @@ class ReluTopkConfig(RecorderFields):
     param: str = "mup"
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "ReluTopkConfig":
+    def from_preset(cls, name: str, **overrides) -> "ReluTopkConfig":
         """quick: the default fields (widths 64..512 keep it near a minute here: on the
         schedule it records 142 times in 300 steps, and width 1024 alone added ~30 s, its
         evaluation gradient on n_eval = 1024 inputs dominating); cpu: smaller still (7

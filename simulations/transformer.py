@@ -128,7 +128,7 @@ class TransformerConfig(RecorderFields):
                              param="rope_theta")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "TransformerConfig":
+    def from_preset(cls, name: str, **overrides) -> "TransformerConfig":
         """Presets (all depth 4; quick and cpu: 4 heads so that d_head >= 4 at width 16,
         the 466 KB "pydoc" corpus, no remat):
 
@@ -167,11 +167,11 @@ class TransformerConfig(RecorderFields):
 
 class MuonTransformer:
     """The presets of the Muon contrast ("transformer_muon" in the top-k study):
-    ``TransformerConfig.preset(name, optimizer="muon", **overrides)``."""
+    ``TransformerConfig.from_preset(name, optimizer="muon", **overrides)``."""
 
     @staticmethod
-    def preset(name: str, **overrides) -> TransformerConfig:
-        return TransformerConfig.preset(name, **({"optimizer": "muon"} | overrides))
+    def from_preset(name: str, **overrides) -> TransformerConfig:
+        return TransformerConfig.from_preset(name, **({"optimizer": "muon"} | overrides))
 
 
 class Arch(NamedTuple):

@@ -106,7 +106,7 @@ def _paper_as_pilot(study: str, shift_octaves: float = 0.0) -> dict:
     df = pd.concat([pd.DataFrame({"width": p.width, "hp": np.log(p.lr) + shift_octaves * np.log(2),
                                   "loss": p.loss * (1 + 1e-3 * s), "seed": s}) for s in range(3)],
                    ignore_index=True)
-    return {"config": relu_config.preset("pilot", study=study), "df": df,
+    return {"config": relu_config.ReluSweepConfig.from_preset("pilot", study=study), "df": df,
             "source": "test", "variants": {}}
 
 

@@ -86,7 +86,7 @@ def test_config_validation():
     with pytest.raises(InputError, match="seeds"):
         cc.CoordCheckConfig(seeds=1)
     with pytest.raises(InputError, match="preset"):
-        cc.CoordCheckConfig.preset("huge")
+        cc.CoordCheckConfig.from_preset("huge")
 
 
 TINY = cc.CoordCheckConfig(widths=(64, 256, 1024), steps=2, seeds=4, batch=128, probe=128)
@@ -160,7 +160,7 @@ def test_store_roundtrip_reuse_and_cli(tmp_path, tiny_run, monkeypatch):
     # the CLI reuses a stored result of its configuration (no recomputation)
     from dataclasses import replace
 
-    cli_cfg = replace(cc.CoordCheckConfig.preset("quick"), widths=(64, 256, 1024), steps=2,
+    cli_cfg = replace(cc.CoordCheckConfig.from_preset("quick"), widths=(64, 256, 1024), steps=2,
                       seeds=4)
     cc.stored_coordcheck(tmp_path / "cli", cli_cfg, "quick", log=logs.append)
     assert len(calls) == 2
@@ -180,7 +180,7 @@ def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
     from fasttransfer.checks import CheckContext
     from fasttransfer.checks import coordcheck as check
 
-    monkeypatch.setattr(cc.CoordCheckConfig, "preset", classmethod(lambda cls, name: TINY))
+    monkeypatch.setattr(cc.CoordCheckConfig, "from_preset", classmethod(lambda cls, name, **o: TINY))
     ctx = CheckContext(preset="quick", out=tmp_path, log=lambda msg: None)
     monkeypatch.setattr(cc, "run_coordcheck", lambda cfg, progress=None: tiny_run)
     rows = check.run(ctx)

@@ -123,3 +123,18 @@ def test_rooms_stay_small():
                 if n > 60:
                     long[f"{p.name}:{node.name}"] = n
     assert not long, f"check functions over 60 lines: {long}"
+
+
+def test_one_preset_convention():
+    """Every configuration with presets spells them one way, ``Config.from_preset(name,
+    **overrides)``: no ``preset``/``preset_config`` methods or module functions."""
+    other = []
+    for folder in ("theory", "simulations", "fasttransfer", "proofs_check", "paper_figures"):
+        for p in sorted((ROOT / folder).glob("**/*.py")):
+            for node in ast.walk(ast.parse(p.read_text())):
+                if isinstance(node, ast.FunctionDef) and node.name in ("preset", "preset_config"):
+                    other.append(f"{p.relative_to(ROOT)}:{node.name}")
+                if isinstance(node, ast.FunctionDef) and node.name == "from_preset":
+                    names = [a.arg for a in node.args.args]
+                    assert node.args.kwarg is not None and "name" in names, (p, node.lineno)
+    assert not other, f"presets spelled another way: {other}"

@@ -47,7 +47,7 @@ def test_config_validation():
     with pytest.raises(InputError, match="depth"):
         M.MLPConfig(depth=2)
     with pytest.raises(InputError, match="preset"):
-        M.MLPConfig.preset("huge")
+        M.MLPConfig.from_preset("huge")
 
 
 def test_forward_shapes_and_output_scale():
@@ -89,13 +89,13 @@ def test_presets_are_valid():
     which CI does not run: measured by benchmarks/mnist1d_presets.py); the cpu preset
     has >= 2 seeds (the transfer analysis bootstraps over seeds)."""
     for name in ("quick", "cpu", "paper"):
-        cfg = M.MLPConfig.preset(name)
+        cfg = M.MLPConfig.from_preset(name)
         assert list(cfg.widths) == sorted(set(cfg.widths)) and len(cfg.widths) >= 3, name
         r = np.diff(np.log(cfg.lrs))
         np.testing.assert_allclose(r, r[0], rtol=1e-9)
         assert len(cfg.lrs) >= 7, name
-    assert len(M.MLPConfig.preset("cpu").seeds) >= 2
-    assert M.MLPConfig.preset("cpu", steps=40).steps == 40
+    assert len(M.MLPConfig.from_preset("cpu").seeds) >= 2
+    assert M.MLPConfig.from_preset("cpu", steps=40).steps == 40
 
 
 def test_a_seed_names_the_same_batches_with_and_without_x64():

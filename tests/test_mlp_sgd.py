@@ -119,7 +119,7 @@ def test_mup_sgd_keeps_the_updates_width_independent():
 
 
 def test_presets_are_valid():
-    quick, cpu, paper = (S.SGDMLPConfig.preset(k) for k in ("quick", "cpu", "paper"))
+    quick, cpu, paper = (S.SGDMLPConfig.from_preset(k) for k in ("quick", "cpu", "paper"))
     for cfg in (quick, cpu, paper):
         assert list(cfg.widths) == sorted(set(cfg.widths)) and len(cfg.widths) >= 3
         assert cfg.base_width in cfg.widths  # muP = SP at the narrowest width
@@ -131,9 +131,9 @@ def test_presets_are_valid():
     # the paper's setting: widths 128..8192, batch 512, 100 epochs of 4000 sequences
     assert paper.widths == (128, 256, 512, 1024, 2048, 4096, 8192) and paper.batch == 512
     assert paper.steps == S.epochs_to_steps(100, 512) == 782
-    assert S.SGDMLPConfig.preset("quick", steps=40).steps == 40
+    assert S.SGDMLPConfig.from_preset("quick", steps=40).steps == 40
     with pytest.raises(InputError):
-        S.SGDMLPConfig.preset("huge")
+        S.SGDMLPConfig.from_preset("huge")
 
 
 @pytest.mark.parametrize("bad", [dict(momentum=1.0), dict(widths=()), dict(lrs=(0.1, -1.0)),

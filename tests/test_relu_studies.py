@@ -18,7 +18,7 @@ def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "run_sweep", no_sim)
     bank = tmp_path / "bank"
     monkeypatch.setattr(store, "BANK", bank)
-    cfg = relu_config.preset("paper")
+    cfg = relu_config.ReluSweepConfig.from_preset("paper")
     with pytest.raises(InputError, match="results bank"):
         relu_studies.load_or_run(tmp_path / "out", cfg)
     # a bank entry is read as stored: configuration, frame and its widths
@@ -46,7 +46,7 @@ def test_reduced_preset_runs_once_then_reuses(tmp_path):
 def test_presets_of_the_studies():
     c = relu_studies.counterexample_configs("paper")
     assert c["mup"].preset == "paper" and c["sp"].preset == "quick" and c["sp"].param == "sp"
-    assert c["mup"] == relu_config.preset("paper")
+    assert c["mup"] == relu_config.ReluSweepConfig.from_preset("paper")
     k = relu_studies.late_shift_configs("cpu")
     assert set(k) == set(relu_studies.LATE_SHIFT_STUDIES)
     assert k["kindex-layerwise"].out_lr_factor == pytest.approx(1 / 50)

@@ -328,7 +328,7 @@ def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
 def test_study_summary_columns_and_presets():
     from fasttransfer.simulations.rfrr import RFRRConfig
 
-    q, p = RFRRConfig.preset_config("quick"), RFRRConfig.preset_config("paper")
+    q, p = RFRRConfig.from_preset("quick"), RFRRConfig.from_preset("paper")
     for cfg in (q, p):
         # the paper's setting and Figure 4's widths
         assert cfg.paper.psi_1 == 4.0 and cfg.paper.sigma_eps == 0.25
@@ -339,6 +339,6 @@ def test_study_summary_columns_and_presets():
         assert min(cfg.curve_lams) == pytest.approx(0.08)
         assert max(cfg.curve_lams) == pytest.approx(1.0)
     with pytest.raises(InputError, match="preset"):
-        RFRRConfig.preset_config("cpu")
+        RFRRConfig.from_preset("cpu")
     with pytest.raises(InputError, match="mc_d"):
         RFRRConfig(mc_d=(80, 40))

@@ -76,7 +76,7 @@ def test_sample_psi_sums_the_intervals_and_layers():
 def test_quick_study_is_stored_and_reused(tmp_path):
     """The quick preset into the store: one MCI per sample and run, extremes with their
     psi, the signals of the samples shown; a second call reuses the entry (no training)."""
-    cfg = SW.SamplewiseConfig.preset("quick", widths=(16, 32), seeds=(0, 1), steps=20)
+    cfg = SW.SamplewiseConfig.from_preset("quick", widths=(16, 32), seeds=(0, 1), steps=20)
     res = SW.simulate(tmp_path, "quick", cfg, progress=False, log=lambda *_: None)
     mci = res["mci"]
     assert len(mci) == 2 * 2 * 256 and mci["mci"].between(1, 40).all()
@@ -93,7 +93,7 @@ def test_quick_study_is_stored_and_reused(tmp_path):
 
 def test_config_validation():
     with pytest.raises(InputError, match="preset"):
-        SW.SamplewiseConfig.preset("paper")
+        SW.SamplewiseConfig.from_preset("paper")
     with pytest.raises(InputError, match="lr"):
         SW.SamplewiseConfig(lr=0.0)
     with pytest.raises(InputError, match="widths"):

@@ -15,16 +15,16 @@ from fasttransfer.theory import store  # noqa: E402
 
 @pytest.fixture
 def tiny_presets(monkeypatch):
-    """relu_config.preset(name, param, study) -> the tiny configuration of that study,
+    """relu_config.ReluSweepConfig.from_preset(name, param, study) -> the tiny configuration of that study,
     labelled with the preset's name."""
     table = {("relu", "mup"): tiny_relu.counterexample()["mup"],
              ("relu", "sp"): tiny_relu.counterexample()["sp"],
              **{(s, "mup"): c for s, c in tiny_relu.late_shift().items()}}
 
-    def preset(name, param="mup", study="relu"):
-        return table[(study, param)].replace(preset=name)
+    def preset(cls, name, param="mup", study="relu", **overrides):
+        return table[(study, param)].replace(preset=name, **overrides)
 
-    monkeypatch.setattr(relu_config, "preset", preset)
+    monkeypatch.setattr(relu_config.ReluSweepConfig, "from_preset", classmethod(preset))
 
 
 def test_simulate_then_verify_then_figures_reuse_one_run(tmp_path, monkeypatch, capsys,

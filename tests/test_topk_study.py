@@ -60,7 +60,7 @@ def test_unrecorded_seeds_join_the_transfer_sweep_only(tmp_path):
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig
 
-    cfg = replace(MLPConfig.preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,),
+    cfg = replace(MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,),
                   transfer_seeds=(1, 2), steps=6)
     res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
                               variants=False, log=lambda *_: None)["mlp"]
@@ -102,7 +102,7 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
         modules = topk_study.CODE_MODULES + extra
         assert all(m.startswith("fasttransfer.simulations.") for m in modules), setting
         assert not any("hypothesis1" in m or ".checks" in m for m in modules), setting
-    cfg = replace(MLPConfig.preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2),
+    cfg = replace(MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2),
                   seeds=(0,), steps=6)
     res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
                               variants=False, log=lambda *_: None)["mlp"]

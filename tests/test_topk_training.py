@@ -225,8 +225,8 @@ def test_ema_tradeoff_runs_a_constant_grid_under_the_warmup_default():
 
 def test_relu_presets_are_the_published_decomposition():
     for name in ("quick", "cpu", "paper"):
-        cfg = ReluTopkConfig.preset(name)
+        cfg = ReluTopkConfig.from_preset(name)
         assert recorder_config(cfg) == RecorderConfig(k_max=cfg.k_max)
     assert recorder_config(ReluTopkConfig(), every=1).every == 1
     with pytest.raises(InputError):
-        ReluTopkConfig.preset("huge")
+        ReluTopkConfig.from_preset("huge")

@@ -38,16 +38,16 @@ def tiny(**kw) -> TR.TransformerConfig:
 
 # ------------------------------------------------------------------- configuration
 def test_paper_preset_is_the_papers_run():
-    cfg = TR.TransformerConfig.preset("paper")
+    cfg = TR.TransformerConfig.from_preset("paper")
     assert (cfg.depth, cfg.heads, cfg.ffn_ratio, cfg.rope_theta) == (4, 8, 4, 10000.0)
     assert (cfg.context, cfg.batch, cfg.steps, cfg.base_width) == (128, 128, 7185, 128)
     assert cfg.lrs == (1.0e-3, 1.4e-3, 2.0e-3, 2.8e-3, 4.0e-3, 4.8e-3, 5.7e-3, 6.7e-3, 8.0e-3)
     assert cfg.widths == (128, 256, 512, 1024, 2048) and len(cfg.seeds) == 3
     assert (cfg.warmup, cfg.cooldown, cfg.optimizer) == (0.04, 0.2, "adam")
     for name in ("quick", "cpu", "gpu"):
-        small = TR.TransformerConfig.preset(name)
+        small = TR.TransformerConfig.from_preset(name)
         assert small.depth == 4 and small.rope_theta == 10000.0
-    assert TR.MuonTransformer.preset("quick") == TR.TransformerConfig.preset(
+    assert TR.MuonTransformer.from_preset("quick") == TR.TransformerConfig.from_preset(
         "quick", optimizer="muon")
 
 
@@ -64,7 +64,7 @@ def test_config_validation(bad, param):
         tiny(**bad)
     assert err.value.param == param
     with pytest.raises(InputError, match="preset"):
-        TR.TransformerConfig.preset("huge")
+        TR.TransformerConfig.from_preset("huge")
 
 
 # ------------------------------------------------------------------- parameters

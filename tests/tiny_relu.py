@@ -16,7 +16,7 @@ def counterexample():
 
 def late_shift():
     """{"kindex", "kindex-layerwise"}: the k-index model at tiny size."""
-    base = relu_config.preset("quick", "mup", "kindex").replace(
+    base = relu_config.ReluSweepConfig.from_preset("quick", "mup", "kindex").replace(
         widths=(16, 32), steps=40, batch=32, test_size=512, n_lrs=7, preset="tiny",
         dtype="float64")
     return {"kindex": base, "kindex-layerwise": base.replace(out_lr_factor=1 / 50)}

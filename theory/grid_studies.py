@@ -86,12 +86,12 @@ class SlopeStudyConfig:
     tolerance: float = 0.02
 
     @classmethod
-    def preset(cls, name: str) -> "SlopeStudyConfig":
-        if name == "quick":
-            return cls()
-        if name == "paper":
-            return cls(per_decade=4, ratio=1.01)
-        raise InputError(f"preset: unknown {name!r} (quick | paper)")
+    def from_preset(cls, name: str, **overrides) -> "SlopeStudyConfig":
+        from dataclasses import replace
+
+        if name not in ("quick", "paper"):
+            raise InputError(f"preset: unknown {name!r} (quick | paper)")
+        return replace(cls() if name == "quick" else cls(per_decade=4, ratio=1.01), **overrides)
 
     @property
     def budgets(self) -> np.ndarray:

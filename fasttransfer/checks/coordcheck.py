@@ -25,7 +25,7 @@ def run(ctx):
     from fasttransfer.checks import CheckResult
     from fasttransfer.simulations import coordcheck as cc
 
-    cfg = cc.CoordCheckConfig.preset(ctx.base_preset)
+    cfg = cc.CoordCheckConfig.from_preset(ctx.base_preset)
     df = cc.stored_coordcheck(ctx.results_dir, cfg, ctx.base_preset, recompute=ctx.recompute,
                               log=ctx.log)
     verdict = cc.criterion(cc.slopes(df))

@@ -2,7 +2,7 @@
 the late shift of the Gaussian k-index model (its Figure 2 and appendix D.1).
 
 The setting is the paper's (its Figure 5, and Figure 2 with appendix D.1;
-``simulations.relu_config.preset``): f(x) = (1/n) sum_i a_i relu(<w_i, x> + b_i) under the
+``ReluSweepConfig.from_preset``): f(x) = (1/n) sum_i a_i relu(<w_i, x> + b_i) under the
 paper's muP (one Adam learning rate for both layers, its Figure 2 caption), x ~ N(0,
 I_64), y = 1{|x|^2 > median of chi^2_64}, binary cross-entropy, batch 256, T = 2^14
 steps, 14 widths 181..16384, a quarter-octave learning-rate grid; what the paper leaves
@@ -157,7 +157,7 @@ def _to_finish(cfg) -> str:
 
     if cfg.variant():
         return ""
-    return "; " + relu_studies.missing_text(relu_config.preset(cfg.preset, "mup", cfg.study))
+    return "; " + relu_studies.missing_text(relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", cfg.study))
 
 
 def _not_run(claim: str, paper: str, err) -> CheckResult:
@@ -274,7 +274,7 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
 
     cfg = data["configs"]["mup"]
     paper = cfg.preset == "paper"
-    frac, missing = coverage(cfg, relu_config.preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
+    frac, missing = coverage(cfg, relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
     if frac < MIN_COVERAGE:
         return [_not_run(_variant_claim(PAPER_CLAIM, cfg), PAPER_NUMBERS,
                          f"the results bank holds {len(cfg.widths)} of the preset's widths "
@@ -325,7 +325,7 @@ def _late_shift_rows(ctx: CheckContext, data: dict) -> list[CheckResult]:
     tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
     cfg = data["configs"]["kindex"]
     paper = cfg.preset == "paper"
-    cov = {s: coverage(data["configs"][s], relu_config.preset(cfg.preset, "mup", s)) if paper
+    cov = {s: coverage(data["configs"][s], relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", s)) if paper
            else (1.0, []) for s in relu_studies.LATE_SHIFT_STUDIES}
 
     def table(o) -> str:

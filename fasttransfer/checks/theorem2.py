@@ -256,7 +256,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     ctx.log("symbolic derivations (sympy)")
     rows = [_symbolic_row()]
     ctx.log("brute-force compute-optimal search")
-    cfg = SlopeStudyConfig.preset(ctx.base_preset)
+    cfg = SlopeStudyConfig.from_preset(ctx.base_preset)
     df = _study(ctx, cfg)
     # the figure is named here and drawn by verify from the stored compute_optimal.json
     rows.append(replace(_numeric_row(ctx, cfg, df), figures=("figures/compute_optimal.png",)))

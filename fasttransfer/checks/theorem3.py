@@ -366,7 +366,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.rfrr_study import study_and_constants
     from fasttransfer.simulations.rfrr import RFRRConfig, z_threshold
 
-    config = RFRRConfig.preset_config(ctx.base_preset)
+    config = RFRRConfig.from_preset(ctx.base_preset)
     ctx.log("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
     res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute, log=ctx.log)
 

@@ -31,11 +31,16 @@ def test_stored_only_never_trains(tmp_path):
 
 
 def test_the_transformer_smoke_preset_runs_through_the_study(tmp_path):
-    """The muP transformer at its quick (smoke) preset, recorded on the paper's schedule:
-    finite losses that fall, a top-k profile that adds up, the corpus in the provenance."""
+    """The muP transformer at its quick (smoke) preset, cut to its two narrowest widths
+    and half its steps (each width is one more XLA compilation, ~30 s on a CPU), recorded
+    on the paper's schedule: finite losses that fall, a top-k profile that adds up, the
+    corpus in the provenance."""
     import numpy as np
 
-    res = topk_study.simulate(tmp_path, "quick", settings=("transformer",), progress=False,
+    from fasttransfer.simulations.transformer import TransformerConfig
+
+    cfg = TransformerConfig.from_preset("quick", widths=(16, 32), steps=30)
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"transformer": cfg}, progress=False,
                               log=lambda *_: None)["transformer"]
     final, prof = res["final"], res["profile"]
     cfg = res["config"]

@@ -57,6 +57,7 @@ def test_missing_bank_is_a_failed_check(tmp_path, monkeypatch):
     assert res.verdict == "fail"
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_reduced_preset_claims_nothing(tmp_path, monkeypatch):
     """A tiny stand-in for quick/cpu: every row of the paper's claims is 'reduced'."""
     tiny = tiny_relu.counterexample()

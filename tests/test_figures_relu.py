@@ -12,6 +12,7 @@ import tiny_relu  # noqa: E402
 from fasttransfer.paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_figures_read_the_store_and_never_simulate(tmp_path, monkeypatch):
     """One test, so the tiny sweeps (compile-bound) run once: stored as `simulate relu`
     stores them, then drawn by each figure's main() from the store alone."""

@@ -34,6 +34,7 @@ def _queue(gpu_queue, bank):
     return [(i["study"], i["width"]) for i in gpu_queue.queue(bank, tiny=True)]
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_queue_runs_in_order_within_budget_and_resumes_from_the_bank(gpu_queue, tmp_path, capsys):
     bank = tmp_path / "bank"
     _topk_done(bank)

@@ -2,6 +2,7 @@
 the CPU writes at most eight files (what the device tool returns), and --import-to adds
 it to a bank, merging runs and refusing a cell twice."""
 
+import pytest
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ def _run(*args):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_tiny_run_and_import(tmp_path):
     out, store_root, bank = tmp_path / "out", tmp_path / "store", tmp_path / "bank"
     r = _run("--tiny", "--skip-torch", "--out", str(out), "--store", str(store_root),

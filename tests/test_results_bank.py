@@ -55,6 +55,7 @@ def test_restamp_rewrites_only_stale_entries(tmp_path):
     assert m["provenance"]["restamps"][0]["from"] == "0" * 16
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_base_width_variant_reproduces_the_golden_runs_bit_for_bit():
     """The base-width-128 convention that made the bank's paper entries is still the
     engine's, to the last bit: the golden quick runs (made by the code that made the

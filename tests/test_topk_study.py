@@ -30,6 +30,7 @@ def test_stored_only_never_trains(tmp_path):
     assert not (tmp_path / "topk" / "paper" / "mlp" / "cells").exists()
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_the_transformer_smoke_preset_runs_through_the_study(tmp_path):
     """The muP transformer at its quick (smoke) preset, cut to its two narrowest widths
     and half its steps (each width is one more XLA compilation, ~30 s on a CPU), recorded

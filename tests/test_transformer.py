@@ -237,6 +237,7 @@ def _unigram_entropy(data) -> float:
     return float(-(prob * np.log(prob)).sum())
 
 
+@pytest.mark.slow  # CI runs it (the README's second test command)
 def test_recorded_training_learns_and_compiles_once(compile_count):
     """A recorded sweep at the tiny config: the held-out loss falls at least halfway from
     the uniform predictor (log 256 nats) to the byte-unigram entropy of the train

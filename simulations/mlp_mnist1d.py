@@ -50,7 +50,7 @@ N_CLASSES = 10
 @dataclass(frozen=True)
 class MLPConfig(RecorderFields):
     """One top-k sweep of the MNIST-1D MLP (presets ``quick``, ``cpu`` and ``paper``;
-    :meth:`preset`); the recorder fields are :class:`simulations.recorder.RecorderFields`
+    :meth:`from_preset`); the recorder fields are :class:`simulations.recorder.RecorderFields`
     (the paper's decomposition)."""
 
     widths: tuple[int, ...] = (16, 32, 64, 128)

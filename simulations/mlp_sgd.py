@@ -59,7 +59,7 @@ def epochs_to_steps(epochs: float, batch: int, n_train: int = N_TRAIN) -> int:
 @dataclass(frozen=True)
 class SGDMLPConfig(RecorderFields):
     """One sweep of the bias-free two-layer ReLU MLP under muP + SGD with momentum
-    (presets ``quick``, ``cpu``, ``paper``; :meth:`preset` gives their values and why).
+    (presets ``quick``, ``cpu``, ``paper``; :meth:`from_preset` gives their values and why).
 
     The recorder fields (``every``, ``ema``, ``k_max``, ``rule``; read by
     ``topk_training.recorder_config``) are the paper's decomposition, as for

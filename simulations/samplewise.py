@@ -139,7 +139,7 @@ class SamplewiseConfig:
     ``frac``: the share of samples called easiest / hardest by MCI; ``n_show``: how many
     of each kind are kept with their psi over the first ``k_show`` components.
 
-    Presets (:meth:`preset`): ``quick`` (widths 32, 64; 2 seeds; 60 steps; CI-sized) and
+    Presets (:meth:`from_preset`): ``quick`` (widths 32, 64; 2 seeds; 60 steps; CI-sized) and
     ``cpu`` (the SGD MLP's cpu preset: widths 32..256, batch 512, 25 epochs; 4 seeds; nu =
     10^-0.625, the grid point nearest the last iterate's optimum at every width of the
     plain sweeps in docs/mlp_drift.md, ln nu* from -1.48 to -1.18)."""

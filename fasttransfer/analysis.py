@@ -1,55 +1,46 @@
-"""The result of :func:`fasttransfer.analyze_sweep` for Python callers: the estimates of
+"""The result of :func:`fasttransfer.analyze_sweep` for Python callers: a
 :class:`fasttransfer.theory.rates.SweepAnalysis` (alpha, beta, beta_minus_half_alpha,
-hp_drift, verdict, reasons, per_width, ... as attributes) plus ``summary()`` (the text
-``fasttransfer analyze`` prints), ``to_json_dict()`` (its ``--json``) and ``plot()``
-(its ``--plot`` figure). Owns no math.
+hp_drift, verdict, reasons, per_width, ... and ``to_json_dict()``, its ``--json``) that
+also carries the analysed sweep and gives ``summary()`` (the text ``fasttransfer
+analyze`` prints) and ``plot()`` (its ``--plot`` figure). Owns no math.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
+
+from fasttransfer.theory.rates import SweepAnalysis
 
 
-class SweepResult:
-    """An analysed sweep. Attribute access falls through to the estimates."""
+@dataclass(frozen=True)
+class SweepResult(SweepAnalysis):
+    """An analysed sweep: every estimate of :class:`~fasttransfer.theory.rates.
+    SweepAnalysis` (it is one), the validated ``sweep`` (width, hp, loss, seed) that was
+    analysed, where it came from, and the report's views."""
 
-    def __init__(self, analysis, sweep, source: str = "", log_hp: bool = False):
-        self._analysis = analysis
-        self._sweep = sweep
-        self._source = source
-        self._log_hp = log_hp
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):  # not an estimate (and no recursion before __init__)
-            raise AttributeError(name)
-        return getattr(self._analysis, name)
-
-    @property
-    def analysis(self):
-        """The :class:`fasttransfer.theory.rates.SweepAnalysis` itself."""
-        return self._analysis
+    sweep: Any = None
+    source: str = ""
+    log_hp: bool = False
 
     @property
-    def sweep(self):
-        """The validated sweep (width, hp, loss, seed) that was analysed."""
-        return self._sweep
+    def analysis(self) -> SweepAnalysis:
+        """The estimates alone (the object itself: a SweepAnalysis)."""
+        return self
 
     def summary(self) -> str:
-        return format_report(self._analysis, source=self._source)
-
-    def to_json_dict(self) -> dict:
-        return self._analysis.to_json_dict()
+        return format_report(self, source=self.source)
 
     def plot(self):
         """The loss-vs-HP and a_n, b_n, c_n figure (a matplotlib Figure)."""
         from fasttransfer.paper_figures.sweep_analysis import plot_analysis
 
-        return plot_analysis(self._sweep, self._analysis, log_hp=self._log_hp)
+        return plot_analysis(self.sweep, self, log_hp=self.log_hp)
 
     def __repr__(self) -> str:
-        d = self._analysis.beta_minus_half_alpha
-        return (f"SweepResult(verdict={self._analysis.verdict!r}, beta - alpha/2 = "
-                f"{_est(d)})")
+        return (f"SweepResult(verdict={self.verdict!r}, beta - alpha/2 = "
+                f"{_est(self.beta_minus_half_alpha)})")
 
 
 def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate",
@@ -79,7 +70,8 @@ def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate"
     analysis = _analyze(df, reference=reference, bootstrap=bootstrap, seed=seed, window=window,
                         margin=margin, skip_bad_widths=skip_bad_widths,
                         independent_cells=independent_cells, divergence=divergence)
-    return SweepResult(analysis, df, source, log_hp=log_hp)
+    return SweepResult(**{f.name: getattr(analysis, f.name) for f in fields(analysis)},
+                       sweep=df, source=source, log_hp=log_hp)
 
 
 def format_report(analysis, source: str = "") -> str:

@@ -59,6 +59,11 @@ def test_analyze_sweep_from_python(tmp_path, capsys):
     from_df = ft.analyze_sweep(df, bootstrap=50, seed=0)
     from_path = ft.analyze_sweep(path, bootstrap=50, seed=0)
     assert isinstance(from_df, ft.SweepResult) and from_df.verdict == from_path.verdict
+    # one result type: the public result IS the estimator's, with the same JSON
+    from fasttransfer.theory.rates import SweepAnalysis, analyze_sweep as estimate
+
+    assert isinstance(from_df, SweepAnalysis)
+    assert from_df.to_json_dict() == estimate(from_df.sweep, bootstrap=50, seed=0).to_json_dict()
     assert from_df.alpha.estimate == pytest.approx(from_path.alpha.estimate, rel=1e-12)
     assert main(["analyze", str(path), "--bootstrap", "50"]) == 0
     assert capsys.readouterr().out.strip() == from_path.summary()

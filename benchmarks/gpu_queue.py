@@ -69,7 +69,7 @@ def topk_config(setting: str, tiny: bool):
 
 
 def _topk_done(bank: Path, setting: str, tiny: bool) -> bool:
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     label = "tiny" if tiny else "gpu"
     m = Path(bank) / "topk" / label / setting / store.MANIFEST
@@ -208,7 +208,7 @@ def import_to(bank: Path, src: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.environ.get("OUT", "results/gpu_queue"))

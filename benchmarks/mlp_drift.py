@@ -57,7 +57,7 @@ def coordcheck_part(out: Path, log=print) -> dict:
 
     from fasttransfer.simulations import coordcheck as cc
     from fasttransfer.simulations import mlp_mnist1d as M
-    from fasttransfer.theory.store import atomic_write_csv
+    from fasttransfer.store import atomic_write_csv
 
     csv = out / "coordcheck.csv"
     if csv.exists():
@@ -101,7 +101,7 @@ def sweeps_part(out: Path, names, log=print) -> dict:
                                       log=log)
         res["overrides"] = {k: list(v) if isinstance(v, tuple) else v
                             for k, v in VARIANTS[name].items()}
-        from fasttransfer.theory.store import atomic_write_json
+        from fasttransfer.store import atomic_write_json
 
         atomic_write_json(dest, res)
         found[name] = res
@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     import jax
 
-    from fasttransfer.theory.store import atomic_write_json, provenance
+    from fasttransfer.store import atomic_write_json, provenance
 
     t0 = time.perf_counter()
     summary: dict = {"provenance": {**provenance("benchmarks/mlp_drift.py"),

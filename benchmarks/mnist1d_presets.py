@@ -152,7 +152,7 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
     if csv is not None:
         from pathlib import Path
 
-        from fasttransfer.theory.store import atomic_write_csv
+        from fasttransfer.store import atomic_write_csv
 
         atomic_write_csv(Path(csv), final, float_format="%.10g")
     compile_s = sum(v["compile_s"] for v in per_width.values())

@@ -195,8 +195,8 @@ def run(args) -> dict:
 
     from relu_sweep import bytes_per_config_step, flops_per_config_step
     from fasttransfer.simulations import relu_config, relu_engine, sweep
-    from fasttransfer.theory import store as store_mod
-    from fasttransfer.theory.store import atomic_write_json
+    from fasttransfer import store as store_mod
+    from fasttransfer.store import atomic_write_json
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -337,8 +337,8 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
     import pandas as pd
 
     from fasttransfer.simulations import relu_config, sweep
-    from fasttransfer.theory import store
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer import store
+    from fasttransfer.errors import InputError
 
     src = Path(src)
     run_id = run_id or src.name

@@ -81,7 +81,7 @@ def golden_matches(bank: Path, log=print) -> dict:
 def restamp(bank: Path, log=print) -> list[str]:
     """Give every bank entry the current code version of its modules; returns the
     entries changed."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     changed = []
     for m in sorted(bank.glob(f"*/*/*/{store.MANIFEST}")):
@@ -103,7 +103,7 @@ def restamp(bank: Path, log=print) -> list[str]:
 
 
 def main(argv=None) -> int:
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bank", type=Path, default=store.BANK)

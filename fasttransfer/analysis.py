@@ -54,7 +54,7 @@ def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate"
     are those of ``fasttransfer analyze`` (:func:`fasttransfer.theory.rates.
     analyze_sweep`; ``divergence`` a :class:`fasttransfer.theory.sweep_data.
     DivergenceRule`)."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep as _analyze
     from fasttransfer.theory.sweep_data import log_of_hp, read_sweep, validate_sweep
 

@@ -13,12 +13,12 @@ type (``--set widths=64,128 --set steps=200``); the few shorthands (``--widths``
 ``--steps``, ...) are the same overrides. A flag exists only on the command and target
 it applies to (anything else is argparse's one-line error), and ``--set`` accepts only the
 target configuration's fields. Results go to the store under ``--out`` (default
-``results``: OUT/<study>/<preset>/..., :mod:`theory.store`), which ``simulate``,
+``results``: OUT/<study>/<preset>/..., :mod:`fasttransfer.store`), which ``simulate``,
 ``verify`` and ``figures`` share; ``--recompute`` replaces a stored result of another
 configuration or code version, which is otherwise refused.
 
 Handlers live in ``fasttransfer/cmd_*.py`` (imported only when their command runs, so
-``analyze`` never pays for JAX start-up). Bad input (:class:`theory.errors.InputError` or
+``analyze`` never pays for JAX start-up). Bad input (:class:`fasttransfer.errors.InputError` or
 an argparse error) prints one line on stderr and exits with code 2; never a traceback.
 """
 
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from fasttransfer.theory.errors import InputError, cli_message
+from fasttransfer.errors import InputError, cli_message
 
 PRESETS = ("quick", "cpu", "paper")
 # verify, figures and the ReLU simulations also have the pilot: the paper's own runs at

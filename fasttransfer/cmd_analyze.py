@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-from fasttransfer.theory.store import atomic_write_json
+from fasttransfer.store import atomic_write_json
 
 
 def run(args: argparse.Namespace) -> int:
     from fasttransfer.analysis import analyze_sweep
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.sweep_data import DivergenceRule
 
     if args.window < 5:

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.paper_figures import coordcheck as figure
     from fasttransfer.paper_figures.style import save
     from fasttransfer.simulations import coordcheck as cc
-    from fasttransfer.theory.store import entry_dir
+    from fasttransfer.store import entry_dir
 
     from dataclasses import replace
 

@@ -13,7 +13,7 @@ def _stored_entries(root: Path) -> list[str]:
     """One line per finished store entry under ``root`` (and the bank)."""
     import json
 
-    from fasttransfer.theory.store import BANK, MANIFEST, Entry
+    from fasttransfer.store import BANK, MANIFEST, Entry
 
     lines = []
     for base in (root, BANK):
@@ -30,7 +30,7 @@ def _stored_entries(root: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from fasttransfer.checks import CheckContext
     from fasttransfer.paper_figures import FIGURES, draw
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     names = list(FIGURES)
     if args.only:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fasttransfer.theory.store import atomic_write_json
+from fasttransfer.store import atomic_write_json
 
 
 def read_analysis(path: Path) -> dict:
@@ -29,7 +29,7 @@ def read_analysis(path: Path) -> dict:
     import json
     import math
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ def read_analysis(path: Path) -> dict:
 def _number(name: str, text) -> float:
     import math
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     try:
         value = float(text)
@@ -75,7 +75,7 @@ def _number(name: str, text) -> float:
 def cost_exponent(r_text, rho_text, warn) -> str:
     """The value of ``--r``, or of the deprecated ``--rho`` (``warn`` gets the notice),
     or the default "2"; both given is an error unless they agree."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     if rho_text is None:
         return "2" if r_text is None else r_text
@@ -127,7 +127,7 @@ def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> st
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.grid_planner import plan
 
     source = ""

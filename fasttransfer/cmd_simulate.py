@@ -48,7 +48,7 @@ def init_distributed() -> None:
     addr = os.environ.get("FASTTRANSFER_COORDINATOR")
     if not addr:
         return
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     try:
         n = int(os.environ["FASTTRANSFER_NUM_PROCESSES"])

@@ -7,7 +7,7 @@ import argparse
 import time
 import traceback
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def _selected(only: str | None) -> list[str]:

@@ -8,7 +8,7 @@ import dataclasses
 import types
 import typing
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["apply_overrides"]
 

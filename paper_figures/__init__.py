@@ -11,7 +11,7 @@ Each module in :data:`FIGURES` defines
     def main(argv=None) -> int                 # draws the stored results, saves the figure
 
 Figures are views and own no math: they draw what ``theory`` and ``simulations``
-computed and the results store (:mod:`theory.store`, read through
+computed and the results store (:mod:`fasttransfer.store`, read through
 :mod:`paper_figures.stored`) holds. A module may list ``PRESETS``, the presets its
 study has (others are drawn at quick).
 """
@@ -44,7 +44,7 @@ def draw(name: str, results_dir, out_dir, *, preset: str, fallback: str) -> str 
     import importlib
 
     from fasttransfer.paper_figures.style import save
-    from fasttransfer.theory.store import MissingResult, StaleResult
+    from fasttransfer.store import MissingResult, StaleResult
 
     module = importlib.import_module(FIGURES[name])
     at = preset if preset in getattr(module, "PRESETS", ()) else fallback

@@ -1,7 +1,7 @@
 """What the figures read: finished, current entries of the results store
-(:mod:`theory.store`), under the results folder given or, failing that, in the committed
+(:mod:`fasttransfer.store`), under the results folder given or, failing that, in the committed
 results bank. Figures are views: nothing here runs a simulation; a missing entry is a
-:class:`~theory.store.MissingResult` that names the command which makes it.
+:class:`~fasttransfer.store.MissingResult` that names the command which makes it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from fasttransfer.theory import store
+from fasttransfer import store
 
 # The command that fills each study's entries (for the error when they are missing).
 _RELU = "fasttransfer simulate relu --study {study} --preset {preset} --out {root}"

@@ -281,7 +281,7 @@ def store_constants(root, preset: str, *, psi_1: float, mu1_sq: float, target_mu
     """The results-store entry ROOT/rfrr_constants/<preset>/ with constants.json:
     {"values": constants(...), "symbolic": compare_symbolic() as text, "located":
     locate()}; reused when stored for this setting and code."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     setting = {"psi_1": psi_1, "mu1_sq": mu1_sq, "target_mu1_sq": target_mu1_sq,
                "sigma_eps": sigma_eps, "dps": dps}

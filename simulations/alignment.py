@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = [
     "alignment_eigenvalues",

@@ -67,7 +67,7 @@ class CoordCheckConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if len(self.widths) < 3 or min(self.widths) < 1:
             raise InputError(f"widths: need at least 3 positive widths, got {self.widths}")
@@ -92,7 +92,7 @@ class CoordCheckConfig:
         ``paper``: the same widths and steps with 32 seeds and larger batches."""
         from dataclasses import replace
 
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if name not in ("quick", "paper"):
             raise InputError(f"preset: expected quick or paper, got {name!r}")
@@ -231,7 +231,7 @@ def coordinate_check(init: Callable, apply: Callable, loss: Callable, data: Call
     import optax
 
     if int(steps) < 0 or int(seeds) < 1 or not list(widths):
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         raise InputError("coordinate_check: need steps >= 0, seeds >= 1 and some widths")
     key = jax.random.PRNGKey(0) if key is None else key
@@ -298,7 +298,7 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     need = {"param", "width", "t", "module", "l1"}
     missing = need - set(df.columns)
     if missing:
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         raise InputError(f"coordcheck table: missing column(s) {sorted(missing)}")
     d = df.copy()
@@ -363,7 +363,7 @@ def criterion(slope_table: pd.DataFrame, *, alpha: float = 0.05) -> CoordCheckVe
 
     tab = slope_table.copy()
     if tab[["slope", "se"]].isna().any().any() or (tab["n_seeds"] < 2).any():
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         raise InputError("coordcheck slopes: every cell needs >= 2 seeds and >= 2 widths "
                          "with positive l1")
@@ -450,7 +450,7 @@ def stored_coordcheck(root, cfg: CoordCheckConfig, preset: str, *, recompute: bo
         entry.write_csv(MEAN_CSV, seed_mean(df), float_format="%.10g")
         entry.write_csv(SLOPES_CSV, criterion(slopes(df)).table, float_format="%.6g")
 
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     entry = store.reuse_or_run(root, STUDY, preset, config=cfg.to_dict(),
                                modules=CODE_MODULES, run=run, recompute=recompute, log=log)

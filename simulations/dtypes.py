@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 

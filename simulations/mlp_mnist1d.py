@@ -38,7 +38,7 @@ import numpy as np
 
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "forward_acts",
            "cross_entropy", "loss_fn", "data", "problem", "coordinate_check"]

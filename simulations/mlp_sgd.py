@@ -40,7 +40,7 @@ import numpy as np
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
 from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, cross_entropy, data
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["SGDMLPConfig", "epochs_to_steps", "init_params", "forward", "loss_fn", "problem"]
 

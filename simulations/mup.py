@@ -115,7 +115,7 @@ def lr_multipliers(width: int, param: str, base_width: int | None = None) -> dic
 
 # ----------------------------------------------------------------------------- deep MLP
 def _check_deep(width: int, depth: int, base_width: int) -> None:
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     for name, value in (("width", width), ("depth", depth), ("base_width", base_width)):
         if int(value) != value or value < 1:
@@ -125,7 +125,7 @@ def _check_deep(width: int, depth: int, base_width: int) -> None:
 def deep_mlp_init_std(width: int, depth: int, base_width: int, d_in: int) -> dict[str, float]:
     """muP init standard deviations of the deep MLP (module docstring, "Deep MLP"):
     {"W0": 1/sqrt(d_in), "W1".."W{D-1}": 1/sqrt(n), "W{D}": sqrt(n0)/n, "b0".."b{D}": 0}."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     _check_deep(width, depth, base_width)
     if int(d_in) != d_in or d_in < 1:
@@ -193,7 +193,7 @@ TRANSFORMER_OPTIMIZERS: tuple[str, ...] = ("adam", "muon")
 def _check_transformer(width: int, base_width: int, heads: int | None = None) -> None:
     _check_deep(width, 1, base_width)
     if heads is not None:
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if int(heads) != heads or heads < 1:
             raise InputError(f"heads must be a positive integer, got {heads!r}", param="heads")
@@ -206,7 +206,7 @@ def _check_transformer(width: int, base_width: int, heads: int | None = None) ->
 def transformer_init_std(width: int, base_width: int, ffn_ratio: int = 4) -> dict[str, float]:
     """muP init standard deviations per parameter kind of the transformer (table above;
     the RMSNorm gains start at 1 and are not drawn: kind "gain" is absent)."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     _check_transformer(width, base_width)
     if int(ffn_ratio) != ffn_ratio or ffn_ratio < 1:
@@ -222,7 +222,7 @@ def transformer_lr_multipliers(width: int, base_width: int,
     """Learning-rate multipliers per parameter kind (H = nu * multiplier; table above):
     Adam: hidden matrices n0/n, everything else 1; Muon: its matrices sqrt(n0) (width-
     independent), the Adam-trained rest 1."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     _check_transformer(width, base_width)
     if optimizer not in TRANSFORMER_OPTIMIZERS:

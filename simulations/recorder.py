@@ -101,7 +101,7 @@ def record_times(every, steps: int) -> np.ndarray:
 
 def _check_every(every):
     """``every`` validated and normalised (a list from JSON becomes a tuple)."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     def whole(x):
         return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
@@ -153,7 +153,7 @@ class RecorderConfig(RecorderFields):
     vectors: str = "full"
 
     def __post_init__(self) -> None:
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if self.ema is not None and not 0.0 <= self.ema < 1.0:
             raise InputError(f"ema must lie in [0, 1), got {self.ema}", param="ema")
@@ -236,7 +236,7 @@ class TrajectoryRecorder:
         import jax
         import jax.numpy as jnp
 
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if self.config.ema is None and beta is not None:
             raise InputError("beta overrides a constant decay only; config.ema is None "
@@ -336,7 +336,7 @@ def scan_recorded(step_fn: Callable, carry0, params_of: Callable, recorder: Traj
     import jax.numpy as jnp
     from jax import lax
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}", param="steps")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttransfer.simulations import mup, relu_net
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 SCHEDULES = ("constant", "cosine")
 READOUT_INITS = relu_net.READOUT_INITS

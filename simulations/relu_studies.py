@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 
 from fasttransfer.simulations import relu_config, sweep
-from fasttransfer.theory import store
-from fasttransfer.theory.errors import InputError
+from fasttransfer import store
+from fasttransfer.errors import InputError
 
 # The SP contrast is not part of the paper's runs: at the paper and pilot presets it is
 # read from the quick preset (a CPU minute) and labelled so.

@@ -8,7 +8,7 @@ inputs. Secondary setting, ours: ReLU features on the sphere in Mei-Montanari's
 conventions (psi1 = N/d width, psi2 = 2 samples, F1 = 1, Fs = tau = 0.5) and its boundary
 contrast.
 
-Stored results: one entry of the results store (fasttransfer.theory.store),
+Stored results: one entry of the results store (fasttransfer.store),
 ROOT/rfrr/<preset>/, keyed on the configuration and the code of CODE_MODULES, written and
 read only through :func:`store_result` / :func:`load_result` (tidy CSV):
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from fasttransfer.simulations.rfrr_montecarlo import (MonteCarloConfig, PaperMonteCarloConfig,
                                                       extrapolate_in_d, monte_carlo_risk)
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.rfrr_asymptotics import (RatesConfig, asymptotic_risk, optimal_lambda,
                                                   rates_table)
 from fasttransfer.theory.rfrr_paper import (PaperSetting, figure4_widths, paper_optimal_lambda,
@@ -252,7 +252,7 @@ def run_study(root, config: RFRRConfig = RFRRConfig(), *, recompute: bool = Fals
     `log`), resumed when a run of it was interrupted (finished tables and Monte Carlo
     cells are kept), refused when it holds another configuration or code unless
     `recompute`. Returns the entry (read it with :func:`read_study`)."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     return store.reuse_or_run(root, STUDY, config.preset, config=config.to_json_dict(),
                               modules=CODE_MODULES, recompute=recompute, log=log,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.gaussian_coefficients import activation_function, normalised_relu
 
 __all__ = ["MonteCarloConfig", "PaperMonteCarloConfig", "draw_problem",

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.mci import SETTING, STUDY, extremes, mci
 
 __all__ = ["eigenvectors", "component_changes", "sample_psi", "SamplewiseConfig", "run_one",
@@ -224,7 +224,7 @@ def simulate(root, preset: str, cfg: SamplewiseConfig | None = None, *, recomput
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     cfg = SamplewiseConfig.from_preset(preset) if cfg is None else cfg
 

@@ -1,4 +1,4 @@
-"""The ReLU sweep in the results store (:mod:`theory.store`): running a configuration
+"""The ReLU sweep in the results store (:mod:`fasttransfer.store`): running a configuration
 into its entry, and reading it back.
 
 Entry: ``ROOT/<study>/<preset>/<key>/`` (study relu | kindex | kindex-layerwise,
@@ -18,7 +18,7 @@ our earlier convention) with
 * ``cells.json`` -- per cell: seconds, devices, engine knobs, JAX version, git commit
   (gathered from each cell's ``cells/width_<n>.json``).
 
-The committed results bank (:data:`theory.store.BANK`) holds paper-scale entries made on
+The committed results bank (:data:`fasttransfer.store.BANK`) holds paper-scale entries made on
 a GPU (benchmarks/relu_paper_gpu.py).
 """
 
@@ -34,8 +34,8 @@ import numpy as np
 
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_width
-from fasttransfer.theory import store
-from fasttransfer.theory.errors import InputError
+from fasttransfer import store
+from fasttransfer.errors import InputError
 
 CSV_NAME = "relu_sweep.csv"
 CELLS_DIR = "cells"
@@ -126,7 +126,7 @@ def _fold_cell_logs(entry: store.Entry) -> None:
 
 def open_sweep(config: ReluSweepConfig, root, *, recompute: bool = False) -> store.Entry:
     """The store entry of ``config`` under ``root`` (created, resumed, or
-    :class:`~theory.store.StaleResult` when it holds another configuration or code)."""
+    :class:`~fasttransfer.store.StaleResult` when it holds another configuration or code)."""
     return store.open_entry(root, *entry_key(config), config=config.result_key(),
                             modules=CODE_MODULES, recompute=recompute)
 

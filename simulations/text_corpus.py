@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["CORPORA", "load", "corpus_bytes", "stdlib_docstrings", "corpus_info",
            "sample_windows", "eval_windows"]

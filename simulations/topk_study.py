@@ -6,7 +6,7 @@ biases, SGD with momentum: "mlp_sgd") and the muP Llama-style transformer under 
 preset runs.
 
 Per setting, a results-store entry ``ROOT/topk/<preset>/<setting>/`` (keyed on the
-configuration and the code of :data:`CODE_MODULES`, see :mod:`theory.store`) with
+configuration and the code of :data:`CODE_MODULES`, see :mod:`fasttransfer.store`) with
 
 * ``variants.csv``: how much our recorder variants (trapezoid rule, constant decay 0.95,
   vectors decomposed, the other record interval) change one run's decomposition against
@@ -37,7 +37,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fasttransfer.theory import store
+from fasttransfer import store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +91,7 @@ def _load(path: str):
 def check_settings(settings) -> tuple[str, ...]:
     """``settings`` as a tuple, validated: a non-empty subset of :data:`SETTINGS`, each
     named once (:class:`InputError` otherwise)."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     settings = tuple(settings)
     bad = [s for s in settings if s not in SETTING_CODE]
@@ -197,7 +197,7 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
 
     variants=False skips the recorder-variants table (tiny runs); stored_only:
     never train, read the finished entry from ``root`` or the results bank (raises
-    :class:`theory.store.MissingResult` or :class:`theory.store.StaleResult`)."""
+    :class:`fasttransfer.store.MissingResult` or :class:`fasttransfer.store.StaleResult`)."""
     import pandas as pd
     from tqdm import tqdm
 

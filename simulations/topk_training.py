@@ -238,7 +238,7 @@ def final_losses(problem: Problem, lrs, seeds, *, steps: int,
     each (the recorder several)."""
     import jax.numpy as jnp
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}", param="steps")
@@ -264,7 +264,7 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int,
     """
     import jax.numpy as jnp
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}", param="steps")
@@ -483,7 +483,7 @@ class ReluTopkConfig(RecorderFields):
         paper: SPEC §5's widths up to 8192, 2000 steps (a GPU run)."""
         from dataclasses import replace
 
-        from fasttransfer.theory.errors import InputError
+        from fasttransfer.errors import InputError
 
         if name == "quick":
             cfg = cls()

@@ -49,7 +49,7 @@ import numpy as np
 
 from fasttransfer.simulations.dtypes import DTYPES, jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["PAPER_LRS", "TransformerConfig", "MuonTransformer", "Arch", "arch",
            "param_shapes", "param_kind", "init_params", "rms_norm", "rope_tables",

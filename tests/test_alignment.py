@@ -17,7 +17,7 @@ from fasttransfer.simulations.alignment import (
     split_topk,
     topk_change,
 )
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 EPS = np.finfo(np.float64).eps
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fasttransfer.checks import CheckContext, estimators
-from fasttransfer.theory import store
+from fasttransfer import store
 
 
 @pytest.fixture(scope="module")

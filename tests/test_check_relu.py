@@ -12,7 +12,7 @@ from fasttransfer.checks import CheckContext
 from fasttransfer.checks import relu as check
 from fasttransfer.checks import relu_pilot
 from fasttransfer.simulations import relu_config, relu_studies, sweep
-from fasttransfer.theory import store
+from fasttransfer import store
 
 
 def _tiny_sp(monkeypatch):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fasttransfer.simulations import coordcheck as cc
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def _synthetic(slopes: dict, *, seeds=6, widths=(64, 128, 256, 512, 1024), steps=2,
@@ -132,7 +132,7 @@ def test_mup_flat_sp_output_grows_at_tiny_size(tiny_run):
 
 
 def test_store_roundtrip_reuse_and_cli(tmp_path, tiny_run, monkeypatch):
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     calls = []
 

@@ -47,7 +47,7 @@ def test_plot_panels_lines_labels():
 def test_main_draws_the_stored_check(tmp_path, monkeypatch):
     """main() reads the store (here: a table stored as the check stores it) and never
     runs the check itself."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     def no_run(*a, **k):
         raise AssertionError("the figure ran the coordinate check")

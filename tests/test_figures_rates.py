@@ -71,7 +71,7 @@ def test_late_shift_main_and_plot(stored, tmp_path):
 
 
 def test_missing_store_names_the_command(tmp_path):
-    from fasttransfer.theory.store import MissingResult
+    from fasttransfer.store import MissingResult
 
     with pytest.raises(MissingResult, match="fasttransfer verify"):
         rate_framework.load(tmp_path, "nope")

@@ -17,7 +17,7 @@ def test_figures_read_the_store_and_never_simulate(tmp_path, monkeypatch):
     """One test, so the tiny sweeps (compile-bound) run once: stored as `simulate relu`
     stores them, then drawn by each figure's main() from the store alone."""
     from fasttransfer.simulations import sweep
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     out, results = tmp_path, tmp_path / "results"
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")

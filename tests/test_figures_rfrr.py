@@ -8,7 +8,7 @@ import math
 import pytest
 
 from fasttransfer.paper_figures import rfrr_rates, rfrr_risk
-from fasttransfer.theory.store import MissingResult
+from fasttransfer.store import MissingResult
 
 
 @pytest.fixture(scope="module")

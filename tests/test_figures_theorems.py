@@ -10,7 +10,7 @@ from fasttransfer.checks import CheckContext  # noqa: E402
 from fasttransfer.checks import theorem1 as check1  # noqa: E402
 from fasttransfer.checks import theorem2 as check2  # noqa: E402
 from fasttransfer.paper_figures import FIGURES, compute_optimal, theorem1_gaps  # noqa: E402
-from fasttransfer.theory import store  # noqa: E402
+from fasttransfer import store  # noqa: E402
 from fasttransfer.theory.grid_studies import SlopeStudyConfig  # noqa: E402
 
 

@@ -188,7 +188,7 @@ def made():
 def made_store(made, tmp_path_factory) -> Path:
     """The constructed frames as a store entry topk/made/mlp (curves: a made-up two-step
     split per k, enough to draw), for main() on the found paths without a simulation."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     root = tmp_path_factory.mktemp("topk_made") / "results"
     prof, fin = made["profile"], made["final"]

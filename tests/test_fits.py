@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import (drift_vs_power_law, fit_offset_power_law, line_fit, loglog_slope,
                                       profile_power_law, quadratic_vertex, t_quantile)
 
@@ -355,7 +355,7 @@ def test_drift_comparison_needs_three_points_with_errors():
 def test_richardson_limit_removes_the_first_order_term():
     """y = L + C/x exactly: the octave pair gives L exactly; a pair that is not an octave
     apart is refused (the formula assumes x_2 = 2 x_1)."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.fits import richardson_limit
 
     x = np.array([1024.0, 2048.0, 4096.0])

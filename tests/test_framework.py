@@ -113,7 +113,7 @@ def test_library_errors_name_parameters_and_the_cli_names_flags():
     """A Python caller reads the parameter's name; the command line its flag."""
     import pandas as pd
 
-    from fasttransfer.theory.errors import InputError, cli_message
+    from fasttransfer.errors import InputError, cli_message
     from fasttransfer.theory.grid_planner import plan
     from fasttransfer.theory.rates import analyze_sweep
 

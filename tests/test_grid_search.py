@@ -12,7 +12,7 @@ from fasttransfer.theory import grid_optimum as optimum
 from fasttransfer.theory import grid_planner as planner
 from fasttransfer.theory import grid_search as gs
 from fasttransfer.theory import grid_studies as studies
-from fasttransfer.theory.errors import InputError, cli_message
+from fasttransfer.errors import InputError, cli_message
 
 
 def _exhaustive_transfer(model, C):

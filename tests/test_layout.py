@@ -1,6 +1,7 @@
 """The direction of imports (SPEC §8): fasttransfer -> paper_figures -> theory (figures
 are views: they read stored results and import no simulation), fasttransfer ->
-simulations -> theory; proofs_check -> theory; checks never import figures. Checked on the source with ast, so a lazy import inside a
+simulations -> theory; proofs_check -> theory; checks never import figures; the error
+types and the results store (fasttransfer.errors, fasttransfer.store) under them all. Checked on the source with ast, so a lazy import inside a
 function counts as much as a top-level one. The folders install as subpackages of one
 package (fasttransfer.theory from theory/, ...): an import of fasttransfer.theory counts
 as one of theory; any other fasttransfer module is the command line's side."""
@@ -26,12 +27,18 @@ FORBIDDEN = {
 SUBPACKAGES = ("theory", "simulations", "paper_figures", "proofs_check")
 
 
+BASE = ("errors", "store")  # fasttransfer.errors, fasttransfer.store: under every layer
+
+
 def _layer(dotted: str) -> str:
-    """The layer a dotted module name belongs to: a subpackage folder, "fasttransfer"
-    (the CLI, checks, report) or the third-party top-level name."""
+    """The layer a dotted module name belongs to: a subpackage folder, "base" (the error
+    types and the results store, which every layer may use), "fasttransfer" (the CLI,
+    checks, report) or the third-party top-level name."""
     parts = dotted.split(".")
     if parts[0] == "fasttransfer" and len(parts) > 1 and parts[1] in SUBPACKAGES:
         return parts[1]
+    if parts[0] == "fasttransfer" and len(parts) > 1 and parts[1] in BASE:
+        return "base"
     return parts[0]
 
 
@@ -58,7 +65,15 @@ def test_imports_point_down(package):
     assert not bad, f"imports against the layout's direction: {bad}"
 
 
+def test_the_base_layer_imports_nothing_of_ours_above_it():
+    """errors and store sit under every subpackage: they import only each other."""
+    for name in BASE:
+        roots = _imported_roots(ROOT / "fasttransfer" / f"{name}.py")
+        assert not roots & ({"fasttransfer"} | set(SUBPACKAGES)), (name, roots)
+
+
 def test_the_layer_rule():
+    assert _layer("fasttransfer.store") == "base" and _layer("fasttransfer.errors") == "base"
     assert _layer("fasttransfer.theory.rates") == "theory"
     assert _layer("fasttransfer.checks") == "fasttransfer" and _layer("numpy.linalg") == "numpy"
 

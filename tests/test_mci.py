@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fasttransfer.theory import mci as SW
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 @settings(max_examples=50, deadline=None)

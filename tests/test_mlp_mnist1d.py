@@ -11,7 +11,7 @@ from fasttransfer.simulations import mlp_mnist1d as M
 from fasttransfer.simulations import mup
 from fasttransfer.simulations.recorder import RecorderConfig
 from fasttransfer.simulations.topk_training import run_width
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def test_dataset_is_generated_locally_and_deterministic():

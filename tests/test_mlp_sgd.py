@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fasttransfer.simulations import mlp_sgd as S
 from fasttransfer.simulations import mup
 from fasttransfer.simulations.topk_training import train
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 SMALL = dict(num_samples=500, n_eval=64, batch=16, dtype="float64")
 

@@ -146,7 +146,7 @@ def test_one_hidden_layer_is_the_two_layer_rule(n, n0):
 @pytest.mark.parametrize("bad,param", [(dict(width=0), "width"), (dict(depth=1.5), "depth"),
                                        (dict(base_width=-4), "base_width"), (dict(d_in=0), "d_in")])
 def test_deep_mlp_bad_input(bad, param):
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     args = dict(width=64, depth=3, base_width=64, d_in=40) | bad
     with pytest.raises(InputError) as err:
@@ -199,7 +199,7 @@ def test_sgd_mlp_is_sp_at_the_base(n0):
 @pytest.mark.parametrize("bad,param", [(dict(width=0), "width"), (dict(depth=0), "depth"),
                                        (dict(base_width=2.5), "base_width")])
 def test_sgd_mlp_bad_input(bad, param):
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     args = dict(width=64, depth=1, base_width=64) | bad
     with pytest.raises(InputError) as err:
@@ -280,7 +280,7 @@ def test_transformer_readout_scale(k):
     (lambda: mup.transformer_attention_scale(128, 128, 0), "heads"),
 ])
 def test_transformer_bad_input(call, param):
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     with pytest.raises(InputError) as err:
         call()

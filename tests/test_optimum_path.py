@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.optimum_path import grid_optima, largest_shift, modes
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from fasttransfer.overrides import apply_overrides
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def test_analyze_sweep_from_python(tmp_path, capsys):
     raw = df.assign(hp=np.exp(df.hp))
     logged = ft.analyze_sweep(raw, log_hp=True, bootstrap=50, seed=0)
     assert logged.beta.estimate == pytest.approx(from_df.beta.estimate, rel=1e-9)
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     with pytest.raises(InputError, match="^log_hp"):
         ft.analyze_sweep(df.assign(hp=-1.0), log_hp=True)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import loglog_slope
 from fasttransfer.theory.framework import hp_gap, loss_gap
 from fasttransfer.theory.rate_bootstrap import ALPHA_RANGE, BETA_RANGE

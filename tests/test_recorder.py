@@ -12,7 +12,7 @@ import tiny_quadratic
 from fasttransfer.simulations.alignment import alignment_eigenvalues
 from fasttransfer.simulations.recorder import (RecorderConfig, TrajectoryRecorder, interval,
                                                record_times, scan_recorded)
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def test_records_match_a_hand_computed_spectrum():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fasttransfer.simulations import relu_config
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 @pytest.mark.parametrize("bad", [dict(param="ntk"), dict(lr_min=1.0, lr_max=0.1),

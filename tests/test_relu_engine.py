@@ -91,7 +91,7 @@ def test_float64_without_x64_is_an_error_not_float32():
     """A float64 configuration in a process without JAX's x64 mode would silently run in
     float32 while its results say float64: it raises, naming the fix."""
     from fasttransfer.simulations.dtypes import jax_dtype
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     jax.config.update("jax_enable_x64", False)
     try:

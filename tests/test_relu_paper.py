@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fasttransfer.theory import relu_paper
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def test_curve_summary_on_a_v_shaped_curve():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from fasttransfer.simulations import relu_config, sweep
-from fasttransfer.theory import store
+from fasttransfer import store
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "relu_paper_gpu.py"
 

@@ -7,8 +7,8 @@ import pytest
 
 import tiny_relu
 from fasttransfer.simulations import relu_config, relu_studies, sweep
-from fasttransfer.theory import store
-from fasttransfer.theory.errors import InputError
+from fasttransfer import store
+from fasttransfer.errors import InputError
 
 
 def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):

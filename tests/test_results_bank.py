@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fasttransfer.theory import store
+from fasttransfer import store
 
 ENTRIES = sorted(store.BANK.glob(f"*/*/*/{store.MANIFEST}"))
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"

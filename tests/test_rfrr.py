@@ -14,7 +14,7 @@ from fasttransfer.simulations import rfrr as study
 from fasttransfer.simulations import rfrr_montecarlo as mcm
 from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)
 PSI2 = 2.0
@@ -285,7 +285,7 @@ def test_extrapolate_in_d_removes_a_1_over_d_bias():
 # ------------------------------------------------------------------ study store
 
 def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
-    from fasttransfer.theory.store import StaleResult
+    from fasttransfer.store import StaleResult
 
     cfg = study.RFRRConfig.tiny()
     entry = study.run_study(tmp_path, cfg, log=lambda m: None, progress=False)

@@ -14,7 +14,7 @@ from fasttransfer.simulations.rfrr import z_threshold
 from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory import rfrr_paper as rp
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 SETTING = rp.PaperSetting()
 

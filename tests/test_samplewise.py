@@ -8,7 +8,7 @@ import pytest
 from fasttransfer.simulations import alignment
 from fasttransfer.simulations import samplewise as SW
 from fasttransfer.theory.mci import overlap_table
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 @pytest.mark.parametrize("m,n", [(3, 10), (5, 7), (10, 4)])

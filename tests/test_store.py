@@ -1,4 +1,4 @@
-"""theory.store: atomic writes; entries keyed on configuration and code; one mismatch
+"""fasttransfer.store: atomic writes; entries keyed on configuration and code; one mismatch
 policy (refuse, naming recompute); provenance."""
 
 import json
@@ -9,9 +9,9 @@ import textwrap
 import pandas as pd
 import pytest
 
-from fasttransfer.theory import store
-from fasttransfer.theory.errors import InputError, cli_message
-from fasttransfer.theory.store import atomic_write_csv, atomic_write_json, atomic_write_text
+from fasttransfer import store
+from fasttransfer.errors import InputError, cli_message
+from fasttransfer.store import atomic_write_csv, atomic_write_json, atomic_write_text
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import tiny_relu  # noqa: E402
 from fasttransfer.cli import main  # noqa: E402
 from fasttransfer.simulations import relu_config, sweep  # noqa: E402
-from fasttransfer.theory import store  # noqa: E402
+from fasttransfer import store  # noqa: E402
 
 
 @pytest.fixture

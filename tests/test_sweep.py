@@ -11,7 +11,7 @@ import pytest
 from fasttransfer.simulations import sweep
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 from fasttransfer.simulations.relu_engine import WidthResult
-from fasttransfer.theory import store
+from fasttransfer import store
 from fasttransfer.theory.sweep_data import read_sweep
 
 TINY = ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, seeds=2,

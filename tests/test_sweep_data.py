@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.sweep_data import (DivergenceRule, densify, diverged_runs, read_sweep,
                                             validate_sweep)
 from fasttransfer.theory.synthetic import llama_family
@@ -130,7 +130,7 @@ def test_log_of_hp_is_the_one_log_hp_rule():
     """The CSV reader and the Python entry point take the log through one function."""
     import math
 
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.sweep_data import log_of_hp
 
     np.testing.assert_allclose(log_of_hp([1.0, math.e]), [0.0, 1.0])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fasttransfer.simulations import text_corpus as tc
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def test_pydoc_corpus_is_the_help_topics_as_bytes():

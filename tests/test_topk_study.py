@@ -4,8 +4,8 @@
 import pytest
 
 from fasttransfer.simulations import topk_study
-from fasttransfer.theory.errors import InputError
-from fasttransfer.theory.store import MissingResult
+from fasttransfer.errors import InputError
+from fasttransfer.store import MissingResult
 
 
 def test_every_setting_has_every_preset_it_is_run_at():
@@ -101,7 +101,7 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
     from dataclasses import replace
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig
-    from fasttransfer.theory import store
+    from fasttransfer import store
     from fasttransfer.theory.algorithm1 import kappa_summary
 
     for setting, (_, _, extra) in topk_study.SETTING_CODE.items():

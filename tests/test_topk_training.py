@@ -12,7 +12,7 @@ from fasttransfer.simulations.topk_training import (ReluTopkConfig, default_vari
                                                     final_losses, recorder_config, run_width,
                                                     sweep_fn, tidy_results, train,
                                                     train_with_ema, variant_effects)
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def _reference_adam(prob, lr, seed, steps, mult, b1=0.9, b2=0.999, eps=1e-8):

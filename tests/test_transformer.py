@@ -11,7 +11,7 @@ from fasttransfer.simulations import mup, text_corpus
 from fasttransfer.simulations import transformer as TR
 from fasttransfer.simulations.recorder import RecorderConfig
 from fasttransfer.simulations.topk_training import sweep_fn
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 
 def np_params(width: int, cfg, seed: int = 0, scale: float = 1.0) -> dict:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 HUBER_K = 1.345  # Huber's 95%-efficiency constant, in units of the residual scale
 EXPONENT_RANGE = (0.02, 3.0)  # default search range of the power-law exponent

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["GaussianCoefficients", "RELU", "activation_coefficients", "activation_function",
            "gaussian_coefficients_quadrature", "tanh_gaussian_norm", "normalised_relu",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.grid_optimum import WidthExponents, width_exponents
 from fasttransfer.theory.grid_search import (ExcessModel, exponent_direct, exponent_transfer,
                                              is_useful, max_count, max_width,

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ['ExcessModel', 'exponent_direct', 'exponent_transfer', 'is_useful', 'validate_exponents',
            'max_count', 'max_width']

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import line_fit
 from fasttransfer.theory.grid_brute_force import (brute_force_direct, brute_force_transfer,
                                                   fit_slope)

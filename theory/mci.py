@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 __all__ = ["STUDY", "SETTING", "study_preset", "reference_width", "mci", "extremes", "overlap",
            "overlap_table", "easy_minus_hard"]

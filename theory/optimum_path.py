@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 DEFAULT_REL_PROMINENCE = 0.10  # a dip must rise 10% of its loss on both sides to count
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import quadratic_vertex
 from fasttransfer.theory.sweep_data import MIN_HP, DenseSweep, fmt_value
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import DriftComparison, huber_threshold, use_log_residuals
 from fasttransfer.theory.framework import (DEFAULT_MARGIN, Estimate, Evidence,
                                            finite_transfer_suboptimality, hp_gap, loss_gap,

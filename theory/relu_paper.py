@@ -34,7 +34,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.optimum_path import modes
 
 _LOG2_10 = math.log2(10.0)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import loglog_slope
 from fasttransfer.theory.gaussian_coefficients import activation_coefficients
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 from fasttransfer.theory.gaussian_coefficients import (activation_coefficients,
                                                    single_index_coefficients)
 from fasttransfer.theory.rfrr_asymptotics import (RatesConfig, _check, asymptotic_risk,

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("width", "hp", "loss")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("seed", "init_loss")

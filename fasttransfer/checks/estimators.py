@@ -11,7 +11,7 @@ The families are synthetic: the loss law is the paper's, the HP drift, curvature
 noise are our choices (the paper publishes no sweep), so these rows test our machinery,
 not the paper's measurements. Everything measured here -- the coverage table and the
 data of the figures ``rate_framework`` and ``late_shift`` -- is stored through
-``theory.store`` (study ``estimators``); ``verify`` draws the figures from there."""
+``fasttransfer.store`` (study ``estimators``); ``verify`` draws the figures from there."""
 
 from __future__ import annotations
 
@@ -232,7 +232,7 @@ def store_data(results_dir, preset: str, *, recompute: bool = False, log=print,
     and code are current): coverage.json, headline.json, accuracy.json and the two
     figures' data (rate_framework.json, late_shift.json). ``draws``/``bootstrap``
     override the preset's sizes (tests use tiny ones)."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     size = dict(SIZES["paper" if preset == "paper" else "quick"])
     if draws is not None:

@@ -135,7 +135,7 @@ def _provenance(ctx: CheckContext, cfg) -> str:
     """One line on where a paper-preset entry comes from: its manifest (device, date,
     code version) and its cells (runs, devices, git commits, device seconds)."""
     from fasttransfer.simulations import sweep
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     try:
         entry = store.find_entry([ctx.results_dir, store.BANK], *sweep.entry_key(cfg))
@@ -169,7 +169,7 @@ def _not_run(claim: str, paper: str, err) -> CheckResult:
 
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.simulations import relu_studies
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     try:
         data = relu_studies.load_all(ctx.results_dir,
@@ -188,7 +188,7 @@ def _variant_claim(claim: str, cfg) -> str:
 
 def _largest_reference_text(sweep) -> str:
     """The same analysis with the largest width as infinity (the paper's proxy), as text."""
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep
 
     try:
@@ -269,7 +269,7 @@ def _mup_row(ctx: CheckContext, data: dict, a, missing, note: str, rel) -> Check
 
 def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
     from fasttransfer.simulations import relu_config
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep
 
     cfg = data["configs"]["mup"]
@@ -303,7 +303,7 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
 
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.simulations import relu_studies
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     try:
         data = relu_studies.late_shift_data(ctx.results_dir,

@@ -155,7 +155,7 @@ def pilot_rows(ctx: CheckContext) -> list[CheckResult]:
     """The ``pilot`` preset of the relu check: one row per study (made here or read from
     the results bank)."""
     from fasttransfer.simulations import relu_config, relu_studies
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
 
     rows = []
     for study in relu_config.STUDIES:

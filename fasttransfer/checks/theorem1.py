@@ -118,7 +118,7 @@ def _store_gap_curves(ctx: CheckContext) -> None:
     their log-log slopes, stored at OUT/theorem1/<preset>/gaps.json."""
     import numpy as np
 
-    from fasttransfer.theory import store
+    from fasttransfer import store
     from fasttransfer.theory.fits import loglog_slope
     from fasttransfer.theory.synthetic import PowerLawFamily
 

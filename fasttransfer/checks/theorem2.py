@@ -20,7 +20,7 @@ PAPER_CLAIM = ("transfer is useful (strictly better compute-optimal exponent) if
 PAPER_WIDTHS = ("direct: n* ~ F^(2/(h alpha + 2r)); transfer: n* ~ F^(1/(h beta + r)) "
                 "(proxy), M* ~ F^(1/r) (target)")
 
-# The brute-force studies are stored (theory.store) at OUT/theorem2/<preset>/{excess,widths}/;
+# The brute-force studies are stored (fasttransfer.store) at OUT/theorem2/<preset>/{excess,widths}/;
 # the excess entry also holds what the compute_optimal figure draws.
 CODE_MODULES = ("fasttransfer.theory.grid_search", "fasttransfer.theory.grid_brute_force",
                 "fasttransfer.theory.grid_optimum", "fasttransfer.theory.grid_studies")
@@ -85,7 +85,7 @@ def _stored(ctx: CheckContext, key: str, cfg, compute, extra=None):
     """A brute-force study's table from the store entry theorem2/<preset>/<key>: reused
     when stored for this configuration and code, else computed (and ``extra(entry, df)``
     writes what else the entry keeps)."""
-    from fasttransfer.theory import store
+    from fasttransfer import store
 
     def run(entry):
         df = compute(cfg)

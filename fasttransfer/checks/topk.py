@@ -110,7 +110,7 @@ def _alignment_exactness():
 
 
 def _analyze(final):
-    from fasttransfer.theory.errors import InputError
+    from fasttransfer.errors import InputError
     from fasttransfer.theory.rates import analyze_sweep
 
     sweep = final[["width", "hp", "loss", "seed"]]
@@ -410,7 +410,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     import numpy as np
 
     from fasttransfer.simulations.topk_study import PRESET_SETTINGS, simulate
-    from fasttransfer.theory.store import MissingResult, StaleResult
+    from fasttransfer.store import MissingResult, StaleResult
 
     # the paper preset is never trained on a CPU: it is read from the store or the bank
     preset = ctx.preset if ctx.preset in PRESET_SETTINGS else ctx.base_preset

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fasttransfer.theory.errors import InputError
+from fasttransfer.errors import InputError
 
 MANIFEST = "manifest.json"
 # The repository's committed results bank (a source checkout; a wheel has none).

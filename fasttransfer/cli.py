@@ -295,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     # float64 is the project's CPU default (SPEC §7); JAX reads this at import time,
     # and the CLI owns the process, so it is the one place that sets it.
     os.environ.setdefault("JAX_ENABLE_X64", "1")
+    # the CLI writes figures to files only (no display on CI or GPU hosts); a default, as
+    # above, set here and not at import so that a notebook keeps its own backend
+    os.environ.setdefault("MPLBACKEND", "Agg")
     # JAX already uses every core; a multi-threaded BLAS beside it (numpy in the RFRR Monte
     # Carlo, LAPACK callbacks in the top-k recorder) oversubscribes a small machine and was
     # seen 10-20x slower on 2 cores. A default only: the user's own setting wins.

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only; no display on CI or GPU hosts
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
@@ -67,6 +65,9 @@ def figure_main(argv, *, name: str, caption: str,
     """The ``main()`` every figure module shares: parse ``--out`` (default
     results/figures) and the module's own ``options``, draw ``make(args)``, save it as
     ``OUT/name.png`` and ``.pdf``, print the paths."""
+    # a script writes files only (no display on CI or GPU hosts); importing this module
+    # leaves a notebook's backend alone
+    matplotlib.use("Agg")
     parser = argparse.ArgumentParser(prog=f"fasttransfer.paper_figures.{name}", description=caption)
     parser.add_argument("--out", type=Path, default=Path("results/figures"))
     if options is not None:

@@ -135,3 +135,18 @@ def test_analysis_plot_for_many_widths_and_raw_hp():
     ok, n = _no_overlap(fig, right)
     assert ok and 2 <= n <= 6
     assert all(t.get_text()[-1] in "MG" for t in right.get_xticklabels() if t.get_text())
+
+
+def test_importing_the_figures_leaves_the_backend_alone():
+    """A notebook user's backend survives importing the figures (the scripts and the CLI
+    choose Agg themselves), checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); "
+            "import fasttransfer.paper_figures.style, fasttransfer.analysis; "
+            "print(matplotlib.get_backend())")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.strip()
+    assert out == "svg"

@@ -56,6 +56,8 @@ from fasttransfer.errors import InputError
 
 __all__ = [
     "alignment_eigenvalues",
+    "alignment_eigenvectors",
+    "transposed",
     "eigenvalues_on_host",
     "spectra_on_host",
     "oriented",
@@ -92,10 +94,15 @@ def _as_matrices(G, dW, side: str, xp):
         raise InputError(f"G and dW must be 1-D or 2-D, got ndim={G.ndim}")
     if G.shape[0] == 0 or G.shape[1] == 0:
         raise InputError(f"G and dW must be non-empty, got shape {G.shape}")
-    m, n = G.shape
-    if side == "out" or (side == "auto" and m > n):
+    if transposed(*G.shape, side):
         G, dW = G.T, dW.T
     return G, dW
+
+
+def transposed(m: int, n: int, side: str) -> bool:
+    """Whether a (m, n) leaf is turned (n, m) so that S acts on its last axis: ``side``
+    "out", or "auto" with m > n (the larger dimension; ties: "in")."""
+    return side == "out" or (side == "auto" and m > n)
 
 
 def alignment_matrix(G, dW, *, side: str = "in"):
@@ -106,14 +113,16 @@ def alignment_matrix(G, dW, *, side: str = "in"):
     return (A + A.T) / 2
 
 
-def _sort_by_magnitude(lam, xp):
+def _magnitude_order(lam, xp):
     # lam comes ascending from eigvalsh; a STABLE sort on -|lambda| keeps that order among
     # equal magnitudes, i.e. ties are broken by lambda ascending. Batched over leading axes.
     if xp is np:
-        order = np.argsort(-np.abs(lam), axis=-1, kind="stable")
-    else:
-        order = xp.argsort(-xp.abs(lam), axis=-1, stable=True)
-    return xp.take_along_axis(lam, order, axis=-1)
+        return np.argsort(-np.abs(lam), axis=-1, kind="stable")
+    return xp.argsort(-xp.abs(lam), axis=-1, stable=True)
+
+
+def _sort_by_magnitude(lam, xp):
+    return xp.take_along_axis(lam, _magnitude_order(lam, xp), axis=-1)
 
 
 def _closed_form(m: int, n: int) -> bool:
@@ -134,11 +143,35 @@ def _small_matrix(G, dW, xp):
     GT, dWT = xp.swapaxes(G, -1, -2), xp.swapaxes(dW, -1, -2)
     if 2 * m < n:
         U = xp.concatenate([GT, dWT], axis=-1)  # (..., n, 2m)
-        R = xp.linalg.qr(U, mode="r")  # (..., 2m, 2m): only R is needed
-        A = R[..., :, :m] @ xp.swapaxes(R[..., :, m:], -1, -2)  # R J R^T = A + A^T
-    else:
-        A = GT @ dW
+        return _reduced(xp.linalg.qr(U, mode="r"), m, xp)  # only R is needed
+    A = GT @ dW
     return (A + xp.swapaxes(A, -1, -2)) / 2
+
+
+def _reduced(R, m: int, xp):
+    """sym(R_1 R_2^T) = R J R^T / 2 for the R (..., 2m, 2m) of [G^T, dW^T] = Q R."""
+    A = R[..., :, :m] @ xp.swapaxes(R[..., :, m:], -1, -2)
+    return (A + xp.swapaxes(A, -1, -2)) / 2
+
+
+def alignment_eigenvectors(G, dW):
+    """(lam (r,), U (n, r)): the r = min(n, 2m) eigenpairs of S(G, dW) for G, dW (m, n)
+    already oriented (S acts on n), in :func:`alignment_eigenvalues`' order (|lam|
+    descending, ties lam ascending); U's columns orthonormal. Through the same reduction
+    (S = Q M Q^T with the thin QR of [G^T, dW^T], U = Q V) when 2m < n, else a dense eigh
+    of S. Beyond the rank bound the eigenvectors are orthogonal to the rows of dW. JAX,
+    jit-able."""
+    import jax.numpy as jnp
+
+    m, n = G.shape
+    if 2 * m < n:
+        Q, R = jnp.linalg.qr(jnp.concatenate([G.T, dW.T], axis=1))  # (n, 2m), (2m, 2m)
+        lam, V = jnp.linalg.eigh(_reduced(R, m, jnp))
+        U = Q @ V
+    else:
+        lam, U = jnp.linalg.eigh(_small_matrix(G, dW, jnp))
+    order = _magnitude_order(lam, jnp)
+    return lam[order], U[:, order]
 
 
 def _eigs_oriented(G, dW, xp):
@@ -335,11 +368,10 @@ def alignment_eigenvalues_batched(G, dW, *, side: str = "in", host: bool | None 
         host = jax.default_backend() == "cpu"
     if G.ndim == 2:
         G, dW = G[:, None, :], dW[:, None, :]
-    m, n = G.shape[-2:]
-    if side == "out" or (side == "auto" and m > n):
-        G, dW = jnp.swapaxes(G, -1, -2), jnp.swapaxes(dW, -1, -2)
-    elif side not in _SIDES:
+    if side not in _SIDES:
         raise InputError(f"side must be one of {_SIDES}, got {side!r}")
+    if transposed(*G.shape[-2:], side):
+        G, dW = jnp.swapaxes(G, -1, -2), jnp.swapaxes(dW, -1, -2)
     if host:
         return eigenvalues_on_host(G, dW)
     return _eigs_oriented(G, dW, jnp)

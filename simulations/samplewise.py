@@ -37,28 +37,8 @@ import numpy as np
 from fasttransfer.errors import InputError
 from fasttransfer.theory.mci import SETTING, STUDY, extremes, mci
 
-__all__ = ["eigenvectors", "component_changes", "sample_psi", "SamplewiseConfig", "run_one",
+__all__ = ["component_changes", "sample_psi", "SamplewiseConfig", "run_one",
            "simulate"]
-
-
-def eigenvectors(G, dW):
-    """(lam (r,), U (n, r)) of S(G, dW) = sym(G^T dW) for oriented G, dW (m, n), r =
-    min(n, 2m), sorted by |lam| descending (ties: lam ascending); U's columns are
-    orthonormal. Through the thin QR of [G^T, dW^T] when 2m < n (the reduction of
-    :mod:`simulations.alignment`: S = Q M Q^T), else a dense eigh of S. JAX, jit-able."""
-    import jax.numpy as jnp
-
-    m, n = G.shape
-    if 2 * m < n:
-        Q, R = jnp.linalg.qr(jnp.concatenate([G.T, dW.T], axis=1))  # (n, 2m), (2m, 2m)
-        A = R[:, :m] @ R[:, m:].T
-        lam, V = jnp.linalg.eigh((A + A.T) / 2)
-        U = Q @ V
-    else:
-        A = G.T @ dW
-        lam, U = jnp.linalg.eigh((A + A.T) / 2)
-    order = jnp.argsort(-jnp.abs(lam), stable=True)  # eigh is ascending: ties stay so
-    return lam[order], U[:, order]
 
 
 def component_changes(G_i, G, dW):
@@ -66,16 +46,17 @@ def component_changes(G_i, G, dW):
     their mean, dW (m, n)."""
     import jax.numpy as jnp
 
-    _, U = eigenvectors(G, dW)
+    from fasttransfer.simulations.alignment import alignment_eigenvectors
+
+    _, U = alignment_eigenvectors(G, dW)
     return jnp.einsum("pmn,nr,mr->pr", G_i, U, dW @ U)  # u_j^T G_i^T dW u_j
 
 
 def _oriented(x, side: str):
-    """x (..., m, n) turned so that S acts on the last axis (alignment's ``side``)."""
-    m, n = x.shape[-2:]
-    if side == "out" or (side == "auto" and m > n):
-        return np.swapaxes(x, -1, -2) if isinstance(x, np.ndarray) else x.swapaxes(-1, -2)
-    return x
+    """x (..., m, n) turned so that S acts on the last axis (:func:`alignment.transposed`)."""
+    from fasttransfer.simulations.alignment import transposed
+
+    return x.swapaxes(-1, -2) if transposed(*x.shape[-2:], side) else x
 
 
 def sample_psi(sample_loss, params_path: Any, times, x, y, *, side: str = "auto"):
@@ -100,7 +81,7 @@ def sample_psi(sample_loss, params_path: Any, times, x, y, *, side: str = "auto"
         raise InputError("times must increase and lie within the path", param="times")
     ranks = {}
     for k in names:
-        m, n = _oriented(np.empty(params_path[k].shape[1:]), side).shape
+        m, n = _oriented(np.empty(params_path[k].shape[1:]), side).shape  # shape only
         ranks[k] = min(n, 2 * m)
     r = max(ranks.values())
 

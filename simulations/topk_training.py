@@ -117,12 +117,9 @@ def _stepper(problem: Problem, lr, seed):
     return (params, tx.init(params), jnp.zeros((), jnp.int32)), step
 
 
-def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=None):
-    """Plain training (the steps of :func:`train`) carrying one EMA per recorder in
-    ``recorders`` (:meth:`TrajectoryRecorder.ema_update` every step; no records, no
-    spectra). betas: None or one per recorder (a traced constant decay, or None under the
-    warm-up). Returns (final carry (params, optax state, t), tuple of the final
-    :class:`RecorderState` per recorder: ``.ema`` is wbar_T). jit- and vmap-able."""
+def _ema_scan(problem: Problem, lr, seed, *, steps: int, recorders, betas, emit: bool):
+    """The one training-with-EMA scan: (final carry, the recorders' final states, and
+    with ``emit`` the first recorder's EMA after every step, stacked (steps, ...))."""
     import jax
 
     betas = (None,) * len(recorders) if betas is None else tuple(betas)
@@ -131,32 +128,35 @@ def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=N
     def body(c, _):
         carry, states = c
         carry = step(carry)
-        return (carry, tuple(r.ema_update(st, carry[0])
-                             for r, st in zip(recorders, states))), None
+        states = tuple(r.ema_update(st, carry[0]) for r, st in zip(recorders, states))
+        return (carry, states), (states[0].ema if emit else None)
 
     states0 = tuple(r.ema_state(carry0[0], b) for r, b in zip(recorders, betas))
-    (carry, states), _ = jax.lax.scan(body, (carry0, states0), None, length=int(steps))
+    (carry, states), path = jax.lax.scan(body, (carry0, states0), None, length=int(steps))
+    return carry0, carry, states, path
+
+
+def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=None):
+    """Plain training (the steps of :func:`train`) carrying one EMA per recorder in
+    ``recorders`` (:meth:`TrajectoryRecorder.ema_update` every step; no records, no
+    spectra). betas: None or one per recorder (a traced constant decay, or None under the
+    warm-up). Returns (final carry (params, optax state, t), tuple of the final
+    :class:`RecorderState` per recorder: ``.ema`` is wbar_T). jit- and vmap-able."""
+    _, carry, states, _ = _ema_scan(problem, lr, seed, steps=steps, recorders=recorders,
+                                    betas=betas, emit=False)
     return carry, states
 
 
 def ema_path(problem: Problem, lr, seed, *, steps: int, recorder):
     """The EMA point at every step: a pytree like the parameters with a leading axis of
     length steps + 1 (wbar_0 = w_0, ..., wbar_T), along the training of :func:`train`
-    with ``recorder``'s EMA (:meth:`TrajectoryRecorder.ema_update`). For analyses that
-    need the trajectory itself (the sample-wise decomposition); jit-able."""
+    with ``recorder``'s EMA (the scan of :func:`train_with_ema`). For analyses that need
+    the trajectory itself (the sample-wise decomposition); jit-able."""
     import jax
     import jax.numpy as jnp
 
-    carry0, step = _stepper(problem, lr, seed)
-
-    def body(c, _):
-        carry, st = c
-        carry = step(carry)
-        st = recorder.ema_update(st, carry[0])
-        return (carry, st), st.ema
-
-    state0 = recorder.ema_state(carry0[0])
-    _, path = jax.lax.scan(body, (carry0, state0), None, length=int(steps))
+    carry0, _, _, path = _ema_scan(problem, lr, seed, steps=steps, recorders=(recorder,),
+                                   betas=None, emit=True)
     return jax.tree_util.tree_map(lambda w0, w: jnp.concatenate([w0[None], w]), carry0[0],
                                   path)
 

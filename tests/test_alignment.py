@@ -18,6 +18,7 @@ from fasttransfer.simulations.alignment import (
     topk_change,
 )
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import alignment as A
 
 EPS = np.finfo(np.float64).eps
 
@@ -232,3 +233,18 @@ def test_spectrum_flops_closed_form_table(m, n, expected):
 def test_spectrum_flops_rejects_empty_shapes():
     with pytest.raises(InputError):
         spectrum_flops(0, 4)
+
+
+@pytest.mark.parametrize("m,n", [(3, 10), (5, 7), (10, 4)])
+def test_eigenvectors_diagonalise_the_alignment_matrix(m, n):
+    """Reduced (2m < n) and dense paths: U^T S U = diag(lam), U orthonormal, and lam are
+    alignment_eigenvalues (same order). float64: rounding bound 50 r eps ||S||."""
+    rng = np.random.default_rng(m * 100 + n)
+    G, dW = rng.normal(size=(m, n)), rng.normal(size=(m, n))
+    lam, U = A.alignment_eigenvectors(jnp.asarray(G), jnp.asarray(dW))
+    lam, U = np.asarray(lam), np.asarray(U)
+    S = A.alignment_matrix(G, dW)
+    tol = 50 * len(lam) * np.finfo(float).eps * np.linalg.norm(S, 2)
+    np.testing.assert_allclose(U.T @ U, np.eye(len(lam)), atol=tol)
+    np.testing.assert_allclose(U.T @ S @ U, np.diag(lam), atol=tol)
+    np.testing.assert_allclose(lam, A.alignment_eigenvalues(G, dW), atol=tol)

@@ -11,21 +11,6 @@ from fasttransfer.theory.mci import overlap_table
 from fasttransfer.errors import InputError
 
 
-@pytest.mark.parametrize("m,n", [(3, 10), (5, 7), (10, 4)])
-def test_eigenvectors_diagonalise_the_alignment_matrix(m, n):
-    """Reduced (2m < n) and dense paths: U^T S U = diag(lam), U orthonormal, and lam are
-    alignment_eigenvalues (same order). float64: rounding bound 50 r eps ||S||."""
-    rng = np.random.default_rng(m * 100 + n)
-    G, dW = rng.normal(size=(m, n)), rng.normal(size=(m, n))
-    lam, U = SW.eigenvectors(jnp.asarray(G), jnp.asarray(dW))
-    lam, U = np.asarray(lam), np.asarray(U)
-    S = alignment.alignment_matrix(G, dW)
-    tol = 50 * len(lam) * np.finfo(float).eps * np.linalg.norm(S, 2)
-    np.testing.assert_allclose(U.T @ U, np.eye(len(lam)), atol=tol)
-    np.testing.assert_allclose(U.T @ S @ U, np.diag(lam), atol=tol)
-    np.testing.assert_allclose(lam, alignment.alignment_eigenvalues(G, dW), atol=tol)
-
-
 def test_sample_changes_average_to_the_eigenvalues_and_sum_to_the_inner_products():
     """(1/P) sum_i (d psi)_ij = lambda_j and sum_j (d psi)_ij = <G_i, dW> (nothing beyond
     the rank bound), for a reduced layer (2m < n)."""

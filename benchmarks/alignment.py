@@ -70,7 +70,7 @@ import time
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 K_MAX = 64
 
@@ -99,8 +99,12 @@ def bench_spectra(m: int, n: int, reps: int) -> dict:
     lam = np.sort(alignment_eigenvalues(G, dW))
     dense_lam = np.sort(dense()[0])
     full = np.sort(np.concatenate([lam, np.zeros(n - len(lam))]))
-    return {"ours_s": ours, "dense_eigh_s": ref, "speedup": ref / ours,
-            "max_abs_diff": float(np.max(np.abs(full - dense_lam)))}
+    return {
+        "ours_s": ours,
+        "dense_eigh_s": ref,
+        "speedup": ref / ours,
+        "max_abs_diff": float(np.max(np.abs(full - dense_lam))),
+    }
 
 
 def _block(x):
@@ -109,8 +113,7 @@ def _block(x):
     return jax.block_until_ready(x)
 
 
-def bench_recorder(prob, steps: int, every, reps: int, lanes: int = 1,
-                   lr: float = 1e-2) -> dict:
+def bench_recorder(prob, steps: int, every, reps: int, lanes: int = 1, lr: float = 1e-2) -> dict:
     """ms per step of the plain lanes and of the recorded lanes of ``prob`` (a
     topk_training.Problem; K_max = 64, the default decomposition with interval ``every``),
     timed alternately (the same load for both). ``lanes`` seeds are vmapped together as in
@@ -120,9 +123,10 @@ def bench_recorder(prob, steps: int, every, reps: int, lanes: int = 1,
     from fasttransfer.simulations.recorder import RecorderConfig
     from fasttransfer.simulations.topk_training import sweep_fn
 
-    fns = {"plain": sweep_fn(prob, steps=steps, config=None),
-           "recorded": sweep_fn(prob, steps=steps, config=RecorderConfig(k_max=K_MAX,
-                                                                          every=every))}
+    fns = {
+        "plain": sweep_fn(prob, steps=steps, config=None),
+        "recorded": sweep_fn(prob, steps=steps, config=RecorderConfig(k_max=K_MAX, every=every)),
+    }
     lrs, seeds = jnp.asarray([lr]), jnp.arange(lanes, dtype=jnp.int32)
     for fn in fns.values():
         _block(fn(lrs, seeds))  # compile
@@ -130,9 +134,11 @@ def bench_recorder(prob, steps: int, every, reps: int, lanes: int = 1,
     for _ in range(reps):
         for k, fn in fns.items():
             best[k] = min(best[k], _best_of(lambda: _block(fn(lrs, seeds)), 1))
-    return {"plain_step_ms": 1e3 * best["plain"] / steps,
-            "recorded_step_ms": 1e3 * best["recorded"] / steps,
-            "overhead": best["recorded"] / best["plain"]}
+    return {
+        "plain_step_ms": 1e3 * best["plain"] / steps,
+        "recorded_step_ms": 1e3 * best["recorded"] / steps,
+        "overhead": best["recorded"] / best["plain"],
+    }
 
 
 @contextlib.contextmanager
@@ -192,14 +198,24 @@ def _layer_costs(prob, reps: int) -> list[dict]:
         else:
             how = f"QR {n}x{2 * m} + eig {2 * m}x{2 * m}"
             t = _best_of(lambda: al._eigs_oriented(G, dW, np), reps)
-        rows.append({"layer": names[0] if len(names) == 1 else f"{names[0]} (x{len(names)})",
-                     "count": len(names), "m": m, "n": n, "how": how, "ms": 1e3 * t,
-                     "mflop": host / 1e6, "device_mflop": device / 1e6})
+        rows.append(
+            {
+                "layer": names[0] if len(names) == 1 else f"{names[0]} (x{len(names)})",
+                "count": len(names),
+                "m": m,
+                "n": n,
+                "how": how,
+                "ms": 1e3 * t,
+                "mflop": host / 1e6,
+                "device_mflop": device / 1e6,
+            }
+        )
     return rows
 
 
-def breakdown(prob, steps: int, reps: int, plain_flops: float, grad_flops: float,
-              lr: float = 1e-2) -> dict:
+def breakdown(
+    prob, steps: int, reps: int, plain_flops: float, grad_flops: float, lr: float = 1e-2
+) -> dict:
     """Every-step recording of ``prob``, part by part (ms per step, best of reps, the parts
     timed in turn within each repetition) and its FLOP counts: ``plain_flops`` of a plain
     step, ``grad_flops`` of the evaluation value-and-gradient (the setting's own counts),
@@ -215,22 +231,29 @@ def breakdown(prob, steps: int, reps: int, plain_flops: float, grad_flops: float
     rc = RecorderConfig(k_max=K_MAX, every=1)
 
     def no_spectra(self, gs, ds):  # zeros that depend on G and dW (no dead code)
-        tot = sum(jnp.vdot(g, d) for g, d in zip(gs, ds))
-        return (jnp.zeros((len(gs), self.config.k_max), tot.dtype) + tot,
-                jnp.zeros((len(gs),), tot.dtype))
+        tot = sum(jnp.vdot(g, d) for g, d in zip(gs, ds, strict=False))
+        return (
+            jnp.zeros((len(gs), self.config.k_max), tot.dtype) + tot,
+            jnp.zeros((len(gs),), tot.dtype),
+        )
 
     def host_noop(layout, k_max, flat):
         flat = np.asarray(flat)
-        return np.zeros(flat.shape[:-1] + (len(layout), k_max + 1), flat.dtype)
+        return np.zeros((*flat.shape[:-1], len(layout), k_max + 1), flat.dtype)
 
-    fns = {"plain": sweep_fn(prob, steps=steps, config=None), "ema": _ema_only(prob, steps),
-           "grad": sweep_fn(prob, steps=steps, config=rc),
-           "callback": sweep_fn(prob, steps=steps, config=rc),
-           "full": sweep_fn(prob, steps=steps, config=rc)}
+    fns = {
+        "plain": sweep_fn(prob, steps=steps, config=None),
+        "ema": _ema_only(prob, steps),
+        "grad": sweep_fn(prob, steps=steps, config=rc),
+        "callback": sweep_fn(prob, steps=steps, config=rc),
+        "full": sweep_fn(prob, steps=steps, config=rc),
+    }
     # a part switched off while its stage is traced (jit traces at the first call; the
     # patch is kept for every call, which is harmless once compiled)
-    patches = {"grad": (TrajectoryRecorder, "_spectra", no_spectra),
-               "callback": (al, "_host_spectra", host_noop)}
+    patches = {
+        "grad": (TrajectoryRecorder, "_spectra", no_spectra),
+        "callback": (al, "_host_spectra", host_noop),
+    }
 
     def call(name):
         with _patched(*patches[name]) if name in patches else contextlib.nullcontext():
@@ -245,8 +268,14 @@ def breakdown(prob, steps: int, reps: int, plain_flops: float, grad_flops: float
             best[name] = min(best[name], _best_of(lambda: call(name), 1))
     mflop = flop_counts(prob, plain_flops, grad_flops)
     ms = {k: 1e3 * v / steps for k, v in best.items()}
-    return {"params": _n_params(prob), "ms": ms, "layers": _layer_costs(prob, 5 * reps),
-            "mflop": mflop, "overhead": ms["full"] / ms["plain"], "floor": flop_floor(mflop)}
+    return {
+        "params": _n_params(prob),
+        "ms": ms,
+        "layers": _layer_costs(prob, 5 * reps),
+        "mflop": mflop,
+        "overhead": ms["full"] / ms["plain"],
+        "floor": flop_floor(mflop),
+    }
 
 
 def gemm_peak_gflops(n: int = 2048, reps: int = 5) -> float:
@@ -264,8 +293,9 @@ def gemm_peak_gflops(n: int = 2048, reps: int = 5) -> float:
 def _n_params(prob) -> int:
     import jax
 
-    return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(
-        prob.init(jax.random.PRNGKey(0))))
+    return sum(
+        int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(prob.init(jax.random.PRNGKey(0)))
+    )
 
 
 def flop_counts(prob, plain_flops: float, grad_flops: float) -> dict:
@@ -280,9 +310,13 @@ def flop_counts(prob, plain_flops: float, grad_flops: float) -> dict:
 
     leaves = jax.tree_util.tree_leaves(prob.init(jax.random.PRNGKey(0)))
     spectra = [spectrum_flops(*sorted(p.shape)) for p in leaves if p.ndim >= 2]
-    return {"plain": plain_flops / 1e6, "ema": 3 * sum(p.size for p in leaves) / 1e6,
-            "grad": grad_flops / 1e6, "callback": sum(d for d, _ in spectra) / 1e6,
-            "full": sum(h for _, h in spectra) / 1e6}
+    return {
+        "plain": plain_flops / 1e6,
+        "ema": 3 * sum(p.size for p in leaves) / 1e6,
+        "grad": grad_flops / 1e6,
+        "callback": sum(d for d, _ in spectra) / 1e6,
+        "full": sum(h for _, h in spectra) / 1e6,
+    }
 
 
 def flop_floor(mflop: dict) -> float:
@@ -300,24 +334,36 @@ def _print_breakdown(b: dict) -> None:
     ms, fl = b["ms"], b["mflop"]
     plain = ms["plain"]
     host = sum(r["count"] * r["ms"] for r in b["layers"])
-    rows = [("plain step (train grad + Adam)", ms["plain"], fl["plain"]),
-            ("+ EMA update (warm-up decay)", ms["ema"] - ms["plain"], fl["ema"]),
-            ("+ eval value+grad at the EMA point", ms["grad"] - ms["ema"], fl["grad"]),
-            ("+ S on device, 1 host callback", ms["callback"] - ms["grad"], fl["callback"]),
-            ("+ host LAPACK (full recorder)", ms["full"] - ms["callback"], fl["full"])]
+    rows = [
+        ("plain step (train grad + Adam)", ms["plain"], fl["plain"]),
+        ("+ EMA update (warm-up decay)", ms["ema"] - ms["plain"], fl["ema"]),
+        ("+ eval value+grad at the EMA point", ms["grad"] - ms["ema"], fl["grad"]),
+        ("+ S on device, 1 host callback", ms["callback"] - ms["grad"], fl["callback"]),
+        ("+ host LAPACK (full recorder)", ms["full"] - ms["callback"], fl["full"]),
+    ]
     total_fl = sum(f for _, _, f in rows)
-    print(f"  every-step breakdown (P = {b['params']} parameters; ms per step, each part "
-          f"added in turn; x = / plain step; MFLOP per step, x = / plain step's):")
+    print(
+        f"  every-step breakdown (P = {b['params']} parameters; ms per step, each part "
+        f"added in turn; x = / plain step; MFLOP per step, x = / plain step's):"
+    )
     for name, t, f in rows:
-        print(f"    {name:36s} {t:9.3f} ms {t / plain:6.2f}x   {f:10.2f} MFLOP "
-              f"({f / fl['plain']:5.2f}x)")
-    print(f"    {'= full recorder, every step':36s} {ms['full']:9.3f} ms {b['overhead']:6.2f}x"
-          f"   {total_fl:10.2f} MFLOP ({b['floor']:5.2f}x: the FLOP floor)")
-    print(f"  host LAPACK per record by layer shape, standalone (numpy, 1 thread; all layers "
-          f"{host:.3f} ms = {host / plain:.2f} plain steps):")
+        print(
+            f"    {name:36s} {t:9.3f} ms {t / plain:6.2f}x   {f:10.2f} MFLOP "
+            f"({f / fl['plain']:5.2f}x)"
+        )
+    print(
+        f"    {'= full recorder, every step':36s} {ms['full']:9.3f} ms {b['overhead']:6.2f}x"
+        f"   {total_fl:10.2f} MFLOP ({b['floor']:5.2f}x: the FLOP floor)"
+    )
+    print(
+        f"  host LAPACK per record by layer shape, standalone (numpy, 1 thread; all layers "
+        f"{host:.3f} ms = {host / plain:.2f} plain steps):"
+    )
     for r in b["layers"]:
-        print(f"    {r['layer']:16s} {r['m']:5d} x {r['n']:<5d} {r['how']:32s} {r['ms']:8.3f} ms "
-              f"{r['mflop']:8.2f} MFLOP each")
+        print(
+            f"    {r['layer']:16s} {r['m']:5d} x {r['n']:<5d} {r['how']:32s} {r['ms']:8.3f} ms "
+            f"{r['mflop']:8.2f} MFLOP each"
+        )
 
 
 def samplewise_flops(width: int, steps: int, batch: int, n_eval: int, intervals: int) -> dict:
@@ -333,7 +379,7 @@ def samplewise_flops(width: int, steps: int, batch: int, n_eval: int, intervals:
     per = 6.0 * n_eval * params
     for m in (40, 10):
         r = min(width, 2 * m)
-        per += 4.0 * width * r * r + 9.0 * r ** 3
+        per += 4.0 * width * r * r + 9.0 * r**3
         per += 2.0 * n_eval * m * width * r + 2.0 * m * width * r + 2.0 * n_eval * m * r
     return {"plain": plain / 1e6, "samplewise": intervals * per / 1e6}
 
@@ -362,8 +408,11 @@ def bench_samplewise(reps: int) -> dict:
     lr = jnp.asarray(cfg.lr, jax_dtype(setting.dtype))
     plain = jax.jit(lambda lr: train(prob, lr, 0, steps=setting.steps))
     path_fn = jax.jit(lambda lr: ema_path(prob, lr, 0, steps=setting.steps, recorder=rec))
-    psi_fn = jax.jit(lambda path: sw.sample_psi(
-        lambda p, xi, yi: loss_fn(p, xi[None], yi[None]), path, times, x, y, side=rc.side))
+    psi_fn = jax.jit(
+        lambda path: sw.sample_psi(
+            lambda p, xi, yi: loss_fn(p, xi[None], yi[None]), path, times, x, y, side=rc.side
+        )
+    )
     path = _block(path_fn(lr))
     _block(plain(lr))
     _block(psi_fn(path))
@@ -371,36 +420,57 @@ def bench_samplewise(reps: int) -> dict:
     t_path = _best_of(lambda: _block(path_fn(lr)), reps)
     t_psi = _best_of(lambda: _block(psi_fn(path)), reps)
     fl = samplewise_flops(width, setting.steps, setting.batch, len(x), len(times))
-    return {"width": width, "steps": setting.steps, "batch": setting.batch,
-            "n_eval": int(len(x)), "intervals": int(len(times)), "plain_run_ms": 1e3 * t_plain,
-            "ema_path_ms": 1e3 * t_path, "samplewise_ms": 1e3 * t_psi,
-            "overhead": (t_path + t_psi) / t_plain,
-            "flop_ratio_counted": 1.0 + fl["samplewise"] / fl["plain"], "mflop": fl}
+    return {
+        "width": width,
+        "steps": setting.steps,
+        "batch": setting.batch,
+        "n_eval": len(x),
+        "intervals": len(times),
+        "plain_run_ms": 1e3 * t_plain,
+        "ema_path_ms": 1e3 * t_path,
+        "samplewise_ms": 1e3 * t_psi,
+        "overhead": (t_path + t_psi) / t_plain,
+        "flop_ratio_counted": 1.0 + fl["samplewise"] / fl["plain"],
+        "mflop": fl,
+    }
 
 
 def _print_samplewise(r: dict) -> None:
-    print(f"sample-wise decomposition (SGD MLP, samplewise cpu preset, width {r['width']}, "
-          f"{r['steps']} steps at batch {r['batch']}, {r['intervals']} record intervals x "
-          f"{r['n_eval']} samples): plain run {r['plain_run_ms']:.1f} ms, EMA path "
-          f"{r['ema_path_ms']:.1f} ms, decomposition {r['samplewise_ms']:.1f} ms: "
-          f"{r['overhead']:.2f}x the plain run (FLOPs counted: {r['flop_ratio_counted']:.2f}x, "
-          "an upper count)",
-          flush=True)
+    print(
+        f"sample-wise decomposition (SGD MLP, samplewise cpu preset, width {r['width']}, "
+        f"{r['steps']} steps at batch {r['batch']}, {r['intervals']} record intervals x "
+        f"{r['n_eval']} samples): plain run {r['plain_run_ms']:.1f} ms, EMA path "
+        f"{r['ema_path_ms']:.1f} ms, decomposition {r['samplewise_ms']:.1f} ms: "
+        f"{r['overhead']:.2f}x the plain run (FLOPs counted: {r['flop_ratio_counted']:.2f}x, "
+        "an upper count)",
+        flush=True,
+    )
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions, shorter runs")
-    p.add_argument("--only", choices=("samplewise",), default=None,
-                   help="run one lane alone (its JSON is the last line)")
+    p.add_argument(
+        "--only",
+        choices=("samplewise",),
+        default=None,
+        help="run one lane alone (its JSON is the last line)",
+    )
     args = p.parse_args(argv)
     reps = 3 if args.quick else 7
     steps = 100 if args.quick else 400
     if args.only == "samplewise":
         r = bench_samplewise(reps)
         _print_samplewise(r)
-        print(json.dumps({"samplewise": {k: (round(v, 4) if isinstance(v, float) else v)
-                                         for k, v in r.items()}}))
+        print(
+            json.dumps(
+                {
+                    "samplewise": {
+                        k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                    }
+                }
+            )
+        )
         return 0
 
     from dataclasses import replace
@@ -412,93 +482,153 @@ def main(argv=None) -> int:
     for m, n in [(32, 3072), (512, 512)]:
         r = bench_spectra(m, n, reps=reps + 1)
         out[f"{m}x{n}"] = r
-        print(f"spectra {m}x{n}: reduction {r['ours_s'] * 1e3:.2f} ms, dense eigh "
-              f"{r['dense_eigh_s'] * 1e3:.2f} ms, speedup {r['speedup']:.1f}x, "
-              f"max |diff| {r['max_abs_diff']:.2e}", flush=True)
-    threads = (f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
-               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+        print(
+            f"spectra {m}x{n}: reduction {r['ours_s'] * 1e3:.2f} ms, dense eigh "
+            f"{r['dense_eigh_s'] * 1e3:.2f} ms, speedup {r['speedup']:.1f}x, "
+            f"max |diff| {r['max_abs_diff']:.2e}",
+            flush=True,
+        )
+    threads = (
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+    )
 
     # The headline: the paper's decomposition setting (its top-k runs are transformers),
     # at the gpu preset's shapes and its narrowest width, remat off (the cheaper plain
     # step, so the stricter ratio).
     tcfg = transformer.TransformerConfig.from_preset("gpu", remat=False)
-    t_width, t_steps, t_reps = min(tcfg.widths), (4 if args.quick else 8), (2 if args.quick
-                                                                            else 4)
+    t_width, t_steps, t_reps = min(tcfg.widths), (4 if args.quick else 8), (2 if args.quick else 4)
     tcfg = replace(tcfg, steps=t_steps)
     tprob = transformer.problem(t_width, tcfg)
-    print(f"recorder vs plain step: muP Llama-style transformer, the gpu preset's shapes "
-          f"(width {t_width}, depth {tcfg.depth}, {tcfg.heads} heads, batch {tcfg.batch} x "
-          f"context {tcfg.context} tokens, n_eval {tcfg.n_eval} sequences, {tcfg.dtype}, "
-          f"Adam, remat off), K_max {K_MAX}, every step, {t_steps} steps, best of {t_reps}; "
-          f"{threads}", flush=True)
-    bt = breakdown(tprob, t_steps, t_reps, transformer.step_flops(t_width, tcfg),
-                   transformer.step_flops(t_width, tcfg, tcfg.n_eval), lr=4e-3)
+    print(
+        f"recorder vs plain step: muP Llama-style transformer, the gpu preset's shapes "
+        f"(width {t_width}, depth {tcfg.depth}, {tcfg.heads} heads, batch {tcfg.batch} x "
+        f"context {tcfg.context} tokens, n_eval {tcfg.n_eval} sequences, {tcfg.dtype}, "
+        f"Adam, remat off), K_max {K_MAX}, every step, {t_steps} steps, best of {t_reps}; "
+        f"{threads}",
+        flush=True,
+    )
+    bt = breakdown(
+        tprob,
+        t_steps,
+        t_reps,
+        transformer.step_flops(t_width, tcfg),
+        transformer.step_flops(t_width, tcfg, tcfg.n_eval),
+        lr=4e-3,
+    )
     _print_breakdown(bt)
     peak = gemm_peak_gflops()
     rate = bt["mflop"]["plain"] / bt["ms"]["plain"]  # MFLOP/ms = GFLOP/s
-    print(f"recorder every step (transformer): overhead {bt['overhead']:.2f}x (target <= 3x; "
-          f"FLOP floor {bt['floor']:.2f}x); its plain step runs at {rate:.1f} GFLOP/s, "
-          f"{rate / peak:.0%} of the measured float32 GEMM rate {peak:.1f} GFLOP/s (XLA, "
-          f"2048^3)", flush=True)
+    print(
+        f"recorder every step (transformer): overhead {bt['overhead']:.2f}x (target <= 3x; "
+        f"FLOP floor {bt['floor']:.2f}x); its plain step runs at {rate:.1f} GFLOP/s, "
+        f"{rate / peak:.0%} of the measured float32 GEMM rate {peak:.1f} GFLOP/s (XLA, "
+        f"2048^3)",
+        flush=True,
+    )
 
     cfg, width = mlp_mnist1d.MLPConfig(), 256
     schedule = RecorderConfig().every
     prob = mlp_mnist1d.problem(width, cfg)
-    print(f"recorder vs plain step: MNIST-1D muP MLP (MLPConfig quick preset) width {width}, "
-          f"depth {cfg.depth}, batch {cfg.batch}, n_eval {cfg.n_eval}, {cfg.dtype}, Adam, "
-          f"K_max {K_MAX}, {steps} steps, best of {reps}; {threads}", flush=True)
+    print(
+        f"recorder vs plain step: MNIST-1D muP MLP (MLPConfig quick preset) width {width}, "
+        f"depth {cfg.depth}, batch {cfg.batch}, n_eval {cfg.n_eval}, {cfg.dtype}, Adam, "
+        f"K_max {K_MAX}, {steps} steps, best of {reps}; {threads}",
+        flush=True,
+    )
     fl = _mlp_flops(prob, cfg)
     b = breakdown(prob, steps, reps, 1e6 * fl["plain"], 1e6 * fl["grad"])
     _print_breakdown(b)
-    print(f"recorder every step (MLP quick): overhead {b['overhead']:.2f}x (FLOP floor "
-          f"{b['floor']:.2f}x: its evaluation gradient on n_eval = {cfg.n_eval // cfg.batch} "
-          f"batches alone is {b['mflop']['grad'] / b['mflop']['plain']:.2f}x)", flush=True)
+    print(
+        f"recorder every step (MLP quick): overhead {b['overhead']:.2f}x (FLOP floor "
+        f"{b['floor']:.2f}x: its evaluation gradient on n_eval = {cfg.n_eval // cfg.batch} "
+        f"batches alone is {b['mflop']['grad'] / b['mflop']['plain']:.2f}x)",
+        flush=True,
+    )
     rec = bench_recorder(prob, steps, schedule, reps)
-    print(f"recorder on the schedule {schedule} ({steps} steps: tau 2..3 here): plain "
-          f"{rec['plain_step_ms']:.3f} ms/step, recorded {rec['recorded_step_ms']:.3f} ms/step, "
-          f"overhead {rec['overhead']:.2f}x", flush=True)
+    print(
+        f"recorder on the schedule {schedule} ({steps} steps: tau 2..3 here): plain "
+        f"{rec['plain_step_ms']:.3f} ms/step, recorded {rec['recorded_step_ms']:.3f} ms/step, "
+        f"overhead {rec['overhead']:.2f}x",
+        flush=True,
+    )
     cpu = mlp_mnist1d.MLPConfig.from_preset("cpu")
     big = replace(cfg, batch=cfg.n_eval)
     lanes = len(cpu.lrs)
     lines = {  # key: (description, configuration, width, lanes)
         f"mlp_cpu_w{max(cpu.widths)}": (
             f"MLPConfig cpu preset at its widest width {max(cpu.widths)} (batch {cpu.batch}, "
-            f"n_eval {cpu.n_eval})", cpu, max(cpu.widths), 1),
+            f"n_eval {cpu.n_eval})",
+            cpu,
+            max(cpu.widths),
+            1,
+        ),
         f"mlp_quick_w{width}_batch_n_eval": (
-            f"MLP quick preset with batch {big.batch} (= n_eval)", big, width, 1),
+            f"MLP quick preset with batch {big.batch} (= n_eval)",
+            big,
+            width,
+            1,
+        ),
         f"mlp_cpu_w{max(cpu.widths)}_{lanes}_lanes": (
             f"the MLP cpu preset's shapes with {lanes} lanes vmapped together (as a study "
-            f"runs its learning-rate grid)", cpu, max(cpu.widths), lanes)}
-    overheads = {f"transformer_gpu_shapes_w{t_width}": bt["overhead"],
-                 f"mlp_quick_w{width}": b["overhead"]}
-    floors = {f"transformer_gpu_shapes_w{t_width}": bt["floor"],
-              f"mlp_quick_w{width}": b["floor"]}
+            f"runs its learning-rate grid)",
+            cpu,
+            max(cpu.widths),
+            lanes,
+        ),
+    }
+    overheads = {
+        f"transformer_gpu_shapes_w{t_width}": bt["overhead"],
+        f"mlp_quick_w{width}": b["overhead"],
+    }
+    floors = {f"transformer_gpu_shapes_w{t_width}": bt["floor"], f"mlp_quick_w{width}": b["floor"]}
     for key, (what, c, w, k) in lines.items():
         pr = mlp_mnist1d.problem(w, c)
         r = bench_recorder(pr, steps, 1, reps, lanes=k)
         overheads[key], floors[key] = r["overhead"], flop_floor(_mlp_flops(pr, c))
-        print(f"{what}: recorder every step: plain {r['plain_step_ms']:.3f} ms/step, recorded "
-              f"{r['recorded_step_ms']:.3f} ms/step, overhead {r['overhead']:.2f}x (FLOP "
-              f"floor {floors[key]:.2f}x)", flush=True)
+        print(
+            f"{what}: recorder every step: plain {r['plain_step_ms']:.3f} ms/step, recorded "
+            f"{r['recorded_step_ms']:.3f} ms/step, overhead {r['overhead']:.2f}x (FLOP "
+            f"floor {floors[key]:.2f}x)",
+            flush=True,
+        )
     sw = bench_samplewise(reps)
     _print_samplewise(sw)
-    print(json.dumps({
-        "samplewise": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in sw.items()},
-        "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
-        "recorder_overhead_every_step": round(bt["overhead"], 3),
-        "recorder_overhead_every_step_floor": round(bt["floor"], 3),
-        "plain_step_gflops": round(rate, 2), "gemm_peak_gflops_f32": round(peak, 2),
-        "recorder_overhead_every_step_by_setting": {k: round(v, 3)
-                                                    for k, v in overheads.items()},
-        "flop_floor_by_setting": {k: round(v, 3) for k, v in floors.items()},
-        "recorder_overhead": round(rec["overhead"], 3),
-        "record_every": list(schedule),
-        "plain_step": {"setting": "transformer", "width": t_width, "batch": tcfg.batch,
-                       "context": tcfg.context, "n_eval": tcfg.n_eval, "dtype": tcfg.dtype,
-                       "remat": tcfg.remat, "k_max": K_MAX, "steps": t_steps},
-        "breakdown_ms_per_step": {"transformer": {k: round(v, 3) for k, v in bt["ms"].items()},
-                                  "mlp_quick": {k: round(v, 4) for k, v in b["ms"].items()}},
-    }))
+    print(
+        json.dumps(
+            {
+                "samplewise": {
+                    k: (round(v, 4) if isinstance(v, float) else v) for k, v in sw.items()
+                },
+                "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
+                "recorder_overhead_every_step": round(bt["overhead"], 3),
+                "recorder_overhead_every_step_floor": round(bt["floor"], 3),
+                "plain_step_gflops": round(rate, 2),
+                "gemm_peak_gflops_f32": round(peak, 2),
+                "recorder_overhead_every_step_by_setting": {
+                    k: round(v, 3) for k, v in overheads.items()
+                },
+                "flop_floor_by_setting": {k: round(v, 3) for k, v in floors.items()},
+                "recorder_overhead": round(rec["overhead"], 3),
+                "record_every": list(schedule),
+                "plain_step": {
+                    "setting": "transformer",
+                    "width": t_width,
+                    "batch": tcfg.batch,
+                    "context": tcfg.context,
+                    "n_eval": tcfg.n_eval,
+                    "dtype": tcfg.dtype,
+                    "remat": tcfg.remat,
+                    "k_max": K_MAX,
+                    "steps": t_steps,
+                },
+                "breakdown_ms_per_step": {
+                    "transformer": {k: round(v, 3) for k, v in bt["ms"].items()},
+                    "mlp_quick": {k: round(v, 4) for k, v in b["ms"].items()},
+                },
+            }
+        )
+    )
     return 0
 
 

@@ -88,8 +88,15 @@ def queue(bank: Path, tiny: bool = False) -> list[dict]:
         cfg = paper_config(study, tiny)
         est = relu_studies.device_estimate(cfg, relu_studies.stored_widths(cfg, bank), bank)
         for w in est["missing"]:
-            items.append({"kind": "relu", "study": study, "width": w,
-                          "estimate_s": est["seconds"].get(w), "basis": est["basis"]})
+            items.append(
+                {
+                    "kind": "relu",
+                    "study": study,
+                    "width": w,
+                    "estimate_s": est["seconds"].get(w),
+                    "basis": est["basis"],
+                }
+            )
     peak = _bank_gemm_gflops(bank)
     for setting in TOPK_SETTINGS:
         if _topk_done(bank, setting, tiny):
@@ -97,19 +104,27 @@ def queue(bank: Path, tiny: bool = False) -> list[dict]:
         from fasttransfer.simulations.transformer import sweep_flops
 
         flops = sum(sweep_flops(topk_config(setting, tiny)).values())
-        items.append({"kind": "topk", "setting": setting, "width": None,
-                      "estimate_s": round(flops / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1),
-                      "basis": f"{flops:.2e} matmul FLOPs at an assumed "
-                               f"{TOPK_ASSUMED_PEAK_FRACTION:.0%} of {peak / 1e3:.0f} TFLOP/s "
-                               "(the bank's measured GEMM rate at XLA's default float32 "
-                               "precision; the transformer's own rate is not measured)"})
+        items.append(
+            {
+                "kind": "topk",
+                "setting": setting,
+                "width": None,
+                "estimate_s": round(flops / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1),
+                "basis": f"{flops:.2e} matmul FLOPs at an assumed "
+                f"{TOPK_ASSUMED_PEAK_FRACTION:.0%} of {peak / 1e3:.0f} TFLOP/s "
+                "(the bank's measured GEMM rate at XLA's default float32 "
+                "precision; the transformer's own rate is not measured)",
+            }
+        )
     return items
 
 
 def print_queue(items: list[dict], log=print) -> None:
     total = sum(i["estimate_s"] or 0.0 for i in items)
-    log(f"GPU queue: {len(items)} item(s), about {total:.0f} s ({total / 60:.1f} min) of "
-        "device time")
+    log(
+        f"GPU queue: {len(items)} item(s), about {total:.0f} s ({total / 60:.1f} min) of "
+        "device time"
+    )
     for k, i in enumerate(items, 1):
         what = f"{i['study']} n={i['width']}" if i["kind"] == "relu" else f"topk {i['setting']}"
         est = "?" if i["estimate_s"] is None else f"{i['estimate_s']:.0f} s"
@@ -152,26 +167,43 @@ def run(args) -> dict:
     summary: dict = {"queue": items, "relu": None, "topk": {}}
     if relu_items:
         ns = SimpleNamespace(
-            out=str(out), store=args.store, budget_s=args.budget_s, studies=RELU_STUDIES,
-            tiny=args.tiny, skip_torch=True, limits_json=None, ab_width=0,
+            out=str(out),
+            store=args.store,
+            budget_s=args.budget_s,
+            studies=RELU_STUDIES,
+            tiny=args.tiny,
+            skip_torch=True,
+            limits_json=None,
+            ab_width=0,
             cells=",".join(f"{i['study']}:{i['width']}" for i in relu_items),
-            estimates={(i["study"], i["width"]): i["estimate_s"] for i in relu_items})
+            estimates={(i["study"], i["width"]): i["estimate_s"] for i in relu_items},
+        )
         summary["relu"] = relu_paper_gpu.run(ns)
     from fasttransfer.simulations import topk_study
 
     for item in (i for i in items if i["kind"] == "topk"):
         left = args.budget_s - (time.perf_counter() - t0)
         if item["estimate_s"] is not None and item["estimate_s"] > left:
-            summary["topk"][item["setting"]] = {"skipped": f"predicted {item['estimate_s']:.0f} s,"
-                                                           f" {left:.0f} s left"}
-            print(f"topk {item['setting']}: skipped (predicted {item['estimate_s']:.0f} s, "
-                  f"{left:.0f} s of budget left)", flush=True)
+            summary["topk"][item["setting"]] = {
+                "skipped": f"predicted {item['estimate_s']:.0f} s, {left:.0f} s left"
+            }
+            print(
+                f"topk {item['setting']}: skipped (predicted {item['estimate_s']:.0f} s, "
+                f"{left:.0f} s of budget left)",
+                flush=True,
+            )
             continue
         label = "tiny" if args.tiny else "gpu"
         s = item["setting"]
         t = time.perf_counter()
-        topk_study.simulate(Path(args.store), label, cfgs={s: topk_config(s, args.tiny)},
-                            progress=False, variants=False, log=lambda m: None)
+        topk_study.simulate(
+            Path(args.store),
+            label,
+            cfgs={s: topk_config(s, args.tiny)},
+            progress=False,
+            variants=False,
+            log=lambda m: None,
+        )
         entry = Path(args.store) / "topk" / label / s
         _pack_topk(entry, out / f"topk_{s}.tar")
         summary["topk"][s] = {"seconds": round(time.perf_counter() - t, 1)}
@@ -192,7 +224,7 @@ def import_to(bank: Path, src: Path) -> list[str]:
     if (Path(src) / "runs.json").exists():
         written += [str(p) for p in relu_paper_gpu.import_to(Path(bank), Path(src))]
     for tar_path in sorted(Path(src).glob("topk_*.tar")):
-        setting = tar_path.stem[len("topk_"):]
+        setting = tar_path.stem[len("topk_") :]
         staging = Path(bank) / "topk" / ".import"
         entry = _unpack_topk(tar_path, staging)
         label = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))["preset"]
@@ -212,16 +244,29 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.environ.get("OUT", "results/gpu_queue"))
-    p.add_argument("--store", default="/tmp/fasttransfer_gpu_store",
-                   help="the run's resumable store (outside --out: one file per cell)")
-    p.add_argument("--bank", type=Path, default=store.BANK,
-                   help="the results bank whose entries are not run again")
+    p.add_argument(
+        "--store",
+        default="/tmp/fasttransfer_gpu_store",
+        help="the run's resumable store (outside --out: one file per cell)",
+    )
+    p.add_argument(
+        "--bank",
+        type=Path,
+        default=store.BANK,
+        help="the results bank whose entries are not run again",
+    )
     p.add_argument("--budget-s", type=float, default=480.0)
     p.add_argument("--dry-run", action="store_true", help="print the queue and exit")
-    p.add_argument("--tiny", action="store_true",
-                   help="tiny stand-ins of every item: the queue's CPU test")
-    p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None,
-                   help="merge a finished --out folder into the results bank and exit")
+    p.add_argument(
+        "--tiny", action="store_true", help="tiny stand-ins of every item: the queue's CPU test"
+    )
+    p.add_argument(
+        "--import-to",
+        nargs=2,
+        metavar=("BANK", "DIR"),
+        default=None,
+        help="merge a finished --out folder into the results bank and exit",
+    )
     args = p.parse_args(argv)
     if args.import_to:
         written = import_to(Path(args.import_to[0]), Path(args.import_to[1]))
@@ -230,14 +275,25 @@ def main(argv=None) -> int:
     if args.dry_run:
         items = queue(args.bank, args.tiny)
         print_queue(items)
-        print(json.dumps({"queue": items,
-                          "total_s": round(sum(i["estimate_s"] or 0 for i in items), 1)}))
+        print(
+            json.dumps(
+                {"queue": items, "total_s": round(sum(i["estimate_s"] or 0 for i in items), 1)}
+            )
+        )
         return 0
     summary = run(args)
-    print(json.dumps({"total_wall_s": summary["total_wall_s"],
-                      "relu_cells": {s: sorted(r["cells"]) for s, r in
-                                     (summary["relu"] or {}).get("studies", {}).items()},
-                      "topk": summary["topk"]}))
+    print(
+        json.dumps(
+            {
+                "total_wall_s": summary["total_wall_s"],
+                "relu_cells": {
+                    s: sorted(r["cells"])
+                    for s, r in (summary["relu"] or {}).get("studies", {}).items()
+                },
+                "topk": summary["topk"],
+            }
+        )
+    )
     return 0
 
 

@@ -39,14 +39,20 @@ COORD_WIDTHS = (64, 128, 256, 512, 1024)
 COORD = dict(steps=10, seeds=4, nu=10**-2.1)
 # each variant: overrides of the cpu preset (benchmarks/mnist1d_presets.py's --set)
 VARIANTS: dict[str, dict] = {
-    "wide": dict(widths=(16, 23, 32, 64, 128, 256, 512), seeds=tuple(range(8)),
-                 transfer_seeds=()),
-    "short": dict(widths=(16, 32, 64, 128, 256), seeds=tuple(range(4)), transfer_seeds=(),
-                  steps=125),
-    "long": dict(widths=(16, 32, 64, 128, 256), seeds=tuple(range(4)), transfer_seeds=(),
-                 steps=2000),
-    "wsd": dict(widths=(16, 23, 32, 64, 128, 256, 512), seeds=tuple(range(8)),
-                transfer_seeds=(), warmup=0.04, cooldown=0.2),
+    "wide": dict(widths=(16, 23, 32, 64, 128, 256, 512), seeds=tuple(range(8)), transfer_seeds=()),
+    "short": dict(
+        widths=(16, 32, 64, 128, 256), seeds=tuple(range(4)), transfer_seeds=(), steps=125
+    ),
+    "long": dict(
+        widths=(16, 32, 64, 128, 256), seeds=tuple(range(4)), transfer_seeds=(), steps=2000
+    ),
+    "wsd": dict(
+        widths=(16, 23, 32, 64, 128, 256, 512),
+        seeds=tuple(range(8)),
+        transfer_seeds=(),
+        warmup=0.04,
+        cooldown=0.2,
+    ),
 }
 
 
@@ -65,8 +71,10 @@ def coordcheck_part(out: Path, log=print) -> dict:
         log(f"coordcheck: reused {csv}")
     else:
         t0 = time.perf_counter()
-        df = pd.concat([M.coordinate_check(COORD_WIDTHS, param=p, **COORD) for p in ("mup", "sp")],
-                       ignore_index=True)
+        df = pd.concat(
+            [M.coordinate_check(COORD_WIDTHS, param=p, **COORD) for p in ("mup", "sp")],
+            ignore_index=True,
+        )
         atomic_write_csv(csv, df, float_format="%.10g")
         log(f"coordcheck: {time.perf_counter() - t0:.1f}s")
     verdict = cc.criterion(cc.slopes(df))
@@ -74,14 +82,19 @@ def coordcheck_part(out: Path, log=print) -> dict:
     means = df.groupby(["param", "module", "t", "width"])["l1"].mean()
     last = int(df["t"].max())
     return {
-        "widths": list(COORD_WIDTHS), **COORD,
-        "mup_nothing_grows": verdict.mup_ok, "sp_output_grows": verdict.sp_output_grows,
-        "slope_at_last_step": {f"{r.param}/{r.module}": [round(float(r.slope), 4),
-                                                         round(float(r.se), 4), r.flag]
-                               for r in verdict.table.itertuples() if r.t == last},
-        "l1_at_last_step": {f"{p}/{m}": {int(w): round(float(v), 5)
-                                         for w, v in means[(p, m, last)].items()}
-                            for p, m in sorted({(p, m) for p, m, _, _ in means.index})},
+        "widths": list(COORD_WIDTHS),
+        **COORD,
+        "mup_nothing_grows": verdict.mup_ok,
+        "sp_output_grows": verdict.sp_output_grows,
+        "slope_at_last_step": {
+            f"{r.param}/{r.module}": [round(float(r.slope), 4), round(float(r.se), 4), r.flag]
+            for r in verdict.table.itertuples()
+            if r.t == last
+        },
+        "l1_at_last_step": {
+            f"{p}/{m}": {int(w): round(float(v), 5) for w, v in means[(p, m, last)].items()}
+            for p, m in sorted({(p, m) for p, m, _, _ in means.index})
+        },
     }
 
 
@@ -97,10 +110,12 @@ def sweeps_part(out: Path, names, log=print) -> dict:
             found[name] = json.loads(dest.read_text())
             log(f"sweep {name}: reused {dest}")
             continue
-        res = mnist1d_presets.measure("mlp", "cpu", VARIANTS[name], csv=str(out / f"{name}.csv"),
-                                      log=log)
-        res["overrides"] = {k: list(v) if isinstance(v, tuple) else v
-                            for k, v in VARIANTS[name].items()}
+        res = mnist1d_presets.measure(
+            "mlp", "cpu", VARIANTS[name], csv=str(out / f"{name}.csv"), log=log
+        )
+        res["overrides"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in VARIANTS[name].items()
+        }
         from fasttransfer.store import atomic_write_json
 
         atomic_write_json(dest, res)
@@ -112,8 +127,11 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--only", choices=("all", "coordcheck", "sweeps"), default="all")
-    ap.add_argument("--variants", default=",".join(VARIANTS),
-                    help=f"comma-separated subset of {', '.join(VARIANTS)}")
+    ap.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated subset of {', '.join(VARIANTS)}",
+    )
     args = ap.parse_args(argv)
     names = [v for v in args.variants.split(",") if v]
     bad = [v for v in names if v not in VARIANTS]
@@ -125,18 +143,33 @@ def main(argv=None) -> dict:
     from fasttransfer.store import atomic_write_json, provenance
 
     t0 = time.perf_counter()
-    summary: dict = {"provenance": {**provenance("benchmarks/mlp_drift.py"),
-                                    "jax": jax.__version__}}
+    summary: dict = {
+        "provenance": {**provenance("benchmarks/mlp_drift.py"), "jax": jax.__version__}
+    }
     if args.only in ("all", "coordcheck"):
         summary["coordcheck"] = coordcheck_part(args.out)
     if args.only in ("all", "sweeps"):
         summary["sweeps"] = {
-            name: {"overrides": r["overrides"], "plain_s": round(r["plain_s"], 1),
-                   "verdicts": {loss: {k: v[k] for k in ("verdict", "beta_minus_half_alpha",
-                                                         "hp_drift_slope", "nu_star", "reasons")
-                                       if k in v}
-                                for loss, v in r["verdicts"].items()}}
-            for name, r in sweeps_part(args.out, names).items()}
+            name: {
+                "overrides": r["overrides"],
+                "plain_s": round(r["plain_s"], 1),
+                "verdicts": {
+                    loss: {
+                        k: v[k]
+                        for k in (
+                            "verdict",
+                            "beta_minus_half_alpha",
+                            "hp_drift_slope",
+                            "nu_star",
+                            "reasons",
+                        )
+                        if k in v
+                    }
+                    for loss, v in r["verdicts"].items()
+                },
+            }
+            for name, r in sweeps_part(args.out, names).items()
+        }
     summary["wall_s"] = round(time.perf_counter() - t0, 1)
     atomic_write_json(args.out / "summary.json", summary)
     print(json.dumps(summary))

@@ -45,7 +45,7 @@ import time
 
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 LOSSES = ("raw", "ema_const", "ema_paper")
 EMA_CONST = 0.95  # the constant decay of our earlier recorder variant (when cfg.ema is None)
@@ -66,7 +66,7 @@ def _override(text: str) -> tuple[str, object]:
     ``lrs=logspace(lo, hi, k)`` gives k log-spaced learning rates from 10^lo to 10^hi."""
     key, _, value = text.partition("=")
     if value.startswith("logspace("):
-        lo, hi, k = (float(v) for v in value[len("logspace("):-1].split(","))
+        lo, hi, k = (float(v) for v in value[len("logspace(") : -1].split(","))
         return key, tuple(float(x) for x in np.logspace(lo, hi, int(k)))
     if key == "seeds" and value.isdigit():
         return key, tuple(range(int(value)))
@@ -99,6 +99,7 @@ def _sweep(problem, steps: int, ema_const: float):
     import jax
 
     from fasttransfer.simulations.recorder import RecorderConfig, TrajectoryRecorder
+
     # the training of topk_training (one implementation of the optimiser step and the EMA)
     from fasttransfer.simulations.topk_training import train_with_ema
 
@@ -106,16 +107,27 @@ def _sweep(problem, steps: int, ema_const: float):
     paper = TrajectoryRecorder(problem.eval_loss, RecorderConfig(ema=None))
 
     def lane(lr, seed):
-        carry, (e_const, e_paper) = train_with_ema(problem, lr, seed, steps=steps,
-                                                   recorders=(const, paper))
-        return (problem.eval_loss(carry[0]), problem.eval_loss(e_const.ema),
-                problem.eval_loss(e_paper.ema))
+        carry, (e_const, e_paper) = train_with_ema(
+            problem, lr, seed, steps=steps, recorders=(const, paper)
+        )
+        return (
+            problem.eval_loss(carry[0]),
+            problem.eval_loss(e_const.ema),
+            problem.eval_loss(e_paper.ema),
+        )
 
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
 
 
-def measure(setting: str, preset: str, overrides: dict | None = None, *,
-            csv: str | None = None, windows=(), log=print) -> dict:
+def measure(
+    setting: str,
+    preset: str,
+    overrides: dict | None = None,
+    *,
+    csv: str | None = None,
+    windows=(),
+    log=print,
+) -> dict:
     import jax
     import jax.numpy as jnp
     import pandas as pd
@@ -129,12 +141,17 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
     all_seeds = tuple(cfg.seeds) + tuple(getattr(cfg, "transfer_seeds", ()))
     seeds = jnp.asarray(all_seeds, jnp.int32)
     rows, per_width = [], {}
-    log(f"[{setting}/{preset}] widths {cfg.widths}, {len(cfg.lrs)} LRs "
+    log(
+        f"[{setting}/{preset}] widths {cfg.widths}, {len(cfg.lrs)} LRs "
         f"[{cfg.lrs[0]:.3g}, {cfg.lrs[-1]:.3g}], {len(all_seeds)} seeds, {cfg.steps} steps, "
-        f"batch {cfg.batch}, n_eval {cfg.n_eval}")
+        f"batch {cfg.batch}, n_eval {cfg.n_eval}"
+    )
     for width in cfg.widths:
-        fn = _sweep(_problem(setting, width, cfg), cfg.steps,
-                    EMA_CONST if cfg.ema is None else float(cfg.ema))
+        fn = _sweep(
+            _problem(setting, width, cfg),
+            cfg.steps,
+            EMA_CONST if cfg.ema is None else float(cfg.ema),
+        )
         t0 = time.perf_counter()
         compiled = fn.lower(lrs, seeds).compile()
         t1 = time.perf_counter()
@@ -146,8 +163,10 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
             for j, s in enumerate(all_seeds):
                 rows.append((int(width), float(np.log(lr)), int(s), *(a[i, j] for a in arrs)))
         curve = " ".join(f"{v:.3f}" for v in arrs[0].mean(1))
-        log(f"  width {width}: compile {t1 - t0:.1f}s, run {t2 - t1:.1f}s; seed-mean raw loss "
-            f"per LR: {curve}")
+        log(
+            f"  width {width}: compile {t1 - t0:.1f}s, run {t2 - t1:.1f}s; seed-mean raw loss "
+            f"per LR: {curve}"
+        )
     final = pd.DataFrame(rows, columns=["width", "hp", "seed", *LOSSES])
     if csv is not None:
         from pathlib import Path
@@ -166,18 +185,27 @@ def measure(setting: str, preset: str, overrides: dict | None = None, *,
         key, found[key] = f"{size}:{step}", []
         log(f"  [ema_paper] windows of {size} seeds, every {step}:")
         for at in range(0, len(all_seeds) - size + 1, step):
-            chosen = all_seeds[at:at + size]
+            chosen = all_seeds[at : at + size]
             v = _verdict(final[final["seed"].isin(chosen)], "ema_paper", lambda *_: None)
             v["seeds"] = [int(chosen[0]), int(chosen[-1])]
             found[key].append(v)
             if v["verdict"] == "error":
                 log(f"    seeds {chosen[0]}-{chosen[-1]}: error: {v['reasons'][0]}")
                 continue
-            log(f"    seeds {chosen[0]}-{chosen[-1]}: {v['verdict']}, beta "
+            log(
+                f"    seeds {chosen[0]}-{chosen[-1]}: {v['verdict']}, beta "
                 f"{v['beta']['estimate']:.2f} [{v['beta']['ci'][0]:.2f}, "
-                f"{v['beta']['ci'][1]:.2f}], drift {v['hp_drift_slope']['estimate']:.3f}")
-    return {"preset": preset, "plain_s": compile_s + run_s, "compile_s": compile_s,
-            "run_s": run_s, "per_width_s": per_width, "verdicts": verdicts, "windows": found}
+                f"{v['beta']['ci'][1]:.2f}], drift {v['hp_drift_slope']['estimate']:.3f}"
+            )
+    return {
+        "preset": preset,
+        "plain_s": compile_s + run_s,
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "per_width_s": per_width,
+        "verdicts": verdicts,
+        "windows": found,
+    }
 
 
 def _verdict(final, loss: str, log) -> dict:
@@ -188,22 +216,35 @@ def _verdict(final, loss: str, log) -> dict:
     sweep = final.rename(columns={loss: "loss"})[["width", "hp", "loss", "seed"]]
     try:
         an = analyze_sweep(sweep, bootstrap=200, seed=0, window=5)
-    except Exception as err:  # noqa: BLE001 -- an unfittable sweep is a result here
+    except Exception as err:
         log(f"  [{loss}] analysis error: {err}")
         return {"verdict": "error", "reasons": [str(err)]}
-    est = lambda e: {"estimate": float(e.estimate), "ci": [float(e.ci[0]), float(e.ci[1])]}  # noqa: E731
-    fmt = lambda e: f"{e.estimate:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}]"  # noqa: E731
-    log(f"  [{loss}] {an.verdict}: alpha {fmt(an.alpha)}, beta {fmt(an.beta)}, "
-        f"beta - alpha/2 {fmt(an.beta_minus_half_alpha)}, drift slope {fmt(an.hp_drift)}")
+    est = lambda e: {"estimate": float(e.estimate), "ci": [float(e.ci[0]), float(e.ci[1])]}
+    fmt = lambda e: f"{e.estimate:.3g} [{e.ci[0]:.3g}, {e.ci[1]:.3g}]"
+    log(
+        f"  [{loss}] {an.verdict}: alpha {fmt(an.alpha)}, beta {fmt(an.beta)}, "
+        f"beta - alpha/2 {fmt(an.beta_minus_half_alpha)}, drift slope {fmt(an.hp_drift)}"
+    )
     for reason in an.reasons:
         log(f"      {reason}")
-    log("      nu_star (se): " + ", ".join(f"{int(r.width)}: {r.nu_star:.3f} ({r.nu_star_se:.3f})"
-                                        for r in an.per_width.itertuples()))
-    return {"verdict": an.verdict, "alpha": est(an.alpha), "beta": est(an.beta),
-            "beta_minus_half_alpha": est(an.beta_minus_half_alpha),
-            "hp_drift_slope": est(an.hp_drift), "reasons": list(an.reasons),
-            "nu_star": {int(r.width): [float(r.nu_star), float(r.nu_star_se)]
-                        for r in an.per_width.itertuples()}}
+    log(
+        "      nu_star (se): "
+        + ", ".join(
+            f"{int(r.width)}: {r.nu_star:.3f} ({r.nu_star_se:.3f})"
+            for r in an.per_width.itertuples()
+        )
+    )
+    return {
+        "verdict": an.verdict,
+        "alpha": est(an.alpha),
+        "beta": est(an.beta),
+        "beta_minus_half_alpha": est(an.beta_minus_half_alpha),
+        "hp_drift_slope": est(an.hp_drift),
+        "reasons": list(an.reasons),
+        "nu_star": {
+            int(r.width): [float(r.nu_star), float(r.nu_star_se)] for r in an.per_width.itertuples()
+        },
+    }
 
 
 def main(argv=None) -> dict:
@@ -211,13 +252,23 @@ def main(argv=None) -> dict:
     ap.add_argument("--setting", choices=("mlp", "mlp_sgd", "both"), default="both")
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--csv", default=None, help="write the final losses of every run here")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a preset field (JSON value; seeds=N for range(N); "
-                         "lrs=logspace(lo,hi,k)); exploration only")
-    ap.add_argument("--windows", action="append", default=[], metavar="SIZE[:STEP]",
-                    help="also analyse the paper-EMA loss on windows of SIZE consecutive "
-                         "seeds of the sweep, one starting every STEP (default SIZE: "
-                         "disjoint sets): how many seeds the verdict needs")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset field (JSON value; seeds=N for range(N); "
+        "lrs=logspace(lo,hi,k)); exploration only",
+    )
+    ap.add_argument(
+        "--windows",
+        action="append",
+        default=[],
+        metavar="SIZE[:STEP]",
+        help="also analyse the paper-EMA loss on windows of SIZE consecutive "
+        "seeds of the sweep, one starting every STEP (default SIZE: "
+        "disjoint sets): how many seeds the verdict needs",
+    )
     args = ap.parse_args(argv)
     windows = [_window(w) for w in args.windows]
     settings = ("mlp", "mlp_sgd") if args.setting == "both" else (args.setting,)
@@ -225,8 +276,10 @@ def main(argv=None) -> dict:
     result = {}
     for s in settings:
         csv = None if args.csv is None else args.csv.replace(".csv", f"_{s}.csv")
-        result[s] = {**measure(s, args.preset, overrides, csv=csv, windows=windows),
-                     "overrides": {k: str(v) for k, v in overrides.items()}}
+        result[s] = {
+            **measure(s, args.preset, overrides, csv=csv, windows=windows),
+            "overrides": {k: str(v) for k, v in overrides.items()},
+        }
     print(json.dumps(result))
     return result
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"with {args.resamples} resamples     : wall {boot[0]:.3f} s, cpu {boot[1]:.3f} s")
     result = {
         "resamples": args.resamples,
-        "runs": int(len(df)),
+        "runs": len(df),
         "wall_s_point_estimate": round(no_boot[0], 4),
         "wall_s_with_bootstrap": round(boot[0], 4),
         "cpu_s_with_bootstrap": round(boot[1], 4),

@@ -48,10 +48,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/relu_sweep.py
 # the folders are subpackages of fasttransfer only once the project is installed
-if importlib.util.find_spec("fasttransfer") is None or \
-        importlib.util.find_spec("fasttransfer.simulations") is None:
-    sys.exit("relu_paper_gpu: install the project first "
-             "(pip install --no-deps --no-build-isolation -e .)")
+if (
+    importlib.util.find_spec("fasttransfer") is None
+    or importlib.util.find_spec("fasttransfer.simulations") is None
+):
+    sys.exit(
+        "relu_paper_gpu: install the project first "
+        "(pip install --no-deps --no-build-isolation -e .)"
+    )
 
 STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)
@@ -105,7 +109,7 @@ def torch_baseline(cfg, tiny: bool, log) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     steps = 20 if tiny else 300
     out = {"device": device, "steps": steps}
-    for w in ((32, 64) if tiny else TORCH_WIDTHS):
+    for w in (32, 64) if tiny else TORCH_WIDTHS:
         c = cfg.replace(steps=steps, test_size=min(cfg.test_size, 2**14))
         torch_loop(c.replace(steps=10), w, c.lrs()[:1], [0], device=device)  # warm-up
         sec, _ = torch_loop(c, w, c.lrs()[:1], [0], device=device)
@@ -134,15 +138,18 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
 
     cfg = base.replace(widths=(width,), steps=64 if tiny else 160, test_size=2**12)
     rows = []
-    variants = list(VARIANTS) + [("best-tf32", None)]
+    variants = [*list(VARIANTS), ("best-tf32", None)]
     for form, opts in variants:
         if form == "best-tf32":
             exact = [r for r in rows if "s_per_step" in r]
             if not exact:
                 break
             best = min(exact, key=lambda r: r["s_per_step"])
-            c = cfg.replace(formulation=best["formulation"], xla_options=tuple(best["xla_options"]),
-                            matmul_precision="tensorfloat32")
+            c = cfg.replace(
+                formulation=best["formulation"],
+                xla_options=tuple(best["xla_options"]),
+                matmul_precision="tensorfloat32",
+            )
         else:
             c = cfg.replace(formulation=form, xla_options=opts)
         seg: list = []
@@ -150,18 +157,37 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
         try:
             relu_engine.train_width(c, width, segment_seconds=seg)
         except Exception as err:  # an option this XLA does not know: skip the variant
-            rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
-                         "precision": c.matmul_precision, "error": f"{type(err).__name__}: {err}"[:300]})
-            log(f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: failed ({err})"[:400])
+            rows.append(
+                {
+                    "formulation": c.formulation,
+                    "xla_options": [list(o) for o in c.xla_options],
+                    "precision": c.matmul_precision,
+                    "error": f"{type(err).__name__}: {err}"[:300],
+                }
+            )
+            log(
+                f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: failed ({err})"[
+                    :400
+                ]
+            )
             continue
         total = time.perf_counter() - t
         per_step = _median(seg[1:-1]) / relu_engine._segment_length(c.steps)
-        rows.append({"formulation": c.formulation, "xla_options": [list(o) for o in c.xla_options],
-                     "precision": c.matmul_precision, "s_per_step": per_step,
-                     "first_segment_s": seg[0], "total_s": total})
-        log(f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: "
+        rows.append(
+            {
+                "formulation": c.formulation,
+                "xla_options": [list(o) for o in c.xla_options],
+                "precision": c.matmul_precision,
+                "s_per_step": per_step,
+                "first_segment_s": seg[0],
+                "total_s": total,
+            }
+        )
+        log(
+            f"variant {c.formulation} {dict(c.xla_options)} {c.matmul_precision}: "
             f"{1e3 * per_step:.3f} ms/step at n={width} ({c.n_lrs * c.seeds} configs), "
-            f"first segment {seg[0]:.1f}s")
+            f"first segment {seg[0]:.1f}s"
+        )
     return rows
 
 
@@ -186,16 +212,21 @@ def _cells(args, tiny: bool) -> list[tuple[str, int]]:
                 raise SystemExit(f"--cells: expected STUDY:WIDTH, got {item!r}")
             out.append((study, int(w)))
         return out
-    return [(s, w) for s in args.studies
-            for w in sorted((32, 64) if tiny else relu_config.ReluSweepConfig.from_preset("paper", study=s).widths)]
+    return [
+        (s, w)
+        for s in args.studies
+        for w in sorted(
+            (32, 64) if tiny else relu_config.ReluSweepConfig.from_preset("paper", study=s).widths
+        )
+    ]
 
 
 def run(args) -> dict:
     import jax
-
     from relu_sweep import bytes_per_config_step, flops_per_config_step
-    from fasttransfer.simulations import relu_config, relu_engine, sweep
+
     from fasttransfer import store as store_mod
+    from fasttransfer.simulations import relu_config, relu_engine, sweep
     from fasttransfer.store import atomic_write_json
 
     out = Path(args.out)
@@ -210,8 +241,12 @@ def run(args) -> dict:
         logf.flush()
 
     devs = jax.devices()
-    summary = {"devices": [f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs],
-               "jax": jax.__version__, "budget_s": args.budget_s, "studies": {}}
+    summary = {
+        "devices": [f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs],
+        "jax": jax.__version__,
+        "budget_s": args.budget_s,
+        "studies": {},
+    }
     log(f"jax {jax.__version__} on {summary['devices']}")
 
     def save() -> None:
@@ -227,7 +262,9 @@ def run(args) -> dict:
     log(f"limits: {json.dumps({k: v for k, v in summary['limits'].items()})}")
     save()
     if not args.skip_torch and "torch_loop" not in summary:
-        summary["torch_loop"] = torch_baseline(relu_config.ReluSweepConfig.from_preset("paper"), args.tiny, log)
+        summary["torch_loop"] = torch_baseline(
+            relu_config.ReluSweepConfig.from_preset("paper"), args.tiny, log
+        )
         save()
     peak = summary["limits"]["gemm_peak_gflops"]
     bw = summary["limits"]["copy_bandwidth_gbs"]
@@ -239,12 +276,15 @@ def run(args) -> dict:
         if args.tiny:
             base = base.replace(n_lrs=4)
         summary["variants"] = time_variants(base, args.ab_width, log, args.tiny)
-        exact = [r for r in summary["variants"]
-                 if "s_per_step" in r and r["precision"] == "float32"]
+        exact = [
+            r for r in summary["variants"] if "s_per_step" in r and r["precision"] == "float32"
+        ]
         if exact:
             best = min(exact, key=lambda r: r["s_per_step"])
-            engine = {"formulation": best["formulation"],
-                      "xla_options": tuple(tuple(o) for o in best["xla_options"])}
+            engine = {
+                "formulation": best["formulation"],
+                "xla_options": tuple(tuple(o) for o in best["xla_options"]),
+            }
             log(f"engine for the cells: {engine}")
             # first guess of the cells' cost, refined by every finished cell
             sec_per_unit = best["s_per_step"] / (base.n_lrs * base.seeds * args.ab_width)
@@ -255,12 +295,16 @@ def run(args) -> dict:
         store = Path(args.store)  # the store's root; the entry is <study>/paper/mup
         configs = cfg.n_lrs * cfg.seeds
         rec = summary["studies"].setdefault(
-            study, {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {},
-                    "skipped": []})
+            study,
+            {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {}, "skipped": []},
+        )
         # the prediction: this run's measured rate once it has one, else the queue's
         # estimate from the bank's throughput (benchmarks/gpu_queue.py)
-        pred = (sec_per_unit * configs * width * cfg.steps + 3.0 if sec_per_unit is not None
-                else estimates.get((study, width)))
+        pred = (
+            sec_per_unit * configs * width * cfg.steps + 3.0
+            if sec_per_unit is not None
+            else estimates.get((study, width))
+        )
         if pred is not None:
             if time.perf_counter() - t_start + pred > args.budget_s:
                 rec["skipped"].append(width)
@@ -275,12 +319,14 @@ def run(args) -> dict:
             fl = flops_per_config_step(w, cfg.batch, cfg.d)
             by = bytes_per_config_step(w, cfg.batch, cfg.d)
             rec["cells"][str(w)] = {
-                "seconds": round(seconds, 3), "first_segment_s": round(seg[0], 3),
+                "seconds": round(seconds, 3),
+                "first_segment_s": round(seg[0], 3),
                 "eval_s": round(seg[-1], 3),
                 "steady_config_steps_per_s": round(tp, 1),
                 "gflops": round(tp * fl / 1e9, 1),
                 "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
-                "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4)}
+                "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4),
+            }
             # the rate of the largest cell so far (configs x width x steps): small
             # cells are compile- and launch-bound, a pessimistic rate for a wide one
             units = configs * w * cfg.steps
@@ -295,29 +341,36 @@ def run(args) -> dict:
             # widths of the configuration it was given: this one)
             import pandas as pd
 
-            frames = [pd.read_csv(sweep.cell_path(entry, x))
-                      for x in sweep.finished_widths(entry)]
-            store_mod.atomic_write_text(out / f"{study}.csv", pd.concat(frames).to_csv(
-                index=False, float_format="%.17g", na_rep="nan"))
+            frames = [pd.read_csv(sweep.cell_path(entry, x)) for x in sweep.finished_widths(entry)]
+            store_mod.atomic_write_text(
+                out / f"{study}.csv",
+                pd.concat(frames).to_csv(index=False, float_format="%.17g", na_rep="nan"),
+            )
             rec["manifest"] = json.loads((entry / "manifest.json").read_text())
             rec["cells_log"] = json.loads((entry / sweep.CELLS_LOG).read_text())
-            rec["cells"][str(w)]["engine"] = {"formulation": cfg.formulation,
-                                              "xla_options": [list(o) for o in cfg.xla_options]}
+            rec["cells"][str(w)]["engine"] = {
+                "formulation": cfg.formulation,
+                "xla_options": [list(o) for o in cfg.xla_options],
+            }
             save()
             c = rec["cells"][str(w)]
-            log(f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
+            log(
+                f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
                 f"config-steps/s, {c['gflops']:.0f} GFLOP/s = "
-                f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)")
+                f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)"
+            )
 
-        sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False,
-                        log=lambda s: None, on_cell=on_cell)
+        sweep.run_sweep(
+            cfg.replace(widths=(width,)), store, progress=False, log=lambda s: None, on_cell=on_cell
+        )
     for study, rec in summary["studies"].items():
         # projected wall time of the whole preset: measured cells + the skipped ones at
         # the last measured per-unit rate
         cfg = relu_config.ReluSweepConfig.from_json_dict(rec["config"])
         done = sum(c["seconds"] for c in rec["cells"].values())
-        rest = sum((sec_per_unit or 0.0) * cfg.n_lrs * cfg.seeds * w * cfg.steps
-                   for w in rec["skipped"])
+        rest = sum(
+            (sec_per_unit or 0.0) * cfg.n_lrs * cfg.seeds * w * cfg.steps for w in rec["skipped"]
+        )
         rec["wall_s"] = round(done, 1)
         rec["projected_wall_s"] = round(done + rest, 1)
     save()
@@ -336,9 +389,9 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
     is recorded in the entry's manifest (provenance.runs)."""
     import pandas as pd
 
-    from fasttransfer.simulations import relu_config, sweep
     from fasttransfer import store
     from fasttransfer.errors import InputError
+    from fasttransfer.simulations import relu_config, sweep
 
     src = Path(src)
     run_id = run_id or src.name
@@ -360,7 +413,10 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
         manifest = new_m
         if (dest / store.MANIFEST).exists():
             manifest = json.loads((dest / store.MANIFEST).read_text())
-            if (manifest["config"], manifest["code_version"]) != (new_m["config"], new_m["code_version"]):
+            if (manifest["config"], manifest["code_version"]) != (
+                new_m["config"],
+                new_m["code_version"],
+            ):
                 raise InputError(f"{dest}: the bank holds another configuration or code version")
             old = pd.read_csv(dest / sweep.CSV_NAME)
             both = sorted(set(old.width) & set(new.width))
@@ -373,15 +429,22 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
         prov["finished_utc"] = max(c["finished_utc"] for c in cells.values())
         prov["wall_s"] = round(sum(float(c["seconds"]) for c in cells.values()), 3)
         prov.setdefault("runs", {})[run_id] = {
-            "devices": runs["devices"], "jax": runs["jax"], "limits": runs["limits"],
+            "devices": runs["devices"],
+            "jax": runs["jax"],
+            "limits": runs["limits"],
             "widths": sorted(int(w) for w in rec["cells"]),
-            "skipped_widths": rec["skipped"], "wall_s": rec.get("wall_s"),
-            "variants": runs.get("variants"), "torch_loop": runs.get("torch_loop"),
-            "made_by": "benchmarks/relu_paper_gpu.py", "log": f"runs/{run_id}/"}
+            "skipped_widths": rec["skipped"],
+            "wall_s": rec.get("wall_s"),
+            "variants": runs.get("variants"),
+            "torch_loop": runs.get("torch_loop"),
+            "made_by": "benchmarks/relu_paper_gpu.py",
+            "log": f"runs/{run_id}/",
+        }
         manifest["status"] = "complete"
         manifest["result"] = {"widths": sorted(int(w) for w in new.width.unique())}
-        store.atomic_write_text(dest / sweep.CSV_NAME,
-                                new.to_csv(index=False, float_format="%.17g", na_rep="nan"))
+        store.atomic_write_text(
+            dest / sweep.CSV_NAME, new.to_csv(index=False, float_format="%.17g", na_rep="nan")
+        )
         store.atomic_write_json(dest / sweep.CELLS_LOG, cells, sort_keys=True)
         store.atomic_write_json(dest / store.MANIFEST, manifest, sort_keys=True)
         written.append(dest)
@@ -391,22 +454,39 @@ def import_to(bank: Path, src: Path, run_id: str | None = None) -> list[Path]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.environ.get("OUT", "results/gpu"))
-    p.add_argument("--store", default="/tmp/fasttransfer_gpu_store",
-                   help="the resumable stores (outside --out: one file per cell)")
+    p.add_argument(
+        "--store",
+        default="/tmp/fasttransfer_gpu_store",
+        help="the resumable stores (outside --out: one file per cell)",
+    )
     p.add_argument("--budget-s", type=float, default=480.0)
     p.add_argument("--studies", default=",".join(STUDIES))
     p.add_argument("--tiny", action="store_true", help="tiny sizes: a CPU smoke test")
     p.add_argument("--skip-torch", action="store_true")
-    p.add_argument("--import-to", nargs=2, metavar=("BANK", "DIR"), default=None,
-                   help="add a finished --out folder to the results bank and exit")
-    p.add_argument("--limits-json", default=None,
-                   help="reuse the limits (and torch baseline) of an earlier runs.json")
-    p.add_argument("--ab-width", type=int, default=0,
-                   help="time the engine variants at this width first and run the cells "
-                        "with the fastest exact one (0: no timing, the preset's engine)")
-    p.add_argument("--cells", default=None,
-                   help="STUDY:WIDTH,... in order of priority (default: every width of "
-                        "--studies)")
+    p.add_argument(
+        "--import-to",
+        nargs=2,
+        metavar=("BANK", "DIR"),
+        default=None,
+        help="add a finished --out folder to the results bank and exit",
+    )
+    p.add_argument(
+        "--limits-json",
+        default=None,
+        help="reuse the limits (and torch baseline) of an earlier runs.json",
+    )
+    p.add_argument(
+        "--ab-width",
+        type=int,
+        default=0,
+        help="time the engine variants at this width first and run the cells "
+        "with the fastest exact one (0: no timing, the preset's engine)",
+    )
+    p.add_argument(
+        "--cells",
+        default=None,
+        help="STUDY:WIDTH,... in order of priority (default: every width of --studies)",
+    )
     args = p.parse_args(argv)
     if args.import_to:
         for d in import_to(Path(args.import_to[0]), Path(args.import_to[1])):
@@ -417,12 +497,17 @@ def main(argv=None) -> int:
     if bad:
         p.error(f"unknown studies {sorted(bad)}; choose from {STUDIES}")
     summary = run(args)
-    short = {"devices": summary["devices"], "total_wall_s": summary["total_wall_s"],
-             "gemm_peak_gflops": round(summary["limits"]["gemm_peak_gflops"], 1),
-             "gemm_fraction": {s: {w: c["gemm_fraction"] for w, c in r["cells"].items()}
-                               for s, r in summary["studies"].items()},
-             "projected_wall_s": {s: r.get("projected_wall_s") for s, r in summary["studies"].items()},
-             "skipped": {s: r["skipped"] for s, r in summary["studies"].items()}}
+    short = {
+        "devices": summary["devices"],
+        "total_wall_s": summary["total_wall_s"],
+        "gemm_peak_gflops": round(summary["limits"]["gemm_peak_gflops"], 1),
+        "gemm_fraction": {
+            s: {w: c["gemm_fraction"] for w, c in r["cells"].items()}
+            for s, r in summary["studies"].items()
+        },
+        "projected_wall_s": {s: r.get("projected_wall_s") for s, r in summary["studies"].items()},
+        "skipped": {s: r["skipped"] for s, r in summary["studies"].items()},
+    }
     print(json.dumps(short))
     return 0
 

@@ -27,10 +27,16 @@ def jobs(studies, only: str):
 
     out = []
     if only in ("all", "pilots"):
-        out += [(f"{s}/pilot", relu_config.ReluSweepConfig.from_preset("pilot", "mup", s)) for s in studies]
+        out += [
+            (f"{s}/pilot", relu_config.ReluSweepConfig.from_preset("pilot", "mup", s))
+            for s in studies
+        ]
     if only in ("all", "sensitivity"):
-        out += [(f"{s}/pilot/{name}", cfg) for s in studies
-                for name, cfg in relu_config.sensitivity_configs(s).items()]
+        out += [
+            (f"{s}/pilot/{name}", cfg)
+            for s in studies
+            for name, cfg in relu_config.sensitivity_configs(s).items()
+        ]
     return out
 
 

@@ -90,8 +90,13 @@ def machine_limits(quick: bool) -> dict:
     removed = [k for k in BLAS_ENV if k in os.environ]
     n = 2048 if quick else 4096
     m = 64 * 2**20 if quick else 128 * 2**20  # 256 MiB / 512 MiB per array
-    proc = subprocess.run([sys.executable, "-c", _PEAK_CODE, str(n), "3" if quick else "5",
-                           str(m)], env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_CODE, str(n), "3" if quick else "5", str(m)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["blas_env_removed_for_peak"] = removed
     out["gemm_size"] = n
@@ -144,8 +149,16 @@ def bytes_per_config_step(width: int, batch: int, d: int, itemsize: int = 4) -> 
 # ------------------------------------------------------------------------------- torch
 
 
-def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
-               device: str = "cpu", chunk_rows: int = 4096) -> tuple[float, list[float]]:
+def torch_loop(
+    config,
+    width: int,
+    lrs,
+    seeds,
+    *,
+    threads: int | None = None,
+    device: str = "cpu",
+    chunk_rows: int = 4096,
+) -> tuple[float, list[float]]:
     """Train the configurations (lr, seed) of ``config`` (a ReluSweepConfig: task, loss,
     d, batch, steps, Adam, validation-set size) one after another with
     ``torch.optim.Adam`` on ``device``; returns (seconds, validation losses). The same
@@ -162,8 +175,9 @@ def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
     dev = torch.device(device)
     d, batch, steps = config.d, config.batch, config.steps
     task = config.task_spec()
-    std = mup.init_std(width, d, config.param, input_std=task.input_std,
-                       base_width=config.base_width)
+    std = mup.init_std(
+        width, d, config.param, input_std=task.input_std, base_width=config.base_width
+    )
     m = mup.output_multiplier(width, config.param)
     mult = dict(mup.lr_multipliers(width, config.param, config.base_width))
     mult["a"] *= config.out_lr_factor
@@ -172,7 +186,7 @@ def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
     def target(x):
         if config.task == "ball":
             return ((x * x).sum(1) > radius2).float()
-        return torch.sqrt((d / (4.0 * config.k)) * (x[:, :config.k] ** 2).sum(1))
+        return torch.sqrt((d / (4.0 * config.k)) * (x[:, : config.k] ** 2).sum(1))
 
     def loss_of(out, y):
         if config.loss == "bce":
@@ -192,10 +206,15 @@ def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
             W = (torch.randn(width, d, generator=g, device=dev) * std["W"]).requires_grad_()
             b = (torch.randn(width, generator=g, device=dev) * std["b"]).requires_grad_()
             a = (torch.randn(width, generator=g, device=dev) * std["a"]).requires_grad_()
-            opt = torch.optim.Adam([{"params": [W], "lr": lr * mult["W"]},
-                                    {"params": [b], "lr": lr * mult["b"]},
-                                    {"params": [a], "lr": lr * mult["a"]}],
-                                   betas=(config.b1, config.b2), eps=config.eps)
+            opt = torch.optim.Adam(
+                [
+                    {"params": [W], "lr": lr * mult["W"]},
+                    {"params": [b], "lr": lr * mult["b"]},
+                    {"params": [a], "lr": lr * mult["a"]},
+                ],
+                betas=(config.b1, config.b2),
+                eps=config.eps,
+            )
             for _ in range(steps):
                 x = torch.randn(batch, d, generator=g, device=dev) * task.input_std
                 out = m * (torch.relu(x @ W.T + b) @ a)
@@ -206,7 +225,7 @@ def torch_loop(config, width: int, lrs, seeds, *, threads: int | None = None,
             with torch.no_grad():
                 total = 0.0
                 for i in range(0, config.test_size, chunk_rows):
-                    xb, yb = x_test[i:i + chunk_rows], y_test[i:i + chunk_rows]
+                    xb, yb = x_test[i : i + chunk_rows], y_test[i : i + chunk_rows]
                     total += float(loss_of(m * (torch.relu(xb @ W.T + b) @ a), yb).sum())
                 losses.append(total / config.test_size)
     if dev.type == "cuda":
@@ -226,11 +245,18 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--test-size", type=int, default=None)
-    p.add_argument("--torch-configs", type=int, default=None,
-                   help="configurations timed in the torch loop (after one warm-up)")
-    p.add_argument("--xla-flags", default=None,
-                   help="extra XLA_FLAGS for this run (set before JAX starts), e.g. "
-                        "--xla_cpu_experimental_ynn_fusion_type= to turn off YNNPACK fusions")
+    p.add_argument(
+        "--torch-configs",
+        type=int,
+        default=None,
+        help="configurations timed in the torch loop (after one warm-up)",
+    )
+    p.add_argument(
+        "--xla-flags",
+        default=None,
+        help="extra XLA_FLAGS for this run (set before JAX starts), e.g. "
+        "--xla_cpu_experimental_ynn_fusion_type= to turn off YNNPACK fusions",
+    )
     args = p.parse_args(argv)
     if args.xla_flags:
         if "jax" in sys.modules:
@@ -248,28 +274,40 @@ def main(argv=None) -> int:
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load_start = os.getloadavg()[0]
-    print(f"jax {jax.__version__} devices={jax.devices()} threads={threads} "
-          f"load average {load_start:.1f}")
+    print(
+        f"jax {jax.__version__} devices={jax.devices()} threads={threads} "
+        f"load average {load_start:.1f}"
+    )
     if load_start > 0.5 * threads:
-        print(f"WARNING: load average {load_start:.1f} on {threads} cores: other processes "
-              "share the CPU, absolute numbers are low and noisy (both sides are measured "
-              "alternately, so the ratios are less affected)")
+        print(
+            f"WARNING: load average {load_start:.1f} on {threads} cores: other processes "
+            "share the CPU, absolute numbers are low and noisy (both sides are measured "
+            "alternately, so the ratios are less affected)"
+        )
     limits = machine_limits(quick)
     removed = limits["blas_env_removed_for_peak"]
-    print(f"GEMM peak (n={limits['gemm_size']}): numpy f32 {limits['numpy_f32_gflops']:.1f}, "
-          f"f64 {limits['numpy_f64_gflops']:.1f} GFLOP/s (OpenBLAS kernel "
-          f"{limits['openblas_core']}; {', '.join(removed) if removed else 'no OPENBLAS_* variable'}"
-          f" {'unset for this measurement only' if removed else 'was set'}); "
-          f"jax f32 {limits.get('jax_f32_gflops', float('nan')):.1f}"
-          + (f", f64 {limits['jax_f64_gflops']:.1f}" if "jax_f64_gflops" in limits else "")
-          + f" GFLOP/s; streaming bandwidth {limits['triad_bandwidth_gbs']:.1f} GB/s")
+    print(
+        f"GEMM peak (n={limits['gemm_size']}): numpy f32 {limits['numpy_f32_gflops']:.1f}, "
+        f"f64 {limits['numpy_f64_gflops']:.1f} GFLOP/s (OpenBLAS kernel "
+        f"{limits['openblas_core']}; {', '.join(removed) if removed else 'no OPENBLAS_* variable'}"
+        f" {'unset for this measurement only' if removed else 'was set'}); "
+        f"jax f32 {limits.get('jax_f32_gflops', float('nan')):.1f}"
+        + (f", f64 {limits['jax_f64_gflops']:.1f}" if "jax_f64_gflops" in limits else "")
+        + f" GFLOP/s; streaming bandwidth {limits['triad_bandwidth_gbs']:.1f} GB/s"
+    )
 
     from fasttransfer.simulations import relu_config
 
     # the paper's regime (d = 64, BCE, the outside-ball label, batch 256, Adam), float32
-    base = relu_config.ReluSweepConfig.from_preset("paper").replace(n_lrs=n_lrs, seeds=seeds, steps=steps,
-                                         batch=args.batch, test_size=test_size,
-                                         memory_mb=1024, seed_block=4)
+    base = relu_config.ReluSweepConfig.from_preset("paper").replace(
+        n_lrs=n_lrs,
+        seeds=seeds,
+        steps=steps,
+        batch=args.batch,
+        test_size=test_size,
+        memory_mb=1024,
+        seed_block=4,
+    )
     d = base.d
     rows = {}
     for width in widths:
@@ -313,55 +351,84 @@ def main(argv=None) -> int:
         fl_step = flops_per_config_step(width, args.batch, d)
         fl_total = n_cfg * (steps * fl_step + flops_eval(width, test_size, d))
         jax_gflops = fl_total / best / 1e9
-        torch_gflops = torch_configs * (steps * fl_step + flops_eval(width, test_size, d)) / tsec / 1e9
+        torch_gflops = (
+            torch_configs * (steps * fl_step + flops_eval(width, test_size, d)) / tsec / 1e9
+        )
         intensity = fl_step / bytes_per_config_step(width, args.batch, d)
         bw_bound = intensity * limits["triad_bandwidth_gbs"]
-        rows[width] = dict(jax_config_steps_per_s=jax_tp, torch_config_steps_per_s=torch_tp,
-                           speedup=jax_tp / torch_tp, jax_gflops=jax_gflops,
-                           torch_gflops=torch_gflops, jax_first_call_s=first,
-                           jax_steady_s=best, torch_s_per_config=tsec / torch_configs,
-                           intensity_flop_per_byte=intensity, bandwidth_bound_gflops=bw_bound,
-                           torch_best_threads=best_th,
-                           gemm_fraction=jax_gflops / limits["gemm_peak_gflops"],
-                           speedup_vs_best_torch=jax_tp / (torch_configs * steps / tsec_by[best_th]),
-                           torch_config_steps_per_s_by_threads={
-                               str(th): torch_configs * steps / v for th, v in tsec_by.items()},
-                           jax_median_loss=float(np.nanmedian(jl[np.isin(lrs, pick)])),
-                           torch_median_loss=float(np.nanmedian(tl)))
+        rows[width] = dict(
+            jax_config_steps_per_s=jax_tp,
+            torch_config_steps_per_s=torch_tp,
+            speedup=jax_tp / torch_tp,
+            jax_gflops=jax_gflops,
+            torch_gflops=torch_gflops,
+            jax_first_call_s=first,
+            jax_steady_s=best,
+            torch_s_per_config=tsec / torch_configs,
+            intensity_flop_per_byte=intensity,
+            bandwidth_bound_gflops=bw_bound,
+            torch_best_threads=best_th,
+            gemm_fraction=jax_gflops / limits["gemm_peak_gflops"],
+            speedup_vs_best_torch=jax_tp / (torch_configs * steps / tsec_by[best_th]),
+            torch_config_steps_per_s_by_threads={
+                str(th): torch_configs * steps / v for th, v in tsec_by.items()
+            },
+            jax_median_loss=float(np.nanmedian(jl[np.isin(lrs, pick)])),
+            torch_median_loss=float(np.nanmedian(tl)),
+        )
         r = rows[width]
-        print(f"n={width:5d}: jax {jax_tp:10.0f} cfg-steps/s ({n_cfg} configs, "
-              f"{best:.2f} s; first call {first:.2f} s)  torch {torch_tp:8.0f} cfg-steps/s "
-              f"({tsec / torch_configs:.2f} s/config at {threads} thread(s); "
-              + ", ".join(f"{th} thr {v:.0f}" for th, v in r["torch_config_steps_per_s_by_threads"].items())
-              + f")  speedup {r['speedup']:.2f}x (vs best torch {r['speedup_vs_best_torch']:.2f}x)  "
-              f"GFLOP/s jax {jax_gflops:.1f} torch {torch_gflops:.1f} "
-              f"(peak {limits['gemm_peak_gflops']:.0f}: {100 * r['gemm_fraction']:.0f}%, "
-              f"bandwidth bound {bw_bound:.0f})  "
-              f"median validation loss jax {r['jax_median_loss']:.4f} torch {r['torch_median_loss']:.4f}",
-              flush=True)
+        print(
+            f"n={width:5d}: jax {jax_tp:10.0f} cfg-steps/s ({n_cfg} configs, "
+            f"{best:.2f} s; first call {first:.2f} s)  torch {torch_tp:8.0f} cfg-steps/s "
+            f"({tsec / torch_configs:.2f} s/config at {threads} thread(s); "
+            + ", ".join(
+                f"{th} thr {v:.0f}" for th, v in r["torch_config_steps_per_s_by_threads"].items()
+            )
+            + f")  speedup {r['speedup']:.2f}x (vs best torch {r['speedup_vs_best_torch']:.2f}x)  "
+            f"GFLOP/s jax {jax_gflops:.1f} torch {torch_gflops:.1f} "
+            f"(peak {limits['gemm_peak_gflops']:.0f}: {100 * r['gemm_fraction']:.0f}%, "
+            f"bandwidth bound {bw_bound:.0f})  "
+            f"median validation loss jax {r['jax_median_loss']:.4f} torch {r['torch_median_loss']:.4f}",
+            flush=True,
+        )
 
     result = {
         "speedup_vs_torch_loop": {str(w): round(r["speedup"], 3) for w, r in rows.items()},
-        "speedup_vs_best_torch": {str(w): round(r["speedup_vs_best_torch"], 3)
-                                  for w, r in rows.items()},
+        "speedup_vs_best_torch": {
+            str(w): round(r["speedup_vs_best_torch"], 3) for w, r in rows.items()
+        },
         "gflops": {str(w): round(r["jax_gflops"], 2) for w, r in rows.items()},
         "gemm_fraction": {str(w): round(r["gemm_fraction"], 3) for w, r in rows.items()},
         "torch_gflops": {str(w): round(r["torch_gflops"], 2) for w, r in rows.items()},
-        "config_steps_per_s": {str(w): {"jax": round(r["jax_config_steps_per_s"], 1),
-                                        "torch": round(r["torch_config_steps_per_s"], 1),
-                                        "torch_by_threads": {
-                                            k: round(v, 1) for k, v in
-                                            r["torch_config_steps_per_s_by_threads"].items()}}
-                               for w, r in rows.items()},
-        "bandwidth_bound_gflops": {str(w): round(r["bandwidth_bound_gflops"], 1)
-                                   for w, r in rows.items()},
+        "config_steps_per_s": {
+            str(w): {
+                "jax": round(r["jax_config_steps_per_s"], 1),
+                "torch": round(r["torch_config_steps_per_s"], 1),
+                "torch_by_threads": {
+                    k: round(v, 1) for k, v in r["torch_config_steps_per_s_by_threads"].items()
+                },
+            }
+            for w, r in rows.items()
+        },
+        "bandwidth_bound_gflops": {
+            str(w): round(r["bandwidth_bound_gflops"], 1) for w, r in rows.items()
+        },
         "gemm_peak_gflops": round(limits["gemm_peak_gflops"], 1),
         "gemm": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in limits.items()},
         "load_average": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "setup": {"lrs": n_lrs, "seeds": seeds, "steps": steps, "batch": args.batch, "d": d,
-                  "test_size": test_size, "dtype": "float32", "threads": threads,
-                  "torch_configs_timed": torch_configs, "quick": quick},
+        "setup": {
+            "lrs": n_lrs,
+            "seeds": seeds,
+            "steps": steps,
+            "batch": args.batch,
+            "d": d,
+            "test_size": test_size,
+            "dtype": "float32",
+            "threads": threads,
+            "torch_configs_timed": torch_configs,
+            "quick": quick,
+        },
     }
     print(json.dumps(result))
     return 0

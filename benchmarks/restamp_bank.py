@@ -73,8 +73,10 @@ def golden_matches(bank: Path, log=print) -> dict:
             key = ["width", "hp", "seed"]
             old, new = (d.sort_values(key).reset_index(drop=True) for d in (old, new))
             out[study] = bool(old.shape == new.shape and old.equals(new))
-            log(f"{study} quick preset: {'bit-identical' if out[study] else 'DIFFERS'} "
-                f"({len(new)} rows)")
+            log(
+                f"{study} quick preset: {'bit-identical' if out[study] else 'DIFFERS'} "
+                f"({len(new)} rows)"
+            )
     return out
 
 
@@ -90,11 +92,16 @@ def restamp(bank: Path, log=print) -> list[str]:
         if new == manifest["code_version"]:
             continue
         now = store.provenance()
-        manifest["provenance"].setdefault("restamps", []).append({
-            "date_utc": now["date_utc"], "from": manifest["code_version"],
-            "to": new, "git": now["git"],
-            "evidence": "benchmarks/restamp_bank.py: the quick presets of relu and kindex "
-                        "reproduce results_bank/golden/ bit for bit"})
+        manifest["provenance"].setdefault("restamps", []).append(
+            {
+                "date_utc": now["date_utc"],
+                "from": manifest["code_version"],
+                "to": new,
+                "git": now["git"],
+                "evidence": "benchmarks/restamp_bank.py: the quick presets of relu and kindex "
+                "reproduce results_bank/golden/ bit for bit",
+            }
+        )
         manifest["code_version"] = new
         store.atomic_write_json(m, manifest, sort_keys=True)
         changed.append(str(m.parent))

@@ -24,12 +24,15 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main(argv=None) -> int:
-    from fasttransfer.simulations.rfrr_montecarlo import (draw_problem, ridge_per_lambda_risk,
-                                                          ridge_sweep_risk)
+    from fasttransfer.simulations.rfrr_montecarlo import (
+        draw_problem,
+        ridge_per_lambda_risk,
+        ridge_sweep_risk,
+    )
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="d=100 (seconds); default d=200")
@@ -59,23 +62,44 @@ def main(argv=None) -> int:
         # the cheaper per-lambda route when n < N: (Z Z^T + r I) alpha = y, a = Z^T alpha
         K = Z @ Z.T
         eye = np.eye(K.shape[0])
-        return np.array([np.mean((f_test - Z_test @ (Z.T @ np.linalg.solve(K + r * eye, y))) ** 2)
-                         for r in ridges])
+        return np.array(
+            [
+                np.mean((f_test - Z_test @ (Z.T @ np.linalg.solve(K + r * eye, y))) ** 2)
+                for r in ridges
+            ]
+        )
 
     t_sweep, r_sweep = best_of(ridge_sweep_risk)
     t_solve, r_solve = best_of(ridge_per_lambda_risk)
     t_dual, r_dual = best_of(per_lambda_dual)
-    rel = float(max(np.max(np.abs(r_sweep - r_solve) / np.abs(r_solve)),
-                    np.max(np.abs(r_dual - r_solve) / np.abs(r_solve))))
+    rel = float(
+        max(
+            np.max(np.abs(r_sweep - r_solve) / np.abs(r_solve)),
+            np.max(np.abs(r_dual - r_solve) / np.abs(r_solve)),
+        )
+    )
     print(f"d={d} N={N} n={n} lambdas={len(lams)} repeats={repeats}")
-    print(f"one eigendecomposition: {t_sweep * 1e3:.1f} ms; per-lambda solves: {t_solve * 1e3:.1f} ms "
-          f"(primal N x N), {t_dual * 1e3:.1f} ms (dual n x n)")
+    print(
+        f"one eigendecomposition: {t_sweep * 1e3:.1f} ms; per-lambda solves: {t_solve * 1e3:.1f} ms "
+        f"(primal N x N), {t_dual * 1e3:.1f} ms (dual n x n)"
+    )
     print(f"max relative difference of the risks: {rel:.2e}")
-    print(json.dumps({"speedup_vs_per_lambda_solve": round(t_solve / t_sweep, 2),
-                      "speedup_vs_per_lambda_dual_solve": round(t_dual / t_sweep, 2),
-                      "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-                      "sweep_s": t_sweep, "per_lambda_s": t_solve, "d": d, "N": N, "n": n,
-                      "lambdas": len(lams), "max_rel_diff": rel}))
+    print(
+        json.dumps(
+            {
+                "speedup_vs_per_lambda_solve": round(t_solve / t_sweep, 2),
+                "speedup_vs_per_lambda_dual_solve": round(t_dual / t_sweep, 2),
+                "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                "sweep_s": t_sweep,
+                "per_lambda_s": t_solve,
+                "d": d,
+                "N": N,
+                "n": n,
+                "lambdas": len(lams),
+                "max_rel_diff": rel,
+            }
+        )
+    )
     return 0
 
 

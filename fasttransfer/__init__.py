@@ -54,7 +54,7 @@ _API: dict[str, tuple[str, str | None]] = {
     "mup": ("fasttransfer.simulations.mup", None),
 }
 
-__all__ = sorted(_API) + ["__version__"]
+__all__ = [*sorted(_API), "__version__"]
 
 
 def __getattr__(name: str):

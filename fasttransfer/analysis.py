@@ -39,14 +39,25 @@ class SweepResult(SweepAnalysis):
         return plot_analysis(self.sweep, self, log_hp=self.log_hp)
 
     def __repr__(self) -> str:
-        return (f"SweepResult(verdict={self.verdict!r}, beta - alpha/2 = "
-                f"{_est(self.beta_minus_half_alpha)})")
+        return (
+            f"SweepResult(verdict={self.verdict!r}, beta - alpha/2 = "
+            f"{_est(self.beta_minus_half_alpha)})"
+        )
 
 
-def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate",
-                  bootstrap: int = 1000, seed: int = 0, window: int = 7, margin: float = 0.1,
-                  skip_bad_widths: bool = False, independent_cells: bool = False,
-                  divergence=None) -> SweepResult:
+def analyze_sweep(
+    sweep,
+    *,
+    log_hp: bool = False,
+    reference: str = "extrapolate",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    window: int = 7,
+    margin: float = 0.1,
+    skip_bad_widths: bool = False,
+    independent_cells: bool = False,
+    divergence=None,
+) -> SweepResult:
     """Estimate alpha, beta, beta - alpha/2 (95% intervals), the HP drift and the
     transfer verdict with its reasons of a width x HP sweep: ``sweep`` is a DataFrame
     (columns width, hp, loss[, seed][, init_loss]; hp the log of the scale-free HP, or
@@ -67,11 +78,23 @@ def analyze_sweep(sweep, *, log_hp: bool = False, reference: str = "extrapolate"
                 raise InputError("log_hp: the sweep has no column 'hp'", param="log_hp")
             df["hp"] = log_of_hp(df["hp"])
         df = validate_sweep(df, check_widths=False)
-    analysis = _analyze(df, reference=reference, bootstrap=bootstrap, seed=seed, window=window,
-                        margin=margin, skip_bad_widths=skip_bad_widths,
-                        independent_cells=independent_cells, divergence=divergence)
-    return SweepResult(**{f.name: getattr(analysis, f.name) for f in fields(analysis)},
-                       sweep=df, source=source, log_hp=log_hp)
+    analysis = _analyze(
+        df,
+        reference=reference,
+        bootstrap=bootstrap,
+        seed=seed,
+        window=window,
+        margin=margin,
+        skip_bad_widths=skip_bad_widths,
+        independent_cells=independent_cells,
+        divergence=divergence,
+    )
+    return SweepResult(
+        **{f.name: getattr(analysis, f.name) for f in fields(analysis)},
+        sweep=df,
+        source=source,
+        log_hp=log_hp,
+    )
 
 
 def format_report(analysis, source: str = "") -> str:
@@ -82,36 +105,58 @@ def format_report(analysis, source: str = "") -> str:
     lines = [f"sweep: {source}"] if source else []
     lines.append(
         f"widths: {len(a.per_width)}  seeds: {a.n_seeds}  diverged runs (excluded): {a.diverged}  "
-        f"reference: {a.reference}  quadratic window: {a.window} points")
+        f"reference: {a.reference}  quadratic window: {a.window} points"
+    )
     if getattr(a, "divergence_rule", ""):
         cells = a.diverged_cells
-        lines.append(f"divergence: {a.divergence_rule}; {len(cells)} cell(s) with a diverged run, "
-                     f"{sum(c['excluded'] for c in cells)} excluded (per cell: --json "
-                     "diverged_cells)")
+        lines.append(
+            f"divergence: {a.divergence_rule}; {len(cells)} cell(s) with a diverged run, "
+            f"{sum(c['excluded'] for c in cells)} excluded (per cell: --json "
+            "diverged_cells)"
+        )
     if boot:
-        lines.append(f"intervals (95%): {a.interval_method}; bootstrap over {a.bootstrap_kind}, "
-                     f"{a.bootstrap} resamples, {a.failed_resamples} failed")
+        lines.append(
+            f"intervals (95%): {a.interval_method}; bootstrap over {a.bootstrap_kind}, "
+            f"{a.bootstrap} resamples, {a.failed_resamples} failed"
+        )
     else:
         lines.append("intervals: none (bootstrap 0): point estimates only, no verdict")
     lines.append("")
     lo_b, hi_b = a.phi_inf_bounds
-    lines.append(f"  alpha            = {_est(a.alpha)}   (phi_star(n) = phi_inf + A n^-alpha; "
-                 f"phi_inf = {a.phi_inf.estimate:.6g} within [{lo_b:.4g}, {hi_b:.6g}], "
-                 f"A = {a.A.estimate:.4g}; Huber on {a.loss_residuals} residuals)")
-    hp_law = ("nu_star(n) = nu_inf + B n^-beta" if a.reference == "extrapolate"
-              else "|nu_star(n) - nu_star(n_max)| = B n^-beta")
-    lines.append(f"  beta             = {_est(a.beta)}   ({hp_law}; nu_inf = "
-                 f"{a.nu_inf.estimate:.6g}, B = {a.B.estimate:.4g})")
-    lines.append(f"  beta - alpha/2   = {_est(a.beta_minus_half_alpha)}   (equivalence margin "
-                 f"+-{a.margin:g})")
+    lines.append(
+        f"  alpha            = {_est(a.alpha)}   (phi_star(n) = phi_inf + A n^-alpha; "
+        f"phi_inf = {a.phi_inf.estimate:.6g} within [{lo_b:.4g}, {hi_b:.6g}], "
+        f"A = {a.A.estimate:.4g}; Huber on {a.loss_residuals} residuals)"
+    )
+    hp_law = (
+        "nu_star(n) = nu_inf + B n^-beta"
+        if a.reference == "extrapolate"
+        else "|nu_star(n) - nu_star(n_max)| = B n^-beta"
+    )
+    lines.append(
+        f"  beta             = {_est(a.beta)}   ({hp_law}; nu_inf = "
+        f"{a.nu_inf.estimate:.6g}, B = {a.B.estimate:.4g})"
+    )
+    lines.append(
+        f"  beta - alpha/2   = {_est(a.beta_minus_half_alpha)}   (equivalence margin "
+        f"+-{a.margin:g})"
+    )
     dc = a.drift
-    test = ("" if dc is None else
-            f"; against the power law: likelihood-ratio p = {dc.p_value:.3g}, preferred: {dc.preferred}")
-    lines.append(f"  drift slope s    = {_est(a.hp_drift)}   (nu_star(n) = c + s ln n: "
-                 f"LR* ~ n^s{test})")
+    test = (
+        ""
+        if dc is None
+        else f"; against the power law: likelihood-ratio p = {dc.p_value:.3g}, preferred: {dc.preferred}"
+    )
+    lines.append(
+        f"  drift slope s    = {_est(a.hp_drift)}   (nu_star(n) = c + s ln n: LR* ~ n^s{test})"
+    )
     if len(a.window_sensitivity) > 1:
-        lines.append("  window check     : beta - alpha/2 = " + ", ".join(
-            f"{b - al / 2:.4f} ({k} pts)" for k, (al, b) in sorted(a.window_sensitivity.items())))
+        lines.append(
+            "  window check     : beta - alpha/2 = "
+            + ", ".join(
+                f"{b - al / 2:.4f} ({k} pts)" for k, (al, b) in sorted(a.window_sensitivity.items())
+            )
+        )
     lines.append("")
     lines.extend(_table(a.per_width))
     if a.warnings:
@@ -125,16 +170,30 @@ def format_report(analysis, source: str = "") -> str:
 
 
 def _table(pw) -> list[str]:
-    cols = [("width", "width"), ("nu_star", "nu_star"), ("nu_star_se", "+- (se)"),
-            ("phi_star", "phi_star"), ("a", "a"), ("b", "b"), ("c", "c model"),
-            ("c_measured", "c_meas"), ("diverged", "diverged")]
+    cols = [
+        ("width", "width"),
+        ("nu_star", "nu_star"),
+        ("nu_star_se", "+- (se)"),
+        ("phi_star", "phi_star"),
+        ("a", "a"),
+        ("b", "b"),
+        ("c", "c model"),
+        ("c_measured", "c_meas"),
+        ("diverged", "diverged"),
+    ]
     out = ["  " + "".join(f"{h:>12}" for _, h in cols)]
     for _, row in pw.iterrows():
-        out.append("  " + f"{row['width']:>12g}" + "".join(
-            f"{_num(row[k]):>12}" for k, _ in cols[1:-1]) + f"{int(row['diverged']):>12d}")
-    out.append("  (a = |phi_star - phi_inf|, b = |nu_star - nu_inf|; c model = phi''_N/2 b^2 with "
-               "the curvature of the widest curve N; c_meas = c_{m->N} = phi_N(nu_star(m)) - "
-               "phi_star(N), measured on the widest width's curve)")
+        out.append(
+            "  "
+            + f"{row['width']:>12g}"
+            + "".join(f"{_num(row[k]):>12}" for k, _ in cols[1:-1])
+            + f"{int(row['diverged']):>12d}"
+        )
+    out.append(
+        "  (a = |phi_star - phi_inf|, b = |nu_star - nu_inf|; c model = phi''_N/2 b^2 with "
+        "the curvature of the widest curve N; c_meas = c_{m->N} = phi_N(nu_star(m)) - "
+        "phi_star(N), measured on the widest width's curve)"
+    )
     return out
 
 

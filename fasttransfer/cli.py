@@ -27,8 +27,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from fasttransfer.errors import InputError, cli_message
 
@@ -48,6 +48,7 @@ class _OneLineParser(argparse.ArgumentParser):
 # ------------------------------------------------------------------ argument types
 def _bounded(kind, ok, what: str):
     """An argparse type: ``kind(text)`` that satisfies ``ok``, else a one-line error."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -56,6 +57,7 @@ def _bounded(kind, ok, what: str):
         if not ok(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
+
     return parse
 
 
@@ -75,7 +77,9 @@ def int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
@@ -91,22 +95,41 @@ def _topk_settings(text: str) -> tuple[str, ...]:
 
 
 def _config_args(p: argparse.ArgumentParser, presets=PRESETS, default="quick") -> None:
-    p.add_argument("--preset", choices=presets, default=default,
-                   help="the frozen configuration to start from (default %(default)s)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override one field of the configuration (repeatable); "
-                        "--print-config lists the fields")
-    p.add_argument("--print-config", action="store_true",
-                   help="print the resolved configuration as JSON and exit")
+    p.add_argument(
+        "--preset",
+        choices=presets,
+        default=default,
+        help="the frozen configuration to start from (default %(default)s)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one field of the configuration (repeatable); "
+        "--print-config lists the fields",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration as JSON and exit",
+    )
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="results folder (default results): the store OUT/<study>/<preset>/ "
-                        "that simulate, verify and figures share")
-    p.add_argument("--recompute", action="store_true",
-                   help="replace a stored result of another configuration or code version "
-                        "(refused otherwise; one of this configuration is reused)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="results folder (default results): the store OUT/<study>/<preset>/ "
+        "that simulate, verify and figures share",
+    )
+    p.add_argument(
+        "--recompute",
+        action="store_true",
+        help="replace a stored result of another configuration or code version "
+        "(refused otherwise; one of this configuration is reused)",
+    )
 
 
 def _progress_arg(p: argparse.ArgumentParser) -> None:
@@ -115,91 +138,191 @@ def _progress_arg(p: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------- commands
 def _analyze(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep", type=Path, metavar="SWEEP.csv",
-                   help="columns width,hp,loss[,seed][,init_loss] (hp = log of the scale-free "
-                        "HP, or the HP itself with --log-hp); extra columns are ignored")
-    p.add_argument("--json", type=Path, default=None, metavar="OUT",
-                   help="write the estimates, per-width table, verdict and reasons as JSON")
-    p.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
-                   help="loss vs HP per width beside a log-log panel of a_n, b_n, c_n")
-    p.add_argument("--bootstrap", type=nonnegative_int, default=1000, metavar="B",
-                   help="bootstrap resamples for the 95%% intervals (default 1000; 0: point "
-                        "estimates only, no verdict)")
-    p.add_argument("--reference", choices=("largest", "extrapolate"), default="extrapolate",
-                   help="nu_star(inf): fitted nu_inf + B n^-beta (extrapolate, default) or "
-                        "the largest width (the paper's proxy; biased near n_max)")
-    p.add_argument("--log-hp", action="store_true",
-                   help="the hp column is the HP itself: take its natural log first")
+    p.add_argument(
+        "sweep",
+        type=Path,
+        metavar="SWEEP.csv",
+        help="columns width,hp,loss[,seed][,init_loss] (hp = log of the scale-free "
+        "HP, or the HP itself with --log-hp); extra columns are ignored",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="write the estimates, per-width table, verdict and reasons as JSON",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="OUT.png",
+        help="loss vs HP per width beside a log-log panel of a_n, b_n, c_n",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=nonnegative_int,
+        default=1000,
+        metavar="B",
+        help="bootstrap resamples for the 95%% intervals (default 1000; 0: point "
+        "estimates only, no verdict)",
+    )
+    p.add_argument(
+        "--reference",
+        choices=("largest", "extrapolate"),
+        default="extrapolate",
+        help="nu_star(inf): fitted nu_inf + B n^-beta (extrapolate, default) or "
+        "the largest width (the paper's proxy; biased near n_max)",
+    )
+    p.add_argument(
+        "--log-hp",
+        action="store_true",
+        help="the hp column is the HP itself: take its natural log first",
+    )
     p.add_argument("--seed", type=int, default=0, help="bootstrap random seed (default 0)")
-    p.add_argument("--window", type=int, default=7,
-                   help="grid points in each local quadratic fit (>= 5, default 7)")
-    p.add_argument("--margin", type=number, default=0.1,
-                   help="equivalence margin of 'weak' for beta - alpha/2 and of a resolved "
-                        "drift slope (default 0.1)")
-    p.add_argument("--skip-bad-widths", action="store_true",
-                   help="drop widths that cannot be fitted (non-convex, optimum on the grid "
-                        "edge, too few points), one warning each, while >= 3 remain")
-    p.add_argument("--independent-cells", action="store_true",
-                   help="assert that the runs of a one-seed sweep are independent (no shared "
-                        "initialisation or batches across HPs): allows a verdict from one seed")
-    p.add_argument("--diverged-factor", type=number, default=2.0, metavar="F",
-                   help="a run above F x its width's best loss has diverged (default 2; 0 "
-                        "turns this rule off; an init_loss column replaces it)")
-    p.add_argument("--diverged-above", type=number, default=None, metavar="X",
-                   help="a run with a loss above X has diverged (default: no such threshold)")
-    p.add_argument("--max-diverged-fraction", type=number, default=0.0, metavar="Q",
-                   help="exclude a (width, hp) cell when more than this fraction of its seeds "
-                        "diverged (default 0: any)")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=7,
+        help="grid points in each local quadratic fit (>= 5, default 7)",
+    )
+    p.add_argument(
+        "--margin",
+        type=number,
+        default=0.1,
+        help="equivalence margin of 'weak' for beta - alpha/2 and of a resolved "
+        "drift slope (default 0.1)",
+    )
+    p.add_argument(
+        "--skip-bad-widths",
+        action="store_true",
+        help="drop widths that cannot be fitted (non-convex, optimum on the grid "
+        "edge, too few points), one warning each, while >= 3 remain",
+    )
+    p.add_argument(
+        "--independent-cells",
+        action="store_true",
+        help="assert that the runs of a one-seed sweep are independent (no shared "
+        "initialisation or batches across HPs): allows a verdict from one seed",
+    )
+    p.add_argument(
+        "--diverged-factor",
+        type=number,
+        default=2.0,
+        metavar="F",
+        help="a run above F x its width's best loss has diverged (default 2; 0 "
+        "turns this rule off; an init_loss column replaces it)",
+    )
+    p.add_argument(
+        "--diverged-above",
+        type=number,
+        default=None,
+        metavar="X",
+        help="a run with a loss above X has diverged (default: no such threshold)",
+    )
+    p.add_argument(
+        "--max-diverged-fraction",
+        type=number,
+        default=0.0,
+        metavar="Q",
+        help="exclude a (width, hp) cell when more than this fraction of its seeds "
+        "diverged (default 0: any)",
+    )
+
 
 def _plan(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--alpha", default=None, metavar="A",
-                   help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis")
-    p.add_argument("--beta", default=None, metavar="B",
-                   help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis")
-    p.add_argument("--r", default=None, metavar="R",
-                   help="cost exponent: one run at width n costs n^r (> 0; default 2, the "
-                        "paper's standard)")
-    p.add_argument("--rho", default=None, metavar="R",
-                   help="deprecated alias of --r (the paper's rho is the grid resolution)")
-    p.add_argument("--h", default="1", metavar="H",
-                   help="number of tuned HPs (>= 1; default 1)")
-    p.add_argument("--budget", required=True, metavar="F",
-                   help="total compute F, in units of one run at width 1 (> 1)")
-    p.add_argument("--json", type=Path, default=None, metavar="OUT",
-                   help="write the plan as JSON (SPEC §7 schema)")
-    p.add_argument("--from-analysis", type=Path, default=None, metavar="FILE",
-                   help="JSON written by `fasttransfer analyze --json`: alpha.estimate, "
-                        "beta.estimate")
-    for name, what in (("a", "A in a_n = A n^-alpha"), ("c", "Bc in c_m = Bc m^(-2 beta)"),
-                       ("g", "G in g(K) = G K^(-2/h)")):
-        p.add_argument(f"--coef-{name}", default="1", metavar="X",
-                       help=f"model constant {what} (> 0; default 1): sets the units of "
-                            "the predicted excess and the split of the budget")
+    p.add_argument(
+        "--alpha",
+        default=None,
+        metavar="A",
+        help="loss rate: a_n ~ n^-alpha (> 0); overrides --from-analysis",
+    )
+    p.add_argument(
+        "--beta",
+        default=None,
+        metavar="B",
+        help="HP rate: b_n ~ n^-beta (>= 0); overrides --from-analysis",
+    )
+    p.add_argument(
+        "--r",
+        default=None,
+        metavar="R",
+        help="cost exponent: one run at width n costs n^r (> 0; default 2, the paper's standard)",
+    )
+    p.add_argument(
+        "--rho",
+        default=None,
+        metavar="R",
+        help="deprecated alias of --r (the paper's rho is the grid resolution)",
+    )
+    p.add_argument("--h", default="1", metavar="H", help="number of tuned HPs (>= 1; default 1)")
+    p.add_argument(
+        "--budget",
+        required=True,
+        metavar="F",
+        help="total compute F, in units of one run at width 1 (> 1)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="write the plan as JSON (SPEC §7 schema)",
+    )
+    p.add_argument(
+        "--from-analysis",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JSON written by `fasttransfer analyze --json`: alpha.estimate, beta.estimate",
+    )
+    for name, what in (
+        ("a", "A in a_n = A n^-alpha"),
+        ("c", "Bc in c_m = Bc m^(-2 beta)"),
+        ("g", "G in g(K) = G K^(-2/h)"),
+    ):
+        p.add_argument(
+            f"--coef-{name}",
+            default="1",
+            metavar="X",
+            help=f"model constant {what} (> 0; default 1): sets the units of "
+            "the predicted excess and the split of the budget",
+        )
 
 
 def _verify(p: argparse.ArgumentParser) -> None:
     from fasttransfer.checks import CHECKS
 
-    p.add_argument("--preset", choices=PILOT_PRESETS, default="quick",
-                   help="quick: a 2-core CPU in minutes (default); pilot: the paper's ReLU "
-                        "and k-index runs at its smallest widths, compared with its figures "
-                        "(read from the results bank, or about 75 minutes on 2 cores), the "
-                        "other checks at quick; cpu: the reduced regime of the ReLU "
-                        "simulations (about 20 minutes); paper: the paper's scale (the ReLU "
-                        "simulations re-analysed from the results bank)")
-    p.add_argument("--only", default=None,
-                   help=f"comma-separated subset of: {','.join(CHECKS)}")
+    p.add_argument(
+        "--preset",
+        choices=PILOT_PRESETS,
+        default="quick",
+        help="quick: a 2-core CPU in minutes (default); pilot: the paper's ReLU "
+        "and k-index runs at its smallest widths, compared with its figures "
+        "(read from the results bank, or about 75 minutes on 2 cores), the "
+        "other checks at quick; cpu: the reduced regime of the ReLU "
+        "simulations (about 20 minutes); paper: the paper's scale (the ReLU "
+        "simulations re-analysed from the results bank)",
+    )
+    p.add_argument("--only", default=None, help=f"comma-separated subset of: {','.join(CHECKS)}")
     _store_args(p)
 
 
 def _simulate(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="target", required=True, parser_class=_OneLineParser)
-    relu = sub.add_parser("relu", help="the two-layer ReLU net's width x LR x seed sweep "
-                                       "(Figure 5; the k-index late shift of Figure 2)")
-    relu.add_argument("--study", choices=("relu", "kindex", "kindex-layerwise"), default="relu",
-                      help="relu: the ReLU counterexample (Figure 5); kindex: the Gaussian "
-                           "k-index late shift (Figure 2); kindex-layerwise: the same with the "
-                           "second-layer LR divided by 50")
+    relu = sub.add_parser(
+        "relu",
+        help="the two-layer ReLU net's width x LR x seed sweep "
+        "(Figure 5; the k-index late shift of Figure 2)",
+    )
+    relu.add_argument(
+        "--study",
+        choices=("relu", "kindex", "kindex-layerwise"),
+        default="relu",
+        help="relu: the ReLU counterexample (Figure 5); kindex: the Gaussian "
+        "k-index late shift (Figure 2); kindex-layerwise: the same with the "
+        "second-layer LR divided by 50",
+    )
     relu.add_argument("--param", choices=("mup", "sp"), default="mup")
     _config_args(relu, presets=PILOT_PRESETS)
     _store_args(relu)
@@ -207,8 +330,9 @@ def _simulate(p: argparse.ArgumentParser) -> None:
     relu.add_argument("--lrs", type=positive_int, default=None, help="= --set n_lrs=N")
     relu.add_argument("--seeds", type=positive_int, default=None, help="= --set seeds=N")
     relu.add_argument("--steps", type=positive_int, default=None, help="= --set steps=N")
-    relu.add_argument("--dtype", choices=("float32", "float64"), default=None,
-                      help="= --set dtype=...")
+    relu.add_argument(
+        "--dtype", choices=("float32", "float64"), default=None, help="= --set dtype=..."
+    )
     _progress_arg(relu)
 
     rfrr = sub.add_parser("rfrr", help="Theorem 3: random-feature ridge regression")
@@ -217,41 +341,72 @@ def _simulate(p: argparse.ArgumentParser) -> None:
     _progress_arg(rfrr)
 
     topk = sub.add_parser("topk", help="the top-k trajectory decomposition (its settings)")
-    _config_args(topk, presets=PRESETS + ("gpu",))  # gpu: the transformers on one GPU
+    _config_args(topk, presets=(*PRESETS, "gpu"))  # gpu: the transformers on one GPU
     _store_args(topk)
-    topk.add_argument("--settings", type=_topk_settings, default=None,
-                      help="comma-separated subset of the settings (default: the preset's)")
+    topk.add_argument(
+        "--settings",
+        type=_topk_settings,
+        default=None,
+        help="comma-separated subset of the settings (default: the preset's)",
+    )
     topk.add_argument("--widths", type=int_list, default=None)
-    topk.add_argument("--lrs", type=positive_int, default=None,
-                      help="number of log-spaced learning rates over the preset's range")
-    topk.add_argument("--seeds", type=positive_int, default=None,
-                      help="recorded seeds 0..N-1 (a setting's unrecorded transfer seeds "
-                           "keep their number and follow them)")
+    topk.add_argument(
+        "--lrs",
+        type=positive_int,
+        default=None,
+        help="number of log-spaced learning rates over the preset's range",
+    )
+    topk.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=None,
+        help="recorded seeds 0..N-1 (a setting's unrecorded transfer seeds "
+        "keep their number and follow them)",
+    )
     topk.add_argument("--steps", type=positive_int, default=None)
     topk.add_argument("--dtype", choices=("float32", "float64"), default=None)
     _progress_arg(topk)
 
 
 def _figures(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="results folder (default results): reads OUT/<study>/<preset>/, "
-                        "writes OUT/figures/")
-    p.add_argument("--preset", choices=PILOT_PRESETS, default="quick",
-                   help="whose stored results to draw (figures of studies without a cpu "
-                        "or pilot preset use quick)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="results folder (default results): reads OUT/<study>/<preset>/, writes OUT/figures/",
+    )
+    p.add_argument(
+        "--preset",
+        choices=PILOT_PRESETS,
+        default="quick",
+        help="whose stored results to draw (figures of studies without a cpu "
+        "or pilot preset use quick)",
+    )
     p.add_argument("--only", default=None, help="comma-separated figure names")
 
 
 def _coordcheck(p: argparse.ArgumentParser) -> None:
     _config_args(p, presets=("quick", "paper"))
     _store_args(p)
-    p.add_argument("--widths", type=int_list, default=None,
-                   help="= --set widths=... (at least 3; default 64,...,4096)")
+    p.add_argument(
+        "--widths",
+        type=int_list,
+        default=None,
+        help="= --set widths=... (at least 3; default 64,...,4096)",
+    )
     p.add_argument("--seeds", type=positive_int, default=None, help="= --set seeds=N")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="= --set steps=N: Adam steps recorded after init (default 5)")
-    p.add_argument("--lr", type=positive_float, default=None,
-                   help="= --set lr=X: scale-free learning rate nu (default 0.03)")
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="= --set steps=N: Adam steps recorded after init (default 5)",
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="= --set lr=X: scale-free learning rate nu (default 0.03)",
+    )
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
     _progress_arg(p)
 
@@ -303,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     # seen 10-20x slower on 2 cores. A default only: the user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
-    prog = f"fasttransfer {args.command}" + (f" {args.target}" if getattr(args, "target", None) else "")
+    prog = f"fasttransfer {args.command}" + (
+        f" {args.target}" if getattr(args, "target", None) else ""
+    )
     try:
         return _dispatch(args)
     except InputError as err:

@@ -18,16 +18,27 @@ def run(args: argparse.Namespace) -> int:
 
     if args.window < 5:
         raise InputError(f"--window must be at least 5 (got {args.window})")
-    rule = DivergenceRule(factor=args.diverged_factor or None, above=args.diverged_above,
-                          max_fraction=args.max_diverged_fraction)
+    rule = DivergenceRule(
+        factor=args.diverged_factor or None,
+        above=args.diverged_above,
+        max_fraction=args.max_diverged_fraction,
+    )
     for flag, out in (("--json", args.json), ("--plot", args.plot)):
         if out is not None and out.parent and not out.parent.exists():
             raise InputError(f"{flag}: directory {out.parent} does not exist")
     # the public entry point, as a Python caller would use it (one reading path)
-    result = analyze_sweep(args.sweep, log_hp=args.log_hp, reference=args.reference,
-                           bootstrap=args.bootstrap, seed=args.seed, window=args.window,
-                           margin=args.margin, skip_bad_widths=args.skip_bad_widths,
-                           independent_cells=args.independent_cells, divergence=rule)
+    result = analyze_sweep(
+        args.sweep,
+        log_hp=args.log_hp,
+        reference=args.reference,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        window=args.window,
+        margin=args.margin,
+        skip_bad_widths=args.skip_bad_widths,
+        independent_cells=args.independent_cells,
+        divergence=rule,
+    )
     analysis = result.analysis
     print(result.summary())
     if args.json is not None:

@@ -13,21 +13,25 @@ import argparse
 
 def run(args: argparse.Namespace) -> int:
     import time
+    from dataclasses import replace
 
+    from fasttransfer.overrides import apply_overrides
     from fasttransfer.paper_figures import coordcheck as figure
     from fasttransfer.paper_figures.style import save
     from fasttransfer.simulations import coordcheck as cc
     from fasttransfer.store import entry_dir
 
-    from dataclasses import replace
-
-    from fasttransfer.overrides import apply_overrides
-
-    short = {"widths": args.widths, "seeds": args.seeds, "steps": args.steps, "lr": args.lr,
-             "dtype": args.dtype}
+    short = {
+        "widths": args.widths,
+        "seeds": args.seeds,
+        "steps": args.steps,
+        "lr": args.lr,
+        "dtype": args.dtype,
+    }
     cfg = cc.CoordCheckConfig.from_preset(args.preset)
-    cfg = apply_overrides(replace(cfg, **{k: v for k, v in short.items() if v is not None}),
-                          args.set)
+    cfg = apply_overrides(
+        replace(cfg, **{k: v for k, v in short.items() if v is not None}), args.set
+    )
     if args.print_config:
         import json
 
@@ -37,30 +41,52 @@ def run(args: argparse.Namespace) -> int:
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
+
         bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width")
     try:
-        df = cc.stored_coordcheck(args.out, cfg, args.preset, recompute=args.recompute,
-                                  progress=(lambda _: bar.update(1)) if bar else None)
+        df = cc.stored_coordcheck(
+            args.out,
+            cfg,
+            args.preset,
+            recompute=args.recompute,
+            progress=(lambda _: bar.update(1)) if bar else None,
+        )
     finally:
         if bar is not None:
             bar.close()
     verdict = cc.criterion(cc.slopes(df))
-    figs = save(figure.plot(figure.load(args.out, args.preset)), args.out / "figures",
-                figure.NAME)
-    print(f"log-log slope of mean |x| vs width (mean ± s.e. over {cfg.seeds} seeds; "
-          f"↑/↓ = significant at family-wise {verdict.alpha:g}, t-quantile "
-          f"{verdict.quantile:.2f}):")
+    figs = save(figure.plot(figure.load(args.out, args.preset)), args.out / "figures", figure.NAME)
+    print(
+        f"log-log slope of mean |x| vs width (mean ± s.e. over {cfg.seeds} seeds; "
+        f"↑/↓ = significant at family-wise {verdict.alpha:g}, t-quantile "
+        f"{verdict.quantile:.2f}):"
+    )
     print(cc.slopes_markdown(verdict))
     if verdict.mup_ok is not None:
-        print("muP: " + ("nothing grows with width (pass)" if verdict.mup_ok else
-                         f"growing with width: {list(verdict.growing)} (FAIL)"))
+        print(
+            "muP: "
+            + (
+                "nothing grows with width (pass)"
+                if verdict.mup_ok
+                else f"growing with width: {list(verdict.growing)} (FAIL)"
+            )
+        )
     if verdict.sp_output_grows is not None:
-        print("SP: " + ("the output grows with width for t >= 1 (as expected)"
-                        if verdict.sp_output_grows else
-                        "the output does not clearly grow at every t >= 1"))
+        print(
+            "SP: "
+            + (
+                "the output grows with width for t >= 1 (as expected)"
+                if verdict.sp_output_grows
+                else "the output does not clearly grow at every t >= 1"
+            )
+        )
     for name, (expected, lo, hi, ok) in cc.init_identities(verdict).items():
-        print(f"known answer {name}: slope {expected:+.2f} in [{lo:+.3f}, {hi:+.3f}]: "
-              + ("ok" if ok else "VIOLATED"))
-    print(f"wrote {entry_dir(args.out, cc.STUDY, args.preset) / cc.MEAN_CSV}, {figs[0]}  "
-          f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"known answer {name}: slope {expected:+.2f} in [{lo:+.3f}, {hi:+.3f}]: "
+            + ("ok" if ok else "VIOLATED")
+        )
+    print(
+        f"wrote {entry_dir(args.out, cc.STUDY, args.preset) / cc.MEAN_CSV}, {figs[0]}  "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
     return 0

@@ -29,8 +29,8 @@ def _stored_entries(root: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from fasttransfer.checks import CheckContext
-    from fasttransfer.paper_figures import FIGURES, draw
     from fasttransfer.errors import InputError
+    from fasttransfer.paper_figures import FIGURES, draw
 
     names = list(FIGURES)
     if args.only:
@@ -40,15 +40,23 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--only: unknown figure(s) {unknown}; known: {', '.join(FIGURES)}")
     ctx = CheckContext(preset=args.preset, out=args.out)
     entries = _stored_entries(args.out)
-    print("reusing the stored results:" if entries else
-          f"no stored results under {args.out} or in the results bank", flush=True)
+    print(
+        "reusing the stored results:"
+        if entries
+        else f"no stored results under {args.out} or in the results bank",
+        flush=True,
+    )
     for line in entries:
         print(f"    {line}", flush=True)
     missing = 0
     for i, name in enumerate(names, 1):
-        why = draw(name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset,
-                   fallback=ctx.base_preset)
+        why = draw(
+            name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset, fallback=ctx.base_preset
+        )
         missing += why is not None
-        print(f"[{i}/{len(names)}] {name}: " + (f"{ctx.figures_dir / name}.png" if why is None
-                                                else f"not drawn ({why})"), flush=True)
+        print(
+            f"[{i}/{len(names)}] {name}: "
+            + (f"{ctx.figures_dir / name}.png" if why is None else f"not drawn ({why})"),
+            flush=True,
+        )
     return 1 if missing == len(names) else 0

@@ -48,8 +48,7 @@ def read_analysis(path: Path) -> dict:
             raise InputError(f"--from-analysis: {path}: missing {key}.estimate")
         value = entry["estimate"]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"--from-analysis: {path}: {key}.estimate is not a number: "
-                             f"{value!r}")
+            raise InputError(f"--from-analysis: {path}: {key}.estimate is not a number: {value!r}")
         if not math.isfinite(float(value)):
             raise InputError(f"--from-analysis: {path}: {key}.estimate is not finite")
         out[key] = float(value)
@@ -80,10 +79,13 @@ def cost_exponent(r_text, rho_text, warn) -> str:
     if rho_text is None:
         return "2" if r_text is None else r_text
     if r_text is not None and r_text != rho_text:
-        raise InputError(f"--rho: deprecated alias of --r; got --r {r_text} and --rho "
-                         f"{rho_text}, give --r only")
-    warn("fasttransfer plan: warning: --rho is deprecated: it sets the cost exponent r "
-         "(a run at width n costs n^r); use --r. The paper's rho is the grid resolution.")
+        raise InputError(
+            f"--rho: deprecated alias of --r; got --r {r_text} and --rho {rho_text}, give --r only"
+        )
+    warn(
+        "fasttransfer plan: warning: --rho is deprecated: it sets the cost exponent r "
+        "(a run at width n costs n^r); use --r. The paper's rho is the grid resolution."
+    )
     return rho_text
 
 
@@ -119,8 +121,10 @@ def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> st
         f"target ~ F^{w.target:.6g}",
     ]
     if (w.proxy, w.target) != (w.proxy_paper, w.target_paper):
-        lines.append("    (the paper's widths attain the same excess exponent; the exact "
-                     "minimiser gives the non-binding part a vanishing share of F)")
+        lines.append(
+            "    (the paper's widths attain the same excess exponent; the exact "
+            "minimiser gives the non-binding part a vanishing share of F)"
+        )
     return "\n".join(lines)
 
 
@@ -143,14 +147,20 @@ def run(args: argparse.Namespace) -> int:
         missing = "--alpha" if alpha_text is None else "--beta"
         raise InputError(f"{missing}: required (or give --from-analysis FILE)")
     coefs = tuple(_number(f"coef-{k}", getattr(args, f"coef_{k}")) for k in ("a", "c", "g"))
-    for k, v in zip(("a", "c", "g"), coefs):
+    for k, v in zip(("a", "c", "g"), coefs, strict=False):
         if v <= 0:
             raise InputError(f"--coef-{k}: must be > 0, got {v:g}")
     r_text = cost_exponent(args.r, args.rho, lambda msg: print(msg, file=sys.stderr))
-    result = plan(_number("alpha", alpha_text), _number("beta", beta_text),
-                  _number("rho" if args.r is None and args.rho is not None else "r", r_text),
-                  _number("h", args.h),
-                  _number("budget", args.budget), A=coefs[0], Bc=coefs[1], G=coefs[2])
+    result = plan(
+        _number("alpha", alpha_text),
+        _number("beta", beta_text),
+        _number("rho" if args.r is None and args.rho is not None else "r", r_text),
+        _number("h", args.h),
+        _number("budget", args.budget),
+        A=coefs[0],
+        Bc=coefs[1],
+        G=coefs[2],
+    )
     print(format_plan(result, coefs=coefs, source=source))
     if args.json is not None:
         out = Path(args.json)

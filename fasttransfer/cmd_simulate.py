@@ -37,8 +37,13 @@ def relu_config_from_args(args: argparse.Namespace):
     from fasttransfer.simulations import relu_config
 
     cfg = relu_config.ReluSweepConfig.from_preset(args.preset, args.param, study=args.study)
-    short = {"widths": args.widths, "n_lrs": args.lrs, "seeds": args.seeds,
-             "steps": args.steps, "dtype": args.dtype}
+    short = {
+        "widths": args.widths,
+        "n_lrs": args.lrs,
+        "seeds": args.seeds,
+        "steps": args.steps,
+        "dtype": args.dtype,
+    }
     cfg = cfg.replace(**{k: v for k, v in short.items() if v is not None})
     return apply_overrides(cfg, args.set)
 
@@ -54,8 +59,10 @@ def init_distributed() -> None:
         n = int(os.environ["FASTTRANSFER_NUM_PROCESSES"])
         pid = int(os.environ["FASTTRANSFER_PROCESS_ID"])
     except (KeyError, ValueError):
-        raise InputError("FASTTRANSFER_COORDINATOR is set: FASTTRANSFER_NUM_PROCESSES and "
-                         "FASTTRANSFER_PROCESS_ID must be integers") from None
+        raise InputError(
+            "FASTTRANSFER_COORDINATOR is set: FASTTRANSFER_NUM_PROCESSES and "
+            "FASTTRANSFER_PROCESS_ID must be integers"
+        ) from None
     import jax
 
     # CPU collectives for the end-of-run barrier (GPU hosts use NCCL; the setting only
@@ -69,42 +76,55 @@ def run_relu(args: argparse.Namespace) -> int:
 
     cfg = relu_config_from_args(args)
     if args.print_config:
-        return _print_config({**cfg.to_json_dict(), "study": cfg.study,
-                              "describe": cfg.describe(),
-                              "out": str(sweep.entry_dir(args.out, cfg))})
+        return _print_config(
+            {
+                **cfg.to_json_dict(),
+                "study": cfg.study,
+                "describe": cfg.describe(),
+                "out": str(sweep.entry_dir(args.out, cfg)),
+            }
+        )
     init_distributed()
     import jax
 
-    out = sweep.run_sweep(cfg, args.out, recompute=args.recompute,
-                          progress=not args.no_progress)
+    out = sweep.run_sweep(cfg, args.out, recompute=args.recompute, progress=not args.no_progress)
     if jax.process_index() == 0:
-        print(f"relu sweep ({cfg.study_label()}, {cfg.dtype}): {len(cfg.widths)} widths x "
-              f"{cfg.n_lrs} learning rates x {cfg.seeds} seeds, {cfg.steps} steps -> "
-              f"{sweep.entry_dir(args.out, cfg) / sweep.CSV_NAME} ({0 if out is None else len(out)} rows)")
+        print(
+            f"relu sweep ({cfg.study_label()}, {cfg.dtype}): {len(cfg.widths)} widths x "
+            f"{cfg.n_lrs} learning rates x {cfg.seeds} seeds, {cfg.steps} steps -> "
+            f"{sweep.entry_dir(args.out, cfg) / sweep.CSV_NAME} ({0 if out is None else len(out)} rows)"
+        )
     return 0
 
 
 # --------------------------------------------------------------------------- rfrr
 def run_rfrr(args: argparse.Namespace) -> int:
-    from fasttransfer.rfrr_study import study_and_constants
     from fasttransfer.overrides import apply_overrides
+    from fasttransfer.rfrr_study import study_and_constants
     from fasttransfer.simulations.rfrr import RFRRConfig
 
     config = apply_overrides(RFRRConfig.from_preset(args.preset), args.set)
     if args.print_config:
         return _print_config(config.to_json_dict())
-    study, const = study_and_constants(args.out, config, recompute=args.recompute, log=print,
-                                progress=not args.no_progress)
+    study, const = study_and_constants(
+        args.out, config, recompute=args.recompute, log=print, progress=not args.no_progress
+    )
     rates, v = study["paper_rates"], const["values"]
-    print(f"paper setting: rates at {int(rates.figure.sum()) - 1} Figure 4b widths and "
-          f"{int((~rates.figure).sum())} large widths, {len(study['paper_mc'])} Monte Carlo "
-          f"risks; ours: {len(study['ours_mc'])} Monte Carlo risks")
-    print(f"lam*(inf) = {v['lam_star_inf_derived']:.6g} (paper units), R*(inf) = "
-          f"{v['risk_star_inf']:.6g}; C_eta derived {v['C_eta_derived']:.6g} vs printed "
-          f"{v['C_eta_printed']:.6g}; C_lambda derived {v['C_lambda_derived']:.6g} vs "
-          f"printed {v['C_lambda_printed']:.6g}")
-    print(f"stored under {args.out}/rfrr/{config.preset}/ and "
-          f"{args.out}/rfrr_constants/{config.preset}/")
+    print(
+        f"paper setting: rates at {int(rates.figure.sum()) - 1} Figure 4b widths and "
+        f"{int((~rates.figure).sum())} large widths, {len(study['paper_mc'])} Monte Carlo "
+        f"risks; ours: {len(study['ours_mc'])} Monte Carlo risks"
+    )
+    print(
+        f"lam*(inf) = {v['lam_star_inf_derived']:.6g} (paper units), R*(inf) = "
+        f"{v['risk_star_inf']:.6g}; C_eta derived {v['C_eta_derived']:.6g} vs printed "
+        f"{v['C_eta_printed']:.6g}; C_lambda derived {v['C_lambda_derived']:.6g} vs "
+        f"printed {v['C_lambda_printed']:.6g}"
+    )
+    print(
+        f"stored under {args.out}/rfrr/{config.preset}/ and "
+        f"{args.out}/rfrr_constants/{config.preset}/"
+    )
     return 0
 
 
@@ -113,23 +133,34 @@ def run_topk(args: argparse.Namespace) -> int:
     from fasttransfer.overrides import apply_overrides
     from fasttransfer.simulations.topk_study import configs, simulate
 
-    cfgs = configs(args.preset, settings=args.settings, widths=args.widths,
-                   seeds=args.seeds, steps=args.steps, n_lrs=args.lrs, dtype=args.dtype)
+    cfgs = configs(
+        args.preset,
+        settings=args.settings,
+        widths=args.widths,
+        seeds=args.seeds,
+        steps=args.steps,
+        n_lrs=args.lrs,
+        dtype=args.dtype,
+    )
     cfgs = {s: apply_overrides(c, args.set) for s, c in cfgs.items()}
     if args.print_config:
         from dataclasses import asdict
 
         return _print_config({s: asdict(c) for s, c in cfgs.items()})
-    results = simulate(args.out, args.preset, cfgs=cfgs, progress=not args.no_progress,
-                       recompute=args.recompute)
+    results = simulate(
+        args.out, args.preset, cfgs=cfgs, progress=not args.no_progress, recompute=args.recompute
+    )
     for setting, res in results.items():
         final, transfer = res["final"], res["transfer"]
         extra = transfer["seed"].nunique() - final["seed"].nunique()
-        print(f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "
-              f"learning rates x {final['seed'].nunique()} recorded seeds"
-              + (f" (+ {extra} unrecorded for the transfer verdict)" if extra else "") + "; "
-              f"median faithfulness error {final['faithfulness'].median():.3g} "
-              f"-> {res['source']}")
+        print(
+            f"{setting}: {final['width'].nunique()} widths x {final['hp'].nunique()} "
+            f"learning rates x {final['seed'].nunique()} recorded seeds"
+            + (f" (+ {extra} unrecorded for the transfer verdict)" if extra else "")
+            + "; "
+            f"median faithfulness error {final['faithfulness'].median():.3g} "
+            f"-> {res['source']}"
+        )
     return 0
 
 

@@ -29,8 +29,7 @@ def draw_figure(name: str, ctx) -> str | None:
     study lacks it) into ``ctx.figures_dir``: None when drawn, else why not."""
     from fasttransfer.paper_figures import draw
 
-    return draw(name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset,
-                fallback=ctx.base_preset)
+    return draw(name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset, fallback=ctx.base_preset)
 
 
 def _draw_check_figures(rows, ctx) -> list:
@@ -48,8 +47,15 @@ def _draw_check_figures(rows, ctx) -> list:
         except Exception as err:  # a broken figure fails its check, and the report goes on
             why = f"{type(err).__name__}: {err}"
         if why is not None:
-            extra.append(CheckResult(check=rows[0].check, claim=f"figure {name}",
-                                     paper="-", measured=f"not drawn: {why}", verdict="fail"))
+            extra.append(
+                CheckResult(
+                    check=rows[0].check,
+                    claim=f"figure {name}",
+                    paper="-",
+                    measured=f"not drawn: {why}",
+                    verdict="fail",
+                )
+            )
     return extra
 
 
@@ -60,8 +66,11 @@ def _draw_missing_figures(ctx) -> None:
 
     for name in [n for n in FIGURES if not (ctx.figures_dir / f"{n}.png").exists()]:
         why = draw_figure(name, ctx)
-        print(f"figure {name}: " + ("drawn from the stored results" if why is None
-                                     else f"not drawn ({why})"), flush=True)
+        print(
+            f"figure {name}: "
+            + ("drawn from the stored results" if why is None else f"not drawn ({why})"),
+            flush=True,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,8 +80,12 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.report import claims_table, write_report
 
     names = _selected(args.only)
-    ctx = CheckContext(preset=args.preset, out=args.out, recompute=args.recompute,
-                       log=lambda msg: print(f"    {msg}", flush=True))
+    ctx = CheckContext(
+        preset=args.preset,
+        out=args.out,
+        recompute=args.recompute,
+        log=lambda msg: print(f"    {msg}", flush=True),
+    )
     results: list[CheckResult] = []
     timings: dict[str, float] = {}
     skipped: list[str] = []
@@ -87,11 +100,16 @@ def run(args: argparse.Namespace) -> int:
         try:
             rows = list(module.run(ctx))
         except Exception as err:  # a crashed check is a failed check, not a lost report
-            rows = [CheckResult(
-                check=name, claim=module.TITLE, paper="-",
-                measured=f"check raised {type(err).__name__}: {err}", verdict="fail",
-                details="```\n" + traceback.format_exc() + "\n```",
-            )]
+            rows = [
+                CheckResult(
+                    check=name,
+                    claim=module.TITLE,
+                    paper="-",
+                    measured=f"check raised {type(err).__name__}: {err}",
+                    verdict="fail",
+                    details="```\n" + traceback.format_exc() + "\n```",
+                )
+            ]
         if rows:
             rows += _draw_check_figures(rows, ctx)
         timings[name] = time.perf_counter() - start
@@ -102,14 +120,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.only:
         _draw_missing_figures(ctx)
-    paths = write_report(results, args.out, preset=args.preset, timings=timings,
-                         skipped=skipped)
+    paths = write_report(results, args.out, preset=args.preset, timings=timings, skipped=skipped)
     print()
     print(claims_table(results))
     print(f"\nreport: {paths['md']}  (HTML: {paths['html']})")
     failed = [r for r in results if r.verdict == "fail"]
     if failed:
-        print(f"{len(failed)} check(s) failed: "
-              + ", ".join(sorted({r.check for r in failed})))
+        print(f"{len(failed)} check(s) failed: " + ", ".join(sorted({r.check for r in failed})))
         return 1
     return 0

@@ -25,5 +25,5 @@ def cli_message(err: InputError) -> str:
     text = str(err)
     param = getattr(err, "param", None)
     if param and text.startswith(param):
-        return "--" + param.replace("_", "-") + text[len(param):]
+        return "--" + param.replace("_", "-") + text[len(param) :]
     return text

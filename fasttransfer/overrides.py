@@ -51,7 +51,9 @@ def apply_overrides(config, pairs) -> object:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or key not in names:
-            raise InputError(f"set: expected FIELD=VALUE with FIELD one of {', '.join(names)}; "
-                             f"got {pair!r}", param="set")
+            raise InputError(
+                f"set: expected FIELD=VALUE with FIELD one of {', '.join(names)}; got {pair!r}",
+                param="set",
+            )
         changes[key] = _parse_field(text, hints[key], key)
     return dataclasses.replace(config, **changes)

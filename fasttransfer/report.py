@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 from fasttransfer.checks import CheckResult
 
-_MARK = {"pass": "pass", "differs": "differs (see below)",
-         "inconclusive": "inconclusive (see below)", "reduced": "reduced regime (no claim)",
-         "fail": "**FAIL**"}
+_MARK = {
+    "pass": "pass",
+    "differs": "differs (see below)",
+    "inconclusive": "inconclusive (see below)",
+    "reduced": "reduced regime (no claim)",
+    "fail": "**FAIL**",
+}
 
 
 def _cell(text: str) -> str:
@@ -36,7 +40,10 @@ def claims_table(results: Sequence[CheckResult]) -> str:
 
 
 def render_markdown(
-    results: Sequence[CheckResult], *, preset: str, timings: dict[str, float],
+    results: Sequence[CheckResult],
+    *,
+    preset: str,
+    timings: dict[str, float],
     skipped: Sequence[str] = (),
 ) -> str:
     n_fail = sum(r.verdict == "fail" for r in results)
@@ -61,12 +68,15 @@ def render_markdown(
     out += ["## What differs from the paper, and why", ""]
     disagree = [r for r in results if r.verdict == "differs"]
     for r in disagree:
-        out.append(f"- **{r.check}**: measured *{r.measured}* where the paper has "
-                   f"*{r.paper}* ({r.claim}).")
+        out.append(
+            f"- **{r.check}**: measured *{r.measured}* where the paper has *{r.paper}* ({r.claim})."
+        )
     undecided = [r for r in results if r.verdict == "inconclusive"]
     for r in undecided:
-        out.append(f"- **{r.check}** (inconclusive): measured *{r.measured}*; the paper has "
-                   f"*{r.paper}* ({r.claim}).")
+        out.append(
+            f"- **{r.check}** (inconclusive): measured *{r.measured}*; the paper has "
+            f"*{r.paper}* ({r.claim})."
+        )
     if not disagree and not undecided:
         out.append("- Every measurement agrees with the paper's claim.")
     # setups that are our reconstruction: one line per (check, note), however many rows share it
@@ -128,8 +138,12 @@ def render_html(markdown_text: str, base_dir: Path) -> str:
 
 
 def write_report(
-    results: Sequence[CheckResult], out: Path, *, preset: str,
-    timings: dict[str, float], skipped: Sequence[str] = (),
+    results: Sequence[CheckResult],
+    out: Path,
+    *,
+    preset: str,
+    timings: dict[str, float],
+    skipped: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write report.md, report.html and claims.json into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -143,8 +157,7 @@ def write_report(
     paths["html"].write_text(render_html(text, out))
     paths["json"].write_text(
         json.dumps(
-            {"preset": preset, "timings": timings,
-             "claims": [asdict(r) for r in results]},
+            {"preset": preset, "timings": timings, "claims": [asdict(r) for r in results]},
             indent=2,
         )
     )

@@ -17,8 +17,20 @@ The implementation lives in ``fasttransfer.theory.rfrr_asymptotics`` and
 """
 
 from fasttransfer.theory.rfrr_asymptotics import asymptotic_risk, optimal_lambda
-from fasttransfer.theory.rfrr_paper import (PaperSetting, lam_from_mm, lam_to_mm,
-                                            paper_optimal_lambda, paper_risk)
+from fasttransfer.theory.rfrr_paper import (
+    PaperSetting,
+    lam_from_mm,
+    lam_to_mm,
+    paper_optimal_lambda,
+    paper_risk,
+)
 
-__all__ = ["asymptotic_risk", "optimal_lambda", "PaperSetting", "paper_risk",
-           "paper_optimal_lambda", "lam_to_mm", "lam_from_mm"]
+__all__ = [
+    "PaperSetting",
+    "asymptotic_risk",
+    "lam_from_mm",
+    "lam_to_mm",
+    "optimal_lambda",
+    "paper_optimal_lambda",
+    "paper_risk",
+]

@@ -41,17 +41,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from fasttransfer.errors import InputError
 
 MANIFEST = "manifest.json"
 # The repository's committed results bank (a source checkout; a wheel has none).
 BANK = Path(__file__).resolve().parent.parent / "results_bank"
-_PACKAGES = ("numpy", "scipy", "pandas", "sympy", "mpmath", "jax", "jaxlib", "optax",
-             "matplotlib")
+_PACKAGES = ("numpy", "scipy", "pandas", "sympy", "mpmath", "jax", "jaxlib", "optax", "matplotlib")
 
 
 # ----------------------------------------------------------------------- atomic writes
@@ -93,8 +92,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(
-                    getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -123,11 +126,24 @@ def _git_commit() -> dict:
         return {"commit": named, "dirty": None, "source": "FASTTRANSFER_CODE_VERSION"}
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=root, capture_output=True, text=True, timeout=10,
-                                    check=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+        )
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None, "source": "no git checkout"}
@@ -166,15 +182,21 @@ def _versions() -> dict:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def provenance(command: str | None = None) -> dict:
     """When, where and with what a result is made: command, date (UTC), host, package
     versions, device kind and count, JAX's x64 mode (None without JAX), git commit."""
-    return {"command": command if command is not None else " ".join(sys.argv),
-            "date_utc": _now(), "host": platform.node(), "versions": _versions(),
-            "device": _devices(), "jax_x64": _x64(), "git": _git_commit()}
+    return {
+        "command": command if command is not None else " ".join(sys.argv),
+        "date_utc": _now(),
+        "host": platform.node(),
+        "versions": _versions(),
+        "device": _devices(),
+        "jax_x64": _x64(),
+        "git": _git_commit(),
+    }
 
 
 # ------------------------------------------------------------------------------ errors
@@ -246,8 +268,10 @@ class Entry:
         where = self.dir
         if where.is_absolute() and where.is_relative_to(BANK.parent):
             where = where.relative_to(BANK.parent)  # results_bank/...: the same on every clone
-        return (f"{where} (made {date} UTC on {dev.get('kind', '?')} x{dev.get('count', '?')}, "
-                f"code {self.manifest.get('code_version', '?')})")
+        return (
+            f"{where} (made {date} UTC on {dev.get('kind', '?')} x{dev.get('count', '?')}, "
+            f"code {self.manifest.get('code_version', '?')})"
+        )
 
 
 def entry_dir(root, study: str, preset: str, *key: str) -> Path:
@@ -290,14 +314,23 @@ def _mismatch(manifest: dict, config: dict | None, code: str | None) -> str | No
 
 
 def _stale(path: Path, what: str) -> StaleResult:
-    return StaleResult(f"{path} holds results of another {what}; recompute it "
-                       "(recompute=True; --recompute on the command line) or use another "
-                       "output folder")
+    return StaleResult(
+        f"{path} holds results of another {what}; recompute it "
+        "(recompute=True; --recompute on the command line) or use another "
+        "output folder"
+    )
 
 
-def open_entry(root, study: str, preset: str, *key: str, config: dict,
-               modules: Iterable[str], recompute: bool = False,
-               command: str | None = None) -> Entry:
+def open_entry(
+    root,
+    study: str,
+    preset: str,
+    *key: str,
+    config: dict,
+    modules: Iterable[str],
+    recompute: bool = False,
+    command: str | None = None,
+) -> Entry:
     """The entry a run writes into: created with a ``running`` manifest, or the existing
     one when it holds the same configuration and code (resumed or reused: check
     :attr:`Entry.complete`). ``modules``: the dotted names of the modules whose code the
@@ -317,10 +350,19 @@ def open_entry(root, study: str, preset: str, *key: str, config: dict,
     if path.exists() and (recompute and manifest is not None):
         shutil.rmtree(path)
     elif path.exists() and any(path.iterdir()) and manifest is None:
-        raise InputError(f"{path} exists and is not a results entry (no {MANIFEST}); "
-                         "use another output folder")
-    manifest = {"study": study, "preset": preset, "key": list(key), "config": _normal(config),
-                "code_version": code, "code_modules": modules, "status": "running", "provenance": provenance(command)}
+        raise InputError(
+            f"{path} exists and is not a results entry (no {MANIFEST}); use another output folder"
+        )
+    manifest = {
+        "study": study,
+        "preset": preset,
+        "key": list(key),
+        "config": _normal(config),
+        "code_version": code,
+        "code_modules": modules,
+        "status": "running",
+        "provenance": provenance(command),
+    }
     atomic_write_json(path / MANIFEST, manifest, sort_keys=True)
     return Entry(path, manifest)
 
@@ -374,17 +416,33 @@ def find_entry(roots, study: str, preset: str, *key: str, config: dict | None = 
     raise first if first is not None else MissingResult(f"no roots given for {study}")
 
 
-def reuse_or_run(root, study: str, preset: str, *key: str, config: dict,
-                 modules: Iterable[str], run: Callable[[Entry], dict | None],
-                 recompute: bool = False, log: Callable[[str], None] = print,
-                 command: str | None = None) -> Entry:
+def reuse_or_run(
+    root,
+    study: str,
+    preset: str,
+    *key: str,
+    config: dict,
+    modules: Iterable[str],
+    run: Callable[[Entry], dict | None],
+    recompute: bool = False,
+    log: Callable[[str], None] = print,
+    command: str | None = None,
+) -> Entry:
     """The complete entry of ``config``: reused when one is stored (said through
     ``log``, with where, when and on what it was made), else ``run(entry)`` writes its
     files into the open entry (returning JSON fields for the manifest's ``result``, or
     None) and the entry is finished with its wall time. Stale entries follow
     :func:`open_entry`."""
-    entry = open_entry(root, study, preset, *key, config=config, modules=modules,
-                       recompute=recompute, command=command)
+    entry = open_entry(
+        root,
+        study,
+        preset,
+        *key,
+        config=config,
+        modules=modules,
+        recompute=recompute,
+        command=command,
+    )
     if entry.complete:
         log(f"reused {entry.describe()}")
         return entry

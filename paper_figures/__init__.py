@@ -53,4 +53,3 @@ def draw(name: str, results_dir, out_dir, *, preset: str, fallback: str) -> str 
     except (MissingResult, StaleResult) as err:
         return str(err)
     return None
-

@@ -14,8 +14,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 NAME = "compute_optimal"
-CAPTION = ("Theorem 2: compute-optimal excess loss versus compute for direct tuning and "
-           "transfer (brute force, markers; closed-form slopes, dashed), fast vs weak.")
+CAPTION = (
+    "Theorem 2: compute-optimal excess loss versus compute for direct tuning and "
+    "transfer (brute force, markers; closed-form slopes, dashed), fast vs weak."
+)
+
 
 def load(results_dir: Path | None, preset: str = "quick") -> dict:
     """The two panels the ``theorem2`` check stored (brute-force optima, closed-form and
@@ -38,16 +41,33 @@ def plot(data: dict) -> Figure:
     with plt.rc_context(RC):
         fig, axes = new_figure(2, 1)
         cols = colors(2)
-        for ax, (panel, entry) in zip(axes, data["panels"].items()):
-            for (strategy, ser), col, marker in zip(entry["series"].items(), cols, ("o", "s")):
+        for ax, (panel, entry) in zip(axes, data["panels"].items(), strict=False):
+            for (strategy, ser), col, marker in zip(
+                entry["series"].items(), cols, ("o", "s"), strict=False
+            ):
                 C, E = ser["budget"], ser["excess"]
-                ax.loglog(C, E, marker, color=col, ms=3.5, linestyle="none",
-                          label=f"{strategy}: fitted slope {-ser['fitted']:.3f}")
+                ax.loglog(
+                    C,
+                    E,
+                    marker,
+                    color=col,
+                    ms=3.5,
+                    linestyle="none",
+                    label=f"{strategy}: fitted slope {-ser['fitted']:.3f}",
+                )
                 anchor = E[-1] * (C / C[-1]) ** (-ser["closed"])
-                ax.loglog(C, anchor, "--", color=col, lw=1.0,
-                          label=f"{strategy}: closed form {-ser['closed']:.3f}")
-            ax.set_title(rf"{panel}: $\alpha$={entry['alpha']:g}, $\beta$={entry['beta']:g}, "
-                         rf"$r$={entry['r']:g}, $h$={entry['h']:g}")
+                ax.loglog(
+                    C,
+                    anchor,
+                    "--",
+                    color=col,
+                    lw=1.0,
+                    label=f"{strategy}: closed form {-ser['closed']:.3f}",
+                )
+            ax.set_title(
+                rf"{panel}: $\alpha$={entry['alpha']:g}, $\beta$={entry['beta']:g}, "
+                rf"$r$={entry['r']:g}, $h$={entry['h']:g}"
+            )
             ax.set_xlabel(r"compute budget $C$ (runs at width 1)")
             ax.set_ylabel(r"optimal excess $E^*(C)$")
             lo, hi = ax.get_ylim()

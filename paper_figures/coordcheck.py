@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 
 NAME = "coordcheck"
-CAPTION = ("muP coordinate check of the two-layer ReLU net: mean |x| of pre-activations, "
-           "activations and output against width after t Adam steps; flat under muP, "
-           "the output grows with width under the standard parametrisation.")
+CAPTION = (
+    "muP coordinate check of the two-layer ReLU net: mean |x| of pre-activations, "
+    "activations and output against width after t Adam steps; flat under muP, "
+    "the output grows with width under the standard parametrisation."
+)
 
-LABELS = {"preact": "pre-act. $h$", "act": r"act. $\mathrm{relu}(h)$",
-          "output": "output $f$"}
+LABELS = {"preact": "pre-act. $h$", "act": r"act. $\mathrm{relu}(h)$", "output": "output $f$"}
 ROW_TITLES = {"mup": r"$\mu$P", "sp": "SP"}
 
 
@@ -27,8 +28,10 @@ def load(results_dir: Path, preset: str):
     from fasttransfer.paper_figures.stored import entry
 
     e = entry(results_dir, "coordcheck", preset)
-    return {"table": e.read_csv("coordcheck_seeds.csv"),
-            "slopes": e.read_csv("coordcheck_slopes.csv")}
+    return {
+        "table": e.read_csv("coordcheck_seeds.csv"),
+        "slopes": e.read_csv("coordcheck_slopes.csv"),
+    }
 
 
 def plot(data):
@@ -47,8 +50,7 @@ def plot(data):
     known = [m for m in LABELS if m in set(df["module"])]
     modules = known + [m for m in dict.fromkeys(df["module"]) if m not in known]
     ts = sorted(int(t) for t in df["t"].unique())
-    fig, axes = new_figure(ncols=len(ts), nrows=len(params), width=1.55 * len(ts) + 0.6,
-                           height=1.9)
+    fig, axes = new_figure(ncols=len(ts), nrows=len(params), width=1.55 * len(ts) + 0.6, height=1.9)
     palette = colors(len(modules))
     for r, param in enumerate(params):
         for c, t in enumerate(ts):
@@ -60,13 +62,29 @@ def plot(data):
                     continue
                 g = m.groupby("width")["l1"]
                 widths = np.asarray(g.mean().index, dtype=float)
-                row = slope_tab[(slope_tab["param"] == param) & (slope_tab["module"] == module)
-                                & (slope_tab["t"] == t)]
+                row = slope_tab[
+                    (slope_tab["param"] == param)
+                    & (slope_tab["module"] == module)
+                    & (slope_tab["t"] == t)
+                ]
                 s = float(row["slope"].iloc[0]) if not row.empty else float("nan")
-                ax.plot(widths, g.mean().to_numpy(), marker="o", ms=2.5, lw=1.2,
-                        color=palette[k], label=f"{LABELS.get(module, module)}: {s:+.2f}")
-                ax.fill_between(widths, g.min().to_numpy(), g.max().to_numpy(),
-                                color=palette[k], alpha=0.18, lw=0)
+                ax.plot(
+                    widths,
+                    g.mean().to_numpy(),
+                    marker="o",
+                    ms=2.5,
+                    lw=1.2,
+                    color=palette[k],
+                    label=f"{LABELS.get(module, module)}: {s:+.2f}",
+                )
+                ax.fill_between(
+                    widths,
+                    g.min().to_numpy(),
+                    g.max().to_numpy(),
+                    color=palette[k],
+                    alpha=0.18,
+                    lw=0,
+                )
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_title(f"{ROW_TITLES.get(param, param)}, t = {t}")
@@ -74,8 +92,15 @@ def plot(data):
                 ax.set_xlabel("width $n$")
             if c == 0:
                 ax.set_ylabel(r"mean $|x|$")
-            ax.legend(title="slope", loc="best", fontsize=5.5, title_fontsize=5.5,
-                      handlelength=1.2, borderpad=0.3, labelspacing=0.2)
+            ax.legend(
+                title="slope",
+                loc="best",
+                fontsize=5.5,
+                title_fontsize=5.5,
+                handlelength=1.2,
+                borderpad=0.3,
+                labelspacing=0.2,
+            )
     return fig
 
 

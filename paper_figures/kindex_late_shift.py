@@ -12,10 +12,12 @@ import numpy as np
 
 PRESETS = ("quick", "pilot", "cpu", "paper")  # the presets its study has
 NAME = "kindex_late_shift"
-CAPTION = ("Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReLU net under "
-           "muP: validation loss vs learning rate per width for a tied LR and for the "
-           "second-layer LR / 50 (the paper's Figure 2 points read off at its smallest "
-           "widths: open circles, dashed), and the grid optimum against width.")
+CAPTION = (
+    "Gaussian k-index model (k = 15, d = 64, squared loss), two-layer ReLU net under "
+    "muP: validation loss vs learning rate per width for a tied LR and for the "
+    "second-layer LR / 50 (the paper's Figure 2 points read off at its smallest "
+    "widths: open circles, dashed), and the grid optimum against width."
+)
 TITLES = {"kindex": "one LR for both layers", "kindex-layerwise": "second-layer LR / 50"}
 
 
@@ -30,17 +32,17 @@ def load(results_dir: Path, preset: str) -> dict:
 
 
 def plot(data: dict):
-    from fasttransfer.paper_figures.relu_transfer import mark_paper, mean_curves, regime_label
     from matplotlib.ticker import NullFormatter
 
+    from fasttransfer.paper_figures.relu_transfer import mark_paper, mean_curves, regime_label
     from fasttransfer.paper_figures.style import colors, new_figure
 
     studies = [s for s in ("kindex", "kindex-layerwise") if s in data["sweeps"]]
     fig, axes = new_figure(len(studies) + 1, 1, width=3.4 * (len(studies) + 1))
-    for ax, s in zip(axes, studies):
+    for ax, s in zip(axes, studies, strict=False):
         curves = mean_curves(data["sweeps"][s])
         cols = colors(len(curves))
-        for c, (w, (hp, loss, _)) in zip(cols, sorted(curves.items())):
+        for c, (w, (hp, loss, _)) in zip(cols, sorted(curves.items()), strict=False):
             x = np.exp(hp)
             ax.plot(x, loss, "-", lw=1.1, color=c, label=f"n = {w}")
             if np.isfinite(loss).any():
@@ -57,12 +59,13 @@ def plot(data: dict):
         ax.set_title(f"{TITLES[s]}\n{regime_label(cfg)}, T = {cfg.steps}", fontsize=8)
     axes[0].legend(loc="best", ncol=3, fontsize=5.5)
     ax = axes[-1]
-    for c, s in zip(colors(len(studies)), studies):
+    for c, s in zip(colors(len(studies)), studies, strict=False):
         o = data["optima"][s]
         ax.plot(o.width, np.exp(o.hp_argmin), "-o", ms=3.5, color=c, label=TITLES[s])
         two = o[np.isfinite(o.hp_second)]
-        ax.plot(two.width, np.exp(two.hp_second), "x", ms=5, color=c,
-                label=f"{TITLES[s]}: second mode")
+        ax.plot(
+            two.width, np.exp(two.hp_second), "x", ms=5, color=c, label=f"{TITLES[s]}: second mode"
+        )
     if any(data["configs"][s].preset == "paper" for s in studies):
         ax.axvline(8192, color="0.5", ls=":", lw=1, label="paper: shift at n = 8192")
     ax.set_xscale("log", base=2)
@@ -77,8 +80,7 @@ def plot(data: dict):
 def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import results_main
 
-    return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r, p: plot(load(r, p)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

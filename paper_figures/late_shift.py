@@ -14,8 +14,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 NAME = "late_shift"
-CAPTION = ("Illustration (synthetic family, not a simulation): the optimal HP is stable up to width 8192, then drifts at the weak "
-           "rate beta = alpha/2; a sweep that stops at 4096 cannot tell this from fast transfer.")
+CAPTION = (
+    "Illustration (synthetic family, not a simulation): the optimal HP is stable up to width 8192, then drifts at the weak "
+    "rate beta = alpha/2; a sweep that stops at 4096 cannot tell this from fast transfer."
+)
 _ARRAYS = ("widths", "nu_star", "nu_se", "b", "a", "c_proxy")
 
 
@@ -43,39 +45,82 @@ def plot(data: dict) -> Figure:
     with plt.rc_context(RC):
         fig, (ax1, ax2) = new_figure(2, 1)
         c = colors(4)
-        ax1.semilogx(data["n_line"], data["nu_line"], "-", color=c[0], lw=1.3,
-                     label=r"exact $\nu^\star(n)-\nu_\infty$")
+        ax1.semilogx(
+            data["n_line"],
+            data["nu_line"],
+            "-",
+            color=c[0],
+            lw=1.3,
+            label=r"exact $\nu^\star(n)-\nu_\infty$",
+        )
         f = data["full_extrapolate"]
-        ax1.errorbar(f["widths"], f["nu_star"], yerr=1.96 * f["nu_se"], fmt="o", ms=3.5,
-                     color=c[1], label=r"fitted $\hat\nu^\star(n)$" + f" ({data['seeds']} seeds)")
-        ax1.axvspan(data["n_line"][0], small_max, color=c[2], alpha=0.12,
-                    label=f"small sweep (n $\\leq$ {small_max:g})")
+        ax1.errorbar(
+            f["widths"],
+            f["nu_star"],
+            yerr=1.96 * f["nu_se"],
+            fmt="o",
+            ms=3.5,
+            color=c[1],
+            label=r"fitted $\hat\nu^\star(n)$" + f" ({data['seeds']} seeds)",
+        )
+        ax1.axvspan(
+            data["n_line"][0],
+            small_max,
+            color=c[2],
+            alpha=0.12,
+            label=f"small sweep (n $\\leq$ {small_max:g})",
+        )
         ax1.axvline(data["shift_width"], color="k", lw=0.8, ls=":")
         ax1.set_xlabel("width $n$")
         ax1.set_ylabel(r"$\nu^\star(n) - \nu_\infty$")
         ax1.set_title("optimum stable up to n = 8192, then moving")
         ax1.legend(fontsize=6.5, loc="lower left")
 
-        ax2.loglog(data["n_c"], data["c_line"], "-", color=c[0], lw=1.3,
-                   label=r"exact $c_{128\to N}$")
-        ax2.loglog(data["n_line"], data["a_line"], "--", color="0.4", lw=1,
-                   label=r"exact $a_N$ (slope $-\alpha$=" + f"{data['alpha']:.2f})")
+        ax2.loglog(
+            data["n_c"], data["c_line"], "-", color=c[0], lw=1.3, label=r"exact $c_{128\to N}$"
+        )
+        ax2.loglog(
+            data["n_line"],
+            data["a_line"],
+            "--",
+            color="0.4",
+            lw=1,
+            label=r"exact $a_N$ (slope $-\alpha$=" + f"{data['alpha']:.2f})",
+        )
         keep = (f["widths"] > f["widths"][0]) & (f["c_proxy"] > 0)
-        ax2.loglog(f["widths"][keep], f["c_proxy"][keep], "o", ms=3.5, color=c[1],
-                   label=r"estimated $c_{128\to N}$ (fitted curves)")
+        ax2.loglog(
+            f["widths"][keep],
+            f["c_proxy"][keep],
+            "o",
+            ms=3.5,
+            color=c[1],
+            label=r"estimated $c_{128\to N}$ (fitted curves)",
+        )
         ax2.axvspan(data["n_line"][0], small_max, color=c[2], alpha=0.12)
         ax2.set_ylim(1e-7, 10.0)  # below ~1e-7 the estimate is noise (vertex SE ~1e-3)
         ax2.set_ylabel(r"excess loss at width $N$")
         ax2.set_xlabel("target width $N$")
         lines = []
-        for key, label in (("small_largest", "n$\\leq$4096, largest"),
-                           ("small_extrapolate", "n$\\leq$4096, extrap."),
-                           ("full_extrapolate", "full, extrap.")):
+        for key, label in (
+            ("small_largest", "n$\\leq$4096, largest"),
+            ("small_extrapolate", "n$\\leq$4096, extrap."),
+            ("full_extrapolate", "full, extrap."),
+        ):
             r = data[key]
-            lines.append(f"{label}: " + r"$\hat\beta$" + f"={r['beta']['estimate']:.2f} -> {r['verdict']}")
+            lines.append(
+                f"{label}: " + r"$\hat\beta$" + f"={r['beta']['estimate']:.2f} -> {r['verdict']}"
+            )
         ax2.set_title("transfer from n = 128; truth: weak (" + r"$\beta=\alpha/2$" + ")")
-        ax2.text(0.98, 0.02, "\n".join(lines), transform=ax2.transAxes, fontsize=6,
-                 va="bottom", ha="right", bbox=dict(fc="white", ec="0.7", alpha=0.9))
+        ax2.text(
+            0.98,
+            0.02,
+            "\n".join(lines),
+            transform=ax2.transAxes,
+            fontsize=6,
+            va="bottom",
+            ha="right",
+            bbox=dict(fc="white", ec="0.7", alpha=0.9),
+        )
         ax2.legend(fontsize=6, loc="upper left")
     return fig
 

@@ -13,9 +13,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 NAME = "rate_framework"
-CAPTION = ("Loss gap a_n, HP gap b_n and transfer suboptimality c_n for the Llama loss law "
-           "with a fast (beta=0.75) and a weak (beta=alpha/2) HP drift: exact (lines) and "
-           "estimated from a noisy sweep (markers; c_n from the fitted curvature).")
+CAPTION = (
+    "Loss gap a_n, HP gap b_n and transfer suboptimality c_n for the Llama loss law "
+    "with a fast (beta=0.75) and a weak (beta=alpha/2) HP drift: exact (lines) and "
+    "estimated from a noisy sweep (markers; c_n from the fitted curvature)."
+)
 
 
 def load(results_dir: Path | None = None, preset: str = "quick") -> dict:
@@ -44,22 +46,44 @@ def plot(data: dict) -> Figure:
         fig, axes = new_figure(2, 1)
         n = data["widths"]
         cols = colors(3)
-        for ax, (name, f) in zip(axes, data["families"].items()):
+        for ax, (name, f) in zip(axes, data["families"].items(), strict=False):
             slopes = {"a": f["alpha"], "b": f["beta"], "c": 2 * f["beta"]}
             sym = {"a": r"$a_n$", "b": r"$b_n$", "c": r"$c_n$"}
             hat = {"a": r"$\hat\alpha$", "b": r"$\hat\beta$", "c": r"$2\hat\beta$"}
-            est = {"a": f["alpha_hat"]["estimate"], "b": f["beta_hat"]["estimate"],
-                   "c": 2 * f["beta_hat"]["estimate"]}
+            est = {
+                "a": f["alpha_hat"]["estimate"],
+                "b": f["beta_hat"]["estimate"],
+                "c": 2 * f["beta_hat"]["estimate"],
+            }
             what = {"a": "estimated", "b": "estimated", "c": "model"}
-            for key, col in zip("abc", cols):
-                ax.loglog(n, f[key], "-", color=col, lw=1.3,
-                          label=f"{sym[key]} exact, slope -{slopes[key]:.2f}")
-                ax.loglog(n, f[key + "_hat"], "o", color=col, ms=4, mfc="none",
-                          label=f"{sym[key]} {what[key]}, {hat[key]}={est[key]:.3f}")
+            for key, col in zip("abc", cols, strict=False):
+                ax.loglog(
+                    n,
+                    f[key],
+                    "-",
+                    color=col,
+                    lw=1.3,
+                    label=f"{sym[key]} exact, slope -{slopes[key]:.2f}",
+                )
+                ax.loglog(
+                    n,
+                    f[key + "_hat"],
+                    "o",
+                    color=col,
+                    ms=4,
+                    mfc="none",
+                    label=f"{sym[key]} {what[key]}, {hat[key]}={est[key]:.3f}",
+                )
             d = f["d_hat"]
-            ax.set_title(f"{name}: " + r"$\beta$" + f"={f['beta']:.2f}, " + r"$\alpha$"
-                         + f"={f['alpha']:.2f}; verdict {f['verdict']}\n"
-                         + r"$\beta-\alpha/2$" + f" = {d['estimate']:.3f}{_ci(d)}")
+            ax.set_title(
+                f"{name}: "
+                + r"$\beta$"
+                + f"={f['beta']:.2f}, "
+                + r"$\alpha$"
+                + f"={f['alpha']:.2f}; verdict {f['verdict']}\n"
+                + r"$\beta-\alpha/2$"
+                + f" = {d['estimate']:.3f}{_ci(d)}"
+            )
             ax.set_xlabel("width $n$")
             ax.set_ylabel(r"$a_n$, $b_n$, $c_n$")
             ax.legend(fontsize=6, loc="lower left")

@@ -13,15 +13,23 @@ import numpy as np
 
 PRESETS = ("quick", "cpu", "paper")  # the presets its study has
 NAME = "relu_rates"
-CAPTION = ("Two-layer ReLU net: optimal validation loss and optimal log2 learning rate vs "
-           "width with fitted power laws (the paper's fits beside ours at the paper "
-           "preset), and the loss gap a_n and HP gap b_n on log-log axes.")
+CAPTION = (
+    "Two-layer ReLU net: optimal validation loss and optimal log2 learning rate vs "
+    "width with fitted power laws (the paper's fits beside ours at the paper "
+    "preset), and the loss gap a_n and HP gap b_n on log-log axes."
+)
 
 # The paper's Figure 5b fits (PAPER.md): phi*_n = 6.37 n^-0.742 + 0.108 and
 # log2 eta*_n = -7.80 n^-0.388 - 6.78 (its LR units: the muP multipliers are not stated,
 # so only the exponent beta, not the level, is comparable with ours).
-PAPER = {"alpha": 0.742, "A": 6.37, "phi_inf": 0.108, "beta": 0.388, "B_log2": -7.80,
-         "nu_inf_log2": -6.78}
+PAPER = {
+    "alpha": 0.742,
+    "A": 6.37,
+    "phi_inf": 0.108,
+    "beta": 0.388,
+    "B_log2": -7.80,
+    "nu_inf_log2": -6.78,
+}
 
 
 def data_from(data: dict, analyses: dict) -> dict:
@@ -30,10 +38,14 @@ def data_from(data: dict, analyses: dict) -> dict:
     for p, a in analyses.items():
         out[p] = {
             "per_width": a.per_width.copy(),
-            "alpha": a.alpha.estimate, "beta": a.beta.estimate,
-            "A": a.A.estimate, "B": a.B.estimate, "nu_inf": a.nu_inf.estimate,
+            "alpha": a.alpha.estimate,
+            "beta": a.beta.estimate,
+            "A": a.A.estimate,
+            "B": a.B.estimate,
+            "nu_inf": a.nu_inf.estimate,
             "phi_inf": a.phi_inf.estimate,
-            "verdict": a.verdict, "d": a.beta_minus_half_alpha,
+            "verdict": a.verdict,
+            "d": a.beta_minus_half_alpha,
             "preset": data["configs"][p].preset,
         }
     return out
@@ -64,11 +76,23 @@ def plot(data: dict):
 
     ax_phi.errorbar(n, pw.phi_star, fmt="o", ms=3.5, color=cols[0], label=r"$\varphi^\star(n)$")
     if np.isfinite([m["phi_inf"], m["A"], m["alpha"]]).all():
-        ax_phi.plot(grid, m["phi_inf"] + m["A"] * grid ** -m["alpha"], "-", lw=1.1, color=cols[0],
-                    label=rf"ours: {m['A']:.2f} $n^{{-{m['alpha']:.3f}}}$ + {m['phi_inf']:.3f}")
+        ax_phi.plot(
+            grid,
+            m["phi_inf"] + m["A"] * grid ** -m["alpha"],
+            "-",
+            lw=1.1,
+            color=cols[0],
+            label=rf"ours: {m['A']:.2f} $n^{{-{m['alpha']:.3f}}}$ + {m['phi_inf']:.3f}",
+        )
     if paper:
-        ax_phi.plot(grid, PAPER["phi_inf"] + PAPER["A"] * grid ** -PAPER["alpha"], "--", lw=1,
-                    color="0.4", label=r"paper: 6.37 $n^{-0.742}$ + 0.108")
+        ax_phi.plot(
+            grid,
+            PAPER["phi_inf"] + PAPER["A"] * grid ** -PAPER["alpha"],
+            "--",
+            lw=1,
+            color="0.4",
+            label=r"paper: 6.37 $n^{-0.742}$ + 0.108",
+        )
     ax_phi.set_xscale("log", base=2)
     ax_phi.set_xlabel("width $n$")
     ax_phi.set_ylabel(r"optimal validation loss $\varphi^\star(n)$")
@@ -81,34 +105,60 @@ def plot(data: dict):
             continue
         q = data[p]["per_width"]
         se = q["nu_star_se"].to_numpy() / ln2 if "nu_star_se" in q else None
-        ax_nu.errorbar(q.width, q.nu_star / ln2, yerr=se, fmt="o", ms=3.5, capsize=2,
-                       color=c, label=rf"{label}: $\log_2 \nu^\star(n)$")
+        ax_nu.errorbar(
+            q.width,
+            q.nu_star / ln2,
+            yerr=se,
+            fmt="o",
+            ms=3.5,
+            capsize=2,
+            color=c,
+            label=rf"{label}: $\log_2 \nu^\star(n)$",
+        )
     if np.isfinite([m["nu_inf"], m["B"], m["beta"]]).all():
-        ax_nu.plot(grid, (m["nu_inf"] + m["B"] * grid ** -m["beta"]) / ln2, "-", lw=1.1,
-                   color=cols[1], label=rf"ours: $\beta$ = {m['beta']:.3f}")
+        ax_nu.plot(
+            grid,
+            (m["nu_inf"] + m["B"] * grid ** -m["beta"]) / ln2,
+            "-",
+            lw=1.1,
+            color=cols[1],
+            label=rf"ours: $\beta$ = {m['beta']:.3f}",
+        )
     ax_nu.set_xscale("log", base=2)
     ax_nu.set_xlabel("width $n$")
     ax_nu.set_ylabel(r"$\log_2$ optimal learning rate")
-    ax_nu.set_title("optimal learning rate" + ("\n(paper: beta = 0.388, in its LR units)" if paper else tag))
+    ax_nu.set_title(
+        "optimal learning rate" + ("\n(paper: beta = 0.388, in its LR units)" if paper else tag)
+    )
     ax_nu.legend(loc="best")
 
-    for c, key, law, sym in ((cols[0], "a", (m["A"], m["alpha"]), r"\alpha"),
-                             (cols[3], "b", (m["B"], m["beta"]), r"\beta")):
+    for c, key, law, sym in (
+        (cols[0], "a", (m["A"], m["alpha"]), r"\alpha"),
+        (cols[3], "b", (m["B"], m["beta"]), r"\beta"),
+    ):
         y = pw[key].to_numpy(dtype=float)
         ok = np.isfinite(y) & (y > 0)
         ax_ab.plot(n[ok], y[ok], "o", ms=4, color=c, label=f"${key}_n$")
         coef, expo = law
         if np.isfinite(coef) and np.isfinite(expo):
-            ax_ab.plot(grid, abs(coef) * grid ** -expo, "-", lw=1, color=c,
-                       label=rf"fit $\propto n^{{-{sym}}}$, ${sym}$ = {expo:.2f}")
+            ax_ab.plot(
+                grid,
+                abs(coef) * grid**-expo,
+                "-",
+                lw=1,
+                color=c,
+                label=rf"fit $\propto n^{{-{sym}}}$, ${sym}$ = {expo:.2f}",
+            )
     ax_ab.set_xscale("log", base=2)
     ax_ab.set_yscale("log")
     ax_ab.set_xlabel("width $n$")
     ax_ab.set_ylabel(r"$a_n$ (loss gap), $b_n$ (HP gap)")
     d = m["d"]
-    ax_ab.set_title(rf"muP: $\beta-\alpha/2$ = {d.estimate:.2f}" + "\n"
-                    f"95% CI [{d.ci[0]:.2f}, {d.ci[1]:.2f}]: {m['verdict']}"
-                    + ("\npaper: 0.388 - 0.742/2 = 0.017 (weak)" if paper else ""))
+    ax_ab.set_title(
+        rf"muP: $\beta-\alpha/2$ = {d.estimate:.2f}" + "\n"
+        f"95% CI [{d.ci[0]:.2f}, {d.ci[1]:.2f}]: {m['verdict']}"
+        + ("\npaper: 0.388 - 0.742/2 = 0.017 (weak)" if paper else "")
+    )
     ax_ab.legend(loc="best")
     return fig
 
@@ -116,8 +166,7 @@ def plot(data: dict):
 def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import results_main
 
-    return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r, p: plot(load(r, p)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ import numpy as np
 
 PRESETS = ("quick", "pilot", "cpu", "paper")  # the presets its study has
 NAME = "relu_transfer"
-CAPTION = ("Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): seed-mean "
-           "validation loss vs learning rate per width, optimum starred, the paper's "
-           "Figure 5a points read off at its smallest widths (open circles, dashed); muP "
-           "in the paper's parametrisation (left) and the standard parametrisation "
-           "(right).")
+CAPTION = (
+    "Two-layer ReLU net on the paper's ball task (d = 64, BCE, Adam): seed-mean "
+    "validation loss vs learning rate per width, optimum starred, the paper's "
+    "Figure 5a points read off at its smallest widths (open circles, dashed); muP "
+    "in the paper's parametrisation (left) and the standard parametrisation "
+    "(right)."
+)
 PARAMS = ("mup", "sp")
 TITLES = {"mup": "muP (the paper's: one LR for both layers)", "sp": "standard parametrisation"}
 
@@ -36,12 +38,11 @@ def mark_paper(ax, study: str, widths, cols) -> None:
     from fasttransfer.theory.relu_paper import STARS, readoff
 
     paper = readoff(study)
-    for c, w in zip(cols, widths):
+    for c, w in zip(cols, widths, strict=False):
         p = paper[paper.width == w]
         if p.empty:
             continue
-        ax.plot(p.lr, p.loss, "--o", ms=3, lw=0.7, color=c, mfc="none",
-                label=f"paper, n = {w}")
+        ax.plot(p.lr, p.loss, "--o", ms=3, lw=0.7, color=c, mfc="none", label=f"paper, n = {w}")
         if w in STARS[study]:
             ax.plot(*STARS[study][w], "*", ms=9, mfc="none", mec=c, mew=1.0)
 
@@ -77,11 +78,11 @@ def plot(data: dict):
 
     params = [p for p in PARAMS if p in data["sweeps"]]
     fig, axes = new_figure(len(params), 1, width=3.4 * 2.6)
-    for ax, p in zip(axes, params):
+    for ax, p in zip(axes, params, strict=False):
         curves = mean_curves(data["sweeps"][p])
         cfg = data["configs"][p]
         cols = colors(len(curves))
-        for c, (w, (hp, loss, _)) in zip(cols, sorted(curves.items())):
+        for c, (w, (hp, loss, _)) in zip(cols, sorted(curves.items()), strict=False):
             x = np.exp(hp)
             ax.plot(x, loss, "-o", ms=2.5, lw=1.1, color=c, label=f"n = {w}")
             if np.isfinite(loss).any():
@@ -93,10 +94,14 @@ def plot(data: dict):
         ax.set_yscale("log")
         ax.set_xlabel(r"learning rate $\nu$ (log scale)")
         ax.set_ylabel(r"validation loss $\varphi_n(\nu)$")
-        title = TITLES[p] if getattr(cfg, "base_width", None) is None or p == "sp" else (
-            f"muP, base width {cfg.base_width} (variant)")
-        ax.set_title(f"{title}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)",
-                     fontsize=8)
+        title = (
+            TITLES[p]
+            if getattr(cfg, "base_width", None) is None or p == "sp"
+            else (f"muP, base width {cfg.base_width} (variant)")
+        )
+        ax.set_title(
+            f"{title}\n{regime_label(cfg)}\nT = {cfg.steps}, {cfg.seeds} seed(s)", fontsize=8
+        )
         # beside the panel: inside, it would hide the narrowest widths' optima
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6, borderaxespad=0)
     return fig
@@ -105,8 +110,7 @@ def plot(data: dict):
 def main(argv=None) -> int:
     from fasttransfer.paper_figures.style import results_main
 
-    return results_main(argv, name=NAME, caption=CAPTION,
-                        make=lambda r, p: plot(load(r, p)))
+    return results_main(argv, name=NAME, caption=CAPTION, make=lambda r, p: plot(load(r, p)))
 
 
 if __name__ == "__main__":

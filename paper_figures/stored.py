@@ -14,10 +14,15 @@ from fasttransfer import store
 # The command that fills each study's entries (for the error when they are missing).
 _RELU = "fasttransfer simulate relu --study {study} --preset {preset} --out {root}"
 _RFRR = "fasttransfer simulate rfrr --preset {preset} --out {root}"
-MAKES = {"relu": _RELU, "kindex": _RELU, "kindex-layerwise": _RELU,
-         "coordcheck": "fasttransfer coordcheck --preset {preset} --out {root}",
-         "estimators": "fasttransfer verify --only estimators --preset {preset} --out {root}",
-         "rfrr": _RFRR, "rfrr_constants": _RFRR}
+MAKES = {
+    "relu": _RELU,
+    "kindex": _RELU,
+    "kindex-layerwise": _RELU,
+    "coordcheck": "fasttransfer coordcheck --preset {preset} --out {root}",
+    "estimators": "fasttransfer verify --only estimators --preset {preset} --out {root}",
+    "rfrr": _RFRR,
+    "rfrr_constants": _RFRR,
+}
 DEFAULT_MAKE = "fasttransfer verify --preset {preset} --out {root}"
 
 
@@ -25,18 +30,22 @@ def entry(results_dir, study: str, preset: str, *key: str) -> store.Entry:
     """The entry ``study/preset/key`` from ``results_dir``, else from the results bank."""
     roots = [Path(results_dir)] if results_dir is not None else []
     try:
-        return store.find_entry(roots + [store.BANK], study, preset, *key)
+        return store.find_entry([*roots, store.BANK], study, preset, *key)
     except store.MissingResult as err:
-        make = MAKES.get(study, DEFAULT_MAKE).format(study=study, preset=preset,
-                                                     root=results_dir or "results")
+        make = MAKES.get(study, DEFAULT_MAKE).format(
+            study=study, preset=preset, root=results_dir or "results"
+        )
         raise store.MissingResult(f"{err}; make it with `{make}`") from None
 
 
 def sweep_config(e: store.Entry, df) -> SimpleNamespace:
     """A stored sweep's configuration as attributes (``cfg.steps``, ``cfg.preset``), its
     widths those of the stored rows."""
-    return SimpleNamespace(**e.config, preset=e.manifest["preset"],
-                           widths=tuple(sorted(int(w) for w in df.width.unique())))
+    return SimpleNamespace(
+        **e.config,
+        preset=e.manifest["preset"],
+        widths=tuple(sorted(int(w) for w in df.width.unique())),
+    )
 
 
 def relu_sweeps(results_dir, wanted: dict) -> dict:

@@ -4,15 +4,22 @@ at column width, and saving as PNG + PDF."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 OKABE_ITO: tuple[str, ...] = (
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
 )
 
 RC = {
@@ -39,12 +46,14 @@ def colors(n: int) -> list:
     return [cmap(i / max(n - 1, 1)) for i in range(n)]
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 3.4 * 2,
-               height: float = 2.8) -> tuple[Figure, Sequence]:
+def new_figure(
+    ncols: int = 1, nrows: int = 1, *, width: float = 3.4 * 2, height: float = 2.8
+) -> tuple[Figure, Sequence]:
     """A figure of ``nrows x ncols`` panels with the project's rc settings."""
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(width, height * nrows), squeeze=False, layout="constrained"
+        )
     return fig, axes.ravel()
 
 
@@ -59,9 +68,14 @@ def save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     return paths
 
 
-def figure_main(argv, *, name: str, caption: str,
-                make: Callable[[argparse.Namespace], Figure],
-                options: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+def figure_main(
+    argv,
+    *,
+    name: str,
+    caption: str,
+    make: Callable[[argparse.Namespace], Figure],
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
     """The ``main()`` every figure module shares: parse ``--out`` (default
     results/figures) and the module's own ``options``, draw ``make(args)``, save it as
     ``OUT/name.png`` and ``.pdf``, print the paths."""
@@ -82,10 +96,16 @@ def results_main(argv, *, name: str, caption: str, make: Callable[[Path, str], F
     """The ``main()`` of the figures drawn from stored simulation results: ``--results``
     (the store's root, default ``results``; the results bank is read when it holds
     nothing), ``--preset`` (default quick) and ``make(results_dir, preset)``."""
+
     def options(p):
-        p.add_argument("--results", type=Path, default=Path("results"),
-                       help="results folder (ROOT/<study>/<preset>/...); default results")
+        p.add_argument(
+            "--results",
+            type=Path,
+            default=Path("results"),
+            help="results folder (ROOT/<study>/<preset>/...); default results",
+        )
         p.add_argument("--preset", default="quick", help="the preset whose results are drawn")
 
-    return figure_main(argv, name=name, caption=caption, options=options,
-                       make=lambda a: make(a.results, a.preset))
+    return figure_main(
+        argv, name=name, caption=caption, options=options, make=lambda a: make(a.results, a.preset)
+    )

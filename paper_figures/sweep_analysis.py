@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-
-import matplotlib.pyplot as plt
 from matplotlib import colors as mcolors
 from matplotlib import ticker
+from matplotlib.figure import Figure
 
 from fasttransfer.paper_figures.style import OKABE_ITO, RC, new_figure
 
@@ -82,8 +81,10 @@ def _est(e) -> str:
 
 
 def _title(analysis) -> str:
-    head = (f"verdict: {analysis.verdict}  (beta - alpha/2 = {_est(analysis.beta_minus_half_alpha)}; "
-            f"drift slope s = {_est(analysis.hp_drift)})")
+    head = (
+        f"verdict: {analysis.verdict}  (beta - alpha/2 = {_est(analysis.beta_minus_half_alpha)}; "
+        f"drift slope s = {_est(analysis.hp_drift)})"
+    )
     reasons = list(getattr(analysis, "reasons", ()))[:2]
     body = [textwrap.shorten(r, 330, placeholder=" ...") for r in reasons]
     return "\n".join([head] + [line for r in body for line in textwrap.wrap("- " + r, 110)])
@@ -101,15 +102,36 @@ def _loss_panel(ax, fig, df, analysis, log_hp: bool) -> None:
     pad = float(np.max(pw.fit_hi - pw.fit_lo))
     x_lo, x_hi = float(pw.fit_lo.min()) - pad, float(pw.fit_hi.max()) + pad
     shown = mean[(mean.hp >= x_lo) & (mean.hp <= x_hi)]
-    for (_, row), col in zip(pw.iterrows(), cols):
+    for (_, row), col in zip(pw.iterrows(), cols, strict=False):
         g = mean[mean.width == row.width]
-        ax.plot(x_of(g.hp), g.loss, ".-", color=col, lw=0.7, ms=3, alpha=0.7,
-                label=None if many else f"n = {width_label(row.width)}")
+        ax.plot(
+            x_of(g.hp),
+            g.loss,
+            ".-",
+            color=col,
+            lw=0.7,
+            ms=3,
+            alpha=0.7,
+            label=None if many else f"n = {width_label(row.width)}",
+        )
         xs = np.linspace(row.fit_lo, row.fit_hi, 40)
-        ax.plot(x_of(xs), row.phi_star + 0.5 * row.curvature * (xs - row.nu_star) ** 2, "--",
-                color=col, lw=1.8)
-        ax.plot([x_of(row.nu_star)], [row.phi_star], marker="*", ms=9, color=col, mec="k",
-                mew=0.5, ls="none")
+        ax.plot(
+            x_of(xs),
+            row.phi_star + 0.5 * row.curvature * (xs - row.nu_star) ** 2,
+            "--",
+            color=col,
+            lw=1.8,
+        )
+        ax.plot(
+            [x_of(row.nu_star)],
+            [row.phi_star],
+            marker="*",
+            ms=9,
+            color=col,
+            mec="k",
+            mew=0.5,
+            ls="none",
+        )
     lo = float(pw.phi_star.min())
     top = max(float(pw.phi_star.max()), float(shown.loss.max()) if len(shown) else lo)
     span = max(top - lo, 1e-3 * max(abs(top), 1e-12))
@@ -127,7 +149,8 @@ def _loss_panel(ax, fig, df, analysis, log_hp: bool) -> None:
     if many:
         norm = mcolors.LogNorm(widths.min(), widths.max())
         cmap = mcolors.LinearSegmentedColormap.from_list(
-            "widths", [plt.get_cmap("viridis")(0.9 * p) for p in np.linspace(0, 1, 64)])
+            "widths", [plt.get_cmap("viridis")(0.9 * p) for p in np.linspace(0, 1, 64)]
+        )
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         cb = fig.colorbar(sm, ax=ax, pad=0.01, fraction=0.05)
         cb.set_ticks(_width_ticks(widths))
@@ -147,13 +170,23 @@ def _gap_panel(ax, analysis) -> None:
     curv = float(pw.curvature.iloc[-1])
     n0 = widths.min()
     c_a, c_b, c_c = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]
-    b0 = abs(analysis.B.estimate) * n0 ** -be
+    b0 = abs(analysis.B.estimate) * n0**-be
     series = [
-        ("a", r"$a_n$", c_a, abs(analysis.A.estimate) * n_line**-al,
-         f"slope {-al:.3f} " + r"($-\alpha$)"),
+        (
+            "a",
+            r"$a_n$",
+            c_a,
+            abs(analysis.A.estimate) * n_line**-al,
+            f"slope {-al:.3f} " + r"($-\alpha$)",
+        ),
         ("b", r"$b_n$", c_b, b0 * (n_line / n0) ** -be, f"slope {-be:.3f} " + r"($-\beta$)"),
-        ("c", r"$c_n$ model $\varphi''_N b_n^2/2$", c_c, 0.5 * curv * (b0 * (n_line / n0) ** -be) ** 2,
-         f"slope {-2 * be:.3f} " + r"($-2\beta$)"),
+        (
+            "c",
+            r"$c_n$ model $\varphi''_N b_n^2/2$",
+            c_c,
+            0.5 * curv * (b0 * (n_line / n0) ** -be) ** 2,
+            f"slope {-2 * be:.3f} " + r"($-2\beta$)",
+        ),
     ]
     # b = c = 0 at the reference width itself under --reference largest
     sel = widths < widths.max() if analysis.reference == "largest" else np.ones(widths.size, bool)
@@ -165,8 +198,15 @@ def _gap_panel(ax, analysis) -> None:
             ax.loglog(n_line, fit, "-", color=col, lw=1)
     cm = pw.c_measured.to_numpy()
     keep = np.isfinite(cm) & (cm > 0)
-    ax.loglog(widths[keep], cm[keep], "s", color=OKABE_ITO[3], ms=4, mfc="none",
-              label=r"$c_{m\to N}$ measured, $N$ = " + width_label(widths.max()))
+    ax.loglog(
+        widths[keep],
+        cm[keep],
+        "s",
+        color=OKABE_ITO[3],
+        ms=4,
+        mfc="none",
+        label=r"$c_{m\to N}$ measured, $N$ = " + width_label(widths.max()),
+    )
     ax.set_xlabel("width $n$")
     ax.set_ylabel(r"gap ($a_n$, $b_n$, $c_n$)")
     ax.set_xticks(_width_ticks(widths))

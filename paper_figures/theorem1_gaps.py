@@ -14,8 +14,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 NAME = "theorem1_gaps"
-CAPTION = ("Theorem 1: transfer suboptimality c_n, loss gap a_n and squared HP gap b_n^2 "
-           "versus width for a fast (beta > alpha/2) and a weak (beta = alpha/2) family.")
+CAPTION = (
+    "Theorem 1: transfer suboptimality c_n, loss gap a_n and squared HP gap b_n^2 "
+    "versus width for a fast (beta > alpha/2) and a weak (beta = alpha/2) family."
+)
+
 
 def load(results_dir: Path | None, preset: str = "quick") -> dict:
     """The gap curves the ``theorem1`` check stored (OUT/theorem1/<preset>/gaps.json):
@@ -34,18 +37,32 @@ def plot(data: dict) -> Figure:
 
     from fasttransfer.paper_figures.style import RC, colors, new_figure
 
-    labels = {"a_n": r"$a_n$ (loss gap)", "b_n^2": r"$b_n^2$ (HP gap squared)",
-              "c_n": r"$c_n$ (transfer suboptimality)"}
+    labels = {
+        "a_n": r"$a_n$ (loss gap)",
+        "b_n^2": r"$b_n^2$ (HP gap squared)",
+        "c_n": r"$c_n$ (transfer suboptimality)",
+    }
     with plt.rc_context(RC):
         fig, axes = new_figure(2, 1)
         cols = colors(3)
-        for ax, (name, fam) in zip(axes, data["families"].items()):
-            for (key, values), col, style in zip(fam["gaps"].items(), cols, ("-", "--", ":")):
-                ax.loglog(data["widths"], values, style, color=col, marker="o", ms=2.5,
-                          label=f"{labels[key]}, slope {fam['slopes'][key]:.2f}")
+        for ax, (name, fam) in zip(axes, data["families"].items(), strict=False):
+            for (key, values), col, style in zip(
+                fam["gaps"].items(), cols, ("-", "--", ":"), strict=False
+            ):
+                ax.loglog(
+                    data["widths"],
+                    values,
+                    style,
+                    color=col,
+                    marker="o",
+                    ms=2.5,
+                    label=f"{labels[key]}, slope {fam['slopes'][key]:.2f}",
+                )
             rel = ">" if fam["beta"] > fam["alpha"] / 2 else "="
-            ax.set_title(rf"{name}: $\alpha$={fam['alpha']:g}, $\beta$={fam['beta']:g} "
-                         rf"($\beta {rel} \alpha/2$)")
+            ax.set_title(
+                rf"{name}: $\alpha$={fam['alpha']:g}, $\beta$={fam['beta']:g} "
+                rf"($\beta {rel} \alpha/2$)"
+            )
             ax.set_xlabel(r"width $n$")
             ax.set_ylabel(r"gap")
             lo, hi = ax.get_ylim()

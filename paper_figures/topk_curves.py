@@ -10,9 +10,11 @@ from pathlib import Path
 
 NAME = "topk_curves"
 PRESETS = ("quick", "cpu", "paper")  # the presets its study has
-CAPTION = ("Loss along the EMA trajectory split into its top-k part (width-stable in the "
-           "paper) and the residual (improving with width) at k = 60 (the paper's; the "
-           "nearest recorded k), at each width's best learning rate.")
+CAPTION = (
+    "Loss along the EMA trajectory split into its top-k part (width-stable in the "
+    "paper) and the residual (improving with width) at k = 60 (the paper's; the "
+    "nearest recorded k), at each width's best learning rate."
+)
 K_DEFAULT = 60  # the paper's temporal-decomposition figure
 
 
@@ -76,7 +78,7 @@ def at_k(table, width: int, hp, kv, col: str):
     import numpy as np
 
     out = np.full(len(hp), np.nan)
-    for i, (x, k) in enumerate(zip(hp, kv)):
+    for i, (x, k) in enumerate(zip(hp, kv, strict=False)):
         if np.isfinite(k) and (width, x, int(k)) in table.index:
             out[i] = table.at[(width, x, int(k)), col]
     return out
@@ -143,23 +145,37 @@ def plot(data):
     widths = sorted(data["widths"])
     cols = colors(len(widths))
     k = data["k"]
-    titles = (r"total $\varphi_n(\bar w_t)$", rf"top-k $\varphi_n^k(\bar w_t)$ (k = {k})",
-              rf"residual $\varphi_n^{{-k}}(\bar w_t)$ (k = {k})")
-    for ax, key, title in zip(axes, ("loss", "topk", "residual"), titles):
-        for c, w in zip(cols, widths):
+    titles = (
+        r"total $\varphi_n(\bar w_t)$",
+        rf"top-k $\varphi_n^k(\bar w_t)$ (k = {k})",
+        rf"residual $\varphi_n^{{-k}}(\bar w_t)$ (k = {k})",
+    )
+    for ax, key, title in zip(axes, ("loss", "topk", "residual"), titles, strict=False):
+        for c, w in zip(cols, widths, strict=False):
             d = data["widths"][w]
-            ax.plot(d["step"], d[key], color=c,
-                    label=rf"n = {w}, $\nu^*$ = {math.exp(d['hp']):.2g}")
+            ax.plot(
+                d["step"], d[key], color=c, label=rf"n = {w}, $\nu^*$ = {math.exp(d['hp']):.2g}"
+            )
         ax.set_xlabel("step t")
         ax.set_title(title)
     axes[2].axhline(0.0, color="0.5", lw=0.6)
     axes[0].set_ylabel("loss")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-               ncols=min(len(widths), 3), title=f"{data['setting']}: width n, its best LR")
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=min(len(widths), 3),
+        title=f"{data['setting']}: width n, its best LR",
+    )
     if k != data.get("k_wanted", k):
-        axes[1].text(0.98, 0.98, f"k = {data['k_wanted']} not recorded; nearest "
-                     f"recorded: {k}", transform=axes[1].transAxes, ha="right", va="top",
-                     fontsize=6.5)
+        axes[1].text(
+            0.98,
+            0.98,
+            f"k = {data['k_wanted']} not recorded; nearest recorded: {k}",
+            transform=axes[1].transAxes,
+            ha="right",
+            va="top",
+            fontsize=6.5,
+        )
     return fig
 
 
@@ -173,8 +189,13 @@ def setting_main(argv, *, name: str, caption: str, load, plot) -> int:
         p.add_argument("--preset", default="quick")
         p.add_argument("--setting", choices=("relu", "mlp"), default="mlp")
 
-    return figure_main(argv, name=name, caption=caption, options=options,
-                       make=lambda a: plot(load(a.results, a.preset, a.setting)))
+    return figure_main(
+        argv,
+        name=name,
+        caption=caption,
+        options=options,
+        make=lambda a: plot(load(a.results, a.preset, a.setting)),
+    )
 
 
 def main(argv=None) -> int:

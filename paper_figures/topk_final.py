@@ -11,10 +11,12 @@ from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_final"
 PRESETS = ("quick", "cpu", "paper")  # the presets its study has
-CAPTION = ("Final total loss phi_n (left) and top-kappa_n loss phi_n^kappa_n (right) "
-           "against the learning rate for each width, kappa_n = Algorithm 1's "
-           "kappa_hat(n, nu) (the stored fixed kappa where it fails and at n_max, "
-           "labelled); stars: grid argmins.")
+CAPTION = (
+    "Final total loss phi_n (left) and top-kappa_n loss phi_n^kappa_n (right) "
+    "against the learning rate for each width, kappa_n = Algorithm 1's "
+    "kappa_hat(n, nu) (the stored fixed kappa where it fails and at n_max, "
+    "labelled); stars: grid argmins."
+)
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
@@ -35,10 +37,19 @@ def from_frames(frames: dict, setting: str) -> dict:
     for w, g in total.groupby(level=0):
         hp = g.index.get_level_values(1).to_numpy()
         kv, label = kappa_vector(kap, int(w), hp)
-        widths[int(w)] = {"hp": hp, "total": g.to_numpy(), "kappa": kv, "kappa_label": label,
-                          "topk": at_k(prof, w, hp, kv, "topk")}
-    return {"setting": setting, "widths": widths, "kappa_rule": kap["kappa_rule"],
-            "kappa": kap["kappa"]}
+        widths[int(w)] = {
+            "hp": hp,
+            "total": g.to_numpy(),
+            "kappa": kv,
+            "kappa_label": label,
+            "topk": at_k(prof, w, hp, kv, "topk"),
+        }
+    return {
+        "setting": setting,
+        "widths": widths,
+        "kappa_rule": kap["kappa_rule"],
+        "kappa": kap["kappa"],
+    }
 
 
 @styled
@@ -50,11 +61,13 @@ def plot(data):
 
     fig, axes = new_figure(2, 1, width=7.2, height=2.9)
     widths = sorted(data["widths"])
-    for c, w in zip(colors(len(widths)), widths):
+    for c, w in zip(colors(len(widths)), widths, strict=False):
         d = data["widths"][w]
         nu = np.exp(d["hp"])
-        for ax, key, label in ((axes[0], "total", f"n = {w}"),
-                               (axes[1], "topk", f"n = {w}: {d['kappa_label']}")):
+        for ax, key, label in (
+            (axes[0], "total", f"n = {w}"),
+            (axes[1], "topk", f"n = {w}: {d['kappa_label']}"),
+        ):
             y = np.where(np.isfinite(d[key]), d[key], np.nan)
             ax.plot(nu, y, "o-", ms=3, color=c, label=label)
             if np.any(np.isfinite(y)):
@@ -66,8 +79,11 @@ def plot(data):
         lr_axis(ax, np.exp(np.concatenate([d["hp"] for d in data["widths"].values()])))
     axes[0].set_ylabel("final loss")
     axes[0].legend(title=f"{data['setting']}; stars: argmin")
-    axes[1].legend(title=rf"$\kappa_n$ (fixed $\kappa$: {data['kappa_rule']})",
-                   title_fontsize=6.5, fontsize=6.5)
+    axes[1].legend(
+        title=rf"$\kappa_n$ (fixed $\kappa$: {data['kappa_rule']})",
+        title_fontsize=6.5,
+        fontsize=6.5,
+    )
     return fig
 
 

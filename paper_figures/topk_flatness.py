@@ -14,10 +14,12 @@ from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_flatness"
 PRESETS = ("quick", "cpu", "paper")  # the presets its study has
-CAPTION = ("Final residual phi_n^-kappa against the learning rate, one panel per width "
-           "n < n_max, at Algorithm 1's kappa_hat(n, nu) (the stored fixed kappa where it "
-           "fails, labelled), with the widest model's residual at the same kappa as the "
-           "reference; triangles: argmin of the top-kappa loss, stars: argmin of the total.")
+CAPTION = (
+    "Final residual phi_n^-kappa against the learning rate, one panel per width "
+    "n < n_max, at Algorithm 1's kappa_hat(n, nu) (the stored fixed kappa where it "
+    "fails, labelled), with the widest model's residual at the same kappa as the "
+    "reference; triangles: argmin of the top-kappa loss, stars: argmin of the total."
+)
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp") -> dict:
@@ -44,14 +46,25 @@ def from_frames(frames: dict, setting: str) -> dict:
         kv, label = kappa_vector(kap, w, hp)
         side = {}
         for who, n in (("n", w), ("ref", ref)):
-            side[who] = {"residual": at_k(prof, n, hp, kv, "residual"),
-                         "topk": at_k(prof, n, hp, kv, "topk"),
-                         "total": total.loc[n].reindex(hp).to_numpy()}
-        panels[w] = {"hp": hp, "kappa": kv, "kappa_label": label, **side,
-                     "found": kap["kappa_hat"].get(str(w)) is not None,
-                     "rate": rate.get(w)}
-    return {"setting": setting, "n_max": ref, "panels": panels,
-            "rank_bounded": bool(kap.get("rank_bounded", False))}
+            side[who] = {
+                "residual": at_k(prof, n, hp, kv, "residual"),
+                "topk": at_k(prof, n, hp, kv, "topk"),
+                "total": total.loc[n].reindex(hp).to_numpy(),
+            }
+        panels[w] = {
+            "hp": hp,
+            "kappa": kv,
+            "kappa_label": label,
+            **side,
+            "found": kap["kappa_hat"].get(str(w)) is not None,
+            "rate": rate.get(w),
+        }
+    return {
+        "setting": setting,
+        "n_max": ref,
+        "panels": panels,
+        "rank_bounded": bool(kap.get("rank_bounded", False)),
+    }
 
 
 def _argmin(y):
@@ -82,39 +95,75 @@ def plot(data):
     nrows = max(math.ceil(len(widths) / ncols), 1)
     fig, axes = new_figure(ncols, nrows, width=3.1 * ncols, height=2.5)
     marks = (("topk", "v"), ("total", "*"))
-    for ax, c, w in zip(axes, colors(len(widths)), widths):
+    for ax, c, w in zip(axes, colors(len(widths)), widths, strict=False):
         d = data["panels"][w]
         nu = np.exp(d["hp"])
-        for who, color, ls, name in (("n", c, "-", f"n = {w}"),
-                                     ("ref", "k", "--", f"n_max = {data['n_max']}")):
+        for who, color, ls, name in (
+            ("n", c, "-", f"n = {w}"),
+            ("ref", "k", "--", f"n_max = {data['n_max']}"),
+        ):
             s = d[who]
             ax.plot(nu, s["residual"], ls, marker="o", ms=2.5, color=color, label=name)
             for key, mark in marks:
                 i = _argmin(s[key])
                 if i is not None and np.isfinite(s["residual"][i]):
-                    ax.plot(nu[i], s["residual"][i], mark, ms=9, color=color, mec="k",
-                            mew=0.5, ls="none")
+                    ax.plot(
+                        nu[i],
+                        s["residual"][i],
+                        mark,
+                        ms=9,
+                        color=color,
+                        mec="k",
+                        mew=0.5,
+                        ls="none",
+                    )
         ax.axhline(0.0, color="0.6", lw=0.6)
         lr_axis(ax, nu)
         ax.set_ylabel(r"final residual $\varphi^{-\kappa}(\nu)$")
         r = d["rate"] or {}
-        stats = ([rf"$J(\hat\kappa)$ = {_fmt(r.get('J_kappa_hat'))}"] if d["found"] and r else [])
+        stats = [rf"$J(\hat\kappa)$ = {_fmt(r.get('J_kappa_hat'))}"] if d["found"] and r else []
         stats += [rf"$b_n$ = {_fmt(r.get('b_n'))}"] if r else []
-        ax.set_title("; ".join([f"n = {w}, " + d["kappa_label"]] + stats), fontsize=7)
+        ax.set_title("; ".join([f"n = {w}, " + d["kappa_label"], *stats]), fontsize=7)
         ax.legend(fontsize=6, loc="best")
-    for ax in axes[len(widths):]:
+    for ax in axes[len(widths) :]:
         ax.set_visible(False)
-    key = [Line2D([], [], ls="none", marker="v", ms=8, color="0.5", mec="k", mew=0.5,
-                  label=r"grid argmin of the top-$\kappa$ loss $\varphi^{\kappa}$"),
-           Line2D([], [], ls="none", marker="*", ms=9, color="0.5", mec="k", mew=0.5,
-                  label=r"grid argmin of the total $\varphi$"),
-           Line2D([], [], ls="--", color="k", label=r"n_max (reference) at the same $\kappa$")]
+    key = [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="v",
+            ms=8,
+            color="0.5",
+            mec="k",
+            mew=0.5,
+            label=r"grid argmin of the top-$\kappa$ loss $\varphi^{\kappa}$",
+        ),
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="*",
+            ms=9,
+            color="0.5",
+            mec="k",
+            mew=0.5,
+            label=r"grid argmin of the total $\varphi$",
+        ),
+        Line2D([], [], ls="--", color="k", label=r"n_max (reference) at the same $\kappa$"),
+    ]
     fig.legend(handles=key, loc="outside lower center", ncols=3, fontsize=7)
-    note = ("\nrank-bounded spectrum: the residual at K_max is zero up to rounding, "
-            "flatness is not testable here" if data.get("rank_bounded") else "")
-    fig.suptitle(rf"residual flatness near the top-$\kappa$ minimisers ({data['setting']}); "
-                 r"$b_n$ = |log $\nu^*(n)$ - log $\nu^*(n_{max})$| on the grid" + note,
-                 fontsize=8.5)
+    note = (
+        "\nrank-bounded spectrum: the residual at K_max is zero up to rounding, "
+        "flatness is not testable here"
+        if data.get("rank_bounded")
+        else ""
+    )
+    fig.suptitle(
+        rf"residual flatness near the top-$\kappa$ minimisers ({data['setting']}); "
+        r"$b_n$ = |log $\nu^*(n)$ - log $\nu^*(n_{max})$| on the grid" + note,
+        fontsize=8.5,
+    )
     return fig
 
 

@@ -11,9 +11,11 @@ from fasttransfer.paper_figures.topk_curves import styled
 
 NAME = "topk_profile"
 PRESETS = ("quick", "cpu", "paper")  # the presets its study has
-CAPTION = ("Top-k final loss phi_n^k against k for each width at the widest model's best "
-           "learning rate; circles mark Algorithm 1's kappa_hat(n) there (none where it "
-           "fails, and at n_max, the reference it is measured against).")
+CAPTION = (
+    "Top-k final loss phi_n^k against k for each width at the widest model's best "
+    "learning rate; circles mark Algorithm 1's kappa_hat(n) there (none where it "
+    "fails, and at n_max, the reference it is measured against)."
+)
 
 
 def load(results_dir: Path, preset: str, setting: str = "mlp", hp: float | None = None) -> dict:
@@ -43,11 +45,19 @@ def from_frames(frames: dict, setting: str, hp: float | None = None) -> dict:
         g = prof.loc[(w, hp)]
         kv, _ = kappa_vector(kap, w, [hp])
         found = kap["kappa_hat"].get(str(w)) is not None
-        out[w] = {"k": g.index.to_numpy(), "topk": g.to_numpy(),
-                  "kappa_hat": float(kv[0]) if found else float("nan"),
-                  "failed": str(w) in kap["kappa_hat"] and not found}
-    return {"setting": setting, "hp": hp, "widths": out, "k_max": kap["k_max"],
-            "at_ref_optimum": at_ref}
+        out[w] = {
+            "k": g.index.to_numpy(),
+            "topk": g.to_numpy(),
+            "kappa_hat": float(kv[0]) if found else float("nan"),
+            "failed": str(w) in kap["kappa_hat"] and not found,
+        }
+    return {
+        "setting": setting,
+        "hp": hp,
+        "widths": out,
+        "k_max": kap["k_max"],
+        "at_ref_optimum": at_ref,
+    }
 
 
 @styled
@@ -62,12 +72,13 @@ def plot(data):
     fig, axes = new_figure(1, 1, width=4.4, height=3.1)
     ax = axes[0]
     widths = sorted(data["widths"])
-    for c, w in zip(colors(len(widths)), widths):
+    for c, w in zip(colors(len(widths)), widths, strict=False):
         d = data["widths"][w]
         ref = w == widths[-1]
         label = f"n = {w}" + (" (n_max)" if ref else ", Alg. 1 Fail" if d["failed"] else "")
-        ax.plot(d["k"], d["topk"], "-", color="k" if ref else c, lw=1.8 if ref else 1.2,
-                label=label)
+        ax.plot(
+            d["k"], d["topk"], "-", color="k" if ref else c, lw=1.8 if ref else 1.2, label=label
+        )
         kh = d["kappa_hat"]
         if math.isfinite(kh):
             i = int(np.searchsorted(d["k"], kh))
@@ -77,8 +88,10 @@ def plot(data):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.set_xlabel("k (eigenvalues kept per layer)")
     ax.set_ylabel(r"top-k final loss $\varphi_n^k(\nu)$")
-    ax.set_title(rf"top-k profile ({data['setting']}) at $\nu$ = {math.exp(data['hp']):.3g}"
-                 r" $= \nu^*(n_{max})$" * data["at_ref_optimum"])
+    ax.set_title(
+        rf"top-k profile ({data['setting']}) at $\nu$ = {math.exp(data['hp']):.3g}"
+        r" $= \nu^*(n_{max})$" * data["at_ref_optimum"]
+    )
     ax.legend(title=r"o: $\hat\kappa(n, \nu)$", fontsize=7)
     return fig
 

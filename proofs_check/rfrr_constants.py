@@ -47,22 +47,47 @@ F1S, N2, FS2 = sp.symbols("F1sq N2 Fssq", positive=True)
 EPS, S, CHI0 = sp.symbols("epsilon s chi0", real=True)
 ALPHA, BETA, CHI = sp.symbols("alpha beta chi", real=True)
 
-MU1S = Z2 / (1 + Z2)          # mu_1^2 of unit-norm features
-MU2S = 1 / (1 + Z2)           # mu_2^2 = 1 - mu_1^2
+MU1S = Z2 / (1 + Z2)  # mu_1^2 of unit-norm features
+MU2S = 1 / (1 + Z2)  # mu_2^2 = 1 - mu_1^2
 
 
 def mm_polynomials(chi, psi, z2, eps):
     """E0, E1, E2 of Mei-Montanari (RFRR-FORMULAS.md (A)) divided by psi1, eps = 1/psi1;
     psi = MM's psi2 (samples)."""
-    z4, z6 = z2 ** 2, z2 ** 3
-    e0 = ((psi - 1) * chi ** 3 * z6 + (1 - 3 * psi) * chi ** 2 * z4 + 3 * psi * chi * z2 - psi
-          + eps * (-chi ** 5 * z6 + 3 * chi ** 4 * z4 + (1 - psi) * chi ** 3 * z6
-                   - 2 * chi ** 3 * z4 - 3 * chi ** 3 * z2 + (psi + 1) * chi ** 2 * z4
-                   + 2 * chi ** 2 * z2 + chi ** 2))
-    e1 = psi * chi * z2 - psi + eps * (psi * chi ** 3 * z4 - psi * chi ** 2 * z2)
-    e2 = (chi ** 3 * z6 - chi ** 2 * z4
-          + eps * (chi ** 5 * z6 - 3 * chi ** 4 * z4 - chi ** 3 * z6 + 2 * chi ** 3 * z4
-                   + 3 * chi ** 3 * z2 - chi ** 2 * z4 - 2 * chi ** 2 * z2 - chi ** 2))
+    z4, z6 = z2**2, z2**3
+    e0 = (
+        (psi - 1) * chi**3 * z6
+        + (1 - 3 * psi) * chi**2 * z4
+        + 3 * psi * chi * z2
+        - psi
+        + eps
+        * (
+            -(chi**5) * z6
+            + 3 * chi**4 * z4
+            + (1 - psi) * chi**3 * z6
+            - 2 * chi**3 * z4
+            - 3 * chi**3 * z2
+            + (psi + 1) * chi**2 * z4
+            + 2 * chi**2 * z2
+            + chi**2
+        )
+    )
+    e1 = psi * chi * z2 - psi + eps * (psi * chi**3 * z4 - psi * chi**2 * z2)
+    e2 = (
+        chi**3 * z6
+        - chi**2 * z4
+        + eps
+        * (
+            chi**5 * z6
+            - 3 * chi**4 * z4
+            - chi**3 * z6
+            + 2 * chi**3 * z4
+            + 3 * chi**3 * z2
+            - chi**2 * z4
+            - 2 * chi**2 * z2
+            - chi**2
+        )
+    )
     return e0, e1, e2
 
 
@@ -85,24 +110,26 @@ def ell(t=T):
 
 # ------------------------------------------------------------------ the paper's formulas
 
+
 def printed() -> dict:
     """The paper's printed closed forms (PAPER.md), in these symbols; lam in paper units."""
     t = T
-    S_t = PSI * t ** 2 - (t - 1) ** 2
+    S_t = PSI * t**2 - (t - 1) ** 2
     sig2 = N2 - FS2
     return {
         "lam_of_t": MU1S * PSI / (t - 1) - MU1S / t - MU2S,
         "S": S_t,
-        "R_inf": PSI * (N2 * t ** 2 + F1S) / S_t,              # includes sigma_eps^2
+        "R_inf": PSI * (N2 * t**2 + F1S) / S_t,  # includes sigma_eps^2
         "lam_star_inf": MU1S * N2 / F1S - MU2S,
         "C_eta": 2 * N2 * (MU1S + MU2S * t) * (t - 1) ** 3 / (MU1S * S_t * (PSI * t - t + 1)),
-        "C_lambda": ((3 * PSI - 4 * MU1S * PSI + 1) * t ** 2 + 2 * (2 * MU1S * PSI - 1) * t + 1)
-                    / (2 * PSI * t ** 2),
+        "C_lambda": ((3 * PSI - 4 * MU1S * PSI + 1) * t**2 + 2 * (2 * MU1S * PSI - 1) * t + 1)
+        / (2 * PSI * t**2),
         "noise": sig2,
     }
 
 
 # ------------------------------------------------------------------ the derivation
+
 
 @dataclass(frozen=True)
 class Derivation:
@@ -141,11 +168,10 @@ def derive() -> Derivation:
     G = fixed_point_residual()
     J = G.jacobian([ALPHA, BETA])
     at0 = {ALPHA: 1 / S, BETA: -S * CHI0, EPS: 0}
-    dab = -(J.subs(at0)).LUsolve(G.diff(EPS).subs(at0))          # d(alpha, beta)/deps
+    dab = -(J.subs(at0)).LUsolve(G.diff(EPS).subs(at0))  # d(alpha, beta)/deps
     dchi = -(BETA * dab[0] + ALPHA * dab[1]).subs(at0)
     R = mm_risk(CHI, EPS)
-    R1_chi = sp.cancel(sp.together((R.diff(EPS) + R.diff(CHI) * dchi).subs(CHI, CHI0)
-                                   .subs(at0)))
+    R1_chi = sp.cancel(sp.together((R.diff(EPS) + R.diff(CHI) * dchi).subs(CHI, CHI0).subs(at0)))
     # step 2: G2 = 0 at eps = 0 gives s^2 in chi0; reduce numerator and denominator of
     # R1 modulo s^2 - s2(chi0) (an odd power of s left over would be an error), then
     # chi0 = (1 - t)/z2, under which s2 is ell(t)
@@ -164,8 +190,8 @@ def derive() -> Derivation:
     ratio = sp.factor(roots[0])
     # t* > 1 from r = t (t - 1)/(psi t - t + 1):  t^2 - (1 + r (psi - 1)) t - r = 0
     bq = 1 + r * (PSI - 1)
-    t_star = ((bq + sp.sqrt(bq ** 2 + 4 * r)) / 2).subs(r, F1S / N2)
-    lam_t = MU2S * ell()                                           # paper units
+    t_star = ((bq + sp.sqrt(bq**2 + 4 * r)) / 2).subs(r, F1S / N2)
+    lam_t = MU2S * ell()  # paper units
     dlam = sp.diff(lam_t, T)
     at_opt = {F1S: ratio * N2}
     # at the optimum dR0/dt = 0, so d2R0/dlam2 = (d2R0/dt2)/(dlam/dt)^2 and
@@ -174,12 +200,20 @@ def derive() -> Derivation:
     R0_tt = sp.factor(sp.cancel(sp.diff(R0, T, 2).subs(at_opt)))
     C_eta = sp.factor(sp.cancel((R1 / PSI).subs(at_opt)))
     C_lambda = sp.factor(sp.cancel(-R1_t * dlam / (R0_tt * PSI)))
-    c_const = sp.factor(sp.cancel(R1_t ** 2 / (2 * R0_tt)))
-    lam_mm = MU2S * ell() / PSI                                    # mus^2 lam_bar
+    c_const = sp.factor(sp.cancel(R1_t**2 / (2 * R0_tt)))
+    lam_mm = MU2S * ell() / PSI  # mus^2 lam_bar
     factor = sp.cancel(printed()["lam_of_t"] / lam_mm)
-    return Derivation(R0=R0, R1=R1, ratio=ratio, t_star=t_star,
-                      lam_star_inf=sp.factor(sp.cancel(lam_t.subs(F1S, ratio * N2))),
-                      C_eta=C_eta, C_lambda=C_lambda, c_const=c_const, factor=factor)
+    return Derivation(
+        R0=R0,
+        R1=R1,
+        ratio=ratio,
+        t_star=t_star,
+        lam_star_inf=sp.factor(sp.cancel(lam_t.subs(F1S, ratio * N2))),
+        C_eta=C_eta,
+        C_lambda=C_lambda,
+        c_const=c_const,
+        factor=factor,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -201,8 +235,9 @@ def compare_symbolic() -> dict:
     }
 
 
-def constants(*, psi_1: float, mu1_sq: float, target_mu1_sq: float, sigma_eps: float,
-              dps: int = 40) -> dict:
+def constants(
+    *, psi_1: float, mu1_sq: float, target_mu1_sq: float, sigma_eps: float, dps: int = 40
+) -> dict:
     """Derived and printed values at one setting (mpmath, `dps` digits), as floats.
 
     Inputs: psi_1 (samples), mu_1^2 of the unit-norm features, mu_1*^2 of the unit-norm
@@ -217,19 +252,22 @@ def constants(*, psi_1: float, mu1_sq: float, target_mu1_sq: float, sigma_eps: f
     f1s = sp.Float(target_mu1_sq, dps + 10)
     n2 = 1 - f1s + sp.Float(sigma_eps, dps + 10) ** 2
     vals = {PSI: sp.Float(psi_1, dps + 10), Z2: z2, F1S: f1s, N2: n2, FS2: 1 - f1s}
-    ev = lambda e, at=None: mpmath.mpf(sp.N(e.subs(vals).subs(at or {}), dps))  # noqa: E731
+    ev = lambda e, at=None: mpmath.mpf(sp.N(e.subs(vals).subs(at or {}), dps))
     ts = ev(d.t_star)
     if not ts > 1:
         raise ValueError(f"no interior optimum: t* = {ts} (lam*(inf) <= 0)")
     at_t = {T: sp.Float(str(ts), dps + 10)}
-    out = {"t_star": ts,
-           "lam_star_inf_derived": ev(d.lam_star_inf, at_t),
-           "lam_star_inf_printed": ev(p["lam_star_inf"]),
-           "risk_star_inf": ev(d.R0, at_t),
-           "C_eta_derived": ev(d.C_eta, at_t), "C_eta_printed": ev(p["C_eta"], at_t),
-           "C_lambda_derived": ev(d.C_lambda, at_t),
-           "C_lambda_printed": ev(p["C_lambda"], at_t),
-           "c_psi2_derived": ev(d.c_const, at_t)}
+    out = {
+        "t_star": ts,
+        "lam_star_inf_derived": ev(d.lam_star_inf, at_t),
+        "lam_star_inf_printed": ev(p["lam_star_inf"]),
+        "risk_star_inf": ev(d.R0, at_t),
+        "C_eta_derived": ev(d.C_eta, at_t),
+        "C_eta_printed": ev(p["C_eta"], at_t),
+        "C_lambda_derived": ev(d.C_lambda, at_t),
+        "C_lambda_printed": ev(p["C_lambda"], at_t),
+        "c_psi2_derived": ev(d.c_const, at_t),
+    }
     for who in ("derived", "printed"):
         out[f"a_psi_{who}"] = abs(out[f"C_eta_{who}"]) * psi_1
         out[f"b_psi_{who}"] = abs(out[f"C_lambda_{who}"]) * psi_1
@@ -244,8 +282,11 @@ def locate() -> dict:
     m1, m2 = sp.symbols("mu_1^2 mu_2^2", positive=True)
     out = {}
     for key, what in (("R_inf_diff", "R_inf(lam(t))"), ("lam_star_diff", "lam*(inf)")):
-        out[key] = (f"printed {what} = derived (difference simplifies to 0)"
-                    if cmp[key] == 0 else f"printed {what} differs by {sp.sstr(cmp[key])}")
+        out[key] = (
+            f"printed {what} = derived (difference simplifies to 0)"
+            if cmp[key] == 0
+            else f"printed {what} differs by {sp.sstr(cmp[key])}"
+        )
     out["factor"] = f"lam_paper / lam_MM simplifies to {sp.sstr(cmp['factor'])} (psi = psi_1)"
     r = cmp["C_eta_ratio"]
     if sp.simplify(r - 1) == 0:
@@ -254,21 +295,28 @@ def locate() -> dict:
         num, den = sp.fraction(sp.factor(r))
         r_mu = sp.factor(sp.cancel(r.subs(Z2, m1 / m2)))
         num_mu, den_mu = sp.fraction(r_mu)
-        kind = ("a factor" if r.free_symbols <= {T, Z2} else "a factor depending on "
-                + ", ".join(sorted(str(x) for x in r.free_symbols)))
-        out["C_eta"] = (f"derived/printed = {sp.sstr(r)} = {sp.sstr(r_mu)}: {kind} "
-                        f"(independent of the target and the noise); the printed formula has "
-                        f"{sp.sstr(den_mu)} where the derivation has {sp.sstr(num_mu)} "
-                        f"(zeta^2 form: {sp.sstr(den)} vs {sp.sstr(num)}); "
-                        "every other factor agrees")
+        kind = (
+            "a factor"
+            if r.free_symbols <= {T, Z2}
+            else "a factor depending on " + ", ".join(sorted(str(x) for x in r.free_symbols))
+        )
+        out["C_eta"] = (
+            f"derived/printed = {sp.sstr(r)} = {sp.sstr(r_mu)}: {kind} "
+            f"(independent of the target and the noise); the printed formula has "
+            f"{sp.sstr(den_mu)} where the derivation has {sp.sstr(num_mu)} "
+            f"(zeta^2 form: {sp.sstr(den)} vs {sp.sstr(num)}); "
+            "every other factor agrees"
+        )
     rl = cmp["C_lambda_ratio"]
     if sp.simplify(rl - 1) == 0:
         out["C_lambda"] = "printed C_lambda = derived"
     else:
         deps = ", ".join(sorted(str(x) for x in rl.free_symbols))
-        out["C_lambda"] = (f"not a constant factor: derived/printed depends on {deps}; "
-                           f"derived = {sp.sstr(derive().C_lambda)}; derived - printed = "
-                           f"{sp.sstr(cmp['C_lambda_diff'])}")
+        out["C_lambda"] = (
+            f"not a constant factor: derived/printed depends on {deps}; "
+            f"derived = {sp.sstr(derive().C_lambda)}; derived - printed = "
+            f"{sp.sstr(cmp['C_lambda_diff'])}"
+        )
     return out
 
 
@@ -276,26 +324,55 @@ STUDY = "rfrr_constants"
 CODE_MODULES = ("fasttransfer.proofs_check.rfrr_constants",)
 
 
-def store_constants(root, preset: str, *, psi_1: float, mu1_sq: float, target_mu1_sq: float,
-                    sigma_eps: float, dps: int = 40, recompute: bool = False, log=print):
+def store_constants(
+    root,
+    preset: str,
+    *,
+    psi_1: float,
+    mu1_sq: float,
+    target_mu1_sq: float,
+    sigma_eps: float,
+    dps: int = 40,
+    recompute: bool = False,
+    log=print,
+):
     """The results-store entry ROOT/rfrr_constants/<preset>/ with constants.json:
     {"values": constants(...), "symbolic": compare_symbolic() as text, "located":
     locate()}; reused when stored for this setting and code."""
     from fasttransfer import store
 
-    setting = {"psi_1": psi_1, "mu1_sq": mu1_sq, "target_mu1_sq": target_mu1_sq,
-               "sigma_eps": sigma_eps, "dps": dps}
+    setting = {
+        "psi_1": psi_1,
+        "mu1_sq": mu1_sq,
+        "target_mu1_sq": target_mu1_sq,
+        "sigma_eps": sigma_eps,
+        "dps": dps,
+    }
 
     def run(entry):
         log("sympy: C_eta, C_lambda from the fixed-point equations")
-        values = constants(psi_1=psi_1, mu1_sq=mu1_sq, target_mu1_sq=target_mu1_sq,
-                           sigma_eps=sigma_eps, dps=dps)
-        entry.write_json("constants.json", {
-            "values": values, "located": locate(),
-            "symbolic": {k: sp.sstr(v) for k, v in compare_symbolic().items()}})
+        values = constants(
+            psi_1=psi_1, mu1_sq=mu1_sq, target_mu1_sq=target_mu1_sq, sigma_eps=sigma_eps, dps=dps
+        )
+        entry.write_json(
+            "constants.json",
+            {
+                "values": values,
+                "located": locate(),
+                "symbolic": {k: sp.sstr(v) for k, v in compare_symbolic().items()},
+            },
+        )
 
-    return store.reuse_or_run(root, STUDY, preset, config=setting, modules=CODE_MODULES,
-                              run=run, recompute=recompute, log=log)
+    return store.reuse_or_run(
+        root,
+        STUDY,
+        preset,
+        config=setting,
+        modules=CODE_MODULES,
+        run=run,
+        recompute=recompute,
+        log=log,
+    )
 
 
 def main() -> int:
@@ -306,8 +383,9 @@ def main() -> int:
     for key, val in locate().items():
         print(f"{key}: {val}")
     s = PaperSetting()
-    c = constants(psi_1=s.psi_1, mu1_sq=s.mu1_sq, target_mu1_sq=s.target_mu1_sq,
-                  sigma_eps=s.sigma_eps)
+    c = constants(
+        psi_1=s.psi_1, mu1_sq=s.mu1_sq, target_mu1_sq=s.target_mu1_sq, sigma_eps=s.sigma_eps
+    )
     for key, val in c.items():
         print(f"{key:>22}: {val:.12g}")
     return 0

@@ -55,10 +55,10 @@ def de_lambda(kk, ee):
 def de_risk(kk, ee):
     """R(k, eps) = F1^2 B + (tau^2 + Fs^2) V + Fs^2 of the deterministic equivalent."""
     d1 = Z2 / (Z2 + kk) + 1 / kk
-    d2 = Z2 ** 2 / (Z2 + kk) ** 2
+    d2 = Z2**2 / (Z2 + kk) ** 2
     D = (1 - ee * d1) / (1 - ee * d2)
-    g = (ee * d1 ** 2 + d2 - 2 * ee * d1 * d2) / (PSI2 * (1 - ee * d2))
-    B = (kk ** 2 / (Z2 + kk) ** 2 * D + kk / (Z2 + kk) * (1 - D)) / (1 - g)
+    g = (ee * d1**2 + d2 - 2 * ee * d1 * d2) / (PSI2 * (1 - ee * d2))
+    B = (kk**2 / (Z2 + kk) ** 2 * D + kk / (Z2 + kk) * (1 - D)) / (1 - g)
     V = g / (1 - g)
     return F1S * B + NOISE2 * V + FS2
 
@@ -93,12 +93,13 @@ def kernel_quadratic_residual() -> sp.Expr:
     RFRR-FORMULAS.md, psi2 k^2 + (psi2 z2 - z2 - 1 - lam_bar psi2) k - z2 (1 + lam_bar psi2):
     0 when the two agree."""
     lhs = (de_lambda(K, 0) - LAM_BAR) * PSI2 * (Z2 + K)
-    quad = PSI2 * K ** 2 + (PSI2 * Z2 - Z2 - 1 - LAM_BAR * PSI2) * K - Z2 * (1 + LAM_BAR * PSI2)
+    quad = PSI2 * K**2 + (PSI2 * Z2 - Z2 - 1 - LAM_BAR * PSI2) * K - Z2 * (1 + LAM_BAR * PSI2)
     return sp.expand(sp.cancel(lhs - quad))
 
 
-def expansion_constants(*, psi2: float, F1: float, Fs: float, tau: float,
-                        zeta2=None, mus2=None, dps: int = 50) -> dict:
+def expansion_constants(
+    *, psi2: float, F1: float, Fs: float, tau: float, zeta2=None, mus2=None, dps: int = 50
+) -> dict:
     """Predicted limits of a psi1, b psi1 (log lam and lam), c psi1^2 at the kernel-limit
     optimum, evaluated in mpmath at `dps` digits (ReLU constants by default).
 
@@ -110,9 +111,13 @@ def expansion_constants(*, psi2: float, F1: float, Fs: float, tau: float,
     if zeta2 is None or mus2 is None:
         zeta2, mus2 = relu_constants()
     ex = symbolic_expansion()
-    subs = {Z2: sp.nsimplify(zeta2) if not isinstance(zeta2, sp.Expr) else zeta2,
-            PSI2: sp.nsimplify(psi2), F1S: sp.nsimplify(F1) ** 2,
-            NOISE2: sp.nsimplify(tau) ** 2 + sp.nsimplify(Fs) ** 2, FS2: sp.nsimplify(Fs) ** 2}
+    subs = {
+        Z2: sp.nsimplify(zeta2) if not isinstance(zeta2, sp.Expr) else zeta2,
+        PSI2: sp.nsimplify(psi2),
+        F1S: sp.nsimplify(F1) ** 2,
+        NOISE2: sp.nsimplify(tau) ** 2 + sp.nsimplify(Fs) ** 2,
+        FS2: sp.nsimplify(Fs) ** 2,
+    }
     # d/du = (L0 / L0') d/dk
     L0 = ex.L0.subs(subs)
     fac = L0 / sp.diff(L0, K)
@@ -131,21 +136,31 @@ def expansion_constants(*, psi2: float, F1: float, Fs: float, tau: float,
         bb = pp * zz - zz - 1
         kmin = (-bb + mpmath.sqrt(bb * bb + 4 * pp * zz)) / (2 * pp)
         # scan log(k - kmin) for a sign change of dR0/dk (interior minimum)
-        grid = [kmin + mpmath.e ** t for t in mpmath.linspace(-30, 10, 201)]
+        grid = [kmin + mpmath.e**t for t in mpmath.linspace(-30, 10, 201)]
         vals = [f(x) for x in grid]
         idx = [i for i in range(len(grid) - 1) if vals[i] < 0 <= vals[i + 1]]
         if not idx:
             raise ValueError("no interior minimum of R0 (boundary case lam* -> 0)")
         i = idx[0]
         kstar = mpmath.findroot(f, (grid[i], grid[i + 1]), solver="anderson")
-        ev = lambda e: sp.lambdify(K, e, "mpmath")(kstar)  # noqa: E731
-        lam_star = ev(L0) * (mus2 if not isinstance(mus2, sp.Expr) else mpmath.mpf(sp.N(mus2, dps + 5)))
+        ev = lambda e: sp.lambdify(K, e, "mpmath")(kstar)
+        lam_star = ev(L0) * (
+            mus2 if not isinstance(mus2, sp.Expr) else mpmath.mpf(sp.N(mus2, dps + 5))
+        )
         R1v, R1uv, R0uuv = ev(R1), ev(R1_u), ev(R0_uu)
-        return {"lam_star_inf": float(lam_star), "risk_star_inf": float(ev(R0)),
-                "R1": float(R1v), "a_psi": float(abs(R1v)),
-                "b_psi": float(abs(R1uv) / R0uuv), "b_lin_psi": float(lam_star * abs(R1uv) / R0uuv),
-                "c_psi2": float(R1uv ** 2 / (2 * R0uuv)), "R0_uu": float(R0uuv),
-                "R1_u": float(R1uv), "k_star": float(kstar), "interior": True}
+        return {
+            "lam_star_inf": float(lam_star),
+            "risk_star_inf": float(ev(R0)),
+            "R1": float(R1v),
+            "a_psi": float(abs(R1v)),
+            "b_psi": float(abs(R1uv) / R0uuv),
+            "b_lin_psi": float(lam_star * abs(R1uv) / R0uuv),
+            "c_psi2": float(R1uv**2 / (2 * R0uuv)),
+            "R0_uu": float(R0uuv),
+            "R1_u": float(R1uv),
+            "k_star": float(kstar),
+            "interior": True,
+        }
     finally:
         mpmath.mp.dps = old
 

@@ -30,11 +30,26 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 __all__ = [
-    "SymbolicResult", "Fact", "Bound", "uniform_gap", "minimisers", "locally_tight_gap",
-    "derive_upper_bound", "derive_lower_bound", "check_chain", "check_loss_gap",
-    "check_taylor_sandwich", "check_hp_gap", "check_exponent_conditions", "check_all",
-    "phi_inf_values", "perturbation_values", "measure_gaps", "random_families",
-    "inequality_slack", "tight_family",
+    "Bound",
+    "Fact",
+    "SymbolicResult",
+    "check_all",
+    "check_chain",
+    "check_exponent_conditions",
+    "check_hp_gap",
+    "check_loss_gap",
+    "check_taylor_sandwich",
+    "derive_lower_bound",
+    "derive_upper_bound",
+    "inequality_slack",
+    "locally_tight_gap",
+    "measure_gaps",
+    "minimisers",
+    "perturbation_values",
+    "phi_inf_values",
+    "random_families",
+    "tight_family",
+    "uniform_gap",
 ]
 
 # The objects of Proposition 1. NU is the bound variable of a "for every nu" assumption;
@@ -84,16 +99,20 @@ def uniform_gap(eps=EPS) -> tuple[Fact, ...]:
 
 def minimisers() -> tuple[Fact, ...]:
     """``nu_n`` minimises phi_n and ``nu*`` minimises phi_inf."""
-    return (Fact("nu_n minimises phi_n", PHI_N(NU_N) <= PHI_N(NU)),
-            Fact("nu* minimises phi_inf", PHI_INF(NU_STAR) <= PHI_INF(NU)))
+    return (
+        Fact("nu_n minimises phi_n", PHI_N(NU_N) <= PHI_N(NU)),
+        Fact("nu* minimises phi_inf", PHI_INF(NU_STAR) <= PHI_INF(NU)),
+    )
 
 
 def locally_tight_gap(c=C_LO, C=C_HI, abar=ABAR) -> tuple[Fact, ...]:
     """The paper's locally tight gap: ``c abar_n <= phi_n - phi_inf <= C abar_n`` near
     nu*(inf) (here: at the two points the proof uses)."""
     d = PHI_N(NU) - PHI_INF(NU)
-    return (Fact("phi_n - phi_inf >= c abar", c * abar <= d),
-            Fact("phi_n - phi_inf <= C abar", d <= C * abar))
+    return (
+        Fact("phi_n - phi_inf >= c abar", c * abar <= d),
+        Fact("phi_n - phi_inf <= C abar", d <= C * abar),
+    )
 
 
 # ----------------------------------------------------------------------------- certificates
@@ -147,12 +166,16 @@ def derive_upper_bound(target, facts, *, points=(NU_N, NU_STAR)) -> Bound:
     from scipy.optimize import linprog
 
     inst = _instances(facts, points)
-    values = sorted(set().union(*(g.atoms(AppliedUndef) for _, g in inst),
-                                sp.sympify(target).atoms(AppliedUndef)), key=str)
+    values = sorted(
+        set().union(
+            *(g.atoms(AppliedUndef) for _, g in inst), sp.sympify(target).atoms(AppliedUndef)
+        ),
+        key=str,
+    )
     dummies = {v: sp.Dummy(f"v{i}") for i, v in enumerate(values)}
     tgt = sp.expand(sp.sympify(target).xreplace(dummies))
     gs = [sp.expand(g.xreplace(dummies)) for _, g in inst]
-    for (name, _), g in zip(inst, gs):
+    for (name, _), g in zip(inst, gs, strict=False):
         if sp.Poly(g, *dummies.values()).total_degree() > 1:
             raise ValueError(f"fact {name!r} is not linear in the function values")
     if not gs:
@@ -169,12 +192,12 @@ def derive_upper_bound(target, facts, *, points=(NU_N, NU_STAR)) -> Bound:
     if res.status != 0:
         return Bound(None, reason=f"linear program: {res.message}")
     mult = [sp.Rational(Fraction(float(x)).limit_denominator(10**6)) for x in res.x]
-    value = sp.simplify((tgt + sum(m * g for m, g in zip(mult, gs))).subs(zero))
+    value = sp.simplify((tgt + sum(m * g for m, g in zip(mult, gs, strict=False))).subs(zero))
     # the certificate, re-verified exactly: target + sum lambda_i g_i - value == 0
-    residual = sp.expand(tgt + sum(m * g for m, g in zip(mult, gs)) - value)
+    residual = sp.expand(tgt + sum(m * g for m, g in zip(mult, gs, strict=False)) - value)
     if residual != 0 or any(m < 0 for m in mult) or value.free_symbols & set(zero):
         return Bound(None, reason="certificate failed exact re-verification")
-    cert = {name: m for (name, _), m in zip(inst, mult) if m != 0}
+    cert = {name: m for (name, _), m in zip(inst, mult, strict=False) if m != 0}
     return Bound(value, cert)
 
 
@@ -195,8 +218,13 @@ def _certificate_text(bound: Bound) -> sp.Expr:
     """The certificate as a sympy expression for the report: sum lambda_i [fact_i]."""
     if bound.value is None:
         return sp.Symbol(r"\text{not derivable}")
-    return sp.Add(*(m * sp.Symbol(rf"[\text{{{name.replace('_', chr(92) + '_')}}}]")
-                    for name, m in bound.certificate.items()), evaluate=False)
+    return sp.Add(
+        *(
+            m * sp.Symbol(rf"[\text{{{name.replace('_', chr(92) + '_')}}}]")
+            for name, m in bound.certificate.items()
+        ),
+        evaluate=False,
+    )
 
 
 # ----------------------------------------------------------------------------- checks
@@ -224,18 +252,27 @@ def check_chain(facts=None, *, claimed_c=2 * EPS, claimed_a=EPS) -> SymbolicResu
     a_up, a_down = derive_upper_bound(a_signed, facts), derive_upper_bound(-a_signed, facts)
     a_ok = a_up.value is not None and a_down.value is not None
     a_bound = sp.Max(a_up.value, a_down.value) if a_ok else None
-    claims_ok = (brackets_ok and a_ok and _implies(sp.sympify(claimed_c) - chain)
-                 and _implies(sp.sympify(claimed_a) - a_bound))
+    claims_ok = (
+        brackets_ok
+        and a_ok
+        and _implies(sp.sympify(claimed_c) - chain)
+        and _implies(sp.sympify(claimed_a) - a_bound)
+    )
     expressions = {"c_n telescoped": sp.Add(*brackets, evaluate=False)}
-    for i, (br, bd) in enumerate(zip(brackets, bounds), 1):
+    for i, (br, bd) in enumerate(zip(brackets, bounds, strict=False), 1):
         expressions[f"bracket {i} <= (derived)"] = bd.value if bd.value is not None else sp.nan
         expressions[f"bracket {i} certificate"] = _certificate_text(bd)
-    expressions.update({
-        "c_n bound (sum of brackets)": chain if chain is not None else sp.nan,
-        "tightest c_n bound from the facts": direct.value if direct.value is not None else sp.nan,
-        "a_n bound": a_bound if a_bound is not None else sp.nan,
-        "claimed c_n bound": sp.sympify(claimed_c), "claimed a_n bound": sp.sympify(claimed_a),
-    })
+    expressions.update(
+        {
+            "c_n bound (sum of brackets)": chain if chain is not None else sp.nan,
+            "tightest c_n bound from the facts": direct.value
+            if direct.value is not None
+            else sp.nan,
+            "a_n bound": a_bound if a_bound is not None else sp.nan,
+            "claimed c_n bound": sp.sympify(claimed_c),
+            "claimed a_n bound": sp.sympify(claimed_a),
+        }
+    )
     return SymbolicResult(
         name="chain",
         statement=r"a_n \le \varepsilon_n,\ c_n \le 2\varepsilon_n \text{ (three brackets)}",
@@ -256,23 +293,33 @@ def check_loss_gap(facts=None, *, claimed=(C_LO * ABAR, C_HI * ABAR)) -> Symboli
     a_signed = PHI_N(NU_N) - PHI_INF(NU_STAR)
     lo, hi = derive_lower_bound(a_signed, facts), derive_upper_bound(a_signed, facts)
     ok = lo.value is not None and hi.value is not None
-    theta_ok = ok and bool(sp.simplify(lo.value / ABAR).is_positive) \
+    theta_ok = (
+        ok
+        and bool(sp.simplify(lo.value / ABAR).is_positive)
         and not sp.simplify(lo.value / ABAR).has(ABAR)
-    ok = bool(ok and theta_ok and _implies(lo.value - sp.sympify(claimed[0]))
-              and _implies(sp.sympify(claimed[1]) - hi.value))
+    )
+    ok = bool(
+        ok
+        and theta_ok
+        and _implies(lo.value - sp.sympify(claimed[0]))
+        and _implies(sp.sympify(claimed[1]) - hi.value)
+    )
     return SymbolicResult(
         name="loss_gap",
         statement=r"c\,\bar a_n \le a_n \le C\,\bar a_n \ (a_n = \Theta(\bar a_n))",
-        expressions={"a_n >= (derived)": lo.value if lo.value is not None else sp.nan,
-                     "lower certificate": _certificate_text(lo),
-                     "a_n <= (derived)": hi.value if hi.value is not None else sp.nan,
-                     "upper certificate": _certificate_text(hi)},
+        expressions={
+            "a_n >= (derived)": lo.value if lo.value is not None else sp.nan,
+            "lower certificate": _certificate_text(lo),
+            "a_n <= (derived)": hi.value if hi.value is not None else sp.nan,
+            "upper certificate": _certificate_text(hi),
+        },
         ok=ok,
     )
 
 
-def check_taylor_sandwich(*, gradient=0, curvature=(MU, L),
-                          claimed=(MU / 2, L / 2)) -> SymbolicResult:
+def check_taylor_sandwich(
+    *, gradient=0, curvature=(MU, L), claimed=(MU / 2, L / 2)
+) -> SymbolicResult:
     """``c_n`` between ``k_lo b^2`` and ``k_hi b^2`` from Taylor's theorem with remainder.
 
     Assumptions (inputs): ``phi_inf'(nu*) = gradient`` (0 at an interior minimiser) and
@@ -294,8 +341,10 @@ def check_taylor_sandwich(*, gradient=0, curvature=(MU, L),
     f = sp.Function("phi_inf")
     remainder = sp.Integral((x - T) * sp.diff(f(T), T, 2), (T, xs, x))
     taylor_gap = f(x) - f(xs) - sp.diff(f(xs), xs) * (x - xs) - remainder
-    identity_ok = (sp.simplify(sp.diff(taylor_gap, x).doit()) == 0
-                   and sp.simplify(taylor_gap.subs(x, xs).doit()) == 0)
+    identity_ok = (
+        sp.simplify(sp.diff(taylor_gap, x).doit()) == 0
+        and sp.simplify(taylor_gap.subs(x, xs).doit()) == 0
+    )
     curv_lo, curv_hi = (sp.sympify(v) for v in curvature)
     claimed_lo, claimed_hi = (sp.sympify(v) for v in claimed)
     weight0 = remainder.function / sp.diff(f(T), T, 2)  # (x - t), read off the remainder
@@ -308,8 +357,11 @@ def check_taylor_sandwich(*, gradient=0, curvature=(MU, L),
         lo_t, hi_t = (xs, xb) if sign > 0 else (xb, xs)
         w = w if sign > 0 else -w  # flipping the limits flips the weight's sign
         linear = sp.Poly(w, T).degree() <= 1
-        weights_ok &= bool(linear and sp.simplify(w.subs(T, lo_t)).is_nonnegative
-                           and sp.simplify(w.subs(T, hi_t)).is_nonnegative)
+        weights_ok &= bool(
+            linear
+            and sp.simplify(w.subs(T, lo_t)).is_nonnegative
+            and sp.simplify(w.subs(T, hi_t)).is_nonnegative
+        )
         first = sp.sympify(gradient) * (xb - xs)
         lower = sp.simplify(first + sp.integrate(w * curv_lo, (T, lo_t, hi_t)))
         upper = sp.simplify(first + sp.integrate(w * curv_hi, (T, lo_t, hi_t)))
@@ -325,16 +377,21 @@ def check_taylor_sandwich(*, gradient=0, curvature=(MU, L),
     return SymbolicResult(
         name="taylor_sandwich",
         statement=r"k_{lo} b_n^2 \le c_n \le k_{hi} b_n^2,\ "
-                  r"(k_{lo}, k_{hi}) = (\mu/2, L/2) \text{ derived}",
-        expressions={"taylor remainder R": remainder, **sides,
-                     "k_lo = lim lower/b^2": klo, "k_hi = lim upper/b^2": khi,
-                     "claimed (k_lo, k_hi)": sp.Tuple(claimed_lo, claimed_hi)},
+        r"(k_{lo}, k_{hi}) = (\mu/2, L/2) \text{ derived}",
+        expressions={
+            "taylor remainder R": remainder,
+            **sides,
+            "k_lo = lim lower/b^2": klo,
+            "k_hi = lim upper/b^2": khi,
+            "claimed (k_lo, k_hi)": sp.Tuple(claimed_lo, claimed_hi),
+        },
         ok=bool(identity_ok and weights_ok and theta_ok and claims_ok),
     )
 
 
-def check_hp_gap(*, chain_bound=2 * EPS, k_lo=MU / 2,
-                 claimed=2 * sp.sqrt(EPS / MU)) -> SymbolicResult:
+def check_hp_gap(
+    *, chain_bound=2 * EPS, k_lo=MU / 2, claimed=2 * sp.sqrt(EPS / MU)
+) -> SymbolicResult:
     """``b_n <= 2 sqrt(eps_n/mu)`` from ``k_lo b_n^2 <= c_n <= chain_bound``.
 
     The inputs are the two derived facts (:func:`check_all` passes the outputs of
@@ -342,23 +399,32 @@ def check_hp_gap(*, chain_bound=2 * EPS, k_lo=MU / 2,
     ``k_lo b^2 <= chain_bound`` for b > 0 and ``ok`` asks that the solution set be a
     bounded interval (0, b_max] with ``b_max <= claimed``.
     """
-    sol = sp.solve_univariate_inequality(sp.sympify(k_lo) * B**2 <= sp.sympify(chain_bound),
-                                         B, relational=False)
+    sol = sp.solve_univariate_inequality(
+        sp.sympify(k_lo) * B**2 <= sp.sympify(chain_bound), B, relational=False
+    )
     # b > 0 is declared, so the solution set's supremum is b_max (oo when unbounded)
     b_max = sol.sup if isinstance(sol, sp.Interval) and sol.sup.is_positive else sp.oo
     ok = bool(b_max.is_finite and _implies(sp.sympify(claimed) - b_max))
     return SymbolicResult(
         name="hp_gap",
         statement=r"b_n \le 2\sqrt{\varepsilon_n/\mu}",
-        expressions={"solution set of k_lo b^2 <= c_n bound": sol, "b_n bound (derived)": b_max,
-                     "claimed": sp.sympify(claimed)},
+        expressions={
+            "solution set of k_lo b^2 <= c_n bound": sol,
+            "b_n bound (derived)": b_max,
+            "claimed": sp.sympify(claimed),
+        },
         ok=ok,
     )
 
 
-def check_exponent_conditions(*, k_lo=MU / 2, k_hi=L / 2, chain_bound=2 * EPS,
-                              loss_gap_lower=C_LO * ABAR,
-                              claimed_threshold=ALPHA / 2) -> SymbolicResult:
+def check_exponent_conditions(
+    *,
+    k_lo=MU / 2,
+    k_hi=L / 2,
+    chain_bound=2 * EPS,
+    loss_gap_lower=C_LO * ABAR,
+    claimed_threshold=ALPHA / 2,
+) -> SymbolicResult:
     """Rates: ``a_n = A n^-alpha``, ``b_n = B n^-beta``. From the derived sandwich
     ``k_lo b^2 <= c <= k_hi b^2``:
 
@@ -386,42 +452,62 @@ def check_exponent_conditions(*, k_lo=MU / 2, k_hi=L / 2, chain_bound=2 * EPS,
         return sp.limit(sp.expand_log(sp.log(expr), force=True) / sp.log(n), n, sp.oo)
 
     ex_lo, ex_hi = rate(k_lo * b**2), rate(k_hi * b**2)
-    theta_ok = bool(ex_lo is not sp.nan and ex_hi is not sp.nan
-                    and sp.simplify(ex_lo + 2 * BETA) == 0 and sp.simplify(ex_hi + 2 * BETA) == 0)
+    theta_ok = bool(
+        ex_lo is not sp.nan
+        and ex_hi is not sp.nan
+        and sp.simplify(ex_lo + 2 * BETA) == 0
+        and sp.simplify(ex_hi + 2 * BETA) == 0
+    )
     ratio_exponent = sp.simplify(ex_hi - rate(a)) if theta_ok else sp.nan
     roots = sp.solve(sp.Eq(ratio_exponent, 0), BETA) if theta_ok else []
     threshold = roots[0] if len(roots) == 1 else sp.nan
     limits_ok = False
     lims = {}
     if threshold is not sp.nan:
-        lims = {"fast": sp.limit((k_hi * b**2 / a).subs(BETA, threshold + d), n, sp.oo),
-                "weak": sp.limit((k_lo * b**2 / a).subs(BETA, threshold), n, sp.oo),
-                "none": sp.limit((k_lo * b**2 / a).subs(BETA, threshold - d), n, sp.oo)}
-        limits_ok = bool(lims["fast"] == 0 and lims["weak"].is_positive
-                         and lims["weak"].is_finite and lims["none"] == sp.oo)
+        lims = {
+            "fast": sp.limit((k_hi * b**2 / a).subs(BETA, threshold + d), n, sp.oo),
+            "weak": sp.limit((k_lo * b**2 / a).subs(BETA, threshold), n, sp.oo),
+            "none": sp.limit((k_lo * b**2 / a).subs(BETA, threshold - d), n, sp.oo),
+        }
+        limits_ok = bool(
+            lims["fast"] == 0
+            and lims["weak"].is_positive
+            and lims["weak"].is_finite
+            and lims["none"] == sp.oo
+        )
     # beta >= the threshold: the chain and the sandwich bound b_n by a power of a_n
     a_sym = sp.Symbol("a_n", positive=True)
     eps_of_a = sp.solve(sp.Eq(sp.sympify(loss_gap_lower), a_sym), ABAR)
-    b_bound = (sp.sqrt(sp.sympify(chain_bound).subs(EPS, eps_of_a[0]) / k_lo).subs(a_sym, a)
-               if len(eps_of_a) == 1 and k_lo.is_positive else sp.oo)
+    b_bound = (
+        sp.sqrt(sp.sympify(chain_bound).subs(EPS, eps_of_a[0]) / k_lo).subs(a_sym, a)
+        if len(eps_of_a) == 1 and k_lo.is_positive
+        else sp.oo
+    )
     b_exp = rate(b_bound) if b_bound is not sp.oo else sp.nan
     min_beta = -b_exp if b_exp is not sp.nan else sp.nan
-    floor_ok = bool(min_beta is not sp.nan and threshold is not sp.nan
-                    and sp.simplify(min_beta - threshold) == 0)
-    claim_ok = bool(threshold is not sp.nan
-                    and sp.simplify(sp.sympify(claimed_threshold) - threshold) == 0)
+    floor_ok = bool(
+        min_beta is not sp.nan
+        and threshold is not sp.nan
+        and sp.simplify(min_beta - threshold) == 0
+    )
+    claim_ok = bool(
+        threshold is not sp.nan and sp.simplify(sp.sympify(claimed_threshold) - threshold) == 0
+    )
     return SymbolicResult(
         name="exponent_conditions",
         statement=r"c_n = \Theta(n^{-2\beta}) = o(n^{-\alpha}) \iff \beta > \alpha/2;\ "
-                  r"\beta < \alpha/2 \text{ impossible}",
-        expressions={"exponent of c_n (both bounds)": sp.Tuple(ex_lo, ex_hi),
-                     "exponent of c_n / a_n": ratio_exponent,
-                     "threshold beta (derived)": threshold,
-                     "claimed threshold": sp.sympify(claimed_threshold),
-                     "lim c/a, beta = threshold + d": lims.get("fast", sp.nan),
-                     "lim c/a, beta = threshold": lims.get("weak", sp.nan),
-                     "lim c/a, beta = threshold - d": lims.get("none", sp.nan),
-                     "b_n bound in a_n": b_bound, "smallest beta allowed": min_beta},
+        r"\beta < \alpha/2 \text{ impossible}",
+        expressions={
+            "exponent of c_n (both bounds)": sp.Tuple(ex_lo, ex_hi),
+            "exponent of c_n / a_n": ratio_exponent,
+            "threshold beta (derived)": threshold,
+            "claimed threshold": sp.sympify(claimed_threshold),
+            "lim c/a, beta = threshold + d": lims.get("fast", sp.nan),
+            "lim c/a, beta = threshold": lims.get("weak", sp.nan),
+            "lim c/a, beta = threshold - d": lims.get("none", sp.nan),
+            "b_n bound in a_n": b_bound,
+            "smallest beta allowed": min_beta,
+        },
         ok=bool(theta_ok and limits_ok and floor_ok and claim_ok),
     )
 
@@ -434,17 +520,24 @@ def check_all() -> list[SymbolicResult]:
     gap = check_loss_gap()
     taylor = check_taylor_sandwich()
     c_bound = chain.expressions["c_n bound (sum of brackets)"]
-    k_lo, k_hi = taylor.expressions["k_lo = lim lower/b^2"], taylor.expressions["k_hi = lim upper/b^2"]
+    k_lo, k_hi = (
+        taylor.expressions["k_lo = lim lower/b^2"],
+        taylor.expressions["k_hi = lim upper/b^2"],
+    )
     hp = check_hp_gap(chain_bound=c_bound, k_lo=k_lo)
-    exps = check_exponent_conditions(k_lo=k_lo, k_hi=k_hi, chain_bound=c_bound,
-                                     loss_gap_lower=gap.expressions["a_n >= (derived)"])
+    exps = check_exponent_conditions(
+        k_lo=k_lo,
+        k_hi=k_hi,
+        chain_bound=c_bound,
+        loss_gap_lower=gap.expressions["a_n >= (derived)"],
+    )
     return [chain, gap, taylor, hp, exps]
 
 
 # =============================================================================
 # Numeric companion: random families phi_n = phi_inf + perturbation (numpy, float64)
 # =============================================================================
-import numpy as np  # noqa: E402  (numeric half of the module; sympy above)
+import numpy as np
 
 
 def phi_inf_values(x, mu, L, w):
@@ -475,8 +568,7 @@ def perturbation_values(x, eps, coef, freq, phase):
     return eps[..., None] * (waves @ coef[..., :, None])[..., 0] / norm[..., None]
 
 
-def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001,
-                 refine_steps=60):
+def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001, refine_steps=60):
     """a_n, b_n, c_n of ``phi_n = phi_inf + perturbation`` (phi_inf* = 0, nu* = 0).
 
     Batched over the leading shape S of ``mu, L, w, eps`` (each (S...,)) and of
@@ -494,11 +586,12 @@ def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001,
     radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), eps.shape)
     unit = np.linspace(-1.0, 1.0, 2 * (points // 2) + 1)  # odd: 0 is a grid point
     x = radius[..., None] * unit  # (S..., G)
-    expand = (lambda v: v[..., None])
+    expand = lambda v: v[..., None]
 
     def phi_n(xx):
-        return (phi_inf_values(xx, expand(mu), expand(L), expand(w))
-                + perturbation_values(xx, eps, coef, freq, phase))
+        return phi_inf_values(xx, expand(mu), expand(L), expand(w)) + perturbation_values(
+            xx, eps, coef, freq, phase
+        )
 
     values = phi_n(x)
     i = np.argmin(values, axis=-1)
@@ -517,19 +610,32 @@ def measure_gaps(mu, L, w, eps, coef, freq, phase, *, radius=None, points=4001,
     better = f_ref < f_best
     x_n = np.where(better, x_ref, x_best)
     f_n = np.where(better, f_ref, f_best)
-    return {"a": np.abs(f_n), "b": np.abs(x_n), "c": phi_inf_values(x_n, mu, L, w),
-            "eps": eps, "mu": mu, "L": L}
+    return {
+        "a": np.abs(f_n),
+        "b": np.abs(x_n),
+        "c": phi_inf_values(x_n, mu, L, w),
+        "eps": eps,
+        "mu": mu,
+        "L": L,
+    }
 
 
-def random_families(rng: np.random.Generator, families: int, widths, *, alpha=0.5,
-                    components: int = 4, chunk: int = 48):
+def random_families(
+    rng: np.random.Generator,
+    families: int,
+    widths,
+    *,
+    alpha=0.5,
+    components: int = 4,
+    chunk: int = 48,
+):
     """Random Proposition 1 families evaluated at ``widths``: per family mu ~ logU(0.1, 10),
     L/mu ~ logU(1, 20), w ~ logU(0.1, 3), eps_n = E0 n^-alpha (E0 ~ logU(0.01, 1)), and
     per (family, width) a random cosine perturbation (``components`` terms, frequencies
     logU(0.3, 30)). Returns :func:`measure_gaps` arrays of shape (families, widths)."""
     widths = np.asarray(widths, dtype=np.float64)
     F, W, J = families, widths.size, components
-    logu = (lambda lo, hi, size: np.exp(rng.uniform(np.log(lo), np.log(hi), size)))
+    logu = lambda lo, hi, size: np.exp(rng.uniform(np.log(lo), np.log(hi), size))
     mu = logu(0.1, 10.0, (F, 1)) * np.ones((1, W))
     L = mu * logu(1.0, 20.0, (F, 1))
     w = logu(0.1, 3.0, (F, 1)) * np.ones((1, W))
@@ -538,9 +644,18 @@ def random_families(rng: np.random.Generator, families: int, widths, *, alpha=0.
     freq = logu(0.3, 30.0, (F, W, J))
     phase = rng.uniform(0.0, 2.0 * np.pi, (F, W, J))
     # chunks of families bound the (chunk, W, grid, J) cosine table to ~50 MB
-    parts = [measure_gaps(mu[i:i + chunk], L[i:i + chunk], w[i:i + chunk], eps[i:i + chunk],
-                          coef[i:i + chunk], freq[i:i + chunk], phase[i:i + chunk])
-             for i in range(0, F, chunk)]
+    parts = [
+        measure_gaps(
+            mu[i : i + chunk],
+            L[i : i + chunk],
+            w[i : i + chunk],
+            eps[i : i + chunk],
+            coef[i : i + chunk],
+            freq[i : i + chunk],
+            phase[i : i + chunk],
+        )
+        for i in range(0, F, chunk)
+    ]
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
@@ -598,5 +713,11 @@ def tight_family(widths, *, mu=1.0, alpha=0.5, E0=1.0, shape=1.0, points=20001):
     i = np.argmin(vals, axis=1)
     rows = np.arange(widths.size)
     x_n, f_n = x[rows, i], vals[rows, i]
-    return {"a": np.abs(f_n), "b": np.abs(x_n), "c": 0.5 * mu * x_n**2, "eps": eps,
-            "mu": np.full_like(eps, mu), "L": np.full_like(eps, mu)}
+    return {
+        "a": np.abs(f_n),
+        "b": np.abs(x_n),
+        "c": 0.5 * mu * x_n**2,
+        "eps": eps,
+        "mu": np.full_like(eps, mu),
+        "L": np.full_like(eps, mu),
+    }

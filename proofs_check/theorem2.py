@@ -24,9 +24,15 @@ import sympy as sp
 from fasttransfer.proofs_check.theorem1 import SymbolicResult
 
 __all__ = [
-    "two_term_exponent", "check_direct_exponent", "check_transfer_exponent",
-    "check_correction_exponent", "check_useful_iff", "check_width_exponents",
-    "derived_width_exponents", "check_all", "SYMBOLS",
+    "SYMBOLS",
+    "check_all",
+    "check_correction_exponent",
+    "check_direct_exponent",
+    "check_transfer_exponent",
+    "check_useful_iff",
+    "check_width_exponents",
+    "derived_width_exponents",
+    "two_term_exponent",
 ]
 
 alpha, beta, r, h = sp.symbols("alpha beta r h", positive=True)
@@ -51,8 +57,9 @@ def two_term_exponent(c1, p1, c2, p2, r) -> tuple[sp.Expr, dict]:
     # stationary_u = -p1 c1 e^(-p1 u) + r p2 c2 e^(-p2 v) = 0: the balance condition
     term1, term2 = p1 * c1 * sp.exp(-p1 * u), r * p2 * c2 * sp.exp(-p2 * v)
     balance_ok = sp.simplify(stationary_u - (term2 - term1)) == 0
-    log_balance = sp.Eq(sp.expand_log(sp.log(term1), force=True),
-                        sp.expand_log(sp.log(term2), force=True))
+    log_balance = sp.Eq(
+        sp.expand_log(sp.log(term1), force=True), sp.expand_log(sp.log(term2), force=True)
+    )
     sol = sp.solve([log_balance, sp.Eq(v + r * u, s)], [u, v], dict=True)[0]
     E_star = (c1 * sp.exp(-p1 * u) + c2 * sp.exp(-p2 * v)).subs(sol)
     e = sp.simplify(-sp.diff(sp.log(E_star), s))
@@ -71,9 +78,12 @@ def check_direct_exponent() -> SymbolicResult:
     return SymbolicResult(
         name="direct_exponent",
         statement=r"E_D^*(F) \sim F^{-\alpha/(r + \alpha h/2)} = F^{-2\alpha/(h\alpha + 2r)}",
-        expressions={"stationarity (balance)": parts["balance"],
-                     "log n*(log C)": sp.simplify(parts["u*"]),
-                     "derived e_D": e, "closed form (SPEC)": reference},
+        expressions={
+            "stationarity (balance)": parts["balance"],
+            "log n*(log C)": sp.simplify(parts["u*"]),
+            "derived e_D": e,
+            "closed form (SPEC)": reference,
+        },
         ok=ok,
     )
 
@@ -92,32 +102,44 @@ def check_transfer_exponent() -> SymbolicResult:
        d > 0): both limits equal ``-min(e1, e2)``.
     """
     Pw = sp.symbols("P", positive=True)
-    e1 = sp.simplify(-sp.diff(sp.log(A * (Pw ** (1 / r)) ** (-alpha)).expand(force=True),
-                              Pw) * Pw)  # a_n as a power of its cost P = n^r
+    e1 = sp.simplify(
+        -sp.diff(sp.log(A * (Pw ** (1 / r)) ** (-alpha)).expand(force=True), Pw) * Pw
+    )  # a_n as a power of its cost P = n^r
     e2, parts = two_term_exponent(Bc, 2 * beta, G, 2 / h, r)
     C, d, k1, k2, x = sp.symbols("C d k_1 k_2 x", positive=True)
     cases_ok = []
     for lo, hi in ((x, x + d), (x, x), (x + d, x)):  # (e1, e2) orderings
-        lower = [sp.limit(sp.log(k1 * C ** (-lo)) / sp.log(C), C, sp.oo),
-                 sp.limit(sp.log(k2 * C ** (-hi)) / sp.log(C), C, sp.oo)]
+        lower = [
+            sp.limit(sp.log(k1 * C ** (-lo)) / sp.log(C), C, sp.oo),
+            sp.limit(sp.log(k2 * C ** (-hi)) / sp.log(C), C, sp.oo),
+        ]
         lower_exp = sp.Max(*lower)  # log max(t1, t2) / log C -> max of the limits
         upper = k1 * (C / 2) ** (-lo) + k2 * (C / 2) ** (-hi)
         upper_exp = sp.limit(sp.log(upper) / sp.log(C), C, sp.oo)
-        cases_ok.append(sp.simplify(lower_exp - upper_exp) == 0
-                        and sp.simplify(upper_exp + sp.Min(lo, hi)) == 0)
+        cases_ok.append(
+            sp.simplify(lower_exp - upper_exp) == 0 and sp.simplify(upper_exp + sp.Min(lo, hi)) == 0
+        )
     derived = sp.Min(e1, e2)
     reference = sp.Min(alpha / r, 2 * beta / (r + beta * h))
-    ok = bool(all(cases_ok) and e2 is not sp.nan
-              and sp.simplify(e1 - alpha / r) == 0
-              and sp.simplify(e2 - 2 * beta / (r + beta * h)) == 0)
+    ok = bool(
+        all(cases_ok)
+        and e2 is not sp.nan
+        and sp.simplify(e1 - alpha / r) == 0
+        and sp.simplify(e2 - 2 * beta / (r + beta * h)) == 0
+    )
     return SymbolicResult(
         name="transfer_exponent",
         statement=r"E_T^*(F) \sim F^{-\min(\alpha/r,\ 2\beta/(h\beta + r))}",
-        expressions={"final-run exponent e_1": e1, "proxy-search exponent e_2": e2,
-                     "proxy balance": parts["balance"],
-                     "derived e_T": derived, "closed form (SPEC)": reference,
-                     "final run binds iff e_2 - e_1 > 0, numerator":
-                         sp.factor(sp.numer(sp.together(e2 - e1)))},
+        expressions={
+            "final-run exponent e_1": e1,
+            "proxy-search exponent e_2": e2,
+            "proxy balance": parts["balance"],
+            "derived e_T": derived,
+            "closed form (SPEC)": reference,
+            "final run binds iff e_2 - e_1 > 0, numerator": sp.factor(
+                sp.numer(sp.together(e2 - e1))
+            ),
+        },
         ok=ok,
     )
 
@@ -172,16 +194,21 @@ def check_useful_iff() -> SymbolicResult:
     gap_proxy = sp.together(e2 - eD)
     num, den = sp.fraction(gap_proxy)
     num = sp.factor(num)
-    ok = bool(gap_final.is_positive
-              and den.is_positive
-              and _positive_constant(sp.simplify(num / (r * (2 * beta - alpha))))
-              and sp.simplify(e2.subs(beta, alpha / 2) - eD) == 0)
+    ok = bool(
+        gap_final.is_positive
+        and den.is_positive
+        and _positive_constant(sp.simplify(num / (r * (2 * beta - alpha))))
+        and sp.simplify(e2.subs(beta, alpha / 2) - eD) == 0
+    )
     return SymbolicResult(
         name="useful_iff",
         statement=r"e_T > e_D \iff \beta > \alpha/2",
-        expressions={"e_1 - e_D": gap_final, "e_2 - e_D": sp.factor(gap_proxy),
-                     "numerator of e_2 - e_D": num,
-                     "e_2 at beta = alpha/2": sp.simplify(e2.subs(beta, alpha / 2))},
+        expressions={
+            "e_1 - e_D": gap_final,
+            "e_2 - e_D": sp.factor(gap_proxy),
+            "numerator of e_2 - e_D": num,
+            "e_2 at beta = alpha/2": sp.simplify(e2.subs(beta, alpha / 2)),
+        },
         ok=ok,
     )
 
@@ -221,22 +248,33 @@ def check_width_exponents() -> SymbolicResult:
     cond_final = _sign_matches(dq_final - 1, e1s - e2s)
     cond_proxy = _sign_matches(dp_proxy - 1, e2s - e1s)
     e_vals = {e1s: alpha / r, e2s: 2 * beta / (r + beta * h)}
-    final = {"proxy": sp.simplify((m_in_share * dq_final).subs(e_vals)),
-             "target": sp.simplify(sp.diff(s_ / r, s_))}
+    final = {
+        "proxy": sp.simplify((m_in_share * dq_final).subs(e_vals)),
+        "target": sp.simplify(sp.diff(s_ / r, s_)),
+    }
     proxy_b = {"proxy": m_in_share, "target": sp.simplify((dp_proxy / r).subs(e_vals))}
     gap = sp.factor(sp.numer(sp.together(proxy_b["proxy"] - proxy_b["target"])))
     cap_threshold = sp.solve(sp.Eq(gap, 0), alpha)
     capped = {"proxy": m_in_share, "target": m_in_share}  # m = n: same two-term problem
     paper = {"direct": 2 / (h * alpha + 2 * r), "proxy": 1 / (h * beta + r), "target": 1 / r}
     tie = {beta: sp.solve(sp.Eq(alpha / r, 2 * beta / (r + beta * h)), beta)[0]}
-    tie_ok = all(sp.simplify((branch[k] - paper[k]).subs(tie)) == 0
-                 for branch in (final, proxy_b) for k in ("proxy", "target"))
-    ok = bool(m_in_share is not sp.nan and len(cap_threshold) == 1 and cond_final and cond_proxy
-              and sp.simplify(n_direct - paper["direct"]) == 0 and tie_ok)
+    tie_ok = all(
+        sp.simplify((branch[k] - paper[k]).subs(tie)) == 0
+        for branch in (final, proxy_b)
+        for k in ("proxy", "target")
+    )
+    ok = bool(
+        m_in_share is not sp.nan
+        and len(cap_threshold) == 1
+        and cond_final
+        and cond_proxy
+        and sp.simplify(n_direct - paper["direct"]) == 0
+        and tie_ok
+    )
     return SymbolicResult(
         name="width_exponents",
         statement=r"n^*_D \sim F^{2/(h\alpha + 2r)};\ \text{transfer: proxy} \sim "
-                  r"F^{1/(h\beta + r)},\ \text{target} \sim F^{1/r} \text{ at the tie}",
+        r"F^{1/(h\beta + r)},\ \text{target} \sim F^{1/r} \text{ at the tie}",
         expressions={
             "direct width (derived)": n_direct,
             "proxy width within its share Q": m_in_share,
@@ -250,9 +288,14 @@ def check_width_exponents() -> SymbolicResult:
             "proxy search binds: target width": proxy_b["target"],
             "proxy outgrows the target iff alpha >": cap_threshold[0] if cap_threshold else sp.nan,
             "capped (m = n): both widths": capped["proxy"],
-            "paper: proxy width": paper["proxy"], "paper: target width": paper["target"],
-            "final run binds: proxy minus paper": sp.factor(sp.simplify(final["proxy"] - paper["proxy"])),
-            "proxy search binds: target minus paper": sp.factor(sp.simplify(proxy_b["target"] - paper["target"])),
+            "paper: proxy width": paper["proxy"],
+            "paper: target width": paper["target"],
+            "final run binds: proxy minus paper": sp.factor(
+                sp.simplify(final["proxy"] - paper["proxy"])
+            ),
+            "proxy search binds: target minus paper": sp.factor(
+                sp.simplify(proxy_b["target"] - paper["target"])
+            ),
         },
         ok=ok,
     )
@@ -263,13 +306,15 @@ def _width_functions() -> dict:
     """The derived width expressions of :func:`check_width_exponents`, lambdified."""
     ex = check_width_exponents().expressions
     args = [alpha, beta, r, h]
-    names = {"direct": "direct width (derived)",
-             "final_proxy": "final run binds: proxy width",
-             "final_target": "final run binds: target width",
-             "proxy_proxy": "proxy search binds: proxy width",
-             "proxy_target": "proxy search binds: target width",
-             "cap": "proxy outgrows the target iff alpha >",
-             "capped": "capped (m = n): both widths"}
+    names = {
+        "direct": "direct width (derived)",
+        "final_proxy": "final run binds: proxy width",
+        "final_target": "final run binds: target width",
+        "proxy_proxy": "proxy search binds: proxy width",
+        "proxy_target": "proxy search binds: target width",
+        "cap": "proxy outgrows the target iff alpha >",
+        "capped": "capped (m = n): both widths",
+    }
     return {k: sp.lambdify(args, ex[v], "math") for k, v in names.items()}
 
 
@@ -288,10 +333,19 @@ def derived_width_exponents(alpha_, beta_, r_, h_) -> dict:
     else:
         regime = "proxy search binds" if e1 > e2 else "tie"
         p, t = f["proxy_proxy"](*x), f["proxy_target"](*x)
-    return {"direct": float(f["direct"](*x)), "proxy": float(p), "target": float(t),
-            "regime": regime}
+    return {
+        "direct": float(f["direct"](*x)),
+        "proxy": float(p),
+        "target": float(t),
+        "regime": regime,
+    }
 
 
 def check_all() -> list[SymbolicResult]:
-    return [check_direct_exponent(), check_transfer_exponent(), check_correction_exponent(),
-            check_useful_iff(), check_width_exponents()]
+    return [
+        check_direct_exponent(),
+        check_transfer_exponent(),
+        check_correction_exponent(),
+        check_useful_iff(),
+        check_width_exponents(),
+    ]

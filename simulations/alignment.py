@@ -56,16 +56,16 @@ from fasttransfer.errors import InputError
 
 __all__ = [
     "alignment_eigenvalues",
-    "alignment_eigenvectors",
-    "transposed",
-    "eigenvalues_on_host",
-    "spectra_on_host",
-    "oriented",
     "alignment_eigenvalues_batched",
+    "alignment_eigenvectors",
     "alignment_matrix",
-    "topk_change",
-    "split_topk",
+    "eigenvalues_on_host",
+    "oriented",
+    "spectra_on_host",
     "spectrum_flops",
+    "split_topk",
+    "topk_change",
+    "transposed",
 ]
 
 _SIDES = ("in", "out", "auto")
@@ -221,12 +221,12 @@ def _host_spectra(layout: tuple, k_max: int, flat):
     non-finite entry is not handed to LAPACK (a diverged run); its row is NaN."""
     flat = np.asarray(flat)
     batch = flat.shape[:-1]
-    out = np.full(batch + (len(layout), k_max + 1), np.nan, flat.dtype)
+    out = np.full((*batch, len(layout), k_max + 1), np.nan, flat.dtype)
     for idx in np.ndindex(batch):
         row, at = flat[idx], 0
         for i, block in enumerate(layout):
             size = block[1] ** 2 if block[0] == "M" else 2 * block[1] * block[2]
-            x, at = row[at:at + size], at + size
+            x, at = row[at : at + size], at + size
             if not np.isfinite(x).all():
                 continue
             if block[0] == "M":
@@ -236,8 +236,8 @@ def _host_spectra(layout: tuple, k_max: int, flat):
                 G, dW = x.reshape(2, block[1], block[2])
                 lam = _eigs_oriented(G, dW, np)
             top, rest = split_topk(lam, k_max)
-            out[idx + (i, slice(None, k_max))] = top
-            out[idx + (i, k_max)] = rest
+            out[(*idx, i, slice(None, k_max))] = top
+            out[(*idx, i, k_max)] = rest
     return out
 
 
@@ -253,7 +253,7 @@ def eigenvalues_on_host(G, dW):
 
     m, n = G.shape[-2:]
     r = 2 if _closed_form(m, n) else min(n, 2 * m)
-    out = jax.ShapeDtypeStruct(G.shape[:-2] + (r,), G.dtype)
+    out = jax.ShapeDtypeStruct((*G.shape[:-2], r), G.dtype)
     return jax.pure_callback(_host_eigs, out, G, dW, vmap_method="broadcast_all")
 
 
@@ -288,19 +288,24 @@ def spectra_on_host(pairs, k_max: int):
             tops[i] = jnp.where(ok[..., None], top, jnp.nan)
             rests[i] = jnp.where(ok, rest, jnp.nan)
         elif _dense(m, n):
-            parts.append(_small_matrix(G, dW, jnp).reshape(batch + (n * n,)))
+            parts.append(_small_matrix(G, dW, jnp).reshape((*batch, n * n)))
             layout.append(("M", n))
             on_host.append(i)
         else:
-            parts.append(jnp.concatenate([G.reshape(batch + (m * n,)),
-                                          dW.reshape(batch + (m * n,))], axis=-1))
+            parts.append(
+                jnp.concatenate([G.reshape((*batch, m * n)), dW.reshape((*batch, m * n))], axis=-1)
+            )
             layout.append(("GdW", m, n))
             on_host.append(i)
     if on_host:
         flat = parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-1)
-        shape = jax.ShapeDtypeStruct(batch + (len(on_host), k_max + 1), dtype)
-        res = jax.pure_callback(functools.partial(_host_spectra, tuple(layout), int(k_max)),
-                                shape, flat, vmap_method="broadcast_all")
+        shape = jax.ShapeDtypeStruct((*batch, len(on_host), k_max + 1), dtype)
+        res = jax.pure_callback(
+            functools.partial(_host_spectra, tuple(layout), int(k_max)),
+            shape,
+            flat,
+            vmap_method="broadcast_all",
+        )
         for j, i in enumerate(on_host):
             tops[i], rests[i] = res[..., j, :k_max], res[..., j, k_max]
     return jnp.stack(tops, axis=-2), jnp.stack(rests, axis=-1)
@@ -325,9 +330,9 @@ def spectrum_flops(m: int, n: int) -> tuple[float, float]:
     if _closed_form(m, n):
         return 6.0 * n, 0.0
     if _dense(m, n):
-        return 2.0 * m * n * n, 4.0 / 3.0 * n ** 3
+        return 2.0 * m * n * n, 4.0 / 3.0 * n**3
     r = 2 * m
-    return 0.0, 2.0 * r * r * (n - r / 3.0) + 8.0 * m ** 3 + 4.0 / 3.0 * r ** 3
+    return 0.0, 2.0 * r * r * (n - r / 3.0) + 8.0 * m**3 + 4.0 / 3.0 * r**3
 
 
 def oriented(G, dW, *, side: str = "in"):

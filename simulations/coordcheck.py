@@ -35,8 +35,8 @@ random numbers: the width trend is not blurred by data noise); the probe batch i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -76,8 +76,10 @@ class CoordCheckConfig:
         if self.steps < 1:
             raise InputError(f"steps: need at least 1, got {self.steps}")
         if self.seeds < 2:
-            raise InputError(f"seeds: need at least 2 (the tolerance comes from the seed "
-                             f"spread), got {self.seeds}")
+            raise InputError(
+                f"seeds: need at least 2 (the tolerance comes from the seed "
+                f"spread), got {self.seeds}"
+            )
         bad = [p for p in self.params if p not in PARAMS]
         if bad or not self.params:
             raise InputError(f"params: expected a subset of {PARAMS}, got {self.params}")
@@ -87,7 +89,7 @@ class CoordCheckConfig:
             raise InputError(f"lr: must be positive, got {self.lr}")
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "CoordCheckConfig":
+    def from_preset(cls, name: str, **overrides) -> CoordCheckConfig:
         """``quick``: widths 2^6..2^12, 6 seeds (2-core CPU, well under a minute);
         ``paper``: the same widths and steps with 32 seeds and larger batches."""
         from dataclasses import replace
@@ -120,7 +122,6 @@ def _trajectory_fn(width: int, param: str, cfg: CoordCheckConfig):
     import optax
 
     from fasttransfer.simulations import mup, relu_net
-
     from fasttransfer.simulations.dtypes import jax_dtype
 
     dtype = jax_dtype(cfg.dtype)
@@ -132,30 +133,35 @@ def _trajectory_fn(width: int, param: str, cfg: CoordCheckConfig):
 
     def l1s(params, x_probe):
         out, acts = relu_net.forward_with_activations(params, x_probe, param)
-        return jnp.stack([jnp.mean(jnp.abs(acts["preact"])),
-                          jnp.mean(jnp.abs(acts["act"])),
-                          jnp.mean(jnp.abs(out))])
+        return jnp.stack(
+            [
+                jnp.mean(jnp.abs(acts["preact"])),
+                jnp.mean(jnp.abs(acts["act"])),
+                jnp.mean(jnp.abs(out)),
+            ]
+        )
 
     def one_seed(seed_key):
         init_key, data_key, probe_key = jax.random.split(seed_key, 3)
         # the init key also depends on the width, the data keys do not (common batches)
-        params = relu_net.init_params(jax.random.fold_in(init_key, width), width, cfg.d,
-                                      param, dtype)
+        params = relu_net.init_params(
+            jax.random.fold_in(init_key, width), width, cfg.d, param, dtype
+        )
         x_probe = relu_net.sample_inputs(probe_key, cfg.probe, cfg.d, dtype)
         state = adam.init(params)
 
         def step(carry, t):
             params, state = carry
-            x = relu_net.sample_inputs(jax.random.fold_in(data_key, t), cfg.batch, cfg.d,
-                                       dtype)
+            x = relu_net.sample_inputs(jax.random.fold_in(data_key, t), cfg.batch, cfg.d, dtype)
             y = relu_net.ball_target(x, radius)
             grads = jax.grad(relu_net.loss_fn)(params, x, y, param)
             # optax's bias correction raises a Python float to an int32 count: allowed
             # under standard promotion only (the tests run with strict promotion)
             with jax.numpy_dtype_promotion("standard"):
                 direction, state = adam.update(grads, state, params)
-            params = {k: params[k] - jnp.asarray(cfg.lr * mult[k], dtype) * direction[k]
-                      for k in params}
+            params = {
+                k: params[k] - jnp.asarray(cfg.lr * mult[k], dtype) * direction[k] for k in params
+            }
             return (params, state), l1s(params, x_probe)
 
         (_, _), after = jax.lax.scan(step, (params, state), jnp.arange(cfg.steps))
@@ -175,12 +181,12 @@ def _cell_fn(width: int, cfg: CoordCheckConfig):
     # small program (LLVM passes over every fusion); level 0 compiles ~4x faster and the
     # run time at these sizes stays around a second. One program per width (not per
     # (width, param)) halves the number of compilations.
-    return jax.jit(lambda keys: jnp.stack([f(keys) for f in fns]),
-                   compiler_options=_FAST_COMPILE)
+    return jax.jit(lambda keys: jnp.stack([f(keys) for f in fns]), compiler_options=_FAST_COMPILE)
 
 
-def run_coordcheck(cfg: CoordCheckConfig, *,
-                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+def run_coordcheck(
+    cfg: CoordCheckConfig, *, progress: Callable[[str], None] | None = None
+) -> pd.DataFrame:
     """Run the coordinate check; tidy table with columns param, width, t, module, l1, seed.
 
     One jitted, seed-vmapped, step-scanned computation per width (both parametrisations
@@ -193,26 +199,51 @@ def run_coordcheck(cfg: CoordCheckConfig, *,
     frames = []
     for width in cfg.widths:
         l1_all = np.asarray(_cell_fn(width, cfg)(seed_keys), dtype=np.float64)
-        for param, l1 in zip(cfg.params, l1_all):
-            seed, t, module = np.meshgrid(np.arange(cfg.seeds), np.arange(cfg.steps + 1),
-                                          np.arange(len(MODULES)), indexing="ij")
-            frames.append(pd.DataFrame({
-                "param": param, "width": width, "t": t.ravel(),
-                "module": np.asarray(MODULES)[module.ravel()], "seed": seed.ravel(),
-                "l1": l1.ravel(),
-            }))
+        for param, l1 in zip(cfg.params, l1_all, strict=False):
+            seed, t, module = np.meshgrid(
+                np.arange(cfg.seeds),
+                np.arange(cfg.steps + 1),
+                np.arange(len(MODULES)),
+                indexing="ij",
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "param": param,
+                        "width": width,
+                        "t": t.ravel(),
+                        "module": np.asarray(MODULES)[module.ravel()],
+                        "seed": seed.ravel(),
+                        "l1": l1.ravel(),
+                    }
+                )
+            )
         if progress is not None:
             progress(f"n={width}")
     out = pd.concat(frames, ignore_index=True)
     order = {p: i for i, p in enumerate(cfg.params)}
-    out = out.sort_values(["param", "width", "seed", "t"], key=lambda c: c.map(order)
-                           if c.name == "param" else c, kind="stable").reset_index(drop=True)
-    return out[list(COLUMNS) + ["seed"]]
+    out = out.sort_values(
+        ["param", "width", "seed", "t"],
+        key=lambda c: c.map(order) if c.name == "param" else c,
+        kind="stable",
+    ).reset_index(drop=True)
+    return out[[*list(COLUMNS), "seed"]]
 
 
-def coordinate_check(init: Callable, apply: Callable, loss: Callable, data: Callable,
-                     x_probe, widths, *, optimizer: Callable, steps: int = 5,
-                     seeds: int = 3, key=None, label: str = "model") -> pd.DataFrame:
+def coordinate_check(
+    init: Callable,
+    apply: Callable,
+    loss: Callable,
+    data: Callable,
+    x_probe,
+    widths,
+    *,
+    optimizer: Callable,
+    steps: int = 5,
+    seeds: int = 3,
+    key=None,
+    label: str = "model",
+) -> pd.DataFrame:
     """The coordinate check of ANY JAX model (microsoft/mup's, as pure functions).
 
     ``init(key, width) -> params`` (any pytree); ``apply(params, x) -> (out, acts)`` with
@@ -269,16 +300,24 @@ def coordinate_check(init: Callable, apply: Callable, loss: Callable, data: Call
         for module, arr in res.items():
             arr = np.asarray(arr, dtype=np.float64)
             seed, t = np.meshgrid(np.arange(seeds), np.arange(steps + 1), indexing="ij")
-            frames.append(pd.DataFrame({"param": label, "width": int(width), "t": t.ravel(),
-                                        "module": module, "l1": arr.ravel(),
-                                        "seed": seed.ravel()}))
-    return pd.concat(frames, ignore_index=True)[list(COLUMNS) + ["seed"]]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "param": label,
+                        "width": int(width),
+                        "t": t.ravel(),
+                        "module": module,
+                        "l1": arr.ravel(),
+                        "seed": seed.ravel(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)[[*list(COLUMNS), "seed"]]
 
 
 def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
     """The table of SPEC §7: columns param, width, t, module, l1 (l1 averaged over seeds)."""
-    out = (df.groupby(["param", "width", "t", "module"], sort=False, as_index=False)["l1"]
-           .mean())
+    out = df.groupby(["param", "width", "t", "module"], sort=False, as_index=False)["l1"].mean()
     return out[list(COLUMNS)]
 
 
@@ -315,19 +354,28 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
         return float(line_fit(g["logn"].to_numpy(), g["logl"].to_numpy()).slope)
 
     keys = ["param", "module", "t"]
-    per_seed = (d.groupby(keys + ["seed"], sort=False)
-                .apply(fit, include_groups=False).rename("s").reset_index())
+    per_seed = (
+        d.groupby([*keys, "seed"], sort=False)
+        .apply(fit, include_groups=False)
+        .rename("s")
+        .reset_index()
+    )
     widths = d.groupby(keys, sort=False)["width"].nunique().rename("n_widths")
-    agg = per_seed.groupby(keys, sort=False)["s"].agg(
-        slope="mean", sd="std", n_seeds="count").reset_index()
+    agg = (
+        per_seed.groupby(keys, sort=False)["s"]
+        .agg(slope="mean", sd="std", n_seeds="count")
+        .reset_index()
+    )
     agg["se"] = agg["sd"] / np.sqrt(agg["n_seeds"])
     agg = agg.drop(columns="sd").merge(widths.reset_index(), on=keys)
     order = {m: i for i, m in enumerate(MODULES)}
-    agg = agg.sort_values(["param", "t", "module"],
-                          key=lambda c: c.map(lambda m: order.get(m, len(order)))
-                          if c.name == "module" else c)
+    agg = agg.sort_values(
+        ["param", "t", "module"],
+        key=lambda c: c.map(lambda m: order.get(m, len(order))) if c.name == "module" else c,
+    )
     return agg[["param", "module", "t", "slope", "se", "n_seeds", "n_widths"]].reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 @dataclass(frozen=True)
@@ -365,8 +413,9 @@ def criterion(slope_table: pd.DataFrame, *, alpha: float = 0.05) -> CoordCheckVe
     if tab[["slope", "se"]].isna().any().any() or (tab["n_seeds"] < 2).any():
         from fasttransfer.errors import InputError
 
-        raise InputError("coordcheck slopes: every cell needs >= 2 seeds and >= 2 widths "
-                         "with positive l1")
+        raise InputError(
+            "coordcheck slopes: every cell needs >= 2 seeds and >= 2 widths with positive l1"
+        )
     m = tab.groupby("param")["slope"].transform("size").to_numpy()
     q = stats.t.ppf(1.0 - alpha / m, df=tab["n_seeds"].to_numpy() - 1)
     tab["lo"] = tab["slope"] - q * tab["se"]
@@ -378,9 +427,14 @@ def criterion(slope_table: pd.DataFrame, *, alpha: float = 0.05) -> CoordCheckVe
     mup_ok = None if mup.empty else not growing
     sp_out = tab[(tab["param"] == "sp") & (tab["module"] == "output") & (tab["t"] >= 1)]
     sp_grows = None if sp_out.empty else bool((sp_out["flag"] == "grows").all())
-    return CoordCheckVerdict(table=tab.reset_index(drop=True), mup_ok=mup_ok,
-                             sp_output_grows=sp_grows, growing=growing, alpha=alpha,
-                             quantile=float(np.max(q)) if len(q) else float("nan"))
+    return CoordCheckVerdict(
+        table=tab.reset_index(drop=True),
+        mup_ok=mup_ok,
+        sp_output_grows=sp_grows,
+        growing=growing,
+        alpha=alpha,
+        quantile=float(np.max(q)) if len(q) else float("nan"),
+    )
 
 
 def init_identities(verdict: CoordCheckVerdict) -> dict[str, tuple[float, float, float, bool]]:
@@ -406,8 +460,10 @@ def slopes_markdown(verdict: CoordCheckVerdict) -> str:
     """The slopes table as markdown: one row per (param, module), one column per t."""
     tab = verdict.table
     ts = sorted(tab["t"].unique())
-    lines = ["| param | module | " + " | ".join(f"t={t}" for t in ts) + " |",
-             "|---|---|" + "---|" * len(ts)]
+    lines = [
+        "| param | module | " + " | ".join(f"t={t}" for t in ts) + " |",
+        "|---|---|" + "---|" * len(ts),
+    ]
     for param in [p for p in PARAMS if p in set(tab["param"])]:
         for module in MODULES:
             cells = []
@@ -432,18 +488,28 @@ SLOPES_CSV = "coordcheck_slopes.csv"
 
 STUDY = "coordcheck"
 # The code the stored numbers depend on (the results store's code version).
-CODE_MODULES = ("fasttransfer.simulations.coordcheck", "fasttransfer.simulations.relu_net",
-                "fasttransfer.simulations.mup")
+CODE_MODULES = (
+    "fasttransfer.simulations.coordcheck",
+    "fasttransfer.simulations.relu_net",
+    "fasttransfer.simulations.mup",
+)
 
 
-def stored_coordcheck(root, cfg: CoordCheckConfig, preset: str, *, recompute: bool = False,
-                      log: Callable[[str], None] = print,
-                      progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+def stored_coordcheck(
+    root,
+    cfg: CoordCheckConfig,
+    preset: str,
+    *,
+    recompute: bool = False,
+    log: Callable[[str], None] = print,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
     """The per-seed table of ``cfg``'s coordinate check from the results store entry
     ``ROOT/coordcheck/<preset>/``: reused when stored with this configuration and code,
     else run and stored as coordcheck_seeds.csv (per seed), coordcheck.csv
     (param,width,t,module,l1: the seed mean, SPEC §7) and coordcheck_slopes.csv (the
     criterion table)."""
+
     def run(entry):
         df = run_coordcheck(cfg, progress=progress)
         entry.write_csv(SEEDS_CSV, df, float_format="%.10g")
@@ -452,6 +518,14 @@ def stored_coordcheck(root, cfg: CoordCheckConfig, preset: str, *, recompute: bo
 
     from fasttransfer import store
 
-    entry = store.reuse_or_run(root, STUDY, preset, config=cfg.to_dict(),
-                               modules=CODE_MODULES, run=run, recompute=recompute, log=log)
+    entry = store.reuse_or_run(
+        root,
+        STUDY,
+        preset,
+        config=cfg.to_dict(),
+        modules=CODE_MODULES,
+        run=run,
+        recompute=recompute,
+        log=log,
+    )
     return entry.read_csv(SEEDS_CSV)

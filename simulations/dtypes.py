@@ -20,7 +20,10 @@ def jax_dtype(name: str):
     if name not in DTYPES:
         raise InputError(f"dtype must be one of {DTYPES}, got {name!r}", param="dtype")
     if name == "float64" and not jax.config.jax_enable_x64:
-        raise InputError("dtype float64 needs JAX's 64-bit mode: set JAX_ENABLE_X64=1 (the "
-                         "command line does) or jax.config.update('jax_enable_x64', True) "
-                         "before creating arrays", param="dtype")
+        raise InputError(
+            "dtype float64 needs JAX's 64-bit mode: set JAX_ENABLE_X64=1 (the "
+            "command line does) or jax.config.update('jax_enable_x64', True) "
+            "before creating arrays",
+            param="dtype",
+        )
     return jnp.float64 if name == "float64" else jnp.float32

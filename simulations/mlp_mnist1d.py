@@ -36,12 +36,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
-from fasttransfer.errors import InputError
 
-__all__ = ["MLPConfig", "load_mnist1d", "init_params", "forward", "forward_acts",
-           "cross_entropy", "loss_fn", "data", "problem", "coordinate_check"]
+__all__ = [
+    "MLPConfig",
+    "coordinate_check",
+    "cross_entropy",
+    "data",
+    "forward",
+    "forward_acts",
+    "init_params",
+    "load_mnist1d",
+    "loss_fn",
+    "problem",
+]
 
 D_IN = 40
 N_CLASSES = 10
@@ -73,19 +83,24 @@ class MLPConfig(RecorderFields):
 
     def __post_init__(self) -> None:
         if not (0 <= self.warmup and 0 <= self.cooldown and self.warmup + self.cooldown <= 1):
-            raise InputError(f"warmup ({self.warmup}) and cooldown ({self.cooldown}) must be "
-                             "non-negative fractions summing to <= 1", param="warmup")
+            raise InputError(
+                f"warmup ({self.warmup}) and cooldown ({self.cooldown}) must be "
+                "non-negative fractions summing to <= 1",
+                param="warmup",
+            )
         if self.depth < 3:
             raise InputError(f"depth must be >= 3 hidden layers, got {self.depth}")
         if min(self.widths) < 1 or self.base_width < 1:
             raise InputError(f"widths must be positive, got {self.widths}")
         if set(self.seeds) & set(self.transfer_seeds):
-            raise InputError(f"transfer_seeds must not repeat the recorded seeds, got "
-                             f"{sorted(set(self.seeds) & set(self.transfer_seeds))} in both",
-                             param="transfer_seeds")
+            raise InputError(
+                f"transfer_seeds must not repeat the recorded seeds, got "
+                f"{sorted(set(self.seeds) & set(self.transfer_seeds))} in both",
+                param="transfer_seeds",
+            )
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "MLPConfig":
+    def from_preset(cls, name: str, **overrides) -> MLPConfig:
         """``quick``: CI-sized (widths 16..128, two seeds, 200 steps at batch 32; the
         paper's subsampling schedule records about every second step, so the dense
         n x n spectra of the hidden layers bound the widths). ``paper``: widths up to
@@ -113,21 +128,32 @@ class MLPConfig(RecorderFields):
         elif name == "cpu":
             cfg = cls(**CPU_PRESET)
         elif name == "paper":
-            cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096),
-                      lrs=tuple(float(x) for x in np.logspace(-3.5, -1.0, 13)),
-                      seeds=(0, 1, 2, 3), steps=3000, batch=128, n_eval=4000,
-                      dtype="float32")
+            cfg = cls(
+                widths=(64, 128, 256, 512, 1024, 2048, 4096),
+                lrs=tuple(float(x) for x in np.logspace(-3.5, -1.0, 13)),
+                seeds=(0, 1, 2, 3),
+                steps=3000,
+                batch=128,
+                n_eval=4000,
+                dtype="float32",
+            )
         else:
-            raise InputError(f"preset must be 'quick', 'cpu' or 'paper', got {name!r}",
-                             param="preset")
+            raise InputError(
+                f"preset must be 'quick', 'cpu' or 'paper', got {name!r}", param="preset"
+            )
         return replace(cfg, **overrides)
 
 
 # the cpu preset (measured by benchmarks/mnist1d_presets.py; MLPConfig.preset's docstring)
-CPU_PRESET: dict = dict(widths=(16, 23, 32, 64, 128),
-                        lrs=tuple(float(x) for x in np.logspace(-2.85, -1.35, 11)),
-                        seeds=tuple(range(12)), transfer_seeds=tuple(range(12, 48)),
-                        steps=500, batch=128, n_eval=256)
+CPU_PRESET: dict = dict(
+    widths=(16, 23, 32, 64, 128),
+    lrs=tuple(float(x) for x in np.logspace(-2.85, -1.35, 11)),
+    seeds=tuple(range(12)),
+    transfer_seeds=tuple(range(12, 48)),
+    steps=500,
+    batch=128,
+    n_eval=256,
+)
 
 
 @functools.lru_cache(maxsize=2)
@@ -139,8 +165,12 @@ def load_mnist1d(num_samples: int = 5000, seed: int = 42):
     args.num_samples = int(num_samples)
     args.seed = int(seed)
     data = make_dataset(args)
-    return (np.asarray(data["x"], np.float64), np.asarray(data["y"], np.int64),
-            np.asarray(data["x_test"], np.float64), np.asarray(data["y_test"], np.int64))
+    return (
+        np.asarray(data["x"], np.float64),
+        np.asarray(data["y"], np.int64),
+        np.asarray(data["x_test"], np.float64),
+        np.asarray(data["y_test"], np.int64),
+    )
 
 
 def _shapes(width: int, depth: int) -> dict[str, tuple[int, ...]]:
@@ -169,8 +199,8 @@ def init_params(key, width: int, depth: int = 3, base_width: int = 64, dtype="fl
     z = jax.random.normal(key, (sum(sizes),), dtype)
     params = {name: jnp.zeros(shape, dtype) for name, shape in shapes.items()}
     start = 0
-    for name, size in zip(drawn, sizes):
-        params[name] = jnp.asarray(std[name], dtype) * z[start:start + size].reshape(shapes[name])
+    for name, size in zip(drawn, sizes, strict=False):
+        params[name] = jnp.asarray(std[name], dtype) * z[start : start + size].reshape(shapes[name])
         start += size
     return params
 
@@ -239,8 +269,10 @@ def problem(width: int, cfg: MLPConfig):
 
     dtype = jax_dtype(cfg.dtype)
     batch, (x_eval, y_eval) = data(cfg, dtype)
-    mult = {k: jnp.asarray(v, dtype)
-            for k, v in deep_mlp_lr_multipliers(width, cfg.depth, cfg.base_width).items()}
+    mult = {
+        k: jnp.asarray(v, dtype)
+        for k, v in deep_mlp_lr_multipliers(width, cfg.depth, cfg.base_width).items()
+    }
 
     return Problem(
         init=lambda key: init_params(key, width, cfg.depth, cfg.base_width, dtype),
@@ -248,14 +280,27 @@ def problem(width: int, cfg: MLPConfig):
         loss=lambda p, b: loss_fn(p, b[0], b[1]),
         eval_loss=lambda p: loss_fn(p, x_eval, y_eval),
         lr_mult=mult,
-        schedule=(wsd_schedule(cfg.steps, cfg.warmup, cfg.cooldown, dtype)
-                  if cfg.warmup or cfg.cooldown else None),
+        schedule=(
+            wsd_schedule(cfg.steps, cfg.warmup, cfg.cooldown, dtype)
+            if cfg.warmup or cfg.cooldown
+            else None
+        ),
     )
 
 
-def coordinate_check(widths, *, param: str = "mup", nu: float = 10**-2.1, steps: int = 10,
-                     seeds: int = 4, depth: int = 3, base_width: int = 64, batch: int = 128,
-                     probe: int = 256, dtype: str = "float32"):
+def coordinate_check(
+    widths,
+    *,
+    param: str = "mup",
+    nu: float = 10**-2.1,
+    steps: int = 10,
+    seeds: int = 4,
+    depth: int = 3,
+    base_width: int = 64,
+    batch: int = 128,
+    probe: int = 256,
+    dtype: str = "float32",
+):
     """The coordinate check (:func:`simulations.coordcheck.coordinate_check`) of this MLP
     under Adam at the scale-free learning rate ``nu``: l1 = mean |x| of every hidden
     activation h_l ("h1".."h{D}") and of the logits ("output") on the first ``probe``
@@ -276,21 +321,33 @@ def coordinate_check(widths, *, param: str = "mup", nu: float = 10**-2.1, steps:
         raise InputError(f"param must be 'mup' or 'sp', got {param!r}", param="param")
     jdt = jax_dtype(dtype)
     base = (lambda n: n) if param == "sp" else (lambda n: int(base_width))
-    cfg = MLPConfig(widths=tuple(widths), depth=depth, base_width=base_width, batch=batch,
-                    n_eval=probe, dtype=dtype)
+    cfg = MLPConfig(
+        widths=tuple(widths),
+        depth=depth,
+        base_width=base_width,
+        batch=batch,
+        n_eval=probe,
+        dtype=dtype,
+    )
     draw, (x_probe, _) = data(cfg, jdt)
 
     def optimizer(width):
         mult = deep_mlp_lr_multipliers(width, depth, base(width))
         # Adam's direction, then each layer's own step -nu * multiplier (muP's H_n)
         per_layer = {k: optax.scale(-nu * m) for k, m in mult.items()}
-        return optax.chain(optax.scale_by_adam(),
-                           optax.multi_transform(per_layer, {k: k for k in mult}))
+        return optax.chain(
+            optax.scale_by_adam(), optax.multi_transform(per_layer, {k: k for k in mult})
+        )
 
     return coordcheck.coordinate_check(
         init=lambda key, n: init_params(key, n, depth, base(n), jdt),
         apply=forward_acts,
         loss=lambda logits, y: cross_entropy(logits, y),
         data=lambda key, t: draw(key),
-        x_probe=jnp.asarray(x_probe), widths=widths, optimizer=optimizer, steps=steps,
-        seeds=seeds, label=param)
+        x_probe=jnp.asarray(x_probe),
+        widths=widths,
+        optimizer=optimizer,
+        steps=steps,
+        seeds=seeds,
+        label=param,
+    )

@@ -37,12 +37,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fasttransfer.simulations.dtypes import jax_dtype
-from fasttransfer.simulations.recorder import RecorderFields
-from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, cross_entropy, data
 from fasttransfer.errors import InputError
+from fasttransfer.simulations.dtypes import jax_dtype
+from fasttransfer.simulations.mlp_mnist1d import D_IN, N_CLASSES, cross_entropy, data
+from fasttransfer.simulations.recorder import RecorderFields
 
-__all__ = ["SGDMLPConfig", "epochs_to_steps", "init_params", "forward", "loss_fn", "problem"]
+__all__ = ["SGDMLPConfig", "epochs_to_steps", "forward", "init_params", "loss_fn", "problem"]
 
 N_TRAIN = 4000  # MNIST-1D's default training split (5000 sequences, 80% train)
 
@@ -51,8 +51,10 @@ def epochs_to_steps(epochs: float, batch: int, n_train: int = N_TRAIN) -> int:
     """Optimiser steps for ``epochs`` passes over ``n_train`` sequences at ``batch`` per
     step: ceil(epochs n_train / batch)."""
     if not (epochs > 0 and batch >= 1 and n_train >= 1):
-        raise InputError(f"epochs, batch and n_train must be positive, got {epochs}, {batch}, "
-                         f"{n_train}", param="epochs")
+        raise InputError(
+            f"epochs, batch and n_train must be positive, got {epochs}, {batch}, {n_train}",
+            param="epochs",
+        )
     return int(math.ceil(epochs * n_train / batch - 1e-9))
 
 
@@ -79,19 +81,23 @@ class SGDMLPConfig(RecorderFields):
 
     def __post_init__(self) -> None:
         if not self.widths or min(self.widths) < 1 or self.base_width < 1:
-            raise InputError(f"widths and base_width must be positive, got {self.widths}, "
-                             f"{self.base_width}", param="widths")
+            raise InputError(
+                f"widths and base_width must be positive, got {self.widths}, {self.base_width}",
+                param="widths",
+            )
         if not 0.0 <= self.momentum < 1.0:
-            raise InputError(f"momentum must lie in [0, 1), got {self.momentum}",
-                             param="momentum")
+            raise InputError(f"momentum must lie in [0, 1), got {self.momentum}", param="momentum")
         if self.steps < 1 or self.batch < 1 or self.n_eval < 1:
-            raise InputError(f"steps, batch and n_eval must be >= 1, got {self.steps}, "
-                             f"{self.batch}, {self.n_eval}", param="steps")
+            raise InputError(
+                f"steps, batch and n_eval must be >= 1, got {self.steps}, "
+                f"{self.batch}, {self.n_eval}",
+                param="steps",
+            )
         if not self.lrs or min(self.lrs) <= 0 or not self.seeds:
             raise InputError("lrs must be positive and seeds non-empty", param="lrs")
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "SGDMLPConfig":
+    def from_preset(cls, name: str, **overrides) -> SGDMLPConfig:
         """``quick``: CI-sized (one seed, 100 steps at batch 128, widths 32..128).
         ``cpu`` (``CPU_PRESET``, measured by benchmarks/mnist1d_presets.py): widths
         32..256 (base 32), the paper's batch 512 for 25 epochs (196 steps), 4 seeds, 8
@@ -109,21 +115,32 @@ class SGDMLPConfig(RecorderFields):
         elif name == "cpu":
             cfg = cls(**CPU_PRESET)
         elif name == "paper":
-            cfg = cls(widths=tuple(2**k for k in range(7, 14)), base_width=128,
-                      lrs=tuple(float(x) for x in np.logspace(-2.0, 0.0, 17)),
-                      seeds=(0, 1, 2, 3), steps=epochs_to_steps(100, 512), batch=512,
-                      n_eval=4000)
+            cfg = cls(
+                widths=tuple(2**k for k in range(7, 14)),
+                base_width=128,
+                lrs=tuple(float(x) for x in np.logspace(-2.0, 0.0, 17)),
+                seeds=(0, 1, 2, 3),
+                steps=epochs_to_steps(100, 512),
+                batch=512,
+                n_eval=4000,
+            )
         else:
-            raise InputError(f"preset must be 'quick', 'cpu' or 'paper', got {name!r}",
-                             param="preset")
+            raise InputError(
+                f"preset must be 'quick', 'cpu' or 'paper', got {name!r}", param="preset"
+            )
         return replace(cfg, **overrides)
 
 
 # the cpu preset (values measured by benchmarks/mnist1d_presets.py; see its docstring)
-CPU_PRESET: dict = dict(widths=(32, 64, 128, 256), base_width=32,
-                        lrs=tuple(float(x) for x in np.logspace(-1.125, -0.25, 8)),
-                        seeds=(0, 1, 2, 3), steps=epochs_to_steps(25, 512), batch=512,
-                        n_eval=512)
+CPU_PRESET: dict = dict(
+    widths=(32, 64, 128, 256),
+    base_width=32,
+    lrs=tuple(float(x) for x in np.logspace(-1.125, -0.25, 8)),
+    seeds=(0, 1, 2, 3),
+    steps=epochs_to_steps(25, 512),
+    batch=512,
+    n_eval=512,
+)
 
 
 def init_params(key, width: int, base_width: int, dtype="float32") -> dict:
@@ -136,8 +153,10 @@ def init_params(key, width: int, base_width: int, dtype="float32") -> dict:
     std = sgd_mlp_init_std(width, 1, base_width, D_IN)
     # one standard-normal draw cut in two (each sampler is compiled separately)
     z = jax.random.normal(key, ((D_IN + N_CLASSES) * width,), dtype)
-    return {"W0": jnp.asarray(std["W0"], dtype) * z[:D_IN * width].reshape(width, D_IN),
-            "W1": jnp.asarray(std["W1"], dtype) * z[D_IN * width:].reshape(N_CLASSES, width)}
+    return {
+        "W0": jnp.asarray(std["W0"], dtype) * z[: D_IN * width].reshape(width, D_IN),
+        "W1": jnp.asarray(std["W1"], dtype) * z[D_IN * width :].reshape(N_CLASSES, width),
+    }
 
 
 def forward(params, x):
@@ -163,8 +182,10 @@ def problem(width: int, cfg: SGDMLPConfig):
 
     dtype = jax_dtype(cfg.dtype)
     batch, (x_eval, y_eval) = data(cfg, dtype)
-    mult = {k: jnp.asarray(v, dtype)
-            for k, v in sgd_mlp_lr_multipliers(width, 1, cfg.base_width).items()}
+    mult = {
+        k: jnp.asarray(v, dtype)
+        for k, v in sgd_mlp_lr_multipliers(width, 1, cfg.base_width).items()
+    }
 
     return Problem(
         init=lambda key: init_params(key, width, cfg.base_width, dtype),

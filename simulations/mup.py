@@ -80,8 +80,9 @@ def _output_scale(param: str, base_width: int | None) -> float:
     return 1.0 if param != "mup" or base_width is None else float(base_width)
 
 
-def init_std(width: int, d: int, param: str, input_std: float = 1.0,
-             base_width: int | None = None) -> dict[str, float]:
+def init_std(
+    width: int, d: int, param: str, input_std: float = 1.0, base_width: int | None = None
+) -> dict[str, float]:
     """Standard deviations of the Gaussian initialisation: {"W", "b", "a"} -> float.
 
     W: 1/sqrt(d) (fan-in d) for both; a: sqrt(c) (mup; c = 1 or the base width) or
@@ -94,7 +95,9 @@ def init_std(width: int, d: int, param: str, input_std: float = 1.0,
         raise ValueError(f"d must be a positive integer, got {d!r}")
     if not input_std > 0:
         raise ValueError(f"input_std must be positive, got {input_std!r}")
-    a_std = math.sqrt(_output_scale(param, base_width)) if param == "mup" else 1.0 / math.sqrt(width)
+    a_std = (
+        math.sqrt(_output_scale(param, base_width)) if param == "mup" else 1.0 / math.sqrt(width)
+    )
     return {"W": 1.0 / math.sqrt(d), "b": float(input_std), "a": a_std}
 
 
@@ -199,8 +202,9 @@ def _check_transformer(width: int, base_width: int, heads: int | None = None) ->
             raise InputError(f"heads must be a positive integer, got {heads!r}", param="heads")
         for name, value in (("width", width), ("base_width", base_width)):
             if value % heads:
-                raise InputError(f"{name} ({value}) must be a multiple of heads ({heads})",
-                                 param=name)
+                raise InputError(
+                    f"{name} ({value}) must be a multiple of heads ({heads})", param=name
+                )
 
 
 def transformer_init_std(width: int, base_width: int, ffn_ratio: int = 4) -> dict[str, float]:
@@ -210,15 +214,21 @@ def transformer_init_std(width: int, base_width: int, ffn_ratio: int = 4) -> dic
 
     _check_transformer(width, base_width)
     if int(ffn_ratio) != ffn_ratio or ffn_ratio < 1:
-        raise InputError(f"ffn_ratio must be a positive integer, got {ffn_ratio!r}",
-                         param="ffn_ratio")
-    return {"embed": 1.0, "attn": 1.0 / math.sqrt(width), "ffn_in": 1.0 / math.sqrt(width),
-            "ffn_out": 1.0 / math.sqrt(ffn_ratio * width),
-            "unembed": 1.0 / math.sqrt(base_width)}
+        raise InputError(
+            f"ffn_ratio must be a positive integer, got {ffn_ratio!r}", param="ffn_ratio"
+        )
+    return {
+        "embed": 1.0,
+        "attn": 1.0 / math.sqrt(width),
+        "ffn_in": 1.0 / math.sqrt(width),
+        "ffn_out": 1.0 / math.sqrt(ffn_ratio * width),
+        "unembed": 1.0 / math.sqrt(base_width),
+    }
 
 
-def transformer_lr_multipliers(width: int, base_width: int,
-                               optimizer: str = "adam") -> dict[str, float]:
+def transformer_lr_multipliers(
+    width: int, base_width: int, optimizer: str = "adam"
+) -> dict[str, float]:
     """Learning-rate multipliers per parameter kind (H = nu * multiplier; table above):
     Adam: hidden matrices n0/n, everything else 1; Muon: its matrices sqrt(n0) (width-
     independent), the Adam-trained rest 1."""
@@ -226,11 +236,19 @@ def transformer_lr_multipliers(width: int, base_width: int,
 
     _check_transformer(width, base_width)
     if optimizer not in TRANSFORMER_OPTIMIZERS:
-        raise InputError(f"optimizer must be one of {TRANSFORMER_OPTIMIZERS}, got "
-                         f"{optimizer!r}", param="optimizer")
+        raise InputError(
+            f"optimizer must be one of {TRANSFORMER_OPTIMIZERS}, got {optimizer!r}",
+            param="optimizer",
+        )
     hidden = base_width / width if optimizer == "adam" else math.sqrt(base_width)
-    return {"embed": 1.0, "attn": hidden, "ffn_in": hidden, "ffn_out": hidden,
-            "unembed": 1.0, "gain": 1.0}
+    return {
+        "embed": 1.0,
+        "attn": hidden,
+        "ffn_in": hidden,
+        "ffn_out": hidden,
+        "unembed": 1.0,
+        "gain": 1.0,
+    }
 
 
 def transformer_output_multiplier(width: int, base_width: int) -> float:

@@ -47,14 +47,23 @@ faithfulness error, :func:`simulations.topk_training.faithfulness`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["RecorderFields", "RecorderConfig", "RecorderState", "Record", "TrajectoryRecorder",
-           "scan_recorded",
-           "ema_decay", "interval", "record_times"]
+__all__ = [
+    "Record",
+    "RecorderConfig",
+    "RecorderFields",
+    "RecorderState",
+    "TrajectoryRecorder",
+    "ema_decay",
+    "interval",
+    "record_times",
+    "scan_recorded",
+]
 
 RULES = ("left", "trapezoid")
 VECTORS = ("decompose", "full")
@@ -112,8 +121,11 @@ def _check_every(every):
         a, b, span = (int(x) for x in every)
         if 1 <= a <= b and span >= 1:
             return (a, b, span)
-    raise InputError(f"every must be an int >= 1 or (tau_start, tau_end, steps) with "
-                     f"1 <= tau_start <= tau_end and steps >= 1, got {every!r}", param="every")
+    raise InputError(
+        f"every must be an int >= 1 or (tau_start, tau_end, steps) with "
+        f"1 <= tau_start <= tau_end and steps >= 1, got {every!r}",
+        param="every",
+    )
 
 
 @dataclass(frozen=True)
@@ -164,30 +176,34 @@ class RecorderConfig(RecorderFields):
             raise InputError(f"rule must be one of {RULES}, got {self.rule!r}", param="rule")
         a, b, n = self.ema_warmup
         if not (0.0 <= a <= b < 1.0 and n >= 1):
-            raise InputError(f"ema_warmup must be (start, end, steps) with 0 <= start <= end "
-                             f"< 1 and steps >= 1, got {self.ema_warmup}", param="ema_warmup")
+            raise InputError(
+                f"ema_warmup must be (start, end, steps) with 0 <= start <= end "
+                f"< 1 and steps >= 1, got {self.ema_warmup}",
+                param="ema_warmup",
+            )
         object.__setattr__(self, "ema_warmup", (float(a), float(b), int(n)))
         if self.vectors not in VECTORS:
-            raise InputError(f"vectors must be one of {VECTORS}, got {self.vectors!r}",
-                             param="vectors")
+            raise InputError(
+                f"vectors must be one of {VECTORS}, got {self.vectors!r}", param="vectors"
+            )
 
 
 class RecorderState(NamedTuple):
-    beta: Any       # () constant EMA factor (traced: one compile serves a sweep over
-                    # beta); NaN under the warm-up schedule
-    ema: Any        # wbar_t (params pytree)
-    anchor: Any     # wbar at the last record
-    grad: Any       # G = grad phi(anchor)
-    loss: Any       # phi(anchor), ()
-    t: Any = 0      # () updates so far (the warm-up schedule's clock)
+    beta: Any  # () constant EMA factor (traced: one compile serves a sweep over
+    # beta); NaN under the warm-up schedule
+    ema: Any  # wbar_t (params pytree)
+    anchor: Any  # wbar at the last record
+    grad: Any  # G = grad phi(anchor)
+    loss: Any  # phi(anchor), ()
+    t: Any = 0  # () updates so far (the warm-up schedule's clock)
 
 
 class Record(NamedTuple):
-    step: Any       # () int: the record time t_r (updates so far)
-    loss: Any       # () phi(wbar) at the record time
-    lin: Any        # (L,) <G, dW> per layer
-    top: Any        # (L, Kmax) sorted eigenvalues of S per layer
-    rest: Any       # (L,) sum of the eigenvalues beyond Kmax per layer
+    step: Any  # () int: the record time t_r (updates so far)
+    loss: Any  # () phi(wbar) at the record time
+    lin: Any  # (L,) <G, dW> per layer
+    top: Any  # (L, Kmax) sorted eigenvalues of S per layer
+    rest: Any  # (L,) sum of the eigenvalues beyond Kmax per layer
 
 
 def _as_2d(x):
@@ -226,7 +242,8 @@ class TrajectoryRecorder:
 
         loss, grad = jax.value_and_grad(self.eval_loss)(params)
         return self.ema_state(params, beta, dtype=loss.dtype)._replace(
-            anchor=params, grad=grad, loss=loss)
+            anchor=params, grad=grad, loss=loss
+        )
 
     def ema_state(self, params, beta=None, *, dtype=None) -> RecorderState:
         """The EMA part of :meth:`init` only (anchor, grad and loss None): for runs that
@@ -239,8 +256,10 @@ class TrajectoryRecorder:
         from fasttransfer.errors import InputError
 
         if self.config.ema is None and beta is not None:
-            raise InputError("beta overrides a constant decay only; config.ema is None "
-                             "(the warm-up schedule)", param="beta")
+            raise InputError(
+                "beta overrides a constant decay only; config.ema is None (the warm-up schedule)",
+                param="beta",
+            )
         if dtype is None:
             dtype = jax.tree_util.tree_leaves(params)[0].dtype
         # under the warm-up schedule beta is unused (NaN marks it)
@@ -258,7 +277,8 @@ class TrajectoryRecorder:
         else:
             b = state.beta
         ema = jax.tree_util.tree_map(
-            lambda e, p: b.astype(e.dtype) * e + (1 - b).astype(e.dtype) * p, state.ema, params)
+            lambda e, p: b.astype(e.dtype) * e + (1 - b).astype(e.dtype) * p, state.ema, params
+        )
         return state._replace(ema=ema, t=t)
 
     def record(self, state: RecorderState) -> tuple[RecorderState, Record]:
@@ -276,7 +296,7 @@ class TrajectoryRecorder:
         dW = jax.tree_util.tree_map(lambda e, a: e - a, state.ema, state.anchor)
         gs = jax.tree_util.tree_leaves(G)
         ds = jax.tree_util.tree_leaves(dW)
-        lins = [jnp.vdot(g, d) for g, d in zip(gs, ds)]
+        lins = [jnp.vdot(g, d) for g, d in zip(gs, ds, strict=False)]
         split = [i for i, g in enumerate(gs) if cfg.vectors == "decompose" or g.ndim >= 2]
         tops = [jnp.zeros(cfg.k_max, lin.dtype).at[0].set(lin) for lin in lins]
         rests = [jnp.zeros((), lin.dtype) for lin in lins]  # not decomposed: all in top-1
@@ -296,7 +316,9 @@ class TrajectoryRecorder:
         from fasttransfer.simulations import alignment as _al
 
         cfg = self.config
-        pairs = [_al.oriented(_as_2d(g), _as_2d(d), side=cfg.side) for g, d in zip(gs, ds)]
+        pairs = [
+            _al.oriented(_as_2d(g), _as_2d(d), side=cfg.side) for g, d in zip(gs, ds, strict=False)
+        ]
         host = cfg.host_eigs if cfg.host_eigs is not None else jax.default_backend() == "cpu"
         if host:  # one callback for every layer: its fixed cost is paid once per record
             return _al.spectra_on_host(pairs, cfg.k_max)
@@ -314,15 +336,22 @@ class TrajectoryRecorder:
             groups.setdefault(tuple(g2.shape), []).append(i)
         tops, rests = [None] * len(pairs), [None] * len(pairs)
         for idx in groups.values():
-            top, rest = jax.vmap(spectrum)(jnp.stack([pairs[i][0] for i in idx]),
-                                           jnp.stack([pairs[i][1] for i in idx]))
+            top, rest = jax.vmap(spectrum)(
+                jnp.stack([pairs[i][0] for i in idx]), jnp.stack([pairs[i][1] for i in idx])
+            )
             for j, i in enumerate(idx):
                 tops[i], rests[i] = top[j], rest[j]
         return jnp.stack(tops), jnp.stack(rests)
 
 
-def scan_recorded(step_fn: Callable, carry0, params_of: Callable, recorder: TrajectoryRecorder,
-                  steps: int, beta=None):
+def scan_recorded(
+    step_fn: Callable,
+    carry0,
+    params_of: Callable,
+    recorder: TrajectoryRecorder,
+    steps: int,
+    beta=None,
+):
     """Run ``steps`` steps of ``step_fn(carry) -> carry`` (any training step: params, optax
     state, keys, step counter...) updating the EMA every step and recording at
     :func:`record_times` (recorder.config.every, steps).

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.simulations import mup, relu_net
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import mup, relu_net
 
 SCHEDULES = ("constant", "cosine")
 READOUT_INITS = relu_net.READOUT_INITS
@@ -34,14 +34,16 @@ def octave_grid(center: float, n_lrs: int, per_octave: int) -> tuple[float, floa
     """(lr_min, lr_max) of ``n_lrs`` log-spaced learning rates at ``per_octave`` points
     per factor 2, centred (in log) on ``center``."""
     half = 0.5 * (n_lrs - 1) / per_octave
-    return center * 2.0 ** -half, center * 2.0 ** half
+    return center * 2.0**-half, center * 2.0**half
 
 
 def sqrt2_widths(lo_exp2: float, hi_exp2: float) -> tuple[int, ...]:
     """round(2^(j/2)) for 2 lo_exp2 <= j <= 2 hi_exp2: widths at sqrt(2) spacing
     (181, 256, 362, ... for lo_exp2 = 7.5)."""
-    return tuple(int(round(2.0 ** (j / 2))) for j in range(int(round(2 * lo_exp2)),
-                                                            int(round(2 * hi_exp2)) + 1))
+    return tuple(
+        int(round(2.0 ** (j / 2)))
+        for j in range(int(round(2 * lo_exp2)), int(round(2 * hi_exp2)) + 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,9 @@ class ReluSweepConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        object.__setattr__(self, "xla_options",
-                           tuple((str(k), str(v)) for k, v in dict(self.xla_options).items()))
+        object.__setattr__(
+            self, "xla_options", tuple((str(k), str(v)) for k, v in dict(self.xla_options).items())
+        )
         if self.formulation not in FORMULATIONS:
             raise InputError(f"formulation must be one of {FORMULATIONS}, got {self.formulation!r}")
         if not self.widths or min(self.widths) < 1:
@@ -113,10 +116,20 @@ class ReluSweepConfig:
         if self.loss not in relu_net.LOSSES:
             raise InputError(f"loss must be one of {relu_net.LOSSES}, got {self.loss!r}")
         if self.matmul_precision not in PRECISIONS:
-            raise InputError(f"matmul_precision must be one of {PRECISIONS}, "
-                             f"got {self.matmul_precision!r}")
-        for name in ("n_lrs", "seeds", "steps", "batch", "d", "test_size", "seed_block",
-                     "memory_mb", "k"):
+            raise InputError(
+                f"matmul_precision must be one of {PRECISIONS}, got {self.matmul_precision!r}"
+            )
+        for name in (
+            "n_lrs",
+            "seeds",
+            "steps",
+            "batch",
+            "d",
+            "test_size",
+            "seed_block",
+            "memory_mb",
+            "k",
+        ):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.task == "kindex" and self.k > self.d:
@@ -124,21 +137,27 @@ class ReluSweepConfig:
         if not (0 < self.lr_min <= self.lr_max):
             raise InputError(f"need 0 < lr_min <= lr_max, got {self.lr_min}, {self.lr_max}")
         if self.base_width is not None and int(self.base_width) < 1:
-            raise InputError(f"base_width must be a positive integer or None, got {self.base_width}")
+            raise InputError(
+                f"base_width must be a positive integer or None, got {self.base_width}"
+            )
         if not self.out_lr_factor > 0:
             raise InputError(f"out_lr_factor must be positive, got {self.out_lr_factor}")
         if self.readout_init not in READOUT_INITS:
-            raise InputError(f"readout_init must be one of {READOUT_INITS}, "
-                             f"got {self.readout_init!r}")
+            raise InputError(
+                f"readout_init must be one of {READOUT_INITS}, got {self.readout_init!r}"
+            )
         if self.first_layer_init not in FIRST_LAYER_INITS:
-            raise InputError(f"first_layer_init must be one of {FIRST_LAYER_INITS}, "
-                             f"got {self.first_layer_init!r}")
+            raise InputError(
+                f"first_layer_init must be one of {FIRST_LAYER_INITS}, "
+                f"got {self.first_layer_init!r}"
+            )
         if self.train_size is not None and int(self.train_size) < self.batch:
-            raise InputError(f"train_size must be None (fresh batches) or at least the "
-                             f"batch ({self.batch}), got {self.train_size}")
+            raise InputError(
+                f"train_size must be None (fresh batches) or at least the "
+                f"batch ({self.batch}), got {self.train_size}"
+            )
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise InputError(f"weight_decay must be a finite number >= 0, "
-                             f"got {self.weight_decay}")
+            raise InputError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
 
     def lrs(self) -> np.ndarray:
         """The scale-free learning rates nu, shape (n_lrs,), log-spaced."""
@@ -148,14 +167,15 @@ class ReluSweepConfig:
         return relu_net.Task(name=self.task, d=self.d, k=self.k, radius=self.radius)
 
     @classmethod
-    def from_preset(cls, name: str, param: str = "mup", study: str = "relu",
-                    **overrides) -> "ReluSweepConfig":
+    def from_preset(
+        cls, name: str, param: str = "mup", study: str = "relu", **overrides
+    ) -> ReluSweepConfig:
         """The preset ``name`` of ``study`` in parametrisation ``param`` (the presets and
         why they are what they are: :func:`_preset`), with ``overrides``."""
         cfg = _preset(name, param, study)
         return cfg.replace(**overrides) if overrides else cfg
 
-    def replace(self, **changes) -> "ReluSweepConfig":
+    def replace(self, **changes) -> ReluSweepConfig:
         return dataclasses.replace(self, **changes)
 
     def to_json_dict(self) -> dict:
@@ -185,8 +205,9 @@ class ReluSweepConfig:
         "name-value" tokens joined by "__" ("" for the paper's parametrisation), e.g.
         "base_width-128" or "readout_init-zero__weight_decay-0.01"."""
         paper = dict(PAPER_CHOICES, loss=TASK_LOSS[self.task])
-        return "__".join(f"{name}-{getattr(self, name)}" for name in paper
-                         if getattr(self, name) != paper[name])
+        return "__".join(
+            f"{name}-{getattr(self, name)}" for name in paper if getattr(self, name) != paper[name]
+        )
 
     def store_key(self) -> str:
         """The entry's last path part under <study>/<preset>/: the parametrisation
@@ -202,20 +223,26 @@ class ReluSweepConfig:
         """One paragraph: the setting in words, for reports and figure captions."""
         t = self.task_spec()
         if self.task == "ball":
-            target = (f"x ~ N(0, I_{self.d}), y = 1{{|x|^2 > r^2}}, r^2 = median of "
-                      f"chi^2_{self.d} = {t.target_radius() ** 2:.3f}")
+            target = (
+                f"x ~ N(0, I_{self.d}), y = 1{{|x|^2 > r^2}}, r^2 = median of "
+                f"chi^2_{self.d} = {t.target_radius() ** 2:.3f}"
+            )
         else:
-            target = (f"x ~ N(0, (4/{self.d}) I_{self.d}), y = sqrt(({self.d}/(4*{self.k})) "
-                      f"sum_{{i<={self.k}}} x_i^2)")
+            target = (
+                f"x ~ N(0, (4/{self.d}) I_{self.d}), y = sqrt(({self.d}/(4*{self.k})) "
+                f"sum_{{i<={self.k}}} x_i^2)"
+            )
         lrs = self.lrs()
         step = math.log2(lrs[1] / lrs[0]) if len(lrs) > 1 else float("nan")
-        return (f"preset {self.preset}: {target}; {self.loss} loss; two-layer ReLU net with "
-                f"biases; {self.parametrisation()}; Adam b1={self.b1}, b2={self.b2}, "
-                f"eps={self.eps:g}; batch {self.batch}, {self.steps} steps; "
-                f"{self.n_lrs} LRs in [{self.lr_min:.3g}, {self.lr_max:.3g}] "
-                f"({step:.2f} octave spacing); {self.seeds} seed(s) with common random "
-                f"numbers; widths {list(self.widths)}; fixed validation set of "
-                f"{self.test_size} points; {self.dtype}.")
+        return (
+            f"preset {self.preset}: {target}; {self.loss} loss; two-layer ReLU net with "
+            f"biases; {self.parametrisation()}; Adam b1={self.b1}, b2={self.b2}, "
+            f"eps={self.eps:g}; batch {self.batch}, {self.steps} steps; "
+            f"{self.n_lrs} LRs in [{self.lr_min:.3g}, {self.lr_max:.3g}] "
+            f"({step:.2f} octave spacing); {self.seeds} seed(s) with common random "
+            f"numbers; widths {list(self.widths)}; fixed validation set of "
+            f"{self.test_size} points; {self.dtype}."
+        )
 
     def parametrisation(self) -> str:
         """The parametrisation and every choice the paper leaves unstated, in words
@@ -223,25 +250,34 @@ class ReluSweepConfig:
         if self.param == "sp":
             head = "standard parametrisation (a_i ~ N(0, 1/n), output multiplier 1, one LR)"
         elif self.base_width is None:
-            head = ("the paper's muP: mean-field readout 1/n, a_i ~ N(0, 1), one Adam LR "
-                    "for both layers")
+            head = (
+                "the paper's muP: mean-field readout 1/n, a_i ~ N(0, 1), one Adam LR "
+                "for both layers"
+            )
         else:
-            head = (f"muP with base width {self.base_width} (variant): readout 1/n, "
-                    f"a_i ~ N(0, {self.base_width}), the output layer's LR x {self.base_width}")
+            head = (
+                f"muP with base width {self.base_width} (variant): readout 1/n, "
+                f"a_i ~ N(0, {self.base_width}), the output layer's LR x {self.base_width}"
+            )
         if self.out_lr_factor != 1:
             head += f", second-layer LR x {self.out_lr_factor:g}"
-        data = ("fresh batches" if self.train_size is None else
-                f"a fixed training set of {self.train_size} points (batches drawn with "
-                "replacement)")
-        first = ("Gaussian first layer (W ~ N(0, 1/d), b ~ N(0, s_x^2))"
-                 if self.first_layer_init == "gaussian"
-                 else "PyTorch-default first layer (W, b ~ U(+-1/sqrt(d)))")
+        data = (
+            "fresh batches"
+            if self.train_size is None
+            else f"a fixed training set of {self.train_size} points (batches drawn with "
+            "replacement)"
+        )
+        first = (
+            "Gaussian first layer (W ~ N(0, 1/d), b ~ N(0, s_x^2))"
+            if self.first_layer_init == "gaussian"
+            else "PyTorch-default first layer (W, b ~ U(+-1/sqrt(d)))"
+        )
         readout = "a_i Gaussian" if self.readout_init == "normal" else "a_i = 0 at init"
         decay = "no weight decay" if not self.weight_decay else f"AdamW decay {self.weight_decay:g}"
         return f"{head}; {first}; {readout}; {data}; {decay}; {self.schedule} LR"
 
     @classmethod
-    def from_json_dict(cls, data: dict) -> "ReluSweepConfig":
+    def from_json_dict(cls, data: dict) -> ReluSweepConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
@@ -260,9 +296,14 @@ PRESETS: tuple[str, ...] = ("quick", "pilot", "cpu", "paper")
 # parameters"): mean-field muP with no base-width constant, a_i ~ N(0, 1), Gaussian
 # first layer, online batches, plain Adam, constant LR. Any other value is a named
 # variant (ReluSweepConfig.variant), stored under its own entry.
-PAPER_CHOICES: dict = {"base_width": None, "readout_init": "normal",
-                       "first_layer_init": "gaussian", "train_size": None,
-                       "weight_decay": 0.0, "schedule": "constant"}
+PAPER_CHOICES: dict = {
+    "base_width": None,
+    "readout_init": "normal",
+    "first_layer_init": "gaussian",
+    "train_size": None,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+}
 TASK_LOSS: dict = {"ball": "bce", "kindex": "squared"}
 STUDIES: tuple[str, ...] = ("relu", "kindex", "kindex-layerwise")
 
@@ -271,7 +312,7 @@ def log2_grid(lo_exp2: float, hi_exp2: float, per_octave: int) -> dict:
     """{lr_min, lr_max, n_lrs} of the grid 2^lo_exp2 .. 2^hi_exp2 at ``per_octave``
     points per factor 2 (both ends on the grid)."""
     n = int(round((hi_exp2 - lo_exp2) * per_octave)) + 1
-    return dict(lr_min=2.0 ** lo_exp2, lr_max=2.0 ** hi_exp2, n_lrs=n)
+    return dict(lr_min=2.0**lo_exp2, lr_max=2.0**hi_exp2, n_lrs=n)
 
 
 def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConfig:
@@ -300,35 +341,89 @@ def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConf
         raise InputError(f"study must be one of {STUDIES}, got {study!r}")
     if name not in PRESETS:
         raise InputError(f"preset must be one of {PRESETS}, got {name!r}")
-    common = dict(d=64, batch=256, b1=0.9, b2=0.999, eps=1e-8, preset=name,
-                  **PAPER_CHOICES)
+    common = dict(d=64, batch=256, b1=0.9, b2=0.999, eps=1e-8, preset=name, **PAPER_CHOICES)
     if study == "relu":
         common.update(task="ball", loss="bce")
         paper_grid = log2_grid(-11.5, -4.0, 4)
         table = {
-            "paper": dict(widths=sqrt2_widths(7.5, 14), steps=2**14, seeds=4,
-                          test_size=2**18, dtype="float32", seed_block=4,
-                          memory_mb=32768, **paper_grid),
-            "pilot": dict(widths=(181, 362), steps=2**14, seeds=4, test_size=2**18,
-                          dtype="float32", **paper_grid),
-            "cpu": dict(widths=sqrt2_widths(7, 9.5), steps=2**11, seeds=4, test_size=2**15,
-                        dtype="float32", **log2_grid(*CPU_GRIDS["relu"], 4)),
-            "quick": dict(widths=sqrt2_widths(6, 8), steps=2**9, seeds=2, test_size=2**13,
-                          dtype="float32", **log2_grid(*QUICK_GRIDS["relu"], 4)),
+            "paper": dict(
+                widths=sqrt2_widths(7.5, 14),
+                steps=2**14,
+                seeds=4,
+                test_size=2**18,
+                dtype="float32",
+                seed_block=4,
+                memory_mb=32768,
+                **paper_grid,
+            ),
+            "pilot": dict(
+                widths=(181, 362),
+                steps=2**14,
+                seeds=4,
+                test_size=2**18,
+                dtype="float32",
+                **paper_grid,
+            ),
+            "cpu": dict(
+                widths=sqrt2_widths(7, 9.5),
+                steps=2**11,
+                seeds=4,
+                test_size=2**15,
+                dtype="float32",
+                **log2_grid(*CPU_GRIDS["relu"], 4),
+            ),
+            "quick": dict(
+                widths=sqrt2_widths(6, 8),
+                steps=2**9,
+                seeds=2,
+                test_size=2**13,
+                dtype="float32",
+                **log2_grid(*QUICK_GRIDS["relu"], 4),
+            ),
         }
     else:
-        common.update(task="kindex", loss="squared", k=15,
-                      out_lr_factor=1.0 if study == "kindex" else 1.0 / 50.0)
+        common.update(
+            task="kindex",
+            loss="squared",
+            k=15,
+            out_lr_factor=1.0 if study == "kindex" else 1.0 / 50.0,
+        )
         paper_grid = log2_grid(-12.0, 3.0, 2)
         table = {
-            "paper": dict(widths=sqrt2_widths(7, 14), steps=2**14, seeds=3, test_size=2**16,
-                          dtype="float32", seed_block=4, memory_mb=32768, **paper_grid),
-            "pilot": dict(widths=(128, 181, 256), steps=2**14, seeds=3, test_size=2**16,
-                          dtype="float32", **paper_grid),
-            "cpu": dict(widths=sqrt2_widths(7, 9), steps=2**11, seeds=2, test_size=2**14,
-                        dtype="float32", **log2_grid(*CPU_GRIDS[study], 2)),
-            "quick": dict(widths=(64, 128), steps=2**8, seeds=1, test_size=2**12,
-                          dtype="float32", **log2_grid(*QUICK_GRIDS[study], 2)),
+            "paper": dict(
+                widths=sqrt2_widths(7, 14),
+                steps=2**14,
+                seeds=3,
+                test_size=2**16,
+                dtype="float32",
+                seed_block=4,
+                memory_mb=32768,
+                **paper_grid,
+            ),
+            "pilot": dict(
+                widths=(128, 181, 256),
+                steps=2**14,
+                seeds=3,
+                test_size=2**16,
+                dtype="float32",
+                **paper_grid,
+            ),
+            "cpu": dict(
+                widths=sqrt2_widths(7, 9),
+                steps=2**11,
+                seeds=2,
+                test_size=2**14,
+                dtype="float32",
+                **log2_grid(*CPU_GRIDS[study], 2),
+            ),
+            "quick": dict(
+                widths=(64, 128),
+                steps=2**8,
+                seeds=1,
+                test_size=2**12,
+                dtype="float32",
+                **log2_grid(*QUICK_GRIDS[study], 2),
+            ),
         }
     cfg = ReluSweepConfig(**common, **table[name])
     if param == "sp":
@@ -336,9 +431,11 @@ def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConf
         # half-octave grid reaching far below the muP grid, fewer seeds (only the drift
         # is measured there)
         lo_sp = cfg.lr_min / max(cfg.widths)
-        cfg = cfg.replace(lr_min=lo_sp,
-                          n_lrs=int(math.ceil(2 * math.log2(cfg.lr_max / lo_sp))) + 1,
-                          seeds=min(cfg.seeds, 2))
+        cfg = cfg.replace(
+            lr_min=lo_sp,
+            n_lrs=int(math.ceil(2 * math.log2(cfg.lr_max / lo_sp))) + 1,
+            seeds=min(cfg.seeds, 2),
+        )
     return cfg.replace(param=param)
 
 
@@ -370,47 +467,52 @@ def sensitivity_configs(study: str) -> dict:
     loss is squared)."""
     base = ReluSweepConfig.from_preset("pilot", "mup", study)
     base = base.replace(widths=(min(base.widths),), seeds=SENSITIVITY_SEEDS)
-    return {name: base.replace(**change) for name, change in SENSITIVITY.items()
-            if not (name.startswith("loss-") and base.loss != "squared")}
+    return {
+        name: base.replace(**change)
+        for name, change in SENSITIVITY.items()
+        if not (name.startswith("loss-") and base.loss != "squared")
+    }
 
 
 # The choices the paper leaves open, made before any paper-scale run (one item each).
 UNSTATED_CHOICES: tuple[str, ...] = (
-    'Parametrisation: the paper\'s own words for its Figure 2, "default muP '
-    'implementation with the same learning rate for the first- and second-layer '
+    "Parametrisation: the paper's own words for its Figure 2, \"default muP "
+    "implementation with the same learning rate for the first- and second-layer "
     'parameters": mean-field muP (f = (1/n) sum_i a_i relu(<w_i, x> + b_i), a_i ~ '
-    'N(0, 1)) with one Adam LR nu for every parameter (the layer-wise variant divides '
+    "N(0, 1)) with one Adam LR nu for every parameter (the layer-wise variant divides "
     "the second layer's by 50). Our earlier convention, a base width n0 = 128 on the "
-    'output layer (a_i ~ N(0, 128), its LR x 128), is the variant base_width=128; the '
-    'bank keeps its paper-scale runs as that variant.',
+    "output layer (a_i ~ N(0, 128), its LR x 128), is the variant base_width=128; the "
+    "bank keeps its paper-scale runs as that variant.",
     "Adam b1 = 0.9, b2 = 0.999, eps = 1e-8 (PyTorch's defaults), constant LR, no "
-    'warm-up, no weight decay; Gaussian first layer (W ~ N(0, 1/d), bias std = the '
-    'std of <w_i, x>); fresh batches every step (online); a fixed validation set '
-    '(2^18 points at the paper preset for the ReLU net, 2^16 for the k-index model: '
-    'the paired standard error of the difference between neighbouring LRs is stored '
-    'per cell as val_se_next). Each of these is a field (readout_init, '
-    'first_layer_init, train_size, weight_decay, schedule, loss half_squared), varied '
+    "warm-up, no weight decay; Gaussian first layer (W ~ N(0, 1/d), bias std = the "
+    "std of <w_i, x>); fresh batches every step (online); a fixed validation set "
+    "(2^18 points at the paper preset for the ReLU net, 2^16 for the k-index model: "
+    "the paired standard error of the difference between neighbouring LRs is stored "
+    "per cell as val_se_next). Each of these is a field (readout_init, "
+    "first_layer_init, train_size, weight_decay, schedule, loss half_squared), varied "
     "one at a time by the pilots' sensitivity study.",
-    'Seeds: 4 (ReLU counterexample) and 3 (k-index model) with common random numbers: '
+    "Seeds: 4 (ReLU counterexample) and 3 (k-index model) with common random numbers: "
     "the paper's figures carry seed bands and its other experiments average 3 seeds.",
 )
 # Where the grids sit, in the paper's LR units (one item per preset family).
 GRID_POSITIONS: tuple[str, ...] = (
-    'ReLU/BCE, paper and pilot: quarter-octave 2^-11.5 .. 2^-4 (31 points), the '
+    "ReLU/BCE, paper and pilot: quarter-octave 2^-11.5 .. 2^-4 (31 points), the "
     "paper's Figure 5a grid 4e-4 .. 1.7e-2 widened to the right, where a first CPU "
-    'pilot in this parametrisation (n = 181, T = 2^14) put the optimum (near 2^-6.5) '
-    'on a flat right side (0.212 .. 0.226 up to 2^-4).',
-    'k-index/squared, paper and pilot: half-octave 2^-12 .. 2^3 (31 points), covering '
+    "pilot in this parametrisation (n = 181, T = 2^14) put the optimum (near 2^-6.5) "
+    "on a flat right side (0.212 .. 0.226 up to 2^-4).",
+    "k-index/squared, paper and pilot: half-octave 2^-12 .. 2^3 (31 points), covering "
     "the paper's Figure 2 grids (2.7e-4 .. 0.9 tied, 1.3e-3 .. 5.8 with the "
-    'second-layer LR / 50).',
-    'Reduced presets, one-seed CPU explorations at their T (half-octave grids 2^-10 '
-    '.. 2^-1 for the ReLU net, 2^-12 .. 2^2 for the k-index model): ReLU T = 2^9 '
-    'optimum 2^-3.5 at n = 64 and 256 (quick grid 2^-6 .. 2^-1), T = 2^11 2^-5 (n = '
-    '128) and 2^-4.5 (n = 724) (cpu grid 2^-7.5 .. 2^-2.5); k-index T = 2^8 tied 2^-2 '
-    '/ 2^-3 (n = 64 / 128), LR / 50 2^-1 (quick grid 2^-7 .. 2^2); T = 2^11 tied '
-    '2^-4, LR / 50 2^-4 / 2^-3 (n = 128 / 512) (cpu grid 2^-10 .. 2^1).',
+    "second-layer LR / 50).",
+    "Reduced presets, one-seed CPU explorations at their T (half-octave grids 2^-10 "
+    ".. 2^-1 for the ReLU net, 2^-12 .. 2^2 for the k-index model): ReLU T = 2^9 "
+    "optimum 2^-3.5 at n = 64 and 256 (quick grid 2^-6 .. 2^-1), T = 2^11 2^-5 (n = "
+    "128) and 2^-4.5 (n = 724) (cpu grid 2^-7.5 .. 2^-2.5); k-index T = 2^8 tied 2^-2 "
+    "/ 2^-3 (n = 64 / 128), LR / 50 2^-1 (quick grid 2^-7 .. 2^2); T = 2^11 tied "
+    "2^-4, LR / 50 2^-4 / 2^-3 (n = 128 / 512) (cpu grid 2^-10 .. 2^1).",
 )
-GRID_RATIONALE = ("Choices the paper leaves open, made before any paper-scale run:\n"
-                  + "".join(f"- {c}\n" for c in UNSTATED_CHOICES)
-                  + "Grid positions, in the paper's LR units:\n"
-                  + "".join(f"- {g}\n" for g in GRID_POSITIONS))
+GRID_RATIONALE = (
+    "Choices the paper leaves open, made before any paper-scale run:\n"
+    + "".join(f"- {c}\n" for c in UNSTATED_CHOICES)
+    + "Grid positions, in the paper's LR units:\n"
+    + "".join(f"- {g}\n" for g in GRID_POSITIONS)
+)

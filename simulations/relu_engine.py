@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -71,18 +71,23 @@ def _schedule_factor(schedule: str, t, steps: int, dtype):
         return jnp.ones((), dtype)
     # cosine decay from 1 to 0 over the run (t = 0 .. steps-1)
     frac = t.astype(dtype) / jnp.asarray(steps, dtype)
-    return jnp.asarray(0.5, dtype) * (jnp.asarray(1.0, dtype) + jnp.cos(jnp.asarray(math.pi, dtype) * frac))
+    return jnp.asarray(0.5, dtype) * (
+        jnp.asarray(1.0, dtype) + jnp.cos(jnp.asarray(math.pi, dtype) * frac)
+    )
 
 
 def _seed_keys(seeds: np.ndarray) -> tuple[jax.Array, jax.Array]:
     """(init keys, data keys), shape (S, 2) each: seed s -> PRNGKey(s) split in two."""
-    keys = jax.vmap(lambda s: jax.random.split(jax.random.PRNGKey(s), 2))(jnp.asarray(seeds, jnp.uint32))
+    keys = jax.vmap(lambda s: jax.random.split(jax.random.PRNGKey(s), 2))(
+        jnp.asarray(seeds, jnp.uint32)
+    )
     return keys[:, 0], keys[:, 1]
 
 
 @dataclass(frozen=True)
 class _Static:
     """Everything the compiled functions close over (hashable, so jit caches on it)."""
+
     width: int
     base_width: int | None
     task: relu_net.Task
@@ -113,10 +118,11 @@ class _Static:
 @dataclass(frozen=True)
 class _Plan:
     """How one width is cut into pieces (no number depends on it beyond rounding)."""
-    seed_block: int   # seeds per device program
-    lr_block: int     # configurations whose (batch, n) activations a step holds at once
-    chunk: int        # validation rows per evaluation block
-    eval_block: int   # configurations evaluated at once
+
+    seed_block: int  # seeds per device program
+    lr_block: int  # configurations whose (batch, n) activations a step holds at once
+    chunk: int  # validation rows per evaluation block
+    eval_block: int  # configurations evaluated at once
 
 
 def _is_accelerator(platform: str) -> bool:
@@ -138,10 +144,10 @@ def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
     devices, so 1 and 2 devices run the same program (bit-identical float64)."""
     itemsize = 8 if config.dtype == "float64" else 4
     L = config.n_lrs
-    per_seed = (6 * L * config.batch * width * itemsize
-                + 8 * L * width * (config.d + 2) * itemsize)
-    block = int(max(1, min(config.seeds, config.seed_block,
-                           config.memory_mb * 2**20 // max(per_seed, 1))))
+    per_seed = 6 * L * config.batch * width * itemsize + 8 * L * width * (config.d + 2) * itemsize
+    block = int(
+        max(1, min(config.seeds, config.seed_block, config.memory_mb * 2**20 // max(per_seed, 1)))
+    )
     if _is_accelerator(platform):
         cb = max(1, ACCEL_ARRAY_BYTES // (config.batch * width * itemsize))
         eval_block = block * L
@@ -159,20 +165,38 @@ def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
     return _Plan(seed_block=block, lr_block=int(cb), chunk=int(chunk), eval_block=eval_block)
 
 
-def _static(config: ReluSweepConfig, width: int, segment: int, plan: _Plan,
-            platform: str) -> _Static:
+def _static(
+    config: ReluSweepConfig, width: int, segment: int, plan: _Plan, platform: str
+) -> _Static:
     mult = dict(mup.lr_multipliers(width, config.param, config.base_width))
     mult["a"] *= config.out_lr_factor
-    return _Static(width=width, base_width=config.base_width, task=config.task_spec(), loss=config.loss,
-                   batch=config.batch, steps=config.steps, param=config.param,
-                   dtype=config.dtype, precision=config.matmul_precision,
-                   schedule=config.schedule, b1=config.b1, b2=config.b2, eps=config.eps,
-                   lr_mult=tuple(sorted(mult.items())), segment=segment, chunk=plan.chunk,
-                   lr_block=plan.lr_block, eval_block=plan.eval_block, platform=platform,
-                   formulation=config.formulation, xla_options=config.xla_options,
-                   readout_init=config.readout_init,
-                   first_layer_init=config.first_layer_init,
-                   train_size=config.train_size, weight_decay=config.weight_decay)
+    return _Static(
+        width=width,
+        base_width=config.base_width,
+        task=config.task_spec(),
+        loss=config.loss,
+        batch=config.batch,
+        steps=config.steps,
+        param=config.param,
+        dtype=config.dtype,
+        precision=config.matmul_precision,
+        schedule=config.schedule,
+        b1=config.b1,
+        b2=config.b2,
+        eps=config.eps,
+        lr_mult=tuple(sorted(mult.items())),
+        segment=segment,
+        chunk=plan.chunk,
+        lr_block=plan.lr_block,
+        eval_block=plan.eval_block,
+        platform=platform,
+        formulation=config.formulation,
+        xla_options=config.xla_options,
+        readout_init=config.readout_init,
+        first_layer_init=config.first_layer_init,
+        train_size=config.train_size,
+        weight_decay=config.weight_decay,
+    )
 
 
 def _optimizer(st: _Static):
@@ -194,8 +218,7 @@ TRAIN_SET_TAG = 2**31 - 1
 def _training_set(st: _Static, data_key: jax.Array):
     """The fixed training set of one seed, (x (N, d), y (N,)) with N = st.train_size
     (the same for every LR and width of the seed)."""
-    return st.task.sample(jax.random.fold_in(data_key, TRAIN_SET_TAG), st.train_size,
-                          _dtype(st))
+    return st.task.sample(jax.random.fold_in(data_key, TRAIN_SET_TAG), st.train_size, _dtype(st))
 
 
 def _batch(st: _Static, data_key: jax.Array, t, train_set):
@@ -218,18 +241,26 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
     dt = _dtype(st)
 
     def one_seed(key):
-        p = relu_net.init_params(key, st.width, st.task.d, st.param, dt,
-                                 input_std=st.task.input_std, base_width=st.base_width,
-                                 readout_init=st.readout_init,
-                                 first_layer_init=st.first_layer_init)
-        return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs,) + v.shape), p)
+        p = relu_net.init_params(
+            key,
+            st.width,
+            st.task.d,
+            st.param,
+            dt,
+            input_std=st.task.input_std,
+            base_width=st.base_width,
+            readout_init=st.readout_init,
+            first_layer_init=st.first_layer_init,
+        )
+        return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs, *v.shape)), p)
 
     params = jax.vmap(one_seed)(init_keys)
     return params, _optimizer(st).init(params)
 
 
-def lr_grid_grads(p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce",
-                  formulation: str = "dot"):
+def lr_grid_grads(
+    p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce", formulation: str = "dot"
+):
     """Gradients of the batch loss for L configurations that share one batch, by hand.
 
     p_L: W (L, n, d), b (L, n), a (L, n); x (B, d); y (B,). With
@@ -279,8 +310,7 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
     cb = st.lr_block
 
     # one fixed training set per seed (train_size), drawn once per segment: (S, N, d)
-    train = (None if st.train_size is None
-             else jax.vmap(lambda k: _training_set(st, k))(data_keys))
+    train = None if st.train_size is None else jax.vmap(lambda k: _training_set(st, k))(data_keys)
 
     def seed_grads(p_L, key, t, data=None):
         x, y = _batch(st, key, t, data)
@@ -289,25 +319,28 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
             return lr_grid_grads(p_L, x, y, st.param, st.loss, st.formulation)[0]
         # blocks of cb learning rates, one after another, so a block's (B, cb, n)
         # activations stay in cache (the same batch x for every block)
-        blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb) + v.shape[1:]), p_L)
-        g = jax.lax.map(lambda q: lr_grid_grads(q, x, y, st.param, st.loss, st.formulation)[0],
-                        blocks)
-        return jax.tree.map(lambda v: v.reshape((n_lrs,) + v.shape[2:]), g)
+        blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb, *v.shape[1:])), p_L)
+        g = jax.lax.map(
+            lambda q: lr_grid_grads(q, x, y, st.param, st.loss, st.formulation)[0], blocks
+        )
+        return jax.tree.map(lambda v: v.reshape((n_lrs, *v.shape[2:])), g)
 
     def grads(p, t):
         if cb >= n_lrs * data_keys.shape[0]:  # every configuration fits: one program
             return jax.vmap(seed_grads, in_axes=(0, 0, None, 0))(p, data_keys, t, train)
         # seeds one after another (cb // n_lrs at a time when several fit)
-        return jax.lax.map(lambda a: seed_grads(a[0], a[1], t, a[2]), (p, data_keys, train),
-                           batch_size=max(1, cb // n_lrs) if cb >= n_lrs else None)
+        return jax.lax.map(
+            lambda a: seed_grads(a[0], a[1], t, a[2]),
+            (p, data_keys, train),
+            batch_size=max(1, cb // n_lrs) if cb >= n_lrs else None,
+        )
 
     def body(carry, t):
         p, s = carry
         g = grads(p, t)
         u, s = opt.update(g, s, p)
         step = -lrs * _schedule_factor(st.schedule, t, st.steps, dt)  # (L,)
-        p = {k: p[k] + (step * mult[k]).reshape((1, -1) + (1,) * (p[k].ndim - 2)) * u[k]
-             for k in p}
+        p = {k: p[k] + (step * mult[k]).reshape((1, -1) + (1,) * (p[k].ndim - 2)) * u[k] for k in p}
         return (p, s), None
 
     ts = t0 + jnp.arange(st.segment, dtype=jnp.int32)
@@ -326,11 +359,12 @@ def _eval_fn(st: _Static, params, x_test, y_test):
     C, e = S * L, st.eval_block
     while C % e:
         e -= 1
-    flat = jax.tree.map(lambda v: v.reshape((C // e, e) + v.shape[2:]), params)
+    flat = jax.tree.map(lambda v: v.reshape((C // e, e, *v.shape[2:])), params)
 
     def group(p):
-        return jax.vmap(lambda q: relu_net.chunked_sample_losses(
-            q, x_test, y_test, st.param, st.chunk, st.loss))(p)
+        return jax.vmap(
+            lambda q: relu_net.chunked_sample_losses(q, x_test, y_test, st.param, st.chunk, st.loss)
+        )(p)
 
     return jax.lax.map(group, flat).reshape(S, L, x_test.shape[0])
 
@@ -359,9 +393,11 @@ def _compiled(st: _Static, n_lrs: int):
     # turned off per program, so nothing global changes. CPU-only option.
     opts = {"xla_cpu_experimental_ynn_fusion_type": ""} if st.platform == "cpu" else {}
     opts.update({k: _option_value(v) for k, v in st.xla_options})
-    return (jax.jit(init, compiler_options=opts),
-            jax.jit(segment, donate_argnums=(0, 1), compiler_options=opts),
-            jax.jit(evaluate, compiler_options=opts))
+    return (
+        jax.jit(init, compiler_options=opts),
+        jax.jit(segment, donate_argnums=(0, 1), compiler_options=opts),
+        jax.jit(evaluate, compiler_options=opts),
+    )
 
 
 def _option_value(text: str):
@@ -390,8 +426,9 @@ def _segment_length(steps: int, target_segments: int = 20, min_length: int = 10)
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _test_set(seed: int, size: int, task: relu_net.Task, dtype: str):
-    return task.sample(jax.random.PRNGKey(seed), size,
-                       jnp.float64 if dtype == "float64" else jnp.float32)
+    return task.sample(
+        jax.random.PRNGKey(seed), size, jnp.float64 if dtype == "float64" else jnp.float32
+    )
 
 
 def test_set(config: ReluSweepConfig):
@@ -406,6 +443,7 @@ class WidthResult:
     standard error std(l)/sqrt(M) over the M validation points, ``se_next`` the
     standard error of loss(next LR) - loss(this LR) on the same points (paired: the
     validation noise that can reorder neighbouring LRs; NaN in the last row)."""
+
     loss: np.ndarray
     se: np.ndarray
     se_next: np.ndarray
@@ -421,14 +459,20 @@ def _validation_stats(per_sample: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         se = np.where(finite, v.std(axis=-1, ddof=1) / math.sqrt(M), np.nan)
         diff = v[:, 1:] - v[:, :-1]
         se_next = np.full_like(loss, np.nan)
-        se_next[:, :-1] = np.where(finite[:, 1:] & finite[:, :-1],
-                                   diff.std(axis=-1, ddof=1) / math.sqrt(M), np.nan)
+        se_next[:, :-1] = np.where(
+            finite[:, 1:] & finite[:, :-1], diff.std(axis=-1, ddof=1) / math.sqrt(M), np.nan
+        )
     return loss, se, se_next
 
 
-def train_width(config: ReluSweepConfig, width: int, *, devices=None,
-                progress: Callable[[int], None] | None = None,
-                segment_seconds: list | None = None) -> WidthResult:
+def train_width(
+    config: ReluSweepConfig,
+    width: int,
+    *,
+    devices=None,
+    progress: Callable[[int], None] | None = None,
+    segment_seconds: list | None = None,
+) -> WidthResult:
     """Train every (LR, seed) configuration at one width and evaluate it on the fixed
     validation set.
 
@@ -456,13 +500,14 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
     stats = [np.empty((S, config.n_lrs)) for _ in range(3)]
     for wave in range(0, n_blocks, len(devices)):
         jobs = []
-        for j, dev in zip(range(wave, min(wave + len(devices), n_blocks)), devices):
+        for j, dev in zip(range(wave, min(wave + len(devices), n_blocks)), devices, strict=False):
             if dev not in on:
                 sh = SingleDeviceSharding(dev)
                 on[dev] = (jax.device_put(lrs_host, sh), jax.device_put(test_host, sh))
             # the last block is padded with further seeds; their results are dropped
-            keys = jax.device_put(_seed_keys(np.arange(j * block, (j + 1) * block)),
-                                  SingleDeviceSharding(dev))
+            keys = jax.device_put(
+                _seed_keys(np.arange(j * block, (j + 1) * block)), SingleDeviceSharding(dev)
+            )
             params, opt_state = init_fn(keys[0])
             jobs.append([j, dev, params, opt_state, keys[1]])
         n_real = sum(min(block, config.seeds - j * block) for j, *_ in jobs)
@@ -481,11 +526,13 @@ def train_width(config: ReluSweepConfig, width: int, *, devices=None,
             if progress is not None:
                 progress(segment * n_real)
         for j, dev, params, _, _ in jobs:
-            for arr, part in zip(stats, _validation_stats(eval_fn(params, *on[dev][1]))):
-                arr[j * block:(j + 1) * block] = part
+            for arr, part in zip(
+                stats, _validation_stats(eval_fn(params, *on[dev][1])), strict=False
+            ):
+                arr[j * block : (j + 1) * block] = part
         if segment_seconds is not None:
             segment_seconds.append(time.perf_counter() - tick)
-    loss, se, se_next = (a[:config.seeds].T for a in stats)
+    loss, se, se_next = (a[: config.seeds].T for a in stats)
     return WidthResult(loss=loss, se=se, se_next=se_next)
 
 
@@ -499,11 +546,13 @@ def sweep_frame(config: ReluSweepConfig, width: int, result: WidthResult):
 
     L, S = result.loss.shape
     hp = np.log(config.lrs())
-    return pd.DataFrame({
-        "width": np.full(L * S, width, dtype=np.int64),
-        "hp": np.repeat(hp, S),
-        "loss": result.loss.reshape(-1),
-        "seed": np.tile(np.arange(S, dtype=np.int64), L),
-        "val_se": result.se.reshape(-1),
-        "val_se_next": result.se_next.reshape(-1),
-    })
+    return pd.DataFrame(
+        {
+            "width": np.full(L * S, width, dtype=np.int64),
+            "hp": np.repeat(hp, S),
+            "loss": result.loss.reshape(-1),
+            "seed": np.tile(np.arange(S, dtype=np.int64), L),
+            "val_se": result.se.reshape(-1),
+            "val_se_next": result.se_next.reshape(-1),
+        }
+    )

@@ -41,8 +41,9 @@ def median_radius(d: int) -> float:
     return float(math.sqrt(2.0 * gammaincinv(0.5 * d, 0.5)))
 
 
-def sample_inputs(key: jax.Array, batch: int, d: int, dtype=jnp.float32,
-                  std: float = 1.0) -> jax.Array:
+def sample_inputs(
+    key: jax.Array, batch: int, d: int, dtype=jnp.float32, std: float = 1.0
+) -> jax.Array:
     """x ~ N(0, std^2 I_d), shape (batch, d)."""
     x = jax.random.normal(key, (batch, d), dtype=dtype)
     return x if std == 1.0 else jnp.asarray(std, dtype) * x
@@ -114,9 +115,17 @@ def torch_linear_bound(fan_in: int) -> float:
     return 1.0 / math.sqrt(fan_in)
 
 
-def init_params(key: jax.Array, width: int, d: int, param: str, dtype=jnp.float32,
-                input_std: float = 1.0, base_width: int | None = None,
-                readout_init: str = "normal", first_layer_init: str = "gaussian") -> dict:
+def init_params(
+    key: jax.Array,
+    width: int,
+    d: int,
+    param: str,
+    dtype=jnp.float32,
+    input_std: float = 1.0,
+    base_width: int | None = None,
+    readout_init: str = "normal",
+    first_layer_init: str = "gaussian",
+) -> dict:
     """The initial parameters {"W": (n, d), "b": (n,), "a": (n,)}.
 
     ``first_layer_init`` "gaussian": W and b Gaussian with the scales of
@@ -128,8 +137,9 @@ def init_params(key: jax.Array, width: int, d: int, param: str, dtype=jnp.float3
     if readout_init not in READOUT_INITS:
         raise ValueError(f"readout_init must be one of {READOUT_INITS}, got {readout_init!r}")
     if first_layer_init not in FIRST_LAYER_INITS:
-        raise ValueError(f"first_layer_init must be one of {FIRST_LAYER_INITS}, "
-                         f"got {first_layer_init!r}")
+        raise ValueError(
+            f"first_layer_init must be one of {FIRST_LAYER_INITS}, got {first_layer_init!r}"
+        )
     std = mup.init_std(width, d, param, input_std=input_std, base_width=base_width)
     kW, kb, ka = jax.random.split(key, 3)
     if first_layer_init == "gaussian":
@@ -187,14 +197,16 @@ def loss_derivative(f: jax.Array, y: jax.Array, loss: str) -> jax.Array:
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
-def loss_fn(params: dict, x: jax.Array, y: jax.Array, param: str,
-            loss: str = "squared") -> jax.Array:
+def loss_fn(
+    params: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "squared"
+) -> jax.Array:
     """Mean of :func:`per_sample_loss` over the batch (a scalar)."""
     return jnp.mean(per_sample_loss(forward(params, x, param), y, loss))
 
 
-def chunked_sample_losses(params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int,
-                          loss: str = "squared") -> jax.Array:
+def chunked_sample_losses(
+    params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int, loss: str = "squared"
+) -> jax.Array:
     """Per-sample losses on a large test set, shape (M,), evaluated ``chunk`` rows at a
     time (lax.map) so that only a (chunk, n) activation block is ever live.
     ``x.shape[0]`` must be a multiple of ``chunk``."""

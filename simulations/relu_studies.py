@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from fasttransfer.simulations import relu_config, sweep
 from fasttransfer import store
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import relu_config, sweep
 
 # The SP contrast is not part of the paper's runs: at the paper and pilot presets it is
 # read from the quick preset (a CPU minute) and labelled so.
@@ -27,17 +27,20 @@ LATE_SHIFT_STUDIES = ("kindex", "kindex-layerwise")
 
 def counterexample_configs(preset: str) -> dict:
     """{"mup": the ReLU counterexample at ``preset``, "sp": its SP contrast}."""
-    return {"mup": relu_config.ReluSweepConfig.from_preset(preset, "mup", "relu"),
-            "sp": relu_config.ReluSweepConfig.from_preset(SP_PRESET.get(preset, preset), "sp", "relu")}
+    return {
+        "mup": relu_config.ReluSweepConfig.from_preset(preset, "mup", "relu"),
+        "sp": relu_config.ReluSweepConfig.from_preset(SP_PRESET.get(preset, preset), "sp", "relu"),
+    }
 
 
 def late_shift_configs(preset: str) -> dict:
     """{"kindex": the k-index model at ``preset``, "kindex-layerwise": its variant}."""
-    return {s: relu_config.ReluSweepConfig.from_preset(preset, "mup", s) for s in LATE_SHIFT_STUDIES}
+    return {
+        s: relu_config.ReluSweepConfig.from_preset(preset, "mup", s) for s in LATE_SHIFT_STUDIES
+    }
 
 
-def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print,
-                progress: bool = False):
+def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print, progress: bool = False):
     """(config, tidy DataFrame, source) for one configuration, from the store under
     ``root``: reused when a finished, current entry is there, else run (finished cells
     kept). The ``pilot`` and ``paper`` presets are read from ``root`` or the committed
@@ -53,7 +56,8 @@ def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print,
             if cfg.preset == "paper":
                 raise InputError(
                     f"{cfg.study_label()}: the paper preset is in neither {root} nor the "
-                    f"results bank ({err}); it needs a GPU: {missing_text(cfg)}") from None
+                    f"results bank ({err}); it needs a GPU: {missing_text(cfg)}"
+                ) from None
     sweep.run_sweep(cfg, root, recompute=recompute, progress=progress, log=log)
     _, df, entry = sweep.read_sweep(root, cfg)
     return cfg, df[df.width.isin(cfg.widths)], f"store: {entry.describe()}"
@@ -71,15 +75,15 @@ def bank_variants(study: str, preset: str = "paper") -> dict:
         if key == paper_key or key.startswith("sp"):
             continue
         entry = store.read_entry(store.BANK, study, preset, key)
-        cfg = relu_config.ReluSweepConfig.from_json_dict(
-            {**entry.config, "preset": preset})
+        cfg = relu_config.ReluSweepConfig.from_json_dict({**entry.config, "preset": preset})
         stored, df, entry = sweep.read_sweep(store.BANK, cfg)
         out[key] = (stored, df, f"results bank: {entry.describe()}")
     return out
 
 
-def load_all(root: Path, configs: dict, *, recompute: bool = False, log=print,
-             progress: bool = False) -> dict:
+def load_all(
+    root: Path, configs: dict, *, recompute: bool = False, log=print, progress: bool = False
+) -> dict:
     """{"sweeps": {key: DataFrame}, "configs": {key: config as stored}, "sources": {key:
     str}} for every configuration of ``configs`` (a dict key -> config)."""
     out = {"sweeps": {}, "configs": {}, "sources": {}}
@@ -102,10 +106,16 @@ def late_shift_data(root: Path, configs: dict, *, recompute: bool = False, log=p
 def pilot_data(root: Path, study: str, *, recompute: bool = False, log=print) -> dict:
     """The pilot of ``study`` and its sensitivity runs (bank, store, or run here):
     {"config", "df", "source", "variants": {name: (config, df, source)}}."""
-    cfg, df, src = load_or_run(root, relu_config.ReluSweepConfig.from_preset("pilot", "mup", study),
-                               recompute=recompute, log=log)
-    variants = {name: load_or_run(root, c, recompute=recompute, log=log)
-                for name, c in relu_config.sensitivity_configs(study).items()}
+    cfg, df, src = load_or_run(
+        root,
+        relu_config.ReluSweepConfig.from_preset("pilot", "mup", study),
+        recompute=recompute,
+        log=log,
+    )
+    variants = {
+        name: load_or_run(root, c, recompute=recompute, log=log)
+        for name, c in relu_config.sensitivity_configs(study).items()
+    }
     return {"config": cfg, "df": df, "source": src, "variants": variants}
 
 
@@ -150,14 +160,23 @@ def sensitivity_table(pilot_df, variants: dict, grid_octaves: float):
         k = 2.0 * math.sqrt(2.0 / len(seeds))
         d_lr = var["log2_lr_star"] - ref["log2_lr_star"]
         d_loss = var["loss_star"] - ref["loss_star"]
-        rows.append({
-            "variant": name, "width": w, "seeds": len(seeds),
-            "log2_lr_star": var["log2_lr_star"], "ref_log2_lr_star": ref["log2_lr_star"],
-            "d_log2_lr": d_lr, "loss_star": var["loss_star"],
-            "ref_loss_star": ref["loss_star"], "d_loss": d_loss,
-            "sigma_log2_lr": s_lr, "sigma_loss": s_loss,
-            "moves_lr": bool(abs(d_lr) > max(k * s_lr, grid_octaves)),
-            "moves_loss": bool(abs(d_loss) > k * s_loss)})
+        rows.append(
+            {
+                "variant": name,
+                "width": w,
+                "seeds": len(seeds),
+                "log2_lr_star": var["log2_lr_star"],
+                "ref_log2_lr_star": ref["log2_lr_star"],
+                "d_log2_lr": d_lr,
+                "loss_star": var["loss_star"],
+                "ref_loss_star": ref["loss_star"],
+                "d_loss": d_loss,
+                "sigma_log2_lr": s_lr,
+                "sigma_loss": s_loss,
+                "moves_lr": bool(abs(d_lr) > max(k * s_lr, grid_octaves)),
+                "moves_loss": bool(abs(d_loss) > k * s_loss),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -195,17 +214,24 @@ def device_estimate(cfg, done=(), bank: Path | None = None) -> dict:
     rates = bank_rates(cfg.preset, bank)
     missing = [w for w in cfg.widths if w not in set(done)]
     if not rates:
-        return {"missing": missing, "seconds": {}, "total_s": None,
-                "basis": "no GPU cell at this preset in the results bank"}
+        return {
+            "missing": missing,
+            "seconds": {},
+            "total_s": None,
+            "basis": "no GPU cell at this preset in the results bank",
+        }
     known = sorted(rates)
     seconds = {}
     for w in missing:
         near = min(known, key=lambda k: abs(math.log(k / w)))
-        seconds[w] = round(rates[near] * cfg.n_lrs * cfg.seeds * cfg.steps * w
-                           + CELL_OVERHEAD_S, 1)
-    return {"missing": missing, "seconds": seconds, "total_s": round(sum(seconds.values()), 1),
-            "basis": f"the fastest of the bank's H100 cells per width ({len(known)} widths "
-                     "measured; a width not measured takes its nearest neighbour's rate)"}
+        seconds[w] = round(rates[near] * cfg.n_lrs * cfg.seeds * cfg.steps * w + CELL_OVERHEAD_S, 1)
+    return {
+        "missing": missing,
+        "seconds": seconds,
+        "total_s": round(sum(seconds.values()), 1),
+        "basis": f"the fastest of the bank's H100 cells per width ({len(known)} widths "
+        "measured; a width not measured takes its nearest neighbour's rate)",
+    }
 
 
 def stored_widths(cfg, bank: Path | None = None) -> list:
@@ -222,7 +248,12 @@ def missing_text(cfg) -> str:
     """What of ``cfg``'s paper-scale entry the bank lacks, the device time it needs and
     the command that makes it (for a missing row of ``verify --preset paper``)."""
     est = device_estimate(cfg, stored_widths(cfg))
-    when = ("device time unknown" if est["total_s"] is None else
-            f"about {est['total_s'] / 60:.0f} min of H100 time ({est['basis']})")
-    return (f"widths {est['missing']} missing, {when}; run `python benchmarks/gpu_queue.py "
-            "--out $OUT --budget-s S` on the GPU, then `--import-to results_bank $OUT` here")
+    when = (
+        "device time unknown"
+        if est["total_s"] is None
+        else f"about {est['total_s'] / 60:.0f} min of H100 time ({est['basis']})"
+    )
+    return (
+        f"widths {est['missing']} missing, {when}; run `python benchmarks/gpu_queue.py "
+        "--out $OUT --budget-s S` on the GPU, then `--import-to results_bank $OUT` here"
+    )

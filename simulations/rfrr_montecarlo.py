@@ -26,9 +26,16 @@ import numpy as np
 from fasttransfer.errors import InputError
 from fasttransfer.theory.gaussian_coefficients import activation_function, normalised_relu
 
-__all__ = ["MonteCarloConfig", "PaperMonteCarloConfig", "draw_problem",
-           "draw_single_index_problem", "ridge_sweep_risk", "ridge_per_lambda_risk",
-           "monte_carlo_risk", "extrapolate_in_d"]
+__all__ = [
+    "MonteCarloConfig",
+    "PaperMonteCarloConfig",
+    "draw_problem",
+    "draw_single_index_problem",
+    "extrapolate_in_d",
+    "monte_carlo_risk",
+    "ridge_per_lambda_risk",
+    "ridge_sweep_risk",
+]
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,6 @@ class MonteCarloConfig:
     seed: int = 0
     activation: str = "relu"
     n_targets: int = 16
-
 
 
 @dataclass(frozen=True)
@@ -77,9 +83,19 @@ def _sphere(rng: np.random.Generator, m: int, d: int) -> np.ndarray:
     return g * (math.sqrt(d) / np.linalg.norm(g, axis=1, keepdims=True))
 
 
-def draw_problem(rng: np.random.Generator, d: int, N: int, n: int, n_test: int, *,
-                 F1: float, Fs: float, tau: float, activation="relu",
-                 n_targets: int = 1) -> dict:
+def draw_problem(
+    rng: np.random.Generator,
+    d: int,
+    N: int,
+    n: int,
+    n_test: int,
+    *,
+    F1: float,
+    Fs: float,
+    tau: float,
+    activation="relu",
+    n_targets: int = 1,
+) -> dict:
     """One draw of data and features with `n_targets` independent targets on it.
 
     Returns Z (n, N) = sigma(X Theta^T/sqrt d) training features, Z_test (n_test, N),
@@ -102,7 +118,7 @@ def draw_problem(rng: np.random.Generator, d: int, N: int, n: int, n_test: int, 
     G -= (np.trace(G, axis1=1, axis2=2) / d)[:, None, None] * np.eye(d)[None]
     G /= np.sqrt(2.0 * d / (d + 2.0) * np.sum(G * G, axis=(1, 2)))[:, None, None]
 
-    G_flat = np.transpose(G, (1, 0, 2)).reshape(d, n_targets * d)   # (d, T d)
+    G_flat = np.transpose(G, (1, 0, 2)).reshape(d, n_targets * d)  # (d, T d)
 
     def quadratic(x):  # (m, d) -> (m, T): x^T G_t x for every target t (one GEMM)
         xg = (x @ G_flat).reshape(x.shape[0], n_targets, d)
@@ -111,12 +127,18 @@ def draw_problem(rng: np.random.Generator, d: int, N: int, n: int, n_test: int, 
     y = X @ beta1 + Fs * quadratic(X) + tau * rng.standard_normal((n, n_targets))
     fnl_test = Fs * quadratic(Xt)
     scale = 1.0 / math.sqrt(d)
-    return {"Z": sig((X @ theta.T) * scale), "y": y, "Z_test": sig((Xt @ theta.T) * scale),
-            "f_test": Xt @ beta1 + fnl_test, "fnl_test": fnl_test}
+    return {
+        "Z": sig((X @ theta.T) * scale),
+        "y": y,
+        "Z_test": sig((Xt @ theta.T) * scale),
+        "f_test": Xt @ beta1 + fnl_test,
+        "fnl_test": fnl_test,
+    }
 
 
-def ridge_sweep_risk(Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray, f_test: np.ndarray,
-                     ridges: np.ndarray) -> np.ndarray:
+def ridge_sweep_risk(
+    Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray, f_test: np.ndarray, ridges: np.ndarray
+) -> np.ndarray:
     """Test risk mean over test points (and targets) of (f_test - Z_test a(r))^2 for
     every ridge r in `ridges` (L,), with a(r) = argmin ||y - Z a||^2 + r ||a||^2, from ONE
     eigendecomposition of the smaller Gram matrix (Z Z^T if n <= N, else Z^T Z).
@@ -125,27 +147,28 @@ def ridge_sweep_risk(Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray, f_test: n
     Returns (L,)."""
     n, N = Z.shape
     ridges = np.asarray(ridges, dtype=np.float64)
-    Y = y.reshape(n, -1)                                   # (n, T)
-    F = f_test.reshape(f_test.shape[0], -1)                # (n_test, T)
+    Y = y.reshape(n, -1)  # (n, T)
+    F = f_test.reshape(f_test.shape[0], -1)  # (n_test, T)
     T, L = Y.shape[1], ridges.shape[0]
     if n <= N:
         # a(r) = Z^T U diag(1/(s + r)) U^T y with Z Z^T = U diag(s) U^T
         s, U = np.linalg.eigh(Z @ Z.T)
-        basis, w = None, U.T @ Y                           # w (n, T)
+        basis, w = None, U.T @ Y  # w (n, T)
     else:
         # a(r) = V diag(1/(s + r)) V^T Z^T y with Z^T Z = V diag(s) V^T
         s, U = np.linalg.eigh(Z.T @ Z)
-        basis, w = U, U.T @ (Z.T @ Y)                      # w (N, T)
+        basis, w = U, U.T @ (Z.T @ Y)  # w (N, T)
     s = np.maximum(s, 0.0)
-    scaled = w[:, :, None] / (s[:, None, None] + ridges[None, None, :])   # (r, T, L)
+    scaled = w[:, :, None] / (s[:, None, None] + ridges[None, None, :])  # (r, T, L)
     scaled = scaled.reshape(s.shape[0], T * L)
-    coef = Z.T @ (U @ scaled) if basis is None else U @ scaled            # (N, T L)
+    coef = Z.T @ (U @ scaled) if basis is None else U @ scaled  # (N, T L)
     pred = (Z_test @ coef).reshape(F.shape[0], T, L)
     return np.mean((F[:, :, None] - pred) ** 2, axis=(0, 1))
 
 
-def ridge_per_lambda_risk(Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray,
-                          f_test: np.ndarray, ridges: np.ndarray) -> np.ndarray:
+def ridge_per_lambda_risk(
+    Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray, f_test: np.ndarray, ridges: np.ndarray
+) -> np.ndarray:
     """The baseline: one linear solve of (Z^T Z + r I) a = Z^T y per ridge r. (L,)."""
     A = Z.T @ Z
     b = Z.T @ y.reshape(Z.shape[0], -1)
@@ -158,9 +181,18 @@ def ridge_per_lambda_risk(Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray,
     return out
 
 
-def draw_single_index_problem(rng: np.random.Generator, d: int, width: int, samples: int,
-                              n_test: int, *, sigma_eps: float, activation="tanh",
-                              target: str = "relu", n_targets: int = 1) -> dict:
+def draw_single_index_problem(
+    rng: np.random.Generator,
+    d: int,
+    width: int,
+    samples: int,
+    n_test: int,
+    *,
+    sigma_eps: float,
+    activation="tanh",
+    target: str = "relu",
+    n_targets: int = 1,
+) -> dict:
     """One draw of the paper's model with `n_targets` independent directions beta_*.
 
     x ~ N(0, I_d) (samples, d), W (width, d) with N(0, 1/d) entries, Z = sigma(X W^T);
@@ -178,8 +210,12 @@ def draw_single_index_problem(rng: np.random.Generator, d: int, width: int, samp
     beta = rng.standard_normal((d, n_targets))
     beta /= np.linalg.norm(beta, axis=0, keepdims=True)
     y = normalised_relu(X @ beta) + sigma_eps * rng.standard_normal((samples, n_targets))
-    return {"Z": sig(X @ W.T), "y": y, "Z_test": sig(Xt @ W.T),
-            "f_test": normalised_relu(Xt @ beta)}
+    return {
+        "Z": sig(X @ W.T),
+        "y": y,
+        "Z_test": sig(Xt @ W.T),
+        "f_test": normalised_relu(Xt @ beta),
+    }
 
 
 def monte_carlo_risk(config: MonteCarloConfig | PaperMonteCarloConfig) -> dict:
@@ -199,27 +235,48 @@ def monte_carlo_risk(config: MonteCarloConfig | PaperMonteCarloConfig) -> dict:
         ridges = width * lams
 
         def draw():
-            return draw_single_index_problem(rng, c.d, width, samples, c.n_test,
-                                             sigma_eps=c.sigma_eps, activation=c.activation,
-                                             target=c.target, n_targets=c.n_targets)
+            return draw_single_index_problem(
+                rng,
+                c.d,
+                width,
+                samples,
+                c.n_test,
+                sigma_eps=c.sigma_eps,
+                activation=c.activation,
+                target=c.target,
+                n_targets=c.n_targets,
+            )
     elif isinstance(c, MonteCarloConfig):
         N, n = int(round(c.psi1 * c.d)), int(round(c.psi2 * c.d))
         ridges = n * N * lams / c.d
 
         def draw():
-            return draw_problem(rng, c.d, N, n, c.n_test, F1=c.F1, Fs=c.Fs, tau=c.tau,
-                                activation=c.activation, n_targets=c.n_targets)
+            return draw_problem(
+                rng,
+                c.d,
+                N,
+                n,
+                c.n_test,
+                F1=c.F1,
+                Fs=c.Fs,
+                tau=c.tau,
+                activation=c.activation,
+                n_targets=c.n_targets,
+            )
     else:
-        raise InputError(f"config: expected a Monte Carlo configuration, got {type(c).__name__}",
-                         param="config")
+        raise InputError(
+            f"config: expected a Monte Carlo configuration, got {type(c).__name__}", param="config"
+        )
     risks = np.empty((c.repeats, len(lams)))
     for r in range(c.repeats):
         p = draw()
         risks[r] = ridge_sweep_risk(p["Z"], p["y"], p["Z_test"], p["f_test"], ridges)
-    se = risks.std(axis=0, ddof=1) / math.sqrt(c.repeats) if c.repeats > 1 else \
-        np.full(len(lams), np.nan)
-    return {"lams": lams, "ridges": ridges, "risk": risks, "mean": risks.mean(axis=0),
-            "se": se}
+    se = (
+        risks.std(axis=0, ddof=1) / math.sqrt(c.repeats)
+        if c.repeats > 1
+        else np.full(len(lams), np.nan)
+    )
+    return {"lams": lams, "ridges": ridges, "risk": risks, "mean": risks.mean(axis=0), "se": se}
 
 
 def extrapolate_in_d(d1: float, mean1, se1, d2: float, mean2, se2):

@@ -37,8 +37,13 @@ import numpy as np
 from fasttransfer.errors import InputError
 from fasttransfer.theory.mci import SETTING, STUDY, extremes, mci
 
-__all__ = ["component_changes", "sample_psi", "SamplewiseConfig", "run_one",
-           "simulate"]
+__all__ = [
+    "SamplewiseConfig",
+    "component_changes",
+    "run_one",
+    "sample_psi",
+    "simulate",
+]
 
 
 def component_changes(G_i, G, dW):
@@ -74,8 +79,9 @@ def sample_psi(sample_loss, params_path: Any, times, x, y, *, side: str = "auto"
     names = sorted(params_path)
     bad = [k for k in names if params_path[k].ndim != 3]
     if bad:
-        raise InputError(f"sample_psi decomposes matrix parameters only; got {bad}",
-                         param="params_path")
+        raise InputError(
+            f"sample_psi decomposes matrix parameters only; got {bad}", param="params_path"
+        )
     times = np.concatenate([[0], np.asarray(times, dtype=np.int64)])
     if np.any(np.diff(times) <= 0) or times[-1] >= next(iter(params_path.values())).shape[0]:
         raise InputError("times must increase and lie within the path", param="times")
@@ -90,11 +96,11 @@ def sample_psi(sample_loss, params_path: Any, times, x, y, *, side: str = "auto"
     def interval(acc, ab):  # acc: psi so far (P, r)
         a, b = ab
         wa = {k: params_path[k][a] for k in names}
-        G_i = per_sample(wa, x, y)                      # {k: (P, m, n)}
+        G_i = per_sample(wa, x, y)  # {k: (P, m, n)}
         for k in names:
             gi = _oriented(G_i[k], side)
             dW = _oriented(params_path[k][b] - wa[k], side)
-            acc = acc.at[:, :ranks[k]].add(component_changes(gi, gi.mean(axis=0), dW))
+            acc = acc.at[:, : ranks[k]].add(component_changes(gi, gi.mean(axis=0), dW))
         return acc, None
 
     dtype = next(iter(params_path.values())).dtype
@@ -105,10 +111,15 @@ def sample_psi(sample_loss, params_path: Any, times, x, y, *, side: str = "auto"
 
 # --------------------------------------------------------------------------- the study
 # The code the stored numbers depend on (the results store's code version).
-CODE_MODULES = ("fasttransfer.simulations.samplewise", "fasttransfer.simulations.topk_training",
-                "fasttransfer.simulations.recorder", "fasttransfer.simulations.mlp_sgd",
-                "fasttransfer.simulations.mlp_mnist1d", "fasttransfer.simulations.mup",
-                "fasttransfer.theory.mci")
+CODE_MODULES = (
+    "fasttransfer.simulations.samplewise",
+    "fasttransfer.simulations.topk_training",
+    "fasttransfer.simulations.recorder",
+    "fasttransfer.simulations.mlp_sgd",
+    "fasttransfer.simulations.mlp_mnist1d",
+    "fasttransfer.simulations.mup",
+    "fasttransfer.theory.mci",
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +139,7 @@ class SamplewiseConfig:
     base: str = "quick"
     widths: tuple[int, ...] = (32, 64)
     seeds: tuple[int, ...] = (0, 1)
-    lr: float = 10 ** -0.625
+    lr: float = 10**-0.625
     steps: int | None = 60
     dtype: str = "float32"
     frac: float = 0.05
@@ -137,18 +148,18 @@ class SamplewiseConfig:
 
     def __post_init__(self) -> None:
         if not self.widths or min(self.widths) < 1 or len(set(self.widths)) != len(self.widths):
-            raise InputError(f"widths must be distinct positive integers, got {self.widths}",
-                             param="widths")
+            raise InputError(
+                f"widths must be distinct positive integers, got {self.widths}", param="widths"
+            )
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise InputError(f"seeds must be distinct, got {self.seeds}", param="seeds")
         if not self.lr > 0:
             raise InputError(f"lr must be positive, got {self.lr}", param="lr")
         if not 0 < self.frac <= 0.5 or self.n_show < 1 or self.k_show < 1:
-            raise InputError("frac must lie in (0, 0.5], n_show and k_show >= 1",
-                             param="frac")
+            raise InputError("frac must lie in (0, 0.5], n_show and k_show >= 1", param="frac")
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "SamplewiseConfig":
+    def from_preset(cls, name: str, **overrides) -> SamplewiseConfig:
         if name == "quick":
             cfg = cls()
         elif name == "cpu":
@@ -188,15 +199,23 @@ def run_one(cfg: SamplewiseConfig, width: int, seed: int):
 
     def one(lr):
         path = ema_path(prob, lr, seed, steps=setting.steps, recorder=rec)
-        return sample_psi(lambda p, xi, yi: loss_fn(p, xi[None], yi[None]), path, times, x, y,
-                          side=rc.side)
+        return sample_psi(
+            lambda p, xi, yi: loss_fn(p, xi[None], yi[None]), path, times, x, y, side=rc.side
+        )
 
     psi = jax.jit(one)(jnp.asarray(cfg.lr, jax_dtype(setting.dtype)))
     return np.asarray(psi, dtype=np.float64), np.asarray(x), np.asarray(y)
 
 
-def simulate(root, preset: str, cfg: SamplewiseConfig | None = None, *, recompute: bool = False,
-             progress: bool = True, log=print) -> dict:
+def simulate(
+    root,
+    preset: str,
+    cfg: SamplewiseConfig | None = None,
+    *,
+    recompute: bool = False,
+    progress: bool = True,
+    log=print,
+) -> dict:
     """Run (or reuse) the study in its store entry ``ROOT/samplewise/<preset>/mlp_sgd/``:
     ``mci.csv`` (width, seed, sample, mci, label), ``extremes.csv`` (width, seed, kind
     easy|hard, rank, sample, j, psi: the ``n_show`` lowest / highest-MCI samples with
@@ -215,27 +234,65 @@ def simulate(root, preset: str, cfg: SamplewiseConfig | None = None, *, recomput
         for width, seed in tqdm(cells, desc="samplewise", disable=not progress):
             psi, x, y = run_one(cfg, width, seed)
             m = mci(psi)
-            rows.append(pd.DataFrame({"width": width, "seed": seed, "sample": np.arange(len(m)),
-                                      "mci": m, "label": y}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "width": width,
+                        "seed": seed,
+                        "sample": np.arange(len(m)),
+                        "mci": m,
+                        "label": y,
+                    }
+                )
+            )
             low, high = extremes(m, cfg.n_show / len(m))
-            for kind, idx in (("easy", low[np.argsort(m[low])]), ("hard", high[np.argsort(-m[high])])):
-                for rank, i in enumerate(idx[:cfg.n_show]):
+            for kind, idx in (
+                ("easy", low[np.argsort(m[low])]),
+                ("hard", high[np.argsort(-m[high])]),
+            ):
+                for rank, i in enumerate(idx[: cfg.n_show]):
                     k = min(cfg.k_show, psi.shape[1])
-                    ext.append(pd.DataFrame({"width": width, "seed": seed, "kind": kind,
-                                             "rank": rank, "sample": int(i),
-                                             "j": np.arange(1, k + 1), "psi": psi[i, :k]}))
+                    ext.append(
+                        pd.DataFrame(
+                            {
+                                "width": width,
+                                "seed": seed,
+                                "kind": kind,
+                                "rank": rank,
+                                "sample": int(i),
+                                "j": np.arange(1, k + 1),
+                                "psi": psi[i, :k],
+                            }
+                        )
+                    )
                     shown[int(i)] = (int(y[i]), x[i])
         entry.write_csv("mci.csv", pd.concat(rows, ignore_index=True), float_format="%.10g")
         entry.write_csv("extremes.csv", pd.concat(ext, ignore_index=True), float_format="%.10g")
-        sig = pd.DataFrame([[i, lab, *xs] for i, (lab, xs) in sorted(shown.items())],
-                           columns=["sample", "label", *[f"x{t}" for t in range(x.shape[1])]])
+        sig = pd.DataFrame(
+            [[i, lab, *xs] for i, (lab, xs) in sorted(shown.items())],
+            columns=["sample", "label", *[f"x{t}" for t in range(x.shape[1])]],
+        )
         entry.write_csv("signals.csv", sig, float_format="%.10g")
-        return {"samples": int(len(y))}
+        return {"samples": len(y)}
 
     # the setting's fields that the runs use (its own grid and seeds are not)
     used = {k: v for k, v in asdict(cfg.setting()).items() if k not in ("lrs", "seeds")}
     config = {"setting": SETTING, **asdict(cfg), "setting_config": used}
-    entry = store.reuse_or_run(root, STUDY, preset, SETTING, config=config, modules=CODE_MODULES,
-                               run=run, recompute=recompute, log=log)
-    return {"mci": entry.read_csv("mci.csv"), "extremes": entry.read_csv("extremes.csv"),
-            "signals": entry.read_csv("signals.csv"), "config": cfg, "source": entry.describe()}
+    entry = store.reuse_or_run(
+        root,
+        STUDY,
+        preset,
+        SETTING,
+        config=config,
+        modules=CODE_MODULES,
+        run=run,
+        recompute=recompute,
+        log=log,
+    )
+    return {
+        "mci": entry.read_csv("mci.csv"),
+        "extremes": entry.read_csv("extremes.csv"),
+        "signals": entry.read_csv("signals.csv"),
+        "config": cfg,
+        "source": entry.describe(),
+    }

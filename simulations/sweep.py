@@ -26,24 +26,27 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jax
 import numpy as np
 
-from fasttransfer.simulations.relu_config import ReluSweepConfig
-from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_width
 from fasttransfer import store
 from fasttransfer.errors import InputError
+from fasttransfer.simulations.relu_config import ReluSweepConfig
+from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_width
 
 CSV_NAME = "relu_sweep.csv"
 CELLS_DIR = "cells"
 CELLS_LOG = "cells.json"
 # The code the stored numbers depend on: the model and its tasks, the muP rules, the
 # engine. (The configuration is keyed separately; reading and storing code is not here.)
-CODE_MODULES = ("fasttransfer.simulations.relu_net", "fasttransfer.simulations.mup",
-                "fasttransfer.simulations.relu_engine")
+CODE_MODULES = (
+    "fasttransfer.simulations.relu_net",
+    "fasttransfer.simulations.mup",
+    "fasttransfer.simulations.relu_engine",
+)
 
 
 def entry_key(config: ReluSweepConfig) -> tuple[str, str, str]:
@@ -82,31 +85,40 @@ def _cells_frame(entry: store.Entry, widths=None):
 
     done = [w for w in finished_widths(entry.dir) if widths is None or w in set(widths)]
     frames = [pd.read_csv(cell_path(entry.dir, w)) for w in done]
-    return (pd.concat(frames, ignore_index=True) if frames
-            else pd.DataFrame(columns=list(FRAME_COLUMNS)))
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=list(FRAME_COLUMNS))
+    )
 
 
-def _merge(entry: store.Entry, widths) -> "object":
+def _merge(entry: store.Entry, widths) -> object:
     """Rewrite relu_sweep.csv from every finished cell; the merged frame of ``widths``."""
     df = _cells_frame(entry)
     entry.write_text(CSV_NAME, _frame_csv(df))
     return df[df["width"].isin(list(widths))].reset_index(drop=True)
 
 
-def _log_cell(entry: store.Entry, config: ReluSweepConfig, width: int, seconds: float,
-              devices) -> None:
+def _log_cell(
+    entry: store.Entry, config: ReluSweepConfig, width: int, seconds: float, devices
+) -> None:
     """Store one finished cell's record (when, where, with which code and knobs) beside
     its CSV, ``cells/width_<n>.json``: one file per cell, so processes sharing the entry
     never rewrite each other's records (:func:`_fold_cell_logs` gathers them)."""
     devs = list(jax.local_devices() if devices is None else devices)
     prov = store.provenance()
     record = {
-        "seconds": round(seconds, 3), "finished_utc": prov["date_utc"],
+        "seconds": round(seconds, 3),
+        "finished_utc": prov["date_utc"],
         "devices": sorted({f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devs}),
-        "n_devices": len(devs), "host": prov["host"], "jax": jax.__version__,
+        "n_devices": len(devs),
+        "host": prov["host"],
+        "jax": jax.__version__,
         "git": prov["git"],
-        "engine": {k: config.to_json_dict()[k]
-                   for k in ("seed_block", "memory_mb", "formulation", "xla_options")},
+        "engine": {
+            k: config.to_json_dict()[k]
+            for k in ("seed_block", "memory_mb", "formulation", "xla_options")
+        },
     }
     entry.write_json(f"{CELLS_DIR}/width_{width}.json", record)
 
@@ -127,12 +139,18 @@ def _fold_cell_logs(entry: store.Entry) -> None:
 def open_sweep(config: ReluSweepConfig, root, *, recompute: bool = False) -> store.Entry:
     """The store entry of ``config`` under ``root`` (created, resumed, or
     :class:`~fasttransfer.store.StaleResult` when it holds another configuration or code)."""
-    return store.open_entry(root, *entry_key(config), config=config.result_key(),
-                            modules=CODE_MODULES, recompute=recompute)
+    return store.open_entry(
+        root,
+        *entry_key(config),
+        config=config.result_key(),
+        modules=CODE_MODULES,
+        recompute=recompute,
+    )
 
 
-def _open_shared(config: ReluSweepConfig, root, *, recompute: bool, n_proc: int,
-                 rank: int) -> store.Entry:
+def _open_shared(
+    config: ReluSweepConfig, root, *, recompute: bool, n_proc: int, rank: int
+) -> store.Entry:
     """:func:`open_sweep` for one of ``n_proc`` processes sharing ``root``: process 0
     creates (or recomputes) the entry and the others open it after a barrier, so no
     process sees a half-created folder."""
@@ -145,9 +163,16 @@ def _open_shared(config: ReluSweepConfig, root, *, recompute: bool, n_proc: int,
     return entry if entry is not None else open_sweep(config, root)
 
 
-def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
-              progress: bool = True, log: Callable[[str], None] = print, devices=None,
-              on_cell: Callable[[int, float, list], None] | None = None):
+def run_sweep(
+    config: ReluSweepConfig,
+    root,
+    *,
+    recompute: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    devices=None,
+    on_cell: Callable[[int, float, list], None] | None = None,
+):
     """Train every unfinished width cell of ``config`` into its entry under ``root`` and
     return the merged DataFrame (width, hp, loss, seed, val_se, val_se_next) of
     ``config.widths``. Finished cells are reused (and said so); an entry of another
@@ -167,30 +192,46 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
     todo = sorted(w for w in mine if w not in done)
     skipped = sorted(w for w in mine if w in done)
     if skipped:
-        log(f"relu sweep ({config.study_label()}): reused finished width(s) {skipped} "
-            f"from {entry.describe()}")
+        log(
+            f"relu sweep ({config.study_label()}): reused finished width(s) {skipped} "
+            f"from {entry.describe()}"
+        )
     wall = 0.0
     for width in todo:
         bar = None
         if progress:
             from tqdm import tqdm
-            bar = tqdm(total=config.steps * config.seeds, desc=f"{config.study_label()} n={width}",
-                       unit="step", unit_scale=True, leave=False, dynamic_ncols=True)
+
+            bar = tqdm(
+                total=config.steps * config.seeds,
+                desc=f"{config.study_label()} n={width}",
+                unit="step",
+                unit_scale=True,
+                leave=False,
+                dynamic_ncols=True,
+            )
         t0 = time.perf_counter()
         seg_times: list = []
-        result = train_width(config, width, devices=devices,
-                             progress=(bar.update if bar is not None else None),
-                             segment_seconds=seg_times if on_cell is not None else None)
+        result = train_width(
+            config,
+            width,
+            devices=devices,
+            progress=(bar.update if bar is not None else None),
+            segment_seconds=seg_times if on_cell is not None else None,
+        )
         if bar is not None:
             bar.close()
-        entry.write_text(f"{CELLS_DIR}/width_{width}.csv",
-                         _frame_csv(sweep_frame(config, width, result)))
+        entry.write_text(
+            f"{CELLS_DIR}/width_{width}.csv", _frame_csv(sweep_frame(config, width, result))
+        )
         seconds = time.perf_counter() - t0
         wall += seconds
         _log_cell(entry, config, width, seconds, devices)
         n_nan = int(np.isnan(result.loss).sum())
-        log(f"relu sweep ({config.study_label()}): width {width} done in {seconds:.1f}s"
-            f"{f', {n_nan} diverged run(s)' if n_nan else ''}")
+        log(
+            f"relu sweep ({config.study_label()}): width {width} done in {seconds:.1f}s"
+            f"{f', {n_nan} diverged run(s)' if n_nan else ''}"
+        )
         if rank == 0:  # one writer of the merged files
             _fold_cell_logs(entry)
             _merge(entry, config.widths)
@@ -198,6 +239,7 @@ def run_sweep(config: ReluSweepConfig, root, *, recompute: bool = False,
             on_cell(width, seconds, seg_times)
     if n_proc > 1:
         from jax.experimental import multihost_utils
+
         multihost_utils.sync_global_devices("fasttransfer-relu-sweep-done")
     if rank != 0 and n_proc > 1:
         return None

@@ -44,8 +44,15 @@ import numpy as np
 
 from fasttransfer.errors import InputError
 
-__all__ = ["CORPORA", "load", "corpus_bytes", "stdlib_docstrings", "corpus_info",
-           "sample_windows", "eval_windows"]
+__all__ = [
+    "CORPORA",
+    "corpus_bytes",
+    "corpus_info",
+    "eval_windows",
+    "load",
+    "sample_windows",
+    "stdlib_docstrings",
+]
 
 CORPORA: tuple[str, ...] = ("pydoc", "pydoc+stdlib")
 BLOCK = 4096
@@ -62,7 +69,9 @@ def _pydoc_text() -> str:
         raise InputError(
             "corpus needs the standard library's pydoc_data package (the help() topics), "
             "which this Python lacks: install the full CPython standard library (on "
-            "Debian/Ubuntu: the libpython3.X-stdlib package)", param="corpus") from err
+            "Debian/Ubuntu: the libpython3.X-stdlib package)",
+            param="corpus",
+        ) from err
     return "\n\n".join(topics[key] for key in sorted(topics))
 
 
@@ -72,9 +81,14 @@ def stdlib_docstrings(root: Path | str | None = None) -> list[str]:
     order (sorted relative paths, then ``ast.walk`` order), exact duplicates kept once;
     files that do not parse under this Python are skipped."""
     root = Path(sysconfig.get_paths()["stdlib"] if root is None else root)
-    files = sorted((p for p in root.rglob("*.py")
-                    if not _SKIP_DIRS.intersection(p.relative_to(root).parts[:-1])),
-                   key=lambda p: p.relative_to(root).as_posix())
+    files = sorted(
+        (
+            p
+            for p in root.rglob("*.py")
+            if not _SKIP_DIRS.intersection(p.relative_to(root).parts[:-1])
+        ),
+        key=lambda p: p.relative_to(root).as_posix(),
+    )
     seen: set[str] = set()
     out = []
     for path in files:
@@ -122,10 +136,14 @@ def corpus_info(corpus: str = "pydoc") -> dict:
     version (the corpus changes with it)."""
     data = corpus_bytes(corpus)
     train, test = load(corpus)
-    return {"corpus": corpus, "bytes": int(data.size), "train_bytes": int(train.size),
-            "held_out_bytes": int(test.size),
-            "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
-            "python": sys.version.split()[0]}
+    return {
+        "corpus": corpus,
+        "bytes": int(data.size),
+        "train_bytes": int(train.size),
+        "held_out_bytes": int(test.size),
+        "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
+        "python": sys.version.split()[0],
+    }
 
 
 def sample_windows(key, data, batch: int, length: int):
@@ -148,8 +166,7 @@ def eval_windows(data: np.ndarray, n: int, length: int) -> np.ndarray:
     ``data`` (first at 0, last at the end); int32 (n, length)."""
     data = np.asarray(data)
     if length > data.size:
-        raise InputError(f"length ({length}) exceeds the data ({data.size} bytes)",
-                         param="length")
+        raise InputError(f"length ({length}) exceeds the data ({data.size} bytes)", param="length")
     if n < 1:
         raise InputError(f"n must be >= 1, got {n}", param="n_eval")
     starts = np.linspace(0, data.size - length, n).round().astype(np.int64)

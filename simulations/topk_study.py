@@ -50,16 +50,27 @@ STUDY = "topk"
 # transfer_seeds: seeds trained without records for the transfer verdict, see transfer_frame).
 _SIM = "fasttransfer.simulations."
 SETTING_CODE: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "relu": (_SIM + "topk_training:ReluTopkConfig", _SIM + "topk_training:relu_problem",
-             (_SIM + "relu_net",)),
-    "mlp": (_SIM + "mlp_mnist1d:MLPConfig", _SIM + "mlp_mnist1d:problem",
-            (_SIM + "mlp_mnist1d",)),
-    "mlp_sgd": (_SIM + "mlp_sgd:SGDMLPConfig", _SIM + "mlp_sgd:problem",
-                (_SIM + "mlp_sgd", _SIM + "mlp_mnist1d")),
-    "transformer": (_SIM + "transformer:TransformerConfig", _SIM + "transformer:problem",
-                    (_SIM + "transformer", _SIM + "text_corpus")),
-    "transformer_muon": (_SIM + "transformer:MuonTransformer", _SIM + "transformer:problem",
-                         (_SIM + "transformer", _SIM + "text_corpus")),
+    "relu": (
+        _SIM + "topk_training:ReluTopkConfig",
+        _SIM + "topk_training:relu_problem",
+        (_SIM + "relu_net",),
+    ),
+    "mlp": (_SIM + "mlp_mnist1d:MLPConfig", _SIM + "mlp_mnist1d:problem", (_SIM + "mlp_mnist1d",)),
+    "mlp_sgd": (
+        _SIM + "mlp_sgd:SGDMLPConfig",
+        _SIM + "mlp_sgd:problem",
+        (_SIM + "mlp_sgd", _SIM + "mlp_mnist1d"),
+    ),
+    "transformer": (
+        _SIM + "transformer:TransformerConfig",
+        _SIM + "transformer:problem",
+        (_SIM + "transformer", _SIM + "text_corpus"),
+    ),
+    "transformer_muon": (
+        _SIM + "transformer:MuonTransformer",
+        _SIM + "transformer:problem",
+        (_SIM + "transformer", _SIM + "text_corpus"),
+    ),
 }
 SETTINGS = tuple(SETTING_CODE)
 # The settings a preset runs by default: the transformers' compilation alone takes minutes
@@ -68,13 +79,20 @@ SETTINGS = tuple(SETTING_CODE)
 # verdict needs, while the transformer's cpu preset (3 min) is a reduced regime that
 # decides nothing (``--settings transformer`` still runs it). The transformers run where
 # they fit (a GPU).
-PRESET_SETTINGS = {"quick": ("relu", "mlp", "mlp_sgd"),
-                   "cpu": ("relu", "mlp", "mlp_sgd"),
-                   "gpu": ("transformer", "transformer_muon"),  # about 8 min each, one H100
-                   "paper": SETTINGS}
+PRESET_SETTINGS = {
+    "quick": ("relu", "mlp", "mlp_sgd"),
+    "cpu": ("relu", "mlp", "mlp_sgd"),
+    "gpu": ("transformer", "transformer_muon"),  # about 8 min each, one H100
+    "paper": SETTINGS,
+}
 # The code every setting's stored numbers depend on (the results store's code version).
-CODE_MODULES = (_SIM + "topk_study", _SIM + "recorder", _SIM + "topk_training",
-                _SIM + "alignment", _SIM + "mup")
+CODE_MODULES = (
+    _SIM + "topk_study",
+    _SIM + "recorder",
+    _SIM + "topk_training",
+    _SIM + "alignment",
+    _SIM + "mup",
+)
 K_CURVES = (1, 4, 16, 60)
 # Where the recorder variants are measured: each variant is one more compiled run, which
 # for the transformers costs about a minute on a CPU; the MLPs measure the recorder.
@@ -96,17 +114,21 @@ def check_settings(settings) -> tuple[str, ...]:
     settings = tuple(settings)
     bad = [s for s in settings if s not in SETTING_CODE]
     if bad or not settings:
-        raise InputError(f"settings must be a non-empty subset of {SETTINGS}, got "
-                         f"{list(settings)}", param="settings")
+        raise InputError(
+            f"settings must be a non-empty subset of {SETTINGS}, got {list(settings)}",
+            param="settings",
+        )
     twice = sorted({s for s in settings if settings.count(s) > 1})
     if twice:
-        raise InputError(f"each setting at most once, got {', '.join(twice)} more than once",
-                         param="settings")
+        raise InputError(
+            f"each setting at most once, got {', '.join(twice)} more than once", param="settings"
+        )
     return settings
 
 
-def configs(preset: str, *, settings=None, widths=None, seeds=None, steps=None,
-            n_lrs=None, dtype=None) -> dict:
+def configs(
+    preset: str, *, settings=None, widths=None, seeds=None, steps=None, n_lrs=None, dtype=None
+) -> dict:
     """The frozen configurations of the settings named (default: the preset's,
     :data:`PRESET_SETTINGS`) for a preset (flags override)."""
     import numpy as np
@@ -138,7 +160,7 @@ def problem_for(setting: str, width: int, cfg):
     return _load(SETTING_CODE[check_settings([setting])[0]][1])(width, cfg)
 
 
-def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.DataFrame":
+def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> pd.DataFrame:
     """How much our recorder variants change one run's decomposition
     (:func:`simulations.topk_training.variant_effects`: trapezoid rule, constant decay,
     vectors decomposed, the other interval), at the second-narrowest width and a large
@@ -151,8 +173,13 @@ def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.Data
     width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
     lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
     log(f"  [{setting}] recorder variants at width {width}, nu = {lr:.3g}")
-    df = variant_effects(problem_for(setting, width, cfg), lr, cfg.seeds[0], steps=cfg.steps,
-                         base=recorder_config(cfg))
+    df = variant_effects(
+        problem_for(setting, width, cfg),
+        lr,
+        cfg.seeds[0],
+        steps=cfg.steps,
+        base=recorder_config(cfg),
+    )
     df.insert(0, "width", width)
     df.insert(1, "lr", lr)
     entry.write_csv("variants.csv", df, float_format="%.10g")
@@ -162,7 +189,7 @@ def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> "pd.Data
 FRAMES = ("final", "profile", "curves", "transfer")
 
 
-def transfer_frame(width: int, cfg, final, prob, rc) -> "pd.DataFrame":
+def transfer_frame(width: int, cfg, final, prob, rc) -> pd.DataFrame:
     """One width's rows of the transfer sweep: the recorded seeds' final losses (from
     ``final``) and those of ``cfg.transfer_seeds`` (trained without records,
     :func:`simulations.topk_training.final_losses`; same training, so seed s is the same
@@ -179,16 +206,33 @@ def transfer_frame(width: int, cfg, final, prob, rc) -> "pd.DataFrame":
     if extra:
         res = final_losses(prob, cfg.lrs, extra, steps=cfg.steps, config=rc)
         hp = np.log(np.asarray(cfg.lrs, float))
-        parts.append(pd.DataFrame({
-            "width": width, "hp": np.repeat(hp, len(extra)),
-            "seed": np.tile(np.asarray(extra), len(hp)), "loss": res["loss"].ravel(),
-            "raw_loss": res["final_raw"].ravel(), "recorded": False}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "width": width,
+                    "hp": np.repeat(hp, len(extra)),
+                    "seed": np.tile(np.asarray(extra), len(hp)),
+                    "loss": res["loss"].ravel(),
+                    "raw_loss": res["final_raw"].ravel(),
+                    "recorded": False,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bool = True,
-                     recompute: bool = False, log=print, variants: bool = True,
-                     stored_only: bool = False) -> dict:
+def simulate_setting(
+    setting: str,
+    cfg,
+    root: Path,
+    preset: str,
+    *,
+    progress: bool = True,
+    recompute: bool = False,
+    log=print,
+    variants: bool = True,
+    stored_only: bool = False,
+) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
     ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
     or None),
@@ -226,8 +270,9 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
         result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
         for k, df in result.items():
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
-        entry.write_csv("sweep.csv", result["transfer"][["width", "hp", "loss", "seed"]],
-                        float_format="%.10g")
+        entry.write_csv(
+            "sweep.csv", result["transfer"][["width", "hp", "loss", "seed"]], float_format="%.10g"
+        )
         made = {"recorder": _jsonable(asdict(rc)), "k_curves": list(K_CURVES)}
         if hasattr(cfg, "corpus"):  # the text depends on the Python that ships it
             from fasttransfer.simulations.text_corpus import corpus_info
@@ -240,12 +285,21 @@ def simulate_setting(setting: str, cfg, root: Path, preset: str, *, progress: bo
         entry = store.find_entry([root, store.BANK], STUDY, preset, setting, config=config)
         log(f"reused {entry.describe()}")
     else:
-        entry = store.reuse_or_run(root, STUDY, preset, setting, config=config,
-                                   modules=CODE_MODULES + SETTING_CODE[setting][2], run=run,
-                                   recompute=recompute, log=log)
+        entry = store.reuse_or_run(
+            root,
+            STUDY,
+            preset,
+            setting,
+            config=config,
+            modules=CODE_MODULES + SETTING_CODE[setting][2],
+            run=run,
+            recompute=recompute,
+            log=log,
+        )
     out = {k: entry.read_csv(f"{k}.csv") for k in FRAMES}
-    out["variants"] = (entry.read_csv("variants.csv") if entry.path("variants.csv").exists()
-                       else None)
+    out["variants"] = (
+        entry.read_csv("variants.csv") if entry.path("variants.csv").exists() else None
+    )
     out["recorder"] = entry.manifest["result"]["recorder"]
     out["kappa"] = kappa_summary(out["profile"], out["final"])  # computed when read
     out["config"] = cfg
@@ -261,16 +315,37 @@ def _jsonable(obj):
     return obj
 
 
-def simulate(root: Path, preset: str = "quick", *, settings=None, progress: bool = True,
-             recompute: bool = False, log=print, variants: bool = True, label: str | None = None,
-             cfgs: dict | None = None, stored_only: bool = False, **overrides) -> dict:
+def simulate(
+    root: Path,
+    preset: str = "quick",
+    *,
+    settings=None,
+    progress: bool = True,
+    recompute: bool = False,
+    log=print,
+    variants: bool = True,
+    label: str | None = None,
+    cfgs: dict | None = None,
+    stored_only: bool = False,
+    **overrides,
+) -> dict:
     """The settings named (default: the preset's, :data:`PRESET_SETTINGS`) of ``preset`` with ``overrides`` (or the given
     ``cfgs``: {setting: configuration}), each in its entry ROOT/topk/<label>/<setting>
     (label: the preset's name unless given): {setting: frames} (:func:`simulate_setting`)."""
     if cfgs is None:
         cfgs = configs(preset, settings=settings, **overrides)
     settings = check_settings(cfgs)
-    return {s: simulate_setting(s, cfgs[s], Path(root), label or preset, progress=progress,
-                                recompute=recompute, log=log, variants=variants,
-                                stored_only=stored_only)
-            for s in settings}
+    return {
+        s: simulate_setting(
+            s,
+            cfgs[s],
+            Path(root),
+            label or preset,
+            progress=progress,
+            recompute=recompute,
+            log=log,
+            variants=variants,
+            stored_only=stored_only,
+        )
+        for s in settings
+    }

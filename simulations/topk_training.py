@@ -32,21 +32,40 @@ schedule): H_n = nu * multiplier per parameter, the muP rules of :mod:`simulatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from fasttransfer.simulations.recorder import (RecorderConfig, RecorderFields, TrajectoryRecorder,
-                                               record_times, scan_recorded)
+from fasttransfer.simulations.recorder import (
+    RecorderConfig,
+    RecorderFields,
+    TrajectoryRecorder,
+    record_times,
+    scan_recorded,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Problem", "train", "train_with_ema", "ema_path", "run_width", "sweep_fn", "final_losses", "tidy_results",
-           "faithfulness",
-           "ema_tradeoff", "variant_effects", "default_variants", "recorder_config",
-           "ReluTopkConfig", "relu_problem"]
+__all__ = [
+    "Problem",
+    "ReluTopkConfig",
+    "default_variants",
+    "ema_path",
+    "ema_tradeoff",
+    "faithfulness",
+    "final_losses",
+    "recorder_config",
+    "relu_problem",
+    "run_width",
+    "sweep_fn",
+    "tidy_results",
+    "train",
+    "train_with_ema",
+    "variant_effects",
+]
 
 
 class Problem(NamedTuple):
@@ -128,10 +147,10 @@ def _ema_scan(problem: Problem, lr, seed, *, steps: int, recorders, betas, emit:
     def body(c, _):
         carry, states = c
         carry = step(carry)
-        states = tuple(r.ema_update(st, carry[0]) for r, st in zip(recorders, states))
+        states = tuple(r.ema_update(st, carry[0]) for r, st in zip(recorders, states, strict=False))
         return (carry, states), (states[0].ema if emit else None)
 
-    states0 = tuple(r.ema_state(carry0[0], b) for r, b in zip(recorders, betas))
+    states0 = tuple(r.ema_state(carry0[0], b) for r, b in zip(recorders, betas, strict=False))
     (carry, states), path = jax.lax.scan(body, (carry0, states0), None, length=int(steps))
     return carry0, carry, states, path
 
@@ -142,8 +161,9 @@ def train_with_ema(problem: Problem, lr, seed, *, steps: int, recorders, betas=N
     spectra). betas: None or one per recorder (a traced constant decay, or None under the
     warm-up). Returns (final carry (params, optax state, t), tuple of the final
     :class:`RecorderState` per recorder: ``.ema`` is wbar_T). jit- and vmap-able."""
-    _, carry, states, _ = _ema_scan(problem, lr, seed, steps=steps, recorders=recorders,
-                                    betas=betas, emit=False)
+    _, carry, states, _ = _ema_scan(
+        problem, lr, seed, steps=steps, recorders=recorders, betas=betas, emit=False
+    )
     return carry, states
 
 
@@ -155,10 +175,10 @@ def ema_path(problem: Problem, lr, seed, *, steps: int, recorder):
     import jax
     import jax.numpy as jnp
 
-    carry0, _, _, path = _ema_scan(problem, lr, seed, steps=steps, recorders=(recorder,),
-                                   betas=None, emit=True)
-    return jax.tree_util.tree_map(lambda w0, w: jnp.concatenate([w0[None], w]), carry0[0],
-                                  path)
+    carry0, _, _, path = _ema_scan(
+        problem, lr, seed, steps=steps, recorders=(recorder,), betas=None, emit=True
+    )
+    return jax.tree_util.tree_map(lambda w0, w: jnp.concatenate([w0[None], w]), carry0[0], path)
 
 
 def train(problem: Problem, lr, seed, *, steps: int):
@@ -178,8 +198,7 @@ def _trainer(problem: Problem, config: RecorderConfig, steps: int):
 
     def one(lr, seed, beta):
         carry0, step = _stepper(problem, lr, seed)
-        carry, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, steps,
-                                              beta)
+        carry, _, loss0, recs = scan_recorded(step, carry0, lambda c: c[0], recorder, steps, beta)
         return loss0, recs, problem.eval_loss(carry[0])
 
     return one
@@ -193,8 +212,7 @@ def _to_numpy(loss0, recs, final_raw) -> dict[str, np.ndarray]:
     return out
 
 
-def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
-             records: bool = True):
+def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None, records: bool = True):
     """The jitted sweep (lrs (n_lr,), seeds (n_seed,)) -> (loss0, Record, final raw loss),
     vmapped over both. config=None gives PLAIN training with the same optimiser (returns
     the final evaluation loss instead): the baseline of the recorder-overhead benchmark.
@@ -207,14 +225,16 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
         return None if config.ema is None else jnp.asarray(config.ema, lr.dtype)
 
     if config is None:
+
         def lane(lr, s):
             return problem.eval_loss(train(problem, lr, s, steps=steps))
     elif not records:
         recorder = TrajectoryRecorder(problem.eval_loss, config)
 
         def lane(lr, s):
-            carry, (st,) = train_with_ema(problem, lr, s, steps=steps, recorders=(recorder,),
-                                          betas=(beta_of(lr),))
+            carry, (st,) = train_with_ema(
+                problem, lr, s, steps=steps, recorders=(recorder,), betas=(beta_of(lr),)
+            )
             return problem.eval_loss(st.ema), problem.eval_loss(carry[0])
     else:
         one = _trainer(problem, config, steps)
@@ -225,8 +245,9 @@ def sweep_fn(problem: Problem, *, steps: int, config: RecorderConfig | None,
     return jax.jit(jax.vmap(jax.vmap(lane, in_axes=(None, 0)), in_axes=(0, None)))
 
 
-def final_losses(problem: Problem, lrs, seeds, *, steps: int,
-                 config: RecorderConfig) -> dict[str, np.ndarray]:
+def final_losses(
+    problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig
+) -> dict[str, np.ndarray]:
     """The final losses of a sweep trained WITHOUT records: the same training and EMA as
     :func:`run_width` (common random numbers: seed s gives the same run in both), only
     the EMA update per step and no spectra. Returns numpy arrays of shape
@@ -247,8 +268,9 @@ def final_losses(problem: Problem, lrs, seeds, *, steps: int,
     return {"loss": np.asarray(loss), "final_raw": np.asarray(raw)}
 
 
-def run_width(problem: Problem, lrs, seeds, *, steps: int,
-              config: RecorderConfig) -> dict[str, np.ndarray]:
+def run_width(
+    problem: Problem, lrs, seeds, *, steps: int, config: RecorderConfig
+) -> dict[str, np.ndarray]:
     """Train one width with the problem's optimiser (optax) over a grid of learning rates
     nu (vmapped) and seeds (vmapped), recording the top-k decomposition along the EMA
     trajectory.
@@ -274,8 +296,9 @@ def run_width(problem: Problem, lrs, seeds, *, steps: int,
     return out
 
 
-def tidy_results(width: int, lrs, seeds, res: dict[str, np.ndarray], *,
-                 k_curves: tuple[int, ...]) -> dict[str, "pd.DataFrame"]:
+def tidy_results(
+    width: int, lrs, seeds, res: dict[str, np.ndarray], *, k_curves: tuple[int, ...]
+) -> dict[str, pd.DataFrame]:
     """Turn one width's arrays (:func:`run_width`) into tidy frames.
 
     final:   width, hp (= log nu), seed, loss (phi(wbar_T)), raw_loss (phi(w_T)), loss0,
@@ -289,39 +312,64 @@ def tidy_results(width: int, lrs, seeds, res: dict[str, np.ndarray], *,
     lrs = np.asarray(lrs, dtype=float)
     seeds = np.asarray(seeds)
     loss0, loss, lin, top = res["loss0"], res["loss"], res["lin"], res["top"]
-    n_lr, n_seed, R, L, K = top.shape
-    lin_tot = lin.sum(-1)                                    # (n_lr, n_seed, R)
-    cum_lin = loss0[..., None] + np.cumsum(lin_tot, -1)      # phi_lin(t_r)
-    top_by_k = np.concatenate([np.zeros(top.shape[:-1] + (1,)), np.cumsum(top, -1)], -1)
-    top_by_k = top_by_k.sum(-2)                              # (n_lr, n_seed, R, K+1)
+    n_lr, n_seed, R, _L, K = top.shape
+    lin_tot = lin.sum(-1)  # (n_lr, n_seed, R)
+    cum_lin = loss0[..., None] + np.cumsum(lin_tot, -1)  # phi_lin(t_r)
+    top_by_k = np.concatenate([np.zeros((*top.shape[:-1], 1)), np.cumsum(top, -1)], -1)
+    top_by_k = top_by_k.sum(-2)  # (n_lr, n_seed, R, K+1)
     cum_top = loss0[..., None, None] + np.cumsum(top_by_k, -2)
-    cum_res = cum_lin[..., None] - cum_top                  # (.., R, K+1)
+    cum_res = cum_lin[..., None] - cum_top  # (.., R, K+1)
     faith = faithfulness(loss0, loss, cum_lin)
 
     grid_lr, grid_seed = np.meshgrid(np.arange(n_lr), np.arange(n_seed), indexing="ij")
-    base = {"width": width, "hp": np.log(lrs)[grid_lr].ravel(),
-            "seed": seeds[grid_seed].ravel()}
-    final = pd.DataFrame({**base, "loss": loss[..., -1].ravel(),
-                          "raw_loss": res["final_raw"].ravel(),
-                          "loss0": loss0.ravel(), "linearised": cum_lin[..., -1].ravel(),
-                          "faithfulness": faith.ravel()})
+    base = {"width": width, "hp": np.log(lrs)[grid_lr].ravel(), "seed": seeds[grid_seed].ravel()}
+    final = pd.DataFrame(
+        {
+            **base,
+            "loss": loss[..., -1].ravel(),
+            "raw_loss": res["final_raw"].ravel(),
+            "loss0": loss0.ravel(),
+            "linearised": cum_lin[..., -1].ravel(),
+            "faithfulness": faith.ravel(),
+        }
+    )
     ks = np.arange(K + 1)
-    profile = pd.DataFrame({
-        "width": width,
-        "hp": np.repeat(base["hp"], K + 1), "seed": np.repeat(base["seed"], K + 1),
-        "k": np.tile(ks, n_lr * n_seed),
-        "topk": cum_top[..., -1, :].ravel(), "residual": cum_res[..., -1, :].ravel()})
+    profile = pd.DataFrame(
+        {
+            "width": width,
+            "hp": np.repeat(base["hp"], K + 1),
+            "seed": np.repeat(base["seed"], K + 1),
+            "k": np.tile(ks, n_lr * n_seed),
+            "topk": cum_top[..., -1, :].ravel(),
+            "residual": cum_res[..., -1, :].ravel(),
+        }
+    )
     frames = []
     steps = np.asarray(res["step"])
     for k in k_curves:
         kk = min(int(k), K)
-        frames.append(pd.DataFrame({
-            "width": width, "hp": np.repeat(base["hp"], R), "seed": np.repeat(base["seed"], R),
-            "k": int(k), "step": np.tile(steps, n_lr * n_seed), "loss": loss.ravel(),
-            "linearised": cum_lin.ravel(), "topk": cum_top[..., kk].ravel(),
-            "residual": cum_res[..., kk].ravel()}))
-    curves = (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["width", "hp", "seed", "k", "step", "loss", "linearised", "topk", "residual"]))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "width": width,
+                    "hp": np.repeat(base["hp"], R),
+                    "seed": np.repeat(base["seed"], R),
+                    "k": int(k),
+                    "step": np.tile(steps, n_lr * n_seed),
+                    "loss": loss.ravel(),
+                    "linearised": cum_lin.ravel(),
+                    "topk": cum_top[..., kk].ravel(),
+                    "residual": cum_res[..., kk].ravel(),
+                }
+            )
+        )
+    curves = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            columns=["width", "hp", "seed", "k", "step", "loss", "linearised", "topk", "residual"]
+        )
+    )
     return {"final": final, "profile": profile, "curves": curves}
 
 
@@ -340,8 +388,9 @@ def faithfulness(loss0, loss, cum_lin):
     return np.where(bad, np.nan, rel)
 
 
-def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
-                 config: RecorderConfig) -> "pd.DataFrame":
+def ema_tradeoff(
+    problem: Problem, lr: float, seed: int, *, steps: int, betas, config: RecorderConfig
+) -> pd.DataFrame:
     """Faithfulness error and EMA lag for each CONSTANT decay beta (one width, one learning
     rate; one compile: beta is vmapped; ``config`` gives everything else, its ``ema`` --
     the warm-up schedule included -- is replaced by each beta).
@@ -363,8 +412,13 @@ def ema_tradeoff(problem: Problem, lr: float, seed: int, *, steps: int, betas,
     res = _to_numpy(*fn(b))
     loss0, loss, raw = res["loss0"], res["loss"], res["final_raw"]
     cum = loss0[:, None] + np.cumsum(res["lin"].sum(-1), -1)
-    return pd.DataFrame({"beta": betas, "faithfulness": faithfulness(loss0, loss, cum),
-                         "lag": np.abs(loss[:, -1] - raw) / (loss0 - raw)})
+    return pd.DataFrame(
+        {
+            "beta": betas,
+            "faithfulness": faithfulness(loss0, loss, cum),
+            "lag": np.abs(loss[:, -1] - raw) / (loss0 - raw),
+        }
+    )
 
 
 def default_variants(base: RecorderConfig) -> dict[str, RecorderConfig]:
@@ -375,16 +429,24 @@ def default_variants(base: RecorderConfig) -> dict[str, RecorderConfig]:
     from dataclasses import replace
 
     other = "every step" if base.every != 1 else "schedule (2, 10, 2000)"
-    return {"trapezoid": replace(base, rule="trapezoid"),
-            "ema 0.95": replace(base, ema=0.95),
-            "vectors decompose": replace(base, vectors="decompose"),
-            other: replace(base, every=1 if base.every != 1 else (2, 10, 2000))}
+    return {
+        "trapezoid": replace(base, rule="trapezoid"),
+        "ema 0.95": replace(base, ema=0.95),
+        "vectors decompose": replace(base, vectors="decompose"),
+        other: replace(base, every=1 if base.every != 1 else (2, 10, 2000)),
+    }
 
 
-def variant_effects(problem: Problem, lr: float, seed: int, *, steps: int,
-                    base: RecorderConfig | None = None,
-                    variants: dict[str, RecorderConfig] | None = None,
-                    ks: tuple[int, ...] = (1, 4, 16)) -> "pd.DataFrame":
+def variant_effects(
+    problem: Problem,
+    lr: float,
+    seed: int,
+    *,
+    steps: int,
+    base: RecorderConfig | None = None,
+    variants: dict[str, RecorderConfig] | None = None,
+    ks: tuple[int, ...] = (1, 4, 16),
+) -> pd.DataFrame:
     """How much each variant of the recorder changes the decomposition of ONE run (same
     problem, learning rate nu = ``lr``, seed, hence the same raw trajectory and data).
 
@@ -412,7 +474,7 @@ def variant_effects(problem: Problem, lr: float, seed: int, *, steps: int,
     for name, cfg in [("default", base), *variants.items()]:
         res = run_width(problem, [lr], [seed], steps=steps, config=cfg)
         tidy = tidy_results(0, [lr], [seed], res, k_curves=())
-        prof = tidy["profile"]["topk"].to_numpy()          # phi^k(T), k = 0 .. K_max
+        prof = tidy["profile"]["topk"].to_numpy()  # phi^k(T), k = 0 .. K_max
         final = tidy["final"].iloc[0]
         if ref is None:
             ref = prof
@@ -420,15 +482,24 @@ def variant_effects(problem: Problem, lr: float, seed: int, *, steps: int,
         kk = min(len(prof), len(ref))
         with np.errstate(invalid="ignore", divide="ignore"):
             diff = float(np.max(np.abs(prof[:kk] - ref[:kk])) / drop)
-        rows.append({"variant": name, "rule": cfg.rule,
-                     "ema": "warm-up" if cfg.ema is None else cfg.ema,
-                     "vectors": cfg.vectors, "every": str(cfg.every),
-                     "records": len(res["step"]), "loss0": final["loss0"],
-                     "raw_loss": final["raw_loss"], "loss": final["loss"],
-                     "linearised": final["linearised"],
-                     "faithfulness": final["faithfulness"],
-                     **{f"topk_{k}": prof[k] if k < len(prof) else np.nan for k in ks},
-                     "decrease": drop, "profile_diff": diff})
+        rows.append(
+            {
+                "variant": name,
+                "rule": cfg.rule,
+                "ema": "warm-up" if cfg.ema is None else cfg.ema,
+                "vectors": cfg.vectors,
+                "every": str(cfg.every),
+                "records": len(res["step"]),
+                "loss0": final["loss0"],
+                "raw_loss": final["raw_loss"],
+                "loss": final["loss"],
+                "linearised": final["linearised"],
+                "faithfulness": final["faithfulness"],
+                **{f"topk_{k}": prof[k] if k < len(prof) else np.nan for k in ks},
+                "decrease": drop,
+                "profile_diff": diff,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -474,7 +545,7 @@ class ReluTopkConfig(RecorderFields):
     param: str = "mup"
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "ReluTopkConfig":
+    def from_preset(cls, name: str, **overrides) -> ReluTopkConfig:
         """quick: the default fields (widths 64..512 keep it near a minute here: on the
         schedule it records 142 times in 300 steps, and width 1024 alone added ~30 s, its
         evaluation gradient on n_eval = 1024 inputs dominating); cpu: smaller still (7
@@ -488,15 +559,25 @@ class ReluTopkConfig(RecorderFields):
         if name == "quick":
             cfg = cls()
         elif name == "cpu":
-            cfg = cls(widths=(64, 128, 256, 512),
-                      lrs=tuple(float(x) for x in np.logspace(-3, 0, 7)), steps=300)
+            cfg = cls(
+                widths=(64, 128, 256, 512),
+                lrs=tuple(float(x) for x in np.logspace(-3, 0, 7)),
+                steps=300,
+            )
         elif name == "paper":
-            cfg = cls(widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
-                      lrs=tuple(float(x) for x in np.logspace(-3, 0, 16)),
-                      seeds=tuple(range(8)), steps=2000, batch=256, n_eval=4096, k_max=16)
+            cfg = cls(
+                widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
+                lrs=tuple(float(x) for x in np.logspace(-3, 0, 16)),
+                seeds=tuple(range(8)),
+                steps=2000,
+                batch=256,
+                n_eval=4096,
+                k_max=16,
+            )
         else:
-            raise InputError(f"preset must be 'quick', 'cpu' or 'paper', got {name!r}",
-                             param="preset")
+            raise InputError(
+                f"preset must be 'quick', 'cpu' or 'paper', got {name!r}", param="preset"
+            )
         return replace(cfg, **overrides)
 
 
@@ -506,7 +587,6 @@ def relu_problem(width: int, cfg: ReluTopkConfig) -> Problem:
     import jax.numpy as jnp
 
     from fasttransfer.simulations import mup, relu_net
-
     from fasttransfer.simulations.dtypes import jax_dtype
 
     dtype = jax_dtype(cfg.dtype)

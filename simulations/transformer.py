@@ -47,18 +47,45 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations.dtypes import DTYPES, jax_dtype
 from fasttransfer.simulations.recorder import RecorderFields
-from fasttransfer.errors import InputError
 
-__all__ = ["PAPER_LRS", "TransformerConfig", "MuonTransformer", "Arch", "arch",
-           "param_shapes", "param_kind", "init_params", "rms_norm", "rope_tables",
-           "apply_rope", "forward", "loss_fn", "wsd_schedule", "scale_by_shape",
-           "muon_direction", "problem", "matmul_params", "step_flops", "sweep_flops"]
+__all__ = [
+    "PAPER_LRS",
+    "Arch",
+    "MuonTransformer",
+    "TransformerConfig",
+    "apply_rope",
+    "arch",
+    "forward",
+    "init_params",
+    "loss_fn",
+    "matmul_params",
+    "muon_direction",
+    "param_kind",
+    "param_shapes",
+    "problem",
+    "rms_norm",
+    "rope_tables",
+    "scale_by_shape",
+    "step_flops",
+    "sweep_flops",
+    "wsd_schedule",
+]
 
 VOCAB = 256
-PAPER_LRS: tuple[float, ...] = (1.0e-3, 1.4e-3, 2.0e-3, 2.8e-3, 4.0e-3, 4.8e-3, 5.7e-3,
-                                6.7e-3, 8.0e-3)
+PAPER_LRS: tuple[float, ...] = (
+    1.0e-3,
+    1.4e-3,
+    2.0e-3,
+    2.8e-3,
+    4.0e-3,
+    4.8e-3,
+    5.7e-3,
+    6.7e-3,
+    8.0e-3,
+)
 OPTIMIZERS = ("adam", "muon")
 _MUON_KINDS = frozenset({"attn", "ffn_in", "ffn_out"})
 
@@ -99,36 +126,52 @@ class TransformerConfig(RecorderFields):
         def positive(name):
             value = getattr(self, name)
             if int(value) != value or value < 1:
-                raise InputError(f"{name} must be a positive integer, got {value!r}",
-                                 param=name)
+                raise InputError(f"{name} must be a positive integer, got {value!r}", param=name)
 
-        for name in ("depth", "heads", "ffn_ratio", "context", "batch", "steps",
-                     "base_width", "n_eval", "k_max"):
+        for name in (
+            "depth",
+            "heads",
+            "ffn_ratio",
+            "context",
+            "batch",
+            "steps",
+            "base_width",
+            "n_eval",
+            "k_max",
+        ):
             positive(name)
         if not self.widths or not self.lrs or not self.seeds:
             raise InputError("widths, lrs and seeds must be non-empty", param="widths")
         for n in (*self.widths, self.base_width):
             if n % self.heads or (n // self.heads) % 2:
-                raise InputError(f"width {n} must be a multiple of heads ({self.heads}) "
-                                 f"with an even d_head (RoPE rotates pairs)", param="widths")
+                raise InputError(
+                    f"width {n} must be a multiple of heads ({self.heads}) "
+                    f"with an even d_head (RoPE rotates pairs)",
+                    param="widths",
+                )
         if self.optimizer not in OPTIMIZERS:
-            raise InputError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}",
-                             param="optimizer")
+            raise InputError(
+                f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}", param="optimizer"
+            )
         if self.corpus not in CORPORA:
-            raise InputError(f"corpus must be one of {CORPORA}, got {self.corpus!r}",
-                             param="corpus")
+            raise InputError(
+                f"corpus must be one of {CORPORA}, got {self.corpus!r}", param="corpus"
+            )
         if not (0 <= self.warmup and 0 <= self.cooldown and self.warmup + self.cooldown <= 1):
-            raise InputError(f"warmup ({self.warmup}) and cooldown ({self.cooldown}) must be "
-                             f"non-negative fractions summing to <= 1", param="warmup")
+            raise InputError(
+                f"warmup ({self.warmup}) and cooldown ({self.cooldown}) must be "
+                f"non-negative fractions summing to <= 1",
+                param="warmup",
+            )
         if self.dtype not in DTYPES:
-            raise InputError(f"dtype must be one of {DTYPES}, got {self.dtype!r}",
-                             param="dtype")
+            raise InputError(f"dtype must be one of {DTYPES}, got {self.dtype!r}", param="dtype")
         if not self.rope_theta > 1 or not self.norm_eps > 0:
-            raise InputError("rope_theta must exceed 1 and norm_eps be positive",
-                             param="rope_theta")
+            raise InputError(
+                "rope_theta must exceed 1 and norm_eps be positive", param="rope_theta"
+            )
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "TransformerConfig":
+    def from_preset(cls, name: str, **overrides) -> TransformerConfig:
         """Presets (all depth 4; quick and cpu: 4 heads so that d_head >= 4 at width 16,
         the 466 KB "pydoc" corpus, no remat):
 
@@ -147,21 +190,49 @@ class TransformerConfig(RecorderFields):
           14-27 h on one H100 before the eigenvalue work; at widths >= 1024 the 27 lanes
           do not fit one GPU's memory together (run them in groups)."""
         if name == "quick":
-            cfg = cls(widths=(16, 32, 64), heads=4, context=32, batch=16, steps=60,
-                      lrs=(1e-3, 4e-3, 1.6e-2), seeds=(0,), corpus="pydoc", n_eval=16,
-                      remat=False, k_max=16)
+            cfg = cls(
+                widths=(16, 32, 64),
+                heads=4,
+                context=32,
+                batch=16,
+                steps=60,
+                lrs=(1e-3, 4e-3, 1.6e-2),
+                seeds=(0,),
+                corpus="pydoc",
+                n_eval=16,
+                remat=False,
+                k_max=16,
+            )
         elif name == "cpu":
-            cfg = cls(widths=(16, 32, 64), heads=4, context=32, batch=16, steps=120,
-                      lrs=(1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), seeds=(0, 1), corpus="pydoc",
-                      n_eval=16, remat=False, k_max=16)
+            cfg = cls(
+                widths=(16, 32, 64),
+                heads=4,
+                context=32,
+                batch=16,
+                steps=120,
+                lrs=(1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2),
+                seeds=(0, 1),
+                corpus="pydoc",
+                n_eval=16,
+                remat=False,
+                k_max=16,
+            )
         elif name == "gpu":
-            cfg = cls(widths=(128, 256, 512, 1024), batch=32, steps=600, seeds=(0, 1),
-                      n_eval=32, every=50, k_max=64)
+            cfg = cls(
+                widths=(128, 256, 512, 1024),
+                batch=32,
+                steps=600,
+                seeds=(0, 1),
+                n_eval=32,
+                every=50,
+                k_max=64,
+            )
         elif name == "paper":
             cfg = cls()
         else:
-            raise InputError(f"preset must be 'quick', 'cpu', 'gpu' or 'paper', got {name!r}",
-                             param="preset")
+            raise InputError(
+                f"preset must be 'quick', 'cpu', 'gpu' or 'paper', got {name!r}", param="preset"
+            )
         return replace(cfg, **overrides)
 
 
@@ -192,11 +263,17 @@ def arch(width: int, cfg: TransformerConfig) -> Arch:
     """The static architecture at ``width`` (muP scales from :mod:`simulations.mup`)."""
     from fasttransfer.simulations import mup
 
-    return Arch(width=int(width), depth=cfg.depth, heads=cfg.heads,
-                hidden=cfg.ffn_ratio * int(width), theta=float(cfg.rope_theta),
-                attn_scale=mup.transformer_attention_scale(width, cfg.base_width, cfg.heads),
-                out_mult=mup.transformer_output_multiplier(width, cfg.base_width),
-                norm_eps=float(cfg.norm_eps), remat=bool(cfg.remat))
+    return Arch(
+        width=int(width),
+        depth=cfg.depth,
+        heads=cfg.heads,
+        hidden=cfg.ffn_ratio * int(width),
+        theta=float(cfg.rope_theta),
+        attn_scale=mup.transformer_attention_scale(width, cfg.base_width, cfg.heads),
+        out_mult=mup.transformer_output_multiplier(width, cfg.base_width),
+        norm_eps=float(cfg.norm_eps),
+        remat=bool(cfg.remat),
+    )
 
 
 def param_shapes(a: Arch) -> dict[str, tuple[int, ...]]:
@@ -244,7 +321,7 @@ def init_params(key, width: int, cfg: TransformerConfig, dtype=None):
     std = transformer_init_std(width, cfg.base_width, cfg.ffn_ratio)
     keys = jax.random.split(key, len(shapes))
     params = {}
-    for k, (name, shape) in zip(keys, shapes.items()):
+    for k, (name, shape) in zip(keys, shapes.items(), strict=False):
         kind = param_kind(name)
         if kind == "gain":
             params[name] = jnp.ones(shape, dtype)
@@ -346,8 +423,7 @@ def loss_fn(params, batch, a: Arch):
     return -jnp.mean(jnp.take_along_axis(logp, batch[:, 1:, None], axis=-1))
 
 
-def wsd_schedule(steps: int, warmup: float = 0.04, cooldown: float = 0.2,
-                 dtype="float32"):
+def wsd_schedule(steps: int, warmup: float = 0.04, cooldown: float = 0.2, dtype="float32"):
     """Warmup-stable-decay LR factor s_t for steps t = 0 .. steps-1 (t may be traced):
 
         W = round(warmup * steps), C = round(cooldown * steps),
@@ -384,7 +460,8 @@ def scale_by_shape():
     def update(updates, state, params=None):
         del params
         return jax.tree_util.tree_map(
-            lambda u: u * math.sqrt(max(1.0, u.shape[1] / u.shape[0])), updates), state
+            lambda u: u * math.sqrt(max(1.0, u.shape[1] / u.shape[0])), updates
+        ), state
 
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
@@ -404,8 +481,9 @@ def muon_direction(names, ns_steps: int = 5, beta: float = 0.95):
 
     labels = {name: "muon" if param_kind(name) in _MUON_KINDS else "adam" for name in names}
     muon = scale_by_muon(ns_steps=ns_steps, beta=beta, weight_dimension_numbers=dims)
-    return optax.partition({"muon": optax.chain(muon, scale_by_shape()),
-                            "adam": optax.scale_by_adam()}, labels)
+    return optax.partition(
+        {"muon": optax.chain(muon, scale_by_shape()), "adam": optax.scale_by_adam()}, labels
+    )
 
 
 def problem(width: int, cfg: TransformerConfig):
@@ -475,6 +553,7 @@ def sweep_flops(cfg: TransformerConfig) -> dict[int, float]:
 
     lanes = len(cfg.lrs) * len(cfg.seeds)
     records = len(record_times(cfg.every, cfg.steps))
-    return {int(n): lanes * (cfg.steps * step_flops(n, cfg)
-                             + records * step_flops(n, cfg, cfg.n_eval))
-            for n in cfg.widths}
+    return {
+        int(n): lanes * (cfg.steps * step_flops(n, cfg) + records * step_flops(n, cfg, cfg.n_eval))
+        for n in cfg.widths
+    }

@@ -22,32 +22,41 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import jax  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+import jax
+from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=30,
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=30,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow],
+    "dev",
+    deadline=None,
+    max_examples=30,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 settings.load_profile(_PROFILE)
 # the estimator properties (tests/test_rates.py, test_fits.py, test_framework.py, ...):
 # >= 200 derandomised examples each in CI (issue 11), a quick 25 in development; they
 # decorate themselves with @settings.get_profile("estimators")
-settings.register_profile("estimators", parent=settings.get_profile(_PROFILE),
-                          max_examples=200 if _PROFILE == "ci" else 25)
+settings.register_profile(
+    "estimators",
+    parent=settings.get_profile(_PROFILE),
+    max_examples=200 if _PROFILE == "ci" else 25,
+)
 
 
-import contextlib  # noqa: E402
+import contextlib
 
-import pytest  # noqa: E402
+import pytest
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 

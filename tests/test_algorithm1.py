@@ -6,18 +6,30 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from topk_profiles import HP, WIDTHS
+from topk_profiles import frames as _frames
 
-from fasttransfer.theory.algorithm1 import (Algorithm1Settings, algorithm1, conv_err,
-                                            curvature3, decomposition_rate, lip,
-                                            minimize_proxy, profiles, rate_bound)
-
-from topk_profiles import HP, WIDTHS, frames as _frames
+from fasttransfer.theory.algorithm1 import (
+    Algorithm1Settings,
+    algorithm1,
+    conv_err,
+    curvature3,
+    decomposition_rate,
+    lip,
+    minimize_proxy,
+    profiles,
+    rate_bound,
+)
 
 
 # ------------------------------------------------------------------ grid tools
 @settings(max_examples=30, deadline=None)
-@given(a=st.floats(-3, 3), b=st.floats(-3, 3), c=st.floats(-3, 3),
-       steps=st.lists(st.floats(0.1, 1.0), min_size=3, max_size=8))
+@given(
+    a=st.floats(-3, 3),
+    b=st.floats(-3, 3),
+    c=st.floats(-3, 3),
+    steps=st.lists(st.floats(0.1, 1.0), min_size=3, max_size=8),
+)
 def test_curvature_and_lip_are_exact_on_polynomials(a, b, c, steps):
     x = np.concatenate([[0.0], np.cumsum(steps)])
     # three-point divided differences are exact for a quadratic on any grid
@@ -40,7 +52,7 @@ def test_tau_pairs_follow_the_published_order():
     assert pairs[0] == (0.0, 0.0)
     sums = [a + b for a, b in pairs]
     assert sums == sorted(sums)
-    for p, q in zip(pairs, pairs[1:]):  # ties broken by the smaller tau_1
+    for p, q in zip(pairs, pairs[1:], strict=False):  # ties broken by the smaller tau_1
         if p[0] + p[1] == q[0] + q[1]:
             assert p[0] < q[0]
     assert len(pairs) == 9

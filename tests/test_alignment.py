@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fasttransfer.errors import InputError
+from fasttransfer.simulations import alignment as A
 from fasttransfer.simulations.alignment import (
     alignment_eigenvalues,
     alignment_eigenvalues_batched,
@@ -17,8 +19,6 @@ from fasttransfer.simulations.alignment import (
     split_topk,
     topk_change,
 )
-from fasttransfer.errors import InputError
-from fasttransfer.simulations import alignment as A
 
 EPS = np.finfo(np.float64).eps
 
@@ -51,8 +51,9 @@ def _assert_matches_dense(G, dW, side="in"):
     assert np.all(np.diff(np.abs(lam)) <= tol)
     # trace identity: sum(lambda) = tr S = <G, dW>
     G2 = np.atleast_2d(G)
-    np.testing.assert_allclose(lam.sum(), np.vdot(G2, np.atleast_2d(dW)), rtol=0,
-                               atol=tol * len(dense))
+    np.testing.assert_allclose(
+        lam.sum(), np.vdot(G2, np.atleast_2d(dW)), rtol=0, atol=tol * len(dense)
+    )
     return lam
 
 
@@ -80,8 +81,15 @@ def test_rank_one_matches_closed_form():
     u /= np.linalg.norm(u)
     g, d = rng.normal(size=40), rng.normal(size=40)
     lam = _assert_matches_dense(np.outer(u, g), np.outer(u, d))
-    expected = np.array([np.dot(g, d) + np.linalg.norm(g) * np.linalg.norm(d),
-                         np.dot(g, d) - np.linalg.norm(g) * np.linalg.norm(d)]) / 2
+    expected = (
+        np.array(
+            [
+                np.dot(g, d) + np.linalg.norm(g) * np.linalg.norm(d),
+                np.dot(g, d) - np.linalg.norm(g) * np.linalg.norm(d),
+            ]
+        )
+        / 2
+    )
     np.testing.assert_allclose(np.sort(lam[:2]), np.sort(expected), rtol=1e-12)
     np.testing.assert_allclose(lam[2:], 0.0, atol=1e-12 * np.abs(expected).max())
 
@@ -92,8 +100,9 @@ def test_vector_parameters_are_rows():
     lam = _assert_matches_dense(g, d)
     assert lam.shape == (2,)
     ng, nd = np.linalg.norm(g), np.linalg.norm(d)
-    np.testing.assert_allclose(np.sort(lam), np.sort([(g @ d - ng * nd) / 2, (g @ d + ng * nd) / 2]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(lam), np.sort([(g @ d - ng * nd) / 2, (g @ d + ng * nd) / 2]), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("m,n,rank", [(20, 60, 1), (60, 20, 2), (30, 30, 3), (5, 80, 1)])
@@ -102,14 +111,16 @@ def test_low_rank_factors(m, n, rank):
     G, dW = _pair(rng, m, n, rank)
     lam = _assert_matches_dense(G, dW)
     # rank(S) <= 2 min(rank G, rank dW): everything beyond 2*rank is zero
-    np.testing.assert_allclose(lam[2 * rank:], 0.0, atol=_tol(alignment_matrix(G, dW)))
+    np.testing.assert_allclose(lam[2 * rank :], 0.0, atol=_tol(alignment_matrix(G, dW)))
 
 
 @pytest.mark.parametrize("m,n", [(3, 12), (12, 3), (5, 5)])
 def test_zero_matrices(m, n):
     rng = np.random.default_rng(3)
-    for G, dW in [(np.zeros((m, n)), np.zeros((m, n))),
-                  (np.zeros((m, n)), rng.normal(size=(m, n)))]:
+    for G, dW in [
+        (np.zeros((m, n)), np.zeros((m, n))),
+        (np.zeros((m, n)), rng.normal(size=(m, n))),
+    ]:
         lam = alignment_eigenvalues(G, dW)
         np.testing.assert_array_equal(lam, np.zeros(min(n, 2 * m)))
 
@@ -165,8 +176,13 @@ def test_bad_shapes():
         alignment_eigenvalues(np.ones((2, 3)), np.ones((2, 3)), side="sideways")
 
 
-@given(m=st.integers(1, 12), n=st.integers(1, 24), rank=st.integers(0, 4),
-       seed=st.integers(0, 2**31 - 1), side=st.sampled_from(["in", "out", "auto"]))
+@given(
+    m=st.integers(1, 12),
+    n=st.integers(1, 24),
+    rank=st.integers(0, 4),
+    seed=st.integers(0, 2**31 - 1),
+    side=st.sampled_from(["in", "out", "auto"]),
+)
 def test_hypothesis_shapes(m, n, rank, seed, side):
     rng = np.random.default_rng(seed)
     r = min(rank, m, n)
@@ -195,15 +211,15 @@ def test_spectra_on_host_matches_per_layer_spectra():
     rng = np.random.default_rng(8)
     shapes = [(6, 20), (9, 9), (1, 12)]
     B, K = 3, 5
-    Gs = [rng.normal(size=(B,) + s) for s in shapes]
-    dWs = [rng.normal(size=(B,) + s) for s in shapes]
+    Gs = [rng.normal(size=(B, *s)) for s in shapes]
+    dWs = [rng.normal(size=(B, *s)) for s in shapes]
     dWs[1][2, 0, 0] = np.nan  # layer 1 of batch element 2: a diverged run
 
     def f(*xs):
         pairs = [oriented(xs[2 * i], xs[2 * i + 1]) for i in range(len(shapes))]
         return spectra_on_host(pairs, K)
 
-    flat = [jnp.asarray(x) for pair in zip(Gs, dWs) for x in pair]
+    flat = [jnp.asarray(x) for pair in zip(Gs, dWs, strict=False) for x in pair]
     top, rest = jax.jit(jax.vmap(f))(*flat)
     assert top.shape == (B, 3, K) and rest.shape == (B, 3)
     for b in range(B):
@@ -218,12 +234,15 @@ def test_spectra_on_host_matches_per_layer_spectra():
             np.testing.assert_allclose(float(rest[b, i]), r, rtol=0, atol=tol)
 
 
-@pytest.mark.parametrize("m, n, expected", [
-    (1, 12, (72.0, 0.0)),                        # a row: closed form on the device
-    (9, 9, (2 * 9 * 81, 4 / 3 * 729)),            # dense: 2m >= n
-    (6, 12, (2 * 6 * 144, 4 / 3 * 1728)),         # 2m = n: still dense
-    (5, 12, (0.0, 2 * 100 * (12 - 10 / 3) + 8 * 125 + 4 / 3 * 1000)),  # reducible, r = 10
-])
+@pytest.mark.parametrize(
+    "m, n, expected",
+    [
+        (1, 12, (72.0, 0.0)),  # a row: closed form on the device
+        (9, 9, (2 * 9 * 81, 4 / 3 * 729)),  # dense: 2m >= n
+        (6, 12, (2 * 6 * 144, 4 / 3 * 1728)),  # 2m = n: still dense
+        (5, 12, (0.0, 2 * 100 * (12 - 10 / 3) + 8 * 125 + 4 / 3 * 1000)),  # reducible, r = 10
+    ],
+)
 def test_spectrum_flops_closed_form_table(m, n, expected):
     """The FLOP count of each branch of the recorder's spectrum, against the formulas
     written out (the dense/reducible split is the one _small_matrix takes)."""

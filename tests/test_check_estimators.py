@@ -5,8 +5,8 @@ counts what it says (the issue-11 table: coverage and verdict rates per family).
 import numpy as np
 import pytest
 
-from fasttransfer.checks import CheckContext, estimators
 from fasttransfer import store
+from fasttransfer.checks import CheckContext, estimators
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +28,13 @@ def test_the_check_stores_its_data_and_reuses_them(tiny):
     root, results, again, logs = tiny
     e = store.read_entry(root, "estimators", "quick")
     assert e.config == {"draws": 1, "bootstrap": 20}
-    for name in ("coverage.json", "headline.json", "accuracy.json", "rate_framework.json",
-                 "late_shift.json"):
+    for name in (
+        "coverage.json",
+        "headline.json",
+        "accuracy.json",
+        "rate_framework.json",
+        "late_shift.json",
+    ):
         assert e.path(name).exists()
     assert any(line.startswith("reused") for line in logs)
     assert [r.measured for r in again] == [r.measured for r in results]
@@ -44,9 +49,21 @@ def test_the_check_names_its_figures_and_reports_every_family(tiny):
     figs = {f for r in results for f in r.figures}
     assert figs == {"figures/rate_framework.png", "figures/late_shift.png"}
     cov = results[3]
-    assert "intervals cover the truth" in cov.claim and "Coverage of the 95% intervals" in cov.details
-    for case in ("fast", "weak", "crn", "single_seed", "small_gap", "cubic", "log_drift",
-                 "no_drift", "late_shift", "fast_underpowered"):
+    assert (
+        "intervals cover the truth" in cov.claim and "Coverage of the 95% intervals" in cov.details
+    )
+    for case in (
+        "fast",
+        "weak",
+        "crn",
+        "single_seed",
+        "small_gap",
+        "cubic",
+        "log_drift",
+        "no_drift",
+        "late_shift",
+        "fast_underpowered",
+    ):
         assert f"| {case} |" in cov.details
     assert all(r.verdict in ("pass", "fail") for r in results)
     # the held-out checks of issue 2 hold at any size (they use 1000 resamples)
@@ -54,13 +71,19 @@ def test_the_check_names_its_figures_and_reports_every_family(tiny):
 
 
 def test_score_counts_coverage_and_verdicts():
-    cov = {"x": {"truth": {"alpha": 0.5, "beta": None, "beta_minus_half_alpha": 0.0, "slope": None},
-                 "right": ["weak"],
-                 "estimates": {"alpha": [[0.5, 0.4, 0.6], [0.7, 0.65, 0.75], [0.5, 0.5, 0.5], [0.4, 0.3, 0.45]],
-                               "beta": [[0.2, 0.1, 0.3]] * 4,
-                               "beta_minus_half_alpha": [[0.0, -0.1, 0.1]] * 4,
-                               "slope": [[np.nan, np.nan, np.nan]] * 4},
-                 "verdicts": ["weak", "fast", "inconclusive", "weak"]}}
+    cov = {
+        "x": {
+            "truth": {"alpha": 0.5, "beta": None, "beta_minus_half_alpha": 0.0, "slope": None},
+            "right": ["weak"],
+            "estimates": {
+                "alpha": [[0.5, 0.4, 0.6], [0.7, 0.65, 0.75], [0.5, 0.5, 0.5], [0.4, 0.3, 0.45]],
+                "beta": [[0.2, 0.1, 0.3]] * 4,
+                "beta_minus_half_alpha": [[0.0, -0.1, 0.1]] * 4,
+                "slope": [[np.nan, np.nan, np.nan]] * 4,
+            },
+            "verdicts": ["weak", "fast", "inconclusive", "weak"],
+        }
+    }
     s = estimators.score(cov)["x"]
     assert s["coverage"]["alpha"]["coverage"] == 0.5  # 0.5 in [0.4, 0.6] and [0.5, 0.5]
     assert set(s["coverage"]) == {"alpha", "beta_minus_half_alpha"}  # no truth: not scored

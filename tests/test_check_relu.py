@@ -6,13 +6,12 @@ import json
 
 import pandas as pd
 import pytest
-
 import tiny_relu
-from fasttransfer.checks import CheckContext
-from fasttransfer.checks import relu as check
-from fasttransfer.checks import relu_pilot
-from fasttransfer.simulations import relu_config, relu_studies, sweep
+
 from fasttransfer import store
+from fasttransfer.checks import CheckContext, relu_pilot
+from fasttransfer.checks import relu as check
+from fasttransfer.simulations import relu_config, relu_studies, sweep
 
 
 def _tiny_sp(monkeypatch):
@@ -78,21 +77,34 @@ def test_print_config_shows_the_papers_setup(capsys):
 
     assert main(["simulate", "relu", "--preset", "paper", "--print-config"]) == 0
     cfg = json.loads(capsys.readouterr().out)
-    assert (cfg["d"], cfg["batch"], cfg["steps"], cfg["loss"], cfg["task"]) == \
-        (64, 256, 16384, "bce", "ball")
+    assert (cfg["d"], cfg["batch"], cfg["steps"], cfg["loss"], cfg["task"]) == (
+        64,
+        256,
+        16384,
+        "bce",
+        "ball",
+    )
     assert cfg["widths"][0] == 181 and cfg["widths"][-1] == 16384 and len(cfg["widths"]) == 14
     assert "median of chi^2_64" in cfg["describe"] and cfg["out"].endswith("relu/paper/mup")
-    assert main(["simulate", "relu", "--study", "kindex-layerwise", "--preset", "cpu",
-                 "--print-config"]) == 0
+    assert (
+        main(
+            ["simulate", "relu", "--study", "kindex-layerwise", "--preset", "cpu", "--print-config"]
+        )
+        == 0
+    )
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["out_lr_factor"] == pytest.approx(0.02) and cfg["study"] == "kindex-layerwise"
     # the pilot: the paper's parametrisation, one learning rate for both layers
     assert main(["simulate", "relu", "--preset", "pilot", "--print-config"]) == 0
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["base_width"] is None and cfg["out_lr_factor"] == 1.0 and cfg["steps"] == 2**14
-    assert "one Adam LR for both layers" in cfg["describe"] and cfg["out"].endswith("relu/pilot/mup")
-    assert main(["simulate", "relu", "--preset", "pilot", "--set", "base_width=128",
-                 "--print-config"]) == 0
+    assert "one Adam LR for both layers" in cfg["describe"] and cfg["out"].endswith(
+        "relu/pilot/mup"
+    )
+    assert (
+        main(["simulate", "relu", "--preset", "pilot", "--set", "base_width=128", "--print-config"])
+        == 0
+    )
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["out"].endswith("relu/pilot/mup__base_width-128")
 
@@ -104,11 +116,26 @@ def _paper_as_pilot(study: str, shift_octaves: float = 0.0) -> dict:
     from fasttransfer.theory.relu_paper import readoff
 
     p = readoff(study)
-    df = pd.concat([pd.DataFrame({"width": p.width, "hp": np.log(p.lr) + shift_octaves * np.log(2),
-                                  "loss": p.loss * (1 + 1e-3 * s), "seed": s}) for s in range(3)],
-                   ignore_index=True)
-    return {"config": relu_config.ReluSweepConfig.from_preset("pilot", study=study), "df": df,
-            "source": "test", "variants": {}}
+    df = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "width": p.width,
+                    "hp": np.log(p.lr) + shift_octaves * np.log(2),
+                    "loss": p.loss * (1 + 1e-3 * s),
+                    "seed": s,
+                }
+            )
+            for s in range(3)
+        ],
+        ignore_index=True,
+    )
+    return {
+        "config": relu_config.ReluSweepConfig.from_preset("pilot", study=study),
+        "df": df,
+        "source": "test",
+        "variants": {},
+    }
 
 
 @pytest.mark.parametrize("study", relu_config.STUDIES)
@@ -119,7 +146,6 @@ def test_pilot_row_compares_per_width_with_the_paper(study):
     off = relu_pilot.pilot_row(study, _paper_as_pilot(study, shift_octaves=2.0))
     assert off.verdict == "differs" and "Disagreeing" in off.details
     assert {r["quantity"] for r in off.data["comparison"]} >= {"log2_lr_star", "loss_star"}
-
 
 
 class _Est:
@@ -133,22 +159,25 @@ class _Analysis:
         self.warnings = tuple(warnings)
 
 
-@pytest.mark.parametrize("kw,seeds,verdict,reason", [
-    ({}, 4, "pass", None),
-    (dict(verdict="fast"), 4, "differs", "fast"),
-    (dict(verdict="no-transfer"), 4, "differs", "no-transfer"),
-    (dict(verdict="below-theory"), 4, "differs", "below-theory"),
-    (dict(beta=(-0.1, 0.6)), 4, "inconclusive", "HP drift is not resolved"),   # no drift seen
-    (dict(alpha=(-0.2, 1.0)), 4, "inconclusive", "loss gap is not resolved"),
-    (dict(warnings=("no measurable HP drift",)), 4, "inconclusive", "warned"),
-    ({}, 1, "inconclusive", "1 seed"),                                          # half the seeds and less
-    (dict(verdict="inconclusive"), 4, "inconclusive", "'inconclusive'"),
-])
+@pytest.mark.parametrize(
+    "kw,seeds,verdict,reason",
+    [
+        ({}, 4, "pass", None),
+        (dict(verdict="fast"), 4, "differs", "fast"),
+        (dict(verdict="no-transfer"), 4, "differs", "no-transfer"),
+        (dict(verdict="below-theory"), 4, "differs", "below-theory"),
+        (dict(beta=(-0.1, 0.6)), 4, "inconclusive", "HP drift is not resolved"),  # no drift seen
+        (dict(alpha=(-0.2, 1.0)), 4, "inconclusive", "loss gap is not resolved"),
+        (dict(warnings=("no measurable HP drift",)), 4, "inconclusive", "warned"),
+        ({}, 1, "inconclusive", "1 seed"),  # half the seeds and less
+        (dict(verdict="inconclusive"), 4, "inconclusive", "'inconclusive'"),
+    ],
+)
 def test_weak_transfer_needs_resolved_evidence(kw, seeds, verdict, reason):
     """'weak' by the interval rule alone is absence of evidence, not agreement."""
     got, reasons = check.weak_transfer_verdict(_Analysis(**kw), seeds)
     assert got == verdict
-    assert reason is None and reasons == [] or any(reason in r for r in reasons)
+    assert (reason is None and reasons == []) or any(reason in r for r in reasons)
 
 
 def test_one_seed_bimodal_late_shift_is_inconclusive():
@@ -164,6 +193,7 @@ def test_one_seed_bimodal_late_shift_is_inconclusive():
 def test_pilots_are_read_from_the_bank_in_seconds(study, tmp_path, monkeypatch):
     """The committed pilots and their sensitivity runs are current bank entries:
     `verify --preset pilot` re-analyses them without training anything."""
+
     def no_sim(*a, **k):
         raise AssertionError("a banked pilot must not be simulated")
 
@@ -172,7 +202,9 @@ def test_pilots_are_read_from_the_bank_in_seconds(study, tmp_path, monkeypatch):
     assert data["source"].startswith("results bank")
     assert set(data["variants"]) == set(relu_config.sensitivity_configs(study))
     row = relu_pilot.pilot_row(study, data)
-    assert row.verdict in ("pass", "differs") and "Sensitivity to each unstated choice" in row.details
+    assert (
+        row.verdict in ("pass", "differs") and "Sensitivity to each unstated choice" in row.details
+    )
     assert len(row.data["sensitivity"]) == len(data["variants"])
 
 

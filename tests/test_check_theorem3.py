@@ -11,8 +11,11 @@ from fasttransfer.simulations import rfrr
 
 @pytest.fixture()
 def tiny(monkeypatch):
-    monkeypatch.setattr(rfrr.RFRRConfig, "from_preset",
-                        classmethod(lambda cls, name, **over: rfrr.RFRRConfig.tiny()))
+    monkeypatch.setattr(
+        rfrr.RFRRConfig,
+        "from_preset",
+        classmethod(lambda cls, name, **over: rfrr.RFRRConfig.tiny()),
+    )
 
 
 def test_rows_and_verdicts(tmp_path, tiny):

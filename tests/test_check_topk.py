@@ -6,25 +6,29 @@ import types
 
 import pandas as pd
 import pytest
-from topk_profiles import K, WIDTHS, frames
+from topk_profiles import WIDTHS, K, frames
 
 from fasttransfer.checks import topk
 from fasttransfer.theory.algorithm1 import kappa_summary
 
 
-@pytest.mark.parametrize("applicable, held_out, holds, transfer, expected", [
-    (False, True, True, "fast", "inconclusive"),        # rank-bounded: not applicable
-    (True, True, True, "inconclusive", "inconclusive"),  # nothing to compare against
-    (True, False, True, "fast", "inconclusive"),        # kappa not held out
-    (True, True, True, "fast", "pass"),
-    (True, True, True, "weak", "differs"),              # the only contradiction
-    (True, True, True, "no-transfer", "differs"),
-    (True, True, True, "below-theory", "differs"),
-    (True, True, False, "fast", "inconclusive"),        # sufficient, not necessary
-    (True, True, False, "weak", "inconclusive"),
-])
-def test_verdict_treats_the_conditions_as_sufficient(applicable, held_out, holds, transfer,
-                                                     expected):
+@pytest.mark.parametrize(
+    "applicable, held_out, holds, transfer, expected",
+    [
+        (False, True, True, "fast", "inconclusive"),  # rank-bounded: not applicable
+        (True, True, True, "inconclusive", "inconclusive"),  # nothing to compare against
+        (True, False, True, "fast", "inconclusive"),  # kappa not held out
+        (True, True, True, "fast", "pass"),
+        (True, True, True, "weak", "differs"),  # the only contradiction
+        (True, True, True, "no-transfer", "differs"),
+        (True, True, True, "below-theory", "differs"),
+        (True, True, False, "fast", "inconclusive"),  # sufficient, not necessary
+        (True, True, False, "weak", "inconclusive"),
+    ],
+)
+def test_verdict_treats_the_conditions_as_sufficient(
+    applicable, held_out, holds, transfer, expected
+):
     verdict, why = topk.setting_verdict(applicable, held_out, holds, transfer)
     assert verdict == expected
     if not applicable:
@@ -36,21 +40,35 @@ def _res(prof, final, transfer=None):
 
     from fasttransfer.simulations.recorder import RecorderConfig
 
-    variants = pd.DataFrame({"width": [8, 8], "lr": [0.1, 0.1], "variant": ["default", "trapezoid"],
-                             "records": [10, 10], "faithfulness": [0.01, 0.002],
-                             "topk_1": [0.5, 0.49], "profile_diff": [0.0, 0.03]})
+    variants = pd.DataFrame(
+        {
+            "width": [8, 8],
+            "lr": [0.1, 0.1],
+            "variant": ["default", "trapezoid"],
+            "records": [10, 10],
+            "faithfulness": [0.01, 0.002],
+            "topk_1": [0.5, 0.49],
+            "profile_diff": [0.0, 0.03],
+        }
+    )
     if transfer is None:  # the recorded seeds only
         transfer = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
-    return {"final": final, "profile": prof, "transfer": transfer,
-            "kappa": kappa_summary(prof, final),
-            "recorder": asdict(RecorderConfig()), "variants": variants,
-            "config": types.SimpleNamespace(widths=WIDTHS)}
+    return {
+        "final": final,
+        "profile": prof,
+        "transfer": transfer,
+        "kappa": kappa_summary(prof, final),
+        "recorder": asdict(RecorderConfig()),
+        "variants": variants,
+        "config": types.SimpleNamespace(widths=WIDTHS),
+    }
 
 
 def test_row_carries_the_structured_data():
     # top-kappa gap ~ n^-2, the loss gap ~ n^-0.5 (carried by a flat residual)
-    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
-                         res_shift=lambda n: n**-0.5)
+    prof, final = frames(
+        5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0, res_shift=lambda n: n**-0.5
+    )
     row = topk._setting_row("mlp", _res(prof, final), (), "quick")
     d = row.data
     assert d["setting"] == "mlp" and d["preset"] == "quick" and d["applicable"] is True
@@ -86,8 +104,9 @@ def test_the_transfer_verdict_reads_the_transfer_sweep():
     """The verdict's seeds are the transfer sweep's (recorded + unrecorded), and it is
     that sweep which is analysed: a transfer sweep without a usable width spread makes the
     transfer verdict inconclusive whatever the recorded seeds say."""
-    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
-                         res_shift=lambda n: n**-0.5)
+    prof, final = frames(
+        5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0, res_shift=lambda n: n**-0.5
+    )
     rec = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
     more = rec.assign(seed=rec["seed"] + 10, recorded=False)
     row = topk._setting_row("mlp", _res(prof, final, pd.concat([rec, more])), (), "quick")
@@ -107,8 +126,9 @@ def test_the_last_iterate_verdict_reads_raw_loss():
     """The last-iterate verdict is the same analysis on the raw_loss column: equal losses
     give equal verdicts, and a raw_loss whose optimum does not move (a width-free curve)
     gives that curve's own verdict, not the EMA point's."""
-    prof, final = frames(5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0,
-                         res_shift=lambda n: n**-0.5)
+    prof, final = frames(
+        5, seeds=(0, 1), shift=lambda n: 10.0 * n**-2.0, res_shift=lambda n: n**-0.5
+    )
     rec = final[["width", "hp", "seed", "loss"]].assign(recorded=True)
     same = rec.assign(raw_loss=rec["loss"])
     row = topk._setting_row("mlp", _res(prof, final, same), (), "quick")

@@ -37,12 +37,23 @@ def test_analyze_fast_sweep_json_and_plot(tmp_path, capsys):
     sweep = tmp_path / "sweep.csv"
     write_sweep(sweep, 0.75)
     js, png = tmp_path / "out.json", tmp_path / "out.png"
-    rc, out, err = run_cli(["analyze", str(sweep), "--json", str(js), "--plot", str(png),
-                            "--bootstrap", "200"], capsys)
+    rc, out, err = run_cli(
+        ["analyze", str(sweep), "--json", str(js), "--plot", str(png), "--bootstrap", "200"], capsys
+    )
     assert rc == 0, err
-    for needle in ("alpha", "beta - alpha/2", "nu_star", "phi_star", "verdict: fast",
-                   "reference: extrapolate", "diverged runs (excluded): 0", "drift slope s",
-                   "c_meas", "c model", "reasons:"):
+    for needle in (
+        "alpha",
+        "beta - alpha/2",
+        "nu_star",
+        "phi_star",
+        "verdict: fast",
+        "reference: extrapolate",
+        "diverged runs (excluded): 0",
+        "drift slope s",
+        "c_meas",
+        "c model",
+        "reasons:",
+    ):
         assert needle in out
     assert out.strip().splitlines()[-3] == "verdict: fast"  # then the json and plot lines
     d = json.loads(js.read_text())
@@ -65,10 +76,11 @@ def test_analyze_weak_sweep_largest_reference_and_log_hp(tmp_path, capsys):
     # the HP itself in the file, logged by --log-hp: same answer
     df.assign(hp=np.exp(df.hp)).to_csv(sweep, index=False)
     rc, out2, _ = run_cli(["analyze", str(sweep), "--bootstrap", "200", "--log-hp"], capsys)
-    alpha_line = lambda text: next(x for x in text.splitlines() if x.startswith("  alpha"))  # noqa: E731
+    alpha_line = lambda text: next(x for x in text.splitlines() if x.startswith("  alpha"))
     assert rc == 0 and alpha_line(out2) == alpha_line(out)
-    rc, out3, _ = run_cli(["analyze", str(sweep), "--log-hp", "--reference", "largest",
-                           "--bootstrap", "50"], capsys)
+    rc, out3, _ = run_cli(
+        ["analyze", str(sweep), "--log-hp", "--reference", "largest", "--bootstrap", "50"], capsys
+    )
     assert rc == 0 and "reference: largest" in out3
 
 
@@ -96,23 +108,45 @@ def _rows(widths, hps, extra=""):
 HP9 = [i / 8 for i in range(9)]
 
 
-@pytest.mark.parametrize("case, text, needle", [
-    ("empty", "", "empty file"),
-    ("header_only", "width,hp,loss\n", "empty file"),
-    ("missing_column", "width,hp\n1,2\n", "missing column"),
-    ("duplicate_column", "width,hp,loss,hp\n1,2,3,4\n", "duplicate column"),
-    ("extra_field", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,1,9\n", "extra column"),
-    ("non_numeric", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,abc,1\n", "non-numeric"),
-    ("non_numeric_loss", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,oops\n", "non-numeric"),
-    ("two_widths", "width,hp,loss\n" + _rows([64, 128], HP9), "fewer than 3 widths"),
-    ("four_hps", "width,hp,loss\n" + _rows([64, 128, 256], HP9[:4]), "at least 5"),
-    ("all_diverged", "width,hp,loss\n" + _rows([64, 128], HP9)
-     + "".join(f"256,{h},nan\n" for h in HP9), "every run at width 256 diverged"),
-    ("edge", "width,hp,loss\n" + _rows([64, 128, 256], [h + 1.0 for h in HP9]), "edge"),
-    ("duplicate_run", "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.0,1\n", "duplicate run"),
-    ("negative_width", "width,hp,loss\n" + _rows([-64, 128, 256], HP9), "width"),
-    ("bad_seed", "width,hp,loss,seed\n" + _rows([64, 128, 256], HP9, ",0.5"), "seed"),
-])
+@pytest.mark.parametrize(
+    "case, text, needle",
+    [
+        ("empty", "", "empty file"),
+        ("header_only", "width,hp,loss\n", "empty file"),
+        ("missing_column", "width,hp\n1,2\n", "missing column"),
+        ("duplicate_column", "width,hp,loss,hp\n1,2,3,4\n", "duplicate column"),
+        (
+            "extra_field",
+            "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,1,9\n",
+            "extra column",
+        ),
+        (
+            "non_numeric",
+            "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,abc,1\n",
+            "non-numeric",
+        ),
+        (
+            "non_numeric_loss",
+            "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.1,oops\n",
+            "non-numeric",
+        ),
+        ("two_widths", "width,hp,loss\n" + _rows([64, 128], HP9), "fewer than 3 widths"),
+        ("four_hps", "width,hp,loss\n" + _rows([64, 128, 256], HP9[:4]), "at least 5"),
+        (
+            "all_diverged",
+            "width,hp,loss\n" + _rows([64, 128], HP9) + "".join(f"256,{h},nan\n" for h in HP9),
+            "every run at width 256 diverged",
+        ),
+        ("edge", "width,hp,loss\n" + _rows([64, 128, 256], [h + 1.0 for h in HP9]), "edge"),
+        (
+            "duplicate_run",
+            "width,hp,loss\n" + _rows([64, 128, 256], HP9) + "64,0.0,1\n",
+            "duplicate run",
+        ),
+        ("negative_width", "width,hp,loss\n" + _rows([-64, 128, 256], HP9), "width"),
+        ("bad_seed", "width,hp,loss,seed\n" + _rows([64, 128, 256], HP9, ",0.5"), "seed"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case, text, needle):
     path = _bad(tmp_path, f"{case}.csv", text)
     rc, out, err = run_cli(["analyze", str(path), "--bootstrap", "20"], capsys)
@@ -121,22 +155,25 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case, text, needle):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["analyze", "/nonexistent/sweep.csv"], "no such file"),
-    (["analyze", "SWEEP", "--bootstrap", "-3"], "bootstrap"),
-    (["analyze", "SWEEP", "--reference", "median"], "reference"),
-    (["analyze", "SWEEP", "--window", "3"], "window"),
-    (["analyze", "SWEEP", "--log-hp"], "--log-hp"),  # hp <= 0 cannot be logged
-    (["analyze", "SWEEP", "--diverged-factor", "0.5"], "--diverged-factor"),
-    (["analyze", "SWEEP", "--max-diverged-fraction", "1.5"], "--max-diverged-fraction"),
-    (["analyze", "SWEEP", "--margin", "-1"], "--margin"),
-    (["analyze", "SWEEP", "--margin", "abc"], "--margin"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["analyze", "/nonexistent/sweep.csv"], "no such file"),
+        (["analyze", "SWEEP", "--bootstrap", "-3"], "bootstrap"),
+        (["analyze", "SWEEP", "--reference", "median"], "reference"),
+        (["analyze", "SWEEP", "--window", "3"], "window"),
+        (["analyze", "SWEEP", "--log-hp"], "--log-hp"),  # hp <= 0 cannot be logged
+        (["analyze", "SWEEP", "--diverged-factor", "0.5"], "--diverged-factor"),
+        (["analyze", "SWEEP", "--max-diverged-fraction", "1.5"], "--max-diverged-fraction"),
+        (["analyze", "SWEEP", "--margin", "-1"], "--margin"),
+        (["analyze", "SWEEP", "--margin", "abc"], "--margin"),
+    ],
+)
 def test_bad_flags_are_one_line_exit_2(tmp_path, capsys, argv, needle):
     sweep = tmp_path / "s.csv"
     write_sweep(sweep, seeds=1, widths=[128, 256, 512], H=11)
     argv = [str(sweep) if a == "SWEEP" else a for a in argv]
-    rc, out, err = run_cli(argv, capsys)
+    rc, _out, err = run_cli(argv, capsys)
     assert rc == 2 and needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
@@ -159,7 +196,9 @@ def test_skip_bad_widths_warns_once_per_width_and_carries_on(tmp_path, capsys):
     _bad_width_sweep(sweep)
     rc, out, err = run_cli(["analyze", str(sweep), "--bootstrap", "50"], capsys)
     assert rc == 2 and "width 256" in err and len(err.strip().splitlines()) == 1
-    rc, out, err = run_cli(["analyze", str(sweep), "--bootstrap", "50", "--skip-bad-widths"], capsys)
+    rc, out, err = run_cli(
+        ["analyze", str(sweep), "--bootstrap", "50", "--skip-bad-widths"], capsys
+    )
     assert rc == 0, err
     dropped = [x for x in out.splitlines() if x.startswith("warning: dropped")]
     assert len(dropped) == 3
@@ -172,7 +211,7 @@ def test_bootstrap_zero_says_so_and_prints_no_nan(tmp_path, capsys):
     sweep = tmp_path / "s.csv"
     write_sweep(sweep)
     js = tmp_path / "out.json"
-    rc, out, err = run_cli(["analyze", str(sweep), "--bootstrap", "0", "--json", str(js)], capsys)
+    rc, out, _err = run_cli(["analyze", str(sweep), "--bootstrap", "0", "--json", str(js)], capsys)
     assert rc == 0 and not re.search(r"\bnan\b", out) and "point estimates only" in out
     assert "verdict: inconclusive" in out and "(no interval)" in out
     d = json.loads(js.read_text())
@@ -192,9 +231,26 @@ def test_no_warning_reaches_the_user_and_files_are_ordinary(tmp_path):
     js, png = tmp_path / "q.json", tmp_path / "q.png"
     # a separate process: pytest's own warning capture would hide a leak in-process
     proc = subprocess.run(
-        [sys.executable, "-W", "default", "-m", "fasttransfer", "analyze", str(sweep),
-         "--bootstrap", "100", "--json", str(js), "--plot", str(png), "--skip-bad-widths"],
-        capture_output=True, text=True, preexec_fn=lambda: os.umask(0o022))
+        [
+            sys.executable,
+            "-W",
+            "default",
+            "-m",
+            "fasttransfer",
+            "analyze",
+            str(sweep),
+            "--bootstrap",
+            "100",
+            "--json",
+            str(js),
+            "--plot",
+            str(png),
+            "--skip-bad-widths",
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     rc, out, err = proc.returncode, proc.stdout, proc.stderr
     assert rc == 0 and err == "", err  # no numpy/scipy warning
     assert "diverged runs (excluded): 3" in out and "one seed" in out
@@ -207,5 +263,7 @@ def test_independent_cells_allow_a_one_seed_verdict(tmp_path, capsys):
     write_sweep(sweep, 0.75, seeds=1, rng=2)
     rc, out, _ = run_cli(["analyze", str(sweep), "--bootstrap", "200"], capsys)
     assert rc == 0 and "verdict: inconclusive" in out and "one seed" in out
-    rc, out, _ = run_cli(["analyze", str(sweep), "--bootstrap", "200", "--independent-cells"], capsys)
+    rc, out, _ = run_cli(
+        ["analyze", str(sweep), "--bootstrap", "200", "--independent-cells"], capsys
+    )
     assert rc == 0 and "one seed per width" not in out

@@ -10,7 +10,7 @@ from fasttransfer.cli import main
 
 HELD_OUT = [  # (alpha, beta, r, h, budget): none of them is a setting of the study
     (0.37, 0.91, 1.3, 2.0, 3.7e7),
-    (0.8, 0.4, 2.5, 1.0, 1e9),      # the tie beta = alpha/2
+    (0.8, 0.4, 2.5, 1.0, 1e9),  # the tie beta = alpha/2
     (1.2, 0.1, 0.7, 4.0, 5e5),
     (0.52, 0.75, 1.0, 1.0, 1e12),
     (2.0, 3.0, 3.0, 7.0, 42.0),
@@ -31,8 +31,23 @@ def _paper_widths(a, b, r, h):
 def test_plan_json_matches_closed_forms(case, tmp_path, capsys):
     a, b, r, h, C = case
     out = tmp_path / "plan.json"
-    rc = main(["plan", "--alpha", str(a), "--beta", str(b), "--r", str(r), "--h", str(h),
-               "--budget", str(C), "--json", str(out)])
+    rc = main(
+        [
+            "plan",
+            "--alpha",
+            str(a),
+            "--beta",
+            str(b),
+            "--r",
+            str(r),
+            "--h",
+            str(h),
+            "--budget",
+            str(C),
+            "--json",
+            str(out),
+        ]
+    )
     assert rc == 0
     data = json.loads(out.read_text())
     e_d, e_t, useful = _closed_forms(a, b, r, h)
@@ -129,32 +144,58 @@ def _analysis(tmp_path, payload, name="an.json"):
 
 
 def test_from_analysis_reads_alpha_beta(tmp_path):
-    src = _analysis(tmp_path, {"alpha": {"estimate": 0.6, "ci": [0.5, 0.7]},
-                               "beta": {"estimate": 0.45, "ci": [0.4, 0.5]},
-                               "beta_minus_half_alpha": {"estimate": 0.15, "ci": [0.1, 0.2]},
-                               "verdict": "fast", "per_width": [], "diverged": 0})
+    src = _analysis(
+        tmp_path,
+        {
+            "alpha": {"estimate": 0.6, "ci": [0.5, 0.7]},
+            "beta": {"estimate": 0.45, "ci": [0.4, 0.5]},
+            "beta_minus_half_alpha": {"estimate": 0.15, "ci": [0.1, 0.2]},
+            "verdict": "fast",
+            "per_width": [],
+            "diverged": 0,
+        },
+    )
     out = tmp_path / "plan.json"
     assert main(["plan", "--from-analysis", str(src), "--budget", "1e8", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     e_d, e_t, useful = _closed_forms(0.6, 0.45, 2.0, 1.0)  # r defaults to 2
-    assert data["exponent_direct"] == pytest.approx(e_d) and data["exponent_transfer"] == pytest.approx(e_t)
+    assert data["exponent_direct"] == pytest.approx(e_d) and data[
+        "exponent_transfer"
+    ] == pytest.approx(e_t)
     assert data["useful"] is useful
     # an explicit flag overrides the file
-    assert main(["plan", "--from-analysis", str(src), "--beta", "0.2", "--budget", "1e8",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                "--from-analysis",
+                str(src),
+                "--beta",
+                "0.2",
+                "--budget",
+                "1e8",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["useful"] is False
 
 
-@pytest.mark.parametrize("payload,fragment", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "JSON object"),
-    ({"alpha": {"estimate": 0.5}}, "beta.estimate"),
-    ({"alpha": {"estimate": "0.5"}, "beta": {"estimate": 0.3}}, "alpha.estimate"),
-    ({"alpha": {"estimate": None}, "beta": {"estimate": 0.3}}, "alpha.estimate"),
-    ('{"alpha": {"estimate": NaN}, "beta": {"estimate": 0.3}}', "not finite"),
-    ({"alpha": {"estimate": 0.5}, "beta": {"estimate": -0.2}}, "--beta"),
-    ({"alpha": 0.5, "beta": 0.3}, "alpha.estimate"),
-])
+@pytest.mark.parametrize(
+    "payload,fragment",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ({"alpha": {"estimate": 0.5}}, "beta.estimate"),
+        ({"alpha": {"estimate": "0.5"}, "beta": {"estimate": 0.3}}, "alpha.estimate"),
+        ({"alpha": {"estimate": None}, "beta": {"estimate": 0.3}}, "alpha.estimate"),
+        ('{"alpha": {"estimate": NaN}, "beta": {"estimate": 0.3}}', "not finite"),
+        ({"alpha": {"estimate": 0.5}, "beta": {"estimate": -0.2}}, "--beta"),
+        ({"alpha": 0.5, "beta": 0.3}, "alpha.estimate"),
+    ],
+)
 def test_from_analysis_rejects_bad_files(payload, fragment, tmp_path, capsys):
     src = _analysis(tmp_path, payload)
     assert main(["plan", "--from-analysis", str(src), "--budget", "100"]) == 2
@@ -173,13 +214,18 @@ def test_sweep_to_plan_in_two_commands(tmp_path):
 
     fam = PowerLawFamily(alpha=0.5, beta=0.5)
     sweep = tmp_path / "sweep.csv"
-    fam.sample_sweep(2.0 ** np.arange(6, 12), np.linspace(-3, 3, 31), seeds=2, noise=1e-6,
-                     rng=0).to_csv(sweep, index=False)
+    fam.sample_sweep(
+        2.0 ** np.arange(6, 12), np.linspace(-3, 3, 31), seeds=2, noise=1e-6, rng=0
+    ).to_csv(sweep, index=False)
     analysis, out = tmp_path / "an.json", tmp_path / "plan.json"
     assert main(["analyze", str(sweep), "--json", str(analysis), "--bootstrap", "20"]) == 0
-    assert main(["plan", "--from-analysis", str(analysis), "--budget", "1e8", "--json", str(out)]) == 0
+    assert (
+        main(["plan", "--from-analysis", str(analysis), "--budget", "1e8", "--json", str(out)]) == 0
+    )
     an, data = json.loads(analysis.read_text()), json.loads(out.read_text())
     e_d, e_t, useful = _closed_forms(an["alpha"]["estimate"], an["beta"]["estimate"], 2.0, 1.0)
-    assert data["exponent_transfer"] == pytest.approx(e_t) and data["exponent_direct"] == pytest.approx(e_d)
+    assert data["exponent_transfer"] == pytest.approx(e_t) and data[
+        "exponent_direct"
+    ] == pytest.approx(e_d)
     assert data["useful"] is useful is True  # beta - alpha/2 = 0.25 on this family
     assert math.isfinite(data["transfer"]["excess"])

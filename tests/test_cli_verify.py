@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from fasttransfer import checks as registry
-from fasttransfer.cli import COMMANDS, main
 from fasttransfer import paper_figures
+from fasttransfer.cli import COMMANDS, main
 from fasttransfer.paper_figures import FIGURES
 
 FAKE = {
@@ -24,7 +24,8 @@ FAKE = {
 
 def _write_fake_checks(tmp_path, monkeypatch, with_crash=False):
     for name, (verdict, note) in FAKE.items():
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(f"""
+        (tmp_path / f"{name}.py").write_text(
+            textwrap.dedent(f"""
             from fasttransfer.checks import CheckResult
             TITLE = "{name} title"
             def run(ctx):
@@ -32,12 +33,15 @@ def _write_fake_checks(tmp_path, monkeypatch, with_crash=False):
                 return [CheckResult(check="{name}", claim="claim of {name}", paper="1",
                                     measured="1.0 [0.9, 1.1]", verdict="{verdict}",
                                     note="{note}", details="detail **{name}**")]
-        """))
-    (tmp_path / "fake_crash.py").write_text(textwrap.dedent("""
+        """)
+        )
+    (tmp_path / "fake_crash.py").write_text(
+        textwrap.dedent("""
         TITLE = "crashes"
         def run(ctx):
             raise RuntimeError("boom")
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     checks = {name: name for name in FAKE}
     if with_crash:
@@ -88,8 +92,9 @@ def test_figures_are_inlined_in_html(tmp_path):
     (tmp_path / "figures").mkdir()
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 16
     (tmp_path / "figures" / "f.png").write_bytes(png)
-    row = CheckResult(check="c", claim="x", paper="-", measured="-", verdict="pass",
-                      figures=("figures/f.png",))
+    row = CheckResult(
+        check="c", claim="x", paper="-", measured="-", verdict="pass", figures=("figures/f.png",)
+    )
     paths = write_report([row], tmp_path, preset="quick", timings={"c": 0.1})
     assert "![f](figures/f.png)" in paths["md"].read_text()
     assert "data:image/png;base64," in paths["html"].read_text()

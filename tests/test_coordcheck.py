@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasttransfer.simulations import coordcheck as cc
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import coordcheck as cc
 
 
-def _synthetic(slopes: dict, *, seeds=6, widths=(64, 128, 256, 512, 1024), steps=2,
-               noise=0.05, seed=0) -> pd.DataFrame:
+def _synthetic(
+    slopes: dict, *, seeds=6, widths=(64, 128, 256, 512, 1024), steps=2, noise=0.05, seed=0
+) -> pd.DataFrame:
     """l1 = C n^s exp(noise * z): exact power laws with log-normal seed noise.
     ``slopes`` maps (param, module) -> s (every t)."""
     rng = np.random.default_rng(seed)
@@ -21,8 +22,16 @@ def _synthetic(slopes: dict, *, seeds=6, widths=(64, 128, 256, 512, 1024), steps
         for t in range(steps + 1):
             for sd in range(seeds):
                 for n in widths:
-                    rows.append((param, n, t, module, sd,
-                                 0.7 * n**s * np.exp(noise * rng.standard_normal())))
+                    rows.append(
+                        (
+                            param,
+                            n,
+                            t,
+                            module,
+                            sd,
+                            0.7 * n**s * np.exp(noise * rng.standard_normal()),
+                        )
+                    )
     return pd.DataFrame(rows, columns=["param", "width", "t", "module", "seed", "l1"])
 
 
@@ -35,8 +44,9 @@ def _flat_mup_growing_sp(sp_out=1.0, mup_out=0.0, **kw):
 
 
 def test_slopes_recover_constructed_power_laws():
-    df = _synthetic({("mup", "preact"): 0.0, ("sp", "output"): 0.7, ("mup", "act"): -0.5},
-                    noise=0.0)
+    df = _synthetic(
+        {("mup", "preact"): 0.0, ("sp", "output"): 0.7, ("mup", "act"): -0.5}, noise=0.0
+    )
     tab = cc.slopes(df)
     got = {(r.param, r.module): r.slope for r in tab.itertuples()}
     # noise-free power laws: the OLS slope is exact up to float rounding
@@ -115,8 +125,9 @@ def test_run_columns_and_values(tiny_run):
     # f_mup = f_sp / sqrt(n) exactly (float32 rounding: rel 1e-5)
     out0 = wide.xs(0, level="t")["output"].unstack("param")
     n = out0.index.get_level_values("width").to_numpy().astype(float)
-    np.testing.assert_allclose(out0["mup"].to_numpy(), out0["sp"].to_numpy() / np.sqrt(n),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        out0["mup"].to_numpy(), out0["sp"].to_numpy() / np.sqrt(n), rtol=1e-5
+    )
 
 
 def test_mup_flat_sp_output_grows_at_tiny_size(tiny_run):
@@ -155,23 +166,51 @@ def test_store_roundtrip_reuse_and_cli(tmp_path, tiny_run, monkeypatch):
     with pytest.raises(store.StaleResult, match="seeds"):
         cc.stored_coordcheck(tmp_path, TINY.__class__(**{**TINY.to_dict(), "seeds": 5}), "quick")
 
-    from fasttransfer.cli import main
-
     # the CLI reuses a stored result of its configuration (no recomputation)
     from dataclasses import replace
 
-    cli_cfg = replace(cc.CoordCheckConfig.from_preset("quick"), widths=(64, 256, 1024), steps=2,
-                      seeds=4)
+    from fasttransfer.cli import main
+
+    cli_cfg = replace(
+        cc.CoordCheckConfig.from_preset("quick"), widths=(64, 256, 1024), steps=2, seeds=4
+    )
     cc.stored_coordcheck(tmp_path / "cli", cli_cfg, "quick", log=logs.append)
     assert len(calls) == 2
-    code = main(["coordcheck", "--out", str(tmp_path / "cli"), "--widths", "64,256,1024",
-                 "--steps", "2", "--seeds", "4", "--no-progress"])
+    code = main(
+        [
+            "coordcheck",
+            "--out",
+            str(tmp_path / "cli"),
+            "--widths",
+            "64,256,1024",
+            "--steps",
+            "2",
+            "--seeds",
+            "4",
+            "--no-progress",
+        ]
+    )
     assert code == 0 and len(calls) == 2
     assert (tmp_path / "cli" / "figures" / "coordcheck.png").exists()
     assert main(["coordcheck", "--out", str(tmp_path), "--seeds", "1"]) == 2
     # another configuration into the same folder: exit 2 naming --recompute
-    assert main(["coordcheck", "--out", str(tmp_path / "cli"), "--widths", "64,256,1024",
-                 "--steps", "2", "--seeds", "3", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "coordcheck",
+                "--out",
+                str(tmp_path / "cli"),
+                "--widths",
+                "64,256,1024",
+                "--steps",
+                "2",
+                "--seeds",
+                "3",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
 
 
 def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
@@ -180,7 +219,9 @@ def test_verify_check_rows_and_reuse(tmp_path, monkeypatch, tiny_run):
     from fasttransfer.checks import CheckContext
     from fasttransfer.checks import coordcheck as check
 
-    monkeypatch.setattr(cc.CoordCheckConfig, "from_preset", classmethod(lambda cls, name, **o: TINY))
+    monkeypatch.setattr(
+        cc.CoordCheckConfig, "from_preset", classmethod(lambda cls, name, **o: TINY)
+    )
     ctx = CheckContext(preset="quick", out=tmp_path, log=lambda msg: None)
     monkeypatch.setattr(cc, "run_coordcheck", lambda cfg, progress=None: tiny_run)
     rows = check.run(ctx)
@@ -207,9 +248,11 @@ def _mlp(param):
     def init(key, n):
         k1, k2, k3 = jax.random.split(key, 3)
         out_std = 1.0 / n if param == "mup" else n**-0.5
-        return {"W1": jax.random.normal(k1, (d, n)) / d**0.5,
-                "W2": jax.random.normal(k2, (n, n)) / n**0.5,
-                "W3": jax.random.normal(k3, (n,)) * out_std}
+        return {
+            "W1": jax.random.normal(k1, (d, n)) / d**0.5,
+            "W2": jax.random.normal(k2, (n, n)) / n**0.5,
+            "W3": jax.random.normal(k3, (n,)) * out_std,
+        }
 
     def apply(p, x):
         h1 = jax.nn.relu(x @ p["W1"])
@@ -220,7 +263,8 @@ def _mlp(param):
         scale = base / n if param == "mup" else 1.0
         return optax.multi_transform(
             {"in": optax.adam(lr), "rest": optax.adam(lr * scale)},
-            {"W1": "in", "W2": "rest", "W3": "rest"})
+            {"W1": "in", "W2": "rest", "W3": "rest"},
+        )
 
     def data(key, t):
         x = jax.random.normal(key, (32, d))
@@ -240,8 +284,18 @@ def test_coordinate_check_of_any_model():
     tabs = {}
     for param in ("mup", "sp"):
         init, apply, loss, data, probe, opt = _mlp(param)
-        df = ft.coordinate_check(init, apply, loss, data, probe, [32, 128, 512],
-                                 optimizer=opt, steps=steps, seeds=seeds, label=param)
+        df = ft.coordinate_check(
+            init,
+            apply,
+            loss,
+            data,
+            probe,
+            [32, 128, 512],
+            optimizer=opt,
+            steps=steps,
+            seeds=seeds,
+            label=param,
+        )
         assert list(df.columns) == ["param", "width", "t", "module", "l1", "seed"]
         assert set(df.module) == {"h1", "h2", "output"} and set(df.t) == {0, 1, 2}
         tabs[param] = ft.coordinate_slopes(df).set_index(["module", "t"])
@@ -254,8 +308,9 @@ def test_coordinate_check_of_any_model():
         r = sp.loc[("output", t)]
         assert r.slope - q * r.se > 0.0  # grows with width under SP
     init, apply, loss, data, probe, opt = _mlp("mup")
-    small = ft.coordinate_check(init, apply, loss, data, probe, [32, 64], optimizer=opt,
-                                steps=1, seeds=1, label="my model")
+    small = ft.coordinate_check(
+        init, apply, loss, data, probe, [32, 64], optimizer=opt, steps=1, seeds=1, label="my model"
+    )
     fig = ft.plot_coordinates(small)
     assert len(fig.axes) == 2 and "my model" in fig.axes[0].get_title()  # one panel per t
     with pytest.raises(InputError):

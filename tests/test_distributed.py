@@ -13,8 +13,19 @@ import pytest
 
 pytestmark = pytest.mark.multiprocess
 
-ARGS = ["simulate", "relu", "--widths", "8,16", "--lrs", "5", "--seeds", "2", "--steps", "10",
-        "--no-progress"]
+ARGS = [
+    "simulate",
+    "relu",
+    "--widths",
+    "8,16",
+    "--lrs",
+    "5",
+    "--seeds",
+    "2",
+    "--steps",
+    "10",
+    "--no-progress",
+]
 
 
 def _free_port() -> int:
@@ -28,12 +39,23 @@ def test_two_processes_share_one_store(tmp_path):
     port = _free_port()
     procs = []
     for pid in range(2):
-        env = dict(os.environ, FASTTRANSFER_COORDINATOR=f"127.0.0.1:{port}",
-                   FASTTRANSFER_NUM_PROCESSES="2", FASTTRANSFER_PROCESS_ID=str(pid),
-                   JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "fasttransfer", *ARGS, "--out", str(out)], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        env = dict(
+            os.environ,
+            FASTTRANSFER_COORDINATOR=f"127.0.0.1:{port}",
+            FASTTRANSFER_NUM_PROCESSES="2",
+            FASTTRANSFER_PROCESS_ID=str(pid),
+            JAX_PLATFORMS="cpu",
+            XLA_FLAGS="--xla_force_host_platform_device_count=1",
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "fasttransfer", *ARGS, "--out", str(out)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     logs = []
     for p in procs:
         try:
@@ -68,4 +90,4 @@ def test_two_processes_share_one_store(tmp_path):
 def run_relu_args(args):
     from fasttransfer.cli import build_parser
 
-    return build_parser().parse_args(args + ["--out", "unused"])
+    return build_parser().parse_args([*args, "--out", "unused"])

@@ -12,10 +12,22 @@ from fasttransfer.simulations import coordcheck as cc
 def _table(steps=3, widths=(64, 128, 256), seeds=2, noise=0.0):
     """l1 = 1 everywhere except the SP output at t >= 1, l1 = n (slope exactly 1)."""
     rng = np.random.default_rng(0)
-    rows = [(p, n, t, m, s, float(np.exp(rng.standard_normal() * noise))
-             * (n if p == "sp" and m == "output" and t else 1.0))
-            for p in cc.PARAMS for n in widths for t in range(steps + 1)
-            for m in cc.MODULES for s in range(seeds)]
+    rows = [
+        (
+            p,
+            n,
+            t,
+            m,
+            s,
+            float(np.exp(rng.standard_normal() * noise))
+            * (n if p == "sp" and m == "output" and t else 1.0),
+        )
+        for p in cc.PARAMS
+        for n in widths
+        for t in range(steps + 1)
+        for m in cc.MODULES
+        for s in range(seeds)
+    ]
     return pd.DataFrame(rows, columns=["param", "width", "t", "module", "seed", "l1"])
 
 

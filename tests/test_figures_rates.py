@@ -27,22 +27,29 @@ def test_registered_and_pure_views():
         assert mod.NAME and mod.CAPTION.endswith(".")
         src = inspect.getsource(mod)
         # figures never compute a sweep, a fit or a family: they read the store
-        for forbidden in ("theory.rates", "theory.synthetic", "analyze_sweep", "sample_sweep",
-                          "theory.fits"):
+        for forbidden in (
+            "theory.rates",
+            "theory.synthetic",
+            "analyze_sweep",
+            "sample_sweep",
+            "theory.fits",
+        ):
             assert forbidden not in src, (mod.NAME, forbidden)
     assert "paper_figures" not in inspect.getsource(estimators)  # verify draws them
 
 
 def test_rate_framework_main_and_plot(stored, tmp_path):
     out = tmp_path / "figs"
-    assert rate_framework.main(["--results", str(stored), "--preset", "quick", "--out", str(out)]) == 0
+    assert (
+        rate_framework.main(["--results", str(stored), "--preset", "quick", "--out", str(out)]) == 0
+    )
     assert (out / "rate_framework.png").stat().st_size > 10_000
     assert (out / "rate_framework.pdf").exists()
     data = rate_framework.load(stored, "quick")
     fig = rate_framework.plot(data)
     axes = fig.axes
     assert len(axes) == 2
-    for ax, name in zip(axes, ("fast", "weak")):
+    for ax, name in zip(axes, ("fast", "weak"), strict=False):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         assert "width" in ax.get_xlabel() and "a_n" in ax.get_ylabel()
         assert ax.get_title().startswith(name)
@@ -79,8 +86,15 @@ def test_missing_store_names_the_command(tmp_path):
 
 # ------------------------------------------------------------------ the analyze plot
 def test_width_labels_and_colours():
-    assert [width_label(w) for w in (181, 8192, 16384, 131072, 2.14e8, 999_999, 1.5e9)] == \
-        ["181", "8192", "16384", "131k", "214M", "1M", "1.5G"]
+    assert [width_label(w) for w in (181, 8192, 16384, 131072, 2.14e8, 999_999, 1.5e9)] == [
+        "181",
+        "8192",
+        "16384",
+        "131k",
+        "214M",
+        "1M",
+        "1.5G",
+    ]
     few, many = width_colours([1, 2, 3]), width_colours(np.geomspace(1, 100, 9))
     assert len(set(few)) == 3 and len(many) == 9
     # sequential: the map's luminance rises with width
@@ -99,8 +113,10 @@ def _analysis(widths, *, log_hp=False, H=17):
 
 def _no_overlap(fig, ax):
     fig.canvas.draw()
-    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
-    return all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), len(boxes)
+    boxes = [
+        t.get_window_extent() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()
+    ]
+    return all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]), len(boxes)
 
 
 def test_analysis_plot_for_a_few_widths():
@@ -118,7 +134,9 @@ def test_analysis_plot_for_a_few_widths():
     assert any(f"slope {-an.alpha.estimate:.3f}" in s for s in labels)
     assert any("model" in s for s in labels) and any("measured" in s for s in labels)
     title = fig._suptitle.get_text()
-    assert title.startswith(f"verdict: {an.verdict}") and an.reasons[0][:40] in title.replace("\n", " ")
+    assert title.startswith(f"verdict: {an.verdict}") and an.reasons[0][:40] in title.replace(
+        "\n", " "
+    )
     assert _no_overlap(fig, right)[0]
 
 
@@ -143,10 +161,13 @@ def test_importing_the_figures_leaves_the_backend_alone():
     import subprocess
     import sys
 
-    code = ("import matplotlib; matplotlib.use('svg'); "
-            "import fasttransfer.paper_figures.style, fasttransfer.analysis; "
-            "print(matplotlib.get_backend())")
+    code = (
+        "import matplotlib; matplotlib.use('svg'); "
+        "import fasttransfer.paper_figures.style, fasttransfer.analysis; "
+        "print(matplotlib.get_backend())"
+    )
     env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
     assert out == "svg"

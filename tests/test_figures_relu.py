@@ -8,16 +8,17 @@ import pytest
 
 matplotlib.use("Agg")
 
-import tiny_relu  # noqa: E402
-from fasttransfer.paper_figures import kindex_late_shift, relu_rates, relu_transfer  # noqa: E402
+import tiny_relu
+
+from fasttransfer.paper_figures import kindex_late_shift, relu_rates, relu_transfer
 
 
 @pytest.mark.slow  # CI runs it (the README's second test command)
 def test_figures_read_the_store_and_never_simulate(tmp_path, monkeypatch):
     """One test, so the tiny sweeps (compile-bound) run once: stored as `simulate relu`
     stores them, then drawn by each figure's main() from the store alone."""
-    from fasttransfer.simulations import sweep
     from fasttransfer import store
+    from fasttransfer.simulations import sweep
 
     out, results = tmp_path, tmp_path / "results"
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
@@ -36,13 +37,14 @@ def test_figures_read_the_store_and_never_simulate(tmp_path, monkeypatch):
             assert (out / f"{fig.NAME}.{ext}").stat().st_size > 1000
 
     data = relu_transfer.load(results, "tiny")
-    assert [src.split(" (")[0].endswith(f"relu/tiny/{p}") for p, src in data["sources"].items()] \
-        == [True, True]  # the entries stored under --results
+    assert [
+        src.split(" (")[0].endswith(f"relu/tiny/{p}") for p, src in data["sources"].items()
+    ] == [True, True]  # the entries stored under --results
     fig = relu_transfer.plot(data)
     axes = fig.axes
     assert len(axes) == 2
     n_widths = len(tiny_relu.TINY["widths"])
-    for ax, p in zip(axes, ("mup", "sp")):
+    for ax, p in zip(axes, ("mup", "sp"), strict=False):
         assert "learning rate" in ax.get_xlabel() and "loss" in ax.get_ylabel()
         assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
         assert "reduced regime" in ax.get_title()
@@ -68,11 +70,29 @@ def _fake_rates(preset="quick"):
             self.estimate, self.ci = v, (v - 0.1, v + 0.1)
 
     widths = np.array([16.0, 32, 64, 128])
-    pw = pd.DataFrame({"width": widths, "nu_star": -3 - 0.1 * np.log(widths),
-                       "nu_star_se": np.full(4, 0.05), "phi_star": 0.1 + widths**-1.0,
-                       "a": widths**-1.0, "b": 2 * widths**-0.5, "c": widths**-1.0})
-    mup = {"per_width": pw, "alpha": 1.0, "beta": 0.5, "A": 1.0, "B": 2.0, "nu_inf": -3.5,
-           "phi_inf": 0.1, "verdict": "weak", "d": E(0.0), "preset": preset}
+    pw = pd.DataFrame(
+        {
+            "width": widths,
+            "nu_star": -3 - 0.1 * np.log(widths),
+            "nu_star_se": np.full(4, 0.05),
+            "phi_star": 0.1 + widths**-1.0,
+            "a": widths**-1.0,
+            "b": 2 * widths**-0.5,
+            "c": widths**-1.0,
+        }
+    )
+    mup = {
+        "per_width": pw,
+        "alpha": 1.0,
+        "beta": 0.5,
+        "A": 1.0,
+        "B": 2.0,
+        "nu_inf": -3.5,
+        "phi_inf": 0.1,
+        "verdict": "weak",
+        "d": E(0.0),
+        "preset": preset,
+    }
     sp = dict(mup, per_width=pw.assign(nu_star=-3 - np.log(widths)))
     return {"mup": mup, "sp": sp}
 
@@ -107,13 +127,14 @@ def test_pilot_figures_mark_the_papers_read_off_points():
     def as_sweep(study, widths):
         p = readoff(study)
         p = p[p.width.isin(widths)]
-        return pd.DataFrame({"width": p.width, "hp": np.log(p.lr), "loss": 1.1 * p.loss,
-                             "seed": 0})
+        return pd.DataFrame({"width": p.width, "hp": np.log(p.lr), "loss": 1.1 * p.loss, "seed": 0})
 
     cfg = SimpleNamespace(preset="pilot", steps=2**14, seeds=1, base_width=None)
     sp = SimpleNamespace(preset="quick", steps=512, seeds=1, base_width=None)
-    data = {"sweeps": {"mup": as_sweep("relu", (181, 362)), "sp": as_sweep("relu", (181,))},
-            "configs": {"mup": cfg, "sp": sp}}
+    data = {
+        "sweeps": {"mup": as_sweep("relu", (181, 362)), "sp": as_sweep("relu", (181,))},
+        "configs": {"mup": cfg, "sp": sp},
+    }
     fig = relu_transfer.plot(data)
     mup_ax, sp_ax = fig.axes
     labels = [line.get_label() for line in mup_ax.get_lines()]
@@ -123,8 +144,11 @@ def test_pilot_figures_mark_the_papers_read_off_points():
     assert len(mup_ax.get_lines()) == 4 * 2
     assert not any(lab.startswith("paper") for lab in (l.get_label() for l in sp_ax.get_lines()))
     ks = {s: as_sweep(s, (128, 256)) for s in ("kindex", "kindex-layerwise")}
-    kdata = {"sweeps": ks, "configs": {s: cfg for s in ks},
-             "optima": {s: grid_optima(d) for s, d in ks.items()}}
+    kdata = {
+        "sweeps": ks,
+        "configs": {s: cfg for s in ks},
+        "optima": {s: grid_optima(d) for s, d in ks.items()},
+    }
     fig = kindex_late_shift.plot(kdata)
     for ax in fig.axes[:2]:
         assert sum(l.get_label().startswith("paper") for l in ax.get_lines()) == 2

@@ -24,8 +24,9 @@ def results(tmp_path_factory):
 def test_risk_figure(tmp_path, results):
     from fasttransfer.simulations.rfrr import RFRRConfig
 
-    assert rfrr_risk.main(["--out", str(tmp_path), "--results", str(results),
-                           "--preset", "tiny"]) == 0
+    assert (
+        rfrr_risk.main(["--out", str(tmp_path), "--results", str(results), "--preset", "tiny"]) == 0
+    )
     assert (tmp_path / "rfrr_risk.png").stat().st_size > 0
     assert (tmp_path / "rfrr_risk.pdf").stat().st_size > 0
     cfg = RFRRConfig.tiny()
@@ -45,8 +46,10 @@ def test_risk_figure(tmp_path, results):
 
 
 def test_rates_figure(tmp_path, results):
-    assert rfrr_rates.main(["--out", str(tmp_path), "--results", str(results),
-                            "--preset", "tiny"]) == 0
+    assert (
+        rfrr_rates.main(["--out", str(tmp_path), "--results", str(results), "--preset", "tiny"])
+        == 0
+    )
     assert (tmp_path / "rfrr_rates.png").stat().st_size > 0
     data = rfrr_rates.load(results, "tiny")
     fig = rfrr_rates.plot(data)
@@ -60,8 +63,11 @@ def test_rates_figure(tmp_path, results):
     assert sum("guide slope -1" in t for t in texts) == 2
     assert any("guide slope -2" in t for t in texts)
     assert any("paper" in t for t in texts)
-    n_fig = sum(1 for p, f in zip(data["rates"].psi_2, data["rates"].figure)
-                if f and math.isfinite(p))
+    n_fig = sum(
+        1
+        for p, f in zip(data["rates"].psi_2, data["rates"].figure, strict=False)
+        if f and math.isfinite(p)
+    )
     assert all(len(l.get_xdata()) == n_fig for l in solid)
     # right: three rescaled curves over every finite width, the printed constants dashed
     n_fin = sum(1 for p in data["rates"].psi_2 if math.isfinite(p))

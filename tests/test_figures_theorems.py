@@ -6,12 +6,12 @@ import pytest
 
 matplotlib.use("Agg")
 
-from fasttransfer.checks import CheckContext  # noqa: E402
-from fasttransfer.checks import theorem1 as check1  # noqa: E402
-from fasttransfer.checks import theorem2 as check2  # noqa: E402
-from fasttransfer.paper_figures import FIGURES, compute_optimal, theorem1_gaps  # noqa: E402
-from fasttransfer import store  # noqa: E402
-from fasttransfer.theory.grid_studies import SlopeStudyConfig  # noqa: E402
+from fasttransfer import store
+from fasttransfer.checks import CheckContext
+from fasttransfer.checks import theorem1 as check1
+from fasttransfer.checks import theorem2 as check2
+from fasttransfer.paper_figures import FIGURES, compute_optimal, theorem1_gaps
+from fasttransfer.theory.grid_studies import SlopeStudyConfig
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_theorem1_gaps_main_and_axes(ctx):
     fig = theorem1_gaps.plot(data)
     axes = fig.get_axes()
     assert len(axes) == 2
-    for ax, name in zip(axes, ("fast", "weak")):
+    for ax, name in zip(axes, ("fast", "weak"), strict=False):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         assert "width" in ax.get_xlabel() and ax.get_ylabel()
         assert ax.get_title().startswith(name)

@@ -9,11 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from topk_profiles import HP, WIDTHS
+from topk_profiles import frames as constructed_frames
 
-from fasttransfer.paper_figures import (FIGURES, topk_curves, topk_final, topk_flatness,
-                                        topk_kappa, topk_profile)
-
-from topk_profiles import HP, WIDTHS, frames as constructed_frames
+from fasttransfer.paper_figures import (
+    FIGURES,
+    topk_curves,
+    topk_final,
+    topk_flatness,
+    topk_kappa,
+    topk_profile,
+)
 
 TINY = {"widths": (16, 32, 64), "seeds": 1, "steps": 40, "n_lrs": 5}
 MODULES = (topk_curves, topk_final, topk_profile, topk_flatness, topk_kappa)
@@ -26,15 +32,31 @@ def out(tmp_path_factory) -> Path:
     from fasttransfer.simulations.topk_study import simulate
 
     d = tmp_path_factory.mktemp("topk_figs")
-    simulate(d / "results", "quick", settings=("relu",), progress=False, log=lambda *_: None,
-             variants=False, label="tiny", **TINY)
+    simulate(
+        d / "results",
+        "quick",
+        settings=("relu",),
+        progress=False,
+        log=lambda *_: None,
+        variants=False,
+        label="tiny",
+        **TINY,
+    )
     assert topk_curves.main(ARGS(d)) == 0
     return d
 
 
 def ARGS(d):
-    return ["--out", str(d), "--results", str(d / "results"), "--preset", "tiny",
-            "--setting", "relu"]
+    return [
+        "--out",
+        str(d),
+        "--results",
+        str(d / "results"),
+        "--preset",
+        "tiny",
+        "--setting",
+        "relu",
+    ]
 
 
 def stored(d):
@@ -50,8 +72,9 @@ def test_registered():
 
 
 def test_seed_mean_is_nan_where_a_seed_diverged():
-    df = pd.DataFrame({"width": [1, 1, 2, 2], "seed": [0, 1, 0, 1],
-                       "loss": [1.0, 3.0, 1.0, np.inf]})
+    df = pd.DataFrame(
+        {"width": [1, 1, 2, 2], "seed": [0, 1, 0, 1], "loss": [1.0, 3.0, 1.0, np.inf]}
+    )
     m = topk_curves.seed_mean(df, ["width"], ["loss"])["loss"]
     assert m.loc[1] == 2.0 and math.isnan(m.loc[2])
 
@@ -142,7 +165,7 @@ def test_flatness(out):
     drawn = [ax for ax in fig.axes if ax.get_visible()]
     assert len(drawn) == 2
     assert data["rank_bounded"] and "rank-bounded" in fig.get_suptitle()
-    for ax, w in zip(drawn, (16, 32)):
+    for ax, w in zip(drawn, (16, 32), strict=False):
         assert ax.get_xscale() == "log" and "residual" in ax.get_ylabel()
         assert f"n = {w}" in ax.get_title() and "Alg. 1 Fail" in ax.get_title()
     # fixed kappa = K_max on the ReLU net: the residual there is the stored one at k = 16
@@ -176,8 +199,9 @@ def made():
     at K0 is res_shift(n), flat in nu) with kappa.json as the study stores it."""
     from fasttransfer.theory.algorithm1 import kappa_summary
 
-    profile, final = constructed_frames(K0, res_shift=lambda n: 0.1 / math.sqrt(n),
-                                        shift=lambda n: 0.2 / n)
+    profile, final = constructed_frames(
+        K0, res_shift=lambda n: 0.1 / math.sqrt(n), shift=lambda n: 0.2 / n
+    )
     fr = {"profile": profile, "final": final, "kappa": kappa_summary(profile, final)}
     for n in WIDTHS[:-1]:  # the precondition the drawn values are checked against
         assert fr["kappa"]["kappa_hat"][str(n)] == list(K0)
@@ -196,19 +220,29 @@ def made_store(made, tmp_path_factory) -> Path:
     for k in (1, 4, 12):
         top = prof[prof.k == k].merge(fin, on=["width", "hp", "seed"])
         for step in (1, 2):
-            rows.append(top.assign(step=step, loss=top["loss"] + 1.0 / step,
-                                   topk=top["topk"] + 1.0 / step))
+            rows.append(
+                top.assign(step=step, loss=top["loss"] + 1.0 / step, topk=top["topk"] + 1.0 / step)
+            )
     curves = pd.concat(rows, ignore_index=True)
     curves["residual"] = curves["loss"] - curves["topk"]
 
     def write(e):
         e.write_csv("profile.csv", prof)
         e.write_csv("final.csv", fin)
-        e.write_csv("curves.csv", curves[["width", "hp", "seed", "k", "step", "loss",
-                                          "topk", "residual"]])
+        e.write_csv(
+            "curves.csv", curves[["width", "hp", "seed", "k", "step", "loss", "topk", "residual"]]
+        )
 
-    store.reuse_or_run(root, "topk", "made", "mlp", config={"made": True}, modules=(),
-                       run=write, log=lambda *_: None)
+    store.reuse_or_run(
+        root,
+        "topk",
+        "made",
+        "mlp",
+        config={"made": True},
+        modules=(),
+        run=write,
+        log=lambda *_: None,
+    )
     return root
 
 
@@ -260,8 +294,11 @@ def test_flatness_draws_the_residual_at_kappa_hat(made):
     k = made["kappa"]["kappa"]
     assert np.all(failed["kappa"] == k) and "Alg. 1 Fail" in failed["kappa_label"]
     # at the fixed kappa the residual is the constructed one at k, not the flat one
-    want = (np.maximum(K0 - k, 0) * 0.5 * (1 + HP**2) + 0.1 / math.sqrt(128)
-            - np.maximum(k - K0, 0) * (1 / 128 - 1 / WIDTHS[-1]))
+    want = (
+        np.maximum(K0 - k, 0) * 0.5 * (1 + HP**2)
+        + 0.1 / math.sqrt(128)
+        - np.maximum(k - K0, 0) * (1 / 128 - 1 / WIDTHS[-1])
+    )
     np.testing.assert_allclose(failed["n"]["residual"], want, atol=1e-12)
 
 
@@ -271,8 +308,10 @@ def test_final_draws_the_top_kappa_hat_loss(made):
     for n in WIDTHS:
         d = data["widths"][n]
         np.testing.assert_array_equal(d["kappa"], K0)  # n_max: kappa_hat of 512
-        want = [p[(p.width == n) & (p.hp == x) & (p.k == k)]["topk"].item()
-                for x, k in zip(HP, K0)]
+        want = [
+            p[(p.width == n) & (p.hp == x) & (p.k == k)]["topk"].item()
+            for x, k in zip(HP, K0, strict=False)
+        ]
         np.testing.assert_allclose(d["topk"], want)
     assert "512" in data["widths"][WIDTHS[-1]]["kappa_label"]
     fig = topk_final.plot(data)
@@ -307,7 +346,7 @@ def test_kappa_figure_draws_kappa_hat_and_fail(made):
     assert "n = 128: Fail" in [t.get_text() for t in left.get_legend().get_texts()]
     per_lr = [ln for ln in right.get_lines() if ln.get_marker() == "o"]
     assert len(per_lr) == 3
-    for ln, i in zip(per_lr, (2, 4, 6)):
+    for ln, i in zip(per_lr, (2, 4, 6), strict=False):
         y = np.asarray(ln.get_ydata(), float)
         np.testing.assert_array_equal(y[[0, 2, 3]], K0[i])  # 64, 256, 512
         assert math.isnan(y[1])  # 128 failed: no value, a cross instead

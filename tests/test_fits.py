@@ -13,8 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fasttransfer.errors import InputError
-from fasttransfer.theory.fits import (drift_vs_power_law, fit_offset_power_law, line_fit, loglog_slope,
-                                      profile_power_law, quadratic_vertex, t_quantile)
+from fasttransfer.theory.fits import (
+    drift_vs_power_law,
+    fit_offset_power_law,
+    line_fit,
+    loglog_slope,
+    profile_power_law,
+    quadratic_vertex,
+    t_quantile,
+)
 
 ESTIMATORS = settings.get_profile("estimators")
 
@@ -30,11 +37,27 @@ R4 = np.array([1.0, -4.0, 6.0, -4.0, 1.0])  # 4th difference: orthogonal to 1, x
 # Vertex gradient -(0, 1, 2x*)/(2 c2), value gradient (1, x*, x*^2).
 VERTEX_TABLE = [
     # y,                               x*,  y*,  y'', se(x*),              se(y*),             se(y'')
-    (X5**2,                            0.0, 0.0, 2.0, 0.0,                 0.0,                0.0),
-    (3 + 0.5 * (X5 - 0.7) ** 2,        0.7, 3.0, 1.0, 0.0,                 0.0,                0.0),
-    (X5**2 + EPS * R4,                 0.0, 0.0, 2.0, math.sqrt(0.875) * EPS, math.sqrt(17) * EPS, math.sqrt(10) * EPS),
+    (X5**2, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0),
+    (3 + 0.5 * (X5 - 0.7) ** 2, 0.7, 3.0, 1.0, 0.0, 0.0, 0.0),
+    (
+        X5**2 + EPS * R4,
+        0.0,
+        0.0,
+        2.0,
+        math.sqrt(0.875) * EPS,
+        math.sqrt(17) * EPS,
+        math.sqrt(10) * EPS,
+    ),
     # (x - 1)^2: se(x*)^2 = (3.5 + 4 x 2.5)/4, se(y*)^2 = 17 + 3.5 + 2.5 - 2 x 5 = 13
-    ((X5 - 1) ** 2 + EPS * R4,         1.0, 0.0, 2.0, math.sqrt(3.375) * EPS, math.sqrt(13) * EPS, math.sqrt(10) * EPS),
+    (
+        (X5 - 1) ** 2 + EPS * R4,
+        1.0,
+        0.0,
+        2.0,
+        math.sqrt(3.375) * EPS,
+        math.sqrt(13) * EPS,
+        math.sqrt(10) * EPS,
+    ),
 ]
 
 
@@ -42,8 +65,14 @@ VERTEX_TABLE = [
 def test_quadratic_vertex_table(y, xs, ys, curv, se_x, se_y, se_c):
     v = quadratic_vertex(X5, y)
     assert v.ok and v.n_points == 5
-    got = [float(v.vertex), float(v.value), float(v.curvature), float(v.vertex_se),
-           float(v.value_se), float(v.curvature_se)]
+    got = [
+        float(v.vertex),
+        float(v.value),
+        float(v.curvature),
+        float(v.vertex_se),
+        float(v.value_se),
+        float(v.curvature_se),
+    ]
     assert got == pytest.approx([xs, ys, curv, se_x, se_y, se_c], abs=1e-12)
 
 
@@ -73,7 +102,7 @@ def test_quadratic_vertex_matches_polyfit_covariance():
     v = quadratic_vertex(x, y)
     assert float(v.curvature) == pytest.approx(2 * coef[0], rel=1e-12)
     assert float(v.curvature_se) == pytest.approx(2 * math.sqrt(cov[0, 0]), rel=1e-9)
-    a, b, c = coef
+    a, b, _c = coef
     xs = -b / (2 * a)
     g = np.array([xs**2, xs, 1.0])  # value gradient in polyfit's (a, b, c) order
     assert float(v.value_se) == pytest.approx(math.sqrt(g @ cov @ g), rel=1e-9)
@@ -104,8 +133,13 @@ def test_quadratic_vertex_is_batched():
 
 
 @ESTIMATORS
-@given(shift=st.floats(-50, 50), k=st.floats(0.01, 100), a=st.floats(-100, 100).filter(lambda a: abs(a) > 1e-3),
-       b=st.floats(-100, 100), seed=st.integers(0, 2**31))
+@given(
+    shift=st.floats(-50, 50),
+    k=st.floats(0.01, 100),
+    a=st.floats(-100, 100).filter(lambda a: abs(a) > 1e-3),
+    b=st.floats(-100, 100),
+    seed=st.integers(0, 2**31),
+)
 def test_quadratic_vertex_affine_equivariance(shift, k, a, b, seed):
     """x -> k x + shift, y -> a y + b: vertex -> k x* + shift, value -> a y* + b,
     curvature -> a y''/k^2; standard errors scale by k, |a|, |a|/k^2."""
@@ -120,7 +154,9 @@ def test_quadratic_vertex_affine_equivariance(shift, k, a, b, seed):
         return
     sc = max(1.0, abs(shift))
     assert float(t.vertex) == pytest.approx(k * float(base.vertex) + shift, rel=1e-9, abs=1e-9 * sc)
-    assert float(t.value) == pytest.approx(a * float(base.value) + b, rel=1e-9, abs=1e-9 * max(1, abs(b)))
+    assert float(t.value) == pytest.approx(
+        a * float(base.value) + b, rel=1e-9, abs=1e-9 * max(1, abs(b))
+    )
     assert float(t.curvature) == pytest.approx(a * float(base.curvature) / k**2, rel=1e-8)
     assert float(t.vertex_se) == pytest.approx(k * float(base.vertex_se), rel=1e-6)
     assert float(t.value_se) == pytest.approx(a * float(base.value_se), rel=1e-6)
@@ -132,13 +168,15 @@ def test_t_quantile_closed_forms():
     # df = 1: Cauchy, tan(pi (q - 1/2)); df = 2: (2q - 1)/sqrt(2 q (1 - q)); q = 0.975
     assert float(t_quantile(1)) == pytest.approx(math.tan(math.pi * 0.475), rel=1e-12)
     assert float(t_quantile(2)) == pytest.approx(0.95 / math.sqrt(2 * 0.975 * 0.025), rel=1e-12)
-    assert float(t_quantile(2, level=0.5)) == pytest.approx(0.5 / math.sqrt(2 * 0.75 * 0.25), rel=1e-12)
+    assert float(t_quantile(2, level=0.5)) == pytest.approx(
+        0.5 / math.sqrt(2 * 0.75 * 0.25), rel=1e-12
+    )
     assert float(t_quantile(10**7)) == pytest.approx(1.959963984540054, abs=1e-6)
     assert np.isnan(t_quantile(0))
 
 
 T2 = 0.95 / math.sqrt(2 * 0.975 * 0.025)  # t_{2, 0.975}
-T1 = math.tan(math.pi * 0.475)            # t_{1, 0.975}
+T1 = math.tan(math.pi * 0.475)  # t_{1, 0.975}
 LN2 = math.log(2.0)
 # n, y -> slope, intercept, se, df: exact power laws and constructed residual sets
 # (residuals orthogonal to 1 and log n, so the coefficients are the law's).
@@ -146,11 +184,23 @@ SLOPE_TABLE = [
     (2.0 ** np.arange(4), 3 * (2.0 ** np.arange(4)) ** -0.5, -0.5, math.log(3), 0.0, 2),
     (2.0 ** np.arange(5), 7 * (2.0 ** np.arange(5)) ** 1.25, 1.25, math.log(7), 0.0, 3),
     # residuals EPS (1, -1, -1, 1) in log y at k = 0..3: RSS 4 EPS^2 on 2 dof, S_xx = 5 ln2^2
-    (2.0 ** np.arange(4), 5 * (2.0 ** np.arange(4)) ** -0.75 * np.exp(EPS * np.array([1, -1, -1, 1])),
-     -0.75, math.log(5) + 0.0, math.sqrt(2 / 5) * EPS / LN2, 2),
+    (
+        2.0 ** np.arange(4),
+        5 * (2.0 ** np.arange(4)) ** -0.75 * np.exp(EPS * np.array([1, -1, -1, 1])),
+        -0.75,
+        math.log(5) + 0.0,
+        math.sqrt(2 / 5) * EPS / LN2,
+        2,
+    ),
     # 3 points, residuals EPS (1, -2, 1): RSS 6 EPS^2 on 1 dof, S_xx = 2 ln2^2
-    (2.0 ** np.arange(3), 2 * (2.0 ** np.arange(3)) ** -1.0 * np.exp(EPS * np.array([1, -2, 1])),
-     -1.0, math.log(2), math.sqrt(3) * EPS / LN2, 1),
+    (
+        2.0 ** np.arange(3),
+        2 * (2.0 ** np.arange(3)) ** -1.0 * np.exp(EPS * np.array([1, -2, 1])),
+        -1.0,
+        math.log(2),
+        math.sqrt(3) * EPS / LN2,
+        1,
+    ),
 ]
 
 
@@ -204,7 +254,12 @@ def test_loglog_slope_drops_nonpositive_and_is_batched():
 
 
 @ESTIMATORS
-@given(c=st.floats(1e-3, 1e3), k=st.floats(1e-3, 1e3), p=st.floats(0.1, 5.0), seed=st.integers(0, 2**31))
+@given(
+    c=st.floats(1e-3, 1e3),
+    k=st.floats(1e-3, 1e3),
+    p=st.floats(0.1, 5.0),
+    seed=st.integers(0, 2**31),
+)
 def test_loglog_slope_invariances(c, k, p, seed):
     """y -> c y: slope, se unchanged; n -> k n: slope, se unchanged; y -> y^p: slope and
     se times p. The t interval follows."""
@@ -212,11 +267,17 @@ def test_loglog_slope_invariances(c, k, p, seed):
     n = 64 * 2.0 ** np.arange(6)
     y = 2 * n**-0.6 * np.exp(0.1 * rng.standard_normal(6))
     base = loglog_slope(n, y)
-    for f, s in ((loglog_slope(n, c * y), 1.0), (loglog_slope(k * n, y), 1.0), (loglog_slope(n, y**p), p)):
+    for f, s in (
+        (loglog_slope(n, c * y), 1.0),
+        (loglog_slope(k * n, y), 1.0),
+        (loglog_slope(n, y**p), p),
+    ):
         assert float(f.slope) == pytest.approx(s * float(base.slope), rel=1e-9, abs=1e-12)
         assert float(f.se) == pytest.approx(s * float(base.se), rel=1e-7)
         assert float(f.hi - f.lo) == pytest.approx(s * float(base.hi - base.lo), rel=1e-7)
-    assert float(loglog_slope(n, c * y).intercept) == pytest.approx(float(base.intercept) + math.log(c), abs=1e-9)
+    assert float(loglog_slope(n, c * y).intercept) == pytest.approx(
+        float(base.intercept) + math.log(c), abs=1e-9
+    )
 
 
 # -------------------------------------------------------------- offset power law
@@ -225,7 +286,7 @@ def test_loglog_slope_invariances(c, k, p, seed):
 def test_offset_power_law_exact(alpha, A, y_inf):
     n = 128 * 2.0 ** np.arange(7)
     y = y_inf + A * n**-alpha
-    c, a, p = fit_offset_power_law(n, y)
+    c, _a, p = fit_offset_power_law(n, y)
     # exponent resolution of the profile search; the fit is exact at the optimum
     assert p == pytest.approx(alpha, abs=2e-5)
     assert c == pytest.approx(y_inf, abs=1e-4 * max(1.0, A * n[-1] ** -alpha) + 1e-6)
@@ -264,8 +325,9 @@ def test_offset_power_law_batched_equals_rows_and_rejects_bad_input():
     y = np.stack([2 + 3 * n**-0.4, 1 + 9 * n**-0.9])
     c, A, p, _, bound = profile_power_law(n, y, np.isfinite(y), 0.02, 3.0, log_res=True, delta=1e-6)
     for i in range(2):
-        ci, Ai, pi, _, _ = profile_power_law(n, y[i:i + 1], np.isfinite(y[i:i + 1]), 0.02, 3.0,
-                                             log_res=True, delta=1e-6)
+        ci, Ai, pi, _, _ = profile_power_law(
+            n, y[i : i + 1], np.isfinite(y[i : i + 1]), 0.02, 3.0, log_res=True, delta=1e-6
+        )
         assert (c[i], A[i], p[i]) == (ci[0], Ai[0], pi[0])
     assert p == pytest.approx([0.4, 0.9], abs=2e-5) and not bound.any()  # search resolution
     with pytest.raises(InputError):
@@ -278,8 +340,12 @@ def test_offset_power_law_batched_equals_rows_and_rejects_bad_input():
 
 # ----------------------------------------------------------- bounded offset
 @ESTIMATORS
-@given(alpha=st.floats(0.3, 1.5), A=st.floats(0.5, 20.0), y_inf=st.floats(-1.0, 2.0),
-       lo=st.floats(-0.5, 3.0))
+@given(
+    alpha=st.floats(0.3, 1.5),
+    A=st.floats(0.5, 20.0),
+    y_inf=st.floats(-1.0, 2.0),
+    lo=st.floats(-0.5, 3.0),
+)
 def test_offset_bounds_hold_and_bind_only_when_violated(alpha, A, y_inf, lo):
     """Exact data y = y_inf + A n^-alpha, the offset confined to [lo, min y]: the fit is
     exact when y_inf lies inside, else the offset sits on the nearer bound. (alpha >=
@@ -289,7 +355,7 @@ def test_offset_bounds_hold_and_bind_only_when_violated(alpha, A, y_inf, lo):
     y = y_inf + A * n**-alpha
     hi = float(y.min())
     lo = min(lo, hi)
-    c, a, p = fit_offset_power_law(n, y, offset_bounds=(lo, hi), residuals="linear")
+    c, _a, p = fit_offset_power_law(n, y, offset_bounds=(lo, hi), residuals="linear")
     assert lo - 1e-12 <= c <= hi + 1e-12
     tol = 3e-4 * max(1.0, A * n[-1] ** -alpha) + 1e-6
     if lo <= y_inf + tol:
@@ -310,15 +376,20 @@ def test_offset_bound_keeps_a_crossentropy_floor_nonnegative():
     y = 0.01 + 0.5 * n**-0.1 + np.array([0.004, -0.003, 0.002, 0.004, -0.004, -0.005])
     free, _, _ = fit_offset_power_law(n, y, residuals="linear", delta=np.inf)
     assert free < 0  # the unconstrained fit goes negative
-    c, A, p = fit_offset_power_law(n, y, residuals="linear", delta=np.inf,
-                                   offset_bounds=(0.0, float(y.min())))
+    c, A, _p = fit_offset_power_law(
+        n, y, residuals="linear", delta=np.inf, offset_bounds=(0.0, float(y.min()))
+    )
     assert c == 0.0 and A > 0
 
 
 # ------------------------------------------------- drift versus convergence
 @ESTIMATORS
-@given(s=st.floats(-1.5, 1.5).filter(lambda v: abs(v) > 0.05), c=st.floats(-5.0, 5.0),
-       W=st.integers(4, 9), seed=st.integers(0, 2**31))
+@given(
+    s=st.floats(-1.5, 1.5).filter(lambda v: abs(v) > 0.05),
+    c=st.floats(-5.0, 5.0),
+    W=st.integers(4, 9),
+    seed=st.integers(0, 2**31),
+)
 def test_drift_model_is_not_rejected_on_log_drift(s, c, W, seed):
     """y = c + s ln n + noise with its true se: the drift model holds, so the likelihood
     ratio is chi2_1 (p uniform) and the slope is recovered within 5 standard errors."""
@@ -333,10 +404,13 @@ def test_drift_model_is_not_rejected_on_log_drift(s, c, W, seed):
     assert d.preferred in ("power law", "drift", "indistinguishable")
 
 
-@pytest.mark.parametrize("beta, B, preferred", [
-    (0.75, 20.0, "power law"),   # a clear convergence: the log line misses by >> se
-    (0.26, 1.8, "power law"),
-])
+@pytest.mark.parametrize(
+    "beta, B, preferred",
+    [
+        (0.75, 20.0, "power law"),  # a clear convergence: the log line misses by >> se
+        (0.26, 1.8, "power law"),
+    ],
+)
 def test_drift_model_is_rejected_on_a_converging_power_law(beta, B, preferred):
     n = 128 * 2.0 ** np.arange(7)
     y = -4.6 + B * n**-beta

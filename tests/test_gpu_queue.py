@@ -42,8 +42,22 @@ def test_queue_runs_in_order_within_budget_and_resumes_from_the_bank(gpu_queue, 
     assert first == [(s, w) for s in ("relu", "kindex", "kindex-layerwise") for w in (32, 64)]
     # a budget the first cell alone exhausts: its measured rate refuses every later cell
     out_a = tmp_path / "lease_a"
-    assert gpu_queue.main(["--tiny", "--out", str(out_a), "--store", str(tmp_path / "sa"),
-                           "--bank", str(bank), "--budget-s", "0.5"]) == 0
+    assert (
+        gpu_queue.main(
+            [
+                "--tiny",
+                "--out",
+                str(out_a),
+                "--store",
+                str(tmp_path / "sa"),
+                "--bank",
+                str(bank),
+                "--budget-s",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     runs = json.loads((out_a / "runs.json").read_text())
     assert sorted(runs["studies"]["relu"]["cells"]) == ["32"]
     assert runs["studies"]["relu"]["skipped"] == [64]
@@ -51,8 +65,22 @@ def test_queue_runs_in_order_within_budget_and_resumes_from_the_bank(gpu_queue, 
     assert _queue(gpu_queue, bank) == first[1:]  # the imported cell is not run again
     # the next lease finishes the rest; after its import nothing is missing
     out_b = tmp_path / "lease_b"
-    assert gpu_queue.main(["--tiny", "--out", str(out_b), "--store", str(tmp_path / "sb"),
-                           "--bank", str(bank), "--budget-s", "600"]) == 0
+    assert (
+        gpu_queue.main(
+            [
+                "--tiny",
+                "--out",
+                str(out_b),
+                "--store",
+                str(tmp_path / "sb"),
+                "--bank",
+                str(bank),
+                "--budget-s",
+                "600",
+            ]
+        )
+        == 0
+    )
     assert gpu_queue.main(["--import-to", str(bank), str(out_b)]) == 0
     assert _queue(gpu_queue, bank) == []
     capsys.readouterr()

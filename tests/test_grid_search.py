@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError, cli_message
 from fasttransfer.theory import grid_brute_force as brute
 from fasttransfer.theory import grid_optimum as optimum
 from fasttransfer.theory import grid_planner as planner
 from fasttransfer.theory import grid_search as gs
 from fasttransfer.theory import grid_studies as studies
-from fasttransfer.errors import InputError, cli_message
 
 
 def _exhaustive_transfer(model, C):
@@ -24,7 +24,9 @@ def _exhaustive_transfer(model, C):
     for m in range(1, top + 1):  # reference only: one (n, K) plane per proxy width
         ok = (model.cost_transfer(n, float(m), K) <= C) & (n >= m)
         if np.any(ok):
-            best = min(best, float(np.min(np.where(ok, model.excess_transfer(n, float(m), K), np.inf))))
+            best = min(
+                best, float(np.min(np.where(ok, model.excess_transfer(n, float(m), K), np.inf)))
+            )
     return best
 
 
@@ -35,14 +37,16 @@ def _exhaustive_direct(model, C):
     return float(np.min(np.where(ok, model.excess_direct(n, K), np.inf)))
 
 
-@pytest.mark.parametrize("params", [(0.5, 1.0, 1.0, 1.0), (1.0, 0.5, 1.5, 2.0), (0.8, 0.2, 1.0, 3.0)])
+@pytest.mark.parametrize(
+    "params", [(0.5, 1.0, 1.0, 1.0), (1.0, 0.5, 1.5, 2.0), (0.8, 0.2, 1.0, 3.0)]
+)
 def test_brute_force_equals_exhaustive_search_on_small_budgets(params):
     a, b, r, hh = params
     model = gs.ExcessModel(alpha=a, beta=b, r=r, h=hh, A=1.0, Bc=0.5, G=2.0)
     budgets = np.array([20.0, 90.0, 250.0])
     Ed = brute.brute_force_direct(model, budgets)[0]
     Et = brute.brute_force_transfer(model, budgets)[0]
-    for C, ed, et in zip(budgets, Ed, Et):
+    for C, ed, et in zip(budgets, Ed, Et, strict=False):
         # below 256 every integer is a candidate: the search is exact
         assert ed == pytest.approx(_exhaustive_direct(model, C), rel=1e-12)
         assert et == pytest.approx(_exhaustive_transfer(model, C), rel=1e-12)
@@ -57,8 +61,10 @@ def test_integer_candidates():
     assert np.all(tail[1:] / tail[:-1] <= 1.05 + 1.0 / tail[:-1] + 1e-12)
 
 
-@pytest.mark.parametrize("params", [(0.5, 0.5, 1.0, 1.0), (0.8, 0.2, 1.0, 1.0),
-                                    (0.6, 0.9, 1.5, 3.0), (2.0, 0.1, 1.0, 1.0)])
+@pytest.mark.parametrize(
+    "params",
+    [(0.5, 0.5, 1.0, 1.0), (0.8, 0.2, 1.0, 1.0), (0.6, 0.9, 1.5, 3.0), (2.0, 0.1, 1.0, 1.0)],
+)
 def test_planner_is_affordable_and_matches_brute_force(params):
     a, b, r, hh = params
     model = gs.ExcessModel(alpha=a, beta=b, r=r, h=hh)
@@ -67,7 +73,9 @@ def test_planner_is_affordable_and_matches_brute_force(params):
         assert model.cost_transfer(p.target_width, p.proxy_width, p.trials) <= C
         assert model.cost_direct(p.direct_width, p.direct_trials) <= C
         assert 1 <= p.proxy_width <= p.target_width and p.trials >= 1
-        assert p.excess == pytest.approx(model.excess_transfer(p.target_width, p.proxy_width, p.trials))
+        assert p.excess == pytest.approx(
+            model.excess_transfer(p.target_width, p.proxy_width, p.trials)
+        )
         Et = brute.brute_force_transfer(model, [C], ratio=1.005)[0][0]
         Ed = brute.brute_force_direct(model, [C], ratio=1.005)[0][0]
         # the candidate grid (ratio 1.005) may miss the integer optimum by <~1% in
@@ -76,9 +84,20 @@ def test_planner_is_affordable_and_matches_brute_force(params):
         assert p.direct_excess <= Ed * 1.001
 
 
-@pytest.mark.parametrize("bad", [dict(alpha=0.0), dict(alpha=-1.0), dict(beta=-0.1), dict(r=0.0),
-                                 dict(h=0.5), dict(budget=1.0), dict(budget=0.5),
-                                 dict(alpha="x"), dict(budget=float("inf"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(alpha=0.0),
+        dict(alpha=-1.0),
+        dict(beta=-0.1),
+        dict(r=0.0),
+        dict(h=0.5),
+        dict(budget=1.0),
+        dict(budget=0.5),
+        dict(alpha="x"),
+        dict(budget=float("inf")),
+    ],
+)
 def test_plan_rejects_bad_input(bad):
     kw = dict(alpha=0.5, beta=0.5, r=1.0, h=1.0, budget=1e6) | bad
     with pytest.raises(InputError) as err:
@@ -90,10 +109,16 @@ def test_plan_rejects_bad_input(bad):
 
 
 def test_slopes_match_closed_forms_on_a_subset():
-    names = {"fast, final run binds", "weak tie beta = alpha/2", "beta < alpha/2 (transfer worse)",
-             "fast, both transfer terms tie"}
-    cfg = replace(studies.SlopeStudyConfig(per_decade=1, ratio=1.05),
-                  settings=tuple(s for s in studies.SETTINGS if s.name in names))
+    names = {
+        "fast, final run binds",
+        "weak tie beta = alpha/2",
+        "beta < alpha/2 (transfer worse)",
+        "fast, both transfer terms tie",
+    }
+    cfg = replace(
+        studies.SlopeStudyConfig(per_decade=1, ratio=1.05),
+        settings=tuple(s for s in studies.SETTINGS if s.name in names),
+    )
     tab = studies.slopes_table(studies.run_study(cfg), cfg)
     assert len(tab) == 8
     # 0.02: the tolerance; the fitted-vs-closed gaps are the C^-delta
@@ -136,15 +161,26 @@ def test_continuous_transfer_respects_the_constraints():
         assert np.all(out["log_m"] <= out["log_n"] + 1e-9)
 
 
-@pytest.mark.parametrize("params", [(0.5, 1.0, 1.0, 1.0), (1.0, 1.0, 2.0, 2.0), (1.5, 1.0, 1.0, 1.0),
-                                    (0.8, 0.2, 1.0, 1.0), (0.52, 0.75, 2.0, 1.0)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        (0.5, 1.0, 1.0, 1.0),
+        (1.0, 1.0, 2.0, 2.0),
+        (1.5, 1.0, 1.0, 1.0),
+        (0.8, 0.2, 1.0, 1.0),
+        (0.52, 0.75, 2.0, 1.0),
+    ],
+)
 def test_width_exponents_match_the_continuous_brute_force(params):
     a, b, r, h = params
     model = gs.ExcessModel(alpha=a, beta=b, r=r, h=h, A=1.0, Bc=0.5, G=2.0)
     s = np.log(10.0) * np.array([60.0, 140.0, 220.0])
-    d, t = optimum.continuous_optimum_direct(model, s), optimum.continuous_optimum_transfer(model, s)
+    d, t = (
+        optimum.continuous_optimum_direct(model, s),
+        optimum.continuous_optimum_transfer(model, s),
+    )
     w = optimum.width_exponents(a, b, r, h)
-    slope = (lambda y: np.polyfit(s, y, 1)[0])
+    slope = lambda y: np.polyfit(s, y, 1)[0]
     # 1e-6: WidthStudyConfig.tolerance (F^-delta corrections and grid resolution)
     assert slope(d["log_n"]) == pytest.approx(w.direct, abs=1e-6)
     assert slope(t["log_m"]) == pytest.approx(w.proxy, abs=1e-6)
@@ -165,7 +201,9 @@ def test_width_exponents_regimes():
     assert w.regime == "final run binds" and w.target == w.target_paper == 1.0
     assert w.proxy == pytest.approx(1.5 / (2.0 * 2.0))  # (1 + e1)/((1 + e2)(r + h beta))
     w = optimum.width_exponents(0.8, 0.2, 1.0, 1.0)
-    assert w.regime == "proxy capped at the target" and w.proxy == w.target == pytest.approx(1 / 1.2)
+    assert w.regime == "proxy capped at the target" and w.proxy == w.target == pytest.approx(
+        1 / 1.2
+    )
     w = optimum.width_exponents(1.5, 1.0, 1.0, 1.0)
     assert w.regime == "proxy search binds" and w.target == pytest.approx(2.0 / 2.5)
 

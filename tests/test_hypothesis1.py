@@ -1,13 +1,12 @@
 """theory.hypothesis1: the Hypothesis 1 statistics, on constructed profiles whose answers
 are known."""
 
-
 import numpy as np
+from topk_profiles import K
+from topk_profiles import frames as _frames
 
 from fasttransfer.theory.algorithm1 import profiles, rank_bounded
 from fasttransfer.theory.hypothesis1 import hypothesis1, seed_split
-
-from topk_profiles import K, frames as _frames
 
 
 def test_hypothesis1_holds_on_a_constructed_fast_case():

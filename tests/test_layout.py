@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # package -> top-level names it must never import
 FORBIDDEN = {
-    "theory": {"jax", "jaxlib", "optax", "simulations", "paper_figures", "fasttransfer",
-               "proofs_check"},
+    "theory": {
+        "jax",
+        "jaxlib",
+        "optax",
+        "simulations",
+        "paper_figures",
+        "fasttransfer",
+        "proofs_check",
+    },
     "proofs_check": {"simulations", "paper_figures", "fasttransfer"},
     "simulations": {"paper_figures", "fasttransfer", "proofs_check"},
     # figures are views of stored results: no simulation engine, no JAX
@@ -89,8 +96,10 @@ def test_one_namespace_installed():
 
 def test_checks_never_draw():
     """Checks measure and store; ``verify`` draws their figures from the store."""
-    bad = {str(p.relative_to(ROOT)): sorted(_imported_roots(p) & {"paper_figures"})
-           for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py"))}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(_imported_roots(p) & {"paper_figures"})
+        for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py"))
+    }
     assert not {k: v for k, v in bad.items() if v}, bad
 
 
@@ -115,8 +124,11 @@ def test_commands_form_no_cycle():
         mods = _imported_modules(path)
         hits = {m for m in mods if m == "fasttransfer.cli" or m.startswith("fasttransfer.cmd_")}
         if path.stem != "cmd_verify":
-            hits |= {m for m in mods if m.startswith("fasttransfer.checks.")
-                     and m != "fasttransfer.checks.CheckContext"}
+            hits |= {
+                m
+                for m in mods
+                if m.startswith("fasttransfer.checks.") and m != "fasttransfer.checks.CheckContext"
+            }
         if hits:
             bad[path.name] = sorted(hits)
     assert not bad, f"command handlers importing the parser, each other or a check: {bad}"
@@ -126,9 +138,12 @@ def test_rooms_stay_small():
     """One concept per module: no module over 500 lines in theory/ or checks/, and no
     function over 60 lines in checks/ (a check builds rows; the mathematics lives in
     theory/ and simulations/)."""
-    big = {str(p.relative_to(ROOT)): n for folder in ("theory", "fasttransfer/checks")
-           for p in sorted((ROOT / folder).glob("*.py"))
-           if (n := len(p.read_text().splitlines())) > 500}
+    big = {
+        str(p.relative_to(ROOT)): n
+        for folder in ("theory", "fasttransfer/checks")
+        for p in sorted((ROOT / folder).glob("*.py"))
+        if (n := len(p.read_text().splitlines())) > 500
+    }
     assert not big, f"modules over 500 lines: {big}"
     long = {}
     for p in sorted((ROOT / "fasttransfer" / "checks").glob("*.py")):

@@ -12,8 +12,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_finds_nothing():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    folders = ["fasttransfer", "theory", "simulations", "proofs_check", "paper_figures",
-               "tests", "benchmarks"]
-    out = subprocess.run([ruff, "check", "--select", "F", "--output-format", "concise",
-                          *folders], cwd=ROOT, capture_output=True, text=True)
+    folders = [
+        "fasttransfer",
+        "theory",
+        "simulations",
+        "proofs_check",
+        "paper_figures",
+        "tests",
+        "benchmarks",
+    ]
+    out = subprocess.run(
+        [ruff, "check", "--select", "F", "--output-format", "concise", *folders],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr

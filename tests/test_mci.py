@@ -6,13 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory import mci as SW
 from fasttransfer.errors import InputError
+from fasttransfer.theory import mci as SW
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=5, max_size=5),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=5, max_size=5),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_mci_lies_between_one_and_r(rows):
     psi = np.asarray(rows)
     m = SW.mci(psi)

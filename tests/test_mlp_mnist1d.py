@@ -7,15 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import mlp_mnist1d as M
 from fasttransfer.simulations import mup
 from fasttransfer.simulations.recorder import RecorderConfig
 from fasttransfer.simulations.topk_training import run_width
-from fasttransfer.errors import InputError
 
 
 def test_dataset_is_generated_locally_and_deterministic():
-    x, y, xt, yt = M.load_mnist1d(500)
+    x, y, xt, _yt = M.load_mnist1d(500)
     assert x.shape == (400, 40) and y.shape == (400,) and xt.shape == (100, 40)
     assert set(np.unique(y)) <= set(range(10)) and len(np.unique(y)) == 10
     x2, y2, _, _ = M.load_mnist1d.__wrapped__(500)  # a fresh generation, same seed
@@ -59,8 +59,9 @@ def test_forward_shapes_and_output_scale():
         assert len([k for k in p if k.startswith("W")]) == 5  # 4 hidden layers + readout
         assert M.forward(p, xs).shape == (64, 10)
         keys = jax.random.split(jax.random.PRNGKey(1), 16)
-        per_key = jax.vmap(lambda k, n=n: jnp.std(
-            M.forward(M.init_params(k, n, 4, 64, jnp.float64), xs)))(keys)
+        per_key = jax.vmap(
+            lambda k, n=n: jnp.std(M.forward(M.init_params(k, n, 4, 64, jnp.float64), xs))
+        )(keys)
         stds[n] = float(jnp.mean(per_key))
     # muP: hidden coordinates O(1), readout std sqrt(n0)/n -> logits ~ sqrt(n0/n):
     # the ratio is sqrt(1024/64) = 4. One draw's logit std (64 inputs) varies by 23%
@@ -76,8 +77,7 @@ def test_problem_trains():
     l0 = float(prob.eval_loss(p))
     # small logits at init: cross-entropy close to log 10 (10 balanced classes)
     assert abs(l0 - math.log(10)) < 0.3
-    res = run_width(prob, [1e-2], [0], steps=30,
-                    config=RecorderConfig(ema=0.9, k_max=8, every=10))
+    res = run_width(prob, [1e-2], [0], steps=30, config=RecorderConfig(ema=0.9, k_max=8, every=10))
     assert np.all(np.isfinite(res["loss"]))
     assert res["loss"][0, 0, -1] < res["loss0"][0, 0] - 0.1  # it learns
     assert res["top"].shape == (1, 1, 3, 8, 8)  # (lr, seed, records, leaves, K)
@@ -124,8 +124,13 @@ def test_coordinate_check_separates_mup_from_sp():
     from fasttransfer.simulations import coordcheck as cc
 
     widths = (32, 128, 512)
-    df = pd.concat([M.coordinate_check(widths, param=p, steps=1, seeds=3, batch=64, probe=128)
-                    for p in ("mup", "sp")], ignore_index=True)
+    df = pd.concat(
+        [
+            M.coordinate_check(widths, param=p, steps=1, seeds=3, batch=64, probe=128)
+            for p in ("mup", "sp")
+        ],
+        ignore_index=True,
+    )
     assert set(df["module"]) == {"h1", "h2", "h3", "output"}
     assert sorted(df["t"].unique()) == [0, 1]
     tab = cc.criterion(cc.slopes(df)).table.set_index(["param", "module", "t"])

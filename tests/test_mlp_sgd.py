@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import mlp_sgd as S
 from fasttransfer.simulations import mup
 from fasttransfer.simulations.topk_training import train
-from fasttransfer.errors import InputError
 
 SMALL = dict(num_samples=500, n_eval=64, batch=16, dtype="float64")
 
@@ -35,8 +35,12 @@ def test_positively_homogeneous(c):
     (equal up to the rounding of the two matmuls: 1e-12 relative in float64)."""
     p = S.init_params(jax.random.PRNGKey(0), 16, 16, jnp.float64)
     x = jax.random.normal(jax.random.PRNGKey(2), (5, 40), jnp.float64)
-    np.testing.assert_allclose(np.asarray(S.forward(p, jnp.asarray(c, jnp.float64) * x)),
-                               c * np.asarray(S.forward(p, x)), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        np.asarray(S.forward(p, jnp.asarray(c, jnp.float64) * x)),
+        c * np.asarray(S.forward(p, x)),
+        rtol=1e-12,
+        atol=1e-300,
+    )
 
 
 def test_init_and_multipliers_follow_the_sgd_mup_rules():
@@ -70,7 +74,10 @@ def test_two_training_steps_by_hand():
     p1 = p0 - nu m g0,  g1 = (1 - nu m) g0,  p2 = p1 - nu m (g1 + 0.9 g0)."""
     cfg = S.SGDMLPConfig(widths=(64,), base_width=16, **SMALL)
     prob = S.problem(64, cfg)
-    target = {"W0": jnp.full((64, 40), 0.3, jnp.float64), "W1": jnp.full((10, 64), -0.1, jnp.float64)}
+    target = {
+        "W0": jnp.full((64, 40), 0.3, jnp.float64),
+        "W1": jnp.full((10, 64), -0.1, jnp.float64),
+    }
 
     def quad(p, _batch):
         return 0.5 * sum(jnp.sum((p[k] - target[k]) ** 2) for k in p)
@@ -136,8 +143,9 @@ def test_presets_are_valid():
         S.SGDMLPConfig.from_preset("huge")
 
 
-@pytest.mark.parametrize("bad", [dict(momentum=1.0), dict(widths=()), dict(lrs=(0.1, -1.0)),
-                                 dict(batch=0)])
+@pytest.mark.parametrize(
+    "bad", [dict(momentum=1.0), dict(widths=()), dict(lrs=(0.1, -1.0)), dict(batch=0)]
+)
 def test_config_validation(bad):
     with pytest.raises(InputError):
         S.SGDMLPConfig(**bad)

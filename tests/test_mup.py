@@ -55,14 +55,17 @@ def test_bad_input(bad):
 
 
 # base width n0: (width, n0) -> (std a, LR multiplier of a); W and b unchanged
-BASE_TABLE = [(128, 128, math.sqrt(128), 128.0), (1024, 128, math.sqrt(128), 128.0),
-              (181, 64, 8.0, 64.0)]
+BASE_TABLE = [
+    (128, 128, math.sqrt(128), 128.0),
+    (1024, 128, math.sqrt(128), 128.0),
+    (181, 64, 8.0, 64.0),
+]
 
 
 @pytest.mark.parametrize("width,n0,sa,la", BASE_TABLE)
 def test_base_width_table(width, n0, sa, la):
     std = mup.init_std(width, 8, "mup", base_width=n0)
-    assert std["a"] == pytest.approx(sa, rel=1e-15) and std["W"] == pytest.approx(8 ** -0.5)
+    assert std["a"] == pytest.approx(sa, rel=1e-15) and std["W"] == pytest.approx(8**-0.5)
     mult = mup.lr_multipliers(width, "mup", base_width=n0)
     assert (mult["W"], mult["b"], mult["a"]) == (1.0, 1.0, la)
     # sp ignores the base width
@@ -75,7 +78,8 @@ def test_base_width_is_sp_at_the_base(n0):
     1/sqrt(n0) and the SP learning rate nu (LR of A = nu * mult_a * m(n))."""
     m = mup.output_multiplier(n0, "mup")
     assert m * mup.init_std(n0, 8, "mup", base_width=n0)["a"] == pytest.approx(
-        mup.init_std(n0, 8, "sp")["a"], rel=1e-14)
+        mup.init_std(n0, 8, "sp")["a"], rel=1e-14
+    )
     assert m * mup.lr_multipliers(n0, "mup", base_width=n0)["a"] == pytest.approx(1.0, rel=1e-14)
 
 
@@ -143,8 +147,15 @@ def test_one_hidden_layer_is_the_two_layer_rule(n, n0):
     assert deep_lr["b0"] == two_lr["b"]
 
 
-@pytest.mark.parametrize("bad,param", [(dict(width=0), "width"), (dict(depth=1.5), "depth"),
-                                       (dict(base_width=-4), "base_width"), (dict(d_in=0), "d_in")])
+@pytest.mark.parametrize(
+    "bad,param",
+    [
+        (dict(width=0), "width"),
+        (dict(depth=1.5), "depth"),
+        (dict(base_width=-4), "base_width"),
+        (dict(d_in=0), "d_in"),
+    ],
+)
 def test_deep_mlp_bad_input(bad, param):
     from fasttransfer.errors import InputError
 
@@ -196,8 +207,10 @@ def test_sgd_mlp_is_sp_at_the_base(n0):
     assert set(mup.sgd_mlp_lr_multipliers(n0, 2, n0).values()) == {1.0}
 
 
-@pytest.mark.parametrize("bad,param", [(dict(width=0), "width"), (dict(depth=0), "depth"),
-                                       (dict(base_width=2.5), "base_width")])
+@pytest.mark.parametrize(
+    "bad,param",
+    [(dict(width=0), "width"), (dict(depth=0), "depth"), (dict(base_width=2.5), "base_width")],
+)
 def test_sgd_mlp_bad_input(bad, param):
     from fasttransfer.errors import InputError
 
@@ -213,12 +226,36 @@ def test_sgd_mlp_bad_input(bad, param):
 # (width, n0, r) -> init std per kind, Adam multipliers of the hidden kinds, output
 # multiplier; closed forms of the table in simulations/mup.py
 TRANSFORMER_TABLE = [
-    (128, 128, 4, {"embed": 1.0, "attn": 128 ** -0.5, "ffn_in": 128 ** -0.5,
-                   "ffn_out": 512 ** -0.5, "unembed": 128 ** -0.5}, 1.0, 1.0),
-    (1024, 128, 4, {"embed": 1.0, "attn": 1 / 32, "ffn_in": 1 / 32, "ffn_out": 1 / 64,
-                    "unembed": 128 ** -0.5}, 0.125, 0.125),
-    (64, 128, 2, {"embed": 1.0, "attn": 0.125, "ffn_in": 0.125, "ffn_out": 128 ** -0.5,
-                  "unembed": 128 ** -0.5}, 2.0, 2.0),
+    (
+        128,
+        128,
+        4,
+        {
+            "embed": 1.0,
+            "attn": 128**-0.5,
+            "ffn_in": 128**-0.5,
+            "ffn_out": 512**-0.5,
+            "unembed": 128**-0.5,
+        },
+        1.0,
+        1.0,
+    ),
+    (
+        1024,
+        128,
+        4,
+        {"embed": 1.0, "attn": 1 / 32, "ffn_in": 1 / 32, "ffn_out": 1 / 64, "unembed": 128**-0.5},
+        0.125,
+        0.125,
+    ),
+    (
+        64,
+        128,
+        2,
+        {"embed": 1.0, "attn": 0.125, "ffn_in": 0.125, "ffn_out": 128**-0.5, "unembed": 128**-0.5},
+        2.0,
+        2.0,
+    ),
 ]
 
 
@@ -240,8 +277,10 @@ def test_transformer_table(width, n0, r, std, hidden_lr, out_mult):
     assert mup.transformer_output_multiplier(width, n0) == pytest.approx(out_mult, rel=1e-15)
 
 
-@pytest.mark.parametrize("width,heads,scale", [(128, 8, 0.25), (1024, 8, 4 / 128),
-                                               (2048, 8, 4 / 256), (256, 4, 32 ** 0.5 / 64)])
+@pytest.mark.parametrize(
+    "width,heads,scale",
+    [(128, 8, 0.25), (1024, 8, 4 / 128), (2048, 8, 4 / 256), (256, 4, 32**0.5 / 64)],
+)
 def test_transformer_attention_scale(width, heads, scale):
     """sqrt(d0)/d_head with d0 = 128/heads (16 for 8 heads, 32 for 4): 1/sqrt(16) = 1/4
     at the base (SP), then proportional to 1/d_head as d_head = n/heads grows."""
@@ -257,7 +296,8 @@ def test_transformer_is_sp_at_the_base():
     assert set(mup.transformer_lr_multipliers(n0, n0).values()) == {1.0}
     assert mup.transformer_output_multiplier(n0, n0) == 1.0
     assert mup.transformer_attention_scale(n0, n0, heads) == pytest.approx(
-        1 / math.sqrt(n0 / heads), rel=1e-15)
+        1 / math.sqrt(n0 / heads), rel=1e-15
+    )
 
 
 @pytest.mark.parametrize("k", range(7, 13))
@@ -272,13 +312,16 @@ def test_transformer_readout_scale(k):
     assert eff_lr == pytest.approx(mup.deep_mlp_lr_multipliers(n, 2, n0)["W2"], rel=1e-14)
 
 
-@pytest.mark.parametrize("call,param", [
-    (lambda: mup.transformer_init_std(0, 128), "width"),
-    (lambda: mup.transformer_init_std(128, 128, ffn_ratio=0), "ffn_ratio"),
-    (lambda: mup.transformer_lr_multipliers(128, 128, "sgd"), "optimizer"),
-    (lambda: mup.transformer_attention_scale(100, 128, 8), "width"),
-    (lambda: mup.transformer_attention_scale(128, 128, 0), "heads"),
-])
+@pytest.mark.parametrize(
+    "call,param",
+    [
+        (lambda: mup.transformer_init_std(0, 128), "width"),
+        (lambda: mup.transformer_init_std(128, 128, ffn_ratio=0), "ffn_ratio"),
+        (lambda: mup.transformer_lr_multipliers(128, 128, "sgd"), "optimizer"),
+        (lambda: mup.transformer_attention_scale(100, 128, 8), "width"),
+        (lambda: mup.transformer_attention_scale(128, 128, 0), "heads"),
+    ],
+)
 def test_transformer_bad_input(call, param):
     from fasttransfer.errors import InputError
 

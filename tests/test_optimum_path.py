@@ -35,8 +35,12 @@ def _sweep(optimum_by_width):
 def test_grid_optima_and_a_late_jump():
     """The optimum sits at log nu = -4 ln 2 up to n = 4096 and jumps to -10 ln 2 at 8192:
     the largest shift is -6 ln 2 (1.81 decades) between 4096 and 8192."""
-    opt = {1024: -4 * math.log(2), 2048: -4 * math.log(2), 4096: -4 * math.log(2),
-           8192: -10 * math.log(2)}
+    opt = {
+        1024: -4 * math.log(2),
+        2048: -4 * math.log(2),
+        4096: -4 * math.log(2),
+        8192: -10 * math.log(2),
+    }
     o = grid_optima(_sweep(opt))
     assert list(o.width) == [1024, 2048, 4096, 8192]
     np.testing.assert_allclose(o.hp_argmin, list(opt.values()), rtol=1e-12)

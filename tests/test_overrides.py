@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from fasttransfer.overrides import apply_overrides
 from fasttransfer.errors import InputError
+from fasttransfer.overrides import apply_overrides
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,7 @@ class _Cfg:
 
 
 def test_apply_overrides_parses_by_field_type():
-    cfg = apply_overrides(_Cfg(), ["widths=64, 128", "lr=1e-3", "name=b", "flag=true",
-                                   "cap=none"])
+    cfg = apply_overrides(_Cfg(), ["widths=64, 128", "lr=1e-3", "name=b", "flag=true", "cap=none"])
     assert cfg == _Cfg(widths=(64, 128), lr=1e-3, name="b", flag=True, cap=None)
     assert apply_overrides(_Cfg(), ["cap=3"]).cap == 3
     assert apply_overrides(_Cfg(), []) == _Cfg()

@@ -24,8 +24,12 @@ from fasttransfer.theory.rate_bootstrap import ALPHA_RANGE, BETA_RANGE
 from fasttransfer.theory.rate_vertex import fit_vertex
 from fasttransfer.theory.rates import analyze_sweep
 from fasttransfer.theory.sweep_data import DivergenceRule
-from fasttransfer.theory.synthetic import (LogDriftFamily, PowerLawFamily, coverage_cases,
-                                           llama_family)
+from fasttransfer.theory.synthetic import (
+    LogDriftFamily,
+    PowerLawFamily,
+    coverage_cases,
+    llama_family,
+)
 
 WIDTHS = 128 * 2 ** np.arange(7)
 SMALL = 128 * 2 ** np.arange(5)
@@ -39,14 +43,32 @@ def sweep(fam, *, seeds=6, noise=1e-3, rng=0, half=3.75, H=31, widths=WIDTHS, se
 
 
 def family(alpha=0.52, beta=0.75, **kw):
-    return PowerLawFamily(**{**dict(phi_inf_star=2.0, A=10.0, alpha=alpha, kappa=0.2, nu_inf=-4.0,
-                                    B=0.5 * 128.0**beta, beta=beta), **kw})
+    return PowerLawFamily(
+        **{
+            **dict(
+                phi_inf_star=2.0,
+                A=10.0,
+                alpha=alpha,
+                kappa=0.2,
+                nu_inf=-4.0,
+                B=0.5 * 128.0**beta,
+                beta=beta,
+            ),
+            **kw,
+        }
+    )
 
 
 # ----------------------------------------------------------------------- vertex fits
 @ESTIMATORS
-@given(v=st.floats(-2.0, 2.0), k=st.floats(0.01, 100.0), c=st.floats(-10.0, 10.0),
-       h=st.floats(0.01, 1.0), H=st.integers(9, 41), window=st.sampled_from([5, 7, 9]))
+@given(
+    v=st.floats(-2.0, 2.0),
+    k=st.floats(0.01, 100.0),
+    c=st.floats(-10.0, 10.0),
+    h=st.floats(0.01, 1.0),
+    H=st.integers(9, 41),
+    window=st.sampled_from([5, 7, 9]),
+)
 def test_vertex_exact_on_parabolas(v, k, c, h, H, window):
     # the vertex sits strictly inside the grid: at least 2 points on each side
     hp = np.linspace(-1.0, 1.0, H) * (H // 2) * h
@@ -65,8 +87,9 @@ def test_a_tie_at_the_grid_minimum_is_its_middle_not_an_edge(i, run, level):
     """Quantised losses: ``run`` equal minima starting at grid point i (the first at
     i = 1 is next to the edge). The optimum is the middle of the run, never an edge."""
     hp = np.arange(12, dtype=float)
-    loss = level + 0.1 * np.where(hp < i, (hp - i) ** 2, np.where(hp > i + run - 1,
-                                                                  (hp - i - run + 1) ** 2, 0.0))
+    loss = level + 0.1 * np.where(
+        hp < i, (hp - i) ** 2, np.where(hp > i + run - 1, (hp - i - run + 1) ** 2, 0.0)
+    )
     nu, _ = fit_vertex(hp, loss, window=7)
     mid = i + (run - 1) / 2
     # the symmetric quantised bowl: its least-squares vertex is the middle of the run
@@ -81,7 +104,7 @@ def test_vertex_edge_and_nonconvex_name_the_width():
     with pytest.raises(InputError, match="width 512.*edge"):
         fit_vertex(hp, (hp - 1.2) ** 2, width=512)
     with pytest.raises(InputError, match="width 64"):
-        fit_vertex(hp, -(hp - 0.5) ** 2 + 0.01 * np.cos(40 * hp), width=64)
+        fit_vertex(hp, -((hp - 0.5) ** 2) + 0.01 * np.cos(40 * hp), width=64)
     with pytest.raises(InputError, match="window"):
         fit_vertex(hp, (hp - 0.5) ** 2, window=3)
     # a single minimum on the first grid point is an edge optimum
@@ -91,13 +114,25 @@ def test_vertex_edge_and_nonconvex_name_the_width():
 
 # ------------------------------------------------------------------ whole analysis
 @ESTIMATORS
-@given(alpha=st.floats(0.2, 1.5), beta=st.floats(0.2, 1.5), A=st.floats(0.5, 20.0),
-       phi_inf=st.floats(0.5, 5.0), nu_inf=st.floats(-6.0, 0.0))
+@given(
+    alpha=st.floats(0.2, 1.5),
+    beta=st.floats(0.2, 1.5),
+    A=st.floats(0.5, 20.0),
+    phi_inf=st.floats(0.5, 5.0),
+    nu_inf=st.floats(-6.0, 0.0),
+)
 def test_noise_free_recovery_is_exact(alpha, beta, A, phi_inf, nu_inf):
     """No noise, pure quadratic bowls: the point estimates are the family's parameters
     (up to the profile search's ~1e-6) and a_n, b_n, c_n its exact gaps."""
-    fam = PowerLawFamily(phi_inf_star=phi_inf, A=A, alpha=alpha, kappa=0.5, nu_inf=nu_inf,
-                         B=0.5 * 128.0**beta, beta=beta)
+    fam = PowerLawFamily(
+        phi_inf_star=phi_inf,
+        A=A,
+        alpha=alpha,
+        kappa=0.5,
+        nu_inf=nu_inf,
+        B=0.5 * 128.0**beta,
+        beta=beta,
+    )
     r = analyze_sweep(sweep(fam, seeds=1, noise=0.0, widths=SMALL, H=25, half=3.0), bootstrap=0)
     assert r.alpha.estimate == pytest.approx(alpha, abs=1e-5)
     assert r.beta.estimate == pytest.approx(beta, abs=1e-5)
@@ -111,13 +146,24 @@ def test_noise_free_recovery_is_exact(alpha, beta, A, phi_inf, nu_inf):
 
 
 @ESTIMATORS
-@given(alpha=st.floats(0.3, 1.0), beta=st.floats(0.2, 1.2), noise=st.sampled_from([1e-4, 1e-3, 3e-3]),
-       rng=st.integers(0, 10**6))
+@given(
+    alpha=st.floats(0.3, 1.0),
+    beta=st.floats(0.2, 1.2),
+    noise=st.sampled_from([1e-4, 1e-3, 3e-3]),
+    rng=st.integers(0, 10**6),
+)
 def test_recovery_within_noise_scaled_tolerance(alpha, beta, noise, rng):
     fam = family(alpha, beta)
-    r = analyze_sweep(sweep(fam, noise=noise, rng=rng, widths=SMALL, H=21, half=2.5, seeds=10),
-                      bootstrap=30, seed=rng)
-    for est, true in ((r.alpha, alpha), (r.beta, beta), (r.beta_minus_half_alpha, beta - alpha / 2)):
+    r = analyze_sweep(
+        sweep(fam, noise=noise, rng=rng, widths=SMALL, H=21, half=2.5, seeds=10),
+        bootstrap=30,
+        seed=rng,
+    )
+    for est, true in (
+        (r.alpha, alpha),
+        (r.beta, beta),
+        (r.beta_minus_half_alpha, beta - alpha / 2),
+    ):
         half = (est.ci[1] - est.ci[0]) / 2
         # the half-width is ~ 2.4 bootstrap sd at 10 seeds; 3 half-widths ~ 7 sd: a miss
         # needs a t_9-like ratio beyond ~7 (p ~ 1e-4, over 600 comparisons ~ 0.04)
@@ -126,17 +172,27 @@ def test_recovery_within_noise_scaled_tolerance(alpha, beta, noise, rng):
 
 
 @ESTIMATORS
-@given(beta=st.sampled_from([0.3, 0.75]), B=st.sampled_from([0.0, 0.5]),
-       seeds=st.sampled_from([1, 3]), rng=st.integers(0, 10**6))
+@given(
+    beta=st.sampled_from([0.3, 0.75]),
+    B=st.sampled_from([0.0, 0.5]),
+    seeds=st.sampled_from([1, 3]),
+    rng=st.integers(0, 10**6),
+)
 def test_intervals_stay_inside_the_search_range(beta, B, seeds, rng):
     """Clipped to the exponents' search ranges, whatever the bootstrap does (B = 0: no
     drift, beta unidentified and its resamples spread over the whole range)."""
     fam = family(beta=beta, B=B * 128.0**beta)
-    r = analyze_sweep(sweep(fam, seeds=seeds, widths=SMALL, H=21, half=2.5, rng=rng),
-                      bootstrap=20, seed=rng)
-    for est, (lo, hi) in ((r.alpha, ALPHA_RANGE), (r.beta, BETA_RANGE),
-                          (r.beta_minus_half_alpha, (BETA_RANGE[0] - ALPHA_RANGE[1] / 2,
-                                                     BETA_RANGE[1] - ALPHA_RANGE[0] / 2))):
+    r = analyze_sweep(
+        sweep(fam, seeds=seeds, widths=SMALL, H=21, half=2.5, rng=rng), bootstrap=20, seed=rng
+    )
+    for est, (lo, hi) in (
+        (r.alpha, ALPHA_RANGE),
+        (r.beta, BETA_RANGE),
+        (
+            r.beta_minus_half_alpha,
+            (BETA_RANGE[0] - ALPHA_RANGE[1] / 2, BETA_RANGE[1] - ALPHA_RANGE[0] / 2),
+        ),
+    ):
         assert lo <= est.ci[0] <= est.estimate <= est.ci[1] <= hi
     assert r.verdict in VERDICT_WORDS
     if B == 0.0:  # no drift: never a rate verdict
@@ -144,7 +200,9 @@ def test_intervals_stay_inside_the_search_range(beta, B, seeds, rng):
 
 
 @ESTIMATORS
-@given(rng=st.integers(0, 10**6), shift=st.floats(-1.0, 5.0), k=st.sampled_from([0.25, 3.0, 1000.0]))
+@given(
+    rng=st.integers(0, 10**6), shift=st.floats(-1.0, 5.0), k=st.sampled_from([0.25, 3.0, 1000.0])
+)
 def test_invariances(rng, shift, k):
     """Rows shuffled, widths scaled by k and the loss shifted by a constant, all at once:
     n^-p = k^p (kn)^-p is absorbed by the amplitude, so the profile over each exponent is
@@ -154,7 +212,8 @@ def test_invariances(rng, shift, k):
     df = sweep(family(0.52, 0.5), noise=1e-3, rng=rng, widths=SMALL, H=15, half=1.75, seeds=3)
     base = analyze_sweep(df, bootstrap=0)
     moved = df.sample(frac=1.0, random_state=rng % 2**32).assign(
-        width=lambda d: d.width * k, loss=lambda d: d.loss + shift)
+        width=lambda d: d.width * k, loss=lambda d: d.loss + shift
+    )
     t = analyze_sweep(moved, bootstrap=0)
     assert t.beta.estimate == pytest.approx(base.beta.estimate, abs=1e-6)
     assert t.hp_drift.estimate == pytest.approx(base.hp_drift.estimate, abs=1e-9)
@@ -178,7 +237,9 @@ def test_done_when_resolved_beta_below_half_alpha_is_below_theory():
     assumption; a draw may instead be ``inconclusive`` from one of the estimator's own
     doubts (the window check's ~2% false alarms), never another verdict."""
     fam = family(alpha=1.0, beta=0.3, phi_inf_star=3.137, A=13.16)
-    runs = [analyze_sweep(sweep(fam, rng=rng), bootstrap=200, seed=rng) for rng in (600, 601, 602, 603)]
+    runs = [
+        analyze_sweep(sweep(fam, rng=rng), bootstrap=200, seed=rng) for rng in (600, 601, 602, 603)
+    ]
     below = [r for r in runs if r.verdict == "below-theory"]
     assert len(below) >= 3, [r.reasons for r in runs]
     assert all(r.verdict in ("below-theory", "inconclusive") for r in runs)
@@ -232,8 +293,9 @@ def test_done_when_a_single_seed_weak_family_is_inconclusive():
     for i in range(4):
         r = analyze_sweep(case.sample(80 + i), bootstrap=200, seed=i)
         assert r.verdict == "inconclusive" and "one seed" in r.reasons[0]
-    iid = analyze_sweep(sweep(llama_family(0.26), seeds=1, rng=3), bootstrap=200,
-                        independent_cells=True)
+    iid = analyze_sweep(
+        sweep(llama_family(0.26), seeds=1, rng=3), bootstrap=200, independent_cells=True
+    )
     assert iid.verdict != "inconclusive" or "one seed" not in iid.reasons[0]
 
 
@@ -283,8 +345,9 @@ def test_divergence_rule_counts_and_excludes():
     assert lenient.per_width.excluded_cells.sum() == 0
     # without the factor rule the finite blow-ups count as ordinary runs: the one in the
     # optimal cell at 1024 spoils that curve (dropped under skip_bad_widths)
-    off = analyze_sweep(df, bootstrap=0, divergence=DivergenceRule(factor=None),
-                        skip_bad_widths=True)
+    off = analyze_sweep(
+        df, bootstrap=0, divergence=DivergenceRule(factor=None), skip_bad_widths=True
+    )
     assert off.diverged == 2 and [w for w, _ in off.dropped] == [1024.0]
     assert "2 x the width's best loss" in r.divergence_rule
 
@@ -310,17 +373,26 @@ def test_skip_bad_widths_drops_with_a_warning_each():
 def test_the_loss_floor_is_bounded_by_the_data():
     """Cross-entropy-like: phi_star(n) = 0.02 + 0.3 n^-0.15 with noise, so an
     unconstrained offset can fall below 0. The floor stays in [0, min phi_star]."""
-    fam = PowerLawFamily(phi_inf_star=0.02, A=0.3, alpha=0.15, kappa=0.2, nu_inf=-4.0, B=1.0, beta=0.5)
+    fam = PowerLawFamily(
+        phi_inf_star=0.02, A=0.3, alpha=0.15, kappa=0.2, nu_inf=-4.0, B=1.0, beta=0.5
+    )
     keep_all = DivergenceRule(factor=None)  # a bowl rising far above 2 x the best loss
     for rng in range(4):
-        r = analyze_sweep(sweep(fam, noise=3e-3, rng=rng, widths=SMALL), bootstrap=100, seed=rng,
-                          divergence=keep_all)
+        r = analyze_sweep(
+            sweep(fam, noise=3e-3, rng=rng, widths=SMALL),
+            bootstrap=100,
+            seed=rng,
+            divergence=keep_all,
+        )
         top = r.per_width.phi_star.min()
         assert 0.0 <= r.phi_inf.ci[0] <= r.phi_inf.estimate <= top + 1e-12
         assert r.phi_inf_bounds == (0.0, top)
     # losses that can be negative (a log-likelihood offset): no floor at 0
-    neg = analyze_sweep(sweep(fam, noise=1e-3, rng=0, widths=SMALL).assign(
-        loss=lambda d: d.loss - 1.0), bootstrap=0, divergence=keep_all)
+    neg = analyze_sweep(
+        sweep(fam, noise=1e-3, rng=0, widths=SMALL).assign(loss=lambda d: d.loss - 1.0),
+        bootstrap=0,
+        divergence=keep_all,
+    )
     assert neg.phi_inf_bounds[0] == -np.inf
 
 
@@ -353,8 +425,9 @@ def test_measured_transfer_beside_the_model():
     """Noise-free quadratic bowls: c_{m->N} = kappa/2 (nu*(m) - nu*(N))^2 exactly (the
     widest width's parabola is the family's), and the model column is kappa/2 b_m^2."""
     fam = family(beta=0.5, kappa=0.4)
-    r = analyze_sweep(sweep(fam, seeds=1, noise=0.0, widths=SMALL, half=3.0, H=61), bootstrap=0,
-                      window=41)
+    r = analyze_sweep(
+        sweep(fam, seeds=1, noise=0.0, widths=SMALL, half=3.0, H=61), bootstrap=0, window=41
+    )
     pw = r.per_width
     exact = fam.c_finite(SMALL, SMALL[-1])
     inside = (pw.nu_star >= pw.fit_lo.iloc[-1]) & (pw.nu_star <= pw.fit_hi.iloc[-1])
@@ -369,7 +442,9 @@ def test_drift_model_and_verdicts_on_log_drift_and_no_drift():
     cases = coverage_cases()
     drift = analyze_sweep(cases["log_drift"].sample(1), bootstrap=200)
     # the slope's coverage over redrawn sweeps is measured by the estimators check
-    assert drift.verdict == "no-transfer" and drift.hp_drift.estimate == pytest.approx(-0.5, abs=0.005)
+    assert drift.verdict == "no-transfer" and drift.hp_drift.estimate == pytest.approx(
+        -0.5, abs=0.005
+    )
     assert re.search(r"reparametrise as HP = nu n\^-0\.(5|49)", drift.reasons[0]), drift.reasons
     assert drift.drift.preferred in ("drift", "indistinguishable")
     still = analyze_sweep(cases["no_drift"].sample(1), bootstrap=200)
@@ -387,8 +462,18 @@ def test_json_dict_schema():
         assert set(d[key]) >= {"estimate", "ci"} and len(d[key]["ci"]) == 2
     assert set(d["hp_drift"]["slope"]) == {"estimate", "ci"}
     assert d["verdict"] in VERDICT_WORDS and d["reasons"] and isinstance(d["reasons"][0], str)
-    cols = {"width", "nu_star", "nu_star_se", "phi_star", "a", "b", "c", "c_measured", "runs",
-            "diverged"}
+    cols = {
+        "width",
+        "nu_star",
+        "nu_star_se",
+        "phi_star",
+        "a",
+        "b",
+        "c",
+        "c_measured",
+        "runs",
+        "diverged",
+    }
     assert all(set(row) >= cols for row in d["per_width"]) and len(d["per_width"]) == 7
     assert all(row["nu_star_se"] > 0 for row in d["per_width"])
     assert d["diverged"] == 0 and d["margin"] == 0.1

@@ -12,8 +12,9 @@ def test_readme_examples_run():
     # a reader's session: JAX's default (standard) dtype promotion, which optax's Adam
     # needs; the rest of the suite runs under strict promotion (conftest)
     with jax.numpy_dtype_promotion("standard"):
-        res = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
-                               optionflags=doctest.NORMALIZE_WHITESPACE)
+        res = doctest.testfile(
+            str(ROOT / "README.md"), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
+        )
     assert res.attempted >= 10 and res.failed == 0
 
 
@@ -22,6 +23,8 @@ def test_readme_test_command_is_ci():
     long ones) are what CI runs."""
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    for command in ('pip install -e ".[test]" && python -m pytest -q -n 2 -m "not slow"',
-                    'python -m pytest -q -n 2 -m slow'):
+    for command in (
+        'pip install -e ".[test]" && python -m pytest -q -n 2 -m "not slow"',
+        "python -m pytest -q -n 2 -m slow",
+    ):
         assert command in ci and command in readme

@@ -5,20 +5,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tiny_quadratic
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tiny_quadratic
-from fasttransfer.simulations.alignment import alignment_eigenvalues
-from fasttransfer.simulations.recorder import (RecorderConfig, TrajectoryRecorder, interval,
-                                               record_times, scan_recorded)
 from fasttransfer.errors import InputError
+from fasttransfer.simulations.alignment import alignment_eigenvalues
+from fasttransfer.simulations.recorder import (
+    RecorderConfig,
+    TrajectoryRecorder,
+    interval,
+    record_times,
+    scan_recorded,
+)
 
 
 def test_records_match_a_hand_computed_spectrum():
     prob = tiny_quadratic.problem()
-    cfg = RecorderConfig(ema=0.5, k_max=4, every=1, rule="left", side="in",
-                         vectors="decompose")  # every leaf split: its spectrum is checked
+    cfg = RecorderConfig(
+        ema=0.5, k_max=4, every=1, rule="left", side="in", vectors="decompose"
+    )  # every leaf split: its spectrum is checked
     rec = TrajectoryRecorder(prob.eval_loss, cfg)
     p0 = prob.init(jax.random.PRNGKey(1))
     p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
@@ -50,7 +56,7 @@ def test_scan_recorded_follows_the_ema_of_any_step():
     def step(p):  # w_t = 0.9^t w_0
         return jax.tree_util.tree_map(lambda x: 0.9 * x, p)
 
-    carry, st, loss0, recs = scan_recorded(step, p0, lambda p: p, rec, steps=6)
+    _carry, st, loss0, recs = scan_recorded(step, p0, lambda p: p, rec, steps=6)
     s, b = 6, 0.7
     coef = b**s + (1 - b) * sum(b ** (s - t) * 0.9**t for t in range(1, s + 1))
     np.testing.assert_allclose(np.asarray(st.ema["W"]), coef * np.asarray(p0["W"]), rtol=1e-13)
@@ -82,15 +88,23 @@ def test_jitted_record_does_not_recompile():
     assert np.isfinite(float(r.loss))
 
 
-@pytest.mark.parametrize("bad,param", [(dict(ema=1.0), "ema"), (dict(rule="midpoint"), "rule"),
-                                       (dict(ema_warmup=(0.99, 0.98, 10)), "ema_warmup"),
-                                       (dict(vectors="none"), "vectors"),
-                                       (dict(k_max=0), "k_max"), (dict(every=0), "every"),
-                                       (dict(every=(3, 2, 10)), "every"),
-                                       (dict(every=(0, 2, 10)), "every"),
-                                       (dict(every=(2, 10, 0)), "every"),
-                                       (dict(every=(2, 10)), "every"),
-                                       (dict(every=2.5), "every"), (dict(every=True), "every")])
+@pytest.mark.parametrize(
+    "bad,param",
+    [
+        (dict(ema=1.0), "ema"),
+        (dict(rule="midpoint"), "rule"),
+        (dict(ema_warmup=(0.99, 0.98, 10)), "ema_warmup"),
+        (dict(vectors="none"), "vectors"),
+        (dict(k_max=0), "k_max"),
+        (dict(every=0), "every"),
+        (dict(every=(3, 2, 10)), "every"),
+        (dict(every=(0, 2, 10)), "every"),
+        (dict(every=(2, 10, 0)), "every"),
+        (dict(every=(2, 10)), "every"),
+        (dict(every=2.5), "every"),
+        (dict(every=True), "every"),
+    ],
+)
 def test_config_validation(bad, param):
     with pytest.raises(InputError) as err:
         RecorderConfig(**bad)
@@ -115,11 +129,13 @@ def test_warmup_schedule_follows_the_time_varying_ema():
 
     prob = tiny_quadratic.problem()
     warm = (0.5, 0.9, 4)  # a short warm-up so that the test sees it end
-    rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(k_max=2, every=3,
-                                                            ema=None, ema_warmup=warm))
+    rec = TrajectoryRecorder(
+        prob.eval_loss, RecorderConfig(k_max=2, every=3, ema=None, ema_warmup=warm)
+    )
     p0 = prob.init(jax.random.PRNGKey(0))
-    _, st, _, _ = scan_recorded(lambda p: jax.tree_util.tree_map(lambda x: 0.9 * x, p), p0,
-                                lambda p: p, rec, steps=6)
+    _, st, _, _ = scan_recorded(
+        lambda p: jax.tree_util.tree_map(lambda x: 0.9 * x, p), p0, lambda p: p, rec, steps=6
+    )
     w0 = np.asarray(p0["W"])
     wbar = w0.copy()
     for t in range(1, 7):
@@ -137,8 +153,9 @@ def test_vectors_full_keeps_vector_leaves_whole():
     p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
     out = {}
     for mode in ("decompose", "full"):
-        rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=3, rule="left",
-                                                                vectors=mode))
+        rec = TrajectoryRecorder(
+            prob.eval_loss, RecorderConfig(ema=0.5, k_max=3, rule="left", vectors=mode)
+        )
         _, out[mode] = rec.record(rec.ema_update(rec.init(p0), p1))
     iW, iv = 0, 1  # sorted keys: W, v
     full, dec = out["full"], out["decompose"]
@@ -146,8 +163,9 @@ def test_vectors_full_keeps_vector_leaves_whole():
     np.testing.assert_allclose(float(full.top[iv][0]), float(full.lin[iv]), rtol=1e-14)
     assert np.all(np.asarray(full.top[iv][1:]) == 0) and float(full.rest[iv]) == 0.0
     # the split of the vector leaf differs, its total does not
-    np.testing.assert_allclose(float(np.sum(dec.top[iv]) + dec.rest[iv]), float(full.lin[iv]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        float(np.sum(dec.top[iv]) + dec.rest[iv]), float(full.lin[iv]), rtol=1e-12
+    )
 
 
 def test_record_times_follow_the_schedule():
@@ -155,8 +173,9 @@ def test_record_times_follow_the_schedule():
     t_{r+1} = t_r + tau(t_r), the last interval cut at T."""
     # (2, 4, 10): tau = 2 for t in [0, 5), 3 for [5, 10), 4 from 10 on
     assert [interval((2, 4, 10), t) for t in (0, 4, 5, 9, 10, 99)] == [2, 2, 3, 3, 4, 4]
-    np.testing.assert_array_equal(record_times((2, 4, 10), 30),
-                                  [2, 4, 6, 9, 12, 16, 20, 24, 28, 30])
+    np.testing.assert_array_equal(
+        record_times((2, 4, 10), 30), [2, 4, 6, 9, 12, 16, 20, 24, 28, 30]
+    )
     np.testing.assert_array_equal(record_times(3, 10), [3, 6, 9, 10])  # last one cut
     np.testing.assert_array_equal(record_times(1, 4), [1, 2, 3, 4])
     np.testing.assert_array_equal(record_times((5, 5, 7), 12), [5, 10, 12])
@@ -173,8 +192,7 @@ def test_record_times_follow_the_schedule():
     assert [int(np.sum(phase == tau)) for tau in (2, 3, 4)] == [125, 84, 62]
 
 
-@given(a=st.integers(1, 6), extra=st.integers(0, 6), span=st.integers(1, 50),
-       T=st.integers(1, 120))
+@given(a=st.integers(1, 6), extra=st.integers(0, 6), span=st.integers(1, 50), T=st.integers(1, 120))
 def test_record_times_properties(a, extra, span, T):
     """Strictly increasing, ending at T, each interval tau(start) long (the last one cut),
     tau non-decreasing between tau_0 and tau_1."""
@@ -192,8 +210,11 @@ def test_scan_recorded_records_carry_the_schedule_times():
     prob = tiny_quadratic.problem()
     rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.7, k_max=2, every=(2, 4, 10)))
     p0 = prob.init(jax.random.PRNGKey(0))
-    _, st, _, recs = jax.jit(lambda p: scan_recorded(
-        lambda q: jax.tree_util.tree_map(lambda x: 0.9 * x, q), p, lambda q: q, rec, steps=30))(p0)
+    _, st, _, recs = jax.jit(
+        lambda p: scan_recorded(
+            lambda q: jax.tree_util.tree_map(lambda x: 0.9 * x, q), p, lambda q: q, rec, steps=30
+        )
+    )(p0)
     np.testing.assert_array_equal(np.asarray(recs.step), record_times((2, 4, 10), 30))
     assert int(st.t) == 30
     with pytest.raises(InputError) as err:
@@ -209,15 +230,18 @@ def test_host_and_device_spectra_agree():
     p1 = jax.tree_util.tree_map(lambda x: x - 0.1 * jnp.sin(x), p0)
     out = []
     for host in (True, False):
-        rec = TrajectoryRecorder(prob.eval_loss, RecorderConfig(ema=0.5, k_max=6, host_eigs=host,
-                                                                vectors="decompose"))
+        rec = TrajectoryRecorder(
+            prob.eval_loss, RecorderConfig(ema=0.5, k_max=6, host_eigs=host, vectors="decompose")
+        )
         out.append(jax.jit(lambda a, b: rec.record(rec.ema_update(rec.init(a), b))[1])(p0, p1))
     scale = float(np.max(np.abs(np.asarray(out[0].top))))
     # backward-stable eigensolvers on 7 x 7 matrices: a few hundred eps of the scale
-    np.testing.assert_allclose(np.asarray(out[0].top), np.asarray(out[1].top), rtol=0,
-                               atol=1e-13 * scale)
-    np.testing.assert_allclose(np.asarray(out[0].rest), np.asarray(out[1].rest), rtol=0,
-                               atol=1e-13 * scale)
+    np.testing.assert_allclose(
+        np.asarray(out[0].top), np.asarray(out[1].top), rtol=0, atol=1e-13 * scale
+    )
+    np.testing.assert_allclose(
+        np.asarray(out[0].rest), np.asarray(out[1].rest), rtol=0, atol=1e-13 * scale
+    )
 
 
 @pytest.mark.parametrize("host", [True, False])

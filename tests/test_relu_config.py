@@ -4,17 +4,29 @@
 import numpy as np
 import pytest
 
-from fasttransfer.simulations import relu_config
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import relu_config
 
 
-@pytest.mark.parametrize("bad", [dict(param="ntk"), dict(lr_min=1.0, lr_max=0.1),
-                                 dict(widths=(8, 8)), dict(task="xor"), dict(loss="hinge"),
-                                 dict(task="kindex", k=65), dict(out_lr_factor=0.0),
-                                 dict(matmul_precision="bfloat16"), dict(base_width=0),
-                                 dict(readout_init="uniform"), dict(first_layer_init="xavier"),
-                                 dict(train_size=16), dict(weight_decay=-0.1),
-                                 dict(weight_decay=float("nan"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(param="ntk"),
+        dict(lr_min=1.0, lr_max=0.1),
+        dict(widths=(8, 8)),
+        dict(task="xor"),
+        dict(loss="hinge"),
+        dict(task="kindex", k=65),
+        dict(out_lr_factor=0.0),
+        dict(matmul_precision="bfloat16"),
+        dict(base_width=0),
+        dict(readout_init="uniform"),
+        dict(first_layer_init="xavier"),
+        dict(train_size=16),
+        dict(weight_decay=-0.1),
+        dict(weight_decay=float("nan")),
+    ],
+)
 def test_config_validation(bad):
     with pytest.raises(InputError):
         relu_config.ReluSweepConfig(**bad)
@@ -26,8 +38,22 @@ def test_paper_presets_are_the_papers_setting():
     d = 64, squared loss, T = 2^14, batch 256, 15 widths 128..16384."""
     p = relu_config.ReluSweepConfig.from_preset("paper")
     assert (p.task, p.loss, p.d, p.batch, p.steps) == ("ball", "bce", 64, 256, 2**14)
-    assert p.widths == (181, 256, 362, 512, 724, 1024, 1448, 2048, 2896, 4096, 5793,
-                        8192, 11585, 16384)
+    assert p.widths == (
+        181,
+        256,
+        362,
+        512,
+        724,
+        1024,
+        1448,
+        2048,
+        2896,
+        4096,
+        5793,
+        8192,
+        11585,
+        16384,
+    )
     assert p.seeds >= 4 and p.param == "mup" and p.preset == "paper"
     np.testing.assert_allclose(np.diff(np.log2(p.lrs())), 0.25, rtol=1e-12)
     k = relu_config.ReluSweepConfig.from_preset("paper", study="kindex")
@@ -43,14 +69,24 @@ def test_paper_presets_are_the_papers_setting():
 def test_reduced_presets_keep_the_regime(study):
     """cpu and quick keep d, loss, label, batch and the grid spacing of paper, with fewer
     steps and widths."""
-    p, c, q = (relu_config.ReluSweepConfig.from_preset(n, study=study) for n in ("paper", "cpu", "quick"))
+    p, c, q = (
+        relu_config.ReluSweepConfig.from_preset(n, study=study) for n in ("paper", "cpu", "quick")
+    )
     for r in (c, q):
-        assert (r.task, r.loss, r.d, r.batch, r.k, r.out_lr_factor) == \
-            (p.task, p.loss, p.d, p.batch, p.k, p.out_lr_factor)
-        np.testing.assert_allclose(np.diff(np.log(r.lrs())), np.diff(np.log(p.lrs()))[0], rtol=1e-12)
+        assert (r.task, r.loss, r.d, r.batch, r.k, r.out_lr_factor) == (
+            p.task,
+            p.loss,
+            p.d,
+            p.batch,
+            p.k,
+            p.out_lr_factor,
+        )
+        np.testing.assert_allclose(
+            np.diff(np.log(r.lrs())), np.diff(np.log(p.lrs()))[0], rtol=1e-12
+        )
         assert r.steps < p.steps and len(r.widths) < len(p.widths)
     s = relu_config.ReluSweepConfig.from_preset("quick", "sp")
-    assert s.param == "sp" and s.lr_min < q.lr_min or study != "relu"
+    assert (s.param == "sp" and s.lr_min < q.lr_min) or study != "relu"
     assert relu_config.ReluSweepConfig.from_json_dict(q.to_json_dict()) == q
     assert c.study == study and c.study_label() == f"{study}/cpu/mup"
 
@@ -83,7 +119,10 @@ def test_paper_grids_cover_the_papers_range():
 
 @pytest.mark.parametrize("study", relu_config.STUDIES)
 def test_pilot_is_the_paper_preset_at_its_smallest_widths(study):
-    paper, pilot = relu_config.ReluSweepConfig.from_preset("paper", study=study), relu_config.ReluSweepConfig.from_preset("pilot", study=study)
+    paper, pilot = (
+        relu_config.ReluSweepConfig.from_preset("paper", study=study),
+        relu_config.ReluSweepConfig.from_preset("pilot", study=study),
+    )
     assert set(pilot.widths) <= set(paper.widths[:3])  # among the paper's three smallest
     assert len(pilot.widths) >= 2 and max(pilot.widths) >= 2 * min(pilot.widths) - 1
     assert pilot.seeds >= 3

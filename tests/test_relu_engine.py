@@ -11,29 +11,51 @@ import pytest
 from fasttransfer.simulations import relu_engine, relu_net
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 
-TINY = ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, seeds=2,
-                       steps=20, batch=16, d=8, test_size=64, seed_block=1)
+TINY = ReluSweepConfig(
+    widths=(8, 16, 32),
+    n_lrs=5,
+    lr_min=1e-3,
+    lr_max=1.0,
+    seeds=2,
+    steps=20,
+    batch=16,
+    d=8,
+    test_size=64,
+    seed_block=1,
+)
 
 
-@pytest.mark.parametrize("param,task,loss", [("mup", "ball", "bce"), ("sp", "ball", "bce"),
-                                             ("mup", "kindex", "squared"),
-                                             ("mup", "ball", "squared"),
-                                             ("mup", "kindex", "half_squared")])
+@pytest.mark.parametrize(
+    "param,task,loss",
+    [
+        ("mup", "ball", "bce"),
+        ("sp", "ball", "bce"),
+        ("mup", "kindex", "squared"),
+        ("mup", "ball", "squared"),
+        ("mup", "kindex", "half_squared"),
+    ],
+)
 def test_hand_gradients_equal_autodiff(param, task, loss):
     L, n, d, B = 3, 12, 8, 10
     spec = relu_net.Task(name=task, d=d, k=3)
     keys = jax.random.split(jax.random.PRNGKey(0), L)
-    p_L = jax.vmap(lambda k: relu_net.init_params(k, n, d, param, jnp.float64,
-                                                  input_std=spec.input_std, base_width=4))(keys)
+    p_L = jax.vmap(
+        lambda k: relu_net.init_params(
+            k, n, d, param, jnp.float64, input_std=spec.input_std, base_width=4
+        )
+    )(keys)
     x, y = spec.sample(jax.random.PRNGKey(1), B, jnp.float64)
     grads, loss_v = relu_engine.lr_grid_grads(p_L, x, y, param, loss)
-    auto = jax.vmap(jax.value_and_grad(relu_net.loss_fn),
-                    in_axes=(0, None, None, None, None))(p_L, x, y, param, loss)
+    auto = jax.vmap(jax.value_and_grad(relu_net.loss_fn), in_axes=(0, None, None, None, None))(
+        p_L, x, y, param, loss
+    )
     # same arithmetic up to summation order: float64 rounding
     np.testing.assert_allclose(np.asarray(loss_v), np.asarray(auto[0]), rtol=1e-12)
     for k in ("W", "b", "a"):
         assert grads[k].shape == p_L[k].shape
-        np.testing.assert_allclose(np.asarray(grads[k]), np.asarray(auto[1][k]), rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(
+            np.asarray(grads[k]), np.asarray(auto[1][k]), rtol=1e-10, atol=1e-15
+        )
 
 
 def test_train_width_no_recompile_and_one_vs_two_devices(compile_count):
@@ -79,9 +101,15 @@ def test_common_random_numbers_and_divergence():
     key_init = relu_engine._seed_keys(np.arange(2))[0]
     x, y = relu_engine.test_set(cfg)
     for s in range(2):
-        p0 = relu_net.init_params(key_init[s], 8, cfg.d, cfg.param, jnp.float64,
-                                  input_std=cfg.task_spec().input_std,
-                                  base_width=cfg.base_width)
+        p0 = relu_net.init_params(
+            key_init[s],
+            8,
+            cfg.d,
+            cfg.param,
+            jnp.float64,
+            input_std=cfg.task_spec().input_std,
+            base_width=cfg.base_width,
+        )
         init_loss = float(relu_net.loss_fn(p0, x, y, cfg.param, cfg.loss))
         # 20 Adam steps of size <= 1e-30 change nothing visible in float64
         assert out[0, s] == pytest.approx(init_loss, rel=1e-12)
@@ -90,8 +118,8 @@ def test_common_random_numbers_and_divergence():
 def test_float64_without_x64_is_an_error_not_float32():
     """A float64 configuration in a process without JAX's x64 mode would silently run in
     float32 while its results say float64: it raises, naming the fix."""
-    from fasttransfer.simulations.dtypes import jax_dtype
     from fasttransfer.errors import InputError
+    from fasttransfer.simulations.dtypes import jax_dtype
 
     jax.config.update("jax_enable_x64", False)
     try:
@@ -104,11 +132,14 @@ def test_float64_without_x64_is_an_error_not_float32():
         jax.config.update("jax_enable_x64", True)
 
 
-@pytest.mark.parametrize("choices", [
-    dict(weight_decay=0.1),
-    dict(train_size=32, readout_init="zero"),
-    dict(first_layer_init="torch", schedule="cosine", base_width=4, out_lr_factor=0.02),
-])
+@pytest.mark.parametrize(
+    "choices",
+    [
+        dict(weight_decay=0.1),
+        dict(train_size=32, readout_init="zero"),
+        dict(first_layer_init="torch", schedule="cosine", base_width=4, out_lr_factor=0.02),
+    ],
+)
 def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
     """The engine's step for every unstated choice (weight decay, a fixed training set,
     the readout and first-layer inits, the schedule, the base width and the layer-wise
@@ -118,8 +149,17 @@ def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
 
     from fasttransfer.simulations import mup
 
-    cfg = TINY.replace(steps=6, seeds=1, n_lrs=2, lr_min=1e-2, lr_max=1e-1,
-                       task="kindex", loss="squared", k=3, **choices)
+    cfg = TINY.replace(
+        steps=6,
+        seeds=1,
+        n_lrs=2,
+        lr_min=1e-2,
+        lr_max=1e-1,
+        task="kindex",
+        loss="squared",
+        k=3,
+        **choices,
+    )
     width, steps = 8, cfg.steps
     plan = relu_engine._plan(cfg, width, "cpu")
     st = relu_engine._static(cfg, width, steps, plan, "cpu")
@@ -131,19 +171,19 @@ def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
         assert not np.asarray(p0["a"]).any()
     if cfg.first_layer_init == "torch":
         assert np.abs(np.asarray(p0["W"])).max() <= 1 / np.sqrt(cfg.d)
-    got, _ = segment_fn(params, opt_state, jnp.asarray(cfg.lrs()), data_keys,
-                        jnp.asarray(0, jnp.int32))
+    got, _ = segment_fn(
+        params, opt_state, jnp.asarray(cfg.lrs()), data_keys, jnp.asarray(0, jnp.int32)
+    )
     mult = dict(mup.lr_multipliers(width, cfg.param, cfg.base_width))
     mult["a"] *= cfg.out_lr_factor
-    train = (None if cfg.train_size is None
-             else relu_engine._training_set(st, data_keys[0]))
+    train = None if cfg.train_size is None else relu_engine._training_set(st, data_keys[0])
     with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 count in
-        ref = [_adamw_reference(cfg, st, p0, nu, mult, data_keys[0], train)
-               for nu in cfg.lrs()]
+        ref = [_adamw_reference(cfg, st, p0, nu, mult, data_keys[0], train) for nu in cfg.lrs()]
     for j, p in enumerate(ref):
         for k in p:
-            np.testing.assert_allclose(np.asarray(got[k][0, j]), np.asarray(p[k]),
-                                       rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                np.asarray(got[k][0, j]), np.asarray(p[k]), rtol=1e-9, atol=1e-12
+            )
 
 
 def _adamw_reference(cfg, st, p, nu, mult, data_key, train):
@@ -156,8 +196,10 @@ def _adamw_reference(cfg, st, p, nu, mult, data_key, train):
             return lambda t: nu * mult[k] * 0.5 * (1 + jnp.cos(jnp.pi * t / cfg.steps))
         return nu * mult[k]
 
-    states = {k: optax.adamw(lr(k), b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
-                             weight_decay=cfg.weight_decay) for k in p}
+    states = {
+        k: optax.adamw(lr(k), b1=cfg.b1, b2=cfg.b2, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        for k in p
+    }
     opt = {k: states[k].init(p[k]) for k in p}
     for t in range(cfg.steps):
         x, y = relu_engine._batch(st, data_key, jnp.asarray(t, jnp.int32), train)

@@ -29,8 +29,9 @@ def test_ball_target():
 
 def test_ball_target_sides():
     x = jnp.asarray([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], jnp.float64)
-    np.testing.assert_array_equal(np.asarray(relu_net.ball_target(x, 1.0, side="outside")),
-                                  [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(
+        np.asarray(relu_net.ball_target(x, 1.0, side="outside")), [0.0, 0.0, 1.0]
+    )
     with pytest.raises(ValueError):
         relu_net.ball_target(x, 1.0, side="on")
 
@@ -38,8 +39,9 @@ def test_ball_target_sides():
 def test_kindex_target_exact():
     """y = sqrt((d/(4k)) sum_{i<=k} x_i^2): d = 4, k = 2 -> y = sqrt((x_1^2 + x_2^2)/2)."""
     x = jnp.asarray([[3.0, 4.0, 9.0, 9.0], [1.0, 1.0, 0.0, 5.0]], jnp.float64)
-    np.testing.assert_allclose(np.asarray(relu_net.kindex_target(x, 2)),
-                               [math.sqrt(12.5), 1.0], rtol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(relu_net.kindex_target(x, 2)), [math.sqrt(12.5), 1.0], rtol=1e-15
+    )
     with pytest.raises(ValueError):
         relu_net.kindex_target(x, 5)
 
@@ -60,8 +62,10 @@ def test_ball_task_is_the_papers_label():
     """The paper's label: y = 1 outside the median ball, classes balanced."""
     task = relu_net.Task(name="ball", d=64)
     x, y = task.sample(jax.random.PRNGKey(9), 4096, jnp.float64)
-    np.testing.assert_array_equal(np.asarray(y), np.asarray(
-        jnp.sum(x * x, axis=1) > relu_net.median_radius(64) ** 2).astype(float))
+    np.testing.assert_array_equal(
+        np.asarray(y),
+        np.asarray(jnp.sum(x * x, axis=1) > relu_net.median_radius(64) ** 2).astype(float),
+    )
     with pytest.raises(ValueError):
         relu_net.Task(name="xor")
 
@@ -73,8 +77,9 @@ def test_bce_is_the_log_loss(f, y):
     got = float(relu_net.per_sample_loss(jnp.float64(f), jnp.float64(y), "bce"))
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
     grad = jax.grad(lambda z: relu_net.per_sample_loss(z, jnp.float64(y), "bce"))(jnp.float64(f))
-    assert float(relu_net.loss_derivative(jnp.float64(f), jnp.float64(y), "bce")) == \
-        pytest.approx(float(grad), rel=1e-12, abs=1e-15)
+    assert float(relu_net.loss_derivative(jnp.float64(f), jnp.float64(y), "bce")) == pytest.approx(
+        float(grad), rel=1e-12, abs=1e-15
+    )
     with pytest.raises(ValueError):
         relu_net.per_sample_loss(jnp.float64(f), jnp.float64(y), "hinge")
 
@@ -111,12 +116,15 @@ def test_forward_matches_explicit_sum(param):
     W, b, a = (np.asarray(p[k]) for k in ("W", "b", "a"))
     X = np.asarray(x)
     m = mup.output_multiplier(n, param)
-    expected = np.array([m * sum(a[i] * max(W[i] @ X[j] + b[i], 0.0) for i in range(n))
-                         for j in range(B)])
+    expected = np.array(
+        [m * sum(a[i] * max(W[i] @ X[j] + b[i], 0.0) for i in range(n)) for j in range(B)]
+    )
     out, acts = relu_net.forward_with_activations(p, x, param)
     assert out.shape == (B,) and acts["preact"].shape == (B, n) and acts["act"].shape == (B, n)
     np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(np.asarray(relu_net.forward(p, x, param)), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        np.asarray(relu_net.forward(p, x, param)), expected, rtol=1e-12, atol=1e-14
+    )
     assert float(jnp.min(acts["act"])) >= 0.0
     y = relu_net.ball_target(x, 1.0)
     loss = float(relu_net.loss_fn(p, x, y, param))
@@ -135,8 +143,9 @@ def test_chunked_loss_equals_loss():
         assert float(jnp.mean(per_sq)) == pytest.approx(full, rel=1e-13)
         per = relu_net.chunked_sample_losses(p, x, y, "mup", chunk, "bce")
         assert per.shape == (M,)
-        assert float(jnp.mean(per)) == pytest.approx(float(relu_net.loss_fn(p, x, y, "mup", "bce")),
-                                                     rel=1e-13)
+        assert float(jnp.mean(per)) == pytest.approx(
+            float(relu_net.loss_fn(p, x, y, "mup", "bce")), rel=1e-13
+        )
     with pytest.raises(ValueError):
         relu_net.chunked_sample_losses(p, x, y, "mup", 7)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasttransfer.theory import relu_paper
 from fasttransfer.errors import InputError
+from fasttransfer.theory import relu_paper
 
 
 def test_curve_summary_on_a_v_shaped_curve():
@@ -17,7 +17,7 @@ def test_curve_summary_on_a_v_shaped_curve():
     octaves below: the cliff at c - 2."""
     x = np.arange(-12, -2.01, 0.25)
     c = -7.0
-    s = relu_paper.curve_summary(2.0 ** x, 1 + np.abs(x - c) / 2)
+    s = relu_paper.curve_summary(2.0**x, 1 + np.abs(x - c) / 2)
     assert s["log2_lr_star"] == c and s["loss_star"] == 1.0
     assert s["rise_half"] == pytest.approx(0.5, abs=1e-12)
     assert s["rise_double"] == pytest.approx(0.5, abs=1e-12)
@@ -27,7 +27,7 @@ def test_curve_summary_on_a_v_shaped_curve():
 
 def test_curve_summary_edges_and_bad_input():
     x = np.arange(-4, 0.01, 0.5)
-    s = relu_paper.curve_summary(2.0 ** x, 1 + np.abs(x + 3.8))  # optimum near the left end
+    s = relu_paper.curve_summary(2.0**x, 1 + np.abs(x + 3.8))  # optimum near the left end
     assert math.isnan(s["rise_half"]) and math.isnan(s["log2_lr_cliff"])
     with pytest.raises(InputError):
         relu_paper.curve_summary([1.0, 0.5], [1.0, 2.0])  # lr not increasing
@@ -60,8 +60,16 @@ def _as_sweep(study: str, shift_octaves: float = 0.0, seeds: int = 3) -> pd.Data
     rows = []
     for s in range(seeds):
         f = 1 + 1e-3 * (s - (seeds - 1) / 2)
-        rows.append(pd.DataFrame({"width": p.width, "hp": np.log(p.lr * 2.0 ** shift_octaves),
-                                  "loss": p.loss * f, "seed": s}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "width": p.width,
+                    "hp": np.log(p.lr * 2.0**shift_octaves),
+                    "loss": p.loss * f,
+                    "seed": s,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -73,10 +81,10 @@ def test_compare_agrees_with_itself_and_flags_a_moved_optimum(study):
     assert same.agree.dropna().all()
     moved = relu_paper.compare(_as_sweep(study, shift_octaves=1.0), study, step)
     lr = moved[moved.quantity == "log2_lr_star"]
-    assert (lr.agree == False).all()  # noqa: E712
+    assert (lr.agree == False).all()
     np.testing.assert_allclose(lr.ours - lr.paper, 1.0, atol=1e-9)
     # the level is judged too: 10% higher is outside the read-off error and 3 seeds' SE
     high = _as_sweep(study)
     high["loss"] *= 1.1
     star = relu_paper.compare(high, study, step)
-    assert (star[star.quantity == "loss_star"].agree == False).all()  # noqa: E712
+    assert (star[star.quantity == "loss_star"].agree == False).all()

@@ -2,30 +2,39 @@
 the CPU writes at most eight files (what the device tool returns), and --import-to adds
 it to a bank, merging runs and refusing a cell twice."""
 
-import pytest
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from fasttransfer.simulations import relu_config, sweep
 from fasttransfer import store
+from fasttransfer.simulations import relu_config, sweep
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "relu_paper_gpu.py"
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow  # CI runs it (the README's second test command)
 def test_tiny_run_and_import(tmp_path):
     out, store_root, bank = tmp_path / "out", tmp_path / "store", tmp_path / "bank"
-    r = _run("--tiny", "--skip-torch", "--out", str(out), "--store", str(store_root),
-             "--cells", "relu:32,kindex:32")
+    r = _run(
+        "--tiny",
+        "--skip-torch",
+        "--out",
+        str(out),
+        "--store",
+        str(store_root),
+        "--cells",
+        "relu:32,kindex:32",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert set(summary["gemm_fraction"]) == {"relu", "kindex"}
@@ -35,8 +44,10 @@ def test_tiny_run_and_import(tmp_path):
     entry = bank / "relu" / "paper" / "mup"
     manifest = json.loads((entry / store.MANIFEST).read_text())
     cfg = relu_config.ReluSweepConfig.from_json_dict(manifest["config"]).replace(preset="paper")
-    _, df, e = sweep.read_sweep(bank, cfg)  # a complete, current entry
-    assert set(df.width) == {32} and manifest["code_version"] == store.code_version(sweep.CODE_MODULES)
+    _, df, _e = sweep.read_sweep(bank, cfg)  # a complete, current entry
+    assert set(df.width) == {32} and manifest["code_version"] == store.code_version(
+        sweep.CODE_MODULES
+    )
     cells = json.loads((entry / sweep.CELLS_LOG).read_text())
     assert cells["32"]["run"] == "out" and "out" in manifest["provenance"]["runs"]
     assert (bank / "runs" / "out" / "runs.json").exists()
@@ -44,8 +55,16 @@ def test_tiny_run_and_import(tmp_path):
     again = _run("--import-to", str(bank), str(out))
     assert again.returncode != 0 and "already in the bank" in again.stderr
     out2 = tmp_path / "out2"
-    r = _run("--tiny", "--skip-torch", "--out", str(out2), "--store", str(tmp_path / "s2"),
-             "--cells", "relu:64")
+    r = _run(
+        "--tiny",
+        "--skip-torch",
+        "--out",
+        str(out2),
+        "--store",
+        str(tmp_path / "s2"),
+        "--cells",
+        "relu:64",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert _run("--import-to", str(bank), str(out2)).returncode == 0
     merged = pd.read_csv(bank / "relu" / "paper" / "mup" / sweep.CSV_NAME)

@@ -4,11 +4,11 @@ reduced presets run, and a second call reuses the stored entry."""
 
 import pandas as pd
 import pytest
-
 import tiny_relu
-from fasttransfer.simulations import relu_config, relu_studies, sweep
+
 from fasttransfer import store
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import relu_config, relu_studies, sweep
 
 
 def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
@@ -23,9 +23,17 @@ def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
         relu_studies.load_or_run(tmp_path / "out", cfg)
     # a bank entry is read as stored: configuration, frame and its widths
     e = sweep.open_sweep(cfg, bank)
-    e.write_csv(sweep.CSV_NAME, pd.DataFrame({
-        "width": [181, 181, 256, 256], "hp": [-7.0, -6.0, -7.0, -6.0],
-        "loss": [0.3, 0.2, 0.25, 0.2], "seed": [0, 0, 0, 0]}))
+    e.write_csv(
+        sweep.CSV_NAME,
+        pd.DataFrame(
+            {
+                "width": [181, 181, 256, 256],
+                "hp": [-7.0, -6.0, -7.0, -6.0],
+                "loss": [0.3, 0.2, 0.25, 0.2],
+                "seed": [0, 0, 0, 0],
+            }
+        ),
+    )
     store.finish(e)
     got, df, src = relu_studies.load_or_run(tmp_path / "out", cfg)
     assert got.widths == (181, 256) and len(df) == 4
@@ -58,21 +66,33 @@ def _frame(width, seeds, shift=0.0, scale=1.0):
     import numpy as np
 
     x = np.arange(-10, -4.01, 0.25)
-    rows = [pd.DataFrame({"width": width, "hp": x * np.log(2), "seed": s,
-                          "loss": scale * 0.2 * (1 + np.abs(x - (-7 + shift)) / 4) * (1 + 2e-3 * s)})
-            for s in seeds]
+    rows = [
+        pd.DataFrame(
+            {
+                "width": width,
+                "hp": x * np.log(2),
+                "seed": s,
+                "loss": scale * 0.2 * (1 + np.abs(x - (-7 + shift)) / 4) * (1 + 2e-3 * s),
+            }
+        )
+        for s in seeds
+    ]
     return pd.concat(rows, ignore_index=True)
 
 
 def test_sensitivity_table_moves_only_beyond_the_seed_noise():
     pilot = _frame(181, range(4))
     cfg = relu_config.sensitivity_configs("kindex")
-    table = relu_studies.sensitivity_table(pilot, {
-        "same": (cfg["readout_init-zero"], _frame(181, range(2))),
-        "moved": (cfg["schedule-cosine"], _frame(181, range(2), shift=1.0)),
-        "half": (cfg["loss-half_squared"], _frame(181, range(2), scale=0.5)),
-        "lower": (cfg["weight_decay-0.01"], _frame(181, range(2), scale=0.9)),
-    }, grid_octaves=0.25).set_index("variant")
+    table = relu_studies.sensitivity_table(
+        pilot,
+        {
+            "same": (cfg["readout_init-zero"], _frame(181, range(2))),
+            "moved": (cfg["schedule-cosine"], _frame(181, range(2), shift=1.0)),
+            "half": (cfg["loss-half_squared"], _frame(181, range(2), scale=0.5)),
+            "lower": (cfg["weight_decay-0.01"], _frame(181, range(2), scale=0.9)),
+        },
+        grid_octaves=0.25,
+    ).set_index("variant")
     assert not table.loc["same", "moves_lr"] and not table.loc["same", "moves_loss"]
     assert table.loc["moved", "moves_lr"] and table.loc["moved", "d_log2_lr"] == pytest.approx(1.0)
     # a half-squared loss is put back on the squared loss's scale: nothing moves

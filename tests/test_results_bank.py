@@ -25,7 +25,9 @@ def test_bank_entry_is_complete_current_and_documented(manifest):
         assert "h100" in prov["device"]["kind"].lower() and prov["runs"]
     else:  # the pilots: the paper's setup at its smallest widths, on a CPU
         assert m["preset"] == "pilot" and prov["device"]["kind"] and prov["git"]
-    assert (manifest.parent / "relu_sweep.csv").exists() and (manifest.parent / "cells.json").exists()
+    assert (manifest.parent / "relu_sweep.csv").exists() and (
+        manifest.parent / "cells.json"
+    ).exists()
 
 
 def test_the_bank_has_entries_and_golden_runs():
@@ -44,10 +46,20 @@ def test_restamp_rewrites_only_stale_entries(tmp_path):
     for study, code in (("a", "0" * 16), ("b", store.code_version(mods))):
         d = tmp_path / study / "paper" / "mup"
         d.mkdir(parents=True)
-        (d / store.MANIFEST).write_text(json.dumps({
-            "study": study, "preset": "paper", "key": ["mup"], "config": {},
-            "code_version": code, "code_modules": mods, "status": "complete",
-            "provenance": {}}))
+        (d / store.MANIFEST).write_text(
+            json.dumps(
+                {
+                    "study": study,
+                    "preset": "paper",
+                    "key": ["mup"],
+                    "config": {},
+                    "code_version": code,
+                    "code_modules": mods,
+                    "status": "complete",
+                    "provenance": {},
+                }
+            )
+        )
     changed = restamp_bank.restamp(tmp_path, log=lambda s: None)
     assert changed == [str(tmp_path / "a" / "paper" / "mup")]
     m = json.loads((tmp_path / "a" / "paper" / "mup" / store.MANIFEST).read_text())
@@ -68,4 +80,6 @@ def test_base_width_variant_reproduces_the_golden_runs_bit_for_bit():
     cfg = restamp_bank.golden_config(store.BANK, "relu")
     assert cfg.base_width == 128 and cfg.store_key() == "mup__base_width-128"
     assert restamp_bank.golden_matches(store.BANK, log=lambda s: None) == {
-        "relu": True, "kindex": True}
+        "relu": True,
+        "kindex": True,
+    }

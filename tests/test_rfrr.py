@@ -10,17 +10,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import rfrr as study
 from fasttransfer.simulations import rfrr_montecarlo as mcm
 from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
-from fasttransfer.errors import InputError
 
 KW = dict(F1=1.0, Fs=0.5, tau=0.5)
 PSI2 = 2.0
 
 
 # ------------------------------------------------------------------ activation coefficients
+
 
 def test_relu_closed_form_matches_quadrature():
     q = gc.gaussian_coefficients_quadrature(lambda t: np.maximum(t, 0.0))
@@ -38,14 +39,14 @@ def test_quadrature_matches_gauss_hermite_for_smooth_activation():
     norm = math.sqrt(float(w @ np.tanh(x) ** 2))
     s = np.tanh(x) / norm
     mu0, mu1 = float(w @ s), float(w @ (x * s))
-    mus2 = float(w @ s ** 2) - mu0 ** 2 - mu1 ** 2
+    mus2 = float(w @ s**2) - mu0**2 - mu1**2
     q = gc.activation_coefficients("tanh")
     assert gc.tanh_gaussian_norm() == pytest.approx(norm, rel=1e-12)
     assert q.mu0 == pytest.approx(mu0, abs=1e-12)
     assert q.mu1 == pytest.approx(mu1, rel=1e-10)
     assert q.mus2 == pytest.approx(mus2, rel=1e-9)
     # unit norm, odd: mu0 = 0 and mu1^2 + mus^2 = E sigma^2 = 1
-    assert q.mu1 ** 2 + q.mus2 == pytest.approx(1.0, rel=1e-12) and abs(q.mu0) < 1e-14
+    assert q.mu1**2 + q.mus2 == pytest.approx(1.0, rel=1e-12) and abs(q.mu0) < 1e-14
     # mu1 = E sigma'(G) (Stein): the paper's definition of mu_1
     assert q.mu1 == pytest.approx(float(w @ (1 - np.tanh(x) ** 2)) / norm, rel=1e-10)
 
@@ -54,17 +55,17 @@ def test_single_index_coefficients_of_the_normalised_relu():
     from scipy.integrate import quad
 
     def moment(g):  # E g(G), split at the kink
-        f = lambda t: g(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+        f = lambda t: g(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
         return quad(f, -np.inf, 0, epsabs=1e-13)[0] + quad(f, 0, np.inf, epsabs=1e-13)[0]
 
     F1, Fs = gc.single_index_coefficients("relu")
-    f = lambda t: float(gc.normalised_relu(t))  # noqa: E731
+    f = lambda t: float(gc.normalised_relu(t))
     # mean 0, unit norm; the linear coefficient E G f(G) = mu_1* (quadrature to ~1e-12)
     assert abs(moment(f)) < 1e-10
     assert moment(lambda t: f(t) ** 2) == pytest.approx(1.0, rel=1e-10)
     assert moment(lambda t: t * f(t)) == pytest.approx(F1, rel=1e-10)
-    assert F1 ** 2 == pytest.approx(1 / (2 - 2 / math.pi), rel=1e-15)
-    assert F1 ** 2 + Fs ** 2 == pytest.approx(1.0, rel=1e-15)
+    assert F1**2 == pytest.approx(1 / (2 - 2 / math.pi), rel=1e-15)
+    assert F1**2 + Fs**2 == pytest.approx(1.0, rel=1e-15)
     with pytest.raises(InputError, match="target"):
         gc.single_index_coefficients("tanh")
 
@@ -125,31 +126,48 @@ def test_null_predictor_limit():
     assert r == pytest.approx(KW["F1"] ** 2 + KW["Fs"] ** 2, rel=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(psi1=0.0), "psi1"), (dict(psi1=-1.0), "psi1"), (dict(psi1=math.nan), "psi1"),
-    (dict(psi2=0.0), "psi2"), (dict(psi2=math.inf), "psi2"), (dict(lam=-1e-3), "lam"),
-    (dict(lam=math.inf), "lam"), (dict(tau=-0.1), "tau"), (dict(F1=math.nan), "F1"),
-    (dict(Fs="x"), "Fs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(psi1=0.0), "psi1"),
+        (dict(psi1=-1.0), "psi1"),
+        (dict(psi1=math.nan), "psi1"),
+        (dict(psi2=0.0), "psi2"),
+        (dict(psi2=math.inf), "psi2"),
+        (dict(lam=-1e-3), "lam"),
+        (dict(lam=math.inf), "lam"),
+        (dict(tau=-0.1), "tau"),
+        (dict(F1=math.nan), "F1"),
+        (dict(Fs="x"), "Fs"),
+    ],
+)
 def test_bad_input_names_the_argument(kwargs, name):
     args = dict(psi1=2.0, psi2=1.0, lam=0.1, **KW)
     args.update(kwargs)
     for fn in (rfrr.asymptotic_risk, rfrr.risk_fixed_point):
         with pytest.raises(ValueError, match=name) as err:
-            fn(args["psi1"], args["psi2"], args["lam"],
-               F1=args["F1"], Fs=args["Fs"], tau=args["tau"])
+            fn(
+                args["psi1"],
+                args["psi2"],
+                args["lam"],
+                F1=args["F1"],
+                Fs=args["Fs"],
+                tau=args["tau"],
+            )
         assert isinstance(err.value, InputError)
     if "lam" not in kwargs:
         with pytest.raises(InputError, match=name):
-            rfrr.optimal_lambda(args["psi1"], args["psi2"], F1=args["F1"], Fs=args["Fs"],
-                                tau=args["tau"])
+            rfrr.optimal_lambda(
+                args["psi1"], args["psi2"], F1=args["F1"], Fs=args["Fs"], tau=args["tau"]
+            )
 
 
 # ------------------------------------------------------------------ lam*
 
+
 def test_optimal_lambda_interior():
     res = rfrr.optimal_lambda(4.0, PSI2, **KW)
-    lam, r = res                           # a plain 2-tuple
+    lam, r = res  # a plain 2-tuple
     assert res.at_boundary is None and 0 < lam < 1
     # a minimum: R is larger a little to either side (1% in lam: well above the
     # optimiser's xatol of 1e-10 in log lam)
@@ -158,16 +176,19 @@ def test_optimal_lambda_interior():
     assert r == pytest.approx(rfrr.asymptotic_risk(4.0, PSI2, lam, **KW), rel=1e-14)
 
 
-@pytest.mark.parametrize("F1, Fs, tau", [(1.0, 0.5, 0.5), (1.0, 0.9, 0.2), (1.0, 0.3, 0.1),
-                                         (2.0, 0.5, 0.5), (0.5, 0.1, 0.2)])
+@pytest.mark.parametrize(
+    "F1, Fs, tau",
+    [(1.0, 0.5, 0.5), (1.0, 0.9, 0.2), (1.0, 0.3, 0.1), (2.0, 0.5, 0.5), (0.5, 0.1, 0.2)],
+)
 def test_kernel_limit_interior_iff_snr_below_zeta2(F1, Fs, tau):
     res = rfrr.optimal_lambda(math.inf, PSI2, F1=F1, Fs=Fs, tau=tau)
-    interior = F1 ** 2 / (Fs ** 2 + tau ** 2) < gc.RELU.zeta2
+    interior = F1**2 / (Fs**2 + tau**2) < gc.RELU.zeta2
     assert (res.at_boundary is None) == interior
     if not interior:
         assert res.lam_star == 0.0 and res.at_boundary == "lam->0"
         assert res.risk_star == pytest.approx(
-            rfrr.asymptotic_risk(math.inf, PSI2, 0.0, F1=F1, Fs=Fs, tau=tau), rel=1e-15)
+            rfrr.asymptotic_risk(math.inf, PSI2, 0.0, F1=F1, Fs=Fs, tau=tau), rel=1e-15
+        )
 
 
 def test_float_optimum_matches_mpmath_rates():
@@ -181,8 +202,9 @@ def test_float_optimum_matches_mpmath_rates():
 
 # ------------------------------------------------------------------ rates
 
+
 def test_rates_slopes_and_constants_converge():
-    tab = rfrr.rates_table(rfrr.RatesConfig(psi1=tuple(2.0 ** e for e in (12, 13, 14, 15))))
+    tab = rfrr.rates_table(rfrr.RatesConfig(psi1=tuple(2.0**e for e in (12, 13, 14, 15))))
     slopes = rfrr.loglog_slopes(tab)
     # Theorem 3: -1, -1, -2; the issue's tolerance 0.02 at large psi1
     assert slopes["a"] == pytest.approx(-1.0, abs=0.02)
@@ -199,13 +221,14 @@ def test_rates_slopes_and_constants_converge():
 
 def test_boundary_case_lam_star_is_zero():
     tab = rfrr.rates_table(rfrr.RatesConfig(F1=1.0, Fs=0.3, tau=0.1, psi1=(4.0, 1024.0), dps=30))
-    assert tab.boundary.iloc[-1]           # kernel limit: lam* -> 0
+    assert tab.boundary.iloc[-1]  # kernel limit: lam* -> 0
     assert tab.lam_star.iloc[-1] == 0.0
     big = tab[tab.psi1 == 1024.0].iloc[0]
     assert big.boundary and big.b == 0.0 and big.c == 0.0 and big.a > 0
 
 
 # ------------------------------------------------------------------ Monte Carlo
+
 
 @pytest.mark.parametrize("n, N", [(30, 50), (60, 40)])
 def test_sweep_equals_per_lambda_solves(n, N):
@@ -227,8 +250,8 @@ def test_target_moments():
     # tolerances 5 standard errors of a mean over m points (variances <= 3 F^4)
     se = 5 * math.sqrt(3.0 / m)
     assert np.all(np.abs(fnl.mean(axis=0)) < 5 * KW["Fs"] / math.sqrt(m))
-    assert np.all(np.abs((fnl ** 2).mean(axis=0) - KW["Fs"] ** 2) < se * KW["Fs"] ** 2)
-    assert np.all(np.abs((lin ** 2).mean(axis=0) - KW["F1"] ** 2) < se * KW["F1"] ** 2)
+    assert np.all(np.abs((fnl**2).mean(axis=0) - KW["Fs"] ** 2) < se * KW["Fs"] ** 2)
+    assert np.all(np.abs((lin**2).mean(axis=0) - KW["F1"] ** 2) < se * KW["F1"] ** 2)
     assert np.all(np.abs((lin * fnl).mean(axis=0)) < se * KW["F1"] * KW["Fs"])
 
 
@@ -237,7 +260,9 @@ def _extrapolated_agreement(make, psi, lams, d1, d2, asym, lam_conv=lambda lam: 
     asym(psi, lam_conv(lam))."""
     a, b = mcm.monte_carlo_risk(make(d1)), mcm.monte_carlo_risk(make(d2))
     mean, se = mcm.extrapolate_in_d(d1, a["mean"], a["se"], d2, b["mean"], b["se"])
-    return np.array([(m - asym(psi, lam_conv(lam))) / s for m, s, lam in zip(mean, se, lams)])
+    return np.array(
+        [(m - asym(psi, lam_conv(lam))) / s for m, s, lam in zip(mean, se, lams, strict=False)]
+    )
 
 
 # family-wise 1% over the (<= 6) cells of a test, Bonferroni
@@ -249,11 +274,21 @@ def test_monte_carlo_matches_asymptotic(psi1):
     lams = (1e-2, 1e-1, 1.0)
 
     def make(d):
-        return mcm.MonteCarloConfig(d=d, psi1=psi1, psi2=PSI2, lams=lams, repeats=8,
-                                    n_targets=6, n_test=600, seed=7 + d, **KW)
+        return mcm.MonteCarloConfig(
+            d=d,
+            psi1=psi1,
+            psi2=PSI2,
+            lams=lams,
+            repeats=8,
+            n_targets=6,
+            n_test=600,
+            seed=7 + d,
+            **KW,
+        )
 
-    z = _extrapolated_agreement(make, psi1, lams, 25, 50,
-                                lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW))
+    z = _extrapolated_agreement(
+        make, psi1, lams, 25, 50, lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW)
+    )
     assert np.all(np.abs(z) <= Z_MAX), z
 
 
@@ -263,12 +298,27 @@ def test_monte_carlo_detects_a_wrong_normalisation():
     lams = (0.1, 1.0)
 
     def make(d):
-        return mcm.MonteCarloConfig(d=d, psi1=4.0, psi2=PSI2, lams=lams, repeats=6,
-                                    n_targets=6, n_test=600, seed=3 + d, **KW)
+        return mcm.MonteCarloConfig(
+            d=d,
+            psi1=4.0,
+            psi2=PSI2,
+            lams=lams,
+            repeats=6,
+            n_targets=6,
+            n_test=600,
+            seed=3 + d,
+            **KW,
+        )
 
-    z = _extrapolated_agreement(make, 4.0, lams, 25, 50,
-                                lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW),
-                                lam_conv=lambda lam: lam * 4.0)
+    z = _extrapolated_agreement(
+        make,
+        4.0,
+        lams,
+        25,
+        50,
+        lambda p1, lam: rfrr.asymptotic_risk(p1, PSI2, lam, **KW),
+        lam_conv=lambda lam: lam * 4.0,
+    )
     assert np.max(np.abs(z)) > Z_MAX, z
 
 
@@ -277,12 +327,13 @@ def test_extrapolate_in_d_removes_a_1_over_d_bias():
     mean, se = mcm.extrapolate_in_d(d1, r_inf + B / d1, 0.01, d2, r_inf + B / d2, 0.01)
     assert mean == pytest.approx(r_inf, rel=1e-14)
     # se = sqrt(d2^2 + d1^2) 0.01/(d2 - d1)
-    assert se == pytest.approx(math.sqrt(80 ** 2 + 40 ** 2) * 0.01 / 40, rel=1e-14)
+    assert se == pytest.approx(math.sqrt(80**2 + 40**2) * 0.01 / 40, rel=1e-14)
     with pytest.raises(InputError, match="d"):
         mcm.extrapolate_in_d(80, 1, 1, 40, 1, 1)
 
 
 # ------------------------------------------------------------------ study store
+
 
 def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
     from fasttransfer.store import StaleResult
@@ -311,8 +362,7 @@ def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
     man = json.loads((entry.dir / "manifest.json").read_text())
     man["status"] = "running"
     (entry.dir / "manifest.json").write_text(json.dumps(man))
-    resumed = study.read_study(study.run_study(tmp_path, cfg, log=lambda m: None,
-                                               progress=False))
+    resumed = study.read_study(study.run_study(tmp_path, cfg, log=lambda m: None, progress=False))
     key = ["d", "psi_2", "lam", "draw"]
     a = resumed["paper_mc"].sort_values(key).reset_index(drop=True)
     b = full.sort_values(key).reset_index(drop=True)

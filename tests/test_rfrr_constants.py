@@ -18,8 +18,13 @@ from fasttransfer.theory import rfrr_paper as rp
 SETTING = rp.PaperSetting()
 KW = SETTING.mm_kwargs()
 Z2 = gc.activation_coefficients("tanh").zeta2
-VALS = {rc.PSI: 4.0, rc.Z2: Z2, rc.F1S: KW["F1"] ** 2, rc.FS2: KW["Fs"] ** 2,
-        rc.N2: KW["Fs"] ** 2 + KW["tau"] ** 2}
+VALS = {
+    rc.PSI: 4.0,
+    rc.Z2: Z2,
+    rc.F1S: KW["F1"] ** 2,
+    rc.FS2: KW["Fs"] ** 2,
+    rc.N2: KW["Fs"] ** 2 + KW["tau"] ** 2,
+}
 
 
 def _lam_paper(t: float) -> float:
@@ -47,21 +52,29 @@ def test_R0_and_R1_match_the_deterministic_equivalent(derived, t):
 
 def test_printed_kernel_limit_and_the_lambda_factor(derived):
     cmp = rc.compare_symbolic()
-    assert cmp["R_inf_diff"] == 0            # printed R_inf = R0 + sigma_eps^2 exactly
-    assert cmp["factor"] == rc.PSI          # lam_paper = psi_1 lam_MM
-    assert cmp["lam_star_diff"] == 0        # printed lam*(inf) is the optimum of R0
+    assert cmp["R_inf_diff"] == 0  # printed R_inf = R0 + sigma_eps^2 exactly
+    assert cmp["factor"] == rc.PSI  # lam_paper = psi_1 lam_MM
+    assert cmp["lam_star_diff"] == 0  # printed lam*(inf) is the optimum of R0
 
 
 def test_constants_match_the_extrapolated_rates():
-    c = rc.constants(psi_1=4.0, mu1_sq=SETTING.mu1_sq, target_mu1_sq=SETTING.target_mu1_sq,
-                     sigma_eps=0.25, dps=30)
-    tab = rp.paper_rates(SETTING, (2.0 ** 14, 2.0 ** 15), dps=30)
+    c = rc.constants(
+        psi_1=4.0,
+        mu1_sq=SETTING.mu1_sq,
+        target_mu1_sq=SETTING.target_mu1_sq,
+        sigma_eps=0.25,
+        dps=30,
+    )
+    tab = rp.paper_rates(SETTING, (2.0**14, 2.0**15), dps=30)
     fin = tab[np.isfinite(tab.psi_2)]
     assert c["lam_star_inf_derived"] == pytest.approx(tab.lam_star.iloc[-1], rel=1e-10)
     assert c["lam_star_inf_printed"] == pytest.approx(tab.lam_star.iloc[-1], rel=1e-10)
     assert c["risk_star_inf"] == pytest.approx(tab.risk_star.iloc[-1], rel=1e-12)
-    for key, col in (("a_psi_derived", "a_psi"), ("b_psi_derived", "b_psi"),
-                     ("c_psi2_derived", "c_psi2")):
+    for key, col in (
+        ("a_psi_derived", "a_psi"),
+        ("b_psi_derived", "b_psi"),
+        ("c_psi2_derived", "c_psi2"),
+    ):
         v = fin[col].to_numpy()
         # Richardson removes the O(1/psi_2) term; the O(psi_2^-2) rest ~ 1e-9 x O(10)
         assert 2 * v[-1] - v[-2] == pytest.approx(c[key], rel=1e-4)
@@ -79,6 +92,7 @@ def test_comparison_detects_agreement_and_a_wrong_factor(monkeypatch, derived):
             out = dict(true_printed)
             out["C_eta"], out["C_lambda"] = C_eta, C_lambda
             return out
+
         return printed
 
     # derived C_eta at the optimum, written back in the printed formula's variables
@@ -97,8 +111,13 @@ def test_comparison_detects_agreement_and_a_wrong_factor(monkeypatch, derived):
 
 
 def test_store_constants_entry(tmp_path):
-    kw = dict(psi_1=4.0, mu1_sq=SETTING.mu1_sq, target_mu1_sq=SETTING.target_mu1_sq,
-              sigma_eps=0.25, dps=20)
+    kw = dict(
+        psi_1=4.0,
+        mu1_sq=SETTING.mu1_sq,
+        target_mu1_sq=SETTING.target_mu1_sq,
+        sigma_eps=0.25,
+        dps=20,
+    )
     e = rc.store_constants(tmp_path, "tiny", log=lambda m: None, **kw)
     data = e.read_json("constants.json")
     assert e.complete and set(data) == {"values", "located", "symbolic"}

@@ -24,7 +24,7 @@ def constants():
 
 @pytest.fixture(scope="module")
 def table():
-    return rfrr.rates_table(rfrr.RatesConfig(psi1=(2.0 ** 13, 2.0 ** 14, 2.0 ** 15)))
+    return rfrr.rates_table(rfrr.RatesConfig(psi1=(2.0**13, 2.0**14, 2.0**15)))
 
 
 def test_kernel_limit_equation_is_the_documented_quadratic():
@@ -39,7 +39,7 @@ def test_relu_constants_match_the_simulation():
 
 def test_first_order_expansion_has_an_eps_squared_remainder():
     e = ex.symbolic_expansion()
-    z2, mus2 = (float(v) for v in ex.relu_constants())
+    z2, _mus2 = (float(v) for v in ex.relu_constants())
     subs = {ex.Z2: z2, ex.PSI2: SETTING["psi2"], ex.F1S: 1.0, ex.NOISE2: 0.5, ex.FS2: 0.25}
     lam = 0.05
     k0 = rfrr.risk_deterministic_equivalent(math.inf, 2.0, lam, **KW)["k"]
@@ -49,7 +49,7 @@ def test_first_order_expansion_has_an_eps_squared_remainder():
     rem = []
     for psi1 in (200.0, 400.0, 800.0):
         r = rfrr.asymptotic_risk(psi1, 2.0, lam, **KW)
-        rem.append((r - R0 - R1 / psi1) * psi1 ** 2)
+        rem.append((r - R0 - R1 / psi1) * psi1**2)
     # remainder / eps^2 tends to a constant: its changes halve (next order is eps^3)
     d1, d2 = rem[1] - rem[0], rem[2] - rem[1]
     assert abs(d2 / d1 - 0.5) < 0.05
@@ -62,7 +62,7 @@ def test_constants_match_richardson_extrapolated_rates(constants, table):
     assert constants["risk_star_inf"] == pytest.approx(table.risk_star.iloc[-1], rel=1e-12)
     for key in ("a_psi", "b_psi", "c_psi2"):
         v = fin[key].to_numpy()
-        rich = 2 * v[-1] - v[-2]          # cancels the O(1/psi1) correction
+        rich = 2 * v[-1] - v[-2]  # cancels the O(1/psi1) correction
         # remaining O(psi1^-2) ~ 1e-9 relative x constants O(10) at psi1 = 2^15;
         # 1e-4 leaves room for the numerical derivatives in the mpmath optimum
         assert rich == pytest.approx(constants[key], rel=1e-4)
@@ -75,8 +75,8 @@ def test_c_is_curvature_times_b_squared_over_two(constants, table):
     assert c["c_psi2"] == pytest.approx(c["R0_uu"] * c["b_psi"] ** 2 / 2, rel=1e-12)
     assert c["R0_uu"] > 0 and c["a_psi"] > 0
     # the finite table: c / (R0'' b^2/2) -> 1 as psi1 grows
-    big = table[table.psi1 == 2.0 ** 15].iloc[0]
-    assert big.c / (c["R0_uu"] * big.b ** 2 / 2) == pytest.approx(1.0, abs=1e-3)
+    big = table[table.psi1 == 2.0**15].iloc[0]
+    assert big.c / (c["R0_uu"] * big.b**2 / 2) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_boundary_case_has_no_interior_minimum():

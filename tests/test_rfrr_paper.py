@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import rfrr_montecarlo as mcm
 from fasttransfer.simulations.rfrr import z_threshold
 from fasttransfer.theory import gaussian_coefficients as gc
 from fasttransfer.theory import rfrr_asymptotics as rfrr
 from fasttransfer.theory import rfrr_paper as rp
-from fasttransfer.errors import InputError
 
 SETTING = rp.PaperSetting()
 
@@ -29,7 +29,7 @@ def test_labels_and_units():
     assert r == rfrr.asymptotic_risk(16.0, 4.0, 0.1, **kw)
     assert SETTING.mu1_sq + gc.activation_coefficients("tanh").mus2 == pytest.approx(1.0)
     with pytest.raises(InputError, match="activation") as err:
-        rp.PaperSetting(activation="relu")      # not centred, not unit norm
+        rp.PaperSetting(activation="relu")  # not centred, not unit norm
     assert err.value.param == "activation"
     with pytest.raises(InputError, match="psi_2"):
         rp.paper_risk(SETTING, 0.0, 0.3)
@@ -61,18 +61,28 @@ def test_lambda_factor_on_monte_carlo_draws():
     lams = (0.1, 0.35, 1.0)
     psi_2 = 8.0
     d1, d2 = 20, 40
-    runs = [mcm.monte_carlo_risk(mcm.PaperMonteCarloConfig(
-        d=d, psi_2=psi_2, lams=lams, repeats=8, n_targets=4, n_test=400, seed=11 + d))
-        for d in (d1, d2)]
-    mean, se = mcm.extrapolate_in_d(d1, runs[0]["mean"], runs[0]["se"],
-                                    d2, runs[1]["mean"], runs[1]["se"])
+    runs = [
+        mcm.monte_carlo_risk(
+            mcm.PaperMonteCarloConfig(
+                d=d, psi_2=psi_2, lams=lams, repeats=8, n_targets=4, n_test=400, seed=11 + d
+            )
+        )
+        for d in (d1, d2)
+    ]
+    mean, se = mcm.extrapolate_in_d(
+        d1, runs[0]["mean"], runs[0]["se"], d2, runs[1]["mean"], runs[1]["se"]
+    )
     kw = SETTING.mm_kwargs()
 
     def z(factor):
-        return np.array([(m - rfrr.asymptotic_risk(psi_2, 4.0, lam / factor, **kw)) / s
-                         for m, s, lam in zip(mean, se, lams)])
+        return np.array(
+            [
+                (m - rfrr.asymptotic_risk(psi_2, 4.0, lam / factor, **kw)) / s
+                for m, s, lam in zip(mean, se, lams, strict=False)
+            ]
+        )
 
-    z_max = z_threshold(3 * len(lams))   # family-wise 1% over the three conventions' cells
+    z_max = z_threshold(3 * len(lams))  # family-wise 1% over the three conventions' cells
     assert np.all(np.abs(z(4.0)) <= z_max), z(4.0)
     assert np.max(np.abs(z(1.0))) > z_max, z(1.0)
     assert np.max(np.abs(z(4.0 * psi_2))) > z_max, z(4.0 * psi_2)
@@ -80,7 +90,7 @@ def test_lambda_factor_on_monte_carlo_draws():
 
 def test_optimum_in_paper_units_matches_the_closed_form():
     lam, risk, bd = rp.paper_optimal_lambda(SETTING, math.inf)
-    m1, m1t, s2 = SETTING.mu1_sq, SETTING.target_mu1_sq, SETTING.sigma_eps ** 2
+    m1, m1t, s2 = SETTING.mu1_sq, SETTING.target_mu1_sq, SETTING.sigma_eps**2
     closed = m1 * (s2 + 1 - m1t) / m1t - (1 - m1)
     # bounded Brent in log lam on a flat minimum: the location to ~sqrt(eps) relative
     assert bd is None and lam == pytest.approx(closed, rel=1e-6)
@@ -100,4 +110,4 @@ def test_paper_rates_are_the_mm_rates_in_paper_units():
     inf = tab.lam_star.iloc[-1]
     np.testing.assert_allclose(tab.b.iloc[:-1], np.abs(tab.lam_star.iloc[:-1] - inf), rtol=1e-9)
     w = rp.figure4_widths()
-    assert len(w) == 12 and w[0] == 4.0 and w[-1] == pytest.approx(4 * 2 ** 5.5)
+    assert len(w) == 12 and w[0] == 4.0 and w[-1] == pytest.approx(4 * 2**5.5)

@@ -5,10 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import alignment
 from fasttransfer.simulations import samplewise as SW
 from fasttransfer.theory.mci import overlap_table
-from fasttransfer.errors import InputError
 
 
 def test_sample_changes_average_to_the_eigenvalues_and_sum_to_the_inner_products():
@@ -32,8 +32,10 @@ def test_sample_psi_sums_the_intervals_and_layers():
     layers, zero-padded)."""
     rng = np.random.default_rng(1)
     P, T = 6, 5
-    path = {"A": jnp.asarray(rng.normal(size=(T + 1, 4, 9))),   # auto: S on 9, r = 8
-            "B": jnp.asarray(rng.normal(size=(T + 1, 2, 4)))}   # auto: S on 4, r = 4
+    path = {
+        "A": jnp.asarray(rng.normal(size=(T + 1, 4, 9))),  # auto: S on 9, r = 8
+        "B": jnp.asarray(rng.normal(size=(T + 1, 2, 4))),
+    }  # auto: S on 4, r = 4
     x, y = jnp.asarray(rng.normal(size=(P, 9))), jnp.asarray(rng.normal(size=(P,)))
 
     def loss(p, xi, yi):
@@ -44,14 +46,14 @@ def test_sample_psi_sums_the_intervals_and_layers():
     assert psi.shape == (P, 8)
     grads = jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))
     want_rows, want_lam = np.zeros(P), np.zeros(8)
-    for a, b in zip([0, 2, 3], [2, 3, 5]):
+    for a, b in zip([0, 2, 3], [2, 3, 5], strict=False):
         wa = {k: v[a] for k, v in path.items()}
         g = grads(wa, x, y)
         for k in path:
             dW = np.asarray(path[k][b] - path[k][a])
             want_rows += np.einsum("pmn,mn->p", np.asarray(g[k]), dW)
             lam = alignment.alignment_eigenvalues(np.asarray(g[k]).mean(0), dW, side="auto")
-            want_lam[:len(lam)] += lam
+            want_lam[: len(lam)] += lam
     np.testing.assert_allclose(psi.sum(axis=1), want_rows, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(psi.mean(axis=0), want_lam, rtol=1e-9, atol=1e-9)
     with pytest.raises(InputError, match="times"):

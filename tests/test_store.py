@@ -50,12 +50,17 @@ def _module(tmp_path, monkeypatch, name, source):
 def test_code_version_ignores_prose_and_tracks_code(tmp_path, monkeypatch):
     pkg = tmp_path / "pkg"
     pkg.mkdir()
-    mod = _module(pkg, monkeypatch, "mod_a", '''
+    mod = _module(
+        pkg,
+        monkeypatch,
+        "mod_a",
+        '''
         """Doc."""
         def f(x):
             """Square."""
             return x * x  # a comment
-    ''')
+    ''',
+    )
     v0 = store.code_version([mod])
     (pkg / "mod_a.py").write_text('"""Other doc."""\n\n\ndef f(x):\n    return x*x\n')
     assert store.code_version([mod]) == v0  # docstrings, comments, layout: same code
@@ -77,8 +82,9 @@ def engine(tmp_path, monkeypatch):
 
 def test_entry_round_trip_reuse_and_provenance(tmp_path, engine):
     cfg = {"widths": (64, 128), "lr": 0.1}
-    e = store.open_entry(tmp_path, "relu", "quick", "mup", config=cfg, modules=["engine_mod"],
-                         command="cmd")
+    e = store.open_entry(
+        tmp_path, "relu", "quick", "mup", config=cfg, modules=["engine_mod"], command="cmd"
+    )
     assert e.dir == tmp_path / "relu" / "quick" / "mup" and not e.complete
     e.write_csv("a.csv", pd.DataFrame({"x": [1.0, float("nan")]}))
     e = store.finish(e, wall_s=2.5, rows=2)
@@ -100,14 +106,16 @@ def test_changing_the_code_makes_an_entry_stale(tmp_path, engine):
     store.finish(store.open_entry(tmp_path, "s", "quick", config={}, modules=["engine_mod"]))
     assert store.read_entry(tmp_path, "s", "quick").complete
     engine.write_text("def step(x):\n    return 3 * x\n")  # the numbers would change
-    for call in (lambda: store.read_entry(tmp_path, "s", "quick"),
-                 lambda: store.open_entry(tmp_path, "s", "quick", config={},
-                                          modules=["engine_mod"])):
+    for call in (
+        lambda: store.read_entry(tmp_path, "s", "quick"),
+        lambda: store.open_entry(tmp_path, "s", "quick", config={}, modules=["engine_mod"]),
+    ):
         with pytest.raises(store.StaleResult, match="code version") as err:
             call()
         assert "recompute" in str(err.value) and err.value.param == "recompute"
-    fresh = store.open_entry(tmp_path, "s", "quick", config={}, modules=["engine_mod"],
-                             recompute=True)
+    fresh = store.open_entry(
+        tmp_path, "s", "quick", config={}, modules=["engine_mod"], recompute=True
+    )
     assert not fresh.complete
     engine.unlink()  # a module the entry depends on is gone: stale, not a crash
     store.finish(fresh)

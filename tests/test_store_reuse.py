@@ -7,19 +7,22 @@ import pytest
 
 matplotlib.use("Agg")
 
-import tiny_relu  # noqa: E402
-from fasttransfer.cli import main  # noqa: E402
-from fasttransfer.simulations import relu_config, sweep  # noqa: E402
-from fasttransfer import store  # noqa: E402
+import tiny_relu
+
+from fasttransfer import store
+from fasttransfer.cli import main
+from fasttransfer.simulations import relu_config, sweep
 
 
 @pytest.fixture
 def tiny_presets(monkeypatch):
     """relu_config.ReluSweepConfig.from_preset(name, param, study) -> the tiny configuration of that study,
     labelled with the preset's name."""
-    table = {("relu", "mup"): tiny_relu.counterexample()["mup"],
-             ("relu", "sp"): tiny_relu.counterexample()["sp"],
-             **{(s, "mup"): c for s, c in tiny_relu.late_shift().items()}}
+    table = {
+        ("relu", "mup"): tiny_relu.counterexample()["mup"],
+        ("relu", "sp"): tiny_relu.counterexample()["sp"],
+        **{(s, "mup"): c for s, c in tiny_relu.late_shift().items()},
+    }
 
     def preset(cls, name, param="mup", study="relu", **overrides):
         return table[(study, param)].replace(preset=name, **overrides)
@@ -27,8 +30,9 @@ def tiny_presets(monkeypatch):
     monkeypatch.setattr(relu_config.ReluSweepConfig, "from_preset", classmethod(preset))
 
 
-def test_simulate_then_verify_then_figures_reuse_one_run(tmp_path, monkeypatch, capsys,
-                                                         tiny_presets):
+def test_simulate_then_verify_then_figures_reuse_one_run(
+    tmp_path, monkeypatch, capsys, tiny_presets
+):
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
     trained = []
     real_train = sweep.train_width
@@ -60,12 +64,13 @@ def test_simulate_then_verify_then_figures_reuse_one_run(tmp_path, monkeypatch, 
     assert trained == [] and (tmp_path / "R" / "figures" / "relu_transfer.png").exists()
 
 
-def test_a_stale_store_is_refused_with_the_flag_to_recompute(tmp_path, monkeypatch, capsys,
-                                                             tiny_presets):
+def test_a_stale_store_is_refused_with_the_flag_to_recompute(
+    tmp_path, monkeypatch, capsys, tiny_presets
+):
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
     R = str(tmp_path / "R")
     args = ["simulate", "relu", "--out", R, "--no-progress", "--widths", "16,32"]
     assert main(args) == 0
-    assert main(args[:-2] + ["--widths", "16,32", "--steps", "30"]) == 2
+    assert main([*args[:-2], "--widths", "16,32", "--steps", "30"]) == 2
     assert "--recompute" in capsys.readouterr().err
-    assert main(args[:-2] + ["--widths", "16,32", "--steps", "30", "--recompute"]) == 0
+    assert main([*args[:-2], "--widths", "16,32", "--steps", "30", "--recompute"]) == 0

@@ -8,14 +8,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fasttransfer import store
 from fasttransfer.simulations import sweep
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 from fasttransfer.simulations.relu_engine import WidthResult
-from fasttransfer import store
 from fasttransfer.theory.sweep_data import read_sweep
 
-TINY = ReluSweepConfig(widths=(8, 16, 32), n_lrs=5, lr_min=1e-3, lr_max=1.0, seeds=2,
-                       steps=20, batch=16, d=8, test_size=64, seed_block=1)
+TINY = ReluSweepConfig(
+    widths=(8, 16, 32),
+    n_lrs=5,
+    lr_min=1e-3,
+    lr_max=1.0,
+    seeds=2,
+    steps=20,
+    batch=16,
+    d=8,
+    test_size=64,
+    seed_block=1,
+)
 
 
 def _fake_losses(calls):
@@ -30,6 +40,7 @@ def _fake_losses(calls):
         se_next = se.copy()
         se_next[-1] = np.nan
         return WidthResult(loss=out, se=se, se_next=se_next)
+
     return fake
 
 
@@ -55,6 +66,7 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     assert manifest["code_version"] == store.code_version(sweep.CODE_MODULES)
     _, back, e = sweep.read_sweep(tmp_path, cfg)
     assert len(back) == len(df) and e.complete
+
     # re-running recomputes nothing and writes nothing (every file byte- and time-identical)
     def files():
         return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in entry.rglob("*") if p.is_file()}
@@ -65,16 +77,19 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     assert calls == [] and files() == before
     pd.testing.assert_frame_equal(again, df)
     # a run over fewer widths reuses them and keeps the entry's other cells in its CSV
-    sub = sweep.run_sweep(cfg.replace(widths=(16, 32)), tmp_path, progress=False,
-                          log=lambda s: None)
+    sub = sweep.run_sweep(
+        cfg.replace(widths=(16, 32)), tmp_path, progress=False, log=lambda s: None
+    )
     assert calls == [] and sorted(set(sub.width)) == [16, 32] and files() == before
     # a lost cell (and a stray temporary file from a killed write) is redone, alone
     os.unlink(sweep.cell_path(entry, 32))
     (entry / sweep.CELLS_DIR / ".width_64.csv.x1.tmp").write_text("width,hp\n1,")
     df2 = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
     assert calls == [32]
-    pd.testing.assert_frame_equal(df2.sort_values(["width", "hp", "seed"]).reset_index(drop=True),
-                                  df.sort_values(["width", "hp", "seed"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        df2.sort_values(["width", "hp", "seed"]).reset_index(drop=True),
+        df.sort_values(["width", "hp", "seed"]).reset_index(drop=True),
+    )
 
 
 def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
@@ -109,13 +124,16 @@ def test_changed_config_is_stale_until_recomputed(tmp_path, monkeypatch):
         sweep.run_sweep(TINY.replace(steps=21), tmp_path, progress=False, log=lambda s: None)
     # more widths are more cells of the same entry, not a different configuration
     calls.clear()
-    sweep.run_sweep(TINY.replace(widths=(8, 16, 32, 64)), tmp_path, progress=False, log=lambda s: None)
+    sweep.run_sweep(
+        TINY.replace(widths=(8, 16, 32, 64)), tmp_path, progress=False, log=lambda s: None
+    )
     assert calls == [64]
     entry = sweep.entry_dir(tmp_path, TINY)
     assert json.loads((entry / store.MANIFEST).read_text())["result"]["widths"] == [8, 16, 32, 64]
     calls.clear()
-    sweep.run_sweep(TINY.replace(steps=21), tmp_path, recompute=True, progress=False,
-                    log=lambda s: None)
+    sweep.run_sweep(
+        TINY.replace(steps=21), tmp_path, recompute=True, progress=False, log=lambda s: None
+    )
     assert calls == [8, 16, 32]
 
 
@@ -130,7 +148,7 @@ def test_changing_the_engine_code_makes_the_entry_stale(tmp_path, monkeypatch):
     pkg.mkdir()
     shutil.copyfile(relu_engine.__file__, pkg / "engine_copy.py")
     monkeypatch.syspath_prepend(str(pkg))
-    monkeypatch.setattr(sweep, "CODE_MODULES", sweep.CODE_MODULES[:2] + ("engine_copy",))
+    monkeypatch.setattr(sweep, "CODE_MODULES", (*sweep.CODE_MODULES[:2], "engine_copy"))
     monkeypatch.setattr(sweep, "train_width", _fake_losses([]))
     root = tmp_path / "out"
     sweep.run_sweep(TINY, root, progress=False, log=lambda s: None)

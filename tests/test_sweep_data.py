@@ -6,8 +6,13 @@ import pandas as pd
 import pytest
 
 from fasttransfer.errors import InputError
-from fasttransfer.theory.sweep_data import (DivergenceRule, densify, diverged_runs, read_sweep,
-                                            validate_sweep)
+from fasttransfer.theory.sweep_data import (
+    DivergenceRule,
+    densify,
+    diverged_runs,
+    read_sweep,
+    validate_sweep,
+)
 from fasttransfer.theory.synthetic import llama_family
 
 WIDTHS = 128 * 2 ** np.arange(4)
@@ -15,8 +20,9 @@ WIDTHS = 128 * 2 ** np.arange(4)
 
 def sweep(rng=2, seeds=2):
     fam = llama_family(0.75)
-    return fam.sample_sweep(WIDTHS, fam.nu_inf + np.linspace(-2, 2, 9), seeds=seeds,
-                            noise=1e-3, rng=rng)
+    return fam.sample_sweep(
+        WIDTHS, fam.nu_inf + np.linspace(-2, 2, 9), seeds=seeds, noise=1e-3, rng=rng
+    )
 
 
 def test_read_sweep_roundtrip(tmp_path):
@@ -29,16 +35,22 @@ def test_read_sweep_roundtrip(tmp_path):
     assert isinstance(back, pd.DataFrame) and len(back) == len(df)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("width,hp\n1,2\n", "missing column"),
-    ("width,hp,loss,hp\n", "duplicate column 'hp'"),
-    ("width,hp,loss\n1,2\n", "line 2 has 2 fields"),
-    ("width,hp,loss\n1,x,3\n", r"non-numeric or non-finite value 'x' in column 'hp' \(line 2"),
-    ("width,hp,loss\n1,2,oops\n", "non-numeric value 'oops' in column 'loss'"),
-    ("width,hp,loss\n-1,2,3\n", "'width' must be > 0"),
-    ("width,hp,loss\n1,2,3\n1,2,4\n", "duplicate run width=1, hp=2 on lines 2, 3 .add a 'seed'"),
-    ("width,hp,loss\n", "a header but no rows"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("width,hp\n1,2\n", "missing column"),
+        ("width,hp,loss,hp\n", "duplicate column 'hp'"),
+        ("width,hp,loss\n1,2\n", "line 2 has 2 fields"),
+        ("width,hp,loss\n1,x,3\n", r"non-numeric or non-finite value 'x' in column 'hp' \(line 2"),
+        ("width,hp,loss\n1,2,oops\n", "non-numeric value 'oops' in column 'loss'"),
+        ("width,hp,loss\n-1,2,3\n", "'width' must be > 0"),
+        (
+            "width,hp,loss\n1,2,3\n1,2,4\n",
+            "duplicate run width=1, hp=2 on lines 2, 3 .add a 'seed'",
+        ),
+        ("width,hp,loss\n", "a header but no rows"),
+    ],
+)
 def test_read_sweep_one_line_errors(tmp_path, text, match):
     path = tmp_path / "bad.csv"
     path.write_text(text)
@@ -59,9 +71,9 @@ def test_validate_sweep_structure():
 
 def test_densify_pads_missing_runs_and_flags_unshared_seeds():
     df = sweep(seeds=3)
-    df = df[~((df.width == WIDTHS[1]) & (df.seed == 2))]               # one seed fewer
-    df = df[~((df.width == WIDTHS[2]) & (df.hp == df.hp.max()))]        # one HP fewer
-    df.loc[df.index[5], "loss"] = np.inf                                # one diverged run
+    df = df[~((df.width == WIDTHS[1]) & (df.seed == 2))]  # one seed fewer
+    df = df[~((df.width == WIDTHS[2]) & (df.hp == df.hp.max()))]  # one HP fewer
+    df.loc[df.index[5], "loss"] = np.inf  # one diverged run
     d = densify(validate_sweep(df))
     assert d.loss.shape == (4, 9, 3) and d.hp.shape == (4, 9)
     assert list(d.n_seeds) == [3, 2, 3, 3] and list(d.n_hp) == [9, 9, 8, 9]
@@ -87,10 +99,14 @@ def test_read_sweep_keeps_init_loss_and_can_leave_width_checks_to_the_analysis(t
 def test_divergence_rule_thresholds():
     """NaN/inf always; above factor x the width's best cell median; above an absolute
     threshold; an init_loss column replaces the factor rule."""
-    df = pd.DataFrame({"width": [1.0] * 6 + [2.0] * 6,
-                       "hp": [0, 1, 2, 3, 4, 5] * 2,
-                       "loss": [3.0, 3.3, np.nan, 6.5, 7.0, np.inf, 0.02, 0.05, 0.5, 2.0, 3.0, 0.03],
-                       "seed": 0})
+    df = pd.DataFrame(
+        {
+            "width": [1.0] * 6 + [2.0] * 6,
+            "hp": [0, 1, 2, 3, 4, 5] * 2,
+            "loss": [3.0, 3.3, np.nan, 6.5, 7.0, np.inf, 0.02, 0.05, 0.5, 2.0, 3.0, 0.03],
+            "seed": 0,
+        }
+    )
     default = diverged_runs(df)
     # width 1: best 3.0 -> threshold 6.0 (its median cell, 4.9, lies below: a loss
     # bounded away from 0); width 2: a bowl rising from 0.02 (median cell 0.275 > 0.04),
@@ -111,12 +127,17 @@ def test_divergence_rule_thresholds():
 def test_densify_excludes_cells_by_the_fraction_of_diverged_seeds():
     df = sweep(seeds=4)
     cells = df[(df.width == WIDTHS[0]) & (df.hp == df.hp.min())].index
-    df.loc[cells[:1], "loss"] = np.nan           # 1 of 4 seeds at the first cell
+    df.loc[cells[:1], "loss"] = np.nan  # 1 of 4 seeds at the first cell
     cells2 = df[(df.width == WIDTHS[1]) & (df.hp == df.hp.max())].index
-    df.loc[cells2[:3], "loss"] = np.inf          # 3 of 4 at another
+    df.loc[cells2[:3], "loss"] = np.inf  # 3 of 4 at another
     v = validate_sweep(df)
     strict = densify(v)
-    assert list(strict.diverged_runs) == [1, 3, 0, 0] and list(strict.excluded_cells) == [1, 1, 0, 0]
+    assert list(strict.diverged_runs) == [1, 3, 0, 0] and list(strict.excluded_cells) == [
+        1,
+        1,
+        0,
+        0,
+    ]
     assert not strict.finite[0, 0].any() and not strict.finite[1, -1].any()
     half = densify(v, DivergenceRule(max_fraction=0.5))
     assert list(half.excluded_cells) == [0, 1, 0, 0] and half.finite[0, 0].sum() == 3

@@ -5,28 +5,55 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fasttransfer.theory.synthetic import (LateShiftFamily, LogDriftFamily, PowerLawFamily,
-                                           coverage_cases, llama_family, sample_sweep)
+from fasttransfer.theory.synthetic import (
+    LateShiftFamily,
+    LogDriftFamily,
+    PowerLawFamily,
+    coverage_cases,
+    llama_family,
+    sample_sweep,
+)
 
 
 @settings.get_profile("estimators")
-@given(alpha=st.floats(0.1, 2.0), beta=st.floats(0.1, 2.0), A=st.floats(0.1, 20.0),
-       B=st.floats(-3.0, 3.0), kappa=st.floats(0.1, 5.0), cubic=st.floats(-0.5, 0.5))
+@given(
+    alpha=st.floats(0.1, 2.0),
+    beta=st.floats(0.1, 2.0),
+    A=st.floats(0.1, 20.0),
+    B=st.floats(-3.0, 3.0),
+    kappa=st.floats(0.1, 5.0),
+    cubic=st.floats(-0.5, 0.5),
+)
 def test_exact_rates(alpha, beta, A, B, kappa, cubic):
-    fam = PowerLawFamily(phi_inf_star=3.0, A=A, alpha=alpha, kappa=kappa, nu_inf=0.5, B=B,
-                         beta=beta, cubic=cubic, quartic=1.0)
+    fam = PowerLawFamily(
+        phi_inf_star=3.0,
+        A=A,
+        alpha=alpha,
+        kappa=kappa,
+        nu_inf=0.5,
+        B=B,
+        beta=beta,
+        cubic=cubic,
+        quartic=1.0,
+    )
     n = np.array([64.0, 256.0, 4096.0])
     assert np.allclose(fam.a(n), A * n**-alpha, rtol=1e-9)
     assert np.allclose(fam.b(n), abs(B) * n**-beta, rtol=1e-9)
     # the higher-order terms keep the vertex and its value: phi_n(nu_star(n)) = phi_star(n)
     assert np.allclose(fam.loss(n, fam.nu_star(n)), fam.phi_star(n), rtol=0, atol=1e-12)
     if cubic == 0.0:
-        assert np.allclose(fam.c(n), 0.5 * kappa * B**2 * n ** (-2 * beta) + B**4 * n ** (-4 * beta) / 24,
-                           rtol=1e-9, atol=1e-15)
+        assert np.allclose(
+            fam.c(n),
+            0.5 * kappa * B**2 * n ** (-2 * beta) + B**4 * n ** (-4 * beta) / 24,
+            rtol=1e-9,
+            atol=1e-15,
+        )
 
 
 def test_vertex_is_the_minimum_on_a_fine_grid():
-    fam = PowerLawFamily(A=1.0, alpha=0.5, kappa=2.0, nu_inf=-1.0, B=1.0, beta=0.5, cubic=0.3, quartic=1.0)
+    fam = PowerLawFamily(
+        A=1.0, alpha=0.5, kappa=2.0, nu_inf=-1.0, B=1.0, beta=0.5, cubic=0.3, quartic=1.0
+    )
     nu = np.linspace(-3, 1, 40001)
     for n in (64.0, 1024.0):
         i = np.argmin(fam.loss(n, nu))
@@ -72,8 +99,9 @@ def test_seed_effects_shift_whole_curves():
     seed_level moves its level; without them the draws are those of earlier versions."""
     fam = PowerLawFamily(A=1.0, alpha=0.5, kappa=2.0, B=0.0, beta=0.5)
     grid = np.linspace(-3, 3, 61)
-    df = fam.sample_sweep([64.0, 128.0], grid, seeds=200, noise=0.0, rng=1, seed_shift=0.1,
-                          seed_level=0.05)
+    df = fam.sample_sweep(
+        [64.0, 128.0], grid, seeds=200, noise=0.0, rng=1, seed_shift=0.1, seed_level=0.05
+    )
     opt = df.loc[df.groupby(["width", "seed"]).loss.idxmin()]
     # the grid argmin of each curve: its shifted optimum to within half a grid step (0.05)
     # plus the shift's spread; sd of 400 N(0, 0.1) draws: relative standard error 3.5%
@@ -86,8 +114,18 @@ def test_seed_effects_shift_whole_curves():
 
 def test_coverage_cases_are_what_they_say():
     cases = coverage_cases()
-    assert {"fast", "weak", "crn", "single_seed", "small_gap", "cubic", "log_drift", "no_drift",
-            "late_shift", "fast_underpowered"} <= set(cases)
+    assert {
+        "fast",
+        "weak",
+        "crn",
+        "single_seed",
+        "small_gap",
+        "cubic",
+        "log_drift",
+        "no_drift",
+        "late_shift",
+        "fast_underpowered",
+    } <= set(cases)
     for name, case in cases.items():
         grid = case.grid()
         nu = case.family.nu_star(np.asarray(case.widths))

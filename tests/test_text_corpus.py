@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fasttransfer.simulations import text_corpus as tc
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import text_corpus as tc
 
 
 def test_pydoc_corpus_is_the_help_topics_as_bytes():
@@ -33,7 +33,7 @@ def test_split_is_interleaved_blocks_and_partitions_the_bytes():
     np.testing.assert_array_equal(held, data[mask])
     np.testing.assert_array_equal(train, data[~mask])
     # whole blocks: the held-out stream starts with block 9
-    np.testing.assert_array_equal(held[: tc.BLOCK], data[9 * tc.BLOCK: 10 * tc.BLOCK])
+    np.testing.assert_array_equal(held[: tc.BLOCK], data[9 * tc.BLOCK : 10 * tc.BLOCK])
 
 
 def test_missing_pydoc_data_is_an_input_error(monkeypatch):
@@ -49,7 +49,8 @@ def test_stdlib_docstrings_are_read_not_executed(tmp_path):
     sentinel = tmp_path / "EXECUTED"
     (tmp_path / "b_mod.py").write_text(
         f'"""Module B."""\nopen({str(sentinel)!r}, "w").write("x")\nraise SystemExit(3)\n'
-        'class K:\n    """Class K."""\n    def f(self):\n        """Method f."""\n')
+        'class K:\n    """Class K."""\n    def f(self):\n        """Method f."""\n'
+    )
     (tmp_path / "a_mod.py").write_text('"""Module A."""\ndef g():\n    """Class K."""\n')
     (tmp_path / "broken.py").write_text('"""Never seen."""\ndef (:\n')
     (tmp_path / "tests").mkdir()

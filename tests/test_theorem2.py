@@ -19,8 +19,13 @@ def symbolic():
 
 
 def test_symbolic_checks_are_established(symbolic):
-    assert set(symbolic) == {"direct_exponent", "transfer_exponent", "correction_exponent",
-                             "useful_iff", "width_exponents"}
+    assert set(symbolic) == {
+        "direct_exponent",
+        "transfer_exponent",
+        "correction_exponent",
+        "useful_iff",
+        "width_exponents",
+    }
     assert all(r.ok for r in symbolic.values()), [r.name for r in symbolic.values() if not r.ok]
 
 
@@ -37,8 +42,9 @@ def test_derived_exponents_equal_closed_forms(symbolic):
 
 def test_two_term_exponent_derives_a_known_case():
     # min w^-1 + K^-1 s.t. K w = C: balance gives w = K = sqrt(C), E ~ C^-1/2
-    e, parts = t2.two_term_exponent(sp.Integer(1), sp.Integer(1), sp.Integer(1),
-                                    sp.Integer(1), sp.Integer(1))
+    e, _parts = t2.two_term_exponent(
+        sp.Integer(1), sp.Integer(1), sp.Integer(1), sp.Integer(1), sp.Integer(1)
+    )
     assert e == sp.Rational(1, 2)
 
 
@@ -57,8 +63,9 @@ def test_code_matches_derivation_and_iff(a, b, rr, hh):
 
 def test_tie_gives_equal_exponents():
     for a, rr, hh in [(0.5, 1.0, 1.0), (1.3, 0.4, 3.0), (2.0, 2.0, 2.0)]:
-        assert gs.exponent_transfer(a, a / 2, rr, hh) == pytest.approx(gs.exponent_direct(a, rr, hh),
-                                                                        rel=1e-14)
+        assert gs.exponent_transfer(a, a / 2, rr, hh) == pytest.approx(
+            gs.exponent_direct(a, rr, hh), rel=1e-14
+        )
         assert not gs.is_useful(a, a / 2)
 
 
@@ -66,7 +73,9 @@ def test_correction_exponent_matches_code(symbolic):
     delta = symbolic["correction_exponent"].expressions["derived delta (e_1 < e_2)"]
     e1, e2 = sp.symbols("e_1 e_2", positive=True)
     # setting "fast, final run binds": e1 = 0.5, e2 = 1.0 -> delta = 0.25
-    assert float(delta.subs({e1: 0.5, e2: 1.0})) == pytest.approx(studies.correction_exponent(0.5, 1.0, 1.0))
+    assert float(delta.subs({e1: 0.5, e2: 1.0})) == pytest.approx(
+        studies.correction_exponent(0.5, 1.0, 1.0)
+    )
 
 
 def test_width_exponents_derived(symbolic):
@@ -76,8 +85,13 @@ def test_width_exponents_derived(symbolic):
     assert sp.simplify(ex["proxy width within its share Q"] - 1 / (h * beta + r)) == 0
     assert sp.simplify(ex["proxy outgrows the target iff alpha >"] - (h + 2) * beta) == 0
     # the non-binding width differs from the paper's by a factor (1+e1)/(1+e2) != 1
-    assert sp.simplify(ex["final run binds: proxy width"]
-                       - (1 + alpha / r) / (1 + 2 * beta / (r + beta * h)) / (r + h * beta)) == 0
+    assert (
+        sp.simplify(
+            ex["final run binds: proxy width"]
+            - (1 + alpha / r) / (1 + 2 * beta / (r + beta * h)) / (r + h * beta)
+        )
+        == 0
+    )
     assert ex["final run binds: proxy minus paper"] != 0
 
 

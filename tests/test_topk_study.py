@@ -3,8 +3,8 @@
 
 import pytest
 
-from fasttransfer.simulations import topk_study
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import topk_study
 from fasttransfer.store import MissingResult
 
 
@@ -25,8 +25,14 @@ def test_unknown_settings_are_refused():
 
 def test_stored_only_never_trains(tmp_path):
     with pytest.raises(MissingResult):
-        topk_study.simulate(tmp_path, "paper", settings=("mlp",), stored_only=True,
-                            progress=False, log=lambda *_: None)
+        topk_study.simulate(
+            tmp_path,
+            "paper",
+            settings=("mlp",),
+            stored_only=True,
+            progress=False,
+            log=lambda *_: None,
+        )
     assert not (tmp_path / "topk" / "paper" / "mlp" / "cells").exists()
 
 
@@ -41,16 +47,18 @@ def test_the_transformer_smoke_preset_runs_through_the_study(tmp_path):
     from fasttransfer.simulations.transformer import TransformerConfig
 
     cfg = TransformerConfig.from_preset("quick", widths=(16, 32), steps=30)
-    res = topk_study.simulate(tmp_path, "quick", cfgs={"transformer": cfg}, progress=False,
-                              log=lambda *_: None)["transformer"]
+    res = topk_study.simulate(
+        tmp_path, "quick", cfgs={"transformer": cfg}, progress=False, log=lambda *_: None
+    )["transformer"]
     final, prof = res["final"], res["profile"]
     cfg = res["config"]
     assert len(final) == len(cfg.widths) * len(cfg.lrs) * len(cfg.seeds)
     assert np.isfinite(final["loss"]).all() and (final["loss"] < final["loss0"]).all()
     # phi^k + phi^-k = phi_lin at every k (the split is a partition of the change)
     merged = prof.merge(final[["width", "hp", "seed", "linearised"]])
-    np.testing.assert_allclose(merged["topk"] + merged["residual"], merged["linearised"],
-                               rtol=1e-6, atol=1e-6)  # float32 sums of O(1) terms
+    np.testing.assert_allclose(
+        merged["topk"] + merged["residual"], merged["linearised"], rtol=1e-6, atol=1e-6
+    )  # float32 sums of O(1) terms
     manifest = (tmp_path / "topk" / "quick" / "transformer" / "manifest.json").read_text()
     assert '"corpus"' in manifest and res["variants"] is None
 
@@ -66,10 +74,17 @@ def test_unrecorded_seeds_join_the_transfer_sweep_only(tmp_path):
 
     from fasttransfer.simulations.mlp_mnist1d import MLPConfig
 
-    cfg = replace(MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,),
-                  transfer_seeds=(1, 2), steps=6)
-    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
-                              variants=False, log=lambda *_: None)["mlp"]
+    cfg = replace(
+        MLPConfig.from_preset("quick"),
+        widths=(8, 16),
+        lrs=(1e-2, 2e-2, 4e-2),
+        seeds=(0,),
+        transfer_seeds=(1, 2),
+        steps=6,
+    )
+    res = topk_study.simulate(
+        tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False, log=lambda *_: None
+    )["mlp"]
     tr = res["transfer"]
     assert sorted(tr["seed"].unique()) == [0, 1, 2] and len(tr) == 2 * 3 * 3
     assert set(res["final"]["seed"]) == set(res["profile"]["seed"]) == {0}
@@ -100,18 +115,20 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
     1's output is computed when read and never written into the entry."""
     from dataclasses import replace
 
-    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
     from fasttransfer import store
+    from fasttransfer.simulations.mlp_mnist1d import MLPConfig
     from fasttransfer.theory.algorithm1 import kappa_summary
 
     for setting, (_, _, extra) in topk_study.SETTING_CODE.items():
         modules = topk_study.CODE_MODULES + extra
         assert all(m.startswith("fasttransfer.simulations.") for m in modules), setting
         assert not any("hypothesis1" in m or ".checks" in m for m in modules), setting
-    cfg = replace(MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2),
-                  seeds=(0,), steps=6)
-    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False,
-                              variants=False, log=lambda *_: None)["mlp"]
+    cfg = replace(
+        MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,), steps=6
+    )
+    res = topk_study.simulate(
+        tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False, log=lambda *_: None
+    )["mlp"]
     entry = tmp_path / "topk" / "quick" / "mlp"
     assert not (entry / "kappa.json").exists()
     assert res["kappa"] == kappa_summary(res["profile"], res["final"])

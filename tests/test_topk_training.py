@@ -5,14 +5,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 import tiny_quadratic
-from fasttransfer.simulations.recorder import RecorderConfig, record_times
-from fasttransfer.simulations.topk_training import (ReluTopkConfig, default_variants, ema_tradeoff,
-                                                    final_losses, recorder_config, run_width,
-                                                    sweep_fn, tidy_results, train,
-                                                    train_with_ema, variant_effects)
+
 from fasttransfer.errors import InputError
+from fasttransfer.simulations.recorder import RecorderConfig, record_times
+from fasttransfer.simulations.topk_training import (
+    ReluTopkConfig,
+    default_variants,
+    ema_tradeoff,
+    final_losses,
+    recorder_config,
+    run_width,
+    sweep_fn,
+    tidy_results,
+    train,
+    train_with_ema,
+    variant_effects,
+)
 
 
 def _reference_adam(prob, lr, seed, steps, mult, b1=0.9, b2=0.999, eps=1e-8):
@@ -76,11 +85,13 @@ def test_trapezoid_is_exact_on_a_quadratic():
     # the loss really moved (the identity is not trivially 0 = 0)
     assert np.all(res["loss0"] - res["loss"][..., -1] > 1e-3 * scale)
     # trace identity per record and layer: top-k (all kept) + rest = <G, dW>
-    np.testing.assert_allclose(res["top"].sum(-1) + res["rest"], res["lin"], rtol=0,
-                               atol=1e-10 * scale)
+    np.testing.assert_allclose(
+        res["top"].sum(-1) + res["rest"], res["lin"], rtol=0, atol=1e-10 * scale
+    )
     # the left-point rule is not exact there: its error is sum_r 1/2 dW^T H dW > 0
-    left = run_width(prob, lrs, [0, 1], steps=50, config=RecorderConfig(
-        ema=0.8, k_max=3, every=5, rule="left"))
+    left = run_width(
+        prob, lrs, [0, 1], steps=50, config=RecorderConfig(ema=0.8, k_max=3, every=5, rule="left")
+    )
     cum_left = left["loss0"][..., None] + np.cumsum(left["lin"].sum(-1), -1)
     assert np.all(cum_left[..., -1] < left["loss"][..., -1])
 
@@ -146,7 +157,7 @@ def test_train_with_ema_carries_independent_emas_of_the_plain_run():
     _, (a1,) = train_with_ema(prob, 3e-2, 1, steps=25, recorders=(const,))
     _, (b1,) = train_with_ema(prob, 3e-2, 1, steps=25, recorders=(warm,))
     for x, y in [(carry[0], train(prob, 3e-2, 1, steps=25)), (a.ema, a1.ema), (b.ema, b1.ema)]:
-        for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y)):
+        for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y), strict=False):
             np.testing.assert_array_equal(u, v)  # the same operations in the same order
     assert int(a.t) == int(b.t) == 25
     # the two decays give different averages (the test would pass with one EMA otherwise)
@@ -164,8 +175,9 @@ def test_schedule_telescopes_like_every_step(ema):
     prob = tiny_quadratic.problem()
     lrs = np.array([1e-2, 3e-2])
     common = dict(ema=ema, ema_warmup=(0.5, 0.9, 20), k_max=3, rule="trapezoid")
-    sched = run_width(prob, lrs, [0, 1], steps=40, config=RecorderConfig(every=(2, 5, 30),
-                                                                          **common))
+    sched = run_width(
+        prob, lrs, [0, 1], steps=40, config=RecorderConfig(every=(2, 5, 30), **common)
+    )
     every = run_width(prob, lrs, [0, 1], steps=40, config=RecorderConfig(every=1, **common))
     np.testing.assert_array_equal(sched["step"], record_times((2, 5, 30), 40))
     np.testing.assert_array_equal(every["step"], np.arange(1, 41))
@@ -174,8 +186,9 @@ def test_schedule_telescopes_like_every_step(ema):
     scale = np.abs(sched["loss0"]).max()
     # 40 float64 terms of size <= scale each: rounding ~40 eps scale; 1e-11 leaves room
     np.testing.assert_allclose(cum_s, cum_e, rtol=0, atol=1e-11 * scale)
-    np.testing.assert_allclose(cum_s, sched["loss"] - sched["loss0"][..., None], rtol=0,
-                               atol=1e-11 * scale)
+    np.testing.assert_allclose(
+        cum_s, sched["loss"] - sched["loss0"][..., None], rtol=0, atol=1e-11 * scale
+    )
     # same EMA trajectory: the losses at the common record times agree
     np.testing.assert_allclose(sched["loss"], every["loss"][..., sched["step"] - 1], rtol=1e-13)
     assert np.all(sched["loss0"] - sched["loss"][..., -1] > 1e-3 * scale)  # it moved
@@ -185,10 +198,19 @@ def test_variant_effects_on_a_quadratic():
     prob = tiny_quadratic.problem()
     base = RecorderConfig(k_max=4, ema_warmup=(0.5, 0.9, 20), every=(2, 4, 20))
     df = variant_effects(prob, 3e-2, 0, steps=40, base=base, ks=(1, 2, 3, 8))
-    assert list(df["variant"]) == ["default", "trapezoid", "ema 0.95", "vectors decompose",
-                                   "every step"]
-    assert [c for c in df.columns if c.startswith("topk_")] == ["topk_1", "topk_2", "topk_3",
-                                                                "topk_4"]  # 8 > K_max: left out
+    assert list(df["variant"]) == [
+        "default",
+        "trapezoid",
+        "ema 0.95",
+        "vectors decompose",
+        "every step",
+    ]
+    assert [c for c in df.columns if c.startswith("topk_")] == [
+        "topk_1",
+        "topk_2",
+        "topk_3",
+        "topk_4",
+    ]  # 8 > K_max: left out
     row = df.set_index("variant")
     assert row.loc["default", "profile_diff"] == 0.0
     # a base that records every step gets the schedule as its variant instead
@@ -197,8 +219,9 @@ def test_variant_effects_on_a_quadratic():
     # the trapezoid rule is exact on a quadratic, the left rule is not
     assert row.loc["trapezoid", "faithfulness"] < 1e-10 < row.loc["default", "faithfulness"]
     # vectors: the split of v moves between top-k and residual, phi_lin does not change
-    np.testing.assert_allclose(row.loc["vectors decompose", "linearised"],
-                               row.loc["default", "linearised"], rtol=1e-12)
+    np.testing.assert_allclose(
+        row.loc["vectors decompose", "linearised"], row.loc["default", "linearised"], rtol=1e-12
+    )
     assert row.loc["every step", "records"] == 40
     assert row.loc["default", "records"] == len(record_times((2, 4, 20), 40))
     # the same raw run under every variant, and the same EMA but for the constant decay
@@ -208,8 +231,9 @@ def test_variant_effects_on_a_quadratic():
     assert np.all(np.isfinite(df["profile_diff"])) and np.all(df["profile_diff"] >= 0)
     # profile_diff by hand: the columns cover k = 1..K_max (k = 0 is phi(w_0) for all)
     tops = df[["topk_1", "topk_2", "topk_3", "topk_4"]].to_numpy()
-    np.testing.assert_allclose(df["profile_diff"],
-                               np.max(np.abs(tops - tops[0]), 1) / df["decrease"], rtol=1e-12)
+    np.testing.assert_allclose(
+        df["profile_diff"], np.max(np.abs(tops - tops[0]), 1) / df["decrease"], rtol=1e-12
+    )
 
 
 def test_ema_tradeoff_runs_a_constant_grid_under_the_warmup_default():
@@ -218,7 +242,8 @@ def test_ema_tradeoff_runs_a_constant_grid_under_the_warmup_default():
     np.testing.assert_array_equal(df["beta"], [0.0, 0.8])
     res = run_width(prob, [3e-2], [0], steps=20, config=RecorderConfig(k_max=2, ema=0.8))
     lag = abs(res["loss"][0, 0, -1] - res["final_raw"][0, 0]) / (
-        res["loss0"][0, 0] - res["final_raw"][0, 0])
+        res["loss0"][0, 0] - res["final_raw"][0, 0]
+    )
     np.testing.assert_allclose(df["lag"].iloc[1], lag, rtol=1e-12)
     assert df["lag"].iloc[0] < 1e-12  # beta = 0: the EMA is the raw iterate
 

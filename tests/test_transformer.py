@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from fasttransfer.errors import InputError
 from fasttransfer.simulations import mup, text_corpus
 from fasttransfer.simulations import transformer as TR
 from fasttransfer.simulations.recorder import RecorderConfig
 from fasttransfer.simulations.topk_training import sweep_fn
-from fasttransfer.errors import InputError
 
 
 def np_params(width: int, cfg, seed: int = 0, scale: float = 1.0) -> dict:
@@ -30,9 +30,21 @@ def np_params(width: int, cfg, seed: int = 0, scale: float = 1.0) -> dict:
 def tiny(**kw) -> TR.TransformerConfig:
     """A float64 model small enough to compile in seconds (depth 2: the block code is
     the same for every layer)."""
-    base = dict(widths=(16,), depth=2, heads=4, context=16, batch=8, steps=40,
-                lrs=(4e-3,), seeds=(0,), corpus="pydoc", n_eval=8, remat=False,
-                dtype="float64", k_max=8)
+    base = dict(
+        widths=(16,),
+        depth=2,
+        heads=4,
+        context=16,
+        batch=8,
+        steps=40,
+        lrs=(4e-3,),
+        seeds=(0,),
+        corpus="pydoc",
+        n_eval=8,
+        remat=False,
+        dtype="float64",
+        k_max=8,
+    )
     return TR.TransformerConfig(**(base | kw))
 
 
@@ -48,17 +60,21 @@ def test_paper_preset_is_the_papers_run():
         small = TR.TransformerConfig.from_preset(name)
         assert small.depth == 4 and small.rope_theta == 10000.0
     assert TR.MuonTransformer.from_preset("quick") == TR.TransformerConfig.from_preset(
-        "quick", optimizer="muon")
+        "quick", optimizer="muon"
+    )
 
 
-@pytest.mark.parametrize("bad,param", [
-    (dict(widths=(20,)), "widths"),          # not a multiple of the heads
-    (dict(widths=(12,)), "widths"),          # d_head 3: RoPE needs pairs
-    (dict(optimizer="sgd"), "optimizer"),
-    (dict(warmup=0.5, cooldown=0.6), "warmup"),
-    (dict(corpus="wikitext"), "corpus"),
-    (dict(depth=0), "depth"),
-])
+@pytest.mark.parametrize(
+    "bad,param",
+    [
+        (dict(widths=(20,)), "widths"),  # not a multiple of the heads
+        (dict(widths=(12,)), "widths"),  # d_head 3: RoPE needs pairs
+        (dict(optimizer="sgd"), "optimizer"),
+        (dict(warmup=0.5, cooldown=0.6), "warmup"),
+        (dict(corpus="wikitext"), "corpus"),
+        (dict(depth=0), "depth"),
+    ],
+)
 def test_config_validation(bad, param):
     with pytest.raises(InputError) as err:
         tiny(**bad)
@@ -88,8 +104,9 @@ def test_parameters_follow_the_mup_table():
     table = mup.transformer_lr_multipliers(n, cfg.base_width, "adam")
     assert {k: float(v) for k, v in mult.items()} == {k: table[TR.param_kind(k)] for k in p}
     # N of the FLOP count is the number of weights in matrix products (not the lookup)
-    assert TR.matmul_params(n, cfg) == sum(x.size for k, x in p.items()
-                                           if TR.param_kind(k) not in ("gain", "embed"))
+    assert TR.matmul_params(n, cfg) == sum(
+        x.size for k, x in p.items() if TR.param_kind(k) not in ("gain", "embed")
+    )
 
 
 # ------------------------------------------------------------------- building blocks
@@ -102,8 +119,9 @@ def test_rms_norm():
     ms = jnp.mean(x * x, -1)
     # mean(y^2) = ms / (ms + eps) exactly; 1e-13 covers the rounding of 16 terms
     np.testing.assert_allclose(jnp.mean(y * y, -1), ms / (ms + eps), rtol=1e-13)
-    np.testing.assert_allclose(TR.rms_norm(7.0 * x, ones, 0.0), TR.rms_norm(x, ones, 0.0),
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        TR.rms_norm(7.0 * x, ones, 0.0), TR.rms_norm(x, ones, 0.0), rtol=1e-13
+    )
     np.testing.assert_allclose(TR.rms_norm(x, g, eps), g[None] * y, rtol=1e-14)
 
 
@@ -118,15 +136,17 @@ def test_rope_scores_depend_on_the_relative_position_only():
     cos, sin = TR.rope_tables(T, d, theta, jnp.float64)
     q = TR.apply_rope(jnp.broadcast_to(q0, (1, T, 1, d)), cos, sin)[0, :, 0]
     k = TR.apply_rope(jnp.broadcast_to(k0, (1, T, 1, d)), cos, sin)[0, :, 0]
-    S = np.asarray(q @ k.T)                                   # (T, T): S[m, j]
+    S = np.asarray(q @ k.T)  # (T, T): S[m, j]
     w = theta ** (-np.arange(d // 2) * 2.0 / d)
     q1, q2, k1, k2 = (np.asarray(v) for v in (q0[:8], q0[8:], k0[:8], k0[8:]))
     rel = np.arange(T)[:, None] - np.arange(T)[None, :]
-    closed = ((q1 * k1 + q2 * k2)[None, None] * np.cos(rel[..., None] * w)
-              + (q1 * k2 - q2 * k1)[None, None] * np.sin(rel[..., None] * w)).sum(-1)
+    closed = (
+        (q1 * k1 + q2 * k2)[None, None] * np.cos(rel[..., None] * w)
+        + (q1 * k2 - q2 * k1)[None, None] * np.sin(rel[..., None] * w)
+    ).sum(-1)
     np.testing.assert_allclose(S, closed, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(S[1:, 1:], S[:-1, :-1], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(q[0], q0, rtol=0, atol=0)      # position 0: no rotation
+    np.testing.assert_allclose(q[0], q0, rtol=0, atol=0)  # position 0: no rotation
     np.testing.assert_allclose(jnp.linalg.norm(q, axis=-1), jnp.linalg.norm(q0), rtol=1e-14)
 
 
@@ -195,11 +215,15 @@ def test_muon_direction_is_orthogonalised_momentum():
         grid = _ns5(np.linspace(s.min() / np.linalg.norm(G), 1.0, 100_001))
         got = np.linalg.svd(D / scale, compute_uv=False)
         assert grid.min() - 1e-7 <= got.min() and got.max() <= grid.max() + 1e-7, (
-            name, got.min(), got.max(), grid.min(), grid.max())
+            name,
+            got.min(),
+            got.max(),
+            grid.min(),
+            grid.max(),
+        )
     for name in ("embed", "unembed", "blk0.attn_norm", "final_norm"):
         G = np.asarray(g[name])
-        np.testing.assert_allclose(np.asarray(direction[name]), G / (np.abs(G) + 1e-8),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(direction[name]), G / (np.abs(G) + 1e-8), rtol=1e-12)
 
 
 # ------------------------------------------------------------------- training
@@ -264,8 +288,11 @@ def test_recorded_training_learns_and_compiles_once(compile_count):
 def test_muon_training_learns():
     cfg = tiny(optimizer="muon", lrs=(1e-3, 4e-3), steps=60, depth=1)
     prob = TR.problem(16, cfg)
-    final = np.asarray(sweep_fn(prob, steps=cfg.steps, config=None)(
-        jnp.asarray(cfg.lrs), jnp.asarray(cfg.seeds, jnp.int32)))
+    final = np.asarray(
+        sweep_fn(prob, steps=cfg.steps, config=None)(
+            jnp.asarray(cfg.lrs), jnp.asarray(cfg.seeds, jnp.int32)
+        )
+    )
     train, _ = text_corpus.load(cfg.corpus)
     target = (math.log(256) + _unigram_entropy(train)) / 2  # as for Adam above
     assert np.all(np.isfinite(final)) and final.min() < target, (final, target)

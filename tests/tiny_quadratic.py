@@ -17,8 +17,12 @@ F64 = jnp.float64
 def matrices():
     """(A (6, 5), B (7, 4), C (6, 4), c (7,)) as numpy float64 arrays."""
     rng = np.random.default_rng(0)
-    return (rng.normal(size=(6, 5)), rng.normal(size=(7, 4)), rng.normal(size=(6, 4)),
-            rng.normal(size=(7,)))
+    return (
+        rng.normal(size=(6, 5)),
+        rng.normal(size=(7, 4)),
+        rng.normal(size=(6, 4)),
+        rng.normal(size=(7,)),
+    )
 
 
 def problem(mult_W: float = 1.0, mult_v: float = 1.0, dtype=F64) -> Problem:

@@ -3,22 +3,36 @@
 
 from fasttransfer.simulations import relu_config, sweep
 
-TINY = dict(widths=(16, 32, 64), n_lrs=11, lr_min=1e-2, lr_max=2.5, seeds=2, steps=60,
-            batch=32, d=8, test_size=1024, preset="tiny", dtype="float64")
+TINY = dict(
+    widths=(16, 32, 64),
+    n_lrs=11,
+    lr_min=1e-2,
+    lr_max=2.5,
+    seeds=2,
+    steps=60,
+    batch=32,
+    d=8,
+    test_size=1024,
+    preset="tiny",
+    dtype="float64",
+)
 
 
 def counterexample():
     """{"mup", "sp"}: the ball task at tiny size."""
-    return {"mup": relu_config.ReluSweepConfig(**TINY, param="mup"),
-            "sp": relu_config.ReluSweepConfig(**{**TINY, "lr_min": 3e-5, "lr_max": 0.25,
-                                                    "n_lrs": 13}, param="sp")}
+    return {
+        "mup": relu_config.ReluSweepConfig(**TINY, param="mup"),
+        "sp": relu_config.ReluSweepConfig(
+            **{**TINY, "lr_min": 3e-5, "lr_max": 0.25, "n_lrs": 13}, param="sp"
+        ),
+    }
 
 
 def late_shift():
     """{"kindex", "kindex-layerwise"}: the k-index model at tiny size."""
     base = relu_config.ReluSweepConfig.from_preset("quick", "mup", "kindex").replace(
-        widths=(16, 32), steps=40, batch=32, test_size=512, n_lrs=7, preset="tiny",
-        dtype="float64")
+        widths=(16, 32), steps=40, batch=32, test_size=512, n_lrs=7, preset="tiny", dtype="float64"
+    )
     return {"kindex": base, "kindex-layerwise": base.replace(out_lr_factor=1 / 50)}
 
 

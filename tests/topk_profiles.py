@@ -4,13 +4,23 @@ tests/test_hypothesis1.py and tests/test_check_topk.py)."""
 import numpy as np
 import pandas as pd
 
-HP = np.linspace(-2.0, 2.0, 9)          # grid step h = 0.5
+HP = np.linspace(-2.0, 2.0, 9)  # grid step h = 0.5
 WIDTHS = (64, 128, 256, 512, 2**20)
 K = 12
 
 
-def frames(k0, *, seeds=(0,), e=lambda n: 1.0 / n, shift=lambda n: 0.0, s=0.5,
-           top_override=None, seed_extra=None, curv=1.0, res_shift=lambda n: 0.0):
+def frames(
+    k0,
+    *,
+    seeds=(0,),
+    e=lambda n: 1.0 / n,
+    shift=lambda n: 0.0,
+    s=0.5,
+    top_override=None,
+    seed_extra=None,
+    curv=1.0,
+    res_shift=lambda n: 0.0,
+):
     """Profiles obeying phi^k + phi^-k = phi for every k, with a known kappa_hat.
 
     Total T_n(nu) = curv hp^2 + shift(n) + res_shift(n). At grid point i the split is
@@ -33,12 +43,29 @@ def frames(k0, *, seeds=(0,), e=lambda n: 1.0 / n, shift=lambda n: 0.0, s=0.5,
                 T = curv * x**2 + shift(n) + res_shift(n)
                 xr, xt = seed_extra(seed, x) if seed_extra else (0.0, 0.0)
                 for k in range(K + 1):
-                    res = (max(k0[i] - k, 0) * s * (1 + x**2) + res_shift(n)
-                           - max(k - k0[i], 0) * (e(n) - e(nmax)))
+                    res = (
+                        max(k0[i] - k, 0) * s * (1 + x**2)
+                        + res_shift(n)
+                        - max(k - k0[i], 0) * (e(n) - e(nmax))
+                    )
                     top = T - res if top_override is None else top_override(n, x, k)
-                    rows.append({"width": n, "hp": x, "seed": seed, "k": k,
-                                 "topk": top + xt, "residual": res + xr})
+                    rows.append(
+                        {
+                            "width": n,
+                            "hp": x,
+                            "seed": seed,
+                            "k": k,
+                            "topk": top + xt,
+                            "residual": res + xr,
+                        }
+                    )
                 # phi = phi^K + phi^-K (the last row written, k = K)
-                frows.append({"width": n, "hp": x, "seed": seed,
-                              "loss": rows[-1]["topk"] + rows[-1]["residual"]})
+                frows.append(
+                    {
+                        "width": n,
+                        "hp": x,
+                        "seed": seed,
+                        "loss": rows[-1]["topk"] + rows[-1]["residual"],
+                    }
+                )
     return pd.DataFrame(rows), pd.DataFrame(frows)

@@ -63,9 +63,25 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Algorithm1Settings", "KappaHat", "Profiles", "profiles", "grid_step", "lip",
-           "curvature3", "conv_err", "take_kappa", "finite_columns", "j_proxy", "minimize_proxy", "algorithm1",
-           "decomposition_rate", "rate_bound", "rank_bounded", "kappa_summary"]
+__all__ = [
+    "Algorithm1Settings",
+    "KappaHat",
+    "Profiles",
+    "algorithm1",
+    "conv_err",
+    "curvature3",
+    "decomposition_rate",
+    "finite_columns",
+    "grid_step",
+    "j_proxy",
+    "kappa_summary",
+    "lip",
+    "minimize_proxy",
+    "profiles",
+    "rank_bounded",
+    "rate_bound",
+    "take_kappa",
+]
 
 
 # ------------------------------------------------------------------ the grid data
@@ -93,16 +109,20 @@ def profiles(profile, final, seeds=None) -> Profiles:
     widths = np.sort(profile["width"].unique())
     hp = np.sort(profile["hp"].unique())
     ks = np.sort(profile["k"].unique())
-    mean = lambda s: s.mean() if np.all(np.isfinite(s)) else np.nan  # noqa: E731
+    mean = lambda s: s.mean() if np.all(np.isfinite(s)) else np.nan
     p = profile.groupby(["width", "hp", "k"])[["topk", "residual"]].agg(mean)
     p = p.reindex(pd.MultiIndex.from_product([widths, hp, ks]))
     f = final.groupby(["width", "hp"])["loss"].agg(mean)
     tot = f.reindex(pd.MultiIndex.from_product([widths, hp])).to_numpy()
     shape = (len(widths), len(hp), len(ks))
-    return Profiles(hp=hp.astype(float), widths=widths, ks=ks,
-                    total=tot.reshape(shape[:2]).astype(float),
-                    topk=p["topk"].to_numpy(float).reshape(shape),
-                    residual=p["residual"].to_numpy(float).reshape(shape))
+    return Profiles(
+        hp=hp.astype(float),
+        widths=widths,
+        ks=ks,
+        total=tot.reshape(shape[:2]).astype(float),
+        topk=p["topk"].to_numpy(float).reshape(shape),
+        residual=p["residual"].to_numpy(float).reshape(shape),
+    )
 
 
 # ------------------------------------------------------------ grid-function tools
@@ -148,22 +168,30 @@ class Algorithm1Settings:
         return sorted(((a, b) for a in vals for b in vals), key=lambda p: (p[0] + p[1], p[0]))
 
     def describe(self, h: float) -> dict:
-        return {"tau_candidates_grid_steps": list(self.tau_steps),
-                "tau_candidates_hp": [t * h for t in self.tau_steps],
-                "eps_cvx": self.eps_cvx, "eps_amin_grid_steps": self.eps_amin_steps,
-                "eps_amin_hp": self.eps_amin_steps * h, "grid_step_hp": h}
+        return {
+            "tau_candidates_grid_steps": list(self.tau_steps),
+            "tau_candidates_hp": [t * h for t in self.tau_steps],
+            "eps_cvx": self.eps_cvx,
+            "eps_amin_grid_steps": self.eps_amin_steps,
+            "eps_amin_hp": self.eps_amin_steps * h,
+            "grid_step_hp": h,
+        }
 
 
 def j_proxy(kappa, hp, top_n, top_m, res_n, res_m, tau) -> float:
     """J_proxy(kappa; tau) for kappa (H,) ints; top_*/res_* (H, K+1) (width n, n_max)."""
     kappa = np.asarray(kappa)
     inv = np.mean(np.abs(take_kappa(top_n, kappa) - take_kappa(top_m, kappa)))
-    return float(inv + tau[0] * lip(hp, take_kappa(res_n, kappa))
-                 + tau[1] * lip(hp, take_kappa(res_m, kappa)))
+    return float(
+        inv
+        + tau[0] * lip(hp, take_kappa(res_n, kappa))
+        + tau[1] * lip(hp, take_kappa(res_m, kappa))
+    )
 
 
-def minimize_proxy(hp, top_n, top_m, res_n, res_m, tau, start: int,
-                   max_sweeps: int = 1000) -> np.ndarray:
+def minimize_proxy(
+    hp, top_n, top_m, res_n, res_m, tau, start: int, max_sweeps: int = 1000
+) -> np.ndarray:
     """Algorithm 2: coordinate descent on J_proxy(.; tau) from kappa_i = start; each
     kappa_i set to the argmin over k (moved only on a strict decrease) until a sweep
     changes nothing. Returns kappa (H,) ints."""
@@ -215,8 +243,11 @@ def finite_columns(P: Profiles, wi: int) -> np.ndarray:
     """Grid columns where width wi and n_max are finite in total, top-k and residual."""
     ok = np.ones(len(P.hp), bool)
     for j in (wi, len(P.widths) - 1):
-        ok &= np.isfinite(P.total[j]) & np.all(np.isfinite(P.topk[j]), -1) \
+        ok &= (
+            np.isfinite(P.total[j])
+            & np.all(np.isfinite(P.topk[j]), -1)
             & np.all(np.isfinite(P.residual[j]), -1)
+        )
     return ok
 
 
@@ -224,8 +255,9 @@ def grid_step(hp: np.ndarray) -> float:
     return float(np.median(np.diff(hp)))
 
 
-def algorithm1(P: Profiles,
-               settings: Algorithm1Settings = Algorithm1Settings()) -> dict[int, KappaHat]:
+def algorithm1(
+    P: Profiles, settings: Algorithm1Settings = Algorithm1Settings()
+) -> dict[int, KappaHat]:
     """kappa_hat(n) for every width n < n_max (module docstring). Diverged grid columns
     (non-finite at n or n_max) are left out; fewer than 3 columns left: Fail."""
     h = grid_step(P.hp)
@@ -237,8 +269,9 @@ def algorithm1(P: Profiles,
         cols = finite_columns(P, wi)
         hp = P.hp[cols]
         if len(hp) < 3:
-            out[int(n)] = KappaHat(int(n), tuple(hp), None, None, 0,
-                                   "fewer than 3 finite grid points")
+            out[int(n)] = KappaHat(
+                int(n), tuple(hp), None, None, 0, "fewer than 3 finite grid points"
+            )
             continue
         tn, tm = P.topk[wi][cols], P.topk[m][cols]
         rn, rm = P.residual[wi][cols], P.residual[m][cols]
@@ -251,15 +284,25 @@ def algorithm1(P: Profiles,
             amin = max(abs(hp[np.argmin(fn)] - am_n), abs(hp[np.argmin(fm)] - am_m))
             best_cvx, best_amin = min(best_cvx, cvx), min(best_amin, amin)
             if cvx <= settings.eps_cvx and amin <= eps_amin + 1e-12:
-                found = KappaHat(int(n), tuple(float(x) for x in hp),
-                                 tuple(int(k) for k in kappa), (float(tau[0]), float(tau[1])), t)
+                found = KappaHat(
+                    int(n),
+                    tuple(float(x) for x in hp),
+                    tuple(int(k) for k in kappa),
+                    (float(tau[0]), float(tau[1])),
+                    t,
+                )
                 break
         # on Fail, say how close the gates came (over all pairs, each gate on its own)
         out[int(n)] = found or KappaHat(
-            int(n), tuple(float(x) for x in hp), None, None, len(pairs),
+            int(n),
+            tuple(float(x) for x in hp),
+            None,
+            None,
+            len(pairs),
             f"no tau pair passes both gates (best of each gate on its own over the "
             f"{len(pairs)} pairs: ConvErr {best_cvx:.2f} vs eps_cvx {settings.eps_cvx:g}, "
-            f"argmin gap {best_amin / h:.2f} vs {settings.eps_amin_steps:g} grid steps)")
+            f"argmin gap {best_amin / h:.2f} vs {settings.eps_amin_steps:g} grid steps)",
+        )
     return out
 
 
@@ -294,12 +337,19 @@ def decomposition_rate(P: Profiles, wi: int, kappa, *, window: int = 2) -> dict:
     eps_inv = float(np.max(np.abs(tn - tm)) / mu_tk) if mu_tk > 0 else math.inf
     eps_flat = float(lip(hp, rn) / mu_n + lip(hp, rm) / mu_m) if mu_n > 0 and mu_m > 0 else math.inf
     J = 2 * math.sqrt(eps_inv) + eps_flat if ok else math.inf
-    return {"eps_inv": eps_inv, "eps_flat": eps_flat, "J": J, "mu_topk": float(mu_tk),
-            "mu_total": float(min(mu_n, mu_m)), "region_hp": (float(hp[0]), float(hp[-1]))}
+    return {
+        "eps_inv": eps_inv,
+        "eps_flat": eps_flat,
+        "J": J,
+        "mu_topk": float(mu_tk),
+        "mu_total": float(min(mu_n, mu_m)),
+        "region_hp": (float(hp[0]), float(hp[-1])),
+    }
 
 
-def rate_bound(P: Profiles, khat: dict[int, KappaHat] | None = None, *, b: dict | None = None,
-               window: int = 2) -> "pd.DataFrame":
+def rate_bound(
+    P: Profiles, khat: dict[int, KappaHat] | None = None, *, b: dict | None = None, window: int = 2
+) -> pd.DataFrame:
     """Per width n < n_max: t_n = min over constant k of J(k) (positive curvatures
     only; inf when no k qualifies), its k, J at kappa_hat(n), and b_n (given, or the
     grid-argmin shift |hp*(n) - hp*(n_max)|) with ``bound_holds`` = t_n >= b_n (None
@@ -323,11 +373,17 @@ def rate_bound(P: Profiles, khat: dict[int, KappaHat] | None = None, *, b: dict 
             cols = finite_columns(P, wi)
             x = P.hp[cols]
             bn = abs(x[np.argmin(P.total[wi][cols])] - x[np.argmin(P.total[-1][cols])])
-        rows.append({"width": int(n), "t_n": t_n,
-                     "k_at_t_n": int(P.ks[j]) if np.isfinite(t_n) else -1,
-                     "J_kappa_hat": J_kh, "b_n": bn,
-                     # undefined (None) when no k has positive curvatures (t_n = inf)
-                     "bound_holds": bool(t_n >= bn) if np.isfinite(t_n) else None})
+        rows.append(
+            {
+                "width": int(n),
+                "t_n": t_n,
+                "k_at_t_n": int(P.ks[j]) if np.isfinite(t_n) else -1,
+                "J_kappa_hat": J_kh,
+                "b_n": bn,
+                # undefined (None) when no k has positive curvatures (t_n = inf)
+                "bound_holds": bool(t_n >= bn) if np.isfinite(t_n) else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -364,7 +420,7 @@ def kappa_summary(profile, final) -> dict:
     found = [k for kh in khat.values() if not kh.failed for k in kh.kappa]
     kappa = int(np.round(np.median(found))) if found else int(P.ks[-1])
     rate = rate_bound(P, khat)
-    num = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731
+    num = lambda x: float(x) if np.isfinite(x) else None
     return {
         "kappa": kappa,
         "kappa_rule": "median of all kappa_hat entries" if found else "K_max (Algorithm 1 failed)",
@@ -372,11 +428,15 @@ def kappa_summary(profile, final) -> dict:
         "kappa_hat_hp": {str(n): list(kh.hp) for n, kh in khat.items()},
         "tau": {str(n): None if kh.failed else list(kh.tau) for n, kh in khat.items()},
         "fail_reason": {str(n): kh.reason for n, kh in khat.items() if kh.failed},
-        "conv_err_total": {str(int(n)): float(conv_err(P.hp[np.isfinite(t)], t[np.isfinite(t)]))
-                           for n, t in zip(P.widths, P.total)},
+        "conv_err_total": {
+            str(int(n)): float(conv_err(P.hp[np.isfinite(t)], t[np.isfinite(t)]))
+            for n, t in zip(P.widths, P.total, strict=False)
+        },
         "algorithm1": settings.describe(grid_step(P.hp)),
         "rank_bounded": rank_bounded(P),
         "k_max": int(P.ks[-1]),
-        "rate": [{k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
-                 for r in rate.to_dict("records")],
+        "rate": [
+            {k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in rate.to_dict("records")
+        ],
     }

@@ -108,14 +108,24 @@ def quadratic_vertex(x, y, mask=None, weights=None) -> VertexFit:
         cov = sigma2[..., None, None] * np.linalg.inv(G)
         g_val = np.stack([np.ones_like(u_star), u_star, u_star**2], axis=-1)
         g_vtx = np.stack([np.zeros_like(u_star), np.ones_like(u_star), 2 * u_star], axis=-1)
-        quad = lambda g: np.einsum("...i,...ij,...j->...", g, cov, g)  # noqa: E731
+        quad = lambda g: np.einsum("...i,...ij,...j->...", g, cov, g)
         value_se = np.where(ok, np.sqrt(np.maximum(quad(g_val), 0.0)), np.nan)
-        vertex_se = np.where(ok, span * np.sqrt(np.maximum(quad(g_vtx), 0.0)) / (2 * np.abs(c2s)),
-                             np.nan)
-        curvature_se = np.where(enough, 2 * np.sqrt(np.maximum(cov[..., 2, 2], 0.0)) / span**2,
-                                np.nan)
-    return VertexFit(vertex=vertex, value=value, curvature=curvature, vertex_se=vertex_se,
-                     value_se=value_se, curvature_se=curvature_se, ok=ok, n_points=npts)
+        vertex_se = np.where(
+            ok, span * np.sqrt(np.maximum(quad(g_vtx), 0.0)) / (2 * np.abs(c2s)), np.nan
+        )
+        curvature_se = np.where(
+            enough, 2 * np.sqrt(np.maximum(cov[..., 2, 2], 0.0)) / span**2, np.nan
+        )
+    return VertexFit(
+        vertex=vertex,
+        value=value,
+        curvature=curvature,
+        vertex_se=vertex_se,
+        value_se=value_se,
+        curvature_se=curvature_se,
+        ok=ok,
+        n_points=npts,
+    )
 
 
 # ------------------------------------------------------------------------ line fits
@@ -153,8 +163,9 @@ def _wls2(w: np.ndarray, X: np.ndarray, y: np.ndarray):
     return np.where(good, c, np.nan), np.where(good, A, np.nan)
 
 
-def line_fit(x, y, *, weights=None, mask=None, level: float = 0.95,
-             errors: str = "scatter") -> LineFit:
+def line_fit(
+    x, y, *, weights=None, mask=None, level: float = 0.95, errors: str = "scatter"
+) -> LineFit:
     """Weighted least squares ``y = intercept + slope x`` over the last axis.
 
     x, y: (..., K), broadcast; mask: (..., K) bool (non-finite points never take part);
@@ -166,13 +177,18 @@ def line_fit(x, y, *, weights=None, mask=None, level: float = 0.95,
     when the points scatter more than their errors say (over-dispersion). Returns a
     :class:`LineFit` of shape (...,)."""
     if errors not in ("scatter", "inverse_variance"):
-        raise InputError(f"errors must be 'scatter' or 'inverse_variance' (got {errors!r})",
-                         param="errors")
+        raise InputError(
+            f"errors must be 'scatter' or 'inverse_variance' (got {errors!r})", param="errors"
+        )
     x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     m = np.isfinite(x) & np.isfinite(y)
     if mask is not None:
         m = m & np.asarray(mask, dtype=bool)
-    w = m.astype(np.float64) if weights is None else np.where(m, np.asarray(weights, dtype=np.float64), 0.0)
+    w = (
+        m.astype(np.float64)
+        if weights is None
+        else np.where(m, np.asarray(weights, dtype=np.float64), 0.0)
+    )
     x = np.where(m, x, 0.0)
     y = np.where(m, y, 0.0)
     c, A = _wls2(w, x, y)
@@ -191,8 +207,9 @@ def line_fit(x, y, *, weights=None, mask=None, level: float = 0.95,
     return LineFit(slope=A, intercept=c, se=se, lo=A - half, hi=A + half, df=df, level=level)
 
 
-def loglog_slope(x, y, *, weights=None, mask=None, level: float = 0.95,
-                 errors: str = "scatter") -> LineFit:
+def loglog_slope(
+    x, y, *, weights=None, mask=None, level: float = 0.95, errors: str = "scatter"
+) -> LineFit:
     """:func:`line_fit` of ``log y`` on ``log x``: ``y ~ exp(intercept) x^slope``.
     Points with x <= 0 or y <= 0 (log undefined) are left out; shapes as there."""
     x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
@@ -216,8 +233,17 @@ def _amplitude_given_offset(w: np.ndarray, X: np.ndarray, y: np.ndarray, c: np.n
     return (w * X * (y - c[..., None])).sum(-1) / np.where(den > 0, den, 1.0)
 
 
-def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndarray,
-               log_res: bool, delta: float, iters: int = 3, weights=None, bounds=None):
+def _inner_fit(
+    lognx: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    expo: np.ndarray,
+    log_res: bool,
+    delta: float,
+    iters: int = 3,
+    weights=None,
+    bounds=None,
+):
     """For exponents ``expo`` (R, G): best (offset, amplitude) and the Huber objective of
     ``y ~ offset + amp * n^-expo``. lognx = log n (W,); y, mask (R, W); weights (R, W)
     or None (relative weights of the residuals); bounds = (lo, hi) of the offset, each
@@ -234,8 +260,7 @@ def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndar
         w0 = mm / ys**2  # linearised log residual (m - y)/y
     else:
         w0 = mm * np.ones_like(X)
-    lo, hi = ((None, None) if bounds is None
-              else (bounds[0][:, None], bounds[1][:, None]))
+    lo, hi = (None, None) if bounds is None else (bounds[0][:, None], bounds[1][:, None])
 
     def bounded(c, A, w):
         if lo is None:
@@ -291,9 +316,21 @@ def _inner_fit(lognx: np.ndarray, y: np.ndarray, mask: np.ndarray, expo: np.ndar
     return c, A, obj
 
 
-def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float, hi: float,
-                      *, log_res: bool, delta: float, n_grid: int = 61, rounds: int = 5,
-                      zoom: int = 9, weights=None, offset_bounds=None):
+def profile_power_law(
+    n: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    lo: float,
+    hi: float,
+    *,
+    log_res: bool,
+    delta: float,
+    n_grid: int = 61,
+    rounds: int = 5,
+    zoom: int = 9,
+    weights=None,
+    offset_bounds=None,
+):
     """Vectorised robust fit of ``y ~ offset + amp * n^-p`` for every row of y (R, W);
     n (W,), mask (R, W) bool; weights (R, W) or (W,): relative weights of the residuals
     (default 1); offset_bounds = (lo, hi), scalars or (R,): the offset is confined to
@@ -309,8 +346,9 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     if weights is not None:
         weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), y.shape)
     if offset_bounds is not None:
-        offset_bounds = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), (R,))
-                              for b in offset_bounds)
+        offset_bounds = tuple(
+            np.broadcast_to(np.asarray(b, dtype=np.float64), (R,)) for b in offset_bounds
+        )
     fit_kw = dict(weights=weights, bounds=offset_bounds)
     grid = np.linspace(lo, hi, n_grid)
     # exponent 0 makes n^-p collinear with the offset: never evaluate it
@@ -332,7 +370,9 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
         expo_new = np.where(np.abs(expo_new) < 1e-6, 1e-6, expo_new)
         res = _inner_fit(lognx, y, mask, expo_new, log_res, delta, **fit_kw)
         # the incumbent stays a candidate: a zoom never loses the best point so far
-        expo, c, A, obj = (np.concatenate([b, r], 1) for b, r in zip(best, (expo_new,) + res))
+        expo, c, A, obj = (
+            np.concatenate([b, r], 1) for b, r in zip(best, (expo_new, *res), strict=False)
+        )
         best = incumbent(expo, c, A, obj)
         step = step / ((zoom - 1) // 2)
         offsets = np.linspace(-step, step, zoom)
@@ -342,16 +382,18 @@ def profile_power_law(n: np.ndarray, y: np.ndarray, mask: np.ndarray, lo: float,
     _, _, o3 = _inner_fit(lognx, y, mask, p3, log_res, delta, **fit_kw)
     curv = o3[:, 0] - 2 * o3[:, 1] + o3[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        shift = np.where(curv > 0, 0.5 * h * (o3[:, 0] - o3[:, 2]) / np.where(curv > 0, curv, 1.0), 0.0)
+        shift = np.where(
+            curv > 0, 0.5 * h * (o3[:, 0] - o3[:, 2]) / np.where(curv > 0, curv, 1.0), 0.0
+        )
     shift = np.where(np.isfinite(shift), np.clip(shift, -h, h), 0.0)
     p_par = np.clip(best[0] + shift[:, None], lo, hi)
     res = _inner_fit(lognx, y, mask, p_par, log_res, delta, **fit_kw)
-    expo, c, A, obj = (np.concatenate([b, r], 1) for b, r in zip(best, (p_par,) + res))
+    expo, c, A, obj = (np.concatenate([b, r], 1) for b, r in zip(best, (p_par, *res), strict=False))
     p, c, A, o = (a[:, 0] for a in incumbent(expo, c, A, obj))
     failed = ~np.isfinite(o)
     tol = 2 * h + 1e-9
     at_bound = ((np.abs(p - lo) < tol) | (np.abs(p - hi) < tol)) & ~failed
-    nanify = lambda a: np.where(failed, np.nan, a)  # noqa: E731
+    nanify = lambda a: np.where(failed, np.nan, a)
     return nanify(c), nanify(A), nanify(p), o, at_bound
 
 
@@ -359,8 +401,9 @@ def huber_threshold(n, y, mask, lo, hi, log_res, offset_bounds=None) -> float:
     """Huber threshold: HUBER_K x the residual scale of a least-squares fit (dof W-3) of
     row 0 of y, so that well-behaved points are fitted by least squares and only
     outliers are down-weighted; floored so exact data stay well posed."""
-    c, A, p, obj, _ = profile_power_law(n, y, mask, lo, hi, log_res=log_res, delta=np.inf,
-                                        offset_bounds=offset_bounds)
+    _c, _A, _p, obj, _ = profile_power_law(
+        n, y, mask, lo, hi, log_res=log_res, delta=np.inf, offset_bounds=offset_bounds
+    )
     dof = max(int(mask.sum()) - 3, 1)
     # with delta = inf the Huber objective is 0.5 * RSS
     sigma = float(np.sqrt(2 * obj[0] / dof)) if np.isfinite(obj[0]) else 0.0
@@ -377,8 +420,15 @@ def use_log_residuals(y, residuals: str = "auto") -> bool:
     return bool(np.all(np.asarray(y)[np.isfinite(y)] > 0))
 
 
-def fit_offset_power_law(n, y, *, delta: float | None = None, exponent_range=EXPONENT_RANGE,
-                         residuals: str = "auto", offset_bounds=None):
+def fit_offset_power_law(
+    n,
+    y,
+    *,
+    delta: float | None = None,
+    exponent_range=EXPONENT_RANGE,
+    residuals: str = "auto",
+    offset_bounds=None,
+):
     """Robust fit of ``y(n) = y_inf + A n^-p``: returns ``(y_inf, A, p)``.
 
     n, y: (W,), W >= 3. ``residuals="log"`` uses Huber loss on ``log(model) - log(y)``
@@ -389,20 +439,24 @@ def fit_offset_power_law(n, y, *, delta: float | None = None, exponent_range=EXP
     n = np.asarray(n, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if n.shape != y.shape or n.size < 3:
-        raise InputError(f"fit_offset_power_law: need >= 3 matching (n, y) points, got {n.size}, {y.size}")
+        raise InputError(
+            f"fit_offset_power_law: need >= 3 matching (n, y) points, got {n.size}, {y.size}"
+        )
     if (n <= 0).any():
         raise InputError("fit_offset_power_law: widths must be > 0")
     if residuals not in ("auto", "log", "linear"):
-        raise InputError(f"residuals must be 'auto', 'log' or 'linear' (got {residuals!r})",
-                         param="residuals")
+        raise InputError(
+            f"residuals must be 'auto', 'log' or 'linear' (got {residuals!r})", param="residuals"
+        )
     mask = np.isfinite(y)[None, :]
     log_res = use_log_residuals(y, residuals)
     yy = y[None, :]
     lo, hi = exponent_range
     if delta is None:
         delta = huber_threshold(n, yy, mask, lo, hi, log_res, offset_bounds)
-    c, A, p, _, _ = profile_power_law(n, yy, mask, lo, hi, log_res=log_res, delta=delta,
-                                      offset_bounds=offset_bounds)
+    c, A, p, _, _ = profile_power_law(
+        n, yy, mask, lo, hi, log_res=log_res, delta=delta, offset_bounds=offset_bounds
+    )
     return float(c[0]), float(A[0]), float(p[0])
 
 
@@ -428,7 +482,9 @@ class DriftComparison:
     preferred: str
 
 
-def drift_vs_power_law(n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0.05) -> DriftComparison:
+def drift_vs_power_law(
+    n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0.05
+) -> DriftComparison:
     """Does ``y(n)`` converge (``y = y_inf + B n^-p``) or drift forever (``y = c + s ln n``)?
 
     n, y, se: (W,), W >= 3; se the standard errors of y (weights 1/se^2). The drift model
@@ -444,13 +500,21 @@ def drift_vs_power_law(n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0
     se = np.asarray(se, dtype=np.float64).reshape(-1)
     ok = np.isfinite(y) & np.isfinite(se) & (se > 0) & (n > 0)
     if ok.sum() < 3:
-        raise InputError(f"drift_vs_power_law: need >= 3 points with a finite y and se > 0, got {int(ok.sum())}")
+        raise InputError(
+            f"drift_vs_power_law: need >= 3 points with a finite y and se > 0, got {int(ok.sum())}"
+        )
     n, y, w = n[ok], y[ok], 1.0 / se[ok] ** 2
     line = line_fit(np.log(n), y, weights=w)
     chi2_d = float(np.sum(w * (y - line.intercept - line.slope * np.log(n)) ** 2))
-    _, _, p, obj, _ = profile_power_law(n, y[None], np.ones((1, n.size), dtype=bool),
-                                        *exponent_range, log_res=False, delta=np.inf,
-                                        weights=w)
+    _, _, p, obj, _ = profile_power_law(
+        n,
+        y[None],
+        np.ones((1, n.size), dtype=bool),
+        *exponent_range,
+        log_res=False,
+        delta=np.inf,
+        weights=w,
+    )
     # the drift model is the power law's p -> 0 limit, which the search (|p| >= 1e-6)
     # only approaches: the closure of the power law fits at least as well as the line
     chi2_p = min(float(2 * obj[0]), chi2_d) if np.isfinite(obj[0]) else chi2_d
@@ -461,9 +525,17 @@ def drift_vs_power_law(n, y, se, *, exponent_range=(-1.0, 4.0), level: float = 0
 
     pval = float(chi2.sf(stat, 1))
     preferred = "power law" if pval < level else ("drift" if stat < 2.0 else "indistinguishable")
-    return DriftComparison(slope=float(line.slope), intercept=float(line.intercept),
-                           chi2_drift=chi2_d, chi2_power=chi2_p, power_exponent=float(p[0]),
-                           dispersion=disp, statistic=stat, p_value=pval, preferred=preferred)
+    return DriftComparison(
+        slope=float(line.slope),
+        intercept=float(line.intercept),
+        chi2_drift=chi2_d,
+        chi2_power=chi2_p,
+        power_exponent=float(p[0]),
+        dispersion=disp,
+        statistic=stat,
+        p_value=pval,
+        preferred=preferred,
+    )
 
 
 def richardson_limit(x, y) -> float:
@@ -475,6 +547,7 @@ def richardson_limit(x, y) -> float:
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
         raise InputError("richardson_limit needs two 1-D arrays of the same length >= 2")
     if not np.isclose(x[-1], 2.0 * x[-2], rtol=1e-12):
-        raise InputError(f"richardson_limit: the last two x must be an octave apart, got "
-                         f"{x[-2]:g} and {x[-1]:g}")
+        raise InputError(
+            f"richardson_limit: the last two x must be an octave apart, got {x[-2]:g} and {x[-1]:g}"
+        )
     return float(2.0 * y[-1] - y[-2])

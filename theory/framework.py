@@ -17,8 +17,9 @@ estimator's doubts) into one of the five verdict words of SPEC §2 with its reas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -68,7 +69,10 @@ def hp_gap(nu_star_n, nu_star_inf, *, hp_axis: int | None = None):
 def transfer_suboptimality(phi_inf: Callable, nu_star_n, phi_star_inf):
     """``c_n = phi_inf(nu_star(n)) - phi_star(inf)``: the excess limit loss of the HP
     tuned at width n. ``phi_inf`` maps an array of nu to the limit loss."""
-    return np.asarray(phi_inf(np.asarray(nu_star_n, dtype=np.float64)), dtype=np.float64) - phi_star_inf
+    return (
+        np.asarray(phi_inf(np.asarray(nu_star_n, dtype=np.float64)), dtype=np.float64)
+        - phi_star_inf
+    )
 
 
 def finite_transfer_suboptimality(phi_N: Callable, nu_star_m, phi_star_N):
@@ -116,8 +120,10 @@ def _excludes_zero(ci) -> bool:
 def rescaling_rule(s: float) -> str:
     """The reparametrisation a resolved log drift implies (for a learning rate,
     LR* ~ n^s)."""
-    return (f"the optimum moves as n^{s:.3g}: reparametrise as HP = nu n^{s:.3g} (tune the "
-            f"scale-free nu = HP n^{-s:.3g}, whose optimum then stays put) and rerun the sweep")
+    return (
+        f"the optimum moves as n^{s:.3g}: reparametrise as HP = nu n^{s:.3g} (tune the "
+        f"scale-free nu = HP n^{-s:.3g}, whose optimum then stays put) and rerun the sweep"
+    )
 
 
 def transfer_verdict(ev: Evidence) -> tuple[VerdictWord, list[str]]:
@@ -153,32 +159,43 @@ def transfer_verdict(ev: Evidence) -> tuple[VerdictWord, list[str]]:
         return "inconclusive", ["the drift model was not compared (no standard errors of nu_star)"]
     converges = bool(np.isfinite(b_lo) and b_lo > 0)
     if not (ev.drift == "power law" and converges):
-        test = {"power law": "the likelihood-ratio test prefers the power law to the drift model "
-                             "nu_star = c + s ln n",
-                "drift": "the drift model nu_star = c + s ln n is preferred to the power law",
-                "indistinguishable": "the likelihood-ratio test cannot tell the drift model "
-                                     "nu_star = c + s ln n from a converging power law"}[ev.drift]
+        test = {
+            "power law": "the likelihood-ratio test prefers the power law to the drift model "
+            "nu_star = c + s ln n",
+            "drift": "the drift model nu_star = c + s ln n is preferred to the power law",
+            "indistinguishable": "the likelihood-ratio test cannot tell the drift model "
+            "nu_star = c + s ln n from a converging power law",
+        }[ev.drift]
         s_lo, s_hi = (float(x) for x in ev.slope)
         slope = f"the drift slope s = {ev.slope_estimate:.3g} [{s_lo:.3g}, {s_hi:.3g}]"
         beta = f"beta's interval [{b_lo:.3g}, {b_hi:.3g}]"
         if not (np.isfinite(b_hi) and b_hi < m):
-            return "inconclusive", [f"{test}, and {beta} does not lie below {m:g}: the data "
-                                    "cannot decide between convergence and drift"]
+            return "inconclusive", [
+                f"{test}, and {beta} does not lie below {m:g}: the data "
+                "cannot decide between convergence and drift"
+            ]
         if ev.flat:
             return "inconclusive", [f"{test}, but {ev.flat}"]
         if not (np.isfinite(s_lo) and np.isfinite(s_hi) and (s_lo > m or s_hi < -m)):
-            return "inconclusive", [f"{test}, but {slope} does not lie beyond +-{m:g}: the "
-                                    "drift is not resolved"]
-        return "no-transfer", [f"{test}, {beta} lies below {m:g} and {slope} beyond +-{m:g}: "
-                               f"{rescaling_rule(ev.slope_estimate)}"]
+            return "inconclusive", [
+                f"{test}, but {slope} does not lie beyond +-{m:g}: the drift is not resolved"
+            ]
+        return "no-transfer", [
+            f"{test}, {beta} lies below {m:g} and {slope} beyond +-{m:g}: "
+            f"{rescaling_rule(ev.slope_estimate)}"
+        ]
     reasons = []
     if not ev.loss_gap_resolved:
-        reasons.append("the loss gap is not resolved: the loss does not improve measurably "
-                       "with width (the gap at the narrowest width or the trend of phi_star "
-                       "has an interval reaching 0)")
+        reasons.append(
+            "the loss gap is not resolved: the loss does not improve measurably "
+            "with width (the gap at the narrowest width or the trend of phi_star "
+            "has an interval reaching 0)"
+        )
     if not ev.hp_drift_resolved:
-        reasons.append("the HP drift is not resolved (the HP gap at the narrowest width has "
-                       "an interval reaching 0)")
+        reasons.append(
+            "the HP drift is not resolved (the HP gap at the narrowest width has "
+            "an interval reaching 0)"
+        )
     if ev.flat:
         reasons.append(ev.flat)
     reasons.extend(ev.doubts)
@@ -194,13 +211,19 @@ def transfer_verdict(ev: Evidence) -> tuple[VerdictWord, list[str]]:
         return "below-theory", [
             f"beta - alpha/2 in {span}, below the margin -{m:g}: b_n shrinks more slowly than "
             "a_n^(1/2), which Proposition 1 excludes under its assumptions; one of them may "
-            "fail or the estimate may be biased"] + list(ev.below_causes)
+            "fail or the estimate may be biased",
+            *list(ev.below_causes),
+        ]
     if -m <= lo and hi <= m:
-        return "weak", [f"beta - alpha/2 in {span}, inside the equivalence margin +-{m:g}, with "
-                        "the loss gap and the HP drift resolved: c_n ~ a_n"]
-    return "inconclusive", [f"underpowered: the interval {span} of beta - alpha/2 straddles the "
-                            f"equivalence margin +-{m:g} (more seeds, widths or a finer grid "
-                            "narrow it)"]
+        return "weak", [
+            f"beta - alpha/2 in {span}, inside the equivalence margin +-{m:g}, with "
+            "the loss gap and the HP drift resolved: c_n ~ a_n"
+        ]
+    return "inconclusive", [
+        f"underpowered: the interval {span} of beta - alpha/2 straddles the "
+        f"equivalence margin +-{m:g} (more seeds, widths or a finer grid "
+        "narrow it)"
+    ]
 
 
 def is_fast(alpha: float, beta: float) -> bool:

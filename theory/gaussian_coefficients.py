@@ -12,17 +12,24 @@ the normalised ReLU.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
 from fasttransfer.errors import InputError
 
-__all__ = ["GaussianCoefficients", "RELU", "activation_coefficients", "activation_function",
-           "gaussian_coefficients_quadrature", "tanh_gaussian_norm", "normalised_relu",
-           "single_index_coefficients"]
+__all__ = [
+    "RELU",
+    "GaussianCoefficients",
+    "activation_coefficients",
+    "activation_function",
+    "gaussian_coefficients_quadrature",
+    "normalised_relu",
+    "single_index_coefficients",
+    "tanh_gaussian_norm",
+]
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,12 @@ class GaussianCoefficients:
     @property
     def zeta2(self) -> float:
         """zeta^2 = mu1^2 / mus^2."""
-        return self.mu1 ** 2 / self.mus2
+        return self.mu1**2 / self.mus2
 
 
-RELU = GaussianCoefficients(mu0=1.0 / math.sqrt(2.0 * math.pi), mu1=0.5,
-                            mus2=0.25 - 1.0 / (2.0 * math.pi))
+RELU = GaussianCoefficients(
+    mu0=1.0 / math.sqrt(2.0 * math.pi), mu1=0.5, mus2=0.25 - 1.0 / (2.0 * math.pi)
+)
 
 
 def _gaussian_moment(g: Callable[[float], float]) -> float:
@@ -48,7 +56,7 @@ def _gaussian_moment(g: Callable[[float], float]) -> float:
     have their kink) so each piece is smooth."""
     from scipy.integrate import quad
 
-    f = lambda t: g(t) * math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)  # noqa: E731
+    f = lambda t: g(t) * math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
     lo = quad(f, -np.inf, 0.0, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
     hi = quad(f, 0.0, np.inf, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
     return lo + hi
@@ -67,8 +75,7 @@ def _tanh_normalised(t):
 def normalised_relu(t):
     """sigma_*(z) = (relu(z) - E relu(G)) / sd(relu(G)): the paper's target link, mean 0
     and unit Gaussian norm; sd^2 = 1/2 - 1/(2 pi)."""
-    return (np.maximum(t, 0.0) - 1.0 / math.sqrt(2.0 * math.pi)) / \
-        math.sqrt(0.5 - 0.5 / math.pi)
+    return (np.maximum(t, 0.0) - 1.0 / math.sqrt(2.0 * math.pi)) / math.sqrt(0.5 - 0.5 / math.pi)
 
 
 _NAMED: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -80,18 +87,21 @@ _NAMED: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def gaussian_coefficients_quadrature(sigma: Callable[[np.ndarray], np.ndarray]
-                                     ) -> GaussianCoefficients:
+def gaussian_coefficients_quadrature(
+    sigma: Callable[[np.ndarray], np.ndarray],
+) -> GaussianCoefficients:
     """(mu0, mu1, mus^2) of any sigma by adaptive quadrature against the N(0,1) density."""
-    s = lambda t: float(sigma(np.float64(t)))  # noqa: E731
+    s = lambda t: float(sigma(np.float64(t)))
     mu0 = _gaussian_moment(s)
     mu1 = _gaussian_moment(lambda t: t * s(t))
     m2 = _gaussian_moment(lambda t: s(t) ** 2)
-    mus2 = m2 - mu0 ** 2 - mu1 ** 2
+    mus2 = m2 - mu0**2 - mu1**2
     if not mus2 > 1e-12 * max(m2, 1e-300):
-        raise InputError("activation: mus^2 = E sigma^2 - mu0^2 - mu1^2 is 0 (sigma is affine); "
-                         "the random-feature formulas need a nonlinear activation",
-                         param="activation")
+        raise InputError(
+            "activation: mus^2 = E sigma^2 - mu0^2 - mu1^2 is 0 (sigma is affine); "
+            "the random-feature formulas need a nonlinear activation",
+            param="activation",
+        )
     return GaussianCoefficients(mu0=mu0, mu1=mu1, mus2=mus2)
 
 
@@ -100,8 +110,9 @@ def _named_coefficients(name: str) -> GaussianCoefficients:
     return gaussian_coefficients_quadrature(_NAMED[name])
 
 
-def activation_coefficients(activation: str | Callable | GaussianCoefficients = "relu"
-                            ) -> GaussianCoefficients:
+def activation_coefficients(
+    activation: str | Callable | GaussianCoefficients = "relu",
+) -> GaussianCoefficients:
     """Gaussian coefficients for a named activation (ReLU in closed form, the others by
     quadrature, cached), a callable, or GaussianCoefficients passed through."""
     if isinstance(activation, GaussianCoefficients):
@@ -112,8 +123,10 @@ def activation_coefficients(activation: str | Callable | GaussianCoefficients = 
         return RELU
     if activation in _NAMED:
         return _named_coefficients(activation)
-    raise InputError(f"activation: unknown {activation!r}; known: {', '.join(_NAMED)} "
-                     "or a callable", param="activation")
+    raise InputError(
+        f"activation: unknown {activation!r}; known: {', '.join(_NAMED)} or a callable",
+        param="activation",
+    )
 
 
 def activation_function(activation: str | Callable) -> Callable[[np.ndarray], np.ndarray]:

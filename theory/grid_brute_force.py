@@ -11,7 +11,7 @@ import numpy as np
 from fasttransfer.theory.fits import loglog_slope
 from fasttransfer.theory.grid_search import ExcessModel, max_width
 
-__all__ = ['integer_candidates', 'brute_force_direct', 'brute_force_transfer', 'fit_slope']
+__all__ = ["brute_force_direct", "brute_force_transfer", "fit_slope", "integer_candidates"]
 
 
 # ----------------------------------------------------------------------------- brute force

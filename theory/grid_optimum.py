@@ -12,7 +12,13 @@ import numpy as np
 
 from fasttransfer.theory.grid_search import ExcessModel
 
-__all__ = ['WidthExponents', 'width_exponents', 'continuous_optimum_direct', 'continuous_optimum_transfer', 'paper_plan_log_excess']
+__all__ = [
+    "WidthExponents",
+    "continuous_optimum_direct",
+    "continuous_optimum_transfer",
+    "paper_plan_log_excess",
+    "width_exponents",
+]
 
 
 # ----------------------------------------------------------------------------- widths
@@ -64,12 +70,19 @@ def width_exponents(alpha: float, beta: float, r: float = 2.0, h: float = 1.0) -
     else:
         proxy, target = proxy_paper, (1.0 + e2) / ((1.0 + e1) * r)
         regime = "proxy search binds"
-    return WidthExponents(direct=2.0 / (h * alpha + 2.0 * r), proxy_paper=proxy_paper,
-                          target_paper=target_paper, proxy=proxy, target=target, regime=regime)
+    return WidthExponents(
+        direct=2.0 / (h * alpha + 2.0 * r),
+        proxy_paper=proxy_paper,
+        target_paper=target_paper,
+        proxy=proxy,
+        target=target,
+        regime=regime,
+    )
 
 
-def _zoom_argmin(delta, lo, hi, *, coarse: int, fine: int = 41, rounds: int = 16,
-                 keep: int = 3, start=None) -> np.ndarray:
+def _zoom_argmin(
+    delta, lo, hi, *, coarse: int, fine: int = 41, rounds: int = 16, keep: int = 3, start=None
+) -> np.ndarray:
     """Brute-force minimiser over the box [lo, hi] (d axes): a grid of ``coarse`` points
     per axis, then ``rounds`` grids of ``fine`` points per axis on the +-``keep`` cells
     around the best point so far (the box shrinks ~(fine - 1)/(2 keep) per round).
@@ -127,6 +140,7 @@ def continuous_optimum_direct(model: ExcessModel, log_budgets) -> dict:
     lnA, lnG, r, p = math.log(model.A), math.log(model.G), model.r, 2.0 / model.h
     out = {k: np.empty(s_all.size) for k in ("log_n", "log_K", "log_excess")}
     for i, s in enumerate(s_all):
+
         def log_terms(x):
             return np.stack([lnA - model.alpha * x, lnG - p * (s - r * x)])
 
@@ -166,19 +180,22 @@ def continuous_optimum_transfer(model: ExcessModel, log_budgets) -> dict:
             f1, f2 = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
             g1, g2 = np.logaddexp(0.0, -x0[0]), np.logaddexp(0.0, x0[0])
             t0 = log_terms(np.asarray([g1]), np.asarray([g2]), np.asarray([x0[1]]))[:, 0]
-            dlog = np.stack([a / r * (f1 - g1), -b2 * (u - x0[1]),
-                             p * ((f2 - g2) + r * (u - x0[1]))])
+            dlog = np.stack(
+                [a / r * (f1 - g1), -b2 * (u - x0[1]), p * ((f2 - g2) + r * (u - x0[1]))]
+            )
             feasible = (u <= (s - f2) / r) & (u <= (s - f1) / r)  # K >= 1, m <= n
             return np.where(feasible, _term_change(t0, dlog), np.inf)
 
         # start from a feasible reference (m = 1, even split): delta is relative to it
-        z, u = _zoom_argmin(delta, [-zmax, 0.0], [zmax, s / r], coarse=201,
-                            start=[0.0, 0.0])
+        z, u = _zoom_argmin(delta, [-zmax, 0.0], [zmax, s / r], coarse=201, start=[0.0, 0.0])
         f1, f2 = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
         out["log_n"][i], out["log_m"][i] = (s - f1) / r, u
         out["log_K"][i] = s - f2 - r * u
-        out["log_excess"][i] = float(np.logaddexp.reduce(
-            log_terms(np.asarray([f1]), np.asarray([f2]), np.asarray([u]))[:, 0]))
+        out["log_excess"][i] = float(
+            np.logaddexp.reduce(
+                log_terms(np.asarray([f1]), np.asarray([f2]), np.asarray([u]))[:, 0]
+            )
+        )
     return out
 
 
@@ -190,7 +207,11 @@ def paper_plan_log_excess(model: ExcessModel, log_budgets) -> np.ndarray:
     s = np.asarray(log_budgets, dtype=np.float64).reshape(-1)
     half = s - math.log(2.0)
     u = half / (model.r + model.h * model.beta)
-    terms = np.stack([math.log(model.A) - model.alpha * half / model.r,
-                      math.log(model.Bc) - 2.0 * model.beta * u,
-                      math.log(model.G) - 2.0 / model.h * (half - model.r * u)])
+    terms = np.stack(
+        [
+            math.log(model.A) - model.alpha * half / model.r,
+            math.log(model.Bc) - 2.0 * model.beta * u,
+            math.log(model.G) - 2.0 / model.h * (half - model.r * u),
+        ]
+    )
     return np.logaddexp.reduce(terms, axis=0)

@@ -12,11 +12,17 @@ import numpy as np
 
 from fasttransfer.errors import InputError
 from fasttransfer.theory.grid_optimum import WidthExponents, width_exponents
-from fasttransfer.theory.grid_search import (ExcessModel, exponent_direct, exponent_transfer,
-                                             is_useful, max_count, max_width,
-                                             validate_exponents)
+from fasttransfer.theory.grid_search import (
+    ExcessModel,
+    exponent_direct,
+    exponent_transfer,
+    is_useful,
+    max_count,
+    max_width,
+    validate_exponents,
+)
 
-__all__ = ['Plan', 'plan']
+__all__ = ["Plan", "plan"]
 
 
 # ----------------------------------------------------------------------------- planner
@@ -37,17 +43,24 @@ class Plan:
     useful: bool
     r: float
     h: float
-    widths: "WidthExponents"
+    widths: WidthExponents
 
     def to_json_dict(self) -> dict:
         """SPEC §7's ``fasttransfer plan --json`` schema, plus ``r``, ``h`` and the
         width exponents (``widths ~ F^exponent``)."""
         w = self.widths
         return {
-            "transfer": {"proxy_width": self.proxy_width, "trials": self.trials,
-                         "target_width": self.target_width, "excess": self.excess},
-            "direct": {"width": self.direct_width, "trials": self.direct_trials,
-                       "excess": self.direct_excess},
+            "transfer": {
+                "proxy_width": self.proxy_width,
+                "trials": self.trials,
+                "target_width": self.target_width,
+                "excess": self.excess,
+            },
+            "direct": {
+                "width": self.direct_width,
+                "trials": self.direct_trials,
+                "excess": self.direct_excess,
+            },
             "exponent_transfer": self.exponent_transfer,
             "exponent_direct": self.exponent_direct,
             "useful": self.useful,
@@ -63,8 +76,7 @@ class Plan:
         }
 
 
-def _two_term_optimum(c1: float, p1: float, c2: float, p2: float, r: float, Q,
-                      w_max=None):
+def _two_term_optimum(c1: float, p1: float, c2: float, p2: float, r: float, Q, w_max=None):
     """Continuous argmin of ``c1 w^-p1 + c2 K^-p2`` s.t. ``K w^r = Q``, 1 <= w <= w_max.
 
     Substituting ``K = Q w^-r``: ``f(w) = c1 w^-p1 + c2 Q^-p2 w^(r p2)`` is convex in
@@ -105,8 +117,7 @@ def _best_integer_direct(model: ExcessModel, C: float, n_cont: float) -> tuple[i
     return int(n[i]), int(K[i]), float(E[i])
 
 
-def plan(alpha, beta, r, h, budget, *, A: float = 1.0, Bc: float = 1.0,
-         G: float = 1.0) -> Plan:
+def plan(alpha, beta, r, h, budget, *, A: float = 1.0, Bc: float = 1.0, G: float = 1.0) -> Plan:
     """The Theorem 2 planner: compute-optimal integer plans for both strategies.
 
     Direct: the closed-form optimum of ``A n^-alpha + G K^(-2/h)`` on ``K n^r = C``.
@@ -121,11 +132,14 @@ def plan(alpha, beta, r, h, budget, *, A: float = 1.0, Bc: float = 1.0,
     """
     alpha, beta, r, h, C = validate_exponents(alpha, beta, r, h, budget)
     if C < 2.0:
-        raise InputError(f"budget: transfer needs at least two runs at width 1 "
-                         f"(budget >= 2), got {C:g}", param="budget")
+        raise InputError(
+            f"budget: transfer needs at least two runs at width 1 (budget >= 2), got {C:g}",
+            param="budget",
+        )
     if math.log10(C) / r > 300.0:  # n = C^(1/r) would overflow float64
-        raise InputError(f"budget: {C:g} with r = {r:g} implies widths beyond 1e300",
-                         param="budget")
+        raise InputError(
+            f"budget: {C:g} with r = {r:g} implies widths beyond 1e300", param="budget"
+        )
     model = ExcessModel(alpha=alpha, beta=beta, r=r, h=h, A=A, Bc=Bc, G=G)
     p = 2.0 / h
 
@@ -175,21 +189,33 @@ def plan(alpha, beta, r, h, budget, *, A: float = 1.0, Bc: float = 1.0,
     n2 = max_width(C - K2 * m2**r, r)
     nn = np.concatenate([n1.ravel(), n2.ravel()])[None, :]
     KK = np.concatenate([K1.ravel(), np.broadcast_to(K2, n2.shape).ravel()])[None, :]
-    mm = np.concatenate([np.broadcast_to(m_c, n1.shape).ravel(),
-                         np.broadcast_to(m2, n2.shape).ravel()])[None, :]
+    mm = np.concatenate(
+        [np.broadcast_to(m_c, n1.shape).ravel(), np.broadcast_to(m2, n2.shape).ravel()]
+    )[None, :]
     ok = (KK >= 1) & (mm <= nn) & (model.cost_transfer(nn, mm, KK) <= C)
     if not np.any(ok):  # tiny budgets: the smallest proxy and the widest affordable target
         mm, KK = np.array([[1.0]]), np.array([[1.0]])
         nn = max_width(np.array([[C - 1.0]]), r)
         ok = nn >= 1
         if not np.any(ok):
-            raise InputError(f"budget: {C:g} is too small for a proxy search and a final run",
-                             param="budget")
+            raise InputError(
+                f"budget: {C:g} is too small for a proxy search and a final run", param="budget"
+            )
     E = np.where(ok, model.excess_transfer(np.maximum(nn, 1.0), mm, np.maximum(KK, 1.0)), np.inf)
     i = np.unravel_index(int(np.argmin(E)), E.shape)
-    return Plan(budget=C, proxy_width=int(mm[i]), trials=int(KK[i]), target_width=int(nn[i]),
-                excess=float(E[i]), direct_width=dn, direct_trials=dK, direct_excess=dE,
-                exponent_transfer=exponent_transfer(alpha, beta, r, h),
-                exponent_direct=exponent_direct(alpha, r, h),
-                useful=is_useful(alpha, beta), r=r, h=h,
-                widths=width_exponents(alpha, beta, r, h))
+    return Plan(
+        budget=C,
+        proxy_width=int(mm[i]),
+        trials=int(KK[i]),
+        target_width=int(nn[i]),
+        excess=float(E[i]),
+        direct_width=dn,
+        direct_trials=dK,
+        direct_excess=dE,
+        exponent_transfer=exponent_transfer(alpha, beta, r, h),
+        exponent_direct=exponent_direct(alpha, r, h),
+        useful=is_useful(alpha, beta),
+        r=r,
+        h=h,
+        widths=width_exponents(alpha, beta, r, h),
+    )

@@ -38,7 +38,6 @@ beta, G, h, r; built from a synthetic family (SPEC §3) by
   the figure's panels.
 """
 
-
 from __future__ import annotations
 
 import math
@@ -48,8 +47,15 @@ import numpy as np
 
 from fasttransfer.errors import InputError
 
-__all__ = ['ExcessModel', 'exponent_direct', 'exponent_transfer', 'is_useful', 'validate_exponents',
-           'max_count', 'max_width']
+__all__ = [
+    "ExcessModel",
+    "exponent_direct",
+    "exponent_transfer",
+    "is_useful",
+    "max_count",
+    "max_width",
+    "validate_exponents",
+]
 
 
 # ----------------------------------------------------------------------------- exponents
@@ -73,8 +79,7 @@ def is_useful(alpha: float, beta: float) -> bool:
 def validate_exponents(alpha, beta, r, h, budget=None) -> tuple[float, ...]:
     """Parse and check the planner's inputs; :class:`InputError` names the bad one."""
     out = []
-    for name, value in (("alpha", alpha), ("beta", beta), ("r", r), ("h", h),
-                        ("budget", budget)):
+    for name, value in (("alpha", alpha), ("beta", beta), ("r", r), ("h", h), ("budget", budget)):
         if name == "budget" and budget is None:
             continue
         try:
@@ -86,8 +91,9 @@ def validate_exponents(alpha, beta, r, h, budget=None) -> tuple[float, ...]:
         out.append(x)
     a, b, r, hh = out[:4]
     if a <= 0:
-        raise InputError(f"alpha: must be > 0 (loss gap a_n ~ n^-alpha must vanish), got {a:g}",
-                         param="alpha")
+        raise InputError(
+            f"alpha: must be > 0 (loss gap a_n ~ n^-alpha must vanish), got {a:g}", param="alpha"
+        )
     if b < 0:
         raise InputError(f"beta: must be >= 0 (b_n ~ n^-beta), got {b:g}", param="beta")
     if r <= 0:
@@ -95,8 +101,9 @@ def validate_exponents(alpha, beta, r, h, budget=None) -> tuple[float, ...]:
     if hh < 1:
         raise InputError(f"h: must be >= 1 (number of tuned HPs), got {hh:g}", param="h")
     if budget is not None and out[4] <= 1:
-        raise InputError(f"budget: must be > 1 (units of one run at width 1), got {out[4]:g}",
-                         param="budget")
+        raise InputError(
+            f"budget: must be > 1 (units of one run at width 1), got {out[4]:g}", param="budget"
+        )
     return tuple(out)
 
 
@@ -115,16 +122,23 @@ class ExcessModel:
     G: float = 1.0
 
     @classmethod
-    def from_family(cls, family, *, r: float = 2.0, h: float = 1.0,
-                    box: float = 4.0) -> "ExcessModel":
+    def from_family(
+        cls, family, *, r: float = 2.0, h: float = 1.0, box: float = 4.0
+    ) -> ExcessModel:
         """The model of a SPEC §3 :class:`theory.synthetic.PowerLawFamily`:
         ``a_n = |A| n^-alpha``, ``c_m = kappa/2 B^2 m^(-2 beta)`` exactly, and ``g`` the
         worst case of a regular grid of K points over a box of side ``box`` in each of
         the h (identical, independent) HP directions: spacing ``box K^(-1/h)``, error
         at most half of it per direction, so ``g(K) = kappa/2 * h * (box/2)^2 K^(-2/h)``."""
-        return cls(alpha=float(family.alpha), beta=float(family.beta), r=r, h=h,
-                   A=abs(float(family.A)), Bc=0.5 * float(family.kappa) * float(family.B) ** 2,
-                   G=0.5 * float(family.kappa) * h * (box / 2.0) ** 2)
+        return cls(
+            alpha=float(family.alpha),
+            beta=float(family.beta),
+            r=r,
+            h=h,
+            A=abs(float(family.A)),
+            Bc=0.5 * float(family.kappa) * float(family.B) ** 2,
+            G=0.5 * float(family.kappa) * h * (box / 2.0) ** 2,
+        )
 
     @property
     def exponent_direct(self) -> float:
@@ -154,8 +168,10 @@ class ExcessModel:
         return np.asarray(K, dtype=np.float64) * np.asarray(n, dtype=np.float64) ** self.r
 
     def cost_transfer(self, n, m, K):
-        return (np.asarray(K, dtype=np.float64) * np.asarray(m, dtype=np.float64) ** self.r
-                + np.asarray(n, dtype=np.float64) ** self.r)
+        return (
+            np.asarray(K, dtype=np.float64) * np.asarray(m, dtype=np.float64) ** self.r
+            + np.asarray(n, dtype=np.float64) ** self.r
+        )
 
 
 # ----------------------------------------------------------------------------- costs

@@ -12,14 +12,28 @@ import numpy as np
 
 from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import line_fit
-from fasttransfer.theory.grid_brute_force import (brute_force_direct, brute_force_transfer,
-                                                  fit_slope)
-from fasttransfer.theory.grid_optimum import (continuous_optimum_direct,
-                                              continuous_optimum_transfer,
-                                              paper_plan_log_excess, width_exponents)
+from fasttransfer.theory.grid_brute_force import brute_force_direct, brute_force_transfer, fit_slope
+from fasttransfer.theory.grid_optimum import (
+    continuous_optimum_direct,
+    continuous_optimum_transfer,
+    paper_plan_log_excess,
+    width_exponents,
+)
 from fasttransfer.theory.grid_search import ExcessModel, exponent_direct, exponent_transfer
 
-__all__ = ['correction_exponent', 'Setting', 'SETTINGS', 'SlopeStudyConfig', 'run_study', 'slopes_table', 'WidthStudyConfig', 'run_width_study', 'width_slopes_table', 'FIGURE_PANELS', 'excess_panels']
+__all__ = [
+    "FIGURE_PANELS",
+    "SETTINGS",
+    "Setting",
+    "SlopeStudyConfig",
+    "WidthStudyConfig",
+    "correction_exponent",
+    "excess_panels",
+    "run_study",
+    "run_width_study",
+    "slopes_table",
+    "width_slopes_table",
+]
 
 
 # ----------------------------------------------------------------------------- slope study
@@ -51,8 +65,7 @@ class Setting:
     def model(self) -> ExcessModel:
         from fasttransfer.theory.synthetic import PowerLawFamily
 
-        fam = PowerLawFamily(A=self.A, alpha=self.alpha, kappa=self.kappa, B=self.B,
-                             beta=self.beta)
+        fam = PowerLawFamily(A=self.A, alpha=self.alpha, kappa=self.kappa, B=self.B, beta=self.beta)
         return ExcessModel.from_family(fam, r=self.r, h=self.h, box=self.box)
 
 
@@ -68,8 +81,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("weak tie beta = alpha/2", 1.0, 0.5, 1.0, 2.0),
     Setting("weak tie beta = alpha/2, h = 3", 0.6, 0.3, 1.0, 3.0),
     Setting("beta < alpha/2 (transfer worse)", 0.8, 0.2, 1.0, 1.0),
-    Setting("Llama loss law, beta = 0.75, r = 2", 0.52, 0.75, 2.0, 1.0, A=13.16, kappa=0.2,
-            B=0.5 * 128.0**0.75),
+    Setting(
+        "Llama loss law, beta = 0.75, r = 2",
+        0.52,
+        0.75,
+        2.0,
+        1.0,
+        A=13.16,
+        kappa=0.2,
+        B=0.5 * 128.0**0.75,
+    ),
     Setting("slow convergence (small delta)", 0.5, 1.5, 1.0, 2.0),
 )
 
@@ -86,7 +107,7 @@ class SlopeStudyConfig:
     tolerance: float = 0.02
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "SlopeStudyConfig":
+    def from_preset(cls, name: str, **overrides) -> SlopeStudyConfig:
         from dataclasses import replace
 
         if name not in ("quick", "paper"):
@@ -108,13 +129,24 @@ def run_study(config: SlopeStudyConfig, settings=None, progress=None):
 
     rows = []
     budgets = config.budgets
-    for s in (config.settings if settings is None else settings):
+    for s in config.settings if settings is None else settings:
         model = s.model()
         Ed, nd, Kd = brute_force_direct(model, budgets, ratio=config.ratio)
         Et, nt, mt, Kt = brute_force_transfer(model, budgets, ratio=config.ratio)
         for strategy, E, n, m, K in (("direct", Ed, nd, nd, Kd), ("transfer", Et, nt, mt, Kt)):
-            rows.append(pd.DataFrame({"setting": s.name, "strategy": strategy, "budget": budgets,
-                                      "excess": E, "n": n, "m": m, "K": K}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "setting": s.name,
+                        "strategy": strategy,
+                        "budget": budgets,
+                        "excess": E,
+                        "n": n,
+                        "m": m,
+                        "K": K,
+                    }
+                )
+            )
         if progress is not None:
             progress(s.name)
     return pd.concat(rows, ignore_index=True)
@@ -132,17 +164,34 @@ def slopes_table(df, config: SlopeStudyConfig):
             if sub.empty:
                 continue
             C, E = sub.budget.to_numpy(), sub.excess.to_numpy()
-            closed = (exponent_direct(s.alpha, s.r, s.h) if strategy == "direct"
-                      else exponent_transfer(s.alpha, s.beta, s.r, s.h))
+            closed = (
+                exponent_direct(s.alpha, s.r, s.h)
+                if strategy == "direct"
+                else exponent_transfer(s.alpha, s.beta, s.r, s.h)
+            )
             fitted = -fit_slope(C, E)
-            top = C >= C.max() / 10.0 ** 1.0001
+            top = C >= C.max() / 10.0**1.0001
             local = -fit_slope(C[top], E[top])
-            out.append({"setting": s.name, "alpha": s.alpha, "beta": s.beta, "r": s.r,
-                        "h": s.h, "strategy": strategy, "closed_form": closed,
-                        "fitted": fitted, "error": fitted - closed,
-                        "top_decade": local, "top_error": local - closed,
-                        "delta": (correction_exponent(s.alpha, s.beta, s.r, s.h)
-                                  if strategy == "transfer" else float("nan"))})
+            out.append(
+                {
+                    "setting": s.name,
+                    "alpha": s.alpha,
+                    "beta": s.beta,
+                    "r": s.r,
+                    "h": s.h,
+                    "strategy": strategy,
+                    "closed_form": closed,
+                    "fitted": fitted,
+                    "error": fitted - closed,
+                    "top_decade": local,
+                    "top_error": local - closed,
+                    "delta": (
+                        correction_exponent(s.alpha, s.beta, s.r, s.h)
+                        if strategy == "transfer"
+                        else float("nan")
+                    ),
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -181,15 +230,25 @@ def run_width_study(config: WidthStudyConfig, settings=None, progress=None):
 
     rows = []
     s = config.log_budgets
-    for st in (config.settings if settings is None else settings):
+    for st in config.settings if settings is None else settings:
         model = st.model()
         d, t = continuous_optimum_direct(model, s), continuous_optimum_transfer(model, s)
-        rows.append(pd.DataFrame({
-            "setting": st.name, "log10_budget": s / math.log(10.0),
-            "direct_log_n": d["log_n"], "direct_log_K": d["log_K"],
-            "direct_log_excess": d["log_excess"], "log_n": t["log_n"], "log_m": t["log_m"],
-            "log_K": t["log_K"], "log_excess": t["log_excess"],
-            "paper_log_excess": paper_plan_log_excess(model, s)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "setting": st.name,
+                    "log10_budget": s / math.log(10.0),
+                    "direct_log_n": d["log_n"],
+                    "direct_log_K": d["log_K"],
+                    "direct_log_excess": d["log_excess"],
+                    "log_n": t["log_n"],
+                    "log_m": t["log_m"],
+                    "log_K": t["log_K"],
+                    "log_excess": t["log_excess"],
+                    "paper_log_excess": paper_plan_log_excess(model, s),
+                }
+            )
+        )
         if progress is not None:
             progress(st.name)
     return pd.concat(rows, ignore_index=True)
@@ -210,20 +269,36 @@ def width_slopes_table(df, config: WidthStudyConfig):
         if sub.empty:
             continue
         lnF = sub.log10_budget.to_numpy() * math.log(10.0)
-        slope = (lambda col: float(line_fit(lnF, sub[col].to_numpy()).slope))
+        slope = lambda col: float(line_fit(lnF, sub[col].to_numpy()).slope)
         w = width_exponents(st.alpha, st.beta, st.r, st.h)
-        e_d, e_t = exponent_direct(st.alpha, st.r, st.h), exponent_transfer(st.alpha, st.beta, st.r, st.h)
+        e_d, e_t = (
+            exponent_direct(st.alpha, st.r, st.h),
+            exponent_transfer(st.alpha, st.beta, st.r, st.h),
+        )
         ratio = float(line_fit(lnF, (sub.paper_log_excess - sub.log_excess).to_numpy()).slope)
         for quantity, fitted, derived, paper in (
-                ("direct width n*", slope("direct_log_n"), w.direct, w.direct),
-                ("proxy width (paper's n*)", slope("log_m"), w.proxy, w.proxy_paper),
-                ("target width (paper's M*)", slope("log_n"), w.target, w.target_paper),
-                ("E_D* (exponent)", -slope("direct_log_excess"), e_d, e_d),
-                ("E_T* (exponent)", -slope("log_excess"), e_t, e_t),
-                ("E_T(paper widths) / E_T* (slope)", ratio, 0.0, 0.0)):
-            out.append({"setting": st.name, "alpha": st.alpha, "beta": st.beta, "r": st.r,
-                        "h": st.h, "regime": w.regime, "quantity": quantity, "fitted": fitted,
-                        "derived": derived, "paper": paper, "error": fitted - derived})
+            ("direct width n*", slope("direct_log_n"), w.direct, w.direct),
+            ("proxy width (paper's n*)", slope("log_m"), w.proxy, w.proxy_paper),
+            ("target width (paper's M*)", slope("log_n"), w.target, w.target_paper),
+            ("E_D* (exponent)", -slope("direct_log_excess"), e_d, e_d),
+            ("E_T* (exponent)", -slope("log_excess"), e_t, e_t),
+            ("E_T(paper widths) / E_T* (slope)", ratio, 0.0, 0.0),
+        ):
+            out.append(
+                {
+                    "setting": st.name,
+                    "alpha": st.alpha,
+                    "beta": st.beta,
+                    "r": st.r,
+                    "h": st.h,
+                    "regime": w.regime,
+                    "quantity": quantity,
+                    "fitted": fitted,
+                    "derived": derived,
+                    "paper": paper,
+                    "error": fitted - derived,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -243,9 +318,16 @@ def excess_panels(df, panels: dict = FIGURE_PANELS) -> dict:
         for strategy in ("direct", "transfer"):
             sub = df[(df.setting == s.name) & (df.strategy == strategy)].sort_values("budget")
             C, E = sub.budget.to_numpy(np.float64), sub.excess.to_numpy(np.float64)
-            closed = (exponent_direct(s.alpha, s.r, s.h) if strategy == "direct"
-                      else exponent_transfer(s.alpha, s.beta, s.r, s.h))
-            entry["series"][strategy] = {"budget": C.tolist(), "excess": E.tolist(),
-                                         "closed": float(closed), "fitted": -fit_slope(C, E)}
+            closed = (
+                exponent_direct(s.alpha, s.r, s.h)
+                if strategy == "direct"
+                else exponent_transfer(s.alpha, s.beta, s.r, s.h)
+            )
+            entry["series"][strategy] = {
+                "budget": C.tolist(),
+                "excess": E.tolist(),
+                "closed": float(closed),
+                "fitted": -fit_slope(C, E),
+            }
         out[panel] = entry
     return out

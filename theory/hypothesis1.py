@@ -33,10 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from fasttransfer.theory.algorithm1 import (Algorithm1Settings, algorithm1, finite_columns,
-                                            grid_step, lip, profiles, rate_bound, take_kappa)
+from fasttransfer.theory.algorithm1 import (
+    Algorithm1Settings,
+    algorithm1,
+    finite_columns,
+    grid_step,
+    lip,
+    profiles,
+    rate_bound,
+    take_kappa,
+)
 
-__all__ = ["seed_split", "Hypothesis1", "hypothesis1"]
+__all__ = ["Hypothesis1", "hypothesis1", "seed_split"]
 
 
 def seed_split(seeds) -> tuple[tuple, tuple]:
@@ -54,17 +62,17 @@ class Hypothesis1:
     """Hypothesis 1's conditions on the test seeds at Algorithm 1's kappa_hat(n) from the
     selection seeds (module docstring). ``per_width``: one row per n < n_max."""
 
-    kappa_hat: dict                     # width -> KappaHat (selection seeds)
+    kappa_hat: dict  # width -> KappaHat (selection seeds)
     selection_seeds: tuple
     test_seeds: tuple
     per_width: Any
     convexity: bool
     invariance: bool
     flatness: bool
-    gamma: tuple[float, float, float]   # decay exponent of D_n: estimate, lo, hi (95%)
+    gamma: tuple[float, float, float]  # decay exponent of D_n: estimate, lo, hi (95%)
     alpha: float
     alpha_source: str
-    rate: Any                           # rate_bound() on the test seeds
+    rate: Any  # rate_bound() on the test seeds
     settings: dict
     reasons: tuple[str, ...] = ()
     rules: dict = field(default_factory=dict)
@@ -100,9 +108,17 @@ def _curv_bound(hp, f, window) -> tuple[float, float, float]:
     return mu, se, mu - t * se
 
 
-def hypothesis1(profile, final, *, seeds=None, alpha: float | None = None,
-                b: dict | None = None, b_se: dict | None = None, window: int = 2,
-                settings: Algorithm1Settings = Algorithm1Settings()) -> Hypothesis1:
+def hypothesis1(
+    profile,
+    final,
+    *,
+    seeds=None,
+    alpha: float | None = None,
+    b: dict | None = None,
+    b_se: dict | None = None,
+    window: int = 2,
+    settings: Algorithm1Settings = Algorithm1Settings(),
+) -> Hypothesis1:
     """Hypothesis 1's three conditions (module docstring). ``alpha``: the loss law's
     exponent (from ``analyze_sweep``; None: the log-log slope of the total's gap to
     n_max, same proxy as D_n); ``b``/``b_se``: width -> measured optimum shift and the
@@ -136,36 +152,54 @@ def hypothesis1(profile, final, *, seeds=None, alpha: float | None = None,
         rm = take_kappa(P.residual[m][cols][keep], kv)
         totn, totm = P.total[wi][cols][keep], P.total[m][cols][keep]
         mu_n, se_n, lo_n = _curv_bound(hp, tn, window)
-        mu_m, se_m, lo_m = _curv_bound(hp, tm, window)
+        mu_m, _se_m, lo_m = _curv_bound(hp, tm, window)
         W = _fit_window(hp, totn, window)
         Wm = _fit_window(hp, totm, window)
         cn, _, _ = _curv_bound(hp, totn, window)
         cm, _, _ = _curv_bound(hp, totm, window)
-        eps_flat = (float(lip(hp[W], rn[W]) / cn + lip(hp[Wm], rm[Wm]) / cm)
-                    if cn > 0 and cm > 0 else math.inf)
-        bn = float(b[int(n)]) if b is not None and int(n) in b else \
-            float(abs(hp[np.argmin(totn)] - hp[np.argmin(totm)]))
+        eps_flat = (
+            float(lip(hp[W], rn[W]) / cn + lip(hp[Wm], rm[Wm]) / cm)
+            if cn > 0 and cm > 0
+            else math.inf
+        )
+        bn = (
+            float(b[int(n)])
+            if b is not None and int(n) in b
+            else float(abs(hp[np.argmin(totn)] - hp[np.argmin(totm)]))
+        )
         sen = float(b_se[int(n)]) if b_se is not None and int(n) in b_se else h / 2
-        row.update({"mu_topk": mu_n, "mu_topk_se": se_n, "mu_topk_lower": lo_n,
-                    "mu_topk_nmax": mu_m, "mu_topk_nmax_lower": lo_m,
-                    "D_n": float(np.max(np.abs(tn - tm))),
-                    "total_gap": float(np.max(np.abs(totn - totm))),
-                    "eps_flat": eps_flat, "b_n": bn, "b_n_se": sen,
-                    "flat_ok": bool(eps_flat <= bn + 2 * sen)})
+        row.update(
+            {
+                "mu_topk": mu_n,
+                "mu_topk_se": se_n,
+                "mu_topk_lower": lo_n,
+                "mu_topk_nmax": mu_m,
+                "mu_topk_nmax_lower": lo_m,
+                "D_n": float(np.max(np.abs(tn - tm))),
+                "total_gap": float(np.max(np.abs(totn - totm))),
+                "eps_flat": eps_flat,
+                "b_n": bn,
+                "b_n_se": sen,
+                "flat_ok": bool(eps_flat <= bn + 2 * sen),
+            }
+        )
         rows.append(row)
     pw = pd.DataFrame(rows)
     reasons = []
     have = pw["D_n"].notna() if "D_n" in pw else pd.Series(False, index=pw.index)
     if not all(not k.failed for k in khat.values()):
-        reasons.append("Algorithm 1 failed at widths " +
-                       ", ".join(str(n) for n, k in khat.items() if k.failed))
+        reasons.append(
+            "Algorithm 1 failed at widths " + ", ".join(str(n) for n, k in khat.items() if k.failed)
+        )
     if set(sel) & set(test):
         reasons.append("one seed: kappa_hat is chosen and tested on the same seed")
     sub = pw[have]
-    convexity = bool(len(sub) > 0 and np.all(sub["mu_topk_lower"] > 0)
-                     and np.all(sub["mu_topk_nmax_lower"] > 0))
-    fit = (loglog_slope(sub["width"].to_numpy(float), sub["D_n"].to_numpy(float))
-           if len(sub) else None)
+    convexity = bool(
+        len(sub) > 0 and np.all(sub["mu_topk_lower"] > 0) and np.all(sub["mu_topk_nmax_lower"] > 0)
+    )
+    fit = (
+        loglog_slope(sub["width"].to_numpy(float), sub["D_n"].to_numpy(float)) if len(sub) else None
+    )
     if fit is not None and float(fit.df) >= 1:
         gamma = (-float(fit.slope), -float(fit.hi), -float(fit.lo))
     else:
@@ -174,23 +208,37 @@ def hypothesis1(profile, final, *, seeds=None, alpha: float | None = None,
     if alpha is not None and np.isfinite(alpha):
         a_src = "the loss law (analyze_sweep)"
     else:
-        gfit = loglog_slope(sub["width"].to_numpy(float), sub["total_gap"].to_numpy(float)) \
-            if len(sub) else None
+        gfit = (
+            loglog_slope(sub["width"].to_numpy(float), sub["total_gap"].to_numpy(float))
+            if len(sub)
+            else None
+        )
         alpha = -float(gfit.slope) if gfit is not None and float(gfit.df) >= 0 else math.nan
         a_src = "log-log slope of sup |phi_n - phi_nmax| (no loss law given)"
     invariance = bool(np.isfinite(gamma[1]) and np.isfinite(alpha) and gamma[1] > alpha)
     flatness = bool(len(sub) > 0 and np.all(sub["flat_ok"]))
     rules = {
         "convexity": "quadratic curvature of phi_n^kappa and phi_nmax^kappa on "
-                     f"{2 * window + 1} points around their argmin: mu - t_(df,0.95) SE > 0 "
-                     "at every n < n_max (test seeds)",
+        f"{2 * window + 1} points around their argmin: mu - t_(df,0.95) SE > 0 "
+        "at every n < n_max (test seeds)",
         "invariance": "D_n = sup_nu |phi_n^kappa - phi_nmax^kappa| ~ n^-gamma: the 95% "
-                      "interval of gamma lies above the loss exponent alpha",
+        "interval of gamma lies above the loss exponent alpha",
         "flatness": "eps_flat(n) = Lip(phi_n^-kappa)/mu_n + Lip(phi_nmax^-kappa)/mu_nmax "
-                    "(fit window around the optimum, HP units) <= b_n + 2 SE(nu*(n))",
+        "(fit window around the optimum, HP units) <= b_n + 2 SE(nu*(n))",
     }
-    return Hypothesis1(kappa_hat=khat, selection_seeds=tuple(sel), test_seeds=tuple(test),
-                       per_width=pw, convexity=convexity, invariance=invariance,
-                       flatness=flatness, gamma=gamma, alpha=float(alpha), alpha_source=a_src,
-                       rate=rate_bound(P, khat, b=b, window=window),
-                       settings=settings.describe(h), reasons=tuple(reasons), rules=rules)
+    return Hypothesis1(
+        kappa_hat=khat,
+        selection_seeds=tuple(sel),
+        test_seeds=tuple(test),
+        per_width=pw,
+        convexity=convexity,
+        invariance=invariance,
+        flatness=flatness,
+        gamma=gamma,
+        alpha=float(alpha),
+        alpha_source=a_src,
+        rate=rate_bound(P, khat, b=b, window=window),
+        settings=settings.describe(h),
+        reasons=tuple(reasons),
+        rules=rules,
+    )

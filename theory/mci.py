@@ -14,8 +14,17 @@ import numpy as np
 
 from fasttransfer.errors import InputError
 
-__all__ = ["STUDY", "SETTING", "study_preset", "reference_width", "mci", "extremes", "overlap",
-           "overlap_table", "easy_minus_hard"]
+__all__ = [
+    "SETTING",
+    "STUDY",
+    "easy_minus_hard",
+    "extremes",
+    "mci",
+    "overlap",
+    "overlap_table",
+    "reference_width",
+    "study_preset",
+]
 
 STUDY = "samplewise"
 SETTING = "mlp_sgd"
@@ -78,9 +87,17 @@ def overlap_table(mci_frame, frac: float = 0.05):
         runs[(int(w), int(s))] = extremes(g.sort_values("sample")["mci"].to_numpy(), frac)
     out = []
     for a, b in itertools.combinations(sorted(runs), 2):
-        out.append({"width_a": a[0], "seed_a": a[1], "width_b": b[0], "seed_b": b[1],
-                    "same_width": a[0] == b[0], "easy": overlap(runs[a][0], runs[b][0]),
-                    "hard": overlap(runs[a][1], runs[b][1])})
+        out.append(
+            {
+                "width_a": a[0],
+                "seed_a": a[1],
+                "width_b": b[0],
+                "seed_b": b[1],
+                "same_width": a[0] == b[0],
+                "easy": overlap(runs[a][0], runs[b][0]),
+                "hard": overlap(runs[a][1], runs[b][1]),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -96,7 +113,7 @@ def easy_minus_hard(mci_frame, frac: float = 0.05, level: float = 0.95) -> dict:
     rows = []
     for width, g in mci_frame.groupby("width"):
         seeds = sorted(int(s) for s in g["seed"].unique())
-        for a, b in zip(seeds[0::2], seeds[1::2]):
+        for a, b in zip(seeds[0::2], seeds[1::2], strict=False):
             ea, ha = extremes(g[g["seed"] == a].sort_values("sample")["mci"].to_numpy(), frac)
             eb, hb = extremes(g[g["seed"] == b].sort_values("sample")["mci"].to_numpy(), frac)
             rows.append((int(width), a, b, overlap(ea, eb) - overlap(ha, hb)))

@@ -74,10 +74,17 @@ def grid_optima(df: pd.DataFrame, rel_prominence: float = DEFAULT_REL_PROMINENCE
         m = modes(y, rel_prominence)
         others = [j for j in m if j != i]
         k = min(others, key=lambda j: y[j]) if others else None
-        rows.append({"width": int(w), "hp_argmin": hp[i], "loss_min": y[i], "n_modes": len(m),
-                     "hp_second": hp[k] if k is not None else math.nan,
-                     "loss_second": y[k] if k is not None else math.nan,
-                     "at_edge": i in (0, len(y) - 1)})
+        rows.append(
+            {
+                "width": int(w),
+                "hp_argmin": hp[i],
+                "loss_min": y[i],
+                "n_modes": len(m),
+                "hp_second": hp[k] if k is not None else math.nan,
+                "loss_second": y[k] if k is not None else math.nan,
+                "at_edge": i in (0, len(y) - 1),
+            }
+        )
     return pd.DataFrame(rows).sort_values("width").reset_index(drop=True)
 
 
@@ -89,5 +96,9 @@ def largest_shift(optima: pd.DataFrame) -> dict:
         raise InputError("need at least two widths to find a shift")
     d = np.diff(optima.hp_argmin.to_numpy(dtype=float))
     j = int(np.argmax(np.abs(d)))
-    return {"from_width": int(optima.width.iloc[j]), "to_width": int(optima.width.iloc[j + 1]),
-            "log_change": float(d[j]), "decades": float(d[j] / math.log(10.0))}
+    return {
+        "from_width": int(optima.width.iloc[j]),
+        "to_width": int(optima.width.iloc[j + 1]),
+        "log_change": float(d[j]),
+        "decades": float(d[j] / math.log(10.0)),
+    }

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.fits import (EXPONENT_RANGE, loglog_slope, profile_power_law,
-                                      t_quantile)
+from fasttransfer.theory.fits import EXPONENT_RANGE, loglog_slope, profile_power_law, t_quantile
 from fasttransfer.theory.framework import Estimate, hp_gap
-from fasttransfer.theory.sweep_data import DenseSweep
 from fasttransfer.theory.rate_vertex import _mean_curves, _vertices, _windows
-
+from fasttransfer.theory.sweep_data import DenseSweep
 
 ALPHA_RANGE = EXPONENT_RANGE
 
@@ -37,9 +35,9 @@ FAILED_FRACTION = 0.05  # more failed resamples than this: the intervals are not
 
 @dataclass(frozen=True)
 class _Fits:
-    nu: np.ndarray       # (R, W)
-    phi: np.ndarray      # (R, W)
-    curv: np.ndarray     # (R, W)
+    nu: np.ndarray  # (R, W)
+    phi: np.ndarray  # (R, W)
+    curv: np.ndarray  # (R, W)
     phi_inf: np.ndarray  # (R,)
     A: np.ndarray
     alpha: np.ndarray
@@ -73,11 +71,18 @@ def _offset_bounds(phi: np.ndarray, floor: float):
 def _rate_fits(widths, nu, phi, curv, edge, law: _LawSettings) -> _Fits:
     """The loss and HP laws for every resample: nu, phi, curv, edge (R, W)."""
     phi_inf, A, alpha, _, a_b = profile_power_law(
-        widths, phi, np.isfinite(phi), *ALPHA_RANGE, log_res=law.log_res, delta=law.d_loss,
-        offset_bounds=_offset_bounds(phi, law.floor))
+        widths,
+        phi,
+        np.isfinite(phi),
+        *ALPHA_RANGE,
+        log_res=law.log_res,
+        delta=law.d_loss,
+        offset_bounds=_offset_bounds(phi, law.floor),
+    )
     if law.reference == "extrapolate":
         nu_inf, B, beta, _, b_b = profile_power_law(
-            widths, nu, np.isfinite(nu), *BETA_RANGE, log_res=False, delta=law.d_hp)
+            widths, nu, np.isfinite(nu), *BETA_RANGE, log_res=False, delta=law.d_hp
+        )
     else:
         nu_ref = nu[:, -1]
         # b_n = B n^-beta: the log-log slope of b_n is -beta
@@ -92,12 +97,12 @@ def _rate_fits(widths, nu, phi, curv, edge, law: _LawSettings) -> _Fits:
 class _Point:
     """The point estimate (resample axis of length 1: every seed once)."""
 
-    d: DenseSweep       # the sweep that is analysed (bad widths dropped)
+    d: DenseSweep  # the sweep that is analysed (bad widths dropped)
     curves: np.ndarray  # (1, W, H) seed-mean loss curves
-    win: dict           # :func:`_windows` of those curves
+    win: dict  # :func:`_windows` of those curves
     fits: _Fits
     law: _LawSettings
-    dropped: tuple      # ((width, reason), ...)
+    dropped: tuple  # ((width, reason), ...)
 
 
 @dataclass(frozen=True)
@@ -143,11 +148,22 @@ def _seed_bootstrap(d: DenseSweep, rng: np.random.Generator, R: int, window: int
     nu, phi, curv, _ = _vertices(win["x"], win["y"], win["m"])
     kind = "seeds (joint across widths)" if d.shared_seeds else "seeds (per width)"
     factor = float(t_quantile(s_eff - 1)) * float(np.sqrt(s_eff / (s_eff - 1))) / Z_975
-    method = (f"percentile spread about the estimate, widened by t_{s_eff - 1}(0.975) x "
-              f"sqrt(S/(S-1)) / z(0.975) = {factor:.3g} for S={s_eff} seeds, clipped to the "
-              "search range")
-    return _Resamples(nu, phi, curv, win["edge"], kind, factor,
-                      float(np.sqrt(s_eff / (s_eff - 1))), method, curves)
+    method = (
+        f"percentile spread about the estimate, widened by t_{s_eff - 1}(0.975) x "
+        f"sqrt(S/(S-1)) / z(0.975) = {factor:.3g} for S={s_eff} seeds, clipped to the "
+        "search range"
+    )
+    return _Resamples(
+        nu,
+        phi,
+        curv,
+        win["edge"],
+        kind,
+        factor,
+        float(np.sqrt(s_eff / (s_eff - 1))),
+        method,
+        curves,
+    )
 
 
 def _residual_bootstrap(win0: dict, rng: np.random.Generator, R: int) -> _Resamples:
@@ -170,10 +186,17 @@ def _residual_bootstrap(win0: dict, rng: np.random.Generator, R: int) -> _Resamp
     nu, phi, curv, _ = _vertices(np.broadcast_to(x, yb.shape), yb, np.broadcast_to(m, yb.shape))
     dof = max(int(K.min()) - 3, 1)
     factor = float(t_quantile(dof)) / Z_975
-    return _Resamples(nu, phi, curv, np.zeros((R, W), dtype=bool),
-                      "residuals of the quadratic fits (one seed)", factor, 1.0,
-                      f"percentile spread about the estimate, widened by t_{dof}(0.975) / "
-                      f"z(0.975) = {factor:.3g}, clipped to the search range")
+    return _Resamples(
+        nu,
+        phi,
+        curv,
+        np.zeros((R, W), dtype=bool),
+        "residuals of the quadratic fits (one seed)",
+        factor,
+        1.0,
+        f"percentile spread about the estimate, widened by t_{dof}(0.975) / "
+        f"z(0.975) = {factor:.3g}, clipped to the search range",
+    )
 
 
 def _interval(point: float, reps: np.ndarray, factor: float, bounds=(-np.inf, np.inf)) -> Estimate:
@@ -190,11 +213,11 @@ def _interval(point: float, reps: np.ndarray, factor: float, bounds=(-np.inf, np
 
 @dataclass(frozen=True)
 class _Intervals:
-    estimates: dict      # name -> Estimate
-    nu_se: np.ndarray    # (W,) bootstrap standard errors of nu_star and phi_star
+    estimates: dict  # name -> Estimate
+    nu_se: np.ndarray  # (W,) bootstrap standard errors of nu_star and phi_star
     phi_se: np.ndarray
     failed: int
-    at_bound: dict       # exponent -> fraction of resamples on a search bound
+    at_bound: dict  # exponent -> fraction of resamples on a search bound
     edge_frac: np.ndarray  # (W,) share of resamples with the optimum on the grid edge
     fb: _Fits | None
 
@@ -207,9 +230,12 @@ def _derived(f: _Fits, widths: np.ndarray, reference: str) -> dict:
     ``A n0^-alpha`` and the signed HP gap ``nu_star(n0) - nu_star(inf)`` (the fitted
     ``B n0^-beta``; with the largest-width reference, nu_star(n0) - nu_star(n_max))."""
     n0 = widths[0]
-    hp_gap0 = f.nu[:, 0] - f.nu_inf if reference == "largest" else f.B * n0 ** -f.beta
-    return {"beta_minus_half_alpha": f.beta - f.alpha / 2, "loss_gap_n0": f.A * n0 ** -f.alpha,
-            "hp_gap_n0": hp_gap0}
+    hp_gap0 = f.nu[:, 0] - f.nu_inf if reference == "largest" else f.B * n0**-f.beta
+    return {
+        "beta_minus_half_alpha": f.beta - f.alpha / 2,
+        "loss_gap_n0": f.A * n0**-f.alpha,
+        "hp_gap_n0": hp_gap0,
+    }
 
 
 def _no_intervals(f0: _Fits, widths: np.ndarray, reference: str) -> _Intervals:
@@ -224,20 +250,31 @@ def _no_intervals(f0: _Fits, widths: np.ndarray, reference: str) -> _Intervals:
 def _intervals(f0: _Fits, d: DenseSweep, rs: _Resamples, law: _LawSettings) -> _Intervals:
     """Every estimate with its interval from the resamples."""
     fb = _rate_fits(d.widths, rs.nu, rs.phi, rs.curv, rs.edge, law)
-    good = np.isfinite(fb.alpha) & np.isfinite(fb.beta) & np.isfinite(fb.phi_inf) & np.isfinite(fb.nu_inf)
-    ranges = {"alpha": ALPHA_RANGE, "beta": BETA_RANGE if law.reference == "extrapolate"
-              else (-np.inf, np.inf), "phi_inf": (law.floor, np.inf)}
-    ranges["beta_minus_half_alpha"] = (ranges["beta"][0] - ALPHA_RANGE[1] / 2,
-                                       ranges["beta"][1] - ALPHA_RANGE[0] / 2)
+    good = (
+        np.isfinite(fb.alpha)
+        & np.isfinite(fb.beta)
+        & np.isfinite(fb.phi_inf)
+        & np.isfinite(fb.nu_inf)
+    )
+    ranges = {
+        "alpha": ALPHA_RANGE,
+        "beta": BETA_RANGE if law.reference == "extrapolate" else (-np.inf, np.inf),
+        "phi_inf": (law.floor, np.inf),
+    }
+    ranges["beta_minus_half_alpha"] = (
+        ranges["beta"][0] - ALPHA_RANGE[1] / 2,
+        ranges["beta"][1] - ALPHA_RANGE[0] / 2,
+    )
     points = {k: getattr(f0, k)[0] for k in _NAMES}
     points.update({k: v[0] for k, v in _derived(f0, d.widths, law.reference).items()})
     reps = {k: getattr(fb, k) for k in _NAMES}
     reps.update(_derived(fb, d.widths, law.reference))
-    est = {k: _interval(float(points[k]), reps[k][good], rs.factor, ranges.get(k, (-np.inf, np.inf)))
-           for k in points}
-    se = lambda a: np.nanstd(np.where(good[:, None], a, np.nan), axis=0, ddof=1) * rs.inflate  # noqa: E731
+    est = {
+        k: _interval(float(points[k]), reps[k][good], rs.factor, ranges.get(k, (-np.inf, np.inf)))
+        for k in points
+    }
+    se = lambda a: np.nanstd(np.where(good[:, None], a, np.nan), axis=0, ddof=1) * rs.inflate
     at_bound = {"alpha": float(fb.alpha_bound[good].mean()) if good.any() else np.nan}
     if law.reference == "extrapolate":
         at_bound["beta"] = float(fb.beta_bound[good].mean()) if good.any() else np.nan
-    return _Intervals(est, se(fb.nu), se(fb.phi), int((~good).sum()), at_bound,
-                      rs.edge.mean(0), fb)
+    return _Intervals(est, se(fb.nu), se(fb.phi), int((~good).sum()), at_bound, rs.edge.mean(0), fb)

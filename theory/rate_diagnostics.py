@@ -10,17 +10,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fasttransfer.theory.fits import (DriftComparison, drift_vs_power_law,
-                                      line_fit, t_quantile)
+from fasttransfer.theory.fits import DriftComparison, drift_vs_power_law, line_fit, t_quantile
 from fasttransfer.theory.framework import Estimate
-from fasttransfer.theory.sweep_data import MIN_HP, DenseSweep
-from fasttransfer.theory.rate_bootstrap import (ALPHA_RANGE, BETA_RANGE, BOUND_FRACTION,
-                                                FAILED_FRACTION, _Fits, _interval, _Intervals,
-                                                _LawSettings, _Point, _rate_fits, _Resamples)
+from fasttransfer.theory.rate_bootstrap import (
+    ALPHA_RANGE,
+    BETA_RANGE,
+    BOUND_FRACTION,
+    FAILED_FRACTION,
+    _Fits,
+    _interval,
+    _Intervals,
+    _LawSettings,
+    _Point,
+    _rate_fits,
+    _Resamples,
+)
 from fasttransfer.theory.rate_vertex import _vertices, _windows
+from fasttransfer.theory.sweep_data import MIN_HP, DenseSweep
 
-
-LEVEL = 0.05            # the tests' level (drift comparison, constant-optimum test)
+LEVEL = 0.05  # the tests' level (drift comparison, constant-optimum test)
 
 
 def _trend(widths, y0: np.ndarray, yb: np.ndarray | None, factor: float) -> Estimate:
@@ -52,15 +60,17 @@ def _no_drift_measured(nu0: np.ndarray, nu_se: np.ndarray) -> str | None:
     p_const = float(chi2.sf(stat, nu0.size - 1))
     if p_const <= LEVEL:
         return None
-    return (f"no measurable HP drift: nu_star is consistent with one value at every width "
-            f"(chi2 = {stat:.3g} on {nu0.size - 1} dof, p = {p_const:.2f}), so beta is not "
-            "identified; a late shift at larger widths cannot be excluded")
+    return (
+        f"no measurable HP drift: nu_star is consistent with one value at every width "
+        f"(chi2 = {stat:.3g} on {nu0.size - 1} dof, p = {p_const:.2f}), so beta is not "
+        "identified; a late shift at larger widths cannot be excluded"
+    )
 
 
 WINDOW_RESAMPLES = 100  # resamples refitted at the other windows (the noise of a difference)
 
 
-WINDOW_LEVEL = 0.975    # two window comparisons at 2.5% each (two-sided 97.5% quantile)
+WINDOW_LEVEL = 0.975  # two window comparisons at 2.5% each (two-sided 97.5% quantile)
 
 
 @dataclass(frozen=True)
@@ -91,18 +101,22 @@ class _WindowCheck:
         if not np.isfinite(half):
             return False
         q = self.quantile if np.isfinite(self.quantile) else 0.0
-        return any(abs(c) > max(half, q * self.noise.get(k, 0.0))
-                   for k, c in self.changes().items())
+        return any(
+            abs(c) > max(half, q * self.noise.get(k, 0.0)) for k, c in self.changes().items()
+        )
 
 
 def _window_fit(d: DenseSweep, curves: np.ndarray, k: int, law: _LawSettings) -> tuple[_Fits, bool]:
     win = _windows(d.hp, d.n_hp, curves, k)
     nu, phi, curv, ok = _vertices(win["x"], win["y"], win["m"])
-    return _rate_fits(d.widths, nu, phi, curv, win["edge"], law), ok[0].all() and not win["edge"][0].any()
+    return _rate_fits(d.widths, nu, phi, curv, win["edge"], law), ok[0].all() and not win["edge"][
+        0
+    ].any()
 
 
-def _window_sensitivity(point: _Point, window: int, rs: _Resamples | None,
-                        fb: _Fits | None) -> _WindowCheck:
+def _window_sensitivity(
+    point: _Point, window: int, rs: _Resamples | None, fb: _Fits | None
+) -> _WindowCheck:
     d, f0 = point.d, point.fits
     base = int(min(window, d.n_hp.min()))
     fits, noise = {base: (float(f0.alpha[0]), float(f0.beta[0]))}, {}
@@ -129,22 +143,29 @@ def _doubts(point: _Point, iv: _Intervals, win: _WindowCheck, nu_se: np.ndarray)
     out = []
     f0 = point.fits
     if f0.alpha_bound[0]:
-        out.append(f"alpha is at its search bound {ALPHA_RANGE} in the point fit: the loss "
-                   "law is not resolved")
+        out.append(
+            f"alpha is at its search bound {ALPHA_RANGE} in the point fit: the loss "
+            "law is not resolved"
+        )
     if f0.beta_bound[0]:
-        out.append(f"beta is at its search bound {BETA_RANGE} in the point fit: the HP law is "
-                   "not resolved")
+        out.append(
+            f"beta is at its search bound {BETA_RANGE} in the point fit: the HP law is not resolved"
+        )
     for k, frac in iv.at_bound.items():
         if np.isfinite(frac) and frac > BOUND_FRACTION:
-            out.append(f"{k} is at its search bound in {100 * frac:.0f}% of the bootstrap "
-                       f"resamples (more than {100 * BOUND_FRACTION:g}%): its interval reaches "
-                       "the bound")
+            out.append(
+                f"{k} is at its search bound in {100 * frac:.0f}% of the bootstrap "
+                f"resamples (more than {100 * BOUND_FRACTION:g}%): its interval reaches "
+                "the bound"
+            )
     dd = iv.estimates["beta_minus_half_alpha"]
     half = (dd.ci[1] - dd.ci[0]) / 2
     if win.systematic(half):
-        out.append(f"beta - alpha/2 moves by {win.spread:.3g} across quadratic windows "
-                   f"{sorted(win.fits)} (more than the interval's half-width {half:.3g} and than "
-                   "the noise of the change): the loss curves are not quadratic near the optimum")
+        out.append(
+            f"beta - alpha/2 moves by {win.spread:.3g} across quadratic windows "
+            f"{sorted(win.fits)} (more than the interval's half-width {half:.3g} and than "
+            "the noise of the change): the loss curves are not quadratic near the optimum"
+        )
     return out
 
 
@@ -154,31 +175,41 @@ def _below_causes(point: _Point, win: _WindowCheck, half: float) -> list[str]:
     curv = point.fits.curv[0]
     ratio = float(np.nanmax(curv) / np.nanmin(curv)) if np.all(curv > 0) else np.inf
     if ratio > 2:
-        out.append(f"the curvature phi_n'' changes {ratio:.3g}x across widths: Proposition 1 "
-                   "needs uniformly bounded, equicontinuous phi_n'' and a locally strongly "
-                   "convex limit")
+        out.append(
+            f"the curvature phi_n'' changes {ratio:.3g}x across widths: Proposition 1 "
+            "needs uniformly bounded, equicontinuous phi_n'' and a locally strongly "
+            "convex limit"
+        )
     if np.isfinite(half) and win.spread > half / 2:
-        out.append("the quadratic window moves the estimate (non-quadratic curves bias the "
-                   "fitted optimum)")
-    out.append("the gap may not be locally tight (sup|phi_n - phi_inf| >> a_n: the curves "
-               "change shape with width, not only level), or the rates are fitted across a "
-               "pre-asymptotic range (alpha over- or beta under-estimated, e.g. nu_inf "
-               "extrapolated too far)")
+        out.append(
+            "the quadratic window moves the estimate (non-quadratic curves bias the fitted optimum)"
+        )
+    out.append(
+        "the gap may not be locally tight (sup|phi_n - phi_inf| >> a_n: the curves "
+        "change shape with width, not only level), or the rates are fitted across a "
+        "pre-asymptotic range (alpha over- or beta under-estimated, e.g. nu_inf "
+        "extrapolated too far)"
+    )
     return out
 
 
 def _blockers(iv: _Intervals, bootstrap: int, s_eff: int, independent: bool) -> list[str]:
     out = []
     if bootstrap == 0:
-        out.append("no intervals (bootstrap = 0): point estimates only, and a verdict needs "
-                   "intervals")
+        out.append(
+            "no intervals (bootstrap = 0): point estimates only, and a verdict needs intervals"
+        )
         return out
     if s_eff < 2 and not independent:
-        out.append("one seed per width: its intervals come from the quadratic fits' residuals, "
-                   "which miss a seed-level shift of whole curves (a seed shares initialisation "
-                   "and batches across HPs); rerun with >= 2 seeds, or assert independent "
-                   "cells (independent_cells=True / --independent-cells)")
+        out.append(
+            "one seed per width: its intervals come from the quadratic fits' residuals, "
+            "which miss a seed-level shift of whole curves (a seed shares initialisation "
+            "and batches across HPs); rerun with >= 2 seeds, or assert independent "
+            "cells (independent_cells=True / --independent-cells)"
+        )
     if iv.failed > FAILED_FRACTION * bootstrap:
-        out.append(f"{iv.failed} of {bootstrap} bootstrap resamples gave no fit (more than "
-                   f"{100 * FAILED_FRACTION:g}%): the intervals are not trusted")
+        out.append(
+            f"{iv.failed} of {bootstrap} bootstrap resamples gave no fit (more than "
+            f"{100 * FAILED_FRACTION:g}%): the intervals are not trusted"
+        )
     return out

@@ -6,13 +6,11 @@ vectorised over resamples: curves (R, W, H) -> vertex nu_star, value phi_star, c
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import quadratic_vertex
 from fasttransfer.theory.sweep_data import MIN_HP, DenseSweep, fmt_value
-
 
 DEFAULT_WINDOW = 7
 
@@ -69,8 +67,14 @@ def _windows(hp: np.ndarray, n_hp: np.ndarray, curves: np.ndarray, window: int):
     x = np.take_along_axis(hpb, idx, axis=-1)
     y = np.take_along_axis(curves, idx, axis=-1)
     m = np.isfinite(y)
-    return {"x": x, "y": y, "m": m, "edge": edge, "shifted": shifted,
-            "hp_argmin": np.take_along_axis(hpb, centre[..., None], -1)[..., 0]}
+    return {
+        "x": x,
+        "y": y,
+        "m": m,
+        "edge": edge,
+        "shifted": shifted,
+        "hp_argmin": np.take_along_axis(hpb, centre[..., None], -1)[..., 0],
+    }
 
 
 def fit_vertex(hp, loss, *, window: int = DEFAULT_WINDOW, width: float | None = None):
@@ -111,13 +115,28 @@ def _fit_problems(win: dict, ok: np.ndarray, nu: np.ndarray, widths: np.ndarray)
         at = fmt_value(win["hp_argmin"][0, j])
         xs = win["x"][0, j][win["m"][0, j]]
         if win["edge"][0, j]:
-            out.append((j, f"{_where(w)}optimum on the grid edge (hp={at}); extend the HP grid "
-                           "past the optimum"))
+            out.append(
+                (
+                    j,
+                    f"{_where(w)}optimum on the grid edge (hp={at}); extend the HP grid "
+                    "past the optimum",
+                )
+            )
         elif not ok[0, j]:
-            out.append((j, f"{_where(w)}the loss is not convex around its grid minimum (hp={at}); "
-                           "no fitted optimum"))
+            out.append(
+                (
+                    j,
+                    f"{_where(w)}the loss is not convex around its grid minimum (hp={at}); "
+                    "no fitted optimum",
+                )
+            )
         elif not (xs.min() <= nu[0, j] <= xs.max()):
-            out.append((j, f"{_where(w)}fitted optimum hp={fmt_value(nu[0, j])} lies outside the "
-                           f"fit window [{fmt_value(xs.min())}, {fmt_value(xs.max())}]; the "
-                           "optimum is at the grid edge or the curve is too flat"))
+            out.append(
+                (
+                    j,
+                    f"{_where(w)}fitted optimum hp={fmt_value(nu[0, j])} lies outside the "
+                    f"fit window [{fmt_value(xs.min())}, {fmt_value(xs.max())}]; the "
+                    "optimum is at the grid edge or the curve is too flat",
+                )
+            )
     return out

@@ -39,7 +39,6 @@ into :func:`analyze_sweep` (all numpy, vectorised over bootstrap resamples):
    estimator's own doubts (window sensitivity, bounds, no measurable drift).
 """
 
-
 from __future__ import annotations
 
 import warnings as _warnings
@@ -50,20 +49,57 @@ import pandas as pd
 
 from fasttransfer.errors import InputError
 from fasttransfer.theory.fits import DriftComparison, huber_threshold, use_log_residuals
-from fasttransfer.theory.framework import (DEFAULT_MARGIN, Estimate, Evidence,
-                                           finite_transfer_suboptimality, hp_gap, loss_gap,
-                                           transfer_suboptimality, transfer_verdict)
-from fasttransfer.theory.sweep_data import (MIN_HP, MIN_WIDTHS, DenseSweep, DivergenceRule, densify,
-                                            fmt_value, validate_sweep, width_problem)
-from fasttransfer.theory.rate_bootstrap import (ALPHA_RANGE, BETA_RANGE, _Intervals, _intervals,
-                                                _LawSettings, _no_intervals, _offset_bounds,
-                                                _Point, _rate_fits, _Resamples,
-                                                _residual_bootstrap, _seed_bootstrap)
-from fasttransfer.theory.rate_diagnostics import (_below_causes, _blockers, _doubts, _drift,
-                                                  _no_drift_measured, _trend,
-                                                  _window_sensitivity, _WindowCheck)
-from fasttransfer.theory.rate_vertex import (DEFAULT_WINDOW, _fit_problems, _mean_curves,
-                                             _vertices, _windows)
+from fasttransfer.theory.framework import (
+    DEFAULT_MARGIN,
+    Estimate,
+    Evidence,
+    finite_transfer_suboptimality,
+    hp_gap,
+    loss_gap,
+    transfer_suboptimality,
+    transfer_verdict,
+)
+from fasttransfer.theory.rate_bootstrap import (
+    ALPHA_RANGE,
+    BETA_RANGE,
+    _Intervals,
+    _intervals,
+    _LawSettings,
+    _no_intervals,
+    _offset_bounds,
+    _Point,
+    _rate_fits,
+    _Resamples,
+    _residual_bootstrap,
+    _seed_bootstrap,
+)
+from fasttransfer.theory.rate_diagnostics import (
+    _below_causes,
+    _blockers,
+    _doubts,
+    _drift,
+    _no_drift_measured,
+    _trend,
+    _window_sensitivity,
+    _WindowCheck,
+)
+from fasttransfer.theory.rate_vertex import (
+    DEFAULT_WINDOW,
+    _fit_problems,
+    _mean_curves,
+    _vertices,
+    _windows,
+)
+from fasttransfer.theory.sweep_data import (
+    MIN_HP,
+    MIN_WIDTHS,
+    DenseSweep,
+    DivergenceRule,
+    densify,
+    fmt_value,
+    validate_sweep,
+    width_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -116,16 +152,31 @@ class SweepAnalysis:
     def to_json_dict(self) -> dict:
         """SPEC §7's ``--json`` schema (plus extra keys); null where a number is
         undefined (no interval without a bootstrap)."""
+
         def num(x):
             x = float(x)
             return x if np.isfinite(x) else None
 
-        est = lambda e: {"estimate": num(e.estimate), "ci": [num(e.ci[0]), num(e.ci[1])]}  # noqa: E731
-        keys = ("width", "nu_star", "nu_star_se", "phi_star", "phi_star_se", "a", "b", "c",
-                "c_measured", "curvature")
-        per = [{**{k: num(row[k]) for k in keys},
-                **{k: int(row[k]) for k in ("runs", "diverged", "excluded_cells")}}
-               for _, row in self.per_width.iterrows()]
+        est = lambda e: {"estimate": num(e.estimate), "ci": [num(e.ci[0]), num(e.ci[1])]}
+        keys = (
+            "width",
+            "nu_star",
+            "nu_star_se",
+            "phi_star",
+            "phi_star_se",
+            "a",
+            "b",
+            "c",
+            "c_measured",
+            "curvature",
+        )
+        per = [
+            {
+                **{k: num(row[k]) for k in keys},
+                **{k: int(row[k]) for k in ("runs", "diverged", "excluded_cells")},
+            }
+            for _, row in self.per_width.iterrows()
+        ]
         dc = self.drift
         return {
             "alpha": est(self.alpha),
@@ -134,11 +185,17 @@ class SweepAnalysis:
             "hp_drift": {
                 "slope": est(self.hp_drift),
                 "model": "nu_star(n) = c + s ln n (for a learning rate, LR* ~ n^s)",
-                "comparison": None if dc is None else {
+                "comparison": None
+                if dc is None
+                else {
                     "test": "likelihood ratio, drift model nested in the power law (p -> 0)",
-                    "chi2_drift": num(dc.chi2_drift), "chi2_power_law": num(dc.chi2_power),
-                    "dispersion": num(dc.dispersion), "statistic": num(dc.statistic),
-                    "p_value": num(dc.p_value), "preferred": dc.preferred},
+                    "chi2_drift": num(dc.chi2_drift),
+                    "chi2_power_law": num(dc.chi2_power),
+                    "dispersion": num(dc.dispersion),
+                    "statistic": num(dc.statistic),
+                    "p_value": num(dc.p_value),
+                    "preferred": dc.preferred,
+                },
             },
             "verdict": self.verdict,
             "reasons": list(self.reasons),
@@ -147,27 +204,37 @@ class SweepAnalysis:
             "per_width_columns": {
                 "c": "model: curvature of the widest curve / 2 x b^2",
                 "c_measured": "c_{m->N} = phi_N(nu_star(m)) - phi_star(N), N the widest width",
-                "nu_star_se": "bootstrap standard error of nu_star"},
+                "nu_star_se": "bootstrap standard error of nu_star",
+            },
             "diverged": int(self.diverged),
             "divergence_rule": self.divergence_rule,
             "diverged_cells": list(self.diverged_cells),
             "dropped_widths": [{"width": float(w), "reason": r} for w, r in self.dropped],
             "reference": self.reference,
-            "fit": {"phi_inf": est(self.phi_inf), "A": est(self.A), "nu_inf": est(self.nu_inf),
-                    "B": est(self.B), "loss_slope": est(self.loss_slope),
-                    "phi_inf_bounds": [num(self.phi_inf_bounds[0]), num(self.phi_inf_bounds[1])]},
+            "fit": {
+                "phi_inf": est(self.phi_inf),
+                "A": est(self.A),
+                "nu_inf": est(self.nu_inf),
+                "B": est(self.B),
+                "loss_slope": est(self.loss_slope),
+                "phi_inf_bounds": [num(self.phi_inf_bounds[0]), num(self.phi_inf_bounds[1])],
+            },
             "n_seeds": int(self.n_seeds),
             "independent_cells": bool(self.independent_cells),
-            "bootstrap": {"resamples": int(self.bootstrap), "kind": self.bootstrap_kind,
-                          "interval": self.interval_method,
-                          "failed_resamples": int(self.failed_resamples),
-                          "at_bound": {k: num(v) for k, v in self.at_bound.items()}},
+            "bootstrap": {
+                "resamples": int(self.bootstrap),
+                "kind": self.bootstrap_kind,
+                "interval": self.interval_method,
+                "failed_resamples": int(self.failed_resamples),
+                "at_bound": {k: num(v) for k, v in self.at_bound.items()},
+            },
             "window": int(self.window),
             "loss_residuals": self.loss_residuals,
             "warnings": list(self.warnings),
-            "window_sensitivity": {str(k): {"alpha": num(a), "beta": num(b),
-                                            "beta_minus_half_alpha": num(b - a / 2)}
-                                   for k, (a, b) in self.window_sensitivity.items()},
+            "window_sensitivity": {
+                str(k): {"alpha": num(a), "beta": num(b), "beta_minus_half_alpha": num(b - a / 2)}
+                for k, (a, b) in self.window_sensitivity.items()
+            },
         }
 
 
@@ -184,8 +251,11 @@ def _drop(d: DenseSweep, problems: list, skip: bool, dropped: list, warnings: li
     bad = {j for j, _ in problems}
     keep = [j for j in range(d.widths.size) if j not in bad]
     if len(keep) < MIN_WIDTHS:
-        raise InputError(f"fewer than {MIN_WIDTHS} widths left after dropping {len(dropped)} "
-                         f"that cannot be fitted ({dropped[0][1]})", param="skip_bad_widths")
+        raise InputError(
+            f"fewer than {MIN_WIDTHS} widths left after dropping {len(dropped)} "
+            f"that cannot be fitted ({dropped[0][1]})",
+            param="skip_bad_widths",
+        )
     return d.take(keep)
 
 
@@ -203,7 +273,9 @@ def _screen_widths(d: DenseSweep, window: int, skip: bool, warnings: list):
     so dropping one leaves the others' unchanged."""
     dropped: list = []
     usable_hp = d.finite.any(-1).sum(-1)
-    data = [(j, width_problem(w, int(d.n_hp[j]), int(usable_hp[j]))) for j, w in enumerate(d.widths)]
+    data = [
+        (j, width_problem(w, int(d.n_hp[j]), int(usable_hp[j]))) for j, w in enumerate(d.widths)
+    ]
     d = _drop(d, [(j, p) for j, p in data if p], skip, dropped, warnings)
     curves, win, vert = _vertex_fits(d, window)
     fit = _fit_problems(win, vert[3], vert[0], d.widths)
@@ -221,15 +293,18 @@ def _divergence_warnings(d: DenseSweep) -> list[str]:
         nonfinite = int(d.runs[j]) - int(np.isfinite(d.raw_loss[j]).sum())
         above = int(d.diverged_runs[j]) - nonfinite
         if above > 0.25 * d.runs[j]:
-            out.append(f"width {fmt_value(w)}: {above} of {int(d.runs[j])} runs count as diverged "
-                       f"by the threshold ({d.rule}); for a loss that spans decades (e.g. a "
-                       "regression loss near 0) pass diverged_factor=None (--diverged-factor 0) "
-                       "or an init_loss column")
+            out.append(
+                f"width {fmt_value(w)}: {above} of {int(d.runs[j])} runs count as diverged "
+                f"by the threshold ({d.rule}); for a loss that spans decades (e.g. a "
+                "regression loss near 0) pass diverged_factor=None (--diverged-factor 0) "
+                "or an init_loss column"
+            )
     return out
 
 
-def _point_estimate(d: DenseSweep, window: int, reference: str, skip: bool,
-                    warnings: list) -> _Point:
+def _point_estimate(
+    d: DenseSweep, window: int, reference: str, skip: bool, warnings: list
+) -> _Point:
     d, curves, win, (nu, phi, curv, _), dropped = _screen_widths(d, window, skip, warnings)
     if reference == "largest" and d.widths.size < 3:
         raise InputError("reference 'largest' needs at least 3 widths", param="reference")
@@ -238,13 +313,17 @@ def _point_estimate(d: DenseSweep, window: int, reference: str, skip: bool,
         if win["shifted"][0, j]:
             warnings.append(
                 f"width {fmt_value(w)}: optimum within {window // 2} grid points of the grid edge "
-                f"(hp={fmt_value(win['hp_argmin'][0, j])}); the fit window is not centred")
+                f"(hp={fmt_value(win['hp_argmin'][0, j])}); the fit window is not centred"
+            )
     log_res = use_log_residuals(phi[0], "auto")
     floor = 0.0 if np.nanmin(d.loss) >= 0 else -np.inf
     bounds = _offset_bounds(phi, floor)
     d_loss = huber_threshold(d.widths, phi, np.isfinite(phi), *ALPHA_RANGE, log_res, bounds)
-    d_hp = (huber_threshold(d.widths, nu, np.isfinite(nu), *BETA_RANGE, False)
-            if reference == "extrapolate" else np.inf)
+    d_hp = (
+        huber_threshold(d.widths, nu, np.isfinite(nu), *BETA_RANGE, False)
+        if reference == "extrapolate"
+        else np.inf
+    )
     law = _LawSettings(reference=reference, log_res=log_res, d_loss=d_loss, d_hp=d_hp, floor=floor)
     f0 = _rate_fits(d.widths, nu, phi, curv, win["edge"], law)
     return _Point(d=d, curves=curves, win=win, fits=f0, law=law, dropped=dropped)
@@ -276,23 +355,32 @@ def _per_width(point: _Point, iv: _Intervals) -> pd.DataFrame:
     d, f0 = point.d, point.fits
     nu0, phi0, curv0 = f0.nu[0], f0.phi[0], f0.curv[0]
     nu_inf, curv_ref = f0.nu_inf[0], curv0[-1]
-    return pd.DataFrame({
-        "width": d.widths, "nu_star": nu0, "nu_star_se": iv.nu_se, "phi_star": phi0,
-        "phi_star_se": iv.phi_se,
-        "a": loss_gap(phi0, f0.phi_inf[0]), "b": hp_gap(nu0, nu_inf),
-        "c": transfer_suboptimality(lambda nu: 0.5 * curv_ref * (nu - nu_inf) ** 2, nu0, 0.0),
-        "c_measured": _measured_transfer(point),
-        "curvature": curv0, "runs": d.runs, "diverged": d.diverged_runs,
-        "excluded_cells": d.excluded_cells,
-        "fit_lo": np.nanmin(np.where(point.win["m"][0], point.win["x"][0], np.nan), axis=-1),
-        "fit_hi": np.nanmax(np.where(point.win["m"][0], point.win["x"][0], np.nan), axis=-1),
-    })
+    return pd.DataFrame(
+        {
+            "width": d.widths,
+            "nu_star": nu0,
+            "nu_star_se": iv.nu_se,
+            "phi_star": phi0,
+            "phi_star_se": iv.phi_se,
+            "a": loss_gap(phi0, f0.phi_inf[0]),
+            "b": hp_gap(nu0, nu_inf),
+            "c": transfer_suboptimality(lambda nu: 0.5 * curv_ref * (nu - nu_inf) ** 2, nu0, 0.0),
+            "c_measured": _measured_transfer(point),
+            "curvature": curv0,
+            "runs": d.runs,
+            "diverged": d.diverged_runs,
+            "excluded_cells": d.excluded_cells,
+            "fit_lo": np.nanmin(np.where(point.win["m"][0], point.win["x"][0], np.nan), axis=-1),
+            "fit_hi": np.nanmax(np.where(point.win["m"][0], point.win["x"][0], np.nan), axis=-1),
+        }
+    )
 
 
 def _check_arguments(reference: str, bootstrap: int, window: int, margin: float) -> tuple[int, int]:
     if reference not in ("extrapolate", "largest"):
-        raise InputError(f"reference must be 'largest' or 'extrapolate' (got {reference!r})",
-                         param="reference")
+        raise InputError(
+            f"reference must be 'largest' or 'extrapolate' (got {reference!r})", param="reference"
+        )
     if int(bootstrap) < 0:
         raise InputError(f"bootstrap must be >= 0 (got {bootstrap})", param="bootstrap")
     if int(window) < MIN_HP:
@@ -302,10 +390,18 @@ def _check_arguments(reference: str, bootstrap: int, window: int, margin: float)
     return int(bootstrap), int(window)
 
 
-def analyze_sweep(df: pd.DataFrame, *, reference: str = "extrapolate", bootstrap: int = 1000,
-                  seed: int = 0, window: int = DEFAULT_WINDOW, margin: float = DEFAULT_MARGIN,
-                  skip_bad_widths: bool = False, independent_cells: bool = False,
-                  divergence: DivergenceRule | None = None) -> SweepAnalysis:
+def analyze_sweep(
+    df: pd.DataFrame,
+    *,
+    reference: str = "extrapolate",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    window: int = DEFAULT_WINDOW,
+    margin: float = DEFAULT_MARGIN,
+    skip_bad_widths: bool = False,
+    independent_cells: bool = False,
+    divergence: DivergenceRule | None = None,
+) -> SweepAnalysis:
     """alpha, beta, beta - alpha/2 with 95% intervals, the drift slope, the per-width
     table and the verdict with its reasons for a sweep (columns width, hp, loss[, seed]
     [, init_loss]; see :func:`fasttransfer.theory.sweep_data.read_sweep`).
@@ -325,8 +421,17 @@ def analyze_sweep(df: pd.DataFrame, *, reference: str = "extrapolate", bootstrap
     rule = DivergenceRule() if divergence is None else divergence
     with np.errstate(all="ignore"), _warnings.catch_warnings():
         _warnings.simplefilter("ignore", RuntimeWarning)
-        return _analyze(validate_sweep(df, check_widths=False), reference, bootstrap, seed,
-                        window, float(margin), bool(skip_bad_widths), bool(independent_cells), rule)
+        return _analyze(
+            validate_sweep(df, check_widths=False),
+            reference,
+            bootstrap,
+            seed,
+            window,
+            float(margin),
+            bool(skip_bad_widths),
+            bool(independent_cells),
+            rule,
+        )
 
 
 def _resample(point: _Point, bootstrap: int, seed: int, window: int, warnings: list):
@@ -335,13 +440,18 @@ def _resample(point: _Point, bootstrap: int, seed: int, window: int, warnings: l
     if bootstrap == 0:
         return None, _no_intervals(f0, d.widths, point.law.reference)
     rng = np.random.default_rng(seed)
-    rs = (_seed_bootstrap(d, rng, bootstrap, window) if int(d.n_seeds.min()) >= 2
-          else _residual_bootstrap(point.win, rng, bootstrap))
+    rs = (
+        _seed_bootstrap(d, rng, bootstrap, window)
+        if int(d.n_seeds.min()) >= 2
+        else _residual_bootstrap(point.win, rng, bootstrap)
+    )
     iv = _intervals(f0, d, rs, point.law)
     for j, w in enumerate(d.widths):
         if iv.edge_frac[j] > 0.01:
-            warnings.append(f"width {fmt_value(w)}: the optimum hit the grid edge in "
-                            f"{100 * iv.edge_frac[j]:.0f}% of bootstrap resamples")
+            warnings.append(
+                f"width {fmt_value(w)}: the optimum hit the grid edge in "
+                f"{100 * iv.edge_frac[j]:.0f}% of bootstrap resamples"
+            )
     return rs, iv
 
 
@@ -358,30 +468,39 @@ class _Trends:
 def _trends(point: _Point, rs: _Resamples | None, iv: _Intervals, window: int) -> _Trends:
     d, f0, fb = point.d, point.fits, iv.fb
     factor = rs.factor if rs is not None else np.nan
-    return _Trends(slope=_trend(d.widths, f0.nu[0], None if fb is None else fb.nu, factor),
-                   loss_slope=_trend(d.widths, f0.phi[0], None if fb is None else fb.phi, factor),
-                   drift=_drift(d.widths, f0.nu[0], iv.nu_se),
-                   win=_window_sensitivity(point, window, rs, fb))
+    return _Trends(
+        slope=_trend(d.widths, f0.nu[0], None if fb is None else fb.nu, factor),
+        loss_slope=_trend(d.widths, f0.phi[0], None if fb is None else fb.phi, factor),
+        drift=_drift(d.widths, f0.nu[0], iv.nu_se),
+        win=_window_sensitivity(point, window, rs, fb),
+    )
 
 
-def _evidence(point: _Point, iv: _Intervals, tr: _Trends, margin: float, bootstrap: int,
-              independent: bool) -> Evidence:
+def _evidence(
+    point: _Point, iv: _Intervals, tr: _Trends, margin: float, bootstrap: int, independent: bool
+) -> Evidence:
     """Step 6's input: everything the verdict rests on."""
     e, nu0 = iv.estimates, point.fits.nu[0]
     dd = e["beta_minus_half_alpha"]
     return Evidence(
-        d=dd.ci, beta=e["beta"].ci, margin=margin,
+        d=dd.ci,
+        beta=e["beta"].ci,
+        margin=margin,
         drift="untested" if tr.drift is None else tr.drift.preferred,
-        slope=tr.slope.ci, slope_estimate=tr.slope.estimate,
+        slope=tr.slope.ci,
+        slope_estimate=tr.slope.estimate,
         loss_gap_resolved=bool(e["loss_gap_n0"].ci[0] > 0 and tr.loss_slope.ci[1] < 0),
         hp_drift_resolved=_resolved(e["hp_gap_n0"]),
         flat=_no_drift_measured(nu0, iv.nu_se) or "",
         blockers=tuple(_blockers(iv, bootstrap, int(point.d.n_seeds.min()), independent)),
         doubts=tuple(_doubts(point, iv, tr.win, iv.nu_se)),
-        below_causes=tuple(_below_causes(point, tr.win, (dd.ci[1] - dd.ci[0]) / 2)))
+        below_causes=tuple(_below_causes(point, tr.win, (dd.ci[1] - dd.ci[0]) / 2)),
+    )
 
 
-def _analyze(df, reference, bootstrap, seed, window, margin, skip, independent, rule) -> SweepAnalysis:
+def _analyze(
+    df, reference, bootstrap, seed, window, margin, skip, independent, rule
+) -> SweepAnalysis:
     warnings: list[str] = []
     full = densify(df, rule)
     point = _point_estimate(full, window, reference, skip, warnings)
@@ -390,19 +509,38 @@ def _analyze(df, reference, bootstrap, seed, window, margin, skip, independent, 
     verdict, reasons = transfer_verdict(_evidence(point, iv, tr, margin, bootstrap, independent))
     d, f0, e = point.d, point.fits, iv.estimates
     return SweepAnalysis(
-        alpha=e["alpha"], beta=e["beta"], beta_minus_half_alpha=e["beta_minus_half_alpha"],
-        verdict=verdict, per_width=_per_width(point, iv), diverged=full.diverged,
-        reference=reference, phi_inf=e["phi_inf"], A=e["A"], nu_inf=e["nu_inf"], B=e["B"],
-        n_seeds=int(d.n_seeds.min()), bootstrap=bootstrap,
+        alpha=e["alpha"],
+        beta=e["beta"],
+        beta_minus_half_alpha=e["beta_minus_half_alpha"],
+        verdict=verdict,
+        per_width=_per_width(point, iv),
+        diverged=full.diverged,
+        reference=reference,
+        phi_inf=e["phi_inf"],
+        A=e["A"],
+        nu_inf=e["nu_inf"],
+        B=e["B"],
+        n_seeds=int(d.n_seeds.min()),
+        bootstrap=bootstrap,
         bootstrap_kind="none" if rs is None else rs.kind,
         interval_method="none (bootstrap = 0): point estimates only" if rs is None else rs.method,
         window=int(min(window, d.n_hp.min())),
-        loss_residuals="log" if point.law.log_res else "linear", warnings=tuple(warnings),
-        failed_resamples=iv.failed, window_sensitivity=tr.win.fits, reasons=tuple(reasons),
-        hp_drift=tr.slope, loss_slope=tr.loss_slope, drift=tr.drift, margin=margin,
-        at_bound=iv.at_bound, dropped=point.dropped, divergence_rule=d.rule,
-        independent_cells=independent, phi_inf_bounds=(point.law.floor, float(np.nanmin(f0.phi[0]))),
-        diverged_cells=tuple(full.diverged_cells()))
+        loss_residuals="log" if point.law.log_res else "linear",
+        warnings=tuple(warnings),
+        failed_resamples=iv.failed,
+        window_sensitivity=tr.win.fits,
+        reasons=tuple(reasons),
+        hp_drift=tr.slope,
+        loss_slope=tr.loss_slope,
+        drift=tr.drift,
+        margin=margin,
+        at_bound=iv.at_bound,
+        dropped=point.dropped,
+        divergence_rule=d.rule,
+        independent_cells=independent,
+        phi_inf_bounds=(point.law.floor, float(np.nanmin(f0.phi[0]))),
+        diverged_cells=tuple(full.diverged_cells()),
+    )
 
 
 def _resolved(est: Estimate) -> bool:

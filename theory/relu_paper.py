@@ -44,16 +44,14 @@ _LOG2_10 = math.log2(10.0)
 READ_ERROR: dict = {
     "relu": {"log2_lr": 0.002 * _LOG2_10, "loss_rel": 0.001, "grid_octaves": 0.195},
     "kindex": {"log2_lr": 0.002 * _LOG2_10, "loss_rel": 0.012, "grid_octaves": 0.45},
-    "kindex-layerwise": {"log2_lr": 0.002 * _LOG2_10, "loss_rel": 0.02,
-                         "grid_octaves": 0.45},
+    "kindex-layerwise": {"log2_lr": 0.002 * _LOG2_10, "loss_rel": 0.02, "grid_octaves": 0.45},
 }
 
 # study -> width -> (LR, loss) of the paper's marked optimum (Figure 5b / Figure 2 stars)
 STARS: dict = {
     "relu": {181: (4.54e-3, 0.2408), 256: (4.81e-3, 0.2134), 362: (5.19e-3, 0.1888)},
     "kindex": {128: (0.144, 9.59e-4), 181: (0.157, 7.79e-4), 256: (0.171, 5.88e-4)},
-    "kindex-layerwise": {128: (1.311, 1.093e-3), 181: (1.258, 8.24e-4),
-                         256: (1.207, 6.04e-4)},
+    "kindex-layerwise": {128: (1.311, 1.093e-3), 181: (1.258, 8.24e-4), 256: (1.207, 6.04e-4)},
 }
 
 READOFF_CSV = """\
@@ -335,8 +333,16 @@ def _interp_log2(x: np.ndarray, y: np.ndarray, at: float) -> float:
     return float((1 - t) * y[j - 1] + t * y[j])
 
 
-SUMMARY_KEYS = ("log2_lr_star", "loss_star", "rise_half", "rise_double", "log2_lr_cliff",
-                "n_modes", "log2_lr_second", "loss_second")
+SUMMARY_KEYS = (
+    "log2_lr_star",
+    "loss_star",
+    "rise_half",
+    "rise_double",
+    "log2_lr_cliff",
+    "n_modes",
+    "log2_lr_second",
+    "loss_second",
+)
 
 
 def curve_summary(lr, loss) -> dict:
@@ -362,13 +368,18 @@ def curve_summary(lr, loss) -> dict:
         return out
     i = int(np.nanargmin(y))
     star = float(y[i])
-    out.update(log2_lr_star=float(x[i]), loss_star=star,
-               rise_half=_interp_log2(x, y, x[i] - 1.0) / star - 1.0,
-               rise_double=_interp_log2(x, y, x[i] + 1.0) / star - 1.0)
+    out.update(
+        log2_lr_star=float(x[i]),
+        loss_star=star,
+        rise_half=_interp_log2(x, y, x[i] - 1.0) / star - 1.0,
+        rise_double=_interp_log2(x, y, x[i] + 1.0) / star - 1.0,
+    )
     for j in range(i - 1, -1, -1):
         if not np.isfinite(y[j]) or y[j] >= 2 * star:
             if np.isfinite(y[j]):  # interpolate log phi linearly between j and j + 1
-                t = (math.log(2 * star) - math.log(y[j + 1])) / (math.log(y[j]) - math.log(y[j + 1]))
+                t = (math.log(2 * star) - math.log(y[j + 1])) / (
+                    math.log(y[j]) - math.log(y[j + 1])
+                )
                 out["log2_lr_cliff"] = float(x[j + 1] + t * (x[j] - x[j + 1]))
             else:  # off-scale (above the plot): the cliff is between j and j + 1
                 out["log2_lr_cliff"] = float(0.5 * (x[j] + x[j + 1]))
@@ -437,7 +448,15 @@ def compare(ours: pd.DataFrame, study: str, grid_octaves: float) -> pd.DataFrame
             else:
                 tol = math.nan
             agree = bool(abs(a - b) <= tol) if np.isfinite([a, b, tol]).all() else None
-            rows.append({"width": int(w), "quantity": q, "ours": a, "se": se, "paper": b,
-                         "tol": tol, "agree": agree})
-    return pd.DataFrame(rows, columns=["width", "quantity", "ours", "se", "paper", "tol",
-                                       "agree"])
+            rows.append(
+                {
+                    "width": int(w),
+                    "quantity": q,
+                    "ours": a,
+                    "se": se,
+                    "paper": b,
+                    "tol": tol,
+                    "agree": agree,
+                }
+            )
+    return pd.DataFrame(rows, columns=["width", "quantity", "ours", "se", "paper", "tol", "agree"])

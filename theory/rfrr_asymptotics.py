@@ -52,10 +52,16 @@ from fasttransfer.theory.fits import loglog_slope
 from fasttransfer.theory.gaussian_coefficients import activation_coefficients
 
 __all__ = [
+    "LAM_RANGE",
+    "OptimalLambda",
+    "RatesConfig",
     "SolverError",
-    "risk_fixed_point", "risk_deterministic_equivalent", "asymptotic_risk",
-    "OptimalLambda", "optimal_lambda", "LAM_RANGE",
-    "RatesConfig", "rates_table", "loglog_slopes",
+    "asymptotic_risk",
+    "loglog_slopes",
+    "optimal_lambda",
+    "rates_table",
+    "risk_deterministic_equivalent",
+    "risk_fixed_point",
 ]
 
 
@@ -64,6 +70,7 @@ class SolverError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def _check(name: str, value, *, positive: bool = False, allow_inf: bool = False) -> float:
     try:
@@ -80,25 +87,40 @@ def _check(name: str, value, *, positive: bool = False, allow_inf: bool = False)
 
 
 def _validate(psi1, psi2, lam, F1, Fs, tau):
-    return (_check("psi1", psi1, positive=True, allow_inf=True),
-            _check("psi2", psi2, positive=True),
-            None if lam is None else _check("lam", lam),
-            _check("F1", F1), _check("Fs", Fs), _check("tau", tau))
+    return (
+        _check("psi1", psi1, positive=True, allow_inf=True),
+        _check("psi2", psi2, positive=True),
+        None if lam is None else _check("lam", lam),
+        _check("F1", F1),
+        _check("Fs", Fs),
+        _check("tau", tau),
+    )
 
 
 # --------------------------------------------------------------------------- (A)
 
+
 def _mm_polynomials(chi: float, z2: float, psi2: float, eps: float):
     """E0, E1, E2 of Mei-Montanari divided by psi1 (eps = 1/psi1; exact at eps = 0)."""
-    z4, z6 = z2 * z2, z2 ** 3
-    c2, c3, c4, c5 = chi ** 2, chi ** 3, chi ** 4, chi ** 5
+    z4, z6 = z2 * z2, z2**3
+    c2, c3, c4, c5 = chi**2, chi**3, chi**4, chi**5
     e0_psi1 = (psi2 - 1) * c3 * z6 + (1 - 3 * psi2) * c2 * z4 + 3 * psi2 * chi * z2 - psi2
-    e0_rest = (-c5 * z6 + 3 * c4 * z4 + (1 - psi2) * c3 * z6 - 2 * c3 * z4 - 3 * c3 * z2
-               + (psi2 + 1) * c2 * z4 + 2 * c2 * z2 + c2)
+    e0_rest = (
+        -c5 * z6
+        + 3 * c4 * z4
+        + (1 - psi2) * c3 * z6
+        - 2 * c3 * z4
+        - 3 * c3 * z2
+        + (psi2 + 1) * c2 * z4
+        + 2 * c2 * z2
+        + c2
+    )
     e1_psi1 = psi2 * chi * z2 - psi2
     e1_rest = psi2 * c3 * z4 - psi2 * c2 * z2
     e2_psi1 = c3 * z6 - c2 * z4
-    e2_rest = c5 * z6 - 3 * c4 * z4 - c3 * z6 + 2 * c3 * z4 + 3 * c3 * z2 - c2 * z4 - 2 * c2 * z2 - c2
+    e2_rest = (
+        c5 * z6 - 3 * c4 * z4 - c3 * z6 + 2 * c3 * z4 + 3 * c3 * z2 - c2 * z4 - 2 * c2 * z2 - c2
+    )
     return e0_psi1 + eps * e0_rest, e1_psi1 + eps * e1_rest, e2_psi1 + eps * e2_rest
 
 
@@ -108,8 +130,9 @@ def _mm_residual(u: np.ndarray, s: float, z2: float, psi2: float, eps: float) ->
     s = sqrt(psi2 lam_bar); (a, b) = (sqrt(psi1) alpha, beta/sqrt(psi1))."""
     al, be = math.exp(u[0]), math.exp(u[1])
     q = 1.0 + z2 / (1.0 + z2 * al * be)
-    return np.array([u[0] + math.log(s + eps * be * q),
-                     u[1] - math.log(psi2) + math.log(s + al * q)])
+    return np.array(
+        [u[0] + math.log(s + eps * be * q), u[1] - math.log(psi2) + math.log(s + al * q)]
+    )
 
 
 def _mm_solve(s: float, z2: float, psi2: float, eps: float) -> tuple[float, float]:
@@ -119,8 +142,13 @@ def _mm_solve(s: float, z2: float, psi2: float, eps: float) -> tuple[float, floa
     from scipy.optimize import root
 
     def newton(s_, guess):
-        sol = root(_mm_residual, guess, args=(s_, z2, psi2, eps), method="hybr",
-                   options={"xtol": 1e-15, "maxfev": 2000})
+        sol = root(
+            _mm_residual,
+            guess,
+            args=(s_, z2, psi2, eps),
+            method="hybr",
+            options={"xtol": 1e-15, "maxfev": 2000},
+        )
         res = np.max(np.abs(_mm_residual(sol.x, s_, z2, psi2, eps)))
         return sol.x, bool(np.all(np.isfinite(sol.x)) and res < 1e-12)
 
@@ -147,19 +175,21 @@ def _mm_solve(s: float, z2: float, psi2: float, eps: float) -> tuple[float, floa
             if not ok:
                 break
     if not ok:
-        raise SolverError(f"Mei-Montanari fixed point did not converge "
-                          f"(s={s}, zeta^2={z2}, psi2={psi2}, 1/psi1={eps})")
+        raise SolverError(
+            f"Mei-Montanari fixed point did not converge "
+            f"(s={s}, zeta^2={z2}, psi2={psi2}, 1/psi1={eps})"
+        )
     return math.exp(u[0]), math.exp(u[1])
 
 
-def risk_fixed_point(psi1: float, psi2: float, lam: float, *, F1: float, Fs: float,
-                     tau: float, activation="relu") -> dict:
+def risk_fixed_point(
+    psi1: float, psi2: float, lam: float, *, F1: float, Fs: float, tau: float, activation="relu"
+) -> dict:
     """Formula set (A). Returns {"R", "B", "V", "chi"}; lam > 0 (the ridgeless limit of
     (A) is a limit of its fixed point; use (B) for lam = 0)."""
     psi1, psi2, lam, F1, Fs, tau = _validate(psi1, psi2, lam, F1, Fs, tau)
     if lam == 0:
-        raise InputError("lam: formula set (A) needs lam > 0 (use (B) for lam = 0)",
-                         param="lam")
+        raise InputError("lam: formula set (A) needs lam > 0 (use (B) for lam = 0)", param="lam")
     co = activation_coefficients(activation)
     z2, lam_bar = co.zeta2, lam / co.mus2
     eps = 0.0 if math.isinf(psi1) else 1.0 / psi1
@@ -167,16 +197,17 @@ def risk_fixed_point(psi1: float, psi2: float, lam: float, *, F1: float, Fs: flo
     chi = -al * be
     e0, e1, e2 = _mm_polynomials(chi, z2, psi2, eps)
     B, V = e1 / e0, e2 / e0
-    return {"R": F1 ** 2 * B + (tau ** 2 + Fs ** 2) * V + Fs ** 2, "B": B, "V": V, "chi": chi}
+    return {"R": F1**2 * B + (tau**2 + Fs**2) * V + Fs**2, "B": B, "V": V, "chi": chi}
 
 
 # --------------------------------------------------------------------------- (B)
+
 
 def _de_terms(k, z2, psi2, eps):
     """d1, d2 and the rescaled lam_bar(k) of the deterministic equivalent
     (eps = 1/psi1). Plain arithmetic, so k may be a float or an mpmath number."""
     d1 = z2 / (z2 + k) + 1 / k
-    d2 = z2 ** 2 / (z2 + k) ** 2
+    d2 = z2**2 / (z2 + k) ** 2
     lam_bar = k * (1 - eps * d1) * (1 - d1 / psi2)
     return d1, d2, lam_bar
 
@@ -185,8 +216,8 @@ def _de_BV(k, z2, psi2, eps):
     """B(k), V(k) of the deterministic equivalent at eps = 1/psi1 (arithmetic only)."""
     d1, d2, _ = _de_terms(k, z2, psi2, eps)
     D = (1 - eps * d1) / (1 - eps * d2)
-    g = (eps * d1 ** 2 + d2 - 2 * eps * d1 * d2) / (psi2 * (1 - eps * d2))
-    B = (k ** 2 / (z2 + k) ** 2 * D + k / (z2 + k) * (1 - D)) / (1 - g)
+    g = (eps * d1**2 + d2 - 2 * eps * d1 * d2) / (psi2 * (1 - eps * d2))
+    B = (k**2 / (z2 + k) ** 2 * D + k / (z2 + k) * (1 - D)) / (1 - g)
     return B, g / (1 - g)
 
 
@@ -195,8 +226,11 @@ def _de_k0(z2, psi2, eps, sqrt=math.sqrt):
     m k^2 + (m z2 - z2 - 1) k - z2 = 0."""
     m = psi2 if eps * psi2 <= 1 else 1 / eps
     bb = m * z2 - z2 - 1
-    return (-bb + sqrt(bb * bb + 4 * m * z2)) / (2 * m) if bb <= 0 else \
-        (2 * z2) / (bb + sqrt(bb * bb + 4 * m * z2))
+    return (
+        (-bb + sqrt(bb * bb + 4 * m * z2)) / (2 * m)
+        if bb <= 0
+        else (2 * z2) / (bb + sqrt(bb * bb + 4 * m * z2))
+    )
 
 
 def _de_solve_k(lam_bar: float, z2: float, psi2: float, eps: float) -> float:
@@ -206,26 +240,30 @@ def _de_solve_k(lam_bar: float, z2: float, psi2: float, eps: float) -> float:
     k0 = _de_k0(z2, psi2, eps)
     if lam_bar == 0:
         return k0
-    if eps == 0:  # kernel limit: psi2 k^2 + (psi2 z2 - z2 - 1 - lam_bar psi2) k - z2 (1 + lam_bar psi2) = 0
+    if (
+        eps == 0
+    ):  # kernel limit: psi2 k^2 + (psi2 z2 - z2 - 1 - lam_bar psi2) k - z2 (1 + lam_bar psi2) = 0
         bb = psi2 * z2 - z2 - 1 - lam_bar * psi2
         cc = -z2 * (1 + lam_bar * psi2)
         disc = math.sqrt(bb * bb - 4 * psi2 * cc)
         return (-bb + disc) / (2 * psi2) if bb <= 0 else (2 * -cc) / (bb + disc)
-    f = lambda k: _de_terms(k, z2, psi2, eps)[2] - lam_bar  # noqa: E731
+    f = lambda k: _de_terms(k, z2, psi2, eps)[2] - lam_bar
     hi = k0 + max(lam_bar, k0)
     while f(hi) < 0:
         hi = k0 + 2 * (hi - k0)
         if hi > 1e300:
             raise SolverError(f"deterministic equivalent: no bracket for lam_bar={lam_bar}")
-    k, info = brentq(f, k0, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500,
-                     full_output=True)
+    k, info = brentq(
+        f, k0, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500, full_output=True
+    )
     if not info.converged:
         raise SolverError(f"deterministic equivalent: Brent did not converge (lam_bar={lam_bar})")
     return k
 
 
-def risk_deterministic_equivalent(psi1: float, psi2: float, lam: float, *, F1: float,
-                                  Fs: float, tau: float, activation="relu") -> dict:
+def risk_deterministic_equivalent(
+    psi1: float, psi2: float, lam: float, *, F1: float, Fs: float, tau: float, activation="relu"
+) -> dict:
     """Formula set (B). Returns {"R", "B", "V", "k"}; lam = 0 allowed (ridgeless: infinite
     at psi1 = psi2)."""
     psi1, psi2, lam, F1, Fs, tau = _validate(psi1, psi2, lam, F1, Fs, tau)
@@ -236,19 +274,24 @@ def risk_deterministic_equivalent(psi1: float, psi2: float, lam: float, *, F1: f
         return {"R": math.inf, "B": math.inf, "V": math.inf, "k": _de_k0(z2, psi2, eps)}
     k = _de_solve_k(lam / co.mus2, z2, psi2, eps)
     B, V = _de_BV(k, z2, psi2, eps)
-    return {"R": F1 ** 2 * B + (tau ** 2 + Fs ** 2) * V + Fs ** 2, "B": B, "V": V, "k": k}
+    return {"R": F1**2 * B + (tau**2 + Fs**2) * V + Fs**2, "B": B, "V": V, "k": k}
 
 
-def asymptotic_risk(psi1: float, psi2: float, lam: float, *, F1: float, Fs: float,
-                    tau: float, activation="relu") -> float:
+def asymptotic_risk(
+    psi1: float, psi2: float, lam: float, *, F1: float, Fs: float, tau: float, activation="relu"
+) -> float:
     """R(psi1, psi2, lam) = F1^2 B + (tau^2 + Fs^2) V + Fs^2 (excess test risk), by the
     deterministic equivalent (B); psi1 = math.inf is the kernel limit. lam >= 0 in the
     normalisation penalty (N lam/d) ||a||^2."""
-    return float(risk_deterministic_equivalent(psi1, psi2, lam, F1=F1, Fs=Fs, tau=tau,
-                                               activation=activation)["R"])
+    return float(
+        risk_deterministic_equivalent(
+            psi1, psi2, lam, F1=F1, Fs=Fs, tau=tau, activation=activation
+        )["R"]
+    )
 
 
 # --------------------------------------------------------------------------- lam*
+
 
 class OptimalLambda(tuple):
     """(lam_star, risk_star), a plain 2-tuple, plus ``at_boundary``.
@@ -279,8 +322,9 @@ class OptimalLambda(tuple):
 LAM_RANGE = (1e-8, 1e4)  # log-lam search range of optimal_lambda
 
 
-def optimal_lambda(psi1: float, psi2: float, *, F1: float, Fs: float, tau: float,
-                   activation="relu") -> OptimalLambda:
+def optimal_lambda(
+    psi1: float, psi2: float, *, F1: float, Fs: float, tau: float, activation="relu"
+) -> OptimalLambda:
     """lam*(psi1) = argmin_lam R(psi1, psi2, lam) by bounded 1-D optimisation in log lam.
 
     A log-spaced scan over LAM_RANGE brackets the minimum, bounded Brent refines it.
@@ -291,8 +335,7 @@ def optimal_lambda(psi1: float, psi2: float, *, F1: float, Fs: float, tau: float
 
     psi1, psi2, _, F1, Fs, tau = _validate(psi1, psi2, None, F1, Fs, tau)
     co = activation_coefficients(activation)
-    risk = lambda u: asymptotic_risk(psi1, psi2, math.exp(u), F1=F1, Fs=Fs, tau=tau,  # noqa: E731
-                                     activation=co)
+    risk = lambda u: asymptotic_risk(psi1, psi2, math.exp(u), F1=F1, Fs=Fs, tau=tau, activation=co)
     us = np.linspace(math.log(LAM_RANGE[0]), math.log(LAM_RANGE[1]), 61)
     rs = np.array([risk(u) for u in us])
     i = int(np.argmin(rs))
@@ -301,16 +344,18 @@ def optimal_lambda(psi1: float, psi2: float, *, F1: float, Fs: float, tau: float
         if r0 <= rs[0]:
             return OptimalLambda(0.0, r0, "lam->0")
     if i == len(us) - 1:
-        return OptimalLambda(math.inf, F1 ** 2 + Fs ** 2, "lam->inf")
+        return OptimalLambda(math.inf, F1**2 + Fs**2, "lam->inf")
     lo, hi = us[max(i - 1, 0)], us[min(i + 1, len(us) - 1)]
-    opt = minimize_scalar(risk, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-10, "maxiter": 500})
+    opt = minimize_scalar(
+        risk, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
+    )
     if not opt.success:
         raise SolverError(f"optimal_lambda: bounded Brent failed: {opt.message}")
     return OptimalLambda(math.exp(opt.x), opt.fun, None)
 
 
 # --------------------------------------------------------------------------- rates (mpmath)
+
 
 @dataclass(frozen=True)
 class RatesConfig:
@@ -327,17 +372,17 @@ class RatesConfig:
     Fs: float = 0.5
     tau: float = 0.5
     activation: str = "relu"
-    psi1: tuple[float, ...] = tuple(2.0 ** e for e in range(2, 16))
+    psi1: tuple[float, ...] = tuple(2.0**e for e in range(2, 16))
     dps: int = 50
 
     @staticmethod
-    def boundary() -> "RatesConfig":
+    def boundary() -> RatesConfig:
         return RatesConfig(F1=1.0, Fs=0.3, tau=0.1)
 
     @property
     def interior(self) -> bool:
         co = activation_coefficients(self.activation)
-        return self.F1 ** 2 / (self.Fs ** 2 + self.tau ** 2) < co.zeta2
+        return self.F1**2 / (self.Fs**2 + self.tau**2) < co.zeta2
 
 
 def _mp_optimum(eps, z2, psi2, F1s, noise2, Fs2, mp):
@@ -351,7 +396,7 @@ def _mp_optimum(eps, z2, psi2, F1s, noise2, Fs2, mp):
 
     k0 = _de_k0(z2, psi2, eps, sqrt=mp.sqrt)
     # float64 bracket in t = log(k - k0), then a high-precision root of dR/dk
-    Rf = lambda t: float(R(k0 + mp.e ** mp.mpf(t)))  # noqa: E731
+    Rf = lambda t: float(R(k0 + mp.e ** mp.mpf(t)))
     ts = np.linspace(-40.0, 12.0, 105)
     vals = np.array([Rf(t) for t in ts])
     i = int(np.argmin(vals))
@@ -359,11 +404,12 @@ def _mp_optimum(eps, z2, psi2, F1s, noise2, Fs2, mp):
         return None
     if i == len(ts) - 1:
         raise SolverError("rates: optimum beyond lam ~ e^12 (no signal?)")
-    t = minimize_scalar(Rf, bounds=(ts[i - 1], ts[i + 1]), method="bounded",
-                        options={"xatol": 1e-9}).x
-    dR = lambda tt: mp.diff(lambda x: R(k0 + mp.e ** x), tt)  # noqa: E731
+    t = minimize_scalar(
+        Rf, bounds=(ts[i - 1], ts[i + 1]), method="bounded", options={"xatol": 1e-9}
+    ).x
+    dR = lambda tt: mp.diff(lambda x: R(k0 + mp.e**x), tt)
     tstar = mp.findroot(dR, mp.mpf(t), tol=mp.mpf(10) ** (-mp.dps + 8))
-    kstar = k0 + mp.e ** tstar
+    kstar = k0 + mp.e**tstar
     return kstar, _de_terms(kstar, z2, psi2, eps)[2], R(kstar)
 
 
@@ -386,8 +432,11 @@ def rates_table(config: RatesConfig = RatesConfig()):
     mpmath.mp.dps = config.dps
     mp = mpmath.mp
     try:
-        z2 = mp.mpf(co.mu1) ** 2 / mp.mpf(co.mus2) if config.activation != "relu" else \
-            mp.mpf(1) / 4 / (mp.mpf(1) / 4 - 1 / (2 * mp.pi))
+        z2 = (
+            mp.mpf(co.mu1) ** 2 / mp.mpf(co.mus2)
+            if config.activation != "relu"
+            else mp.mpf(1) / 4 / (mp.mpf(1) / 4 - 1 / (2 * mp.pi))
+        )
         mus2 = mp.mpf(co.mus2) if config.activation != "relu" else mp.mpf(1) / 4 - 1 / (2 * mp.pi)
         psi2 = mp.mpf(config.psi2)
         F1s, Fs2 = mp.mpf(config.F1) ** 2, mp.mpf(config.Fs) ** 2
@@ -420,25 +469,48 @@ def rates_table(config: RatesConfig = RatesConfig()):
             b_lin = abs(lb - lb_inf) * mus2
             b = b_lin if bd_inf or bd else abs(mp.log(lb) - mp.log(lb_inf))
             c = R_inf_at(lb) - r_inf
-            rows.append({"psi1": float(psi1), "lam_star": float(lb * mus2),
-                         "risk_star": float(r), "a": float(a), "b": float(b),
-                         "b_lin": float(b_lin), "c": float(c), "a_psi": float(a * psi1),
-                         "b_psi": float(b * psi1), "b_lin_psi": float(b_lin * psi1),
-                         "c_psi2": float(c * psi1 ** 2), "boundary": bool(bd)})
-        rows.append({"psi1": math.inf, "lam_star": float(lb_inf * mus2), "risk_star": float(r_inf),
-                     "a": 0.0, "b": 0.0, "b_lin": 0.0, "c": 0.0, "a_psi": math.nan,
-                     "b_psi": math.nan, "b_lin_psi": math.nan, "c_psi2": math.nan,
-                     "boundary": bool(bd_inf)})
+            rows.append(
+                {
+                    "psi1": float(psi1),
+                    "lam_star": float(lb * mus2),
+                    "risk_star": float(r),
+                    "a": float(a),
+                    "b": float(b),
+                    "b_lin": float(b_lin),
+                    "c": float(c),
+                    "a_psi": float(a * psi1),
+                    "b_psi": float(b * psi1),
+                    "b_lin_psi": float(b_lin * psi1),
+                    "c_psi2": float(c * psi1**2),
+                    "boundary": bool(bd),
+                }
+            )
+        rows.append(
+            {
+                "psi1": math.inf,
+                "lam_star": float(lb_inf * mus2),
+                "risk_star": float(r_inf),
+                "a": 0.0,
+                "b": 0.0,
+                "b_lin": 0.0,
+                "c": 0.0,
+                "a_psi": math.nan,
+                "b_psi": math.nan,
+                "b_lin_psi": math.nan,
+                "c_psi2": math.nan,
+                "boundary": bool(bd_inf),
+            }
+        )
     finally:
         mpmath.mp.dps = old
     return pd.DataFrame(rows)
 
 
-def loglog_slopes(table, *, n_last: int = 4, width: str = "psi1",
-                  keys: tuple[str, ...] = ("a", "b", "c")) -> dict[str, float]:
+def loglog_slopes(
+    table, *, n_last: int = 4, width: str = "psi1", keys: tuple[str, ...] = ("a", "b", "c")
+) -> dict[str, float]:
     """Least-squares slopes of log a, log b, log c (the columns `keys`) against the log of
     the column `width` over the n_last largest finite widths of a rates table."""
     t = table[np.isfinite(table[width])].sort_values(width).tail(n_last)
     x = t[width].to_numpy(dtype=float)
     return {key: float(loglog_slope(x, t[key].to_numpy(dtype=float)).slope) for key in keys}
-

@@ -33,13 +33,28 @@ import math
 from dataclasses import dataclass
 
 from fasttransfer.errors import InputError
-from fasttransfer.theory.gaussian_coefficients import (activation_coefficients,
-                                                   single_index_coefficients)
-from fasttransfer.theory.rfrr_asymptotics import (RatesConfig, _check, asymptotic_risk,
-                                                  optimal_lambda, rates_table)
+from fasttransfer.theory.gaussian_coefficients import (
+    activation_coefficients,
+    single_index_coefficients,
+)
+from fasttransfer.theory.rfrr_asymptotics import (
+    RatesConfig,
+    _check,
+    asymptotic_risk,
+    optimal_lambda,
+    rates_table,
+)
 
-__all__ = ["PaperSetting", "lam_to_mm", "lam_from_mm", "to_mm", "paper_risk",
-           "paper_optimal_lambda", "paper_rates", "figure4_widths"]
+__all__ = [
+    "PaperSetting",
+    "figure4_widths",
+    "lam_from_mm",
+    "lam_to_mm",
+    "paper_optimal_lambda",
+    "paper_rates",
+    "paper_risk",
+    "to_mm",
+]
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,12 @@ class PaperSetting:
         _check("sigma_eps", self.sigma_eps)
         co = activation_coefficients(self.activation)
         # the paper's mu_2^2 = 1 - mu_1^2 presumes E sigma = 0 and E sigma^2 = 1
-        if abs(co.mu0) > 1e-10 or abs(co.mu1 ** 2 + co.mus2 - 1.0) > 1e-10:
-            raise InputError(f"activation: {self.activation!r} is not centred with unit "
-                             "Gaussian norm, as the paper's Theorem 3 assumes",
-                             param="activation")
+        if abs(co.mu0) > 1e-10 or abs(co.mu1**2 + co.mus2 - 1.0) > 1e-10:
+            raise InputError(
+                f"activation: {self.activation!r} is not centred with unit "
+                "Gaussian norm, as the paper's Theorem 3 assumes",
+                param="activation",
+            )
 
     @property
     def mu1_sq(self) -> float:
@@ -100,8 +117,9 @@ def to_mm(psi_1: float, psi_2: float, lam: float) -> tuple[float, float, float]:
 
 def paper_risk(setting: PaperSetting, psi_2: float, lam: float) -> float:
     """Excess risk at width psi_2 (math.inf: infinite width) and paper penalty lam."""
-    psi1, psi2, lam_mm = to_mm(setting.psi_1, _check("psi_2", psi_2, positive=True,
-                                                        allow_inf=True), _check("lam", lam))
+    psi1, psi2, lam_mm = to_mm(
+        setting.psi_1, _check("psi_2", psi_2, positive=True, allow_inf=True), _check("lam", lam)
+    )
     return asymptotic_risk(psi1, psi2, lam_mm, **setting.mm_kwargs())
 
 
@@ -121,13 +139,25 @@ def paper_rates(setting: PaperSetting, psi_2: tuple[float, ...], dps: int = 50):
     a_psi = a psi_2, b_psi = b psi_2, c_psi2 = c psi_2^2, boundary."""
     tab = rates_table(setting.rates_config(psi_2, dps))
     p = setting.psi_1
-    return tab.assign(lam_star=tab.lam_star * p, b_log=tab.b, b=tab.b_lin * p,
-                      b_psi=tab.b_lin_psi * p).rename(columns={"psi1": "psi_2"})[
-        ["psi_2", "lam_star", "risk_star", "a", "b", "b_log", "c", "a_psi", "b_psi",
-         "c_psi2", "boundary"]]
+    return tab.assign(
+        lam_star=tab.lam_star * p, b_log=tab.b, b=tab.b_lin * p, b_psi=tab.b_lin_psi * p
+    ).rename(columns={"psi1": "psi_2"})[
+        [
+            "psi_2",
+            "lam_star",
+            "risk_star",
+            "a",
+            "b",
+            "b_log",
+            "c",
+            "a_psi",
+            "b_psi",
+            "c_psi2",
+            "boundary",
+        ]
+    ]
 
 
 def figure4_widths(n: int = 12) -> tuple[float, ...]:
     """psi_2 = 4 sqrt(2)^k, k = 0..n-1: Figure 4b's widths (4..181 for n = 12)."""
     return tuple(4.0 * math.sqrt(2.0) ** k for k in range(n))
-

@@ -54,8 +54,10 @@ def log_of_hp(hp, lines=None) -> np.ndarray:
     if len(bad):
         i = int(bad[0])
         at = f"line {lines[i]}: " if lines is not None else ""
-        raise InputError(f"log_hp: column 'hp' must be > 0 to take its log ({at}"
-                         f"{fmt_value(hp[i])})", param="log_hp")
+        raise InputError(
+            f"log_hp: column 'hp' must be > 0 to take its log ({at}{fmt_value(hp[i])})",
+            param="log_hp",
+        )
     return np.log(hp)
 
 
@@ -71,23 +73,30 @@ def read_sweep(path, *, log_hp: bool = False, check_widths: bool = True) -> pd.D
     header, body, line_no = _csv_rows(path, _read_text(path))
     table = pd.DataFrame(body, columns=header, dtype=str)
     has_seed = "seed" in header
-    out = _numeric_columns(path, table, line_no, REQUIRED_COLUMNS + tuple(
-        c for c in OPTIONAL_COLUMNS if c in header))
+    out = _numeric_columns(
+        path, table, line_no, REQUIRED_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in header)
+    )
     width, hp = out["width"], out["hp"]
     if (width <= 0).any():
         i = int(np.flatnonzero(width <= 0)[0])
-        raise InputError(f"{path}: column 'width' must be > 0 (line {line_no[i]}: {fmt_value(width[i])})")
+        raise InputError(
+            f"{path}: column 'width' must be > 0 (line {line_no[i]}: {fmt_value(width[i])})"
+        )
     if log_hp:
         hp = log_of_hp(hp, line_no)
     if has_seed:
         seed_f = out["seed"]
         if (seed_f != np.round(seed_f)).any():
             i = int(np.flatnonzero(seed_f != np.round(seed_f))[0])
-            raise InputError(f"{path}: column 'seed' must hold integers (line {line_no[i]}: {fmt_value(seed_f[i])})")
+            raise InputError(
+                f"{path}: column 'seed' must hold integers (line {line_no[i]}: {fmt_value(seed_f[i])})"
+            )
         seed = seed_f.astype(np.int64)
     else:
         seed = np.zeros(width.size, dtype=np.int64)
-    df = pd.DataFrame({"width": width, "hp": hp, "loss": out["loss"], "seed": seed, "_line": line_no})
+    df = pd.DataFrame(
+        {"width": width, "hp": hp, "loss": out["loss"], "seed": seed, "_line": line_no}
+    )
     if "init_loss" in out:
         df["init_loss"] = out["init_loss"]
     _reject_duplicate_runs(path, df, has_seed)
@@ -122,7 +131,8 @@ def _csv_rows(path: Path, text: str) -> tuple[list[str], list[list[str]], np.nda
     if missing:
         raise InputError(
             f"{path}: missing column(s) {', '.join(missing)}; need width,hp,loss[,seed], "
-            f"found {','.join(header) or '(none)'}")
+            f"found {','.join(header) or '(none)'}"
+        )
     body: list[list[str]] = []
     lines: list[int] = []
     for lineno, row in enumerate(rows[1:], start=2):
@@ -132,7 +142,8 @@ def _csv_rows(path: Path, text: str) -> tuple[list[str], list[list[str]], np.nda
             kind = "extra" if len(row) > len(header) else "missing"
             raise InputError(
                 f"{path}: line {lineno} has {len(row)} fields but the header has "
-                f"{len(header)} ({kind} column)")
+                f"{len(header)} ({kind} column)"
+            )
         body.append(row)
         lines.append(lineno)
     if not body:
@@ -140,8 +151,9 @@ def _csv_rows(path: Path, text: str) -> tuple[list[str], list[list[str]], np.nda
     return header, body, np.asarray(lines)
 
 
-def _numeric_columns(path: Path, table: pd.DataFrame, line_no: np.ndarray,
-                     columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _numeric_columns(
+    path: Path, table: pd.DataFrame, line_no: np.ndarray, columns: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """The columns as float64; a loss may be a NaN token (a diverged run), every other
     value must be a finite number."""
     out: dict[str, np.ndarray] = {}
@@ -157,7 +169,8 @@ def _numeric_columns(path: Path, table: pd.DataFrame, line_no: np.ndarray,
             what = "non-numeric" if col in ("loss", "init_loss") else "non-numeric or non-finite"
             raise InputError(
                 f"{path}: {what} value {tokens.iloc[i]!r} in column {col!r} "
-                f"(line {line_no[i]}; {int(bad.sum())} such value(s))")
+                f"(line {line_no[i]}; {int(bad.sum())} such value(s))"
+            )
         out[col] = values
     return out
 
@@ -171,11 +184,14 @@ def _reject_duplicate_runs(path: Path, df: pd.DataFrame, has_seed: bool) -> None
         raise InputError(
             f"{path}: duplicate run width={fmt_value(first.width)}, hp={fmt_value(first.hp)}"
             f"{f', seed={first.seed}' if has_seed else ''} on lines "
-            f"{', '.join(str(v) for v in same._line.tolist()[:3])}{hint}")
+            f"{', '.join(str(v) for v in same._line.tolist()[:3])}{hint}"
+        )
 
 
 # ------------------------------------------------------------------------ validation
-def validate_sweep(df: pd.DataFrame, *, source: str = "sweep", check_widths: bool = True) -> pd.DataFrame:
+def validate_sweep(
+    df: pd.DataFrame, *, source: str = "sweep", check_widths: bool = True
+) -> pd.DataFrame:
     """The structural checks shared by files and in-memory DataFrames: >= 3 widths and,
     with ``check_widths`` (the analysis repeats them after its divergence rule, where
     ``skip_bad_widths`` may drop a width instead), >= 5 HP values per width and not
@@ -184,13 +200,18 @@ def validate_sweep(df: pd.DataFrame, *, source: str = "sweep", check_widths: boo
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{source}: missing column(s) {', '.join(missing)}")
-    out = pd.DataFrame({
-        "width": np.asarray(df["width"], dtype=np.float64),
-        "hp": np.asarray(df["hp"], dtype=np.float64),
-        "loss": np.asarray(df["loss"], dtype=np.float64),
-        "seed": (np.asarray(df["seed"], dtype=np.int64) if "seed" in df.columns
-                 else np.zeros(len(df), dtype=np.int64)),
-    })
+    out = pd.DataFrame(
+        {
+            "width": np.asarray(df["width"], dtype=np.float64),
+            "hp": np.asarray(df["hp"], dtype=np.float64),
+            "loss": np.asarray(df["loss"], dtype=np.float64),
+            "seed": (
+                np.asarray(df["seed"], dtype=np.int64)
+                if "seed" in df.columns
+                else np.zeros(len(df), dtype=np.int64)
+            ),
+        }
+    )
     if "init_loss" in df.columns:
         out["init_loss"] = np.asarray(df["init_loss"], dtype=np.float64)
     df = out
@@ -198,7 +219,8 @@ def validate_sweep(df: pd.DataFrame, *, source: str = "sweep", check_widths: boo
     if widths.size < MIN_WIDTHS:
         raise InputError(
             f"{source}: fewer than {MIN_WIDTHS} widths (found {widths.size}: "
-            f"{', '.join(fmt_value(w) for w in widths) or 'none'}); rates need at least {MIN_WIDTHS}")
+            f"{', '.join(fmt_value(w) for w in widths) or 'none'}); rates need at least {MIN_WIDTHS}"
+        )
     if check_widths:
         finite = np.isfinite(df.loss.to_numpy())
         for w in widths:
@@ -220,8 +242,10 @@ def width_problem(width: float, n_hp: int, n_usable_hp: int) -> str | None:
     if n_hp < MIN_HP:
         return f"width {w} has {n_hp} HP values; need at least {MIN_HP} for the quadratic fit"
     if n_usable_hp < MIN_HP:
-        return (f"width {w} has only {n_usable_hp} HP values with a finite loss (not diverged); "
-                f"need at least {MIN_HP}")
+        return (
+            f"width {w} has only {n_usable_hp} HP values with a finite loss (not diverged); "
+            f"need at least {MIN_HP}"
+        )
     return None
 
 
@@ -243,10 +267,14 @@ class DivergenceRule:
 
     def __post_init__(self) -> None:
         if self.factor is not None and not self.factor > 1.0:
-            raise InputError(f"diverged_factor must be > 1 (got {self.factor})", param="diverged_factor")
+            raise InputError(
+                f"diverged_factor must be > 1 (got {self.factor})", param="diverged_factor"
+            )
         if not 0.0 <= self.max_fraction < 1.0:
-            raise InputError(f"max_diverged_fraction must be in [0, 1) (got {self.max_fraction})",
-                             param="max_diverged_fraction")
+            raise InputError(
+                f"max_diverged_fraction must be in [0, 1) (got {self.max_fraction})",
+                param="max_diverged_fraction",
+            )
 
     def describe(self, has_init: bool = False) -> str:
         parts = ["NaN/inf"]
@@ -256,8 +284,11 @@ class DivergenceRule:
             parts.append(f"above {self.factor:g} x the width's best loss")
         if self.above is not None:
             parts.append(f"above {self.above:g}")
-        cell = ("any diverged seed excludes its cell" if self.max_fraction == 0 else
-                f"a cell with more than {self.max_fraction:.0%} of its seeds diverged is excluded")
+        cell = (
+            "any diverged seed excludes its cell"
+            if self.max_fraction == 0
+            else f"a cell with more than {self.max_fraction:.0%} of its seeds diverged is excluded"
+        )
         return "diverged = " + " or ".join(parts) + "; " + cell
 
 
@@ -326,26 +357,46 @@ class DenseSweep:
     def diverged_cells(self) -> list[dict]:
         """Per-cell counts of every (width, hp) cell with a diverged run: width, hp, runs,
         diverged, excluded (the whole cell left out by the rule's max_fraction)."""
-        return [{"width": float(self.widths[j]), "hp": float(self.hp[j, i]),
-                 "runs": int(self.cell_runs[j, i]), "diverged": int(self.cell_diverged[j, i]),
-                 "excluded": bool(self.cell_excluded[j, i] or
-                                  self.cell_diverged[j, i] == self.cell_runs[j, i])}
-                for j, i in zip(*np.nonzero(self.cell_diverged))]
+        return [
+            {
+                "width": float(self.widths[j]),
+                "hp": float(self.hp[j, i]),
+                "runs": int(self.cell_runs[j, i]),
+                "diverged": int(self.cell_diverged[j, i]),
+                "excluded": bool(
+                    self.cell_excluded[j, i] or self.cell_diverged[j, i] == self.cell_runs[j, i]
+                ),
+            }
+            for j, i in zip(*np.nonzero(self.cell_diverged), strict=False)
+        ]
 
-    def take(self, keep) -> "DenseSweep":
+    def take(self, keep) -> DenseSweep:
         """The same sweep restricted to the widths ``keep`` (indices or a bool mask)."""
-        keep = np.flatnonzero(np.asarray(keep)) if np.asarray(keep).dtype == bool else np.asarray(keep)
+        keep = (
+            np.flatnonzero(np.asarray(keep)) if np.asarray(keep).dtype == bool else np.asarray(keep)
+        )
         ids = [int(i) for i in keep]
-        pick = lambda a: a[ids]  # noqa: E731
+        pick = lambda a: a[ids]
         present = self.present[ids]
         return DenseSweep(
-            widths=pick(self.widths), hp=pick(self.hp), n_hp=pick(self.n_hp), loss=pick(self.loss),
-            finite=pick(self.finite), present=present, n_seeds=present.sum(1),
-            shared_seeds=self.shared_seeds, diverged=int(pick(self.diverged_runs).sum()),
-            runs=pick(self.runs), diverged_runs=pick(self.diverged_runs),
-            excluded_cells=pick(self.excluded_cells), rule=self.rule, raw_loss=pick(self.raw_loss),
-            cell_runs=pick(self.cell_runs), cell_diverged=pick(self.cell_diverged),
-            cell_excluded=pick(self.cell_excluded))
+            widths=pick(self.widths),
+            hp=pick(self.hp),
+            n_hp=pick(self.n_hp),
+            loss=pick(self.loss),
+            finite=pick(self.finite),
+            present=present,
+            n_seeds=present.sum(1),
+            shared_seeds=self.shared_seeds,
+            diverged=int(pick(self.diverged_runs).sum()),
+            runs=pick(self.runs),
+            diverged_runs=pick(self.diverged_runs),
+            excluded_cells=pick(self.excluded_cells),
+            rule=self.rule,
+            raw_loss=pick(self.raw_loss),
+            cell_runs=pick(self.cell_runs),
+            cell_diverged=pick(self.cell_diverged),
+            cell_excluded=pick(self.cell_excluded),
+        )
 
 
 def densify(df: pd.DataFrame, rule: DivergenceRule = DivergenceRule()) -> DenseSweep:
@@ -364,7 +415,7 @@ def densify(df: pd.DataFrame, rule: DivergenceRule = DivergenceRule()) -> DenseS
     div = np.zeros((W, H, S), dtype=bool)
     has = np.zeros((W, H, S), dtype=bool)
     present = np.zeros((W, S), dtype=bool)
-    for j, (i, h, s) in enumerate(zip(per_w, hps, seeds)):
+    for j, (i, h, s) in enumerate(zip(per_w, hps, seeds, strict=False)):
         hp[j, : h.size] = h
         present[j, : s.size] = True
         ih = np.searchsorted(h, df.hp.to_numpy()[i])
@@ -379,9 +430,22 @@ def densify(df: pd.DataFrame, rule: DivergenceRule = DivergenceRule()) -> DenseS
     raw = loss
     loss = np.where(finite, loss, np.nan)
     shared = all(s.size == seeds[0].size and np.array_equal(s, seeds[0]) for s in seeds)
-    return DenseSweep(widths=widths, hp=hp, n_hp=np.array([h.size for h in hps]), loss=loss,
-                      finite=finite, present=present, n_seeds=present.sum(1), shared_seeds=shared,
-                      diverged=int(div_run.sum()), runs=has.sum((1, 2)),
-                      diverged_runs=div.sum((1, 2)), excluded_cells=excluded.sum(1),
-                      rule=rule.describe("init_loss" in df.columns), raw_loss=raw,
-                      cell_runs=n_cell, cell_diverged=div.sum(-1), cell_excluded=excluded)
+    return DenseSweep(
+        widths=widths,
+        hp=hp,
+        n_hp=np.array([h.size for h in hps]),
+        loss=loss,
+        finite=finite,
+        present=present,
+        n_seeds=present.sum(1),
+        shared_seeds=shared,
+        diverged=int(div_run.sum()),
+        runs=has.sum((1, 2)),
+        diverged_runs=div.sum((1, 2)),
+        excluded_cells=excluded.sum(1),
+        rule=rule.describe("init_loss" in df.columns),
+        raw_loss=raw,
+        cell_runs=n_cell,
+        cell_diverged=div.sum(-1),
+        cell_excluded=excluded,
+    )

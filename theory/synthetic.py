@@ -41,8 +41,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fasttransfer.theory.framework import (finite_transfer_suboptimality, hp_gap, loss_gap,
-                                           transfer_suboptimality)
+from fasttransfer.theory.framework import (
+    finite_transfer_suboptimality,
+    hp_gap,
+    loss_gap,
+    transfer_suboptimality,
+)
 
 
 class _Family(abc.ABC):
@@ -62,8 +66,7 @@ class _Family(abc.ABC):
 
     def _bowl(self, x):
         x = np.asarray(x, dtype=np.float64)
-        return (0.5 * self.kappa * x**2 + self.cubic / 6.0 * x**3
-                + self.quartic / 24.0 * x**4)
+        return 0.5 * self.kappa * x**2 + self.cubic / 6.0 * x**3 + self.quartic / 24.0 * x**4
 
     def phi_star(self, n):
         """``phi_star(n) = phi_inf* + A n^-alpha``."""
@@ -92,12 +95,21 @@ class _Family(abc.ABC):
 
     def c_finite(self, m, N):
         """``c_{m->N} = phi_N(nu_star(m)) - phi_star(N)``."""
-        return finite_transfer_suboptimality(lambda nu: self.loss(N, nu), self.nu_star(m),
-                                             self.phi_star(N))
+        return finite_transfer_suboptimality(
+            lambda nu: self.loss(N, nu), self.nu_star(m), self.phi_star(N)
+        )
 
-    def sample_sweep(self, widths, hp_grid, *, seeds: int = 1, noise: float = 0.0,
-                     rng: np.random.Generator | int | None = 0, seed_shift: float = 0.0,
-                     seed_level: float = 0.0) -> pd.DataFrame:
+    def sample_sweep(
+        self,
+        widths,
+        hp_grid,
+        *,
+        seeds: int = 1,
+        noise: float = 0.0,
+        rng: np.random.Generator | int | None = 0,
+        seed_shift: float = 0.0,
+        seed_level: float = 0.0,
+    ) -> pd.DataFrame:
         """A tidy sweep: one row per (width, hp, seed),
         ``loss = phi_n(hp - delta_ws) + l_ws + noise * z`` with z i.i.d. standard normal
         per run and, per (width, seed) curve, ``delta_ws ~ N(0, seed_shift^2)`` (the
@@ -115,12 +127,14 @@ class _Family(abc.ABC):
         delta = float(seed_shift) * rng.standard_normal((W, S, 1)) if seed_shift else 0.0
         level = float(seed_level) * rng.standard_normal((W, S, 1)) if seed_level else 0.0
         loss = self.loss(widths[:, None, None], grid[:, None, :] - delta) + level + z
-        return pd.DataFrame({
-            "width": np.repeat(widths, S * H),
-            "hp": np.broadcast_to(grid[:, None, :], (W, S, H)).reshape(-1),
-            "loss": loss.reshape(-1),
-            "seed": np.broadcast_to(seed_ids[None, :, None], (W, S, H)).reshape(-1),
-        })
+        return pd.DataFrame(
+            {
+                "width": np.repeat(widths, S * H),
+                "hp": np.broadcast_to(grid[:, None, :], (W, S, H)).reshape(-1),
+                "loss": loss.reshape(-1),
+                "seed": np.broadcast_to(seed_ids[None, :, None], (W, S, H)).reshape(-1),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -184,27 +198,54 @@ class LogDriftFamily(_Family):
         return self.c + self.s * np.log(np.asarray(n, dtype=np.float64))
 
 
-def sample_sweep(family: _Family, widths, hp_grid, *, seeds: int = 1, noise: float = 0.0,
-                 rng: np.random.Generator | int | None = 0, seed_shift: float = 0.0,
-                 seed_level: float = 0.0) -> pd.DataFrame:
+def sample_sweep(
+    family: _Family,
+    widths,
+    hp_grid,
+    *,
+    seeds: int = 1,
+    noise: float = 0.0,
+    rng: np.random.Generator | int | None = 0,
+    seed_shift: float = 0.0,
+    seed_level: float = 0.0,
+) -> pd.DataFrame:
     """Module-level alias of ``family.sample_sweep``."""
-    return family.sample_sweep(widths, hp_grid, seeds=seeds, noise=noise, rng=rng,
-                               seed_shift=seed_shift, seed_level=seed_level)
+    return family.sample_sweep(
+        widths,
+        hp_grid,
+        seeds=seeds,
+        noise=noise,
+        rng=rng,
+        seed_shift=seed_shift,
+        seed_level=seed_level,
+    )
 
 
-def llama_family(beta: float = 0.75, *, B_at_128: float = 0.5, kappa: float = 0.2,
-                 nu_inf: float = float(np.log(1e-2))) -> PowerLawFamily:
+def llama_family(
+    beta: float = 0.75,
+    *,
+    B_at_128: float = 0.5,
+    kappa: float = 0.2,
+    nu_inf: float = float(np.log(1e-2)),
+) -> PowerLawFamily:
     """The paper's Llama loss law ``L = 3.137 + 13.16 n^-0.52`` (Table, §6) with a
     synthetic HP drift of rate ``beta`` whose size at width 128 is ``B_at_128`` (in log
     HP units). The drift and curvature are our choices; the paper gives only the loss."""
-    return PowerLawFamily(phi_inf_star=3.137, A=13.16, alpha=0.52, kappa=kappa,
-                          nu_inf=nu_inf, B=B_at_128 * 128.0**beta, beta=beta)
+    return PowerLawFamily(
+        phi_inf_star=3.137,
+        A=13.16,
+        alpha=0.52,
+        kappa=kappa,
+        nu_inf=nu_inf,
+        B=B_at_128 * 128.0**beta,
+        beta=beta,
+    )
 
 
 # ------------------------------------------------------------- scored sweep settings
 LLAMA_LAW = dict(phi_inf_star=3.137, A=13.16, alpha=0.52)  # the paper's Llama loss law
-GRID_STEP = 0.25      # HP grid spacing (log units), as in every synthetic sweep here
-GRID_HALF = 3.75      # grid half-width around the optimum's range
+GRID_STEP = 0.25  # HP grid spacing (log units), as in every synthetic sweep here
+GRID_HALF = 3.75  # grid half-width around the optimum's range
 
 
 @dataclass(frozen=True)
@@ -232,10 +273,19 @@ class SweepCase:
         beta = getattr(f, "beta", float("nan"))
         if isinstance(f, PowerLawFamily) and f.B == 0.0:
             beta = float("nan")  # no drift: beta is not defined
-        slope = (f.s if isinstance(f, LogDriftFamily)
-                 else 0.0 if isinstance(f, PowerLawFamily) and f.B == 0.0 else float("nan"))
-        return {"alpha": f.alpha, "beta": beta, "beta_minus_half_alpha": beta - f.alpha / 2,
-                "slope": slope}
+        slope = (
+            f.s
+            if isinstance(f, LogDriftFamily)
+            else 0.0
+            if isinstance(f, PowerLawFamily) and f.B == 0.0
+            else float("nan")
+        )
+        return {
+            "alpha": f.alpha,
+            "beta": beta,
+            "beta_minus_half_alpha": beta - f.alpha / 2,
+            "slope": slope,
+        }
 
     def grid(self) -> np.ndarray:
         """One HP grid for every width: spacing GRID_STEP, GRID_HALF beyond the range
@@ -246,15 +296,22 @@ class SweepCase:
         return lo - (k * GRID_STEP - (hi - lo)) / 2 + GRID_STEP * np.arange(k + 1)
 
     def sample(self, rng) -> pd.DataFrame:
-        return self.family.sample_sweep(self.widths, self.grid(), seeds=self.seeds,
-                                        noise=self.noise, rng=rng, seed_shift=self.seed_shift)
+        return self.family.sample_sweep(
+            self.widths,
+            self.grid(),
+            seeds=self.seeds,
+            noise=self.noise,
+            rng=rng,
+            seed_shift=self.seed_shift,
+        )
 
 
 def late_shift_family() -> LateShiftFamily:
     """The illustration of the estimator's blind spot (SPEC §3): the Llama loss law, the
     optimum still up to width 8192 and then moving at the weak rate beta = alpha/2."""
-    return LateShiftFamily(**LLAMA_LAW, kappa=0.2, nu_inf=float(np.log(1e-2)), D=1.0,
-                           beta=0.26, shift_width=8192.0)
+    return LateShiftFamily(
+        **LLAMA_LAW, kappa=0.2, nu_inf=float(np.log(1e-2)), D=1.0, beta=0.26, shift_width=8192.0
+    )
 
 
 def coverage_cases() -> dict[str, SweepCase]:
@@ -269,23 +326,79 @@ def coverage_cases() -> dict[str, SweepCase]:
     cases = [
         SweepCase("fast", fast, w7, 6, 1e-3, ("fast",), "on-model, beta = 0.75 > alpha/2"),
         SweepCase("weak", weak, w7, 6, 1e-3, ("weak",), "on-model, beta = alpha/2 = 0.26"),
-        SweepCase("crn", weak, w7, 6, 1e-3, ("weak",),
-                  "weak, each seed's curve shifted in HP (common random numbers)", seed_shift=0.02),
-        SweepCase("single_seed", weak, w7, 1, 1e-3, ("inconclusive",),
-                  "weak with seed shifts, one seed: the shift is not measurable", seed_shift=0.02),
-        SweepCase("small_gap", PowerLawFamily(**dict(law, A=0.05), B=0.5 * 128.0**0.26, beta=0.26),
-                  w7, 6, 1e-3, ("weak",), "weak, loss gap A = 0.05 (a_n from 4e-3 to 4e-4)"),
-        SweepCase("cubic", PowerLawFamily(**law, B=0.5 * 128.0**0.26, beta=0.26, cubic=0.1,
-                                          quartic=0.05),
-                  w7, 6, 1e-3, ("weak",), "weak, asymmetric bowl (cubic 0.1, quartic 0.05)"),
-        SweepCase("log_drift", LogDriftFamily(**LLAMA_LAW, kappa=0.2, c=float(np.log(1e-2)) + 2.5,
-                                              s=-0.5),
-                  w7, 6, 1e-3, ("no-transfer",), "nu_star = c - 0.5 ln n: no convergence (SP)"),
-        SweepCase("no_drift", PowerLawFamily(**law, B=0.0, beta=0.5), w7, 6, 1e-3,
-                  ("inconclusive",), "nu_star constant: beta not identified"),
-        SweepCase("late_shift", late_shift_family(), w7[:6], 6, 1e-3, ("inconclusive",),
-                  "weak, optimum still up to 8192, sweep stops at 4096"),
-        SweepCase("fast_underpowered", fast, w7[:5], 3, 1e-2, ("fast",),
-                  "fast, 5 widths x 3 seeds, noise 1e-2"),
+        SweepCase(
+            "crn",
+            weak,
+            w7,
+            6,
+            1e-3,
+            ("weak",),
+            "weak, each seed's curve shifted in HP (common random numbers)",
+            seed_shift=0.02,
+        ),
+        SweepCase(
+            "single_seed",
+            weak,
+            w7,
+            1,
+            1e-3,
+            ("inconclusive",),
+            "weak with seed shifts, one seed: the shift is not measurable",
+            seed_shift=0.02,
+        ),
+        SweepCase(
+            "small_gap",
+            PowerLawFamily(**dict(law, A=0.05), B=0.5 * 128.0**0.26, beta=0.26),
+            w7,
+            6,
+            1e-3,
+            ("weak",),
+            "weak, loss gap A = 0.05 (a_n from 4e-3 to 4e-4)",
+        ),
+        SweepCase(
+            "cubic",
+            PowerLawFamily(**law, B=0.5 * 128.0**0.26, beta=0.26, cubic=0.1, quartic=0.05),
+            w7,
+            6,
+            1e-3,
+            ("weak",),
+            "weak, asymmetric bowl (cubic 0.1, quartic 0.05)",
+        ),
+        SweepCase(
+            "log_drift",
+            LogDriftFamily(**LLAMA_LAW, kappa=0.2, c=float(np.log(1e-2)) + 2.5, s=-0.5),
+            w7,
+            6,
+            1e-3,
+            ("no-transfer",),
+            "nu_star = c - 0.5 ln n: no convergence (SP)",
+        ),
+        SweepCase(
+            "no_drift",
+            PowerLawFamily(**law, B=0.0, beta=0.5),
+            w7,
+            6,
+            1e-3,
+            ("inconclusive",),
+            "nu_star constant: beta not identified",
+        ),
+        SweepCase(
+            "late_shift",
+            late_shift_family(),
+            w7[:6],
+            6,
+            1e-3,
+            ("inconclusive",),
+            "weak, optimum still up to 8192, sweep stops at 4096",
+        ),
+        SweepCase(
+            "fast_underpowered",
+            fast,
+            w7[:5],
+            3,
+            1e-2,
+            ("fast",),
+            "fast, 5 widths x 3 seeds, noise 1e-2",
+        ),
     ]
     return {c.name: c for c in cases}

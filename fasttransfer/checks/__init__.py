@@ -22,9 +22,10 @@ it never bends a measurement toward the paper. Its verdict is one of
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 Verdict = Literal["pass", "differs", "inconclusive", "reduced", "fail"]
 VERDICTS: tuple[str, ...] = ("pass", "differs", "inconclusive", "reduced", "fail")

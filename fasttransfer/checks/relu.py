@@ -26,22 +26,25 @@ import numpy as np
 
 from fasttransfer.checks import CheckContext, CheckResult
 
-TITLE = ("two-layer ReLU net under muP: weak transfer (Figure 5); the k-index late shift "
-         "(Figure 2); SP drifts")
+TITLE = (
+    "two-layer ReLU net under muP: weak transfer (Figure 5); the k-index late shift "
+    "(Figure 2); SP drifts"
+)
 
 PAPER_CLAIM = "ReLU counterexample: only weak transfer, b_n ~ sqrt(a_n) (beta - alpha/2 = 0)"
 PAPER_NUMBERS = "alpha = 0.742, beta = 0.388, beta - alpha/2 = 0.017: weak (its Figure 5b fits)"
 SP_CLAIM = "standard parametrisation: nu_star(n) drifts like a power of width"
-SHIFT_CLAIM = ("k-index model: the optimal LR sits still, then jumps abruptly "
-               "(~two decades down at n = 8192)")
+SHIFT_CLAIM = (
+    "k-index model: the optimal LR sits still, then jumps abruptly (~two decades down at n = 8192)"
+)
 SHIFT_PAPER = "optimum ~0.1-0.15 up to n ~ 5800, ~1.5e-3 from n = 8192 on (its Figure 2)"
 LAYERWISE_CLAIM = "k-index model, second-layer LR / 50: roughly unimodal curves and lower loss"
 # Criteria fixed before any paper-scale run (PAPER.md's description, not its numbers):
-SHIFT_MIN_DECADES = 1.0     # an abrupt shift: the grid optimum moves down >= 1 decade ...
-SHIFT_MIN_WIDTH = 4096      # ... between two consecutive widths, the wider >= 4096
-LOWER_LOSS_FRACTION = 0.8   # "lower loss": at >= 80% of the widths
-MIN_COVERAGE = 0.5          # a paper-preset claim is judged on >= half of its widths
-MIN_SEEDS = 2               # fewer: seed noise unmeasured, a bimodal argmin undecidable
+SHIFT_MIN_DECADES = 1.0  # an abrupt shift: the grid optimum moves down >= 1 decade ...
+SHIFT_MIN_WIDTH = 4096  # ... between two consecutive widths, the wider >= 4096
+LOWER_LOSS_FRACTION = 0.8  # "lower loss": at >= 80% of the widths
+MIN_COVERAGE = 0.5  # a paper-preset claim is judged on >= half of its widths
+MIN_SEEDS = 2  # fewer: seed noise unmeasured, a bimodal argmin undecidable
 
 
 def weak_transfer_verdict(analysis, seeds: int) -> tuple[str, list[str]]:
@@ -54,7 +57,10 @@ def weak_transfer_verdict(analysis, seeds: int) -> tuple[str, list[str]]:
     differ from the claim; the estimator's own ``inconclusive`` stays inconclusive."""
     v = analysis.verdict
     if v in ("fast", "no-transfer", "below-theory"):
-        return "differs", [f"the estimator's verdict is '{v}'"] + list(getattr(analysis, "reasons", ()))
+        return "differs", [
+            f"the estimator's verdict is '{v}'",
+            *list(getattr(analysis, "reasons", ())),
+        ]
     reasons = []
     if v != "weak":
         why = "; ".join(getattr(analysis, "reasons", ()))
@@ -85,11 +91,16 @@ def _e(est) -> str:
 
 
 def _table(per_width) -> str:
-    rows = ["| width | nu_star = log lr* | ± (se) | phi_star | a_n | b_n |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| width | nu_star = log lr* | ± (se) | phi_star | a_n | b_n |",
+        "|---|---|---|---|---|---|",
+    ]
     for _, r in per_width.iterrows():
         se = r.get("nu_star_se", np.nan)
-        rows.append(f"| {int(r.width)} | {r.nu_star:.3f} | {se:.3f} | {r.phi_star:.5f} | "
-                    f"{r.a:.2e} | {r.b:.2e} |")
+        rows.append(
+            f"| {int(r.width)} | {r.nu_star:.3f} | {se:.3f} | {r.phi_star:.5f} | "
+            f"{r.a:.2e} | {r.b:.2e} |"
+        )
     return "\n".join(rows)
 
 
@@ -102,8 +113,12 @@ def sp_drift(per_width) -> tuple[float, tuple[float, float]]:
     y = per_width.nu_star.to_numpy(dtype=float)
     se = per_width.get("nu_star_se")
     se = np.ones_like(y) if se is None else np.where(np.isfinite(se) & (se > 0), se, np.nanmax(se))
-    fit = line_fit(np.log(per_width.width.to_numpy(dtype=float)), y, weights=1.0 / se**2,
-                   errors="inverse_variance")  # over-dispersion, if any, widens the interval
+    fit = line_fit(
+        np.log(per_width.width.to_numpy(dtype=float)),
+        y,
+        weights=1.0 / se**2,
+        errors="inverse_variance",
+    )  # over-dispersion, if any, widens the interval
     return -float(fit.slope), (-float(fit.hi), -float(fit.lo))
 
 
@@ -115,27 +130,32 @@ def validation_noise(df, per_width) -> str:
     if "val_se_next" not in df:
         return "validation s.e. not stored"
     se, gap = [], []
-    for (w, g), nu in zip(df.groupby("width"), per_width.set_index("width").nu_star.reindex(
-            sorted(df.width.unique()))):
+    for (w, g), nu in zip(
+        df.groupby("width"),
+        per_width.set_index("width").nu_star.reindex(sorted(df.width.unique())),
+        strict=False,
+    ):
         curve = g.groupby("hp")["loss"].mean().sort_index()
         hp = curve.index.to_numpy()
         i = int(np.argmin(np.abs(hp - nu))) if np.isfinite(nu) else int(np.nanargmin(curve))
         lo, hi = max(0, i - 2), min(len(hp) - 1, i + 2)
-        gap.extend(np.abs(np.diff(curve.to_numpy()[lo:hi + 1])))
+        gap.extend(np.abs(np.diff(curve.to_numpy()[lo : hi + 1])))
         near = g[g.hp.isin(hp[lo:hi])]
         se.extend(near.val_se_next.dropna().to_numpy())
     if not se or not gap:
         return "validation s.e. not available"
-    return (f"validation-set sampling error of a neighbouring-LR difference (paired s.e., "
-            f"median within 2 grid steps of the optimum): {np.median(se):.1e}; median "
-            f"|difference| of the seed-mean curves there: {np.median(gap):.1e}")
+    return (
+        f"validation-set sampling error of a neighbouring-LR difference (paired s.e., "
+        f"median within 2 grid steps of the optimum): {np.median(se):.1e}; median "
+        f"|difference| of the seed-mean curves there: {np.median(gap):.1e}"
+    )
 
 
 def _provenance(ctx: CheckContext, cfg) -> str:
     """One line on where a paper-preset entry comes from: its manifest (device, date,
     code version) and its cells (runs, devices, git commits, device seconds)."""
-    from fasttransfer.simulations import sweep
     from fasttransfer import store
+    from fasttransfer.simulations import sweep
 
     try:
         entry = store.find_entry([ctx.results_dir, store.BANK], *sweep.entry_key(cfg))
@@ -145,36 +165,48 @@ def _provenance(ctx: CheckContext, cfg) -> str:
     commits = sorted({c.get("git", {}).get("commit", "?")[:12] for c in cells.values()})
     devices = sorted({d for c in cells.values() for d in c.get("devices", [])})
     seconds = sum(float(c.get("seconds", 0.0)) for c in cells.values())
-    return (f"Stored entry: {entry.describe()}; {len(cells)} cells on "
-            f"{', '.join(devices) or '?'}; git {', '.join(commits) or '?'}; {seconds:.0f} s "
-            "of device time in the cells")
+    return (
+        f"Stored entry: {entry.describe()}; {len(cells)} cells on "
+        f"{', '.join(devices) or '?'}; git {', '.join(commits) or '?'}; {seconds:.0f} s "
+        "of device time in the cells"
+    )
 
 
 def _to_finish(cfg) -> str:
-    """"; what is missing and the device time to finish it" for the paper's own
+    """ "; what is missing and the device time to finish it" for the paper's own
     parametrisation ("" for a variant: it is evidence, not a run to finish)."""
     from fasttransfer.simulations import relu_config, relu_studies
 
     if cfg.variant():
         return ""
-    return "; " + relu_studies.missing_text(relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", cfg.study))
+    return "; " + relu_studies.missing_text(
+        relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", cfg.study)
+    )
 
 
 def _not_run(claim: str, paper: str, err) -> CheckResult:
-    return CheckResult(check="relu", claim=claim, paper=paper,
-                       measured=f"not measured: {err}", verdict="fail",
-                       details="The paper preset is re-analysed from the results bank; "
-                               "it has to be made on a GPU first.")
+    return CheckResult(
+        check="relu",
+        claim=claim,
+        paper=paper,
+        measured=f"not measured: {err}",
+        verdict="fail",
+        details="The paper preset is re-analysed from the results bank; "
+        "it has to be made on a GPU first.",
+    )
 
 
 def _counterexample(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_studies
     from fasttransfer.errors import InputError
+    from fasttransfer.simulations import relu_studies
 
     try:
-        data = relu_studies.load_all(ctx.results_dir,
-                                     relu_studies.counterexample_configs(ctx.preset),
-                                     recompute=ctx.recompute, log=ctx.log)
+        data = relu_studies.load_all(
+            ctx.results_dir,
+            relu_studies.counterexample_configs(ctx.preset),
+            recompute=ctx.recompute,
+            log=ctx.log,
+        )
     except InputError as err:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
     return _counterexample_rows(ctx, data)
@@ -195,10 +227,12 @@ def _largest_reference_text(sweep) -> str:
         largest = analyze_sweep(sweep, reference="largest", bootstrap=400, seed=0)
     except InputError as err:
         return f"The largest-width reference could not be fitted: {err}."
-    return (f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
-            f"beta = {_e(largest.beta)}, beta - alpha/2 = "
-            f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
-            "(biased near n_max, SPEC §2).")
+    return (
+        f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
+        f"beta = {_e(largest.beta)}, beta - alpha/2 = "
+        f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
+        "(biased near n_max, SPEC §2)."
+    )
 
 
 def _sp_row(data: dict, s, a, rel) -> CheckResult:
@@ -209,19 +243,26 @@ def _sp_row(data: dict, s, a, rel) -> CheckResult:
     g_mup, ci_mup = sp_drift(a.per_width)
     drifts = ci[0] > 0
     return CheckResult(
-        check="relu", claim=SP_CLAIM,
+        check="relu",
+        claim=SP_CLAIM,
         paper="muP's premise (the paper tunes under muP; SP is our contrast)",
-        measured=(f"SP ({scfg.preset} preset): nu_star(n) = c - gamma log n with gamma = "
-                  f"{gamma:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (muP, {cfg.preset} preset: "
-                  f"{g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"),
+        measured=(
+            f"SP ({scfg.preset} preset): nu_star(n) = c - gamma log n with gamma = "
+            f"{gamma:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (muP, {cfg.preset} preset: "
+            f"{g_mup:.3f} [{ci_mup[0]:.3f}, {ci_mup[1]:.3f}])"
+        ),
         verdict="pass" if drifts else "differs",
-        details="\n\n".join([
-            "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
-            "same net as muP with base width 128): the optimal learning rate scales like "
-            f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
-            _table(s.per_width)]),
+        details="\n\n".join(
+            [
+                "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
+                "same net as muP with base width 128): the optimal learning rate scales like "
+                f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
+                _table(s.per_width),
+            ]
+        ),
         figures=rel,
-        note=f"SP: {scfg.describe()}")
+        note=f"SP: {scfg.describe()}",
+    )
 
 
 def _mup_row(ctx: CheckContext, data: dict, a, missing, note: str, rel) -> CheckResult:
@@ -231,66 +272,116 @@ def _mup_row(ctx: CheckContext, data: dict, a, missing, note: str, rel) -> Check
     paper = cfg.preset == "paper"
     d = a.beta_minus_half_alpha
     largest_txt = _largest_reference_text(data["sweeps"]["mup"])
-    measured = (f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
-                f"{a.verdict}; phi_star(inf) = {a.phi_inf.estimate:.4f}"
-                + (f" (widths {cfg.widths[0]}..{cfg.widths[-1]}, {cfg.seeds} seeds"
-                   f"{_missing_txt(missing)})" if paper else "")
-                + ("" if paper else f" ({cfg.preset} preset: reduced regime, T = {cfg.steps}, "
-                                    f"widths {cfg.widths[0]}..{cfg.widths[-1]})"))
+    measured = (
+        f"alpha = {_e(a.alpha)}, beta = {_e(a.beta)}, beta - alpha/2 = {_e(d)}: "
+        f"{a.verdict}; phi_star(inf) = {a.phi_inf.estimate:.4f}"
+        + (
+            f" (widths {cfg.widths[0]}..{cfg.widths[-1]}, {cfg.seeds} seeds{_missing_txt(missing)})"
+            if paper
+            else ""
+        )
+        + (
+            ""
+            if paper
+            else f" ({cfg.preset} preset: reduced regime, T = {cfg.steps}, "
+            f"widths {cfg.widths[0]}..{cfg.widths[-1]})"
+        )
+    )
     if paper:
         verdict, reasons = weak_transfer_verdict(a, cfg.seeds)
-        plain = ("weak transfer, as the paper says, with a resolved loss gap and HP drift"
-                 if verdict == "pass" else f"{verdict}: " + "; ".join(reasons))
+        plain = (
+            "weak transfer, as the paper says, with a resolved loss gap and HP drift"
+            if verdict == "pass"
+            else f"{verdict}: " + "; ".join(reasons)
+        )
     else:
         verdict = "reduced"
-        plain = ("a reduced regime: the measurement is reported as it is and not compared "
-                 "with the paper's numbers, which belong to T = 2^14 and widths to 16384")
-    details = "\n\n".join(x for x in [
-        f"**muP** ({'paper preset' if paper else cfg.preset + ' preset'}; reference: "
-        f"extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, phi_star(inf) = "
-        f"{a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). {plain}. "
-        f"Diverged runs: {a.diverged}. Paper: {PAPER_NUMBERS}; eta* ~4.6e-3 at n = 181 "
-        "rising to ~8.0e-3 at 16384, optimal loss 0.24 -> 0.115 (in the paper's "
-        "parametrisation, one LR for both layers, the LR units are the paper's"
-        + (": this variant's are not, compare exponents, not levels)." if cfg.variant()
-           else ")."),
-        _table(a.per_width),
-        validation_noise(data["sweeps"]["mup"], a.per_width),
-        largest_txt,
-        _provenance(ctx, cfg) if paper else "",
-        ("Warnings from the estimator: " + "; ".join(a.warnings)) if a.warnings else "",
-    ] if x)
+        plain = (
+            "a reduced regime: the measurement is reported as it is and not compared "
+            "with the paper's numbers, which belong to T = 2^14 and widths to 16384"
+        )
+    details = "\n\n".join(
+        x
+        for x in [
+            f"**muP** ({'paper preset' if paper else cfg.preset + ' preset'}; reference: "
+            f"extrapolated nu_star(inf) = {a.nu_inf.estimate:.3f}, phi_star(inf) = "
+            f"{a.phi_inf.estimate:.5f}; intervals: {a.interval_method}). {plain}. "
+            f"Diverged runs: {a.diverged}. Paper: {PAPER_NUMBERS}; eta* ~4.6e-3 at n = 181 "
+            "rising to ~8.0e-3 at 16384, optimal loss 0.24 -> 0.115 (in the paper's "
+            "parametrisation, one LR for both layers, the LR units are the paper's"
+            + (
+                ": this variant's are not, compare exponents, not levels)."
+                if cfg.variant()
+                else ")."
+            ),
+            _table(a.per_width),
+            validation_noise(data["sweeps"]["mup"], a.per_width),
+            largest_txt,
+            _provenance(ctx, cfg) if paper else "",
+            ("Warnings from the estimator: " + "; ".join(a.warnings)) if a.warnings else "",
+        ]
+        if x
+    )
     if verdict == "inconclusive":
         measured += ": inconclusive (" + "; ".join(reasons) + ")"
-    return CheckResult(check="relu", claim=_variant_claim(PAPER_CLAIM, cfg),
-                       paper=PAPER_NUMBERS, measured=measured, verdict=verdict,
-                       details=details, figures=rel if not cfg.variant() else (), note=note)
+    return CheckResult(
+        check="relu",
+        claim=_variant_claim(PAPER_CLAIM, cfg),
+        paper=PAPER_NUMBERS,
+        measured=measured,
+        verdict=verdict,
+        details=details,
+        figures=rel if not cfg.variant() else (),
+        note=note,
+    )
 
 
 def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_config
     from fasttransfer.errors import InputError
+    from fasttransfer.simulations import relu_config
     from fasttransfer.theory.rates import analyze_sweep
 
     cfg = data["configs"]["mup"]
     paper = cfg.preset == "paper"
-    frac, missing = coverage(cfg, relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", "relu")) if paper else (1.0, [])
+    frac, missing = (
+        coverage(cfg, relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", "relu"))
+        if paper
+        else (1.0, [])
+    )
     if frac < MIN_COVERAGE:
-        return [_not_run(_variant_claim(PAPER_CLAIM, cfg), PAPER_NUMBERS,
-                         f"the results bank holds {len(cfg.widths)} of the preset's widths "
-                         f"(missing {missing}){_to_finish(cfg)}")]
-    note = (f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
-            "Unstated in the paper, chosen here: " + " ".join(relu_config.UNSTATED_CHOICES))
+        return [
+            _not_run(
+                _variant_claim(PAPER_CLAIM, cfg),
+                PAPER_NUMBERS,
+                f"the results bank holds {len(cfg.widths)} of the preset's widths "
+                f"(missing {missing}){_to_finish(cfg)}",
+            )
+        ]
+    note = (
+        f"Setting: {cfg.describe()} Source: {data['sources']['mup']}. "
+        "Unstated in the paper, chosen here: " + " ".join(relu_config.UNSTATED_CHOICES)
+    )
     try:
-        analyses = {p: analyze_sweep(data["sweeps"][p], reference="extrapolate",
-                                     bootstrap=1000 if paper else 400, seed=0)
-                    for p in ("mup", "sp") if p in data["sweeps"]}
+        analyses = {
+            p: analyze_sweep(
+                data["sweeps"][p], reference="extrapolate", bootstrap=1000 if paper else 400, seed=0
+            )
+            for p in ("mup", "sp")
+            if p in data["sweeps"]
+        }
     except InputError as err:
-        return [CheckResult(
-            check="relu", claim=_variant_claim(PAPER_CLAIM, cfg), paper=PAPER_NUMBERS,
-            measured=f"analysis impossible: {err}", verdict="fail",
-            details="The sweep did not give an interior optimum at every width: the "
-                    "configuration's LR grid does not bracket nu_star(n).", note=note)]
+        return [
+            CheckResult(
+                check="relu",
+                claim=_variant_claim(PAPER_CLAIM, cfg),
+                paper=PAPER_NUMBERS,
+                measured=f"analysis impossible: {err}",
+                verdict="fail",
+                details="The sweep did not give an interior optimum at every width: the "
+                "configuration's LR grid does not bracket nu_star(n).",
+                note=note,
+            )
+        ]
     rel = ("figures/relu_transfer.png", "figures/relu_rates.png")  # drawn by verify
 
     results = [_mup_row(ctx, data, analyses["mup"], missing, note, rel)]
@@ -302,17 +393,22 @@ def _counterexample_rows(ctx: CheckContext, data: dict, with_sp: bool = True) ->
 
 
 def _late_shift(ctx: CheckContext) -> list[CheckResult]:
-    from fasttransfer.simulations import relu_studies
     from fasttransfer.errors import InputError
+    from fasttransfer.simulations import relu_studies
 
     try:
-        data = relu_studies.late_shift_data(ctx.results_dir,
-                                            relu_studies.late_shift_configs(ctx.preset),
-                                            recompute=ctx.recompute, log=ctx.log)
+        data = relu_studies.late_shift_data(
+            ctx.results_dir,
+            relu_studies.late_shift_configs(ctx.preset),
+            recompute=ctx.recompute,
+            log=ctx.log,
+        )
         for s, o in data["optima"].items():
             if len(o) < 2:
-                raise InputError(f"{s}: {len(o)} width(s) stored, at least 2 needed "
-                                 f"(missing widths of the {ctx.preset} preset)")
+                raise InputError(
+                    f"{s}: {len(o)} width(s) stored, at least 2 needed "
+                    f"(missing widths of the {ctx.preset} preset)"
+                )
     except InputError as err:
         return [_not_run(SHIFT_CLAIM, SHIFT_PAPER, err)]
     return _late_shift_rows(ctx, data)
@@ -325,35 +421,74 @@ def _late_shift_rows(ctx: CheckContext, data: dict) -> list[CheckResult]:
     tied, lw = data["optima"]["kindex"], data["optima"]["kindex-layerwise"]
     cfg = data["configs"]["kindex"]
     paper = cfg.preset == "paper"
-    cov = {s: coverage(data["configs"][s], relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", s)) if paper
-           else (1.0, []) for s in relu_studies.LATE_SHIFT_STUDIES}
+    cov = {
+        s: coverage(
+            data["configs"][s], relu_config.ReluSweepConfig.from_preset(cfg.preset, "mup", s)
+        )
+        if paper
+        else (1.0, [])
+        for s in relu_studies.LATE_SHIFT_STUDIES
+    }
 
     def table(o) -> str:
-        rows = ["| width | grid-optimal LR | loss | modes | second mode LR |", "|---|---|---|---|---|"]
+        rows = [
+            "| width | grid-optimal LR | loss | modes | second mode LR |",
+            "|---|---|---|---|---|",
+        ]
         for _, r in o.iterrows():
             second = f"{np.exp(r.hp_second):.2e}" if np.isfinite(r.hp_second) else "-"
-            rows.append(f"| {int(r.width)} | {np.exp(r.hp_argmin):.2e}"
-                        f"{' (edge)' if r.at_edge else ''} | {r.loss_min:.2e} | "
-                        f"{int(r.n_modes)} | {second} |")
+            rows.append(
+                f"| {int(r.width)} | {np.exp(r.hp_argmin):.2e}"
+                f"{' (edge)' if r.at_edge else ''} | {r.loss_min:.2e} | "
+                f"{int(r.n_modes)} | {second} |"
+            )
         return "\n".join(rows)
 
     results: list[CheckResult] = []
     if cov["kindex"][0] < MIN_COVERAGE:
-        results.append(_not_run(SHIFT_CLAIM, SHIFT_PAPER,
-                                f"the results bank holds {len(tied)} widths (missing "
-                                f"{cov['kindex'][1]}){_to_finish(cfg)}"))
+        results.append(
+            _not_run(
+                SHIFT_CLAIM,
+                SHIFT_PAPER,
+                f"the results bank holds {len(tied)} widths (missing "
+                f"{cov['kindex'][1]}){_to_finish(cfg)}",
+            )
+        )
     else:
-        results.append(_shift_row(tied, cfg, paper, cov["kindex"][1], rel, table,
-                                  data["sources"]["kindex"],
-                                  _provenance(ctx, cfg) if paper else ""))
+        results.append(
+            _shift_row(
+                tied,
+                cfg,
+                paper,
+                cov["kindex"][1],
+                rel,
+                table,
+                data["sources"]["kindex"],
+                _provenance(ctx, cfg) if paper else "",
+            )
+        )
     if cov["kindex-layerwise"][0] < MIN_COVERAGE:
-        results.append(_not_run(LAYERWISE_CLAIM, "roughly unimodal curves, lower loss",
-                                f"the results bank holds {len(lw)} of the layer-wise "
-                                f"widths (missing {cov['kindex-layerwise'][1]})"
-                                f"{_to_finish(data['configs']['kindex-layerwise'])}"))
+        results.append(
+            _not_run(
+                LAYERWISE_CLAIM,
+                "roughly unimodal curves, lower loss",
+                f"the results bank holds {len(lw)} of the layer-wise "
+                f"widths (missing {cov['kindex-layerwise'][1]})"
+                f"{_to_finish(data['configs']['kindex-layerwise'])}",
+            )
+        )
     else:
-        results.append(_layerwise_row(tied, lw, data["configs"]["kindex-layerwise"], paper,
-                                      cov["kindex-layerwise"][1], rel, table))
+        results.append(
+            _layerwise_row(
+                tied,
+                lw,
+                data["configs"]["kindex-layerwise"],
+                paper,
+                cov["kindex-layerwise"][1],
+                rel,
+                table,
+            )
+        )
     return results
 
 
@@ -366,8 +501,10 @@ def _paper_verdict(holds: bool, paper: bool, seeds: int, optima) -> tuple[str, s
         return "reduced", ""
     multimodal = int(sum(int((o.n_modes > 1).sum()) for o in optima))
     if seeds < MIN_SEEDS and multimodal:
-        return "inconclusive", (f"{seeds} seed(s) and {multimodal} curve(s) with several "
-                                "modes: which mode wins is not separated from seed noise")
+        return "inconclusive", (
+            f"{seeds} seed(s) and {multimodal} curve(s) with several "
+            "modes: which mode wins is not separated from seed noise"
+        )
     return ("pass" if holds else "differs"), ""
 
 
@@ -375,27 +512,34 @@ def _shift_row(tied, cfg, paper, missing, rel, table, source, prov) -> CheckResu
     from fasttransfer.theory.optimum_path import largest_shift
 
     shift = largest_shift(tied)
-    abrupt = (shift["decades"] <= -SHIFT_MIN_DECADES and shift["to_width"] >= SHIFT_MIN_WIDTH)
-    measured = (f"largest move of the grid optimum: {shift['decades']:+.2f} decades between "
-                f"n = {shift['from_width']} and {shift['to_width']} (optimum "
-                f"{np.exp(tied.hp_argmin.iloc[0]):.2e} at n = {int(tied.width.iloc[0])}, "
-                f"{np.exp(tied.hp_argmin.iloc[-1]):.2e} at n = {int(tied.width.iloc[-1])}); "
-                f"{int((tied.n_modes > 1).sum())} of {len(tied)} widths with several modes"
-                + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)"))
+    abrupt = shift["decades"] <= -SHIFT_MIN_DECADES and shift["to_width"] >= SHIFT_MIN_WIDTH
+    measured = (
+        f"largest move of the grid optimum: {shift['decades']:+.2f} decades between "
+        f"n = {shift['from_width']} and {shift['to_width']} (optimum "
+        f"{np.exp(tied.hp_argmin.iloc[0]):.2e} at n = {int(tied.width.iloc[0])}, "
+        f"{np.exp(tied.hp_argmin.iloc[-1]):.2e} at n = {int(tied.width.iloc[-1])}); "
+        f"{int((tied.n_modes > 1).sum())} of {len(tied)} widths with several modes"
+        + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)")
+    )
     note = f"Setting: {cfg.describe()} Source: {source}."
-    crit = (f"Criterion (fixed in advance): an abrupt shift is a move of the grid optimum "
-            f"down by at least {SHIFT_MIN_DECADES:g} decade between consecutive widths, the "
-            f"wider one >= {SHIFT_MIN_WIDTH}. Modes: local minima of the seed-mean curve "
-            "whose prominence exceeds 10% of their loss.")
+    crit = (
+        f"Criterion (fixed in advance): an abrupt shift is a move of the grid optimum "
+        f"down by at least {SHIFT_MIN_DECADES:g} decade between consecutive widths, the "
+        f"wider one >= {SHIFT_MIN_WIDTH}. Modes: local minima of the seed-mean curve "
+        "whose prominence exceeds 10% of their loss."
+    )
     verdict, reason = _paper_verdict(abrupt, paper, cfg.seeds, [tied])
     return CheckResult(
-        check="relu", claim=SHIFT_CLAIM, paper=SHIFT_PAPER,
-        measured=measured + (f": {reason}" if reason else
-                             f"; {cfg.seeds} seed(s)" if paper else ""),
+        check="relu",
+        claim=SHIFT_CLAIM,
+        paper=SHIFT_PAPER,
+        measured=measured
+        + (f": {reason}" if reason else f"; {cfg.seeds} seed(s)" if paper else ""),
         verdict=verdict,
-        details="\n\n".join(x for x in [crit, table(tied),
-                                        prov] if x),
-        figures=rel, note=note)
+        details="\n\n".join(x for x in [crit, table(tied), prov] if x),
+        figures=rel,
+        note=note,
+    )
 
 
 def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
@@ -408,20 +552,29 @@ def _layerwise_row(tied, lw, cfg, paper, missing, rel, table) -> CheckResult:
     lshift = largest_shift(lw)
     verdict, reason = _paper_verdict(ok, paper, cfg.seeds, [tied, lw])
     return CheckResult(
-        check="relu", claim=LAYERWISE_CLAIM,
+        check="relu",
+        claim=LAYERWISE_CLAIM,
         paper="the curves become roughly unimodal and the validation loss lower (appendix D.1)",
-        measured=(f"lower optimal loss than the tied LR at {100 * lower:.0f}% of widths; "
-                  f"bimodal widths {multi_l} (tied: {multi_t}); largest move of the optimum "
-                  f"{lshift['decades']:+.2f} decades (n = {lshift['from_width']} -> "
-                  f"{lshift['to_width']})"
-                  + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)")
-                  + (f": {reason}" if reason else "")),
+        measured=(
+            f"lower optimal loss than the tied LR at {100 * lower:.0f}% of widths; "
+            f"bimodal widths {multi_l} (tied: {multi_t}); largest move of the optimum "
+            f"{lshift['decades']:+.2f} decades (n = {lshift['from_width']} -> "
+            f"{lshift['to_width']})"
+            + (_missing_txt(missing) if paper else f" ({cfg.preset} preset: reduced regime)")
+            + (f": {reason}" if reason else "")
+        ),
         verdict=verdict,
-        details="\n\n".join([
-            f"Criterion (fixed in advance): lower optimal loss at >= "
-            f"{100 * LOWER_LOSS_FRACTION:.0f}% of the widths and no more bimodal widths "
-            "than with the tied LR.", table(lw)]),
-        figures=rel, note=f"Setting: {cfg.describe()}")
+        details="\n\n".join(
+            [
+                f"Criterion (fixed in advance): lower optimal loss at >= "
+                f"{100 * LOWER_LOSS_FRACTION:.0f}% of the widths and no more bimodal widths "
+                "than with the tied LR.",
+                table(lw),
+            ]
+        ),
+        figures=rel,
+        note=f"Setting: {cfg.describe()}",
+    )
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:
@@ -442,21 +595,34 @@ def _bank_variant_rows(ctx: CheckContext) -> list[CheckResult]:
 
     rows = []
     for key, (cfg, df, src) in relu_studies.bank_variants("relu").items():
-        rows += _counterexample_rows(ctx, {"configs": {"mup": cfg}, "sweeps": {"mup": df},
-                                           "sources": {"mup": src}}, with_sp=False)
+        rows += _counterexample_rows(
+            ctx,
+            {"configs": {"mup": cfg}, "sweeps": {"mup": df}, "sources": {"mup": src}},
+            with_sp=False,
+        )
     tied = relu_studies.bank_variants("kindex")
     lw = relu_studies.bank_variants("kindex-layerwise")
     for key in sorted(set(tied) & set(lw)):
-        data = {"configs": {"kindex": tied[key][0], "kindex-layerwise": lw[key][0]},
-                "sweeps": {"kindex": tied[key][1], "kindex-layerwise": lw[key][1]},
-                "sources": {"kindex": tied[key][2], "kindex-layerwise": lw[key][2]}}
+        data = {
+            "configs": {"kindex": tied[key][0], "kindex-layerwise": lw[key][0]},
+            "sweeps": {"kindex": tied[key][1], "kindex-layerwise": lw[key][1]},
+            "sources": {"kindex": tied[key][2], "kindex-layerwise": lw[key][2]},
+        }
         data["optima"] = {s: grid_optima(d) for s, d in data["sweeps"].items()}
-        rows += [dataclasses.replace(r, claim=_variant_claim(r.claim, tied[key][0]),
-                                     figures=(), note=r.note or (
-                                         f"Setting: {data['configs'][s].describe()} "
-                                         f"Source: {data['sources'][s]}."))
-                 for s, r in zip(relu_studies.LATE_SHIFT_STUDIES, _late_shift_rows(ctx, data))]
+        rows += [
+            dataclasses.replace(
+                r,
+                claim=_variant_claim(r.claim, tied[key][0]),
+                figures=(),
+                note=r.note
+                or (f"Setting: {data['configs'][s].describe()} Source: {data['sources'][s]}."),
+            )
+            for s, r in zip(
+                relu_studies.LATE_SHIFT_STUDIES, _late_shift_rows(ctx, data), strict=False
+            )
+        ]
     # a variant is evidence, not the claim's run: one that is too partial to judge is
     # inconclusive (its row says what is missing), never a failed check
-    return [dataclasses.replace(r, verdict="inconclusive") if r.verdict == "fail" else r
-            for r in rows]
+    return [
+        dataclasses.replace(r, verdict="inconclusive") if r.verdict == "fail" else r for r in rows
+    ]

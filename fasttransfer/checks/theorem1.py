@@ -9,10 +9,14 @@ from dataclasses import dataclass, replace
 
 from fasttransfer.checks import CheckContext, CheckResult
 
-TITLE = "Proposition 1: a_n <= eps_n, c_n <= 2 eps_n, mu/2 b^2 <= c <= L/2 b^2, fast iff beta > alpha/2"
+TITLE = (
+    "Proposition 1: a_n <= eps_n, c_n <= 2 eps_n, mu/2 b^2 <= c <= L/2 b^2, fast iff beta > alpha/2"
+)
 
-PAPER_CLAIM = ("b_n = O(a_n^1/2), c_n = Theta(b_n^2) = O(a_n); fast (c_n = o(a_n)) iff "
-               "b_n = o(a_n^1/2) iff beta > alpha/2")
+PAPER_CLAIM = (
+    "b_n = O(a_n^1/2), c_n = Theta(b_n^2) = O(a_n); fast (c_n = o(a_n)) iff "
+    "b_n = o(a_n^1/2) iff beta > alpha/2"
+)
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,10 @@ class Theorem1Config:
     seed: int = 0
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "Theorem1Config":
+    def from_preset(cls, name: str, **overrides) -> Theorem1Config:
         """``quick``: 400 families; otherwise 4000; widths 2^6..2^13."""
         widths = tuple(2**k for k in range(6, 14))
-        return replace(cls(families=400 if name == "quick" else 4000, widths=widths),
-                       **overrides)
+        return replace(cls(families=400 if name == "quick" else 4000, widths=widths), **overrides)
 
 
 def _symbolic_rows() -> list[CheckResult]:
@@ -36,24 +39,32 @@ def _symbolic_rows() -> list[CheckResult]:
     ok = all(r.ok for r in results)
     lines = []
     for r in results:
-        lines.append(f"**{r.name}** — ${r.statement}$ — sympy: {'established' if r.ok else 'NOT established'}")
+        lines.append(
+            f"**{r.name}** — ${r.statement}$ — sympy: {'established' if r.ok else 'NOT established'}"
+        )
         lines.append("")
         for k, v in r.latex().items():
             lines.append(f"- {k}: {v}")
         lines.append("")
-    return [CheckResult(
-        check="theorem1",
-        claim="Proposition 1, symbolic (bracket certificates, locally tight gap, Taylor "
-              "sandwich, HP gap, exponent conditions)",
-        paper=PAPER_CLAIM,
-        measured=(f"{sum(r.ok for r in results)}/{len(results)} derivations established by "
-                  "sympy from the stated assumptions"),
-        verdict="pass" if ok else "fail",
-        details=("Each step derives its conclusion from its assumptions (a certificate for "
-                 "each bracket, integrals of the curvature bounds against the Taylor weight, "
-                 "limits along the rates); the tests pass mutated assumptions and wrong "
-                 "constants and see each step fail.\n\n" + "\n".join(lines)),
-    )]
+    return [
+        CheckResult(
+            check="theorem1",
+            claim="Proposition 1, symbolic (bracket certificates, locally tight gap, Taylor "
+            "sandwich, HP gap, exponent conditions)",
+            paper=PAPER_CLAIM,
+            measured=(
+                f"{sum(r.ok for r in results)}/{len(results)} derivations established by "
+                "sympy from the stated assumptions"
+            ),
+            verdict="pass" if ok else "fail",
+            details=(
+                "Each step derives its conclusion from its assumptions (a certificate for "
+                "each bracket, integrals of the curvature bounds against the Taylor weight, "
+                "limits along the rates); the tests pass mutated assumptions and wrong "
+                "constants and see each step fail.\n\n" + "\n".join(lines)
+            ),
+        )
+    ]
 
 
 def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
@@ -68,18 +79,25 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
     count = cfg.families * len(cfg.widths)
     table = ["| ratio (Proposition 1: <= 1) | max over all families and widths |", "|---|---|"]
     table += [f"| {k} | {v:.6f} |" for k, v in slack.items() if k != "holds"]
-    rows = [CheckResult(
-        check="theorem1", claim="Proposition 1 inequalities on random families",
-        paper="every inequality holds whenever the assumptions do",
-        measured=(f"{'all hold' if slack['holds'] else 'VIOLATED'} on {cfg.families} random "
-                  f"families x {len(cfg.widths)} widths ({count} cases); max c_n/(2 eps_n) = "
-                  f"{slack['c_n / (2 eps_n)']:.3f}, max b_n/(2 sqrt(eps_n/mu)) = "
-                  f"{slack['b_n / (2 sqrt(eps_n/mu))']:.3f}"),
-        verdict="pass" if slack["holds"] else "fail",
-        details=("phi_inf = mu/2 x^2 + (L - mu) w^2 log cosh(x/w) (curvature in [mu, L]), "
-                 "perturbation eps_n * (random cosine sum)/(sum |coef|), eps_n = E0 n^-0.5; "
-                 "mu ~ logU(0.1, 10), L/mu ~ logU(1, 20).\n\n" + "\n".join(table)),
-    )]
+    rows = [
+        CheckResult(
+            check="theorem1",
+            claim="Proposition 1 inequalities on random families",
+            paper="every inequality holds whenever the assumptions do",
+            measured=(
+                f"{'all hold' if slack['holds'] else 'VIOLATED'} on {cfg.families} random "
+                f"families x {len(cfg.widths)} widths ({count} cases); max c_n/(2 eps_n) = "
+                f"{slack['c_n / (2 eps_n)']:.3f}, max b_n/(2 sqrt(eps_n/mu)) = "
+                f"{slack['b_n / (2 sqrt(eps_n/mu))']:.3f}"
+            ),
+            verdict="pass" if slack["holds"] else "fail",
+            details=(
+                "phi_inf = mu/2 x^2 + (L - mu) w^2 log cosh(x/w) (curvature in [mu, L]), "
+                "perturbation eps_n * (random cosine sum)/(sum |coef|), eps_n = E0 n^-0.5; "
+                "mu ~ logU(0.1, 10), L/mu ~ logU(1, 20).\n\n" + "\n".join(table)
+            ),
+        )
+    ]
 
     tf = tight_family(np.asarray(cfg.widths, dtype=np.float64))
     r_c = tf["c"] / (2.0 * tf["eps"])
@@ -89,21 +107,34 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
     # scale-invariant in sqrt(eps_n/mu); the spread is float rounding, the grid being
     # scaled with it) and bounded away from 0 -- 0.1 is far below the measured values.
     spread = max(np.ptp(r_c) / r_c.mean(), np.ptp(r_b) / r_b.mean())
-    tight = bool(spread < 1e-9 and r_c.min() > 0.1 and r_b.min() > 0.1
-                 and abs(slope_b_vs_a - 0.5) < 1e-6)
-    per = ["| n | eps_n | b_n | c_n | c_n/(2 eps_n) | b_n/(2 sqrt(eps_n/mu)) |", "|---|---|---|---|---|---|"]
-    per += [f"| {int(n)} | {e:.4g} | {b:.4g} | {c:.4g} | {x:.4f} | {y:.4f} |"
-            for n, e, b, c, x, y in zip(cfg.widths, tf["eps"], tf["b"], tf["c"], r_c, r_b)]
-    rows.append(CheckResult(
-        check="theorem1", claim="Proposition 1 is tight up to a constant (constructed family)",
-        paper="b_n = O(a_n^1/2) cannot be improved without structure (beta = alpha/2 attainable)",
-        measured=(f"c_n/(2 eps_n) = {r_c.mean():.3f}, b_n/(2 sqrt(eps_n/mu)) = {r_b.mean():.3f} "
-                  f"at every width; slope of log b_n vs log eps_n = {slope_b_vs_a:.4f}"),
-        verdict="pass" if tight else "fail",
-        details=("phi_inf = mu/2 x^2; perturbation eps_n cos(pi x/x0) for |x| <= x0, -eps_n "
-                 "beyond, x0 = 2 sqrt(eps_n/mu): it raises nu* by eps_n and lowers the region "
-                 "near x0, so the optimum moves by Theta(sqrt(eps_n/mu)).\n\n" + "\n".join(per)),
-    ))
+    tight = bool(
+        spread < 1e-9 and r_c.min() > 0.1 and r_b.min() > 0.1 and abs(slope_b_vs_a - 0.5) < 1e-6
+    )
+    per = [
+        "| n | eps_n | b_n | c_n | c_n/(2 eps_n) | b_n/(2 sqrt(eps_n/mu)) |",
+        "|---|---|---|---|---|---|",
+    ]
+    per += [
+        f"| {int(n)} | {e:.4g} | {b:.4g} | {c:.4g} | {x:.4f} | {y:.4f} |"
+        for n, e, b, c, x, y in zip(cfg.widths, tf["eps"], tf["b"], tf["c"], r_c, r_b, strict=False)
+    ]
+    rows.append(
+        CheckResult(
+            check="theorem1",
+            claim="Proposition 1 is tight up to a constant (constructed family)",
+            paper="b_n = O(a_n^1/2) cannot be improved without structure (beta = alpha/2 attainable)",
+            measured=(
+                f"c_n/(2 eps_n) = {r_c.mean():.3f}, b_n/(2 sqrt(eps_n/mu)) = {r_b.mean():.3f} "
+                f"at every width; slope of log b_n vs log eps_n = {slope_b_vs_a:.4f}"
+            ),
+            verdict="pass" if tight else "fail",
+            details=(
+                "phi_inf = mu/2 x^2; perturbation eps_n cos(pi x/x0) for |x| <= x0, -eps_n "
+                "beyond, x0 = 2 sqrt(eps_n/mu): it raises nu* by eps_n and lowers the region "
+                "near x0, so the optimum moves by Theta(sqrt(eps_n/mu)).\n\n" + "\n".join(per)
+            ),
+        )
+    )
     return rows
 
 
@@ -128,20 +159,32 @@ def _store_gap_curves(ctx: CheckContext) -> None:
         widths = np.geomspace(16.0, 65536.0, points)
         families = {}
         for name, beta in GAP_FAMILIES["betas"].items():
-            fam = PowerLawFamily(A=1.0, alpha=GAP_FAMILIES["alpha"], kappa=1.0,
-                                 B=GAP_FAMILIES["B"], beta=beta)
+            fam = PowerLawFamily(
+                A=1.0, alpha=GAP_FAMILIES["alpha"], kappa=1.0, B=GAP_FAMILIES["B"], beta=beta
+            )
             gaps = {"a_n": fam.a(widths), "b_n^2": fam.b(widths) ** 2, "c_n": fam.c(widths)}
-            families[name] = {"alpha": GAP_FAMILIES["alpha"], "beta": beta,
-                              "gaps": {k: v.tolist() for k, v in gaps.items()},
-                              "slopes": {k: float(loglog_slope(widths, v).slope)
-                                         for k, v in gaps.items()}}
+            families[name] = {
+                "alpha": GAP_FAMILIES["alpha"],
+                "beta": beta,
+                "gaps": {k: v.tolist() for k, v in gaps.items()},
+                "slopes": {k: float(loglog_slope(widths, v).slope) for k, v in gaps.items()},
+            }
         entry.write_json("gaps.json", {"widths": widths.tolist(), "families": families})
 
-    store.reuse_or_run(ctx.results_dir, "theorem1", ctx.base_preset,
-                       config={**GAP_FAMILIES, "points": points},
-                       modules=("fasttransfer.theory.synthetic", "fasttransfer.theory.framework",
-                                "fasttransfer.theory.fits"),
-                       run=run, recompute=ctx.recompute, log=ctx.log)
+    store.reuse_or_run(
+        ctx.results_dir,
+        "theorem1",
+        ctx.base_preset,
+        config={**GAP_FAMILIES, "points": points},
+        modules=(
+            "fasttransfer.theory.synthetic",
+            "fasttransfer.theory.framework",
+            "fasttransfer.theory.fits",
+        ),
+        run=run,
+        recompute=ctx.recompute,
+        log=ctx.log,
+    )
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

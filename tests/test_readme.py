@@ -3,19 +3,34 @@
 import doctest
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_examples_run():
+@pytest.mark.parametrize(
+    ("page", "at_least"), [("README.md", 8), ("docs/getting-started.md", 25)]
+)
+def test_examples_run(page, at_least):
+    """The ``>>>`` examples of the README and of the getting-started page run."""
     import jax
 
     # a reader's session: JAX's default (standard) dtype promotion, which optax's Adam
     # needs; the rest of the suite runs under strict promotion (conftest)
     with jax.numpy_dtype_promotion("standard"):
         res = doctest.testfile(
-            str(ROOT / "README.md"), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
+            str(ROOT / page), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
         )
-    assert res.attempted >= 10 and res.failed == 0
+    assert res.attempted >= at_least and res.failed == 0
+
+
+def test_readme_is_short():
+    """Two screens: the rest lives in the documentation site."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text) <= 8000, len(text)
+    first_screen = "\n".join(text.splitlines()[:25])
+    assert "fasttransfer verify --preset quick" in first_screen
+    assert 'python -m pytest -q -n 2 -m "not slow"' in first_screen
 
 
 def test_readme_test_command_is_ci():

@@ -1,4 +1,4 @@
-"""Benchmark of the top-k machinery (SPEC §6).
+"""Benchmark of the top-k machinery (the paper's Section 4.1).
 
 1. Alignment spectra: the exact 2r x 2r reduction (simulations.alignment) against a dense
    eigendecomposition of the n x n matrix S (numpy.linalg.eigh, what one would write
@@ -7,7 +7,7 @@
    path is a dense eigenvalues-only LAPACK ?syevr, so the ratio there is values-only vs
    eigh with vectors).
 2. Recorder overhead against a plain training step (K_max = 64, recording every step:
-   tau = 1, the issue's target "<= 3x"), both compiled and timed after a warm-up call,
+   tau = 1, our target "<= 3x"), both compiled and timed after a warm-up call,
    alternately, best of N (2 cores shared with other jobs: the least-disturbed run); the
    plain step is the setting's own, one learning rate and one seed vmapped as in a study
    lane (``topk_training.sweep_fn``).
@@ -42,7 +42,7 @@ Threads: OPENBLAS_NUM_THREADS=1 (set here unless given): OpenBLAS's spinning wor
 shared 2-core machine made the same call vary 10-30x. OPENBLAS_CORETYPE is left as the
 environment has it (it is printed).
 
-4. The sample-wise decomposition (:mod:`simulations.samplewise`, the paper's Section 4.3)
+4. The sample-wise decomposition (:mod:`simulations.samplewise`, the paper's Section 4.2.3)
    of one SGD-MLP run at its study's cpu preset (width 128): the plain run, the EMA path
    it reads and the decomposition, beside the ratio of their counted FLOPs
    (:func:`samplewise_flops`, an upper count).
@@ -133,7 +133,7 @@ def bench_recorder(prob, steps: int, every, reps: int, lanes: int = 1, lr: float
     best = {k: np.inf for k in fns}
     for _ in range(reps):
         for k, fn in fns.items():
-            best[k] = min(best[k], _best_of(lambda: _block(fn(lrs, seeds)), 1))
+            best[k] = min(best[k], _best_of(lambda fn=fn: _block(fn(lrs, seeds)), 1))
     return {
         "plain_step_ms": 1e3 * best["plain"] / steps,
         "recorded_step_ms": 1e3 * best["recorded"] / steps,
@@ -194,10 +194,10 @@ def _layer_costs(prob, reps: int) -> list[dict]:
         if al._dense(m, n):
             how = f"eig {n}x{n} (S formed on device)"
             M = al._small_matrix(G, dW, np)
-            t = _best_of(lambda: al._eigvalsh(M, np), reps)
+            t = _best_of(lambda M=M: al._eigvalsh(M, np), reps)
         else:
             how = f"QR {n}x{2 * m} + eig {2 * m}x{2 * m}"
-            t = _best_of(lambda: al._eigs_oriented(G, dW, np), reps)
+            t = _best_of(lambda G=G, dW=dW: al._eigs_oriented(G, dW, np), reps)
         rows.append(
             {
                 "layer": names[0] if len(names) == 1 else f"{names[0]} (x{len(names)})",
@@ -265,7 +265,7 @@ def breakdown(
     best = {name: np.inf for name in fns}
     for _ in range(reps):  # interleaved: every part sees the same load
         for name in fns:
-            best[name] = min(best[name], _best_of(lambda: call(name), 1))
+            best[name] = min(best[name], _best_of(lambda name=name: call(name), 1))
     mflop = flop_counts(prob, plain_flops, grad_flops)
     ms = {k: 1e3 * v / steps for k, v in best.items()}
     return {

@@ -202,7 +202,6 @@ def run(args) -> dict:
             cfgs={s: topk_config(s, args.tiny)},
             progress=False,
             variants=False,
-            log=lambda m: None,
         )
         entry = Path(args.store) / "topk" / label / s
         _pack_topk(entry, out / f"topk_{s}.tar")

@@ -1,4 +1,4 @@
-"""The measurement behind the MNIST-1D ``cpu`` presets (issue 14 item 4).
+"""The measurement behind the MNIST-1D ``cpu`` presets.
 
 For a setting's preset -- ``mlp`` (the muP MLP of :mod:`simulations.mlp_mnist1d`, Adam)
 or ``mlp_sgd`` (the bias-free two-layer MLP of :mod:`simulations.mlp_sgd`, muP + SGD with

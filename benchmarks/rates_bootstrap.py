@@ -1,6 +1,6 @@
 """Bootstrap speed of ``theory.rates.analyze_sweep``.
 
-The issue's target: 1000 resamples of a 7-width x 31-HP x 6-seed sweep in about a
+Our target: 1000 resamples of a 7-width x 31-HP x 6-seed sweep in about a
 second. Prints per-phase wall and CPU times (best of ``--repeats``) and, as its last
 line, a JSON object.
 

@@ -1,6 +1,6 @@
 """The paper-scale runs on one GPU, with the engine measured against the GPU's limits.
 
-One prepared script for a lent accelerator (DEVELOPERS.md: one short call):
+One prepared script for a lent accelerator (one short call):
 
 1. the GPU's limits: float32 GEMM peak (8192^3, full f32 and TF32 for reference) and
    device-to-device copy bandwidth (bytes read + written);
@@ -311,7 +311,7 @@ def run(args) -> dict:
                 log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
                 continue
 
-        def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs):
+        def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs, store=store, study=study):
             nonlocal sec_per_unit
             seg_len = relu_engine._segment_length(cfg.steps)
             steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
@@ -360,10 +360,8 @@ def run(args) -> dict:
                 f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)"
             )
 
-        sweep.run_sweep(
-            cfg.replace(widths=(width,)), store, progress=False, log=lambda s: None, on_cell=on_cell
-        )
-    for study, rec in summary["studies"].items():
+        sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False, on_cell=on_cell)
+    for rec in summary["studies"].values():
         # projected wall time of the whole preset: measured cells + the skipped ones at
         # the last measured per-unit rate
         cfg = relu_config.ReluSweepConfig.from_json_dict(rec["config"])

@@ -49,7 +49,10 @@ def main(argv=None) -> int:
     p.add_argument("--studies", default=",".join(relu_config.STUDIES))
     args = p.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from fasttransfer.cli import configure_logging
     from fasttransfer.simulations import sweep
+
+    configure_logging()  # the sweep's messages (reused widths, width done) on stderr
 
     studies = [s for s in args.studies.split(",") if s]
     bad = set(studies) - set(relu_config.STUDIES)

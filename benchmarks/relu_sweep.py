@@ -5,7 +5,7 @@ What is compared (same model, data distribution, batch, steps, dtype float32, Ad
 final evaluation on a test set of the same size):
 
 * JAX: ``train_width(config, width)`` trains every (learning rate, seed) configuration
-  of one width at once (H4's engine: vmap over LRs and seeds in cache-sized groups,
+  of one width at once (the engine: vmap over LRs and seeds in cache-sized groups,
   lax.scan over steps, shared batches within a seed, YNNPACK fusions off). Timed on its second call (compiled); the first call's
   time (compile + run) is printed too.
 * torch: one configuration after another, ``torch.optim.Adam``, a fresh batch per step,
@@ -345,7 +345,7 @@ def main(argv=None) -> int:
         if threads not in tsec_by:
             tl = tl_th
         best_th = min(tsec_by, key=tsec_by.get)
-        tsec = tsec_by[threads]  # the issue's baseline: threads matched to JAX
+        tsec = tsec_by[threads]  # the baseline: threads matched to JAX
         jax_tp = n_cfg * steps / best
         torch_tp = torch_configs * steps / tsec
         fl_step = flops_per_config_step(width, args.batch, d)

@@ -65,9 +65,9 @@ def golden_matches(bank: Path, log=print) -> dict:
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for study, name in GOLDEN.items():
+        for study in GOLDEN:
             cfg = golden_config(bank, study)
-            sweep.run_sweep(cfg, tmp, progress=False, log=lambda s: None)
+            sweep.run_sweep(cfg, tmp, progress=False)
             old = pd.read_csv(golden_csv(bank, study))
             new = pd.read_csv(sweep.entry_dir(tmp, cfg) / sweep.CSV_NAME)
             key = ["width", "hp", "seed"]

@@ -1,5 +1,5 @@
 """Benchmark: the whole ridge-penalty sweep of random-feature ridge regression from ONE
-eigendecomposition per draw vs one linear solve per lambda (SPEC §4).
+eigendecomposition per draw vs one linear solve per lambda (the paper's Theorem 3).
 
 Same draw, same process: `ridge_sweep_risk` (eigh of the smaller Gram matrix, then every
 lambda is a diagonal rescaling) against `ridge_per_lambda_risk` (form Z^T Z once, then
@@ -24,10 +24,10 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np
-
 
 def main(argv=None) -> int:
+    import numpy as np  # after the thread settings above
+
     from fasttransfer.simulations.rfrr_montecarlo import (
         draw_problem,
         ridge_per_lambda_risk,
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     d = args.d or (100 if args.quick else 200)
     repeats = args.repeats or (3 if args.quick else 5)
-    N, n = int(round(args.psi1 * d)), int(round(args.psi2 * d))
+    N, n = round(args.psi1 * d), round(args.psi2 * d)
     rng = np.random.default_rng(0)
     prob = draw_problem(rng, d, N, n, 1000, F1=1.0, Fs=0.5, tau=0.5)
     lams = np.geomspace(1e-4, 10.0, args.lambdas)

@@ -12,9 +12,9 @@ lazily, so ``import fasttransfer`` costs neither JAX nor sympy:
 * synthetic families with known rates: :class:`PowerLawFamily`, :class:`LateShiftFamily`,
   :func:`llama_family`, :func:`sample_sweep`;
 * :mod:`fasttransfer.rfrr`: ``asymptotic_risk`` and ``optimal_lambda`` (random-feature
-  ridge regression, SPEC §4);
-* the top-k decomposition (SPEC §6): :func:`alignment_eigenvalues`, :func:`topk_change`,
-  :class:`TrajectoryRecorder`, :class:`RecorderConfig`, :func:`scan_recorded`;
+  ridge regression, the paper's Theorem 3);
+* the top-k decomposition (the paper's Section 4.1): :func:`alignment_eigenvalues`,
+  :func:`topk_change`, :class:`TrajectoryRecorder`, :class:`RecorderConfig`, :func:`scan_recorded`;
 * :mod:`fasttransfer.mup`: the muP / SP rules of the two-layer ReLU net and of the deep
   MLP (Tensor Programs V, Table 3);
 * the coordinate check of ANY JAX model: :func:`coordinate_check` (your per-width
@@ -29,6 +29,27 @@ parses, validates and calls these; it owns no math.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the lazy table below, spelled out for editors and type checkers
+    from fasttransfer import rfrr as rfrr
+    from fasttransfer.analysis import SweepResult as SweepResult
+    from fasttransfer.analysis import analyze_sweep as analyze_sweep
+    from fasttransfer.coordinates import plot_coordinates as plot_coordinates
+    from fasttransfer.simulations import mup as mup
+    from fasttransfer.simulations.alignment import alignment_eigenvalues as alignment_eigenvalues
+    from fasttransfer.simulations.alignment import topk_change as topk_change
+    from fasttransfer.simulations.coordcheck import coordinate_check as coordinate_check
+    from fasttransfer.simulations.coordcheck import slopes as coordinate_slopes
+    from fasttransfer.simulations.recorder import RecorderConfig as RecorderConfig
+    from fasttransfer.simulations.recorder import TrajectoryRecorder as TrajectoryRecorder
+    from fasttransfer.simulations.recorder import scan_recorded as scan_recorded
+    from fasttransfer.theory.grid_planner import plan as plan
+    from fasttransfer.theory.sweep_data import read_sweep as read_sweep
+    from fasttransfer.theory.synthetic import LateShiftFamily as LateShiftFamily
+    from fasttransfer.theory.synthetic import PowerLawFamily as PowerLawFamily
+    from fasttransfer.theory.synthetic import llama_family as llama_family
+    from fasttransfer.theory.synthetic import sample_sweep as sample_sweep
 
 __version__ = "0.1.0"
 
@@ -54,17 +75,42 @@ _API: dict[str, tuple[str, str | None]] = {
     "mup": ("fasttransfer.simulations.mup", None),
 }
 
-__all__ = [*sorted(_API), "__version__"]
+# the names of _API and __version__, spelled out so static tools read them
+# (tests/test_public_api.py keeps this list, _API and the TYPE_CHECKING imports the same)
+__all__ = [
+    "LateShiftFamily",
+    "PowerLawFamily",
+    "RecorderConfig",
+    "SweepResult",
+    "TrajectoryRecorder",
+    "__version__",
+    "alignment_eigenvalues",
+    "analyze_sweep",
+    "coordinate_check",
+    "coordinate_slopes",
+    "llama_family",
+    "mup",
+    "plan",
+    "plot_coordinates",
+    "read_sweep",
+    "rfrr",
+    "sample_sweep",
+    "scan_recorded",
+    "topk_change",
+]
 
 
-def __getattr__(name: str):
-    if name not in _API:
-        raise AttributeError(f"module 'fasttransfer' has no attribute {name!r}")
-    module, attr = _API[name]
-    mod = importlib.import_module(module)
-    value = mod if attr is None else getattr(mod, attr)
-    globals()[name] = value  # later lookups skip this function
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers: they see the imports above, so a
+    # misspelt fasttransfer.<name> is an error for them rather than an Any
+
+    def __getattr__(name: str) -> object:
+        if name not in _API:
+            raise AttributeError(f"module 'fasttransfer' has no attribute {name!r}")
+        module, attr = _API[name]
+        mod = importlib.import_module(module)
+        value = mod if attr is None else getattr(mod, attr)
+        globals()[name] = value  # later lookups skip this function
+        return value
 
 
 def __dir__() -> list[str]:

@@ -60,7 +60,7 @@ def analyze_sweep(
 ) -> SweepResult:
     """Estimate alpha, beta, beta - alpha/2 (95% intervals), the HP drift and the
     transfer verdict with its reasons of a width x HP sweep: ``sweep`` is a DataFrame
-    (columns width, hp, loss[, seed][, init_loss]; hp the log of the scale-free HP, or
+    (columns ``width, hp, loss[, seed][, init_loss]``; hp the log of the scale-free HP, or
     the HP itself with ``log_hp=True``) or the path of such a CSV. The other arguments
     are those of ``fasttransfer analyze`` (:func:`fasttransfer.theory.rates.
     analyze_sweep`; ``divergence`` a :class:`fasttransfer.theory.sweep_data.

@@ -1,4 +1,5 @@
-"""``fasttransfer``: the command line (SPEC §7), the whole command tree in this module.
+"""``fasttransfer``: the command line (docs/paper-setups.md#command-line), the whole command
+tree in this module.
 
     fasttransfer analyze SWEEP.csv       rates and transfer verdict of a width x HP sweep
     fasttransfer plan                    Theorem 2 planner
@@ -6,6 +7,7 @@
     fasttransfer simulate relu|rfrr|topk one simulation into the results store
     fasttransfer figures                 every paper figure, drawn from the results store
     fasttransfer coordcheck              muP coordinate check of the two-layer ReLU net
+    fasttransfer docs                    the documentation site's generated pages
 
 One convention for every configuration: ``--preset NAME`` picks a frozen configuration
 and ``--set FIELD=VALUE`` (repeatable) overrides any of its fields, parsed by the field's
@@ -20,11 +22,15 @@ configuration or code version, which is otherwise refused.
 Handlers live in ``fasttransfer/cmd_*.py`` (imported only when their command runs, so
 ``analyze`` never pays for JAX start-up). Bad input (:class:`fasttransfer.errors.InputError` or
 an argparse error) prints one line on stderr and exits with code 2; never a traceback.
+What a command was asked for (reports, tables, JSON) goes to stdout; progress and status
+messages are the library's :mod:`logging` records, shown on stderr at INFO (``-q``:
+warnings only and no progress bars; ``-v``: debug too), before or after the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -36,6 +42,51 @@ PRESETS = ("quick", "cpu", "paper")
 # verify, figures and the ReLU simulations also have the pilot: the paper's own runs at
 # its smallest widths on a CPU (the other checks run at quick there)
 PILOT_PRESETS = ("quick", "pilot", "cpu", "paper")
+
+
+# ---------------------------------------------------------------------------- logging
+class _StderrHandler(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a message comes (main() also runs
+    in-process, e.g. under pytest, where sys.stderr is swapped)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _Formatter(logging.Formatter):
+    """The message alone; a library module's (anything under ``fasttransfer`` but the
+    command handlers) indented by four spaces, under the command's own lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        own = record.name == __name__ or record.name.startswith("fasttransfer.cmd_")
+        return text if own else "    " + text.replace("\n", "\n    ")
+
+
+def configure_logging(level: int = logging.INFO) -> Callable[[], None]:
+    """Show the ``fasttransfer`` loggers' messages at ``level`` and above on stderr, one
+    plain line each (the library itself configures nothing: it is quiet unless its
+    caller does this or its own setup). Returns the undo."""
+    pkg = logging.getLogger("fasttransfer")
+    handler = _StderrHandler()
+    handler.setFormatter(_Formatter("%(message)s"))
+    old = pkg.level
+    pkg.addHandler(handler)
+    pkg.setLevel(level)
+
+    def undo() -> None:
+        pkg.removeHandler(handler)
+        pkg.setLevel(old)
+
+    return undo
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -134,6 +185,30 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 def _progress_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _verbosity_args(p: argparse.ArgumentParser, default=argparse.SUPPRESS) -> None:
+    """-q/--quiet and -v/--verbose, accepted before and after the command (its parsers
+    leave the top-level default alone)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="log_level",
+        action="store_const",
+        const=logging.WARNING,
+        default=default,
+        help="only warnings and errors on stderr: no progress messages or bars",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="log_level",
+        action="store_const",
+        const=logging.DEBUG,
+        default=default,
+        help="debug messages too on stderr",
+    )
 
 
 # ------------------------------------------------------------------------- commands
@@ -267,7 +342,7 @@ def _plan(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="OUT",
-        help="write the plan as JSON (SPEC §7 schema)",
+        help="write the plan as JSON (transfer, direct, exponents, useful)",
     )
     p.add_argument(
         "--from-analysis",
@@ -334,11 +409,13 @@ def _simulate(p: argparse.ArgumentParser) -> None:
         "--dtype", choices=("float32", "float64"), default=None, help="= --set dtype=..."
     )
     _progress_arg(relu)
+    _verbosity_args(relu)
 
     rfrr = sub.add_parser("rfrr", help="Theorem 3: random-feature ridge regression")
     _config_args(rfrr)
     _store_args(rfrr)
     _progress_arg(rfrr)
+    _verbosity_args(rfrr)
 
     topk = sub.add_parser("topk", help="the top-k trajectory decomposition (its settings)")
     _config_args(topk, presets=(*PRESETS, "gpu"))  # gpu: the transformers on one GPU
@@ -366,6 +443,7 @@ def _simulate(p: argparse.ArgumentParser) -> None:
     topk.add_argument("--steps", type=positive_int, default=None)
     topk.add_argument("--dtype", choices=("float32", "float64"), default=None)
     _progress_arg(topk)
+    _verbosity_args(topk)
 
 
 def _figures(p: argparse.ArgumentParser) -> None:
@@ -411,6 +489,28 @@ def _coordcheck(p: argparse.ArgumentParser) -> None:
     _progress_arg(p)
 
 
+def _docs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--claims",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a verify run's claims.json (default BANK/verify/claims.json)",
+    )
+    p.add_argument(
+        "--bank",
+        type=Path,
+        default=Path("results_bank"),
+        help="the results bank whose entries the Results page lists (default results_bank)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/generated"),
+        help="where the pages go (default docs/generated); unchanged ones are not rewritten",
+    )
+
+
 COMMANDS: dict[str, tuple[str, Callable]] = {
     "analyze": ("estimate alpha, beta and the transfer verdict from a width x HP sweep", _analyze),
     "plan": ("Theorem 2 planner: compute-optimal proxy width, trials and target width", _plan),
@@ -418,14 +518,18 @@ COMMANDS: dict[str, tuple[str, Callable]] = {
     "simulate": ("run a simulation (relu | rfrr | topk) into the results store", _simulate),
     "figures": ("draw every paper figure from the results store (PNG and PDF)", _figures),
     "coordcheck": ("muP coordinate check of the two-layer ReLU net", _coordcheck),
+    "docs": ("write the documentation site's generated pages (claims, results bank)", _docs),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="fasttransfer", description=__doc__.splitlines()[0])
+    _verbosity_args(parser, default=logging.INFO)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     for name, (help_text, arguments) in COMMANDS.items():
-        arguments(sub.add_parser(name, help=help_text, description=help_text))
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        arguments(command)
+        _verbosity_args(command)
     return parser
 
 
@@ -441,13 +545,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         from fasttransfer import cmd_simulate as cmd
     elif args.command == "figures":
         from fasttransfer import cmd_figures as cmd
+    elif args.command == "docs":
+        from fasttransfer import cmd_docs as cmd
     else:
         from fasttransfer import cmd_coordcheck as cmd
     return int(cmd.run(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    # float64 is the project's CPU default (SPEC §7); JAX reads this at import time,
+    # float64 is the project's CPU default; JAX reads this at import time,
     # and the CLI owns the process, so it is the one place that sets it.
     os.environ.setdefault("JAX_ENABLE_X64", "1")
     # the CLI writes figures to files only (no display on CI or GPU hosts); a default, as
@@ -461,6 +567,11 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"fasttransfer {args.command}" + (
         f" {args.target}" if getattr(args, "target", None) else ""
     )
+    # progress and status messages: the library's loggers, shown here on stderr (INFO;
+    # -q: warnings only and no progress bars, -v: debug); the output asked for is stdout
+    if args.log_level > logging.INFO and hasattr(args, "no_progress"):
+        args.no_progress = True
+    undo_logging = configure_logging(args.log_level)
     try:
         return _dispatch(args)
     except InputError as err:
@@ -473,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted (finished results are kept)", file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """``fasttransfer analyze SWEEP.csv``: alpha, beta, beta - alpha/2 and the drift slope
 with 95% intervals, the per-width table (width, nu_star, phi_star, a, b, c, c_{m->N})
-and the transfer verdict with its reasons (SPEC §7). The math lives in
+and the transfer verdict with its reasons (docs/paper-setups.md#command-line). The math lives in
 :mod:`fasttransfer.theory.rates`, the text in :mod:`fasttransfer.analysis`; this module
 parses flags and prints."""
 

@@ -1,7 +1,7 @@
 """``fasttransfer coordcheck``: the muP coordinate check of the two-layer ReLU net
-(SPEC §7). Stores OUT/coordcheck/<preset>/coordcheck.csv (param,width,t,module,l1;
-l1 = mean |x| averaged over seeds), coordcheck_seeds.csv (per seed),
-coordcheck_slopes.csv (the criterion) and manifest.json (configuration, code version,
+(docs/paper-setups.md#command-line). Stores OUT/coordcheck/<preset>/coordcheck.csv
+(param,width,t,module,l1; l1 = mean |x| averaged over seeds), coordcheck_seeds.csv (per
+seed), coordcheck_slopes.csv (the criterion) and manifest.json (configuration, code version,
 provenance), draws OUT/figures/coordcheck.png (+ .pdf) and prints the slopes table and
 the verdict. A stored result of the same configuration and code is reused, not
 recomputed; one of another is refused unless --recompute."""
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width")
+        bar = tqdm(total=len(cfg.widths), desc="coordcheck", unit="width", disable=None)
     try:
         df = cc.stored_coordcheck(
             args.out,

@@ -6,7 +6,10 @@ results are missing says which command makes them."""
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 def _stored_entries(root: Path) -> list[str]:
@@ -40,23 +43,24 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--only: unknown figure(s) {unknown}; known: {', '.join(FIGURES)}")
     ctx = CheckContext(preset=args.preset, out=args.out)
     entries = _stored_entries(args.out)
-    print(
+    logger.info(
         "reusing the stored results:"
         if entries
-        else f"no stored results under {args.out} or in the results bank",
-        flush=True,
+        else f"no stored results under {args.out} or in the results bank"
     )
     for line in entries:
-        print(f"    {line}", flush=True)
+        logger.info("    %s", line)
     missing = 0
     for i, name in enumerate(names, 1):
         why = draw(
             name, ctx.results_dir, ctx.figures_dir, preset=ctx.preset, fallback=ctx.base_preset
         )
         missing += why is not None
-        print(
-            f"[{i}/{len(names)}] {name}: "
-            + (f"{ctx.figures_dir / name}.png" if why is None else f"not drawn ({why})"),
-            flush=True,
+        logger.info(
+            "[%d/%d] %s: %s",
+            i,
+            len(names),
+            name,
+            f"{ctx.figures_dir / name}.png" if why is None else f"not drawn ({why})",
         )
     return 1 if missing == len(names) else 0

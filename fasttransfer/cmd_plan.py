@@ -1,4 +1,4 @@
-"""``fasttransfer plan``: the Theorem 2 planner (SPEC §7), in the paper's notation.
+"""``fasttransfer plan``: the Theorem 2 planner, in the paper's notation.
 
 Given the loss and HP rates (alpha, beta), the cost exponent r of one run
 (``cost ~ n^r``; r = 2, the paper's "standard", is the default), the number of tuned
@@ -14,9 +14,12 @@ paper's rho is the grid resolution, not a cost exponent). ``--from-analysis FILE
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from fasttransfer.store import atomic_write_json
+
+logger = logging.getLogger(__name__)
 
 
 def read_analysis(path: Path) -> dict:
@@ -71,9 +74,9 @@ def _number(name: str, text) -> float:
     return value
 
 
-def cost_exponent(r_text, rho_text, warn) -> str:
-    """The value of ``--r``, or of the deprecated ``--rho`` (``warn`` gets the notice),
-    or the default "2"; both given is an error unless they agree."""
+def cost_exponent(r_text, rho_text) -> str:
+    """The value of ``--r``, or of the deprecated ``--rho`` (with a warning through
+    :mod:`logging`), or the default "2"; both given is an error unless they agree."""
     from fasttransfer.errors import InputError
 
     if rho_text is None:
@@ -82,7 +85,7 @@ def cost_exponent(r_text, rho_text, warn) -> str:
         raise InputError(
             f"--rho: deprecated alias of --r; got --r {r_text} and --rho {rho_text}, give --r only"
         )
-    warn(
+    logger.warning(
         "fasttransfer plan: warning: --rho is deprecated: it sets the cost exponent r "
         "(a run at width n costs n^r); use --r. The paper's rho is the grid resolution."
     )
@@ -129,8 +132,6 @@ def format_plan(p, *, coefs: tuple[float, float, float], source: str = "") -> st
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from fasttransfer.errors import InputError
     from fasttransfer.theory.grid_planner import plan
 
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     for k, v in zip(("a", "c", "g"), coefs, strict=False):
         if v <= 0:
             raise InputError(f"--coef-{k}: must be > 0, got {v:g}")
-    r_text = cost_exponent(args.r, args.rho, lambda msg: print(msg, file=sys.stderr))
+    r_text = cost_exponent(args.r, args.rho)
     result = plan(
         _number("alpha", alpha_text),
         _number("beta", beta_text),

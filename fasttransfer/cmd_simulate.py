@@ -107,7 +107,7 @@ def run_rfrr(args: argparse.Namespace) -> int:
     if args.print_config:
         return _print_config(config.to_json_dict())
     study, const = study_and_constants(
-        args.out, config, recompute=args.recompute, log=print, progress=not args.no_progress
+        args.out, config, recompute=args.recompute, progress=not args.no_progress
     )
     rates, v = study["paper_rates"], const["values"]
     print(

@@ -4,10 +4,13 @@ report.md / report.html / claims.json into --out; exit 1 when a check fails."""
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import traceback
 
 from fasttransfer.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 
 def _selected(only: str | None) -> list[str]:
@@ -66,10 +69,10 @@ def _draw_missing_figures(ctx) -> None:
 
     for name in [n for n in FIGURES if not (ctx.figures_dir / f"{n}.png").exists()]:
         why = draw_figure(name, ctx)
-        print(
-            f"figure {name}: "
-            + ("drawn from the stored results" if why is None else f"not drawn ({why})"),
-            flush=True,
+        logger.info(
+            "figure %s: %s",
+            name,
+            "drawn from the stored results" if why is None else f"not drawn ({why})",
         )
 
 
@@ -80,22 +83,18 @@ def run(args: argparse.Namespace) -> int:
     from fasttransfer.report import claims_table, write_report
 
     names = _selected(args.only)
-    ctx = CheckContext(
-        preset=args.preset,
-        out=args.out,
-        recompute=args.recompute,
-        log=lambda msg: print(f"    {msg}", flush=True),
-    )
+    # progress goes through logging (the checks' messages indented under these lines)
+    ctx = CheckContext(preset=args.preset, out=args.out, recompute=args.recompute)
     results: list[CheckResult] = []
     timings: dict[str, float] = {}
     skipped: list[str] = []
     for i, name in enumerate(names, 1):
         if importlib.util.find_spec(CHECKS[name]) is None:
-            print(f"[{i}/{len(names)}] {name}: not implemented yet, skipped", flush=True)
+            logger.info("[%d/%d] %s: not implemented yet, skipped", i, len(names), name)
             skipped.append(name)
             continue
         module = load_check(name)
-        print(f"[{i}/{len(names)}] {name}: {module.TITLE}", flush=True)
+        logger.info("[%d/%d] %s: %s", i, len(names), name, module.TITLE)
         start = time.perf_counter()
         try:
             rows = list(module.run(ctx))
@@ -114,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
             rows += _draw_check_figures(rows, ctx)
         timings[name] = time.perf_counter() - start
         for r in rows:
-            print(f"    {r.verdict:>7}  {r.claim}: {r.measured}", flush=True)
-        print(f"    ({timings[name]:.1f} s)", flush=True)
+            logger.info("    %7s  %s: %s", r.verdict, r.claim, r.measured)
+        logger.info("    (%.1f s)", timings[name])
         results.extend(rows)
 
     if not args.only:

@@ -4,8 +4,14 @@ table from :func:`fasttransfer.coordinate_check`, with its log-log slopes comput
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def plot_coordinates(table):
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+
+def plot_coordinates(table: pd.DataFrame) -> Figure:
     """A matplotlib Figure of ``table`` (columns param, width, t, module, l1[, seed]):
     one panel per (param, t), mean |x| against width per module, slopes in the legend."""
     from fasttransfer.paper_figures import coordcheck as figure

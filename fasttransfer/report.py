@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from fasttransfer.checks import CheckResult
+from fasttransfer.store import provenance
 
 _MARK = {
     "pass": "pass",
@@ -24,19 +25,29 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def claims_table(results: Sequence[CheckResult]) -> str:
-    """The markdown claims table: claim | paper | measured | verdict | figure."""
-    lines = [
-        "| check | claim | paper | measured | verdict | figure |",
-        "|---|---|---|---|---|---|",
+def markdown_table(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
+    """The markdown (pipe) table of ``rows`` under the headers ``columns``, through
+    pandas' ``DataFrame.to_markdown`` (tabulate): every cell is ``str(value)`` as given
+    (no number parsing or reformatting), with ``|`` escaped and newlines made spaces so a
+    cell stays one cell; columns are padded to their widest cell."""
+    import pandas as pd
+
+    cells = [[_cell(v) for v in row] for row in rows]
+    frame = pd.DataFrame(cells, columns=[_cell(c) for c in columns], dtype=object)
+    return frame.to_markdown(index=False, disable_numparse=True)
+
+
+def claims_table(results: Sequence[CheckResult], *, figures: bool = True) -> str:
+    """The markdown claims table: claim | paper | measured | verdict | figure (the
+    figure column only with ``figures``: the documentation site has no verify folder to
+    link into)."""
+    columns = ["check", "claim", "paper", "measured", "verdict"] + (["figure"] if figures else [])
+    rows = [
+        [r.check, r.claim, r.paper, r.measured, _MARK[r.verdict]]
+        + ([" ".join(f"[{Path(f).stem}]({f})" for f in r.figures)] if figures else [])
+        for r in results
     ]
-    for r in results:
-        figs = " ".join(f"[{Path(f).stem}]({f})" for f in r.figures)
-        lines.append(
-            f"| {r.check} | {_cell(r.claim)} | {_cell(r.paper)} | {_cell(r.measured)} "
-            f"| {_MARK[r.verdict]} | {figs} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(rows, columns)
 
 
 def render_markdown(
@@ -100,9 +111,9 @@ def render_markdown(
             if f.endswith(".png") and f not in seen_figs:
                 seen_figs.add(f)
                 out += [f"![{Path(f).stem}]({f})", ""]
-    out += ["## Timings", "", "| check | seconds |", "|---|---|"]
-    out += [f"| {name} | {sec:.1f} |" for name, sec in timings.items()]
-    out += [f"| total | {sum(timings.values()):.1f} |", ""]
+    timing_rows = [[name, f"{sec:.1f}"] for name, sec in timings.items()]
+    timing_rows.append(["total", f"{sum(timings.values()):.1f}"])
+    out += ["## Timings", "", markdown_table(timing_rows, ["check", "seconds"]), ""]
     return "\n".join(out)
 
 
@@ -157,7 +168,13 @@ def write_report(
     paths["html"].write_text(render_html(text, out))
     paths["json"].write_text(
         json.dumps(
-            {"preset": preset, "timings": timings, "claims": [asdict(r) for r in results]},
+            {
+                "preset": preset,
+                # when, where and with which code and packages these numbers were made
+                "provenance": provenance(),
+                "timings": timings,
+                "claims": [asdict(r) for r in results],
+            },
             indent=2,
         )
     )

@@ -8,16 +8,14 @@ from __future__ import annotations
 __all__ = ["study_and_constants"]
 
 
-def study_and_constants(
-    root, config, *, recompute: bool = False, log=print, progress: bool = False
-):
+def study_and_constants(root, config, *, recompute: bool = False, progress: bool = False):
     """The study entry and the constants entry of ``config`` under ``root`` (reused when
     stored): (study tables by name, constants.json as a dict). ``simulate rfrr`` and the
     ``theorem3`` check run this."""
     from fasttransfer.proofs_check.rfrr_constants import store_constants
     from fasttransfer.simulations.rfrr import read_study, run_study
 
-    study = read_study(run_study(root, config, recompute=recompute, log=log, progress=progress))
+    study = read_study(run_study(root, config, recompute=recompute, progress=progress))
     P = config.paper
     const = store_constants(
         root,
@@ -28,6 +26,5 @@ def study_and_constants(
         sigma_eps=P.sigma_eps,
         dps=max(config.dps, 30),
         recompute=recompute,
-        log=log,
     )
     return study, const.read_json("constants.json")

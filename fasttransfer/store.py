@@ -34,6 +34,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import platform
 import shutil
@@ -46,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fasttransfer.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 # The repository's committed results bank (a source checkout; a wheel has none).
@@ -425,11 +428,10 @@ def reuse_or_run(
     modules: Iterable[str],
     run: Callable[[Entry], dict | None],
     recompute: bool = False,
-    log: Callable[[str], None] = print,
     command: str | None = None,
 ) -> Entry:
-    """The complete entry of ``config``: reused when one is stored (said through
-    ``log``, with where, when and on what it was made), else ``run(entry)`` writes its
+    """The complete entry of ``config``: reused when one is stored (logged at INFO,
+    with where, when and on what it was made), else ``run(entry)`` writes its
     files into the open entry (returning JSON fields for the manifest's ``result``, or
     None) and the entry is finished with its wall time. Stale entries follow
     :func:`open_entry`."""
@@ -444,7 +446,7 @@ def reuse_or_run(
         command=command,
     )
     if entry.complete:
-        log(f"reused {entry.describe()}")
+        logger.info("reused %s", entry.describe())
         return entry
     start = time.perf_counter()
     extra = run(entry) or {}

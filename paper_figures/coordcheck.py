@@ -1,8 +1,9 @@
-"""The muP coordinate check of the two-layer ReLU net (SPEC §5, §7), drawn like
-microsoft/mup's coord checks: one panel per step t, mean |x| against width on log-log
-axes, one line per module (pre-activation, activation, output); muP on the top row,
-the standard parametrisation below. Each legend entry carries the fitted log-log slope
-(mean over seeds); the band is the seed range."""
+"""The muP coordinate check of the two-layer ReLU net
+(docs/paper-setups.md#relu-counterexample), drawn like microsoft/mup's coord checks: one
+panel per step t, mean |x| against width on log-log axes, one line per module
+(pre-activation, activation, output); muP on the top row, the standard parametrisation
+below. Each legend entry carries the fitted log-log slope (mean over seeds); the band is the
+seed range."""
 
 from __future__ import annotations
 

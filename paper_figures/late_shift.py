@@ -1,10 +1,10 @@
 """An illustration of the estimator's blind spot, NOT the paper's Figure 2 (that one is
-simulated: kindex_late_shift.py). The late-shift family (SPEC §3): the optimum sits
-still up to width 8192 and only then moves to its limit at the weak rate
-beta = alpha/2. A sweep that stops at 4096 sees a fixed optimum; the full sweep shows
-the drift. Loss law: the paper's Llama law L = 3.137 + 13.16 n^-0.52; the drift is ours.
-A view of the ``estimators`` entry of the results store (written by the ``estimators``
-check)."""
+simulated: kindex_late_shift.py). The late-shift family
+(docs/paper-setups.md#synthetic-families): the optimum sits still up to width 8192 and only
+then moves to its limit at the weak rate beta = alpha/2. A sweep that stops at 4096 sees a
+fixed optimum; the full sweep shows the drift. Loss law: the paper's Llama law L = 3.137 +
+13.16 n^-0.52; the drift is ours. A view of the ``estimators`` entry of the results store
+(written by the ``estimators`` check)."""
 
 from __future__ import annotations
 

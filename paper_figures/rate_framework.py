@@ -1,9 +1,10 @@
-"""a_n, b_n, c_n versus width for a fast and a weak synthetic family (SPEC §1, §3):
-the paper's Llama loss law L = 3.137 + 13.16 n^-0.52 with an HP drift of rate
-beta = 0.75 (fast: c_n = o(a_n)) and beta = alpha/2 = 0.26 (weak: c_n ~ a_n).
-Lines: the exact gaps of the family; markers: what ``analyze`` estimates from a noisy
-7-width x 31-HP x 6-seed sweep of it (c_n: its model column, phi''/2 b_n^2). A view of
-the ``estimators`` entry of the results store (written by the ``estimators`` check)."""
+"""a_n, b_n, c_n versus width for a fast and a weak synthetic family
+(docs/paper-setups.md#synthetic-families): the paper's Llama loss law L = 3.137 + 13.16
+n^-0.52 with an HP drift of rate beta = 0.75 (fast: c_n = o(a_n)) and beta = alpha/2 = 0.26
+(weak: c_n ~ a_n). Lines: the exact gaps of the family; markers: what ``analyze`` estimates
+from a noisy 7-width x 31-HP x 6-seed sweep of it (c_n: its model column, phi''/2 b_n^2). A
+view of the ``estimators`` entry of the results store (written by the ``estimators``
+check)."""
 
 from __future__ import annotations
 

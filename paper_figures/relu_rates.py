@@ -19,7 +19,7 @@ CAPTION = (
     "preset), and the loss gap a_n and HP gap b_n on log-log axes."
 )
 
-# The paper's Figure 5b fits (PAPER.md): phi*_n = 6.37 n^-0.742 + 0.108 and
+# The paper's Figure 5b fits: phi*_n = 6.37 n^-0.742 + 0.108 and
 # log2 eta*_n = -7.80 n^-0.388 - 6.78 (its LR units: the muP multipliers are not stated,
 # so only the exponent beta, not the level, is comparable with ours).
 PAPER = {

@@ -18,7 +18,7 @@ CAPTION = (
     "printed C_eta psi_1 and |C_lambda| psi_1 dashed (right)."
 )
 PRESETS = ("quick", "paper")
-# read off the paper's Figure 4b (PAPER.md, approximate): a at psi_2 = 4 and ~181
+# read off the paper's Figure 4b (approximate): a at psi_2 = 4 and ~181
 PAPER_A = {4.0: 3e-2, 181.0: 6e-4}
 
 

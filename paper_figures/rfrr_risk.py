@@ -19,7 +19,7 @@ CAPTION = (
     "values (left); Monte Carlo at finite d against the asymptotic curves (right)."
 )
 PRESETS = ("quick", "paper")
-# read off the paper's Figure 4a (PAPER.md, approximate): (lambda*, R*) at n/d = 4 and inf
+# read off the paper's Figure 4a (approximate): (lambda*, R*) at n/d = 4 and inf
 PAPER_MINIMA = {4.0: (0.38, 0.390), math.inf: (0.35, 0.358)}
 
 
@@ -68,7 +68,7 @@ def plot(data: dict) -> Figure:
                     mec="k",
                     mew=0.5,
                 )
-        for i, (w, (lam, r)) in enumerate(PAPER_MINIMA.items()):
+        for i, (lam, r) in enumerate(PAPER_MINIMA.values()):
             ax.plot(
                 [lam],
                 [r],

@@ -1,4 +1,4 @@
-"""The sample-wise decomposition (the paper's Section 4.3) on the bias-free SGD MLP:
+"""The sample-wise decomposition (the paper's Section 4.2.3) on the bias-free SGD MLP:
 the Mean Component Index of every evaluation sample (histogram at one width, all seeds),
 the easiest and hardest samples as 1-D signals with their per-component changes psi_ij,
 and how consistently the easiest / hardest 5% are picked across seeds and widths."""

@@ -1,5 +1,6 @@
 """Theorem 1 on a log-log plot: c_n, a_n and b_n^2 versus width for a fast
-(beta > alpha/2) and a weak (beta = alpha/2) synthetic family (SPEC §3).
+(beta > alpha/2) and a weak (beta = alpha/2) synthetic family
+(docs/paper-setups.md#synthetic-families).
 
 ``c_n = kappa/2 b_n^2`` runs parallel to ``b_n^2`` in both panels (c = Theta(b^2));
 in the fast panel it falls faster than ``a_n`` (c = o(a)), in the weak panel at the

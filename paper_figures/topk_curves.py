@@ -1,5 +1,5 @@
-"""Total, top-k and residual loss curves over training for several widths (SPEC §6,
-the paper's "temporal decomposition" with k fixed, k = 60 in the paper), at each width's
+"""Total, top-k and residual loss curves over training for several widths (the
+paper's "temporal decomposition" with k fixed, k = 60 in its Figure 1), at each width's
 best learning rate. Also the helpers the top-k figures share: reading a stored setting,
 seed means, and the truncation drawn at each width (Algorithm 1's kappa_hat or the
 stored fixed kappa)."""

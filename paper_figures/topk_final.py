@@ -1,7 +1,7 @@
-"""Total versus top-kappa_n final loss against the learning rate, per width (SPEC §6): the
-paper's picture of Hypothesis 1 -- the total loss's optimum moves with width while the
-top-kappa_n curves, kappa_n = Algorithm 1's kappa_hat(n, nu), overlap across widths and
-carry the optimum."""
+"""Total versus top-kappa_n final loss against the learning rate, per width (the paper's
+Figure 8): the paper's picture of Hypothesis 1 -- the total loss's optimum moves with width
+while the top-kappa_n curves, kappa_n = Algorithm 1's kappa_hat(n, nu), overlap across
+widths and carry the optimum."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Residual flatness near the top-kappa minimisers (SPEC §6; Hypothesis 1's third
+"""Residual flatness near the top-kappa minimisers (the paper's Figure 9; Hypothesis 1's third
 condition): for each width n < n_max the final residual phi_n^{-kappa}(nu) =
 phi_n(nu) - phi_n^{kappa(nu)}(nu) against the learning rate at kappa = Algorithm 1's
 kappa_hat(n, nu), beside the reference phi_nmax^{-kappa}(nu) at the same truncation (the

@@ -1,4 +1,4 @@
-"""Algorithm 1's kappa_hat(n, nu) (SPEC §6): against the learning rate for each width
+"""Algorithm 1's kappa_hat(n, nu) (the paper's Figure 10): against the learning rate for each width
 n < n_max (left), and against the width at a few learning rates (right). The paper finds
 kappa_hat roughly constant across learning rates and growing sublinearly with n. Widths
 where Algorithm 1 fails are drawn as Fail (crosses), not as a value; kappa_hat is not

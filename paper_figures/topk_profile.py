@@ -1,7 +1,8 @@
-"""The top-k profile phi_n^k versus k for several widths at one learning rate (SPEC §6),
-with Algorithm 1's kappa_hat(n, nu) (the published algorithm, a per-learning-rate vector)
-marked: the paper finds kappa_hat where phi_n^k peels off phi_inf^k (n_max here), which
-needs every width at the same nu -- by default the reference's optimum nu*(n_max)."""
+"""The top-k profile phi_n^k versus k for several widths at one learning rate (the paper's
+Figure 10), with Algorithm 1's kappa_hat(n, nu) (the published algorithm, a
+per-learning-rate vector) marked: the paper finds kappa_hat where phi_n^k peels off
+phi_inf^k (n_max here), which needs every width at the same nu -- by default the reference's
+optimum nu*(n_max)."""
 
 from __future__ import annotations
 

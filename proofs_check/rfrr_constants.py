@@ -1,5 +1,5 @@
-"""Theorem 3's closed forms (PAPER.md) against an independent derivation from the
-Mei-Montanari fixed-point equations (RFRR-FORMULAS.md, set (A)).
+"""Theorem 3's closed forms (the paper's Appendix B.4) against an independent derivation
+from the Mei-Montanari fixed-point equations (docs/paper-setups.md#fixed-point-equations-set-a).
 
 Notation. MM's width psi1 is the paper's psi_2, MM's sample ratio psi2 is the paper's
 psi_1 =: psi; eps = 1/psi_2. z2 = zeta^2 = mu_1^2/mu_2^2 (unit-norm features:
@@ -35,10 +35,13 @@ Imports sympy, mpmath and theory (proofs_check -> theory).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy as sp
+
+logger = logging.getLogger(__name__)
 
 # symbols: t (paper), psi = paper psi_1, z2 = zeta^2, F1S = mu_1*^2, N2 = sigma^2 + mu_2*^2,
 # FS2 = mu_2*^2, eps = 1/psi_2
@@ -52,7 +55,7 @@ MU2S = 1 / (1 + Z2)  # mu_2^2 = 1 - mu_1^2
 
 
 def mm_polynomials(chi, psi, z2, eps):
-    """E0, E1, E2 of Mei-Montanari (RFRR-FORMULAS.md (A)) divided by psi1, eps = 1/psi1;
+    """E0, E1, E2 of Mei-Montanari (set A, docs/paper-setups.md) divided by psi1, eps = 1/psi1;
     psi = MM's psi2 (samples)."""
     z4, z6 = z2**2, z2**3
     e0 = (
@@ -112,7 +115,7 @@ def ell(t=T):
 
 
 def printed() -> dict:
-    """The paper's printed closed forms (PAPER.md), in these symbols; lam in paper units."""
+    """The paper's printed closed forms (its Appendix B.4), in these symbols; lam in paper units."""
     t = T
     S_t = PSI * t**2 - (t - 1) ** 2
     sig2 = N2 - FS2
@@ -334,7 +337,6 @@ def store_constants(
     sigma_eps: float,
     dps: int = 40,
     recompute: bool = False,
-    log=print,
 ):
     """The results-store entry ROOT/rfrr_constants/<preset>/ with constants.json:
     {"values": constants(...), "symbolic": compare_symbolic() as text, "located":
@@ -350,7 +352,7 @@ def store_constants(
     }
 
     def run(entry):
-        log("sympy: C_eta, C_lambda from the fixed-point equations")
+        logger.info("sympy: C_eta, C_lambda from the fixed-point equations")
         values = constants(
             psi_1=psi_1, mu1_sq=mu1_sq, target_mu1_sq=target_mu1_sq, sigma_eps=sigma_eps, dps=dps
         )
@@ -371,7 +373,6 @@ def store_constants(
         modules=CODE_MODULES,
         run=run,
         recompute=recompute,
-        log=log,
     )
 
 

@@ -1,5 +1,6 @@
 """Theorem 3 by expansion: the deterministic equivalent of random-feature ridge regression
-(RFRR-FORMULAS.md, set (B)) expanded in eps = 1/psi1 around the kernel limit.
+(docs/paper-setups.md#deterministic-equivalent-set-b) expanded in eps = 1/psi1 around the
+kernel limit.
 
 Units mus^2 = 1, z2 = zeta^2, lam_bar = lam/mus^2. With d1 = z2/(z2+k) + 1/k,
 d2 = z2^2/(z2+k)^2:
@@ -13,8 +14,8 @@ k1 = -dL/deps / dL/dk at eps = 0, hence
     R(lam, eps) = R0(lam) + eps R1(lam) + O(eps^2),
     R1 = dR/deps + dR/dk k1   (at k = k0(lam), eps = 0).
 
-With u = log lam (rates on the log of the HP, SPEC §1) and lam*_inf the interior minimiser
-of R0 (R0'(u*) = 0, R0''(u*) > 0):
+With u = log lam (rates on the log of the HP, docs/paper-setups.md#rate-estimation) and
+lam*_inf the interior minimiser of R0 (R0'(u*) = 0, R0''(u*) > 0):
 
     R*(eps)        = R0(u*) + eps R1(u*) + O(eps^2)           (envelope theorem)
     u*(eps)        = u* - eps R1'(u*)/R0''(u*) + O(eps^2)
@@ -90,8 +91,8 @@ def symbolic_expansion() -> Expansion:
 
 def kernel_quadratic_residual() -> sp.Expr:
     """(L0(k) - lam_bar) psi2 (z2 + k) minus the kernel-limit quadratic of
-    RFRR-FORMULAS.md, psi2 k^2 + (psi2 z2 - z2 - 1 - lam_bar psi2) k - z2 (1 + lam_bar psi2):
-    0 when the two agree."""
+    set B (docs/paper-setups.md), psi2 k^2 + (psi2 z2 - z2 - 1 - lam_bar psi2) k - z2 (1 +
+    lam_bar psi2): 0 when the two agree."""
     lhs = (de_lambda(K, 0) - LAM_BAR) * PSI2 * (Z2 + K)
     quad = PSI2 * K**2 + (PSI2 * Z2 - Z2 - 1 - LAM_BAR * PSI2) * K - Z2 * (1 + LAM_BAR * PSI2)
     return sp.expand(sp.cancel(lhs - quad))

@@ -1,4 +1,5 @@
-"""Symbolic checks of Proposition 1 (rate relations, SPEC §1; verify check ``theorem1``).
+"""Symbolic checks of Proposition 1 (rate relations, the paper's Section 3.1; verify check
+``theorem1``).
 
 Setting: ``phi_inf`` has minimiser ``nu*`` and curvature ``mu <= phi_inf'' <= L`` near
 it; ``eps_n = sup_nu |phi_n(nu) - phi_inf(nu)|``; ``nu_n = nu_star(n)``,
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -65,6 +67,8 @@ MU, L = sp.symbols("mu L", positive=True)
 B = sp.Symbol("b", positive=True)
 T = sp.Symbol("t", real=True)  # the integration variable of the Taylor remainder
 ALPHA, BETA = sp.symbols("alpha beta", positive=True)
+# the HP gap bound the paper states: b_n <= 2 sqrt(eps_n/mu) (check_hp_gap's default)
+HP_GAP_CLAIM = 2 * sp.sqrt(EPS / MU)
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ def check_chain(facts=None, *, claimed_c=2 * EPS, claimed_a=EPS) -> SymbolicResu
         and _implies(sp.sympify(claimed_a) - a_bound)
     )
     expressions = {"c_n telescoped": sp.Add(*brackets, evaluate=False)}
-    for i, (br, bd) in enumerate(zip(brackets, bounds, strict=False), 1):
+    for i, bd in enumerate(bounds, 1):
         expressions[f"bracket {i} <= (derived)"] = bd.value if bd.value is not None else sp.nan
         expressions[f"bracket {i} certificate"] = _certificate_text(bd)
     expressions.update(
@@ -389,9 +393,7 @@ def check_taylor_sandwich(
     )
 
 
-def check_hp_gap(
-    *, chain_bound=2 * EPS, k_lo=MU / 2, claimed=2 * sp.sqrt(EPS / MU)
-) -> SymbolicResult:
+def check_hp_gap(*, chain_bound=2 * EPS, k_lo=MU / 2, claimed=HP_GAP_CLAIM) -> SymbolicResult:
     """``b_n <= 2 sqrt(eps_n/mu)`` from ``k_lo b_n^2 <= c_n <= chain_bound``.
 
     The inputs are the two derived facts (:func:`check_all` passes the outputs of
@@ -537,7 +539,6 @@ def check_all() -> list[SymbolicResult]:
 # =============================================================================
 # Numeric companion: random families phi_n = phi_inf + perturbation (numpy, float64)
 # =============================================================================
-import numpy as np
 
 
 def phi_inf_values(x, mu, L, w):

@@ -1,4 +1,5 @@
-"""Symbolic derivation of Theorem 2 (compute-optimal grid search, SPEC §1).
+"""Symbolic derivation of Theorem 2 (compute-optimal grid search, the paper's
+Section 3.1 and Appendix B.3).
 
 Model (see :mod:`theory.grid_search`), in the paper's notation: a run at width n costs
 ``n^r`` (r = 2 standard); K grid-search trials over h HPs (resolution rho ~ K^(-1/h))
@@ -11,7 +12,7 @@ leave excess ``G K^(-2/h)``; ``a_n = A n^-alpha``; the HP tuned at proxy m costs
 Nothing below restates the answer: the exponents come out of the Lagrangian's
 stationarity conditions (solved in log variables, where they are linear), of a
 sandwich bound for the budget split, and of limits computed by sympy. The closed forms
-of SPEC §1 appear only as the reference the derived expressions are compared with.
+of the paper's Theorem 2 appear only as the reference the derived expressions are compared with.
 Each ``check_*`` returns a :class:`proofs_check.theorem1.SymbolicResult`.
 """
 
@@ -82,7 +83,7 @@ def check_direct_exponent() -> SymbolicResult:
             "stationarity (balance)": parts["balance"],
             "log n*(log C)": sp.simplify(parts["u*"]),
             "derived e_D": e,
-            "closed form (SPEC)": reference,
+            "closed form (paper)": reference,
         },
         ok=ok,
     )
@@ -135,7 +136,7 @@ def check_transfer_exponent() -> SymbolicResult:
             "proxy-search exponent e_2": e2,
             "proxy balance": parts["balance"],
             "derived e_T": derived,
-            "closed form (SPEC)": reference,
+            "closed form (paper)": reference,
             "final run binds iff e_2 - e_1 > 0, numerator": sp.factor(
                 sp.numer(sp.together(e2 - e1))
             ),

@@ -1,4 +1,4 @@
-"""Spectra of the alignment matrix S(G, dW) (SPEC §6).
+"""Spectra of the alignment matrix S(G, dW) (the paper's eq. (2)).
 
 For one weight matrix W of shape (m, n) = (out, in), a gradient G of the evaluation loss
 at the EMA point and an EMA update dW (both (m, n)), the alignment matrix is
@@ -20,11 +20,11 @@ symmetric matrix M = R J R^T / 2 = sym(R_1 R_2^T) (R_1, R_2 the two column halve
 the other n - 2m eigenvalues are exactly zero. This is exact for any U (rank-deficient
 or zero included: Householder QR still gives U = Q R). When 2m >= n the reduction does
 not pay and S itself (n x n) is diagonalised. Either way the answer has
-r = min(n, 2m) eigenvalues ("zeros beyond the rank may be omitted", SPEC §6).
+r = min(n, 2m) eigenvalues (zeros beyond the rank may be omitted).
 
 Conventions
 -----------
-* ``side="in"`` (default, SPEC §6): S acts on the input dimension, as above.
+* ``side="in"`` (default, the paper's eq. (2)): S acts on the input dimension, as above.
   ``side="out"``: S acts on the output dimension, S' = (G dW^T + dW G^T) / 2
   (the same construction on the transposes). ``side="auto"``: the larger of the two
   dimensions (ties: "in"); used by the trajectory recorder so that S lives in the
@@ -48,11 +48,14 @@ Conventions
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fasttransfer.errors import InputError
+
+if TYPE_CHECKING:
+    import jax
 
 __all__ = [
     "alignment_eigenvalues",
@@ -94,7 +97,8 @@ def _as_matrices(G, dW, side: str, xp):
         raise InputError(f"G and dW must be 1-D or 2-D, got ndim={G.ndim}")
     if G.shape[0] == 0 or G.shape[1] == 0:
         raise InputError(f"G and dW must be non-empty, got shape {G.shape}")
-    if transposed(*G.shape, side):
+    m, n = G.shape  # 2-D by now
+    if transposed(m, n, side):
         G, dW = G.T, dW.T
     return G, dW
 
@@ -266,8 +270,8 @@ def spectra_on_host(pairs, k_max: int):
     common leading shape B and dtype. Returns top (B..., L, k_max) and rest (B..., L); a
     layer with a non-finite G or dW gets NaN (nothing non-finite reaches LAPACK).
 
-    Division of labour, for speed (a callback costs ~0.3 ms, plus ~0.1 ms and a copy per
-    operand, here): a 1 x n row is done on the device (closed form, no LAPACK); a dense
+    Division of labour, for speed (a callback, and each operand it carries, has a fixed
+    cost: docs/benchmarks.md): a 1 x n row is done on the device (closed form, no LAPACK); a dense
     layer (2m >= n) has S = sym(G^T dW) formed on the device (XLA's GEMM) and only its
     eigenvalues computed on the host; a reducible layer (2m < n) sends G and dW (the QR
     runs on the host, in LAPACK). Everything that goes to the host travels as ONE flat
@@ -278,8 +282,11 @@ def spectra_on_host(pairs, k_max: int):
 
     batch = pairs[0][0].shape[:-2]
     dtype = pairs[0][0].dtype
-    tops, rests = [None] * len(pairs), [None] * len(pairs)
-    parts, layout, on_host = [], [], []
+    tops: list[Any] = [None] * len(pairs)  # per layer, filled below
+    rests: list[Any] = [None] * len(pairs)
+    parts: list[Any] = []
+    layout: list[tuple] = []  # ("M", n) or ("GdW", m, n) per layer sent to the host
+    on_host: list[int] = []
     for i, (G, dW) in enumerate(pairs):
         m, n = G.shape[-2:]
         if _closed_form(m, n):
@@ -341,7 +348,7 @@ def oriented(G, dW, *, side: str = "in"):
     return _as_matrices(G, dW, side, xp)
 
 
-def alignment_eigenvalues(G, dW, *, side: str = "in"):
+def alignment_eigenvalues(G, dW, *, side: str = "in") -> np.ndarray | jax.Array:
     """Eigenvalues of S(G, dW) = (G^T dW + dW^T G)/2 sorted by |lambda| descending.
 
     G, dW: arrays of shape (m, n) (out x in) or (n,) (a row vector), numpy or JAX.
@@ -375,14 +382,15 @@ def alignment_eigenvalues_batched(G, dW, *, side: str = "in", host: bool | None 
         G, dW = G[:, None, :], dW[:, None, :]
     if side not in _SIDES:
         raise InputError(f"side must be one of {_SIDES}, got {side!r}")
-    if transposed(*G.shape[-2:], side):
+    m, n = G.shape[-2:]
+    if transposed(m, n, side):
         G, dW = jnp.swapaxes(G, -1, -2), jnp.swapaxes(dW, -1, -2)
     if host:
         return eigenvalues_on_host(G, dW)
     return _eigs_oriented(G, dW, jnp)
 
 
-def topk_change(G, dW, k: int, *, side: str = "in"):
+def topk_change(G, dW, k: int, *, side: str = "in") -> np.floating | jax.Array:
     """Top-k change: sum of the k eigenvalues of S(G, dW) of largest |lambda|.
 
     k >= rank gives the whole change <G, dW>; k = 0 gives 0.

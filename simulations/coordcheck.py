@@ -1,4 +1,4 @@
-"""The muP coordinate check of the two-layer ReLU net (SPEC §5, §7; issue 5 item 6).
+"""The muP coordinate check of the two-layer ReLU net (docs/paper-setups.md#relu-counterexample).
 
 For each parametrisation ``param`` in {mup, sp}, width n in ``widths`` and seed, the net
 ``f(x) = m(n) sum_i a_i relu(<w_i, x> + b_i)`` is initialised (``simulations.relu_net``)
@@ -50,8 +50,9 @@ COLUMNS: tuple[str, ...] = ("param", "width", "t", "module", "l1")
 class CoordCheckConfig:
     """What the coordinate check runs.
 
-    ``lr`` is the scale-free learning rate nu (the middle, on a log scale, of the pilot's
-    flat region 3.5e-3..0.28 of SPEC §5); ``batch`` the training batch per Adam step,
+    ``lr`` is the scale-free learning rate nu: a value that trains without diverging at
+    every width (the check measures scales, not the optimum, so any stable nu will do);
+    ``batch`` the training batch per Adam step,
     ``probe`` the size of the fixed batch on which l1 is measured.
     """
 
@@ -299,16 +300,17 @@ def coordinate_check(
             res = jax.jit(jax.vmap(one_seed), compiler_options=opts)(keys)  # {module: (S, T+1)}
         for module, arr in res.items():
             arr = np.asarray(arr, dtype=np.float64)
-            seed, t = np.meshgrid(np.arange(seeds), np.arange(steps + 1), indexing="ij")
+            # (named apart from the scan step's argument t inside one_seed above)
+            seed_grid, t_grid = np.meshgrid(np.arange(seeds), np.arange(steps + 1), indexing="ij")
             frames.append(
                 pd.DataFrame(
                     {
                         "param": label,
                         "width": int(width),
-                        "t": t.ravel(),
+                        "t": t_grid.ravel(),
                         "module": module,
                         "l1": arr.ravel(),
-                        "seed": seed.ravel(),
+                        "seed": seed_grid.ravel(),
                     }
                 )
             )
@@ -316,7 +318,8 @@ def coordinate_check(
 
 
 def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
-    """The table of SPEC §7: columns param, width, t, module, l1 (l1 averaged over seeds)."""
+    """The coordcheck.csv table (docs/paper-setups.md#command-line): columns param, width,
+    t, module, l1 (l1 averaged over seeds)."""
     out = df.groupby(["param", "width", "t", "module"], sort=False, as_index=False)["l1"].mean()
     return out[list(COLUMNS)]
 
@@ -460,10 +463,7 @@ def slopes_markdown(verdict: CoordCheckVerdict) -> str:
     """The slopes table as markdown: one row per (param, module), one column per t."""
     tab = verdict.table
     ts = sorted(tab["t"].unique())
-    lines = [
-        "| param | module | " + " | ".join(f"t={t}" for t in ts) + " |",
-        "|---|---|" + "---|" * len(ts),
-    ]
+    rows = []
     for param in [p for p in PARAMS if p in set(tab["param"])]:
         for module in MODULES:
             cells = []
@@ -475,8 +475,13 @@ def slopes_markdown(verdict: CoordCheckVerdict) -> str:
                 r = r.iloc[0]
                 mark = {"grows": " ↑", "shrinks": " ↓", "flat": ""}[r["flag"]]
                 cells.append(f"{r['slope']:+.3f} ± {r['se']:.3f}{mark}")
-            lines.append(f"| {param} | {module} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            rows.append([param, module, *cells])
+    # fasttransfer.report.markdown_table's call (simulations may not import the command
+    # line's side); these cells hold no "|" or newline to escape
+    columns = ["param", "module", *(f"t={t}" for t in ts)]
+    return pd.DataFrame(rows, columns=columns, dtype=object).to_markdown(
+        index=False, disable_numparse=True
+    )
 
 
 # ---------------------------------------------------------------------------------- store
@@ -501,13 +506,12 @@ def stored_coordcheck(
     preset: str,
     *,
     recompute: bool = False,
-    log: Callable[[str], None] = print,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """The per-seed table of ``cfg``'s coordinate check from the results store entry
     ``ROOT/coordcheck/<preset>/``: reused when stored with this configuration and code,
     else run and stored as coordcheck_seeds.csv (per seed), coordcheck.csv
-    (param,width,t,module,l1: the seed mean, SPEC §7) and coordcheck_slopes.csv (the
+    (param,width,t,module,l1: the seed mean) and coordcheck_slopes.csv (the
     criterion table)."""
 
     def run(entry):
@@ -526,6 +530,5 @@ def stored_coordcheck(
         modules=CODE_MODULES,
         run=run,
         recompute=recompute,
-        log=log,
     )
     return entry.read_csv(SEEDS_CSV)

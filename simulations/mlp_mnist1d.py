@@ -1,4 +1,4 @@
-"""A muP MLP on MNIST-1D: the "fast transfer expected" setting of SPEC §6.
+"""A muP MLP on MNIST-1D: the "fast transfer expected" setting of the top-k study.
 
 Data: MNIST-1D (Greydanus & Kobak; PyPI ``mnist1d``) GENERATED LOCALLY with
 ``mnist1d.data.make_dataset`` and the package's default arguments (5000 sequences of
@@ -111,15 +111,10 @@ class MLPConfig(RecorderFields):
         10^-2.85..10^-1.35 (0.15 decades apart, so that the quadratic windows of 5 and 11
         points both stay near the optimum), 12 recorded seeds (0-11: the decomposition,
         kappa selected on 0-5 and tested on 6-11) and 36 more seeds (12-47) trained
-        without records for the transfer verdict. Why 48: measured on the EMA point
-        (plain training + EMA, seeds 0-95 in sets, 2026-11-26), LR* drifts up with width
-        as n^0.28-0.33 on every set, but the verdict needs beta's upper limit below the
-        0.1 of slow convergence: 12 seeds decide it in 3 of 8 disjoint sets (the others
-        ``inconclusive``, beta's upper limit up to 0.57), 24 seeds in 3 of 4, 48 seeds in
-        all 5 windows tried (0-47, 12-59, 24-71, 36-83, 48-95: ``no-transfer``, beta's
-        upper limit -0.05 to -0.13); at 0-47 beta - alpha/2 = -0.58 [-0.78, -0.36], drift
-        +0.294 [0.277, 0.313], alpha 0.55. Shorter training (<= 3 epochs) leaves
-        nu_star flat from width ~11 on, below what the estimator can resolve. Why the
+        without records for the transfer verdict. Why 48: the verdict needs beta's upper
+        limit below the 0.1 of slow convergence, and fewer seeds leave it undecided on
+        most sets of seeds; why 500 steps: shorter training leaves nu_star flat, below
+        what the estimator can resolve (the measurement: docs/benchmarks.md). Why the
         optimum drifts (the muP rules pass the coordinate check; at the last iterate the
         optimum stops moving from width 64 on, at the EMA point it moves as n^0.28 up to
         width 512): docs/mlp_drift.md."""

@@ -1,6 +1,6 @@
 """The paper's CIFAR-10 setting carried to MNIST-1D: the contrast to the Adam MLP of
-:mod:`simulations.mlp_mnist1d` (SPEC §6; PAPER.md, "CIFAR-10, 2-layer ReLU MLP without
-biases, SGD with momentum 0.9, batch 512, 100 epochs; widths 128..8192").
+:mod:`simulations.mlp_mnist1d` (the paper's Section 4.2.3 and Appendix D.5: CIFAR-10, 2-layer
+ReLU MLP without biases, SGD with momentum 0.9, batch 512, 100 epochs; widths 128..8192).
 
 Data: MNIST-1D generated locally (:func:`simulations.mlp_mnist1d.load_mnist1d`: 4000
 training sequences of length 40, 10 classes).
@@ -55,7 +55,7 @@ def epochs_to_steps(epochs: float, batch: int, n_train: int = N_TRAIN) -> int:
             f"epochs, batch and n_train must be positive, got {epochs}, {batch}, {n_train}",
             param="epochs",
         )
-    return int(math.ceil(epochs * n_train / batch - 1e-9))
+    return math.ceil(epochs * n_train / batch - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -103,13 +103,11 @@ class SGDMLPConfig(RecorderFields):
         32..256 (base 32), the paper's batch 512 for 25 epochs (196 steps), 4 seeds, 8
         learning rates 10^-1.125..10^-0.25 (0.125 decades apart: SGD's loss rises
         steeply towards the stability edge just above 10^-0.25, where runs diverge).
-        Measured (plain training, ~50 s on 2 shared cores): nu_star flat across widths
-        at the raw iterate (drift slope -0.02 [-0.16, 0.03]; verdict inconclusive: no
-        resolved drift), while at the EMA point of the paper's warmed-up decay the loss
-        keeps falling up to the largest stable learning rate (optimum on the grid edge:
-        no fitted optimum). ``paper``: the paper's widths 128..8192, batch 512 and 100
-        epochs of MNIST-1D's 4000 training sequences (782 steps), base width 128; for a
-        GPU."""
+        In plain training nu_star is flat across widths at the raw iterate, while at the
+        EMA point of the paper's warmed-up decay the loss keeps falling up to the largest
+        stable learning rate (measurements: docs/benchmarks.md). ``paper``: the paper's
+        widths 128..8192, batch 512 and 100 epochs of MNIST-1D's 4000 training sequences
+        (782 steps), base width 128; for a GPU."""
         if name == "quick":
             cfg = cls()
         elif name == "cpu":

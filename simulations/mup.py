@@ -1,5 +1,5 @@
 """Width-scaling rules (muP and SP) as pure functions of width, for four families:
-the two-layer ReLU net of SPEC §5 (``init_std``, ``output_multiplier``,
+the two-layer ReLU net of the paper's Figures 2 and 5 (``init_std``, ``output_multiplier``,
 ``lr_multipliers``), the deep MLP under Adam (``deep_mlp_init_std``,
 ``deep_mlp_lr_multipliers``, the "deep MLP" section below), the Llama-style transformer
 (the "Llama-style transformer" section) and the bias-free MLP under SGD (the "MLP under

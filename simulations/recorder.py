@@ -1,5 +1,5 @@
-"""The top-k trajectory recorder (SPEC §6): an EMA recorder for any training loop (optax
-or not), pure functions of its state; part of the public API (``fasttransfer``).
+"""The top-k trajectory recorder (the paper's Section 4.1): an EMA recorder for any training
+loop (optax or not), pure functions of its state; part of the public API (``fasttransfer``).
 
 Along training w_0, w_1, ... keep the EMA  wbar_t = beta_t wbar_{t-1} + (1 - beta_t) w_t
 (wbar_0 = w_0). At the record times t_0 = 0 < t_1 < ... < t_R = T (:func:`record_times`)
@@ -21,7 +21,7 @@ callback per record (:func:`simulations.alignment.spectra_on_host`; XLA's CPU ei
 computes eigenvectors too, and jax 0.10's batched CPU LAPACK deadlocked here inside
 vmapped scans). Run it with OPENBLAS_NUM_THREADS=1 (the command line sets it): a
 multi-threaded OpenBLAS inside the callback, beside XLA's own threads, made the records
-10-30x slower on this 2-core machine.
+much slower on a 2-core machine (docs/benchmarks.md).
 
 The defaults are the paper's decomposition; our earlier variants stay as options:
 
@@ -351,7 +351,7 @@ def scan_recorded(
     recorder: TrajectoryRecorder,
     steps: int,
     beta=None,
-):
+) -> tuple[Any, RecorderState, Any, Record]:
     """Run ``steps`` steps of ``step_fn(carry) -> carry`` (any training step: params, optax
     state, keys, step counter...) updating the EMA every step and recording at
     :func:`record_times` (recorder.config.every, steps).

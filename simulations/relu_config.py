@@ -41,8 +41,8 @@ def sqrt2_widths(lo_exp2: float, hi_exp2: float) -> tuple[int, ...]:
     """round(2^(j/2)) for 2 lo_exp2 <= j <= 2 hi_exp2: widths at sqrt(2) spacing
     (181, 256, 362, ... for lo_exp2 = 7.5)."""
     return tuple(
-        int(round(2.0 ** (j / 2)))
-        for j in range(int(round(2 * lo_exp2)), int(round(2 * hi_exp2)) + 1)
+        round(2.0 ** (j / 2))
+        for j in range(round(float(2 * lo_exp2)), round(float(2 * hi_exp2)) + 1)
     )
 
 
@@ -311,7 +311,7 @@ STUDIES: tuple[str, ...] = ("relu", "kindex", "kindex-layerwise")
 def log2_grid(lo_exp2: float, hi_exp2: float, per_octave: int) -> dict:
     """{lr_min, lr_max, n_lrs} of the grid 2^lo_exp2 .. 2^hi_exp2 at ``per_octave``
     points per factor 2 (both ends on the grid)."""
-    n = int(round((hi_exp2 - lo_exp2) * per_octave)) + 1
+    n = round(float((hi_exp2 - lo_exp2) * per_octave)) + 1
     return dict(lr_min=2.0**lo_exp2, lr_max=2.0**hi_exp2, n_lrs=n)
 
 
@@ -433,7 +433,7 @@ def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConf
         lo_sp = cfg.lr_min / max(cfg.widths)
         cfg = cfg.replace(
             lr_min=lo_sp,
-            n_lrs=int(math.ceil(2 * math.log2(cfg.lr_max / lo_sp))) + 1,
+            n_lrs=math.ceil(2 * math.log2(cfg.lr_max / lo_sp)) + 1,
             seeds=min(cfg.seeds, 2),
         )
     return cfg.replace(param=param)

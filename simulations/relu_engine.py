@@ -1,8 +1,9 @@
 """The engine of the width x learning-rate x seed sweep of the two-layer ReLU net
-(SPEC §5): :func:`train_width` trains every (nu, seed) configuration of one width of a
-:class:`~simulations.relu_config.ReluSweepConfig` and measures it on the fixed
-validation set. Its configuration is :mod:`simulations.relu_config`; running it into the
-results store is :mod:`simulations.sweep`.
+(docs/paper-setups.md#relu-counterexample): :func:`train_width` trains every (nu, seed)
+configuration of one width of a :class:`~simulations.relu_config.ReluSweepConfig` and
+measures it on the fixed validation set. Its configuration is
+:mod:`simulations.relu_config`; running it into the results store is
+:mod:`simulations.sweep`.
 
 Engine (:func:`train_width`): for one width n, every (nu, seed) configuration is trained
 at once. State arrays have shape (S, L, ...) (a block of seeds x the learning rates); one
@@ -14,19 +15,19 @@ are written by hand, :func:`lr_grid_grads`, so x @ W^T is one GEMM over the feat
 all the LRs it is given). The batch stream of seed s does not depend on the width either.
 Blocking depends on the backend (:func:`_plan`): on a CPU the configurations of a step
 are taken in cache-sized groups (the step is memory-bound once its activations leave the
-cache) and the compiled programs turn off XLA:CPU's YNNPACK fusions (measured ~10x
-slower on them in this jaxlib); on an accelerator every configuration of a seed block
-runs at once (measured on an H100: 56-68% of the float32 GEMM peak at n >= 1448 with
-XLA's GEMM autotuning on, 3.5x slower with it off).
+cache) and the compiled programs turn off XLA:CPU's YNNPACK fusions (much slower on
+these programs); on an accelerator every configuration of a seed block runs at once (the
+products then fill the chip; XLA's GEMM autotuning must stay on). Measurements:
+docs/benchmarks.md.
 Seeds are cut into blocks of a fixed size, and the blocks are spread over the devices
 (each block committed to one device with a ``jax.sharding.SingleDeviceSharding``, all
 devices running asynchronously). Every device runs the same single-device program on
 the same block shape, so 1 and 2 devices give bit-identical float64 numbers (a
-GSPMD-partitioned or shard_map program was measured to fuse differently and drift by
-~1e-12). After training, the validation loss is measured on a fixed validation set
-(independent of seed and width) in row chunks, with its sampling error and the paired
-error of neighbouring-LR differences (:class:`WidthResult`). Non-finite losses
-(diverged runs) are recorded as NaN.
+GSPMD-partitioned or shard_map program fuses differently and drifts in the last bits).
+After training, the validation loss is measured on a fixed validation set (independent
+of seed and width) in row chunks, with its sampling error and the paired error
+of neighbouring-LR differences (:class:`WidthResult`). Non-finite losses (diverged runs)
+are recorded as NaN.
 
 Learning rate: H_n = nu * lr_multiplier(n) (:mod:`simulations.mup`: 1 for every layer in
 the paper's parametrisation, the output layer's times the base width in the variant that
@@ -135,8 +136,8 @@ def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
     CPU: the step and the evaluation are memory-bound once their activations leave the
     cache, so a step takes configurations in groups whose (batch, n) arrays fit
     CACHE_BYTES and the evaluation runs one configuration at a time on (chunk, n) blocks
-    of EVAL_CACHE_BYTES (measured 3-4x and ~40x faster than one array over every
-    configuration at n = 4096). Accelerator: the opposite: the largest products fill the
+    of EVAL_CACHE_BYTES (much faster than one array over every configuration;
+    measurements: docs/benchmarks.md). Accelerator: the opposite: the largest products fill the
     chip, so every configuration of a seed block runs at once (one (S, L, n, B) array
     of at most ACCEL_ARRAY_BYTES) and the evaluation takes all of them on row chunks.
     Seed blocks: the live (block, L, batch, n) arrays of a device (about 6 in the
@@ -353,7 +354,7 @@ def _eval_fn(st: _Static, params, x_test, y_test):
     ``st.eval_block`` at a time (lax.map over groups, vmap within one), each on the
     validation set in blocks of ``st.chunk`` rows (:func:`relu_net.chunked_sample_losses`):
     on a CPU one configuration and a cache-sized (chunk, n) block at a time (a block
-    over every configuration was measured ~40x slower at n = 4096); on an accelerator
+    over every configuration is much slower: docs/benchmarks.md); on an accelerator
     every configuration at once."""
     S, L = params["a"].shape[:2]
     C, e = S * L, st.eval_block

@@ -1,4 +1,5 @@
-"""The two-layer ReLU net of SPEC §5: model, tasks (input law and target) and losses.
+"""The two-layer ReLU net of the paper's Figures 2 and 5: model, tasks (input law and
+target) and losses.
 
     f(x) = m(n) * sum_{i=1..n} a_i relu(<w_i, x> + b_i)
 
@@ -6,7 +7,7 @@ Parameters are a dict {"W": (n, d), "b": (n,), "a": (n,)}; m(n) and the initial 
 come from :mod:`simulations.mup` (mean-field form: m(n) = 1/n, a_i = O(1); this is the
 paper's un-normalised f = sum_i a_i relu(...) with a_i = O(1/n), see mup.py).
 
-Tasks (:class:`Task`), both from the paper (PAPER.md):
+Tasks (:class:`Task`), both from the paper (docs/paper-setups.md):
   ``ball``   x ~ N(0, I_d), y = 1{|x|^2 > r^2}, r^2 the median of chi^2_d (the paper's
              ReLU counterexample: classes exactly balanced, y = 1 OUTSIDE the ball);
   ``kindex`` x ~ N(0, (4/d) I_d), y = sqrt((d / (4k)) sum_{i<=k} x_i^2) (the paper's

@@ -40,7 +40,7 @@ def late_shift_configs(preset: str) -> dict:
     }
 
 
-def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print, progress: bool = False):
+def load_or_run(root: Path, cfg, *, recompute: bool = False, progress: bool = False):
     """(config, tidy DataFrame, source) for one configuration, from the store under
     ``root``: reused when a finished, current entry is there, else run (finished cells
     kept). The ``pilot`` and ``paper`` presets are read from ``root`` or the committed
@@ -58,7 +58,7 @@ def load_or_run(root: Path, cfg, *, recompute: bool = False, log=print, progress
                     f"{cfg.study_label()}: the paper preset is in neither {root} nor the "
                     f"results bank ({err}); it needs a GPU: {missing_text(cfg)}"
                 ) from None
-    sweep.run_sweep(cfg, root, recompute=recompute, progress=progress, log=log)
+    sweep.run_sweep(cfg, root, recompute=recompute, progress=progress)
     _, df, entry = sweep.read_sweep(root, cfg)
     return cfg, df[df.width.isin(cfg.widths)], f"store: {entry.describe()}"
 
@@ -81,39 +81,36 @@ def bank_variants(study: str, preset: str = "paper") -> dict:
     return out
 
 
-def load_all(
-    root: Path, configs: dict, *, recompute: bool = False, log=print, progress: bool = False
-) -> dict:
+def load_all(root: Path, configs: dict, *, recompute: bool = False, progress: bool = False) -> dict:
     """{"sweeps": {key: DataFrame}, "configs": {key: config as stored}, "sources": {key:
     str}} for every configuration of ``configs`` (a dict key -> config)."""
     out = {"sweeps": {}, "configs": {}, "sources": {}}
     for key, cfg in configs.items():
-        c, df, src = load_or_run(root, cfg, recompute=recompute, log=log, progress=progress)
+        c, df, src = load_or_run(root, cfg, recompute=recompute, progress=progress)
         out["sweeps"][key], out["configs"][key], out["sources"][key] = df, c, src
     return out
 
 
-def late_shift_data(root: Path, configs: dict, *, recompute: bool = False, log=print) -> dict:
+def late_shift_data(root: Path, configs: dict, *, recompute: bool = False) -> dict:
     """:func:`load_all` plus "optima": {study: grid optima per width}
     (:func:`fasttransfer.theory.optimum_path.grid_optima`)."""
     from fasttransfer.theory.optimum_path import grid_optima
 
-    out = load_all(root, configs, recompute=recompute, log=log)
+    out = load_all(root, configs, recompute=recompute)
     out["optima"] = {s: grid_optima(df) for s, df in out["sweeps"].items()}
     return out
 
 
-def pilot_data(root: Path, study: str, *, recompute: bool = False, log=print) -> dict:
+def pilot_data(root: Path, study: str, *, recompute: bool = False) -> dict:
     """The pilot of ``study`` and its sensitivity runs (bank, store, or run here):
     {"config", "df", "source", "variants": {name: (config, df, source)}}."""
     cfg, df, src = load_or_run(
         root,
         relu_config.ReluSweepConfig.from_preset("pilot", "mup", study),
         recompute=recompute,
-        log=log,
     )
     variants = {
-        name: load_or_run(root, c, recompute=recompute, log=log)
+        name: load_or_run(root, c, recompute=recompute)
         for name, c in relu_config.sensitivity_configs(study).items()
     }
     return {"config": cfg, "df": df, "source": src, "variants": variants}

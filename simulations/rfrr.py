@@ -1,7 +1,7 @@
-"""The Theorem 3 study (SPEC §4): what ``fasttransfer simulate rfrr`` and the ``theorem3``
+"""The Theorem 3 study: what ``fasttransfer simulate rfrr`` and the ``theorem3``
 check compute and store, per preset.
 
-Main setting: the paper's Figure 4 (PAPER.md; paper labels psi_1 = N/d samples, psi_2 = n/d
+Main setting: the paper's Figure 4 (paper labels psi_1 = N/d samples, psi_2 = n/d
 width, lam in the paper's units, see fasttransfer.theory.rfrr_paper): tanh features
 normalised, normalised ReLU single-index target, psi_1 = 4, sigma_eps = 1/4, Gaussian
 inputs. Secondary setting, ours: ReLU features on the sphere in Mei-Montanari's
@@ -29,6 +29,7 @@ The sympy constants of the paper's setting have their own entry, ROOT/rfrr_const
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -55,6 +56,8 @@ from fasttransfer.theory.rfrr_paper import (
     paper_rates,
     paper_risk,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CODE_MODULES",
@@ -92,7 +95,7 @@ class RFRRConfig:
     """
 
     preset: str = "quick"
-    paper: PaperSetting = PaperSetting()
+    paper: PaperSetting = field(default_factory=PaperSetting)
     curve_psi_2: tuple[float, ...] = (4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, math.inf)
     curve_lams: tuple[float, ...] = tuple(np.geomspace(0.08, 1.0, 29).tolist())
     rates_psi_2: tuple[float, ...] = figure4_widths()
@@ -104,7 +107,7 @@ class RFRRConfig:
     mc_repeats: int = 16
     mc_targets: int = 8
     mc_n_test: int = 800
-    ours: RatesConfig = RatesConfig(dps=30)
+    ours: RatesConfig = field(default_factory=lambda: RatesConfig(dps=30))
     boundary: RatesConfig = field(default_factory=lambda: replace(RatesConfig.boundary(), dps=30))
     ours_curve_psi1: tuple[float, ...] = (1.0, 2.0, 4.0, 16.0, 64.0, math.inf)
     ours_curve_lams: tuple[float, ...] = tuple(np.geomspace(1e-4, 10.0, 41).tolist())
@@ -295,7 +298,9 @@ def _mc_points(entry, name, cells, run_cell, columns, progress):
     done = set(zip(points["d"].astype(int), points[columns[1]].astype(float), strict=False))
     todo = [(i, c) for i, c in enumerate(cells) if (int(c[0]), float(c[1])) not in done]
     for i, (d, w) in tqdm(
-        todo, desc=f"rfrr Monte Carlo ({name})", disable=not progress or not todo
+        todo,
+        desc=f"rfrr Monte Carlo ({name})",
+        disable=None if progress and todo else True,  # None: a bar on a terminal only
     ):
         cell = run_cell(i, d, w)
         points = cell if points.empty else pd.concat([points, cell], ignore_index=True)
@@ -339,12 +344,11 @@ def run_study(
     config: RFRRConfig = RFRRConfig(),
     *,
     recompute: bool = False,
-    log=print,
     progress: bool = True,
 ):
     """The store entry ROOT/rfrr/<config.preset>/ with every result of the module
-    docstring: reused when one of this configuration and code is stored (said through
-    `log`), resumed when a run of it was interrupted (finished tables and Monte Carlo
+    docstring: reused when one of this configuration and code is stored (logged at
+    INFO), resumed when a run of it was interrupted (finished tables and Monte Carlo
     cells are kept), refused when it holds another configuration or code unless
     `recompute`. Returns the entry (read it with :func:`read_study`)."""
     from fasttransfer import store
@@ -356,8 +360,7 @@ def run_study(
         config=config.to_json_dict(),
         modules=CODE_MODULES,
         recompute=recompute,
-        log=log,
-        run=lambda entry: _fill(entry, config, log, progress),
+        run=lambda entry: _fill(entry, config, progress),
     )
 
 
@@ -366,7 +369,7 @@ def read_study(entry) -> dict:
     return {name: entry.read_csv(name + ".csv") for name in TABLES}
 
 
-def _fill(entry, config: RFRRConfig, log, progress) -> None:
+def _fill(entry, config: RFRRConfig, progress) -> None:
     import pandas as pd
 
     def table(name, compute):
@@ -402,7 +405,7 @@ def _fill(entry, config: RFRRConfig, log, progress) -> None:
     )
 
     def rates():
-        log("paper-setting rates: lam*, R*, a, b, c in mpmath")
+        logger.info("paper-setting rates: lam*, R*, a, b, c in mpmath")
         widths = tuple(config.rates_psi_2) + tuple(config.limit_psi_2)
         tab = paper_rates(P, widths, config.dps)
         return tab.assign(figure=tab.psi_2.isin(config.rates_psi_2) | ~np.isfinite(tab.psi_2))
@@ -474,7 +477,7 @@ def _fill(entry, config: RFRRConfig, log, progress) -> None:
     table("ours_optima", ours_optima)
 
     def ours_rates():
-        log("our-setting rates: lam*, R*, a, b, c in mpmath")
+        logger.info("our-setting rates: lam*, R*, a, b, c in mpmath")
         return pd.concat(
             [
                 rates_table(oc).assign(setting="interior"),

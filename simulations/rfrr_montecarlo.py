@@ -1,13 +1,13 @@
-"""Monte Carlo for random-feature ridge regression at finite d (SPEC §4): draws of data and
-features, the ridge estimator's test risk for a whole sweep of penalties from one
-eigendecomposition, and the extrapolation of the Monte Carlo mean to d -> inf.
+"""Monte Carlo for random-feature ridge regression at finite d (the paper's Theorem 3):
+draws of data and features, the ridge estimator's test risk for a whole sweep of penalties
+from one eigendecomposition, and the extrapolation of the Monte Carlo mean to d -> inf.
 
 Two models, each with its own penalty convention:
 
 * Mei-Montanari (:class:`MonteCarloConfig`): x, theta on the sphere of radius sqrt(d),
   features sigma(<theta, x>/sqrt d), target <beta_1, x> + random centred quadratic + noise,
   penalty (N lam/d)|a|^2 on the mean loss: the ridge on the raw features is n N lam/d.
-* The paper's (:class:`PaperMonteCarloConfig`, PAPER.md): x ~ N(0, I_d), W with N(0, 1/d)
+* The paper's (:class:`PaperMonteCarloConfig`, its Appendix B.4): x ~ N(0, I_d), W with N(0, 1/d)
   entries, features sigma(W x) with sigma = tanh normalised, target sigma_*(<x, beta_*>) +
   eps with sigma_* the normalised ReLU and |beta_*| = 1, penalty lam |a|^2 on the summed
   loss with readout <a, sigma(Wx)>/sqrt(n): the ridge on the raw features is n lam
@@ -231,7 +231,7 @@ def monte_carlo_risk(config: MonteCarloConfig | PaperMonteCarloConfig) -> dict:
     lams = np.asarray(c.lams, dtype=np.float64)
     rng = np.random.default_rng(c.seed)
     if isinstance(c, PaperMonteCarloConfig):
-        width, samples = int(round(c.psi_2 * c.d)), int(round(c.psi_1 * c.d))
+        width, samples = round(float(c.psi_2 * c.d)), round(float(c.psi_1 * c.d))
         ridges = width * lams
 
         def draw():
@@ -247,7 +247,7 @@ def monte_carlo_risk(config: MonteCarloConfig | PaperMonteCarloConfig) -> dict:
                 n_targets=c.n_targets,
             )
     elif isinstance(c, MonteCarloConfig):
-        N, n = int(round(c.psi1 * c.d)), int(round(c.psi2 * c.d))
+        N, n = round(float(c.psi1 * c.d)), round(float(c.psi2 * c.d))
         ridges = n * N * lams / c.d
 
         def draw():

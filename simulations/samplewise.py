@@ -1,4 +1,4 @@
-"""The sample-wise decomposition of the paper's Section 4.3: which components of the
+"""The sample-wise decomposition of the paper's Section 4.2.3: which components of the
 alignment spectrum each training sample is learned through.
 
 Along the EMA trajectory wbar_t of one run, at consecutive record times a < b (the
@@ -214,7 +214,6 @@ def simulate(
     *,
     recompute: bool = False,
     progress: bool = True,
-    log=print,
 ) -> dict:
     """Run (or reuse) the study in its store entry ``ROOT/samplewise/<preset>/mlp_sgd/``:
     ``mci.csv`` (width, seed, sample, mci, label), ``extremes.csv`` (width, seed, kind
@@ -231,7 +230,7 @@ def simulate(
     def run(entry) -> dict:
         rows, ext, shown = [], [], {}
         cells = [(w, s) for w in cfg.widths for s in cfg.seeds]
-        for width, seed in tqdm(cells, desc="samplewise", disable=not progress):
+        for width, seed in tqdm(cells, desc="samplewise", disable=None if progress else True):
             psi, x, y = run_one(cfg, width, seed)
             m = mci(psi)
             rows.append(
@@ -287,7 +286,6 @@ def simulate(
         modules=CODE_MODULES,
         run=run,
         recompute=recompute,
-        log=log,
     )
     return {
         "mci": entry.read_csv("mci.csv"),

@@ -25,6 +25,7 @@ a GPU (benchmarks/relu_paper_gpu.py).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,8 @@ from fasttransfer import store
 from fasttransfer.errors import InputError
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_width
+
+logger = logging.getLogger(__name__)
 
 CSV_NAME = "relu_sweep.csv"
 CELLS_DIR = "cells"
@@ -169,7 +172,6 @@ def run_sweep(
     *,
     recompute: bool = False,
     progress: bool = True,
-    log: Callable[[str], None] = print,
     devices=None,
     on_cell: Callable[[int, float, list], None] | None = None,
 ):
@@ -192,9 +194,11 @@ def run_sweep(
     todo = sorted(w for w in mine if w not in done)
     skipped = sorted(w for w in mine if w in done)
     if skipped:
-        log(
-            f"relu sweep ({config.study_label()}): reused finished width(s) {skipped} "
-            f"from {entry.describe()}"
+        logger.info(
+            "relu sweep (%s): reused finished width(s) %s from %s",
+            config.study_label(),
+            skipped,
+            entry.describe(),
         )
     wall = 0.0
     for width in todo:
@@ -209,6 +213,7 @@ def run_sweep(
                 unit_scale=True,
                 leave=False,
                 dynamic_ncols=True,
+                disable=None,  # a bar on a terminal only
             )
         t0 = time.perf_counter()
         seg_times: list = []
@@ -228,9 +233,12 @@ def run_sweep(
         wall += seconds
         _log_cell(entry, config, width, seconds, devices)
         n_nan = int(np.isnan(result.loss).sum())
-        log(
-            f"relu sweep ({config.study_label()}): width {width} done in {seconds:.1f}s"
-            f"{f', {n_nan} diverged run(s)' if n_nan else ''}"
+        logger.info(
+            "relu sweep (%s): width %s done in %.1fs%s",
+            config.study_label(),
+            width,
+            seconds,
+            f", {n_nan} diverged run(s)" if n_nan else "",
         )
         if rank == 0:  # one writer of the merged files
             _fold_cell_logs(entry)

@@ -1,5 +1,5 @@
-"""The top-k trajectory decomposition study (SPEC §6) on its settings
-(:data:`SETTING_CODE`): the ReLU net of SPEC §5 ("relu"), the muP MLP on MNIST-1D with
+"""The top-k trajectory decomposition study (the paper's Section 4) on its settings
+(:data:`SETTING_CODE`): the ReLU net of the paper's Figure 5 ("relu"), the muP MLP on MNIST-1D with
 Adam ("mlp"), the paper's CIFAR-like contrast on MNIST-1D (2-layer ReLU MLP without
 biases, SGD with momentum: "mlp_sgd") and the muP Llama-style transformer under Adam
 ("transformer") and Muon ("transformer_muon"); :data:`PRESET_SETTINGS` says which a
@@ -33,11 +33,14 @@ hp is the natural log of the scale-free learning rate nu.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fasttransfer import store
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,7 +163,7 @@ def problem_for(setting: str, width: int, cfg):
     return _load(SETTING_CODE[check_settings([setting])[0]][1])(width, cfg)
 
 
-def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> pd.DataFrame:
+def variants_table(setting: str, cfg, entry: store.Entry) -> pd.DataFrame:
     """How much our recorder variants change one run's decomposition
     (:func:`simulations.topk_training.variant_effects`: trapezoid rule, constant decay,
     vectors decomposed, the other interval), at the second-narrowest width and a large
@@ -172,7 +175,7 @@ def variants_table(setting: str, cfg, entry: store.Entry, log=print) -> pd.DataF
         return entry.read_csv("variants.csv")
     width = cfg.widths[1] if len(cfg.widths) > 1 else cfg.widths[0]
     lr = cfg.lrs[max(len(cfg.lrs) - 3, 0)]
-    log(f"  [{setting}] recorder variants at width {width}, nu = {lr:.3g}")
+    logger.info("  [%s] recorder variants at width %s, nu = %.3g", setting, width, lr)
     df = variant_effects(
         problem_for(setting, width, cfg),
         lr,
@@ -229,7 +232,6 @@ def simulate_setting(
     *,
     progress: bool = True,
     recompute: bool = False,
-    log=print,
     variants: bool = True,
     stored_only: bool = False,
 ) -> dict:
@@ -250,10 +252,10 @@ def simulate_setting(
 
     def run(entry: store.Entry) -> dict:
         if variants and setting in VARIANT_SETTINGS:
-            variants_table(setting, cfg, entry, log)
+            variants_table(setting, cfg, entry)
         rc = recorder_config(cfg)
         frames: dict[str, list] = {k: [] for k in FRAMES}
-        for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=not progress):
+        for width in tqdm(cfg.widths, desc=f"topk {setting}", disable=None if progress else True):
             names = {k: f"cells/w{width}_{k}.csv" for k in FRAMES}
             if entry.path(f"cells/w{width}.done").exists():
                 for k, name in names.items():
@@ -283,7 +285,7 @@ def simulate_setting(
     config = {"setting": setting, **_jsonable(asdict(cfg)), "variants": variants}
     if stored_only:  # e.g. the paper preset on a CPU: the store, then the bank, or nothing
         entry = store.find_entry([root, store.BANK], STUDY, preset, setting, config=config)
-        log(f"reused {entry.describe()}")
+        logger.info("reused %s", entry.describe())
     else:
         entry = store.reuse_or_run(
             root,
@@ -294,7 +296,6 @@ def simulate_setting(
             modules=CODE_MODULES + SETTING_CODE[setting][2],
             run=run,
             recompute=recompute,
-            log=log,
         )
     out = {k: entry.read_csv(f"{k}.csv") for k in FRAMES}
     out["variants"] = (
@@ -322,7 +323,6 @@ def simulate(
     settings=None,
     progress: bool = True,
     recompute: bool = False,
-    log=print,
     variants: bool = True,
     label: str | None = None,
     cfgs: dict | None = None,
@@ -343,7 +343,6 @@ def simulate(
             label or preset,
             progress=progress,
             recompute=recompute,
-            log=log,
             variants=variants,
             stored_only=stored_only,
         )

@@ -1,6 +1,7 @@
-"""Training under the recorder (SPEC §6): a setting as a :class:`Problem`, optax Adam with
-per-parameter muP learning-rate multipliers, sweeps over learning rates and seeds, the
-tidy top-k / residual frames, faithfulness and the EMA trade-off; the ReLU setting.
+"""Training under the recorder (the paper's Section 4.1): a setting as a :class:`Problem`,
+optax Adam with per-parameter muP learning-rate multipliers, sweeps over learning rates and
+seeds, the tidy top-k / residual frames, faithfulness and the EMA trade-off; the ReLU
+setting.
 
 Summing the records of :mod:`simulations.recorder` over layers and intervals splits the
 loss curve:
@@ -518,7 +519,8 @@ def recorder_config(cfg, **overrides) -> RecorderConfig:
 
 @dataclass(frozen=True)
 class ReluTopkConfig(RecorderFields):
-    """The two-layer ReLU net of SPEC §5 under the recorder (presets quick / cpu / paper).
+    """The two-layer ReLU net of the paper's Figure 5 under the recorder (presets quick /
+    cpu / paper).
 
     Online training (a fresh batch each step, common across learning rates); the fixed
     evaluation loss is the squared error on ``n_eval`` held-out Gaussian inputs (a
@@ -551,7 +553,7 @@ class ReluTopkConfig(RecorderFields):
         evaluation gradient on n_eval = 1024 inputs dominating); cpu: smaller still (7
         learning rates): on this net Hypothesis 1
         is not testable (rank-bounded spectrum) and the setting is reported as such;
-        paper: SPEC §5's widths up to 8192, 2000 steps (a GPU run)."""
+        paper: widths up to 8192, 2000 steps (a GPU run)."""
         from dataclasses import replace
 
         from fasttransfer.errors import InputError

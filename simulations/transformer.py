@@ -176,19 +176,15 @@ class TransformerConfig(RecorderFields):
         the 466 KB "pydoc" corpus, no remat):
 
         quick: the CPU smoke sweep, widths 16/32/64 x 3 learning rates x 1 seed, 60
-          steps of 16 x 32 tokens. Measured on the shared 2-core machine (load ~5):
-          53-60 s per width recorded, 35-43 s plain, mostly XLA compilation.
-        cpu: widths 16/32/64 x 5 learning rates x 2 seeds, 120 steps: measured 76-155 s
-          per width recorded (5.5 min in all, load ~5; adding width 128 took 494 s more).
+          steps of 16 x 32 tokens (its time is mostly XLA compilation).
+        cpu: widths 16/32/64 x 5 learning rates x 2 seeds, 120 steps.
         gpu: widths 128..1024, the paper's 9 learning rates, 2 seeds, 600 steps of
           32 x 128 tokens, a record every 50 steps, remat: 3.1e16 matmul FLOPs
-          (:func:`sweep_flops`), about 2.5-5 min at 100-200 TFLOP/s on one H100, plus
-          compilation and the recorder's eigenvalue work (not measured: a GPU was not
-          available) -- about 8 minutes is the aim, not a measurement.
+          (:func:`sweep_flops`).
         paper: the paper's run (widths 128..2048, its LR grid, 3 seeds, 7185 steps of
-          128 x 128 tokens, the recorder's default schedule): 9.8e18 matmul FLOPs, about
-          14-27 h on one H100 before the eigenvalue work; at widths >= 1024 the 27 lanes
-          do not fit one GPU's memory together (run them in groups)."""
+          128 x 128 tokens, the recorder's default schedule): 9.8e18 matmul FLOPs; at widths
+          >= 1024 the 27 lanes do not fit one GPU's memory together (run them in groups).
+        Timings and estimates of every preset: docs/benchmarks.md."""
         if name == "quick":
             cfg = cls(
                 widths=(16, 32, 64),

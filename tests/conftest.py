@@ -11,6 +11,7 @@
   200 examples in CI) for the rate estimators' properties.
 """
 
+import contextlib
 import os
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -23,6 +24,7 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax
+import pytest
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_enable_x64", True)
@@ -45,7 +47,7 @@ settings.register_profile(
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 settings.load_profile(_PROFILE)
 # the estimator properties (tests/test_rates.py, test_fits.py, test_framework.py, ...):
-# >= 200 derandomised examples each in CI (issue 11), a quick 25 in development; they
+# >= 200 derandomised examples each in CI, a quick 25 in development; they
 # decorate themselves with @settings.get_profile("estimators")
 settings.register_profile(
     "estimators",
@@ -53,10 +55,6 @@ settings.register_profile(
     max_examples=200 if _PROFILE == "ci" else 25,
 )
 
-
-import contextlib
-
-import pytest
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 

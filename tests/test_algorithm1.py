@@ -2,6 +2,7 @@
 functions and constructed profiles whose answers are known."""
 
 import math
+from itertools import pairwise
 
 import numpy as np
 from hypothesis import given, settings
@@ -52,7 +53,7 @@ def test_tau_pairs_follow_the_published_order():
     assert pairs[0] == (0.0, 0.0)
     sums = [a + b for a, b in pairs]
     assert sums == sorted(sums)
-    for p, q in zip(pairs, pairs[1:], strict=False):  # ties broken by the smaller tau_1
+    for p, q in pairwise(pairs):  # ties broken by the smaller tau_1
         if p[0] + p[1] == q[0] + q[1]:
             assert p[0] < q[0]
     assert len(pairs) == 9

@@ -3,6 +3,8 @@ ours labelled, the constants' verdicts, and reuse of the stored entries."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from fasttransfer.checks import CheckContext, theorem3
@@ -18,9 +20,9 @@ def tiny(monkeypatch):
     )
 
 
-def test_rows_and_verdicts(tmp_path, tiny):
-    said = []
-    ctx = CheckContext(preset="quick", out=tmp_path, log=said.append)
+def test_rows_and_verdicts(tmp_path, tiny, caplog):
+    caplog.set_level(logging.INFO, logger="fasttransfer")
+    ctx = CheckContext(preset="quick", out=tmp_path)
     rows = theorem3.run(ctx)
     claims = [r.claim for r in rows]
     assert len(rows) == 12 and all(r.check == "theorem3" for r in rows)
@@ -40,6 +42,6 @@ def test_rows_and_verdicts(tmp_path, tiny):
     assert by["Figure 4a"].figures == ("figures/rfrr_risk.png",)
     assert by["Figure 4b"].figures == ("figures/rfrr_rates.png",)
     # a second run reuses both stored entries
-    said.clear()
+    caplog.clear()
     theorem3.run(ctx)
-    assert sum("reused" in m for m in said) == 2
+    assert sum("reused" in m for m in caplog.messages) == 2

@@ -1,5 +1,5 @@
-"""``fasttransfer analyze``: the SPEC §7 contract, one-line errors (exit 2) for every bad
-input of issue 2, and real data without surprises (issue 11)."""
+"""``fasttransfer analyze``: its contract (docs/paper-setups.md#command-line), one-line
+errors (exit 2) for every bad input, and real data without surprises."""
 
 import json
 import os
@@ -61,7 +61,7 @@ def test_analyze_fast_sweep_json_and_plot(tmp_path, capsys):
     slope = d["hp_drift"]["slope"]
     assert slope["ci"][0] <= slope["estimate"] <= slope["ci"][1] < 0  # LR* falls with width
     assert all(row["nu_star_se"] > 0 for row in d["per_width"])
-    assert abs(d["alpha"]["estimate"] - 0.52) < 0.03  # issue 2's done criterion
+    assert abs(d["alpha"]["estimate"] - 0.52) < 0.03  # the acceptance criterion
     lo, hi = d["beta_minus_half_alpha"]["ci"]
     assert 0 < lo < hi and hi - lo < 0.2
     assert len(d["per_width"]) == 7 and d["diverged"] == 0

@@ -6,6 +6,7 @@ tests exercise the real discovery and report code without running any simulation
 
 import importlib.util
 import json
+import re
 import textwrap
 
 import pytest
@@ -26,10 +27,11 @@ def _write_fake_checks(tmp_path, monkeypatch, with_crash=False):
     for name, (verdict, note) in FAKE.items():
         (tmp_path / f"{name}.py").write_text(
             textwrap.dedent(f"""
+            import logging
             from fasttransfer.checks import CheckResult
             TITLE = "{name} title"
             def run(ctx):
-                ctx.log("working")
+                logging.getLogger("fasttransfer.checks.{name}").info("working")
                 return [CheckResult(check="{name}", claim="claim of {name}", paper="1",
                                     measured="1.0 [0.9, 1.1]", verdict="{verdict}",
                                     note="{note}", details="detail **{name}**")]
@@ -59,13 +61,22 @@ def test_only_runs_the_subset_and_writes_the_report(tmp_path, monkeypatch, capsy
     # the report keeps the registry's order, whatever the order given to --only
     assert [c["check"] for c in claims] == ["fake_pass", "fake_differs"]
     report = (out / "report.md").read_text()
-    assert "| fake_pass | claim of fake_pass | 1 | 1.0 [0.9, 1.1] | pass |" in report
+    table = re.sub(r" +\|", " |", report)  # the cells, without their padding
+    assert "| fake_pass | claim of fake_pass | 1 | 1.0 [0.9, 1.1] | pass |" in table
     assert "our setup is a reconstruction" in report.split("## What differs")[1]
     assert "fake_fail" not in report
     html = (out / "report.html").read_text()
     assert "<table>" in html and "claim of fake_differs" in html
-    printed = capsys.readouterr().out
-    assert "[1/2] fake_pass" in printed and "[2/2] fake_differs" in printed
+    # the claims table on stdout; progress (logging, configured by the CLI) on stderr,
+    # a check's own messages indented under its line
+    printed, progress = capsys.readouterr()
+    assert "| fake_pass" in printed and "[1/2]" not in printed
+    assert "[1/2] fake_pass" in progress and "[2/2] fake_differs" in progress
+    assert "\n    working\n" in progress and "pass  claim of fake_pass" in progress
+    # -q: warnings only, no progress messages
+    assert main(["verify", "-q", "--only", "fake_pass", "--out", str(out)]) == 0
+    printed, progress = capsys.readouterr()
+    assert "| fake_pass |" in printed and progress == ""
 
 
 def test_a_failing_or_crashing_check_exits_1_and_still_reports(tmp_path, monkeypatch):

@@ -73,7 +73,7 @@ def test_main_draws_the_stored_check(tmp_path, monkeypatch):
         assert "fasttransfer coordcheck" in str(err)
     monkeypatch.setattr(cc, "run_coordcheck", lambda cfg, progress=None: _table())
     cfg = cc.CoordCheckConfig(widths=(64, 128, 256), steps=3, seeds=2)
-    cc.stored_coordcheck(tmp_path / "r", cfg, "tiny", log=lambda s: None)
+    cc.stored_coordcheck(tmp_path / "r", cfg, "tiny")
     monkeypatch.setattr(cc, "run_coordcheck", no_run)
     assert fig_mod.main(args) == 0
     assert (tmp_path / "coordcheck.png").stat().st_size > 0

@@ -16,7 +16,7 @@ from fasttransfer.paper_figures.sweep_analysis import plot_analysis, width_colou
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
-    estimators.store_data(root, "quick", draws=1, bootstrap=20, log=lambda _: None)
+    estimators.store_data(root, "quick", draws=1, bootstrap=20)
     return root
 
 
@@ -171,3 +171,26 @@ def test_importing_the_figures_leaves_the_backend_alone():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     ).stdout.strip()
     assert out == "svg"
+
+
+def test_analyze_and_plot_leave_the_backend_alone():
+    """The public API end to end -- import, analyze_sweep, SweepResult.plot() -- keeps a
+    backend chosen before it (only the CLI's and the figure scripts' main() set Agg),
+    checked in a fresh interpreter without MPLBACKEND."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('svg'); import numpy as np; "
+        "import fasttransfer as ft; fam = ft.llama_family(beta=0.75); "
+        "grid = fam.nu_inf + np.linspace(-3.75, 3.75, 15); "
+        "sweep = ft.sample_sweep(fam, 128 * 2 ** np.arange(5), grid, seeds=2, noise=1e-3, rng=0); "
+        "r = ft.analyze_sweep(sweep, bootstrap=20, seed=0); r.plot(); "
+        "print(matplotlib.get_backend())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    assert out.splitlines()[-1] == "svg"

@@ -142,7 +142,9 @@ def test_pilot_figures_mark_the_papers_read_off_points():
     assert "pilot" in mup_ax.get_title() and "one LR for both layers" in mup_ax.get_title()
     # ours (curve + optimum) and the paper's (curve + star) per width
     assert len(mup_ax.get_lines()) == 4 * 2
-    assert not any(lab.startswith("paper") for lab in (l.get_label() for l in sp_ax.get_lines()))
+    assert not any(
+        lab.startswith("paper") for lab in (line.get_label() for line in sp_ax.get_lines())
+    )
     ks = {s: as_sweep(s, (128, 256)) for s in ("kindex", "kindex-layerwise")}
     kdata = {
         "sweeps": ks,
@@ -151,4 +153,4 @@ def test_pilot_figures_mark_the_papers_read_off_points():
     }
     fig = kindex_late_shift.plot(kdata)
     for ax in fig.axes[:2]:
-        assert sum(l.get_label().startswith("paper") for l in ax.get_lines()) == 2
+        assert sum(line.get_label().startswith("paper") for line in ax.get_lines()) == 2

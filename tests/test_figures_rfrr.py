@@ -17,7 +17,7 @@ def results(tmp_path_factory):
     from fasttransfer.simulations.rfrr import RFRRConfig
 
     root = tmp_path_factory.mktemp("rfrr_results")
-    study_and_constants(root, RFRRConfig.tiny(), log=lambda m: None)
+    study_and_constants(root, RFRRConfig.tiny())
     return root
 
 
@@ -34,14 +34,20 @@ def test_risk_figure(tmp_path, results):
     ax, ax2 = fig.axes[:2]
     assert "lambda" in ax.get_xlabel() and "risk" in ax.get_ylabel()
     assert ax.get_xscale() == "log"
-    curves = [l for l in ax.get_lines() if l.get_linestyle() == "-"]
+    curves = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
     assert len(curves) == len(cfg.curve_psi_2)
     # one minimum per curve (all interior) and the paper's two read-off minima
-    assert len([l for l in ax.get_lines() if l.get_marker() == "o"]) == len(cfg.curve_psi_2)
-    assert len([l for l in ax.get_lines() if l.get_marker() == "x"]) == len(rfrr_risk.PAPER_MINIMA)
+    assert len([line for line in ax.get_lines() if line.get_marker() == "o"]) == len(
+        cfg.curve_psi_2
+    )
+    assert len([line for line in ax.get_lines() if line.get_marker() == "x"]) == len(
+        rfrr_risk.PAPER_MINIMA
+    )
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("infty" in t for t in texts) and any("paper" in t for t in texts)
-    assert len([l for l in ax2.get_lines() if l.get_linestyle() == "-"]) >= len(cfg.mc_psi_2)
+    assert len([line for line in ax2.get_lines() if line.get_linestyle() == "-"]) >= len(
+        cfg.mc_psi_2
+    )
     assert any("extrapolated" in t.get_text() for t in ax2.get_legend().get_texts())
 
 
@@ -56,8 +62,8 @@ def test_rates_figure(tmp_path, results):
     ax, ax2 = fig.axes[:2]
     assert ax.get_yscale() == "log" and "psi" in ax.get_xlabel() and "a" in ax.get_ylabel()
     # a, b, c curves plus one guide each (slopes -1, -1, -2)
-    solid = [l for l in ax.get_lines() if l.get_linestyle() == "-"]
-    guides = [l for l in ax.get_lines() if l.get_linestyle() == ":"]
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    guides = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
     assert len(solid) == 3 and len(guides) == 3
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sum("guide slope -1" in t for t in texts) == 2
@@ -68,10 +74,10 @@ def test_rates_figure(tmp_path, results):
         for p, f in zip(data["rates"].psi_2, data["rates"].figure, strict=False)
         if f and math.isfinite(p)
     )
-    assert all(len(l.get_xdata()) == n_fig for l in solid)
+    assert all(len(line.get_xdata()) == n_fig for line in solid)
     # right: three rescaled curves over every finite width, the printed constants dashed
     n_fin = sum(1 for p in data["rates"].psi_2 if math.isfinite(p))
-    assert len([l for l in ax2.get_lines() if len(l.get_xdata()) == n_fin]) == 3
+    assert len([line for line in ax2.get_lines() if len(line.get_xdata()) == n_fin]) == 3
     assert sum("printed" in t.get_text() for t in ax2.get_legend().get_texts()) == 2
 
 

@@ -7,7 +7,7 @@ from fasttransfer.simulations import samplewise as sw
 
 def test_main_draws_the_stored_study(tmp_path):
     cfg = sw.SamplewiseConfig.from_preset("quick", widths=(16, 32), seeds=(0, 1), steps=20)
-    sw.simulate(tmp_path / "results", "quick", cfg, progress=False, log=lambda *_: None)
+    sw.simulate(tmp_path / "results", "quick", cfg, progress=False)
     assert FIGURES[fig.NAME] == fig.__name__ and fig.CAPTION.endswith(".")
     assert (
         fig.main(

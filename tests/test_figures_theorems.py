@@ -1,6 +1,8 @@
 """The Theorem 1 and 2 figures: views of what their checks store (main() draws the
 store; nothing is computed in a figure), then the axes."""
 
+import logging
+
 import matplotlib
 import pytest
 
@@ -17,7 +19,7 @@ from fasttransfer.theory.grid_studies import SlopeStudyConfig
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
-    return CheckContext(preset="quick", out=tmp_path / "R", log=lambda s: None)
+    return CheckContext(preset="quick", out=tmp_path / "R")
 
 
 def _args(ctx):
@@ -51,7 +53,7 @@ def test_theorem1_gaps_main_and_axes(ctx):
     assert abs(data["families"]["weak"]["slopes"]["c_n"] + 0.5) < 1e-9
 
 
-def test_compute_optimal_main_and_axes(ctx):
+def test_compute_optimal_main_and_axes(ctx, caplog):
     cfg = SlopeStudyConfig(lo=3.0, hi=6.0, per_decade=1, ratio=1.05)
     df = check2._study(ctx, cfg)  # the check's brute force, stored with the figure's data
     assert compute_optimal.main(_args(ctx)) == 0
@@ -70,6 +72,6 @@ def test_compute_optimal_main_and_axes(ctx):
     assert weak["direct"]["closed"] == weak["transfer"]["closed"]  # the tie
     assert list(data["panels"]["fast"]["series"]["direct"]["budget"]) == sorted(set(df.budget))
     # the second call reuses the stored study (and says so)
-    logs = []
-    check2._study(CheckContext(preset="quick", out=ctx.out, log=logs.append), cfg)
-    assert any(m.startswith("reused") for m in logs)
+    caplog.set_level(logging.INFO, logger="fasttransfer")
+    check2._study(CheckContext(preset="quick", out=ctx.out), cfg)
+    assert any(m.startswith("reused") for m in caplog.messages)

@@ -37,7 +37,6 @@ def out(tmp_path_factory) -> Path:
         "quick",
         settings=("relu",),
         progress=False,
-        log=lambda *_: None,
         variants=False,
         label="tiny",
         **TINY,
@@ -241,7 +240,6 @@ def made_store(made, tmp_path_factory) -> Path:
         config={"made": True},
         modules=(),
         run=write,
-        log=lambda *_: None,
     )
     return root
 

@@ -1,4 +1,4 @@
-"""theory.framework: the gap definitions and the verdict rule (SPEC §1-2)."""
+"""theory.framework: the gap definitions and the verdict rule (docs/paper-setups.md#verdicts)."""
 
 import numpy as np
 import pytest
@@ -37,7 +37,8 @@ def test_gaps_elementwise_and_norm():
     n=st.floats(16.0, 1e5),
 )
 def test_c_is_half_kappa_b_squared_on_the_family(B, beta, kappa, n):
-    """SPEC §3: c_n = kappa/2 B^2 n^(-2 beta) = kappa/2 b_n^2 (Theorem 1.3 with mu = L = kappa)."""
+    """The synthetic family: c_n = kappa/2 B^2 n^(-2 beta) = kappa/2 b_n^2 (Theorem 1.3 with
+    mu = L = kappa)."""
     fam = PowerLawFamily(
         phi_inf_star=1.0, A=2.0, alpha=0.5, kappa=kappa, nu_inf=-1.0, B=B, beta=beta
     )

@@ -121,7 +121,7 @@ def test_slopes_match_closed_forms_on_a_subset():
     )
     tab = studies.slopes_table(studies.run_study(cfg), cfg)
     assert len(tab) == 8
-    # 0.02: the tolerance; the fitted-vs-closed gaps are the C^-delta
+    # 0.02: our tolerance; the fitted-vs-closed gaps are the C^-delta
     # corrections (delta >= 0.25 here) plus the grid's <= 5% excess error
     assert np.all(np.abs(tab.error) <= cfg.tolerance), tab
     assert np.all(np.abs(tab.top_error) <= cfg.tolerance), tab

@@ -1,6 +1,6 @@
-"""The direction of imports (SPEC §8): fasttransfer -> paper_figures -> theory (figures
-are views: they read stored results and import no simulation), fasttransfer ->
-simulations -> theory; proofs_check -> theory; checks never import figures; the error
+"""The direction of imports (docs/paper-setups.md#layout): fasttransfer -> paper_figures ->
+theory (figures are views: they read stored results and import no simulation), fasttransfer
+-> simulations -> theory; proofs_check -> theory; checks never import figures; the error
 types and the results store (fasttransfer.errors, fasttransfer.store) under them all. Checked on the source with ast, so a lazy import inside a
 function counts as much as a top-level one. The folders install as subpackages of one
 package (fasttransfer.theory from theory/, ...): an import of fasttransfer.theory counts

@@ -1,4 +1,4 @@
-"""simulations.mup: the scaling rules against a closed-form table (SPEC §5)."""
+"""simulations.mup: the scaling rules against a closed-form table."""
 
 import math
 

@@ -1,11 +1,13 @@
 """The public API of ``fasttransfer`` (issue: one namespace, a thin API): every name in
 __all__ resolves, importing the package loads neither JAX nor sympy, and the fixed
-signatures of SPEC §4 and §6 hold."""
+signatures of the RFRR and top-k APIs hold."""
 
+import ast
 import inspect
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ def test_every_public_name_resolves():
     for name in ft.__all__:
         assert getattr(ft, name) is not None, name
     with pytest.raises(AttributeError):
-        ft.not_a_name
+        _ = ft.not_a_name
 
 
 def test_import_is_light():
@@ -27,6 +29,42 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _init_tables() -> tuple[dict, dict, list]:
+    """From the source of fasttransfer/__init__.py (ast, nothing imported): the lazy
+    table _API, the ``if TYPE_CHECKING:`` imports as {name: (module, attribute)}, and
+    the literal __all__."""
+    tree = ast.parse(Path(ft.__file__).read_text())
+    api, checking, all_ = None, {}, None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "_API":
+            api = ast.literal_eval(node.value)
+        elif isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
+            "__all__"
+        ]:
+            all_ = ast.literal_eval(node.value)
+        elif isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.level == 0, ast.dump(imp)
+                for alias in imp.names:
+                    checking[alias.asname or alias.name] = (imp.module, alias.name)
+    assert api is not None and all_ is not None and checking
+    return api, checking, all_
+
+
+def test_type_checking_imports_match_the_lazy_table():
+    """The TYPE_CHECKING imports (what editors and mypy see) name the same objects as the
+    lazy table (what runs), and __all__ lists exactly those names and __version__."""
+    api, checking, all_ = _init_tables()
+    # a module entry (attribute None) is imported as ``from parent import module``
+    wanted = {
+        name: (module, attr) if attr is not None else tuple(module.rsplit(".", 1))
+        for name, (module, attr) in api.items()
+    }
+    assert checking == wanted
+    assert sorted(all_) == sorted([*api, "__version__"]) and len(set(all_)) == len(all_)
+    assert ft.__all__ == all_
 
 
 def test_rfrr_signatures_and_a_value():
@@ -87,9 +125,9 @@ def test_analyze_sweep_from_python(tmp_path, capsys):
     assert logged.beta.estimate == pytest.approx(from_df.beta.estimate, rel=1e-9)
     from fasttransfer.errors import InputError
 
-    with pytest.raises(InputError, match="^log_hp"):
+    with pytest.raises(InputError, match=r"^log_hp"):
         ft.analyze_sweep(df.assign(hp=-1.0), log_hp=True)
-    # issue 11's options reach the library: a one-seed sweep needs the independence
+    # the analysis options reach the library: a one-seed sweep needs the independence
     # assertion for a verdict; the margin is settable
     one = ft.analyze_sweep(df[df.seed == 0], bootstrap=50, seed=0)
     assert one.verdict == "inconclusive" and "one seed" in one.reasons[0]

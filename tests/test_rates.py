@@ -101,7 +101,7 @@ def test_a_tie_at_the_grid_minimum_is_its_middle_not_an_edge(i, run, level):
 
 def test_vertex_edge_and_nonconvex_name_the_width():
     hp = np.linspace(0, 1, 9)
-    with pytest.raises(InputError, match="width 512.*edge"):
+    with pytest.raises(InputError, match=r"width 512.*edge"):
         fit_vertex(hp, (hp - 1.2) ** 2, width=512)
     with pytest.raises(InputError, match="width 64"):
         fit_vertex(hp, -((hp - 0.5) ** 2) + 0.01 * np.cos(40 * hp), width=64)
@@ -230,7 +230,7 @@ def test_row_order_does_not_change_the_bootstrap():
     assert shuffled.hp_drift == base.hp_drift and shuffled.reasons == base.reasons
 
 
-# ---------------------------------------------------------------- done when (issue 11)
+# --------------------------------------------------------------------- acceptance
 def test_done_when_resolved_beta_below_half_alpha_is_below_theory():
     """beta = 0.3 < alpha/2 = 0.5 (a family whose gap is not locally tight, so
     Proposition 1 does not apply), 6 seeds, 4 draws: ``below-theory``, naming the
@@ -265,7 +265,7 @@ def test_done_when_a_drift_only_sweep_is_never_fast_or_weak(independent):
     """nu_star = c - 0.5 ln n, 5 widths over a 5x range, one seed: never fast or weak,
     and the drift slope's interval contains -0.5 (10 draws; i.i.d. noise, so the
     residual bootstrap is valid when the cells are asserted independent)."""
-    fam = LogDriftFamily(phi_inf_star=3.137, A=13.16, alpha=0.52, kappa=0.2, c=-2.0, s=-0.5)
+    fam = LogDriftFamily(phi_inf_star=3.137, A=13.16, alpha=0.52, kappa=0.2, c0=-2.0, s=-0.5)
     nu = fam.nu_star(DRIFT_WIDTHS)
     grid = np.arange(nu.min() - 3.0, nu.max() + 3.0, 0.25)
     words = []
@@ -280,7 +280,7 @@ def test_done_when_a_drift_only_sweep_is_never_fast_or_weak(independent):
 
 
 def test_done_when_an_underpowered_fast_family_is_never_weak():
-    """beta = 0.75, 5 widths x 3 seeds, noise 1e-2 (issue 11: 'weak' 4 times in 10 before)."""
+    """beta = 0.75, 5 widths x 3 seeds, noise 1e-2 ('weak' 4 times in 10 before the fix)."""
     case = coverage_cases()["fast_underpowered"]
     words = [analyze_sweep(case.sample(70 + i), bootstrap=200, seed=i).verdict for i in range(10)]
     assert "weak" not in words and "below-theory" not in words, words
@@ -484,7 +484,7 @@ def test_analyze_rejects_bad_arguments():
     df = sweep(llama_family(0.75), rng=2)
     with pytest.raises(InputError, match="reference"):
         analyze_sweep(df, reference="median")
-    with pytest.raises(InputError, match="^margin"):
+    with pytest.raises(InputError, match=r"^margin"):
         analyze_sweep(df, margin=-0.1)
     with pytest.raises(InputError, match="fewer than 3 widths"):
         analyze_sweep(df[df.width < 300])
@@ -494,7 +494,7 @@ def test_analyze_rejects_bad_arguments():
     edge = df[df.hp > fam.nu_inf + 0.1]
     with pytest.raises(InputError, match=r"width \d+: optimum on the grid edge"):
         analyze_sweep(edge)
-    with pytest.raises(InputError, match="^diverged_factor"):
+    with pytest.raises(InputError, match=r"^diverged_factor"):
         DivergenceRule(factor=0.5)
 
 

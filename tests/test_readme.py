@@ -8,9 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(
-    ("page", "at_least"), [("README.md", 8), ("docs/getting-started.md", 25)]
-)
+@pytest.mark.parametrize(("page", "at_least"), [("README.md", 8), ("docs/getting-started.md", 25)])
 def test_examples_run(page, at_least):
     """The ``>>>`` examples of the README and of the getting-started page run."""
     import jax
@@ -43,3 +41,14 @@ def test_readme_test_command_is_ci():
         "python -m pytest -q -n 2 -m slow",
     ):
         assert command in ci and command in readme
+
+
+def test_readme_verdict_counts_are_the_stored_runs():
+    """The counts the README quotes are those of the stored quick run that the results
+    page is generated from (a refreshed run needs the README line refreshed too)."""
+    from fasttransfer import docs_pages
+
+    claims = docs_pages.load_claims(ROOT / "results_bank" / "verify" / "claims.json")
+    counts = docs_pages.verdict_counts(docs_pages.results_of(claims))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert counts in readme

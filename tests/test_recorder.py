@@ -233,7 +233,9 @@ def test_host_and_device_spectra_agree():
         rec = TrajectoryRecorder(
             prob.eval_loss, RecorderConfig(ema=0.5, k_max=6, host_eigs=host, vectors="decompose")
         )
-        out.append(jax.jit(lambda a, b: rec.record(rec.ema_update(rec.init(a), b))[1])(p0, p1))
+        out.append(
+            jax.jit(lambda a, b, rec=rec: rec.record(rec.ema_update(rec.init(a), b))[1])(p0, p1)
+        )
     scale = float(np.max(np.abs(np.asarray(out[0].top))))
     # backward-stable eigensolvers on 7 x 7 matrices: a few hundred eps of the scale
     np.testing.assert_allclose(

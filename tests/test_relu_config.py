@@ -33,7 +33,7 @@ def test_config_validation(bad):
 
 
 def test_paper_presets_are_the_papers_setting():
-    """PAPER.md: ReLU counterexample d = 64, BCE, outside-ball label, batch 256, T = 2^14,
+    """The paper's ReLU counterexample d = 64, BCE, outside-ball label, batch 256, T = 2^14,
     14 widths 181..16384 at sqrt(2) spacing, quarter-octave LR grid; k-index model k = 15,
     d = 64, squared loss, T = 2^14, batch 256, 15 widths 128..16384."""
     p = relu_config.ReluSweepConfig.from_preset("paper")

@@ -1,5 +1,5 @@
 """simulations.relu_engine: hand-written gradients, the vmapped, blocked, multi-device
-training of one width, and its validation statistics (SPEC §5).
+training of one width, and its validation statistics.
 
 The tests share one tiny configuration so each worker compiles it once."""
 

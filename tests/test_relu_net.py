@@ -1,4 +1,5 @@
-"""simulations.relu_net: the model, data, target and loss of SPEC §5."""
+"""simulations.relu_net: the model, data, target and loss of the paper's
+Figures 2 and 5."""
 
 import math
 

@@ -81,10 +81,10 @@ def test_compare_agrees_with_itself_and_flags_a_moved_optimum(study):
     assert same.agree.dropna().all()
     moved = relu_paper.compare(_as_sweep(study, shift_octaves=1.0), study, step)
     lr = moved[moved.quantity == "log2_lr_star"]
-    assert (lr.agree == False).all()
+    assert lr.agree.eq(False).all()
     np.testing.assert_allclose(lr.ours - lr.paper, 1.0, atol=1e-9)
     # the level is judged too: 10% higher is outside the read-off error and 3 seeds' SE
     high = _as_sweep(study)
     high["loss"] *= 1.1
     star = relu_paper.compare(high, study, step)
-    assert (star[star.quantity == "loss_star"].agree == False).all()
+    assert star[star.quantity == "loss_star"].agree.eq(False).all()

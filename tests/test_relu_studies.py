@@ -2,6 +2,8 @@
 and never simulated (unless recompute); a missing entry names the command that makes it;
 reduced presets run, and a second call reuses the stored entry."""
 
+import logging
+
 import pandas as pd
 import pytest
 import tiny_relu
@@ -40,14 +42,16 @@ def test_paper_preset_reads_the_bank_and_never_simulates(tmp_path, monkeypatch):
     assert src.startswith("results bank") and "code " in src
 
 
-def test_reduced_preset_runs_once_then_reuses(tmp_path):
+def test_reduced_preset_runs_once_then_reuses(tmp_path, caplog):
     cfg = tiny_relu.counterexample()["mup"].replace(widths=(16, 32))
-    logs = []
-    _, df, src = relu_studies.load_or_run(tmp_path, cfg, log=logs.append)
+    caplog.set_level(logging.INFO, logger="fasttransfer")
+    _, df, src = relu_studies.load_or_run(tmp_path, cfg)
     assert src.startswith("store: ") and len(df) == 2 * cfg.n_lrs * cfg.seeds
-    logs.clear()
-    _, df2, _ = relu_studies.load_or_run(tmp_path, cfg, log=logs.append)
-    assert any("reused" in m for m in logs) and not any("done in" in m for m in logs)
+    assert any("done in" in m for m in caplog.messages)
+    caplog.clear()
+    _, df2, _ = relu_studies.load_or_run(tmp_path, cfg)
+    assert any("reused" in m for m in caplog.messages)
+    assert not any("done in" in m for m in caplog.messages)
     pd.testing.assert_frame_equal(df.reset_index(drop=True), df2.reset_index(drop=True))
 
 

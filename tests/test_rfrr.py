@@ -4,6 +4,7 @@ the rates (theory/rfrr_asymptotics.py), the Monte Carlo estimator and the sweep 
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
@@ -33,7 +34,7 @@ def test_relu_closed_form_matches_quadrature():
 
 def test_quadrature_matches_gauss_hermite_for_smooth_activation():
     # tanh is analytic: 200-point Gauss-Hermite is exact to ~1e-14, an independent rule;
-    # "tanh" is tanh / (E tanh(G)^2)^1/2 (unit Gaussian norm, SPEC §4)
+    # "tanh" is tanh / (E tanh(G)^2)^1/2 (unit Gaussian norm, as Theorem 3 assumes)
     x, w = np.polynomial.hermite_e.hermegauss(200)
     w = w / math.sqrt(2 * math.pi)
     norm = math.sqrt(float(w @ np.tanh(x) ** 2))
@@ -206,7 +207,7 @@ def test_float_optimum_matches_mpmath_rates():
 def test_rates_slopes_and_constants_converge():
     tab = rfrr.rates_table(rfrr.RatesConfig(psi1=tuple(2.0**e for e in (12, 13, 14, 15))))
     slopes = rfrr.loglog_slopes(tab)
-    # Theorem 3: -1, -1, -2; the tolerance 0.02 at large psi1
+    # Theorem 3: -1, -1, -2; our tolerance 0.02 at large psi1
     assert slopes["a"] == pytest.approx(-1.0, abs=0.02)
     assert slopes["b"] == pytest.approx(-1.0, abs=0.02)
     assert slopes["c"] == pytest.approx(-2.0, abs=0.02)
@@ -335,11 +336,11 @@ def test_extrapolate_in_d_removes_a_1_over_d_bias():
 # ------------------------------------------------------------------ study store
 
 
-def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
+def test_run_study_stores_resumes_and_refuses_stale(tmp_path, caplog):
     from fasttransfer.store import StaleResult
 
     cfg = study.RFRRConfig.tiny()
-    entry = study.run_study(tmp_path, cfg, log=lambda m: None, progress=False)
+    entry = study.run_study(tmp_path, cfg, progress=False)
     assert entry.complete and entry.dir == tmp_path / "rfrr" / "tiny"
     res = study.read_study(entry)
     assert set(res) == set(study.TABLES)
@@ -347,9 +348,9 @@ def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
     assert len(res["paper_mc"]) == n_cells * cfg.mc_repeats * len(cfg.mc_lams)
     # reused: nothing rewritten
     stamp = {p.name: p.stat().st_mtime_ns for p in entry.dir.glob("*.csv")}
-    said = []
-    again = study.run_study(tmp_path, cfg, log=said.append, progress=False)
-    assert any("reused" in m for m in said)
+    caplog.set_level(logging.INFO, logger="fasttransfer")
+    again = study.run_study(tmp_path, cfg, progress=False)
+    assert any("reused" in m for m in caplog.messages)
     assert {p.name: p.stat().st_mtime_ns for p in again.dir.glob("*.csv")} == stamp
     # an interrupted run: drop one Monte Carlo cell and mark the entry running; only that
     # cell is recomputed, identically (its seed is the cell's)
@@ -362,7 +363,7 @@ def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
     man = json.loads((entry.dir / "manifest.json").read_text())
     man["status"] = "running"
     (entry.dir / "manifest.json").write_text(json.dumps(man))
-    resumed = study.read_study(study.run_study(tmp_path, cfg, log=lambda m: None, progress=False))
+    resumed = study.read_study(study.run_study(tmp_path, cfg, progress=False))
     key = ["d", "psi_2", "lam", "draw"]
     a = resumed["paper_mc"].sort_values(key).reset_index(drop=True)
     b = full.sort_values(key).reset_index(drop=True)
@@ -370,8 +371,8 @@ def test_run_study_stores_resumes_and_refuses_stale(tmp_path):
     # another configuration in the same place is refused, and recomputed on request
     other = replace(cfg, mc_repeats=cfg.mc_repeats + 1)
     with pytest.raises(StaleResult, match="recompute"):
-        study.run_study(tmp_path, other, log=lambda m: None, progress=False)
-    e = study.run_study(tmp_path, other, recompute=True, log=lambda m: None, progress=False)
+        study.run_study(tmp_path, other, progress=False)
+    e = study.run_study(tmp_path, other, recompute=True, progress=False)
     assert e.config["mc_repeats"] == cfg.mc_repeats + 1
 
 

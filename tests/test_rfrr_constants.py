@@ -4,6 +4,7 @@ equivalent, theory/rfrr_asymptotics.py), and the comparison with the printed for
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -110,7 +111,7 @@ def test_comparison_detects_agreement_and_a_wrong_factor(monkeypatch, derived):
         rc.compare_symbolic.cache_clear()
 
 
-def test_store_constants_entry(tmp_path):
+def test_store_constants_entry(tmp_path, caplog):
     kw = dict(
         psi_1=4.0,
         mu1_sq=SETTING.mu1_sq,
@@ -118,10 +119,10 @@ def test_store_constants_entry(tmp_path):
         sigma_eps=0.25,
         dps=20,
     )
-    e = rc.store_constants(tmp_path, "tiny", log=lambda m: None, **kw)
+    e = rc.store_constants(tmp_path, "tiny", **kw)
     data = e.read_json("constants.json")
     assert e.complete and set(data) == {"values", "located", "symbolic"}
     assert data["symbolic"]["factor"] == "psi"
-    said = []
-    rc.store_constants(tmp_path, "tiny", log=said.append, **kw)
-    assert any("reused" in m for m in said)
+    caplog.set_level(logging.INFO, logger="fasttransfer")
+    rc.store_constants(tmp_path, "tiny", **kw)
+    assert any("reused" in m for m in caplog.messages)

@@ -1,4 +1,4 @@
-"""The one store across commands (issue 10's "done when"): `simulate relu --out R`, then
+"""The one store across commands (the single results store): `simulate relu --out R`, then
 `verify --only relu --out R` and `figures --out R` reuse the stored run, say so, and
 train nothing again; figures never train at all. Tiny stand-ins replace the presets."""
 
@@ -49,9 +49,9 @@ def test_simulate_then_verify_then_figures_reuse_one_run(
 
     trained.clear()
     code = main(["verify", "--only", "relu", "--out", R])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()  # the report on stdout, progress (logging) on stderr
     assert code == 0, out
-    assert "reused finished width(s)" in out and "relu/quick/mup" in out
+    assert "reused finished width(s)" in err and "relu/quick/mup" in err
     assert not [t for t in trained if t[:2] == ("relu", "mup")]  # not recomputed
     for name in ("relu_transfer", "relu_rates", "kindex_late_shift"):
         assert (tmp_path / "R" / "figures" / f"{name}.png").stat().st_size > 1000
@@ -59,8 +59,8 @@ def test_simulate_then_verify_then_figures_reuse_one_run(
     trained.clear()
     (tmp_path / "R" / "figures" / "relu_transfer.png").unlink()
     assert main(["figures", "--out", R, "--only", "relu_transfer,relu_rates"]) == 0
-    out = capsys.readouterr().out
-    assert "reusing the stored results" in out and "relu/quick/mup" in out
+    err = capsys.readouterr().err  # what is reused: status messages (logging), on stderr
+    assert "reusing the stored results" in err and "relu/quick/mup" in err
     assert trained == [] and (tmp_path / "R" / "figures" / "relu_transfer.png").exists()
 
 

@@ -48,7 +48,7 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(sweep, "train_width", _fake_losses(calls))
     cfg = TINY.replace(widths=(16, 32, 64, 128))
-    df = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    df = sweep.run_sweep(cfg, tmp_path, progress=False)
     assert sorted(calls) == [16, 32, 64, 128]
     assert list(df.columns) == list(sweep.FRAME_COLUMNS)
     assert len(df) == 4 * cfg.n_lrs * cfg.seeds
@@ -73,18 +73,16 @@ def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
 
     before = files()
     calls.clear()
-    again = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    again = sweep.run_sweep(cfg, tmp_path, progress=False)
     assert calls == [] and files() == before
     pd.testing.assert_frame_equal(again, df)
     # a run over fewer widths reuses them and keeps the entry's other cells in its CSV
-    sub = sweep.run_sweep(
-        cfg.replace(widths=(16, 32)), tmp_path, progress=False, log=lambda s: None
-    )
+    sub = sweep.run_sweep(cfg.replace(widths=(16, 32)), tmp_path, progress=False)
     assert calls == [] and sorted(set(sub.width)) == [16, 32] and files() == before
     # a lost cell (and a stray temporary file from a killed write) is redone, alone
     os.unlink(sweep.cell_path(entry, 32))
     (entry / sweep.CELLS_DIR / ".width_64.csv.x1.tmp").write_text("width,hp\n1,")
-    df2 = sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    df2 = sweep.run_sweep(cfg, tmp_path, progress=False)
     assert calls == [32]
     pd.testing.assert_frame_equal(
         df2.sort_values(["width", "hp", "seed"]).reset_index(drop=True),
@@ -104,14 +102,14 @@ def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "train_width", dies_on_second)
     cfg = TINY.replace(widths=(16, 32, 64))
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+        sweep.run_sweep(cfg, tmp_path, progress=False)
     entry = sweep.entry_dir(tmp_path, cfg)
     assert sweep.finished_widths(entry) == [16]
     assert set(pd.read_csv(entry / sweep.CSV_NAME).width) == {16}  # merged so far
     with pytest.raises(store.MissingResult, match="unfinished"):  # not for readers yet
         sweep.read_sweep(tmp_path, cfg)
     monkeypatch.setattr(sweep, "train_width", fake)
-    sweep.run_sweep(cfg, tmp_path, progress=False, log=lambda s: None)
+    sweep.run_sweep(cfg, tmp_path, progress=False)
     assert calls == [16, 32, 64]  # 16 was not trained again
     assert sweep.finished_widths(entry) == [16, 32, 64]
 
@@ -119,21 +117,17 @@ def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
 def test_changed_config_is_stale_until_recomputed(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(sweep, "train_width", _fake_losses(calls))
-    sweep.run_sweep(TINY, tmp_path, progress=False, log=lambda s: None)
+    sweep.run_sweep(TINY, tmp_path, progress=False)
     with pytest.raises(store.StaleResult, match="steps"):
-        sweep.run_sweep(TINY.replace(steps=21), tmp_path, progress=False, log=lambda s: None)
+        sweep.run_sweep(TINY.replace(steps=21), tmp_path, progress=False)
     # more widths are more cells of the same entry, not a different configuration
     calls.clear()
-    sweep.run_sweep(
-        TINY.replace(widths=(8, 16, 32, 64)), tmp_path, progress=False, log=lambda s: None
-    )
+    sweep.run_sweep(TINY.replace(widths=(8, 16, 32, 64)), tmp_path, progress=False)
     assert calls == [64]
     entry = sweep.entry_dir(tmp_path, TINY)
     assert json.loads((entry / store.MANIFEST).read_text())["result"]["widths"] == [8, 16, 32, 64]
     calls.clear()
-    sweep.run_sweep(
-        TINY.replace(steps=21), tmp_path, recompute=True, progress=False, log=lambda s: None
-    )
+    sweep.run_sweep(TINY.replace(steps=21), tmp_path, recompute=True, progress=False)
     assert calls == [8, 16, 32]
 
 
@@ -151,11 +145,11 @@ def test_changing_the_engine_code_makes_the_entry_stale(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "CODE_MODULES", (*sweep.CODE_MODULES[:2], "engine_copy"))
     monkeypatch.setattr(sweep, "train_width", _fake_losses([]))
     root = tmp_path / "out"
-    sweep.run_sweep(TINY, root, progress=False, log=lambda s: None)
+    sweep.run_sweep(TINY, root, progress=False)
     assert sweep.read_sweep(root, TINY)[2].complete
     src = (pkg / "engine_copy.py").read_text()
     (pkg / "engine_copy.py").write_text(src.replace("CACHE_BYTES = 2**20", "CACHE_BYTES = 2**21"))
     with pytest.raises(store.StaleResult, match="code version"):
         sweep.read_sweep(root, TINY)
     with pytest.raises(store.StaleResult, match="recompute"):
-        sweep.run_sweep(TINY, root, progress=False, log=lambda s: None)
+        sweep.run_sweep(TINY, root, progress=False)

@@ -1,4 +1,4 @@
-"""theory.synthetic: the SPEC §3 families have exactly the rates they are built with."""
+"""theory.synthetic: the synthetic families have exactly the rates they are built with."""
 
 import numpy as np
 import pytest
@@ -87,7 +87,7 @@ def test_sample_sweep_layout_and_noise():
 
 
 def test_log_drift_family_moves_forever():
-    fam = LogDriftFamily(A=1.0, alpha=0.5, kappa=1.0, c=1.0, s=-0.5)
+    fam = LogDriftFamily(A=1.0, alpha=0.5, kappa=1.0, c0=1.0, s=-0.5)
     n = np.array([100.0, 1000.0, 1e6])
     assert np.allclose(fam.nu_star(n), 1.0 - 0.5 * np.log(n))
     assert np.isnan(fam.b(n)).all()  # no limit: no HP gap to measure
@@ -126,7 +126,7 @@ def test_coverage_cases_are_what_they_say():
         "late_shift",
         "fast_underpowered",
     } <= set(cases)
-    for name, case in cases.items():
+    for case in cases.values():
         grid = case.grid()
         nu = case.family.nu_star(np.asarray(case.widths))
         # every optimum at least 3.75 (15 grid steps) inside the grid

@@ -31,7 +31,6 @@ def test_stored_only_never_trains(tmp_path):
             settings=("mlp",),
             stored_only=True,
             progress=False,
-            log=lambda *_: None,
         )
     assert not (tmp_path / "topk" / "paper" / "mlp" / "cells").exists()
 
@@ -47,9 +46,9 @@ def test_the_transformer_smoke_preset_runs_through_the_study(tmp_path):
     from fasttransfer.simulations.transformer import TransformerConfig
 
     cfg = TransformerConfig.from_preset("quick", widths=(16, 32), steps=30)
-    res = topk_study.simulate(
-        tmp_path, "quick", cfgs={"transformer": cfg}, progress=False, log=lambda *_: None
-    )["transformer"]
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"transformer": cfg}, progress=False)[
+        "transformer"
+    ]
     final, prof = res["final"], res["profile"]
     cfg = res["config"]
     assert len(final) == len(cfg.widths) * len(cfg.lrs) * len(cfg.seeds)
@@ -82,9 +81,9 @@ def test_unrecorded_seeds_join_the_transfer_sweep_only(tmp_path):
         transfer_seeds=(1, 2),
         steps=6,
     )
-    res = topk_study.simulate(
-        tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False, log=lambda *_: None
-    )["mlp"]
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False)[
+        "mlp"
+    ]
     tr = res["transfer"]
     assert sorted(tr["seed"].unique()) == [0, 1, 2] and len(tr) == 2 * 3 * 3
     assert set(res["final"]["seed"]) == set(res["profile"]["seed"]) == {0}
@@ -126,9 +125,9 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
     cfg = replace(
         MLPConfig.from_preset("quick"), widths=(8, 16), lrs=(1e-2, 2e-2, 4e-2), seeds=(0,), steps=6
     )
-    res = topk_study.simulate(
-        tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False, log=lambda *_: None
-    )["mlp"]
+    res = topk_study.simulate(tmp_path, "quick", cfgs={"mlp": cfg}, progress=False, variants=False)[
+        "mlp"
+    ]
     entry = tmp_path / "topk" / "quick" / "mlp"
     assert not (entry / "kappa.json").exists()
     assert res["kappa"] == kappa_summary(res["profile"], res["final"])

@@ -39,4 +39,4 @@ def late_shift():
 def run_all(root, configs) -> None:
     """Store every configuration's sweep under ``root`` (what `simulate relu` does)."""
     for cfg in configs.values():
-        sweep.run_sweep(cfg, root, progress=False, log=lambda s: None)
+        sweep.run_sweep(cfg, root, progress=False)

@@ -1,14 +1,14 @@
 """Algorithm 1 (the published kappa_hat(n)), the paper's decomposition rate J(kappa) and
-its bound t_n >= b_n (SPEC §6; PAPER.md, top-k section). Numpy/pandas on the final profiles of the top-k study
-(:func:`simulations.topk_training.tidy_results`: ``profile`` rows width, hp, seed, k,
-topk, residual; ``final`` rows width, hp, seed, loss).
+its bound t_n >= b_n (the paper's Appendices B.5 and C). Numpy/pandas on the final profiles
+of the top-k study (:func:`simulations.topk_training.tidy_results`: ``profile`` rows width,
+hp, seed, k, topk, residual; ``final`` rows width, hp, seed, loss).
 
 Notation. hp = log nu on a grid nu_1..nu_g; phi_n(nu) the final loss (at the EMA point),
 phi_n^k(nu) its top-k part, phi_n^-k = phi_n - phi_n^k the residual; a truncation vector
 kappa = (kappa_1..kappa_g) takes phi_n^{kappa_i}(nu_i) at grid point i. n_max, the widest
 width, is the infinite-width proxy (as in the paper). Functions on the grid are linearly
 interpolated in hp (slopes and curvatures are per unit of log nu, the coordinate our
-sweeps and the rate analysis use; PAPER.md does not name the paper's):
+sweeps and the rate analysis use; the paper does not name its own):
 Lip(f) = max_i |f_{i+1} - f_i| / (hp_{i+1} - hp_i); the discrete curvature
 is the three-point second divided difference
     f''_i = 2 [(f_{i+1} - f_i)/h_{i+1} - (f_i - f_{i-1})/h_i] / (h_i + h_{i+1}).

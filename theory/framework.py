@@ -1,4 +1,4 @@
-"""The rate framework of the paper (SPEC §1): the three width-dependent gaps and the
+"""The rate framework of the paper (its Section 3.1): the three width-dependent gaps and the
 transfer verdict.
 
 Notation (width n, scale-free HP nu, ``phi_n(nu)`` the loss after training at width n):
@@ -12,7 +12,8 @@ Notation (width n, scale-free HP nu, ``phi_n(nu)`` the loss after training at wi
 Fast transfer is ``c_n = o(a_n)``, i.e. ``b_n = o(a_n^(1/2))``, i.e. ``beta > alpha/2``
 for power laws (Proposition 1); :func:`transfer_verdict` turns the evidence of an analysis
 (:class:`Evidence`: intervals, resolution of the gaps, the drift model's comparison, the
-estimator's doubts) into one of the five verdict words of SPEC §2 with its reasons.
+estimator's doubts) into one of the five verdict words (docs/paper-setups.md#verdicts) with
+its reasons.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def rescaling_rule(s: float) -> str:
 
 
 def transfer_verdict(ev: Evidence) -> tuple[VerdictWord, list[str]]:
-    """The verdict and its reasons (SPEC §2), in this order:
+    """The verdict and its reasons (docs/paper-setups.md#verdicts), in this order:
 
     1. ``inconclusive`` when a blocker holds (no intervals, one seed without the
        independence assertion, too many failed resamples).

@@ -28,7 +28,7 @@ def integer_candidates(limit: float, *, dense: int = 256, ratio: float = 1.01) -
     head = np.arange(1.0, min(dense, limit) + 1.0)
     if limit <= dense:
         return head
-    num = int(math.ceil(math.log(limit / dense) / math.log(ratio))) + 1
+    num = math.ceil(math.log(limit / dense) / math.log(ratio)) + 1
     tail = np.floor(np.geomspace(dense, limit, num))
     return np.unique(np.concatenate([head, tail]))
 

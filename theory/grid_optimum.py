@@ -141,7 +141,7 @@ def continuous_optimum_direct(model: ExcessModel, log_budgets) -> dict:
     out = {k: np.empty(s_all.size) for k in ("log_n", "log_K", "log_excess")}
     for i, s in enumerate(s_all):
 
-        def log_terms(x):
+        def log_terms(x, s=s):
             return np.stack([lnA - model.alpha * x, lnG - p * (s - r * x)])
 
         def delta(X, x0):
@@ -171,11 +171,11 @@ def continuous_optimum_transfer(model: ExcessModel, log_budgets) -> dict:
     for i, s in enumerate(s_all):
         zmax = s + math.log(-math.expm1(-s))  # log(F - 1): P >= 1 and Q >= 1
 
-        def log_terms(f1, f2, u):
+        def log_terms(f1, f2, u, s=s):
             """The three terms' logs from softplus(-z), softplus(z) and u = log m."""
             return np.stack([lnA - a / r * (s - f1), lnB - b2 * u, lnG - p * (s - f2 - r * u)])
 
-        def delta(X, x0):
+        def delta(X, x0, s=s):
             z, u = X
             f1, f2 = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
             g1, g2 = np.logaddexp(0.0, -x0[0]), np.logaddexp(0.0, x0[0])

@@ -46,8 +46,8 @@ class Plan:
     widths: WidthExponents
 
     def to_json_dict(self) -> dict:
-        """SPEC §7's ``fasttransfer plan --json`` schema, plus ``r``, ``h`` and the
-        width exponents (``widths ~ F^exponent``)."""
+        """The ``fasttransfer plan --json`` schema (docs/paper-setups.md#command-line), plus
+        ``r``, ``h`` and the width exponents (``widths ~ F^exponent``)."""
         w = self.widths
         return {
             "transfer": {

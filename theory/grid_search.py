@@ -1,4 +1,4 @@
-"""The compute-optimal grid-search model of Theorem 2 (SPEC §1) and its planner.
+"""The compute-optimal grid-search model of Theorem 2 (the paper's Section 3.1) and its planner.
 
 Notation of the paper's Theorem 2: cost of one training run at width n: ``n**r``
 (in units of one run at width 1; r = 2 is the paper's "standard"); budget F (``C`` in
@@ -23,7 +23,7 @@ transfer, as the paper states them, proxy ``~ F**(1/(h beta + r))`` (the paper's
 target ``~ F**(1/r)`` (its M). Our code calls the proxy width m and the target width n.
 
 This module holds the exponents and :class:`ExcessModel` (the constants A, alpha, Bc,
-beta, G, h, r; built from a synthetic family (SPEC §3) by
+beta, G, h, r; built from a synthetic family (docs/paper-setups.md#synthetic-families) by
 :meth:`ExcessModel.from_family`). Built on it:
 
 * :mod:`theory.grid_planner` -- :func:`~theory.grid_planner.plan`, the continuous
@@ -125,7 +125,7 @@ class ExcessModel:
     def from_family(
         cls, family, *, r: float = 2.0, h: float = 1.0, box: float = 4.0
     ) -> ExcessModel:
-        """The model of a SPEC §3 :class:`theory.synthetic.PowerLawFamily`:
+        """The model of a :class:`theory.synthetic.PowerLawFamily`:
         ``a_n = |A| n^-alpha``, ``c_m = kappa/2 B^2 m^(-2 beta)`` exactly, and ``g`` the
         worst case of a regular grid of K points over a box of side ``box`` in each of
         the h (identical, independent) HP directions: spacing ``box K^(-1/h)``, error

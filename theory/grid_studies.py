@@ -116,7 +116,9 @@ class SlopeStudyConfig:
 
     @property
     def budgets(self) -> np.ndarray:
-        return np.logspace(self.lo, self.hi, int(round((self.hi - self.lo) * self.per_decade)) + 1)
+        return np.logspace(
+            self.lo, self.hi, round(float((self.hi - self.lo) * self.per_decade)) + 1
+        )
 
 
 def run_study(config: SlopeStudyConfig, settings=None, progress=None):
@@ -269,7 +271,7 @@ def width_slopes_table(df, config: WidthStudyConfig):
         if sub.empty:
             continue
         lnF = sub.log10_budget.to_numpy() * math.log(10.0)
-        slope = lambda col: float(line_fit(lnF, sub[col].to_numpy()).slope)
+        slope = lambda col, lnF=lnF, sub=sub: float(line_fit(lnF, sub[col].to_numpy()).slope)
         w = width_exponents(st.alpha, st.beta, st.r, st.h)
         e_d, e_t = (
             exponent_direct(st.alpha, st.r, st.h),

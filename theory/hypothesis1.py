@@ -46,6 +46,9 @@ from fasttransfer.theory.algorithm1 import (
 
 __all__ = ["Hypothesis1", "hypothesis1", "seed_split"]
 
+# Algorithm 1's default constants (a frozen, shared instance): hypothesis1's default
+DEFAULT_SETTINGS = Algorithm1Settings()
+
 
 def seed_split(seeds) -> tuple[tuple, tuple]:
     """(selection, test): the first half of the sorted seeds (rounded up) chooses kappa,
@@ -117,7 +120,7 @@ def hypothesis1(
     b: dict | None = None,
     b_se: dict | None = None,
     window: int = 2,
-    settings: Algorithm1Settings = Algorithm1Settings(),
+    settings: Algorithm1Settings = DEFAULT_SETTINGS,
 ) -> Hypothesis1:
     """Hypothesis 1's three conditions (module docstring). ``alpha``: the loss law's
     exponent (from ``analyze_sweep``; None: the log-log slope of the total's gap to

@@ -1,4 +1,4 @@
-"""Statistics of the Mean Component Index (the paper's Section 4.3): per-sample MCI from
+"""Statistics of the Mean Component Index (the paper's Section 4.2.3): per-sample MCI from
 the sample-wise decomposition psi (:mod:`simulations.samplewise`), the easiest and hardest
 samples, and how consistently two runs pick them. Pure numpy; the sample-wise study's
 place in the results store (its study, setting and presets) is named here so that the
@@ -103,7 +103,7 @@ def overlap_table(mci_frame, frac: float = 0.05):
 
 def easy_minus_hard(mci_frame, frac: float = 0.05, level: float = 0.95) -> dict:
     """Are the easiest samples picked more consistently than the hardest (the paper's
-    Section 4.3)? Independent units: at each width the seeds are paired disjointly in
+    Section 4.2.3)? Independent units: at each width the seeds are paired disjointly in
     order ((s0, s1), (s2, s3), ...; an odd one out is unused), so no run enters twice;
     per pair d = overlap(easiest) - overlap(hardest) (:func:`extremes`, :func:`overlap`).
     Returns {"d": [(width, seed_a, seed_b, d)], "mean", "ci": Student-t interval of the

@@ -75,7 +75,7 @@ WINDOW_LEVEL = 0.975  # two window comparisons at 2.5% each (two-sided 97.5% qua
 
 @dataclass(frozen=True)
 class _WindowCheck:
-    """The quadratic-fit window (SPEC §2 saw ~0.02 from 5 vs 15 points). fits: {points
+    """The quadratic-fit window (beta - alpha/2 moved by ~0.02 from 5 vs 15 points). fits: {points
     in the window: (alpha, beta)} at the analysis window, 5 and 2 window + 1 points;
     noise: {points: bootstrap sd of the change of beta - alpha/2 against the analysis
     window} (seed bootstrap only: the noise part of a difference between windows)."""

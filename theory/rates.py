@@ -1,4 +1,4 @@
-"""Rate estimation from a width x HP sweep (SPEC §2): the analysis.
+"""Rate estimation from a width x HP sweep (docs/paper-setups.md#rate-estimation): the analysis.
 
 Reading and validating a sweep lives in :mod:`fasttransfer.theory.sweep_data`, the fits
 in :mod:`fasttransfer.theory.fits`, the verdict rule in :mod:`fasttransfer.theory.
@@ -101,6 +101,9 @@ from fasttransfer.theory.sweep_data import (
     width_problem,
 )
 
+# the default of an estimate not made (an immutable, shared instance)
+NAN_ESTIMATE = Estimate(np.nan, (np.nan, np.nan))
+
 
 @dataclass(frozen=True)
 class SweepAnalysis:
@@ -108,7 +111,7 @@ class SweepAnalysis:
 
     ``per_width`` columns: width, nu_star, nu_star_se, phi_star, phi_star_se, a, b,
     c (the model: ``curvature_N/2 b^2`` with the curvature of the widest loss curve,
-    exact for the SPEC §3 family), c_measured (``c_{m->N} = phi_N(nu_star(m)) -
+    exact for the synthetic family), c_measured (``c_{m->N} = phi_N(nu_star(m)) -
     phi_star(N)`` against the widest width N, read off its fitted parabola inside the
     fit window and its mean curve beyond), curvature, runs, diverged, excluded_cells,
     fit_lo, fit_hi (the HP range of the quadratic fit).
@@ -138,8 +141,8 @@ class SweepAnalysis:
     failed_resamples: int = 0
     window_sensitivity: dict = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
-    hp_drift: Estimate = Estimate(np.nan, (np.nan, np.nan))
-    loss_slope: Estimate = Estimate(np.nan, (np.nan, np.nan))
+    hp_drift: Estimate = NAN_ESTIMATE
+    loss_slope: Estimate = NAN_ESTIMATE
     drift: DriftComparison | None = None
     margin: float = DEFAULT_MARGIN
     at_bound: dict = field(default_factory=dict)
@@ -150,8 +153,8 @@ class SweepAnalysis:
     diverged_cells: tuple = ()  # per-cell counts: {width, hp, runs, diverged, excluded}
 
     def to_json_dict(self) -> dict:
-        """SPEC §7's ``--json`` schema (plus extra keys); null where a number is
-        undefined (no interval without a bootstrap)."""
+        """The ``analyze --json`` schema (docs/paper-setups.md#command-line, plus extra
+        keys); null where a number is undefined (no interval without a bootstrap)."""
 
         def num(x):
             x = float(x)
@@ -403,8 +406,9 @@ def analyze_sweep(
     divergence: DivergenceRule | None = None,
 ) -> SweepAnalysis:
     """alpha, beta, beta - alpha/2 with 95% intervals, the drift slope, the per-width
-    table and the verdict with its reasons for a sweep (columns width, hp, loss[, seed]
-    [, init_loss]; see :func:`fasttransfer.theory.sweep_data.read_sweep`).
+    table and the verdict with its reasons for a sweep (columns
+    ``width, hp, loss[, seed][, init_loss]``; see
+    :func:`fasttransfer.theory.sweep_data.read_sweep`).
 
     ``reference``: ``"extrapolate"`` fits ``nu_star(n) = nu_inf + B n^-beta`` jointly;
     ``"largest"`` uses ``b_n = |nu_star(n) - nu_star(n_max)|`` on the widths below

@@ -1,4 +1,4 @@
-"""Random-feature ridge regression (SPEC §4, the paper's Theorem 3): exact asymptotics in
+"""Random-feature ridge regression (the paper's Theorem 3): exact asymptotics in
 Mei-Montanari conventions, the optimal ridge penalty, and its rates in the width.
 
 Setting (Mei & Montanari 2019). x, theta_a ~ Unif(S^{d-1}(sqrt d)); features
@@ -31,10 +31,10 @@ is unique (the scalar equation is strictly monotone), so a positive root of (A) 
 small residual is *the* root: no silent wrong branch.
 
 Rates (Theorem 3): lam*(psi1) = argmin_lam R, R*(psi1) = min R;
-a = |R*(psi1) - R*(inf)|, b = |log lam*(psi1) - log lam*(inf)| (SPEC §1's log scale),
-b_lin = |lam*(psi1) - lam*(inf)| (the paper's scale), c = R_inf(lam*(psi1)) - R*(inf).
-Computed in mpmath: along the curve k -> (lam_bar(k), R(k)) both are explicit in k, so
-lam* solves dR/dk = 0 with no inner solve.
+a = |R*(psi1) - R*(inf)|, b = |log lam*(psi1) - log lam*(inf)| (our log scale,
+docs/paper-setups.md#rate-estimation), b_lin = |lam*(psi1) - lam*(inf)| (the paper's scale),
+c = R_inf(lam*(psi1)) - R*(inf). Computed in mpmath: along the curve k -> (lam_bar(k), R(k))
+both are explicit in k, so lam* solves dR/dk = 0 with no inner solve.
 
 Pure numpy/scipy/mpmath (no JAX). The Monte Carlo estimator lives in
 ``fasttransfer.simulations.rfrr_montecarlo``.

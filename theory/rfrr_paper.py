@@ -1,4 +1,4 @@
-"""Theorem 3 in the paper's own conventions (PAPER.md), converted to and from the
+"""Theorem 3 in the paper's own conventions (its Appendix B.4), converted to and from the
 Mei-Montanari conventions of :mod:`.rfrr_asymptotics`.
 
 The paper's model: x ~ N(0, I_d); W in R^(n x d) with N(0, 1/d) entries (width n);
@@ -13,7 +13,7 @@ part of sigma_* is MM's f_NL), tau = sigma_eps.
 
 The two lambda normalisations. The paper minimises the unnormalised sum
 sum_{i<=N} (y_i - f(x_i))^2 + lam |a|^2. For lam to have a limit as the width grows the
-readout must be normalised, f(x) = <a, sigma(W x)>/sqrt(n) (PAPER.md does not state the
+readout must be normalised, f(x) = <a, sigma(W x)>/sqrt(n) (the paper does not state the
 normalisation; this is the one under which the paper's own kernel-limit closed forms hold,
 see proofs_check/rfrr_constants.py, and it is tested on Monte Carlo draws). With Z the
 (N, n) feature matrix, a = (Z^T Z/n + lam I)^-1 Z^T y/sqrt(n): a ridge n lam on the raw

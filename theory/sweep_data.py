@@ -1,5 +1,5 @@
-"""A width x HP sweep as data (SPEC §2, §7): reading a CSV, the structural checks that
-every analysis needs, and the padded arrays the estimators work on.
+"""A width x HP sweep as data (docs/paper-setups.md#rate-estimation): reading a CSV, the
+structural checks that every analysis needs, and the padded arrays the estimators work on.
 
 A sweep is a table with columns ``width, hp, loss[, seed][, init_loss]``: one row per
 training run, ``hp`` the log of the scale-free HP nu, ``loss`` NaN/inf for a diverged

@@ -1,4 +1,4 @@
-"""Synthetic width families with known rates (SPEC §3).
+"""Synthetic width families with known rates (docs/paper-setups.md#synthetic-families).
 
 ``PowerLawFamily``::
 
@@ -19,7 +19,7 @@ beyond. With ``beta <= alpha/2`` transfer is weak, yet a sweep that stops before
 ``shift_width`` sees a perfectly stable optimum (the paper's Figure 2 warning).
 
 ``LogDriftFamily``: no convergence at all (the standard parametrisation's signature):
-``nu_star(n) = c + s ln n`` -- the HP optimum moves as ``n^s`` forever, b_n has no limit.
+``nu_star(n) = c0 + s ln n`` -- the HP optimum moves as ``n^s`` forever, b_n has no limit.
 
 ``sample_sweep`` draws a tidy sweep (columns ``width, hp, loss, seed``), the format that
 ``fasttransfer analyze`` reads, with i.i.d. Gaussian loss noise of standard deviation
@@ -29,7 +29,7 @@ initialisation and batches across HPs, so a whole curve moves with its seed.
 
 :func:`coverage_cases` lists the families on which the estimator's intervals and verdicts
 are scored (fasttransfer/checks/estimators.py): its own model and the misspecified
-cases of issue 11 (common random numbers, one seed, a small loss gap, cubic terms, pure
+cases (common random numbers, one seed, a small loss gap, cubic terms, pure
 log drift, no drift, a late shift, an underpowered sweep).
 """
 
@@ -139,7 +139,7 @@ class _Family(abc.ABC):
 
 @dataclass(frozen=True)
 class PowerLawFamily(_Family):
-    """SPEC §3: ``phi_n(nu) = phi_inf* + A n^-alpha + kappa/2 (nu - nu_inf - B n^-beta)^2``
+    """``phi_n(nu) = phi_inf* + A n^-alpha + kappa/2 (nu - nu_inf - B n^-beta)^2``
     (+ ``cubic/6 x^3 + quartic/24 x^4`` in ``x = nu - nu_star(n)``)."""
 
     phi_inf_star: float = 0.0
@@ -181,21 +181,21 @@ class LateShiftFamily(_Family):
 
 @dataclass(frozen=True)
 class LogDriftFamily(_Family):
-    """No convergence: ``nu_star(n) = c + s ln n`` (for a learning rate, LR* ~ n^s), the
+    """No convergence: ``nu_star(n) = c0 + s ln n`` (for a learning rate, LR* ~ n^s), the
     same loss law. ``nu_inf`` is NaN: b_n and c_n have no limit to be measured from."""
 
     phi_inf_star: float = 0.0
     A: float = 1.0
     alpha: float = 0.5
     kappa: float = 1.0
-    c: float = 0.0
+    c0: float = 0.0  # (not c: that is the base class's c_n)
     s: float = -0.5
     cubic: float = 0.0
     quartic: float = 0.0
     nu_inf: float = float("nan")
 
     def nu_star(self, n):
-        return self.c + self.s * np.log(np.asarray(n, dtype=np.float64))
+        return self.c0 + self.s * np.log(np.asarray(n, dtype=np.float64))
 
 
 def sample_sweep(
@@ -307,15 +307,16 @@ class SweepCase:
 
 
 def late_shift_family() -> LateShiftFamily:
-    """The illustration of the estimator's blind spot (SPEC §3): the Llama loss law, the
-    optimum still up to width 8192 and then moving at the weak rate beta = alpha/2."""
+    """The illustration of the estimator's blind spot
+    (docs/paper-setups.md#synthetic-families): the Llama loss law, the optimum still up to
+    width 8192 and then moving at the weak rate beta = alpha/2."""
     return LateShiftFamily(
         **LLAMA_LAW, kappa=0.2, nu_inf=float(np.log(1e-2)), D=1.0, beta=0.26, shift_width=8192.0
     )
 
 
 def coverage_cases() -> dict[str, SweepCase]:
-    """The scored settings (issue 11): the Llama loss law with HP drifts of our choosing.
+    """The scored settings: the Llama loss law with HP drifts of our choosing.
     Seven widths 128..8192, six seeds and loss noise 1e-3 unless a case says otherwise;
     ``seed_shift`` 0.02 (log-HP units) is ~5x the optimum's error from the loss noise of
     one curve, so a bootstrap that misses it shows."""
@@ -366,7 +367,7 @@ def coverage_cases() -> dict[str, SweepCase]:
         ),
         SweepCase(
             "log_drift",
-            LogDriftFamily(**LLAMA_LAW, kappa=0.2, c=float(np.log(1e-2)) + 2.5, s=-0.5),
+            LogDriftFamily(**LLAMA_LAW, kappa=0.2, c0=float(np.log(1e-2)) + 2.5, s=-0.5),
             w7,
             6,
             1e-3,

@@ -22,7 +22,6 @@ it never bends a measurement toward the paper. Its verdict is one of
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -73,8 +72,9 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check gets: the preset, where to write, whether to recompute stored
-    results, and a progress callback.
+    """What a check gets: the preset, where to write and whether to recompute stored
+    results. A check reports progress through :mod:`logging` (its module's logger, at
+    INFO), which ``fasttransfer verify`` shows on stderr.
 
     ``results_dir`` is the results store's root (``OUT/<study>/<preset>/...``, the layout
     ``simulate`` and ``figures`` share): results there of the same configuration and
@@ -84,7 +84,6 @@ class CheckContext:
 
     preset: str
     out: Path
-    log: Callable[[str], None] = field(default=print)
     recompute: bool = False
 
     @property

@@ -39,7 +39,7 @@ SHIFT_CLAIM = (
 )
 SHIFT_PAPER = "optimum ~0.1-0.15 up to n ~ 5800, ~1.5e-3 from n = 8192 on (its Figure 2)"
 LAYERWISE_CLAIM = "k-index model, second-layer LR / 50: roughly unimodal curves and lower loss"
-# Criteria fixed before any paper-scale run (PAPER.md's description, not its numbers):
+# Criteria fixed before any paper-scale run (the paper's description, not its numbers):
 SHIFT_MIN_DECADES = 1.0  # an abrupt shift: the grid optimum moves down >= 1 decade ...
 SHIFT_MIN_WIDTH = 4096  # ... between two consecutive widths, the wider >= 4096
 LOWER_LOSS_FRACTION = 0.8  # "lower loss": at >= 80% of the widths
@@ -91,17 +91,22 @@ def _e(est) -> str:
 
 
 def _table(per_width) -> str:
-    rows = [
-        "| width | nu_star = log lr* | ± (se) | phi_star | a_n | b_n |",
-        "|---|---|---|---|---|---|",
-    ]
+    from fasttransfer.report import markdown_table
+
+    rows = []
     for _, r in per_width.iterrows():
         se = r.get("nu_star_se", np.nan)
         rows.append(
-            f"| {int(r.width)} | {r.nu_star:.3f} | {se:.3f} | {r.phi_star:.5f} | "
-            f"{r.a:.2e} | {r.b:.2e} |"
+            [
+                int(r.width),
+                f"{r.nu_star:.3f}",
+                f"{se:.3f}",
+                f"{r.phi_star:.5f}",
+                f"{r.a:.2e}",
+                f"{r.b:.2e}",
+            ]
         )
-    return "\n".join(rows)
+    return markdown_table(rows, ["width", "nu_star = log lr*", "± (se)", "phi_star", "a_n", "b_n"])
 
 
 def sp_drift(per_width) -> tuple[float, tuple[float, float]]:
@@ -130,7 +135,7 @@ def validation_noise(df, per_width) -> str:
     if "val_se_next" not in df:
         return "validation s.e. not stored"
     se, gap = [], []
-    for (w, g), nu in zip(
+    for (_w, g), nu in zip(
         df.groupby("width"),
         per_width.set_index("width").nu_star.reindex(sorted(df.width.unique())),
         strict=False,
@@ -205,7 +210,6 @@ def _counterexample(ctx: CheckContext) -> list[CheckResult]:
             ctx.results_dir,
             relu_studies.counterexample_configs(ctx.preset),
             recompute=ctx.recompute,
-            log=ctx.log,
         )
     except InputError as err:
         return [_not_run(PAPER_CLAIM, PAPER_NUMBERS, err)]
@@ -231,7 +235,7 @@ def _largest_reference_text(sweep) -> str:
         f"With the largest width as infinity: alpha = {_e(largest.alpha)}, "
         f"beta = {_e(largest.beta)}, beta - alpha/2 = "
         f"{_e(largest.beta_minus_half_alpha)}, verdict {largest.verdict} "
-        "(biased near n_max, SPEC §2)."
+        "(biased near n_max, docs/paper-setups.md#rate-estimation)."
     )
 
 
@@ -254,8 +258,8 @@ def _sp_row(data: dict, s, a, rel) -> CheckResult:
         verdict="pass" if drifts else "differs",
         details="\n\n".join(
             [
-                "**SP** (fan-in init, output multiplier 1, one global Adam LR; at n = 128 the "
-                "same net as muP with base width 128): the optimal learning rate scales like "
+                "**SP** (fan-in init, output multiplier 1, one global Adam LR): the optimal "
+                "learning rate scales like "
                 f"n^-gamma; {'it drifts' if drifts else 'no drift resolved'}.",
                 _table(s.per_width),
             ]
@@ -401,7 +405,6 @@ def _late_shift(ctx: CheckContext) -> list[CheckResult]:
             ctx.results_dir,
             relu_studies.late_shift_configs(ctx.preset),
             recompute=ctx.recompute,
-            log=ctx.log,
         )
         for s, o in data["optima"].items():
             if len(o) < 2:
@@ -431,18 +434,21 @@ def _late_shift_rows(ctx: CheckContext, data: dict) -> list[CheckResult]:
     }
 
     def table(o) -> str:
-        rows = [
-            "| width | grid-optimal LR | loss | modes | second mode LR |",
-            "|---|---|---|---|---|",
-        ]
+        from fasttransfer.report import markdown_table
+
+        rows = []
         for _, r in o.iterrows():
             second = f"{np.exp(r.hp_second):.2e}" if np.isfinite(r.hp_second) else "-"
             rows.append(
-                f"| {int(r.width)} | {np.exp(r.hp_argmin):.2e}"
-                f"{' (edge)' if r.at_edge else ''} | {r.loss_min:.2e} | "
-                f"{int(r.n_modes)} | {second} |"
+                [
+                    int(r.width),
+                    f"{np.exp(r.hp_argmin):.2e}{' (edge)' if r.at_edge else ''}",
+                    f"{r.loss_min:.2e}",
+                    int(r.n_modes),
+                    second,
+                ]
             )
-        return "\n".join(rows)
+        return markdown_table(rows, ["width", "grid-optimal LR", "loss", "modes", "second mode LR"])
 
     results: list[CheckResult] = []
     if cov["kindex"][0] < MIN_COVERAGE:
@@ -594,7 +600,7 @@ def _bank_variant_rows(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.theory.optimum_path import grid_optima
 
     rows = []
-    for key, (cfg, df, src) in relu_studies.bank_variants("relu").items():
+    for cfg, df, src in relu_studies.bank_variants("relu").values():
         rows += _counterexample_rows(
             ctx,
             {"configs": {"mup": cfg}, "sweeps": {"mup": df}, "sources": {"mup": src}},

@@ -51,23 +51,31 @@ def _fmt(q: str, v: float) -> str:
 
 
 def _pilot_table(cmp) -> str:
-    rows = [
-        "| width | quantity | ours (± SE over seeds) | paper (read off) | tolerance | agree |",
-        "|---|---|---|---|---|---|",
-    ]
+    from fasttransfer.report import markdown_table
+
+    rows = []
     for _, r in cmp.iterrows():
         if not (np.isfinite(r.ours) or np.isfinite(r.paper)):
             continue  # a mode neither curve has
         loss = r.quantity.startswith("loss")
-        spread = (lambda v: f"{v:.2g}") if loss else (lambda v: _fmt(r.quantity, v).lstrip("+"))
+        spread = (
+            (lambda v: f"{v:.2g}") if loss else (lambda v, q=r.quantity: _fmt(q, v).lstrip("+"))
+        )
         se = f" ± {spread(r.se)}" if np.isfinite(r.se) and r.quantity != "n_modes" else ""
         tol = spread(r.tol) if np.isfinite(r.tol) else "-"
         agree = {True: "yes", False: "**no**"}.get(r.agree, "-")
         rows.append(
-            f"| {r.width} | {QUANTITY_TEXT[r.quantity]} | {_fmt(r.quantity, r.ours)}{se} "
-            f"| {_fmt(r.quantity, r.paper)} | {tol} | {agree} |"
+            [
+                r.width,
+                QUANTITY_TEXT[r.quantity],
+                f"{_fmt(r.quantity, r.ours)}{se}",
+                _fmt(r.quantity, r.paper),
+                tol,
+                agree,
+            ]
         )
-    return "\n".join(rows)
+    columns = ["width", "quantity", "ours (± SE over seeds)", "paper (read off)", "tolerance"]
+    return markdown_table(rows, [*columns, "agree"])
 
 
 def _agreement(df, study: str, step: float) -> str:
@@ -77,25 +85,37 @@ def _agreement(df, study: str, step: float) -> str:
 
     cmp = relu_paper.compare(df, study, step)
     judged = cmp[cmp.agree.notna()]
-    return f"{int((judged.agree == True).sum())} of {len(judged)}"
+    return f"{int(judged.agree.eq(True).sum())} of {len(judged)}"
 
 
 def _sensitivity_md(table, agreement: dict, reference: str, paper: dict) -> str:
+    from fasttransfer.report import markdown_table
+
     if table.empty:
         return "Sensitivity: no variant runs stored."
     rows = [
-        "| variant (one choice changed) | width, seeds | log2 nu* (paper reading) | "
-        "phi* (paper reading) | moves nu*? | moves phi*? | agrees with the paper |",
-        "|---|---|---|---|---|---|---|",
+        [
+            r.variant,
+            f"{r.width}, {r.seeds}",
+            f"{r.log2_lr_star:.2f} ({r.ref_log2_lr_star:.2f}; "
+            f"d = {r.d_log2_lr:+.2f}, sigma {r.sigma_log2_lr:.2f})",
+            f"{r.loss_star:.4g} ({r.ref_loss_star:.4g}; d = {r.d_loss:+.2g}, "
+            f"sigma {r.sigma_loss:.2g})",
+            "**yes**" if r.moves_lr else "no",
+            "**yes**" if r.moves_loss else "no",
+            agreement[r.variant],
+        ]
+        for _, r in table.iterrows()
     ]
-    for _, r in table.iterrows():
-        rows.append(
-            f"| {r.variant} | {r.width}, {r.seeds} | {r.log2_lr_star:.2f} ({r.ref_log2_lr_star:.2f}; "
-            f"d = {r.d_log2_lr:+.2f}, sigma {r.sigma_log2_lr:.2f}) | {r.loss_star:.4g} "
-            f"({r.ref_loss_star:.4g}; d = {r.d_loss:+.2g}, sigma {r.sigma_loss:.2g}) | "
-            f"{'**yes**' if r.moves_lr else 'no'} | {'**yes**' if r.moves_loss else 'no'} | "
-            f"{agreement[r.variant]} |"
-        )
+    columns = [
+        "variant (one choice changed)",
+        "width, seeds",
+        "log2 nu* (paper reading)",
+        "phi* (paper reading)",
+        "moves nu*?",
+        "moves phi*?",
+        "agrees with the paper",
+    ]
     return (
         "Sensitivity to each unstated choice, one at a time (the pilot's narrowest width "
         "and first seeds; sigma: the std of the per-seed statistic over the pilot's "
@@ -105,7 +125,7 @@ def _sensitivity_md(table, agreement: dict, reference: str, paper: dict) -> str:
         "of the comparison above that agree with the paper's, for this run alone; "
         f"the paper's reading on the same width and seeds: {reference}; the paper at "
         f"that width: log2 nu* = {paper['log2_lr_star']:.2f}, phi* = "
-        f"{paper['loss_star']:.4g}):\n\n" + "\n".join(rows)
+        f"{paper['loss_star']:.4g}):\n\n" + markdown_table(rows, columns)
     )
 
 
@@ -120,7 +140,7 @@ def pilot_row(study: str, data: dict) -> CheckResult:
     step = float(np.log2(cfg.lrs()[1] / cfg.lrs()[0]))
     cmp = relu_paper.compare(df, study, step)
     judged = cmp[cmp.agree.notna()]
-    off = judged[judged.agree == False]
+    off = judged[judged.agree.eq(False)]
     by = cmp.set_index(["width", "quantity"])
     per_width = "; ".join(
         f"n = {w}: nu* 2^{by.ours[w, 'log2_lr_star']:.2f} "
@@ -211,9 +231,7 @@ def pilot_rows(ctx: CheckContext) -> list[CheckResult]:
     rows = []
     for study in relu_config.STUDIES:
         try:
-            data = relu_studies.pilot_data(
-                ctx.results_dir, study, recompute=ctx.recompute, log=ctx.log
-            )
+            data = relu_studies.pilot_data(ctx.results_dir, study, recompute=ctx.recompute)
         except InputError as err:
             rows.append(
                 CheckResult(

@@ -5,9 +5,12 @@ eps_n, plus a constructed family that attains the chain up to a constant factor.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from fasttransfer.checks import CheckContext, CheckResult
+
+logger = logging.getLogger(__name__)
 
 TITLE = (
     "Proposition 1: a_n <= eps_n, c_n <= 2 eps_n, mu/2 b^2 <= c <= L/2 b^2, fast iff beta > alpha/2"
@@ -71,14 +74,17 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
     import numpy as np
 
     from fasttransfer.proofs_check.theorem1 import inequality_slack, random_families, tight_family
+    from fasttransfer.report import markdown_table
     from fasttransfer.theory.fits import loglog_slope
 
     rng = np.random.default_rng(cfg.seed)
     g = random_families(rng, cfg.families, cfg.widths)
     slack = inequality_slack(g)
     count = cfg.families * len(cfg.widths)
-    table = ["| ratio (Proposition 1: <= 1) | max over all families and widths |", "|---|---|"]
-    table += [f"| {k} | {v:.6f} |" for k, v in slack.items() if k != "holds"]
+    table = markdown_table(
+        [[k, f"{v:.6f}"] for k, v in slack.items() if k != "holds"],
+        ["ratio (Proposition 1: <= 1)", "max over all families and widths"],
+    )
     rows = [
         CheckResult(
             check="theorem1",
@@ -94,7 +100,7 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
             details=(
                 "phi_inf = mu/2 x^2 + (L - mu) w^2 log cosh(x/w) (curvature in [mu, L]), "
                 "perturbation eps_n * (random cosine sum)/(sum |coef|), eps_n = E0 n^-0.5; "
-                "mu ~ logU(0.1, 10), L/mu ~ logU(1, 20).\n\n" + "\n".join(table)
+                "mu ~ logU(0.1, 10), L/mu ~ logU(1, 20).\n\n" + table
             ),
         )
     ]
@@ -110,14 +116,15 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
     tight = bool(
         spread < 1e-9 and r_c.min() > 0.1 and r_b.min() > 0.1 and abs(slope_b_vs_a - 0.5) < 1e-6
     )
-    per = [
-        "| n | eps_n | b_n | c_n | c_n/(2 eps_n) | b_n/(2 sqrt(eps_n/mu)) |",
-        "|---|---|---|---|---|---|",
-    ]
-    per += [
-        f"| {int(n)} | {e:.4g} | {b:.4g} | {c:.4g} | {x:.4f} | {y:.4f} |"
-        for n, e, b, c, x, y in zip(cfg.widths, tf["eps"], tf["b"], tf["c"], r_c, r_b, strict=False)
-    ]
+    per = markdown_table(
+        [
+            [int(n), f"{e:.4g}", f"{b:.4g}", f"{c:.4g}", f"{x:.4f}", f"{y:.4f}"]
+            for n, e, b, c, x, y in zip(
+                cfg.widths, tf["eps"], tf["b"], tf["c"], r_c, r_b, strict=False
+            )
+        ],
+        ["n", "eps_n", "b_n", "c_n", "c_n/(2 eps_n)", "b_n/(2 sqrt(eps_n/mu))"],
+    )
     rows.append(
         CheckResult(
             check="theorem1",
@@ -131,7 +138,7 @@ def _numeric_rows(ctx: CheckContext, cfg: Theorem1Config) -> list[CheckResult]:
             details=(
                 "phi_inf = mu/2 x^2; perturbation eps_n cos(pi x/x0) for |x| <= x0, -eps_n "
                 "beyond, x0 = 2 sqrt(eps_n/mu): it raises nu* by eps_n and lowers the region "
-                "near x0, so the optimum moves by Theta(sqrt(eps_n/mu)).\n\n" + "\n".join(per)
+                "near x0, so the optimum moves by Theta(sqrt(eps_n/mu)).\n\n" + per
             ),
         )
     )
@@ -183,7 +190,6 @@ def _store_gap_curves(ctx: CheckContext) -> None:
         ),
         run=run,
         recompute=ctx.recompute,
-        log=ctx.log,
     )
 
 
@@ -191,9 +197,9 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     from dataclasses import replace
 
     cfg = Theorem1Config.from_preset(ctx.base_preset)
-    ctx.log("symbolic derivations (sympy)")
+    logger.info("symbolic derivations (sympy)")
     rows = _symbolic_rows()
-    ctx.log(f"random families: {cfg.families} x {len(cfg.widths)} widths")
+    logger.info("random families: %s x %d widths", cfg.families, len(cfg.widths))
     rows += _numeric_rows(ctx, cfg)
     # named here, drawn by verify from the stored curves (a figure that cannot be drawn
     # fails this check)

@@ -7,9 +7,12 @@ derivations."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from fasttransfer.checks import CheckContext, CheckResult
+
+logger = logging.getLogger(__name__)
 
 TITLE = (
     "Theorem 2: E_D* ~ F^-2alpha/(h alpha+2r), E_T* ~ F^-min(alpha/r, 2beta/(h beta+r)); "
@@ -128,7 +131,6 @@ def _stored(ctx: CheckContext, key: str, cfg, compute, extra=None):
         modules=CODE_MODULES,
         run=run,
         recompute=ctx.recompute,
-        log=ctx.log,
     )
     return entry.read_csv(f"{key}.csv")
 
@@ -140,7 +142,7 @@ def _study(ctx: CheckContext, cfg):
         ctx,
         "excess",
         cfg,
-        lambda c: run_study(c, progress=lambda name: ctx.log(f"brute force: {name}")),
+        lambda c: run_study(c, progress=lambda name: logger.info("brute force: %s", name)),
         extra=lambda entry, df: entry.write_json(FIGURE_DATA, excess_panels(df)),
     )
 
@@ -148,6 +150,7 @@ def _study(ctx: CheckContext, cfg):
 def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
     import numpy as np
 
+    from fasttransfer.report import markdown_table
     from fasttransfer.theory.grid_studies import slopes_table
 
     tab = slopes_table(df, cfg)
@@ -170,17 +173,29 @@ def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
         "width is the largest affordable one. Criterion: |local slope over the top decade - closed form| <= "
         f"{tol} for every setting; the slope over all budgets is shown for context.",
         "",
-        "| setting | alpha | beta | r | h | strategy | closed form | fitted (all F) | "
-        "error | fitted (top decade) | error | delta |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for _, r in tab.iterrows():
         delta = "" if np.isnan(r.delta) else f"{r.delta:.3f}"
-        lines.append(
-            f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.r:g} | {r.h:g} | "
-            f"{r.strategy} | {r.closed_form:.4f} | {r.fitted:.4f} | {r.error:+.4f} | "
-            f"{r.top_decade:.4f} | {r.top_error:+.4f} | {delta} |"
+        rows.append(
+            [
+                r.setting,
+                f"{r.alpha:g}",
+                f"{r.beta:g}",
+                f"{r.r:g}",
+                f"{r.h:g}",
+                r.strategy,
+                f"{r.closed_form:.4f}",
+                f"{r.fitted:.4f}",
+                f"{r.error:+.4f}",
+                f"{r.top_decade:.4f}",
+                f"{r.top_error:+.4f}",
+                delta,
+            ]
         )
+    columns = ["setting", "alpha", "beta", "r", "h", "strategy", "closed form"]
+    columns += ["fitted (all F)", "error", "fitted (top decade)", "error", "delta"]
+    lines.append(markdown_table(rows, columns))
     lines += [
         "",
         "E_T*/E_D* at the largest budget: "
@@ -206,7 +221,7 @@ def _numeric_row(ctx: CheckContext, cfg, df) -> CheckResult:
         verdict="pass" if ok else "fail",
         details="\n".join(lines),
         note=(
-            "excess model of SPEC §1 on the SPEC §3 family: a_n = A n^-alpha, "
+            "excess model of the paper's Theorem 2 on our synthetic family: a_n = A n^-alpha, "
             "c_m = kappa/2 B^2 m^-2beta, grid-search excess kappa/2 h (box/2)^2 K^-2/h; "
             "the Llama row uses the paper's loss law with our HP drift, at r = 2"
         ),
@@ -233,6 +248,8 @@ def _width_details(tab, cfg, key: dict, integer: dict) -> list[str]:
     """The width row's details: the criterion, the table of fitted vs derived vs paper
     exponents (with the integer search's top-decade slope for context), and why the
     paper's widths differ from the argmin's where one term binds."""
+    from fasttransfer.report import markdown_table
+
     tol = cfg.tolerance
     lines = [
         f"Continuous brute force (zooming grids over the budget split and log m, "
@@ -246,19 +263,30 @@ def _width_details(tab, cfg, key: dict, integer: dict) -> list[str]:
         "trial count leaves, and corrections of order F^-delta remain, so its local slope "
         "is not yet the asymptotic one (it can even exceed 1/r).",
         "",
-        "| setting | alpha | beta | r | h | regime | quantity | fitted | derived | "
-        "error | paper | integer, top decade |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for _, r in tab.iterrows():
         k = key.get(r.quantity)
         integ = integer.get((r.setting, *k)) if k else None
-        lines.append(
-            f"| {r.setting} | {r.alpha:g} | {r.beta:g} | {r.r:g} | {r.h:g} | "
-            f"{r.regime} | {r.quantity} | {r.fitted:.6f} | {r.derived:.6f} | "
-            f"{r.error:+.1e} | {r.paper:.6f} | "
-            f"{'' if integ is None else f'{integ:.3f}'} |"
+        rows.append(
+            [
+                r.setting,
+                f"{r.alpha:g}",
+                f"{r.beta:g}",
+                f"{r.r:g}",
+                f"{r.h:g}",
+                r.regime,
+                r.quantity,
+                f"{r.fitted:.6f}",
+                f"{r.derived:.6f}",
+                f"{r.error:+.1e}",
+                f"{r.paper:.6f}",
+                "" if integ is None else f"{integ:.3f}",
+            ]
         )
+    columns = ["setting", "alpha", "beta", "r", "h", "regime", "quantity", "fitted"]
+    columns += ["derived", "error", "paper", "integer, top decade"]
+    lines.append(markdown_table(rows, columns))
     return [
         *lines,
         "",
@@ -284,7 +312,10 @@ def _width_row(ctx: CheckContext, excess_df) -> CheckResult:
 
     cfg = WidthStudyConfig()
     df = _stored(
-        ctx, "widths", cfg, lambda c: run_width_study(c, progress=lambda n: ctx.log(f"widths: {n}"))
+        ctx,
+        "widths",
+        cfg,
+        lambda c: run_width_study(c, progress=lambda n: logger.info("widths: %s", n)),
     )
     tab = width_slopes_table(df, cfg)
     tol = cfg.tolerance
@@ -335,13 +366,13 @@ def run(ctx: CheckContext) -> list[CheckResult]:
 
     from fasttransfer.theory.grid_studies import SlopeStudyConfig
 
-    ctx.log("symbolic derivations (sympy)")
+    logger.info("symbolic derivations (sympy)")
     rows = [_symbolic_row()]
-    ctx.log("brute-force compute-optimal search")
+    logger.info("brute-force compute-optimal search")
     cfg = SlopeStudyConfig.from_preset(ctx.base_preset)
     df = _study(ctx, cfg)
     # the figure is named here and drawn by verify from the stored compute_optimal.json
     rows.append(replace(_numeric_row(ctx, cfg, df), figures=("figures/compute_optimal.png",)))
-    ctx.log("compute-optimal widths: continuous brute force")
+    logger.info("compute-optimal widths: continuous brute force")
     rows.append(_width_row(ctx, df))
     return rows

@@ -1,10 +1,10 @@
-"""verify check ``theorem3``: random-feature ridge regression (SPEC §4, the paper's
+"""verify check ``theorem3``: random-feature ridge regression (the paper's
 Theorem 3).
 
-Main rows, the paper's setting (its Figure 4, PAPER.md): tanh features normalised, the
-normalised ReLU single-index target, Gaussian inputs, psi_1 = N/d = 4 samples,
-sigma_eps = 1/4, widths psi_2 = n/d, lambda in the paper's units, the HP gap on lambda
-itself. (1) the two asymptotic formula sets agree; (2) the lambda normalisation
+Main rows, the paper's setting (its Figure 4, docs/paper-setups.md#figure-4): tanh features
+normalised, the normalised ReLU single-index target, Gaussian inputs, psi_1 = N/d = 4
+samples, sigma_eps = 1/4, widths psi_2 = n/d, lambda in the paper's units, the HP gap on
+lambda itself. (1) the two asymptotic formula sets agree; (2) the lambda normalisation
 lam_paper = psi_1 lam_MM (sympy, and Monte Carlo draws of the paper's estimator);
 (3) Monte Carlo at finite d vs the asymptotic risk; (4) Figure 4a's minima beside the
 paper's; (5) Figure 4b's rates; (6) the closed form of lambda*(inf); (7) C_eta and
@@ -15,9 +15,12 @@ Mei-Montanari's conventions.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from fasttransfer.checks import CheckContext, CheckResult
+
+logger = logging.getLogger(__name__)
 
 TITLE = "Theorem 3: random-feature ridge regression, a ~ psi^-1, b ~ psi^-1, c ~ psi^-2"
 NOTE_PAPER = (
@@ -44,7 +47,7 @@ SLOPE_TOL = 0.02  # next-order O(1/psi) terms at psi >= 2^12 move slopes by < 1e
 EXPANSION_TOL = 1e-4
 CLOSED_FORM_TOL = 1e-10  # printed lambda*(inf) vs the mpmath optimiser (stored as float64)
 PRINTED_TOL = 1e-8  # printed vs derived constants at one setting (both mpmath)
-# the paper's Figure 4 values, read off the figure (PAPER.md, approximate): shown beside
+# the paper's Figure 4 values, read off the figure (approximate): shown beside
 # ours, never enforced
 PAPER_FIG = {
     "lam_star_4": "0.38",
@@ -55,12 +58,13 @@ PAPER_FIG = {
 
 
 def _fmt_table(df, cols, fmt="{:.6g}") -> str:
-    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    body = "".join(
-        "| " + " | ".join(fmt.format(v) if isinstance(v, float) else str(v) for v in row) + " |\n"
+    from fasttransfer.report import markdown_table
+
+    rows = [
+        [fmt.format(v) if isinstance(v, float) else str(v) for v in row]
         for row in df[cols].itertuples(index=False)
-    )
-    return head + body
+    ]
+    return markdown_table(rows, cols) + "\n"
 
 
 def _identity_row(config) -> CheckResult:
@@ -165,7 +169,7 @@ def _normalisation_row(const, alt_z, z_max) -> CheckResult:
     return CheckResult(
         check="theorem3",
         claim="Paper's lambda = psi_1 x Mei-Montanari's lambda",
-        paper="(not stated; PAPER.md: 'differ by a constant factor: find it')",
+        paper="(not stated: the paper's lambda and Mei-Montanari's differ by a constant factor)",
         measured=(
             f"sympy: printed lambda(t) / lambda_MM(t) = {sym['factor']} (= psi_1); "
             f"printed R_inf(lambda(t)) = ours + sigma_eps^2 identically; Monte Carlo of "
@@ -435,9 +439,9 @@ def _ours_expansion_row(orates, oc) -> CheckResult:
         claim="(ours) RFRR 1/psi1 expansion constants vs numeric rates",
         paper="c ~ R0'' b^2/2 (Theorem 3 proof idea)",
         measured=(
-            "a psi -> %.6g, b psi -> %.6g, c psi^2 -> %.6g; max rel. diff to the "
-            "extrapolated table %.1e"
-            % (oconst["a_psi"], oconst["b_psi"], oconst["c_psi2"], max(oerr.values()))
+            f"a psi -> {oconst['a_psi']:.6g}, b psi -> {oconst['b_psi']:.6g}, "
+            f"c psi^2 -> {oconst['c_psi2']:.6g}; max rel. diff to the "
+            f"extrapolated table {max(oerr.values()):.1e}"
         ),
         verdict="pass" if max(oerr.values()) <= EXPANSION_TOL else "fail",
         details=(
@@ -487,8 +491,8 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     from fasttransfer.simulations.rfrr import RFRRConfig, z_threshold
 
     config = RFRRConfig.from_preset(ctx.base_preset)
-    ctx.log("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
-    res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute, log=ctx.log)
+    logger.info("study (asymptotics, rates in mpmath, Monte Carlo) and the sympy constants")
+    res, const = study_and_constants(ctx.results_dir, config, recompute=ctx.recompute)
 
     # (2), (3) normalisation and Monte Carlo, the paper's setting
     summ = res["paper_mc_summary"]
@@ -525,7 +529,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         )[0]
     )
     rows.append(_ours_rates_row(res["ours_rates"], config))
-    ctx.log("(ours) sympy expansion in 1/psi1 (deterministic-equivalent route)")
+    logger.info("(ours) sympy expansion in 1/psi1 (deterministic-equivalent route)")
     rows.append(_ours_expansion_row(res["ours_rates"], config.ours))
     rows.append(_kernel_limit_row(config))
     return rows

@@ -1,7 +1,8 @@
-"""verify check ``topk``: the top-k trajectory decomposition and Hypothesis 1 (SPEC §6).
+"""verify check ``topk``: the top-k trajectory decomposition and Hypothesis 1 (the paper's
+Section 4.1).
 
-Per setting (the ReLU net of SPEC §5, where the paper reports weak transfer; the muP MLP
-on MNIST-1D, where transfer is expected to be fast) the check puts side by side
+Per setting (the ReLU net of the paper's Figure 5, where the paper reports weak transfer;
+the muP MLP on MNIST-1D, where transfer is expected to be fast) the check puts side by side
 
 * the measured transfer verdict: ``theory.rates.analyze_sweep`` on the final loss at the
   EMA point (beta - alpha/2 with its 95% interval), over the setting's transfer sweep:
@@ -41,7 +42,7 @@ TITLE = "Top-k trajectory decomposition: Algorithm 1 and Hypothesis 1"
 FAITHFUL_MAX = 0.05  # median relative error allowed, as a fraction of the loss decrease
 
 SETTING_TITLES = {
-    "relu": "two-layer ReLU net (SPEC §5), muP + Adam",
+    "relu": "two-layer ReLU net (the paper's Figure 5), muP + Adam",
     "mlp": "muP MLP (3 hidden layers) on MNIST-1D, Adam",
     "mlp_sgd": "2-layer ReLU MLP without biases on MNIST-1D, muP + SGD with momentum 0.9 "
     "(the paper's CIFAR-10 setup on MNIST-1D)",
@@ -210,21 +211,21 @@ def _variants_lines(df) -> list[str]:
         f"{float(df['lr'].iloc[0]):.3g}; profile change = max_k |phi^k(T) - "
         "phi^k_default(T)| / total loss decrease):"
     )
-    lines = [
-        head,
-        "",
-        "| variant | records | faithfulness error | "
-        + " | ".join(f"phi^{c[5:]}(T)" for c in ks)
-        + " | profile change |",
-        "|---" * (4 + len(ks)) + "|",
+    from fasttransfer.report import markdown_table
+
+    rows = [
+        [
+            r["variant"],
+            int(r["records"]),
+            _fmt(r["faithfulness"]),
+            *(_fmt(r[c], 4) for c in ks),
+            _fmt(r["profile_diff"]),
+        ]
+        for r in df.to_dict("records")
     ]
-    for r in df.to_dict("records"):
-        lines.append(
-            f"| {r['variant']} | {int(r['records'])} | {_fmt(r['faithfulness'])} | "
-            + " | ".join(_fmt(r[c], 4) for c in ks)
-            + f" | {_fmt(r['profile_diff'])} |"
-        )
-    return lines
+    columns = ["variant", "records", "faithfulness error"]
+    columns += [f"phi^{c[5:]}(T)" for c in ks] + ["profile change"]
+    return [head, "", *markdown_table(rows, columns).splitlines()]
 
 
 def setting_verdict(
@@ -316,21 +317,26 @@ def _algorithm1_line(stored: dict) -> str:
 
 def _h1_table(h1) -> list[str]:
     """Hypothesis 1's per-width statistics as a markdown table."""
-    lines = [
-        "| width | kappa_hat (selection seeds) | mu(top) - t SE | mu(top, n_max) - t SE "
-        "| D_n | eps_flat | b_n + 2 SE |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    from fasttransfer.report import markdown_table
+
+    rows = []
     for r in h1.per_width.to_dict("records"):
         kh = r.get("kappa_hat")
         ktxt = "Fail" if kh is None else (str(kh[0]) if len(set(kh)) == 1 else str(kh))
-        lines.append(
-            f"| {r['width']} | {ktxt} | {_fmt(r.get('mu_topk_lower'))} | "
-            f"{_fmt(r.get('mu_topk_nmax_lower'))} | {_fmt(r.get('D_n'))} | "
-            f"{_fmt(r.get('eps_flat'))} | "
-            f"{_fmt(r.get('b_n', math.nan) + 2 * r.get('b_n_se', math.nan))} |"
+        rows.append(
+            [
+                r["width"],
+                ktxt,
+                _fmt(r.get("mu_topk_lower")),
+                _fmt(r.get("mu_topk_nmax_lower")),
+                _fmt(r.get("D_n")),
+                _fmt(r.get("eps_flat")),
+                _fmt(r.get("b_n", math.nan) + 2 * r.get("b_n_se", math.nan)),
+            ]
         )
-    return lines
+    columns = ["width", "kappa_hat (selection seeds)", "mu(top) - t SE"]
+    columns += ["mu(top, n_max) - t SE", "D_n", "eps_flat", "b_n + 2 SE"]
+    return markdown_table(rows, columns).splitlines()
 
 
 def _rate_line(stored: dict) -> str:
@@ -464,9 +470,7 @@ def _samplewise_row(ctx) -> CheckResult:
     from fasttransfer.theory import mci as sw
 
     preset = sw.study_preset(ctx.preset)
-    res = samplewise.simulate(
-        ctx.results_dir, preset, progress=False, recompute=ctx.recompute, log=ctx.log
-    )
+    res = samplewise.simulate(ctx.results_dir, preset, progress=False, recompute=ctx.recompute)
     mci, cfg = res["mci"], res["config"]
     n_ref = sw.reference_width(mci["width"].unique())
     m = mci.loc[mci["width"] == n_ref, "mci"].dropna()
@@ -572,7 +576,6 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                 settings=(s,),
                 progress=False,
                 recompute=ctx.recompute,
-                log=ctx.log,
                 stored_only=stored_only,
             )[s]
         except (MissingResult, StaleResult) as err:

@@ -10,7 +10,12 @@ and the results bank's manifests it makes
   stale);
 * ``claims-<check>.md``: one check's rows and notes, for that check's page (included with
   ``--8<-- "generated/claims-<check>.md"``); every check of the registry gets one, so a
-  page's include never dangles.
+  page's include never dangles;
+* ``gallery.md``: every figure with its module's caption.
+
+Further runs stored beside the claims file as ``claims-<preset>.json`` (e.g. the relu
+check at its pilot and paper presets, ``verify --preset pilot --only relu``) are shown
+after the main run, on the Results page and on the pages of the checks they include.
 
 The renderers are pure (claims dict in, markdown text out); :func:`generate` reads and
 writes, and writes a file only when its text changed (so ``mkdocs serve``, which watches
@@ -185,9 +190,16 @@ def bank_table(rows: Iterable[Mapping]) -> str:
     return markdown_table(cells, columns)
 
 
-def results_page(claims: Mapping, *, source: str, bank: Sequence[Mapping] = ()) -> str:
+def results_page(
+    claims: Mapping,
+    *,
+    source: str,
+    bank: Sequence[Mapping] = (),
+    more: Sequence[tuple[Mapping, str]] = (),
+) -> str:
     """The generated part of the Results page: claims table, verdict counts,
-    provenance and the bank's contents."""
+    provenance, then each further run of ``more`` ((claims, source) pairs) the same way,
+    and the bank's contents."""
     results = results_of(claims)
     out = [
         HEADER.format(source=source),
@@ -202,9 +214,20 @@ def results_page(claims: Mapping, *, source: str, bank: Sequence[Mapping] = ()) 
         "",
         *provenance_lines(claims),
         "",
-        "## The results bank",
-        "",
     ]
+    for other, where in more:
+        res = results_of(other)
+        out += [
+            f"## Further run: preset `{other.get('preset', '?')}`",
+            "",
+            f"{verdict_counts(res)} From `{where}`.",
+            "",
+            claims_table(res, figures=False),
+            "",
+            *provenance_lines(other),
+            "",
+        ]
+    out += ["## The results bank", ""]
     if bank:
         stale = sum(r["code"] != "current" for r in bank)
         out += [
@@ -217,16 +240,9 @@ def results_page(claims: Mapping, *, source: str, bank: Sequence[Mapping] = ()) 
     return "\n".join([*out, ""])
 
 
-def check_page(claims: Mapping, check: str, *, source: str) -> str:
-    """The generated part of one check's page: its rows of the claims table and its
-    notes; an unknown check is an :class:`InputError`."""
-    _check_known(check)
-    rows = [r for r in results_of(claims) if r.check == check]
-    out = [HEADER.format(source=source), ""]
-    if not rows:
-        out.append(f"*The run in `{source}` did not include the `{check}` check.*")
-        return "\n".join([*out, ""])
-    out += [
+def _rows_section(claims: Mapping, rows: Sequence[CheckResult], source: str) -> list[str]:
+    """One run's rows of a check: counts, table and notes."""
+    out = [
         f"{verdict_counts(rows)} From `{source}` (preset `{claims.get('preset', '?')}`).",
         "",
         claims_table(rows, figures=False),
@@ -235,6 +251,28 @@ def check_page(claims: Mapping, check: str, *, source: str) -> str:
     if notes:
         out += ["", "Where our setup is a reconstruction or a choice of ours:", ""]
         out += [f"- {note}" for note in notes]
+    return out
+
+
+def check_page(
+    claims: Mapping, check: str, *, source: str, more: Sequence[tuple[Mapping, str]] = ()
+) -> str:
+    """The generated part of one check's page: its rows of the claims table and its
+    notes, then its rows in each further run of ``more`` ((claims, source) pairs, e.g.
+    the pilot and paper presets) that has any; an unknown check is an
+    :class:`InputError`."""
+    _check_known(check)
+    rows = [r for r in results_of(claims) if r.check == check]
+    out = [HEADER.format(source=source), ""]
+    if rows:
+        out += _rows_section(claims, rows, source)
+    else:
+        out.append(f"*The run in `{source}` did not include the `{check}` check.*")
+    for other, where in more:
+        extra = [r for r in results_of(other) if r.check == check]
+        if extra:
+            out += ["", f"### At the `{other.get('preset', '?')}` preset", ""]
+            out += _rows_section(other, extra, where)
     return "\n".join([*out, ""])
 
 
@@ -253,14 +291,20 @@ def gallery_page() -> str:
     return "\n".join(parts)
 
 
-def render_pages(claims: Mapping, *, source: str, bank: Sequence[Mapping] = ()) -> dict[str, str]:
+def render_pages(
+    claims: Mapping,
+    *,
+    source: str,
+    bank: Sequence[Mapping] = (),
+    more: Sequence[tuple[Mapping, str]] = (),
+) -> dict[str, str]:
     """Every generated page: file name -> markdown text."""
     pages = {
-        "results.md": results_page(claims, source=source, bank=bank),
+        "results.md": results_page(claims, source=source, bank=bank, more=more),
         "gallery.md": gallery_page(),
     }
     for check in CHECKS:
-        pages[f"claims-{check}.md"] = check_page(claims, check, source=source)
+        pages[f"claims-{check}.md"] = check_page(claims, check, source=source, more=more)
     return pages
 
 
@@ -289,9 +333,18 @@ def _shown(path: Path) -> str:
     return path.as_posix()
 
 
+def further_runs(claims: Path) -> list[Path]:
+    """The further runs stored beside ``claims`` (``claims-<preset>.json`` in the same
+    folder, e.g. the pilot and paper presets of one check), in name order."""
+    claims = Path(claims)
+    return sorted(claims.parent.glob(f"{claims.stem}-*.json"))
+
+
 def generate(claims: Path, bank: Path, out: Path) -> list[Path]:
-    """Read ``claims`` and the bank ``bank``, write the pages into ``out`` (changed ones
-    only); return the paths written."""
+    """Read ``claims``, the further runs beside it (:func:`further_runs`) and the bank
+    ``bank``; write the pages into ``out`` (changed ones only); return the paths
+    written."""
     data = load_claims(claims)
+    more = [(load_claims(p), _shown(p)) for p in further_runs(claims)]
     rows = bank_rows(bank) if Path(bank).is_dir() else []
-    return write_pages(out, render_pages(data, source=_shown(claims), bank=rows))
+    return write_pages(out, render_pages(data, source=_shown(claims), bank=rows, more=more))

@@ -253,3 +253,26 @@ def test_gallery_shows_every_figure_with_its_caption():
         assert importlib.import_module(module).CAPTION in text
         assert f"![{name}](gallery/{name}.png)" in text
         assert (root / "docs" / "gallery" / f"{name}.png").is_file(), name
+
+
+def test_further_runs_beside_the_claims_file_are_shown(tmp_path):
+    """A run stored as claims-<preset>.json beside claims.json (here the relu check at
+    its paper preset) appears after the main run on the Results page and on the page of
+    the check it includes, and nowhere else."""
+    paper = {
+        "preset": "paper",
+        "timings": {},
+        "claims": [_row("relu", "only weak transfer at the paper's scale", "inconclusive")],
+    }
+    (tmp_path / "claims.json").write_text(json.dumps(CLAIMS))
+    (tmp_path / "claims-paper.json").write_text(json.dumps(paper))
+    assert docs_pages.further_runs(tmp_path / "claims.json") == [tmp_path / "claims-paper.json"]
+    out = tmp_path / "generated"
+    docs_pages.generate(tmp_path / "claims.json", tmp_path / "no-bank", out)
+    relu = (out / "claims-relu.md").read_text()
+    assert relu.index("only weak transfer |") < relu.index("### At the `paper` preset")
+    assert "only weak transfer at the paper's scale" in relu
+    assert "at the paper's scale" not in (out / "claims-topk.md").read_text()
+    results = (out / "results.md").read_text()
+    assert "## Further run: preset `paper`" in results
+    assert "1 claims checked: 0 pass, 0 differ from the paper, 1 inconclusive" in results

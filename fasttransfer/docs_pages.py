@@ -134,7 +134,8 @@ def verdict_counts(results: Sequence[CheckResult]) -> str:
     """One sentence: how many claims, and how many of each verdict."""
     counts = Counter(r.verdict for r in results)
     parts = ", ".join(f"{counts[v]} {_VERDICT_WORDS[v]}" for v in VERDICTS)
-    return f"{len(results)} claims checked: {parts}."
+    noun = "claim" if len(results) == 1 else "claims"
+    return f"{len(results)} {noun} checked: {parts}."
 
 
 def provenance_lines(claims: Mapping) -> list[str]:

@@ -275,4 +275,4 @@ def test_further_runs_beside_the_claims_file_are_shown(tmp_path):
     assert "at the paper's scale" not in (out / "claims-topk.md").read_text()
     results = (out / "results.md").read_text()
     assert "## Further run: preset `paper`" in results
-    assert "1 claims checked: 0 pass, 0 differ from the paper, 1 inconclusive" in results
+    assert "1 claim checked: 0 pass, 0 differ from the paper, 1 inconclusive" in results

@@ -573,7 +573,11 @@ def main(argv: list[str] | None = None) -> int:
         args.no_progress = True
     undo_logging = configure_logging(args.log_level)
     try:
-        return _dispatch(args)
+        # a message logged while a progress bar is drawn goes above the bar, not into it
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with logging_redirect_tqdm(loggers=[logging.getLogger("fasttransfer")]):
+            return _dispatch(args)
     except InputError as err:
         print(f"{prog}: error: {cli_message(err)}", file=sys.stderr)
         return 2

@@ -9,9 +9,9 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasttransfer.docs_pages import generate
+    from fasttransfer.docs_pages import generate, stored_claims
 
-    claims = args.claims if args.claims is not None else args.bank / "verify" / "claims.json"
+    claims = args.claims if args.claims is not None else stored_claims(args.bank)
     written = generate(claims, args.bank, args.out)
     print(f"{len(written)} page(s) written to {args.out}" if written else f"{args.out}: up to date")
     for path in written:

@@ -35,6 +35,13 @@ from fasttransfer.errors import InputError
 from fasttransfer.report import claims_table, markdown_table
 from fasttransfer.store import BANK, MANIFEST, MissingResult, StaleResult, read_entry
 
+
+def stored_claims(bank: Path = BANK) -> Path:
+    """Where the quick run behind the site is committed: ``BANK/verify/claims.json``
+    (further runs beside it: :func:`further_runs`)."""
+    return Path(bank) / "verify" / "claims.json"
+
+
 # what to run when there is no claims file (the error names it)
 MAKE_CLAIMS = (
     "`fasttransfer verify --preset quick --out DIR` and copy DIR/claims.json to "

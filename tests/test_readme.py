@@ -48,7 +48,7 @@ def test_readme_verdict_counts_are_the_stored_runs():
     page is generated from (a refreshed run needs the README line refreshed too)."""
     from fasttransfer import docs_pages
 
-    claims = docs_pages.load_claims(ROOT / "results_bank" / "verify" / "claims.json")
+    claims = docs_pages.load_claims(docs_pages.stored_claims(ROOT / "results_bank"))
     counts = docs_pages.verdict_counts(docs_pages.results_of(claims))
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert counts in readme

@@ -7,22 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tiny_relu
 
 from fasttransfer.simulations import relu_engine, relu_net
-from fasttransfer.simulations.relu_config import ReluSweepConfig
 
-TINY = ReluSweepConfig(
-    widths=(8, 16, 32),
-    n_lrs=5,
-    lr_min=1e-3,
-    lr_max=1.0,
-    seeds=2,
-    steps=20,
-    batch=16,
-    d=8,
-    test_size=64,
-    seed_block=1,
-)
+TINY = tiny_relu.ENGINE
 
 
 @pytest.mark.parametrize(

@@ -7,25 +7,14 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import tiny_relu
 
 from fasttransfer import store
 from fasttransfer.simulations import sweep
-from fasttransfer.simulations.relu_config import ReluSweepConfig
 from fasttransfer.simulations.relu_engine import WidthResult
 from fasttransfer.theory.sweep_data import read_sweep
 
-TINY = ReluSweepConfig(
-    widths=(8, 16, 32),
-    n_lrs=5,
-    lr_min=1e-3,
-    lr_max=1.0,
-    seeds=2,
-    steps=20,
-    batch=16,
-    d=8,
-    test_size=64,
-    seed_block=1,
-)
+TINY = tiny_relu.ENGINE
 
 
 def _fake_losses(calls):

@@ -18,6 +18,22 @@ TINY = dict(
 )
 
 
+# one width's engine at toy size (the engine and sweep tests): 5 LRs x 2 seeds, 20 steps,
+# one seed per block so that the two-device tests have a block per device
+ENGINE = relu_config.ReluSweepConfig(
+    widths=(8, 16, 32),
+    n_lrs=5,
+    lr_min=1e-3,
+    lr_max=1.0,
+    seeds=2,
+    steps=20,
+    batch=16,
+    d=8,
+    test_size=64,
+    seed_block=1,
+)
+
+
 def counterexample():
     """{"mup", "sp"}: the ball task at tiny size."""
     return {

@@ -13,15 +13,13 @@ log = logging.getLogger("mkdocs.hooks.generate")
 
 
 def on_pre_build(config, **kwargs) -> None:
-    from fasttransfer.docs_pages import generate
+    from fasttransfer.docs_pages import generate, stored_claims
     from fasttransfer.errors import InputError
 
     root = Path(config.config_file_path).resolve().parent
     bank = root / "results_bank"
     try:
-        written = generate(
-            bank / "verify" / "claims.json", bank, Path(config.docs_dir) / "generated"
-        )
+        written = generate(stored_claims(bank), bank, Path(config.docs_dir) / "generated")
     except InputError as err:
         from mkdocs.exceptions import PluginError  # MkDocs' one-line build error
 

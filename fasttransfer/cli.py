@@ -45,22 +45,6 @@ PILOT_PRESETS = ("quick", "pilot", "cpu", "paper")
 
 
 # ---------------------------------------------------------------------------- logging
-class _StderrHandler(logging.StreamHandler):
-    """A handler on whatever ``sys.stderr`` is when a message comes (main() also runs
-    in-process, e.g. under pytest, where sys.stderr is swapped)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
 class _Formatter(logging.Formatter):
     """The message alone; a library module's (anything under ``fasttransfer`` but the
     command handlers) indented by four spaces, under the command's own lines."""
@@ -76,7 +60,8 @@ def configure_logging(level: int = logging.INFO) -> Callable[[], None]:
     plain line each (the library itself configures nothing: it is quiet unless its
     caller does this or its own setup). Returns the undo."""
     pkg = logging.getLogger("fasttransfer")
-    handler = _StderrHandler()
+    # sys.stderr as it is now (main() runs in-process under pytest, which swaps it first)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter("%(message)s"))
     old = pkg.level
     pkg.addHandler(handler)

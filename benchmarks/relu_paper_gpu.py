@@ -59,6 +59,7 @@ if (
 
 STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)
+TINY_WIDTHS = (16, 32, 64)
 
 
 _median = statistics.median_high  # a measured time, not an average of two
@@ -192,12 +193,14 @@ def time_variants(base, width: int, log, tiny: bool) -> list[dict]:
 
 
 def paper_config(study: str, tiny: bool = False):
-    """The study's paper preset, or its tiny stand-in (a CPU smoke test: widths 32 and
-    64, 64 steps, 4 learning rates)."""
+    """The study's paper preset, or its tiny stand-in (a CPU smoke test: widths 16, 32
+    and 64, the first two in one pack, 64 steps, 4 learning rates)."""
     from fasttransfer.simulations import relu_config
 
     cfg = relu_config.ReluSweepConfig.from_preset("paper", study=study)
-    return cfg.replace(widths=(32, 64), steps=64, test_size=2**12, n_lrs=4) if tiny else cfg
+    if not tiny:
+        return cfg
+    return cfg.replace(widths=TINY_WIDTHS, pack_neurons=48, steps=64, test_size=2**12, n_lrs=4)
 
 
 def _cells(args, tiny: bool) -> list[tuple[str, int]]:
@@ -216,9 +219,25 @@ def _cells(args, tiny: bool) -> list[tuple[str, int]]:
         (s, w)
         for s in args.studies
         for w in sorted(
-            (32, 64) if tiny else relu_config.ReluSweepConfig.from_preset("paper", study=s).widths
+            TINY_WIDTHS
+            if tiny
+            else relu_config.ReluSweepConfig.from_preset("paper", study=s).widths
         )
     ]
+
+
+def _groups(cells, tiny: bool, engine: dict) -> list[tuple[str, tuple[int, ...]]]:
+    """The cells as programs: consecutive cells of one study packed by its preset's
+    ``pack_neurons`` (:func:`simulations.relu_pack.packs`), in order of priority."""
+    from itertools import groupby
+
+    from fasttransfer.simulations import relu_pack
+
+    out = []
+    for study, run_ in groupby(cells, key=lambda c: c[0]):
+        cfg = paper_config(study, tiny).replace(**engine)
+        out += [(study, p) for p in relu_pack.packs([w for _, w in run_], cfg.pack_neurons)]
+    return out
 
 
 def run(args) -> dict:
@@ -290,7 +309,7 @@ def run(args) -> dict:
             sec_per_unit = best["s_per_step"] / (base.n_lrs * base.seeds * args.ab_width)
         save()
     estimates = getattr(args, "estimates", None) or {}
-    for study, width in _cells(args, args.tiny):
+    for study, pack in _groups(_cells(args, args.tiny), args.tiny, engine):
         cfg = paper_config(study, args.tiny).replace(**engine)
         store = Path(args.store)  # the store's root; the entry is <study>/paper/mup
         configs = cfg.n_lrs * cfg.seeds
@@ -299,41 +318,54 @@ def run(args) -> dict:
             {"config": cfg.to_json_dict(), "describe": cfg.describe(), "cells": {}, "skipped": []},
         )
         # the prediction: this run's measured rate once it has one, else the queue's
-        # estimate from the bank's throughput (benchmarks/gpu_queue.py)
-        pred = (
-            sec_per_unit * configs * width * cfg.steps + 3.0
-            if sec_per_unit is not None
-            else estimates.get((study, width))
-        )
-        if pred is not None:
-            if time.perf_counter() - t_start + pred > args.budget_s:
-                rec["skipped"].append(width)
-                log(f"{study} n={width}: skipped (predicted {pred:.0f}s, budget)")
-                continue
+        # estimate from the bank's throughput (benchmarks/gpu_queue.py); a pack's is the
+        # sum of its widths' (measured alone: an upper bound)
+        if sec_per_unit is not None:
+            pred = sec_per_unit * configs * sum(pack) * cfg.steps + 3.0
+        elif all(estimates.get((study, w)) is not None for w in pack):
+            pred = sum(estimates[(study, w)] for w in pack)
+        else:
+            pred = None
+        label = "+".join(map(str, pack))
+        if pred is not None and time.perf_counter() - t_start + pred > args.budget_s:
+            rec["skipped"].extend(pack)
+            log(f"{study} n={label}: skipped (predicted {pred:.0f}s, budget)")
+            continue
 
-        def on_cell(w, seconds, seg, cfg=cfg, rec=rec, configs=configs, store=store, study=study):
+        def on_cell(
+            widths, seconds, seg, cfg=cfg, rec=rec, configs=configs, store=store, study=study
+        ):
             nonlocal sec_per_unit
             seg_len = relu_engine._segment_length(cfg.steps)
             steady = _median(seg[1:-1]) if len(seg) > 2 else seg[0]
-            tp = configs * seg_len / steady  # config-steps/s, steady state
-            fl = flops_per_config_step(w, cfg.batch, cfg.d)
-            by = bytes_per_config_step(w, cfg.batch, cfg.d)
-            rec["cells"][str(w)] = {
-                "seconds": round(seconds, 3),
+            tp = configs * seg_len / steady  # config-steps/s, steady state, of the pack
+            fl = sum(flops_per_config_step(w, cfg.batch, cfg.d) for w in widths)
+            by = sum(bytes_per_config_step(w, cfg.batch, cfg.d) for w in widths)
+            timing = {
+                "pack_seconds": round(seconds, 3),
                 "first_segment_s": round(seg[0], 3),
                 "eval_s": round(seg[-1], 3),
                 "steady_config_steps_per_s": round(tp, 1),
                 "gflops": round(tp * fl / 1e9, 1),
                 "gemm_fraction": round(tp * fl / 1e9 / peak, 4),
                 "bandwidth_fraction_of_least_bytes": round(tp * by / 1e9 / bw, 4),
+                "engine": {
+                    "formulation": cfg.formulation,
+                    "xla_options": [list(o) for o in cfg.xla_options],
+                    "pack_neurons": cfg.pack_neurons,
+                },
             }
-            # the rate of the largest cell so far (configs x width x steps): small
-            # cells are compile- and launch-bound, a pessimistic rate for a wide one
-            units = configs * w * cfg.steps
+            for w in widths:  # a pack's time is shared in proportion to the widths
+                rec["cells"][str(w)] = dict(
+                    timing, seconds=round(seconds * w / sum(widths), 3), pack=list(widths)
+                )
+            # the rate of the largest program so far (configs x neurons x steps): small
+            # ones are compile- and launch-bound, a pessimistic rate for a wide one
+            units = configs * sum(widths) * cfg.steps
             if units >= largest[0]:
                 largest[0] = units
                 sec_per_unit = seconds / units
-            # the entry's merged CSV, manifest and cell log in --out after every cell (in
+            # the entry's merged CSV, manifest and cell log in --out after every pack (in
             # <study>.csv and runs.json: the device tool returns at most 8 files, 2
             # folders down): what comes back even if the run is cut short
             entry = sweep.entry_dir(store, cfg)
@@ -348,19 +380,15 @@ def run(args) -> dict:
             )
             rec["manifest"] = json.loads((entry / "manifest.json").read_text())
             rec["cells_log"] = json.loads((entry / sweep.CELLS_LOG).read_text())
-            rec["cells"][str(w)]["engine"] = {
-                "formulation": cfg.formulation,
-                "xla_options": [list(o) for o in cfg.xla_options],
-            }
             save()
-            c = rec["cells"][str(w)]
             log(
-                f"{study} n={w}: {seconds:.1f}s ({c['steady_config_steps_per_s']:.0f} "
-                f"config-steps/s, {c['gflops']:.0f} GFLOP/s = "
-                f"{100 * c['gemm_fraction']:.1f}% of f32 GEMM peak)"
+                f"{study} n={'+'.join(map(str, widths))}: {seconds:.1f}s "
+                f"({timing['steady_config_steps_per_s']:.0f} config-steps/s, "
+                f"{timing['gflops']:.0f} GFLOP/s = "
+                f"{100 * timing['gemm_fraction']:.1f}% of f32 GEMM peak)"
             )
 
-        sweep.run_sweep(cfg.replace(widths=(width,)), store, progress=False, on_cell=on_cell)
+        sweep.run_sweep(cfg.replace(widths=pack), store, progress=False, on_cell=on_cell)
     for rec in summary["studies"].values():
         # projected wall time of the whole preset: measured cells + the skipped ones at
         # the last measured per-unit rate

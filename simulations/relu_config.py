@@ -57,7 +57,10 @@ class ReluSweepConfig:
     Seeds are trained in blocks of ``seed_block`` (fewer if ``memory_mb``, the bound on
     one device's live activations, requires), the blocks spread over the devices; these
     two and the ``preset`` label change no number beyond float rounding, so they are
-    recorded but not part of the store's identity (:meth:`result_key`).
+    recorded but not part of the store's identity (:meth:`result_key`). So is
+    ``pack_neurons``: widths (smallest first) are trained together in one program while
+    their sum stays at most this (:mod:`simulations.relu_pack`; 0: one width per
+    program), which fills an accelerator at the narrow widths.
     ``matmul_precision`` is JAX's for the products (float32: full f32 on GPUs too, where
     "tensorfloat32" would round the operands to 10 mantissa bits)."""
 
@@ -91,6 +94,7 @@ class ReluSweepConfig:
     seed_block: int = 4
     memory_mb: int = 1024
     formulation: str = "dot"
+    pack_neurons: int = 0
     xla_options: tuple[tuple[str, str], ...] = ()
     preset: str = "custom"
 
@@ -132,6 +136,8 @@ class ReluSweepConfig:
         ):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if int(self.pack_neurons) < 0:
+            raise InputError(f"pack_neurons must be >= 0 (0: no packs), got {self.pack_neurons}")
         if self.task == "kindex" and self.k > self.d:
             raise InputError(f"k must be at most d = {self.d}, got {self.k}")
         if not (0 < self.lr_min <= self.lr_max):
@@ -186,10 +192,11 @@ class ReluSweepConfig:
 
     def result_key(self) -> dict:
         """Every field that changes a number beyond rounding: all but the widths (the
-        cells), the engine knobs (blocking, formulation, compiler options: float rounding
+        cells), the engine knobs (blocking, packs, formulation, compiler options: float rounding
         at most) and the preset's label."""
         out = self.to_json_dict()
-        for name in ("widths", "seed_block", "memory_mb", "formulation", "xla_options", "preset"):
+        engine = ("seed_block", "memory_mb", "formulation", "pack_neurons", "xla_options")
+        for name in ("widths", *engine, "preset"):
             out.pop(name)
         return out
 
@@ -305,6 +312,13 @@ PAPER_CHOICES: dict = {
     "schedule": "constant",
 }
 TASK_LOSS: dict = {"ball": "bce", "kindex": "squared"}
+# The paper presets run on a GPU, where one narrow width is too small a product to fill
+# the chip: the widths below this many neurons in all are trained as packs
+# (simulations.relu_pack). On an H100 a single width ran at 56-68% of the float32 GEMM
+# peak from n = 1448 on and was launch-bound below (docs/benchmarks.md); 4096 packs the
+# narrow widths up to 1024 (181..1024: 3059 neurons; 128..1024: 3187) and leaves the
+# rest alone.
+PAPER_PACK_NEURONS = 4096
 STUDIES: tuple[str, ...] = ("relu", "kindex", "kindex-layerwise")
 
 
@@ -354,6 +368,7 @@ def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConf
                 dtype="float32",
                 seed_block=4,
                 memory_mb=32768,
+                pack_neurons=PAPER_PACK_NEURONS,
                 **paper_grid,
             ),
             "pilot": dict(
@@ -398,6 +413,7 @@ def _preset(name: str, param: str = "mup", study: str = "relu") -> ReluSweepConf
                 dtype="float32",
                 seed_block=4,
                 memory_mb=32768,
+                pack_neurons=PAPER_PACK_NEURONS,
                 **paper_grid,
             ),
             "pilot": dict(

@@ -18,7 +18,9 @@ are taken in cache-sized groups (the step is memory-bound once its activations l
 cache) and the compiled programs turn off XLA:CPU's YNNPACK fusions (much slower on
 these programs); on an accelerator every configuration of a seed block runs at once (the
 products then fill the chip; XLA's GEMM autotuning must stay on). Measurements:
-docs/benchmarks.md.
+docs/benchmarks.md. :func:`train_widths` trains several widths in one program, a pack
+(:mod:`simulations.relu_pack`): the narrow widths of a sweep, each too small alone to
+fill an accelerator.
 Seeds are cut into blocks of a fixed size, and the blocks are spread over the devices
 (each block committed to one device with a ``jax.sharding.SingleDeviceSharding``, all
 devices running asynchronously). Every device runs the same single-device program on
@@ -52,7 +54,7 @@ import numpy as np
 import optax
 from jax.sharding import SingleDeviceSharding
 
-from fasttransfer.simulations import mup, relu_net
+from fasttransfer.simulations import mup, relu_net, relu_pack
 from fasttransfer.simulations.dtypes import jax_dtype
 from fasttransfer.simulations.relu_config import ReluSweepConfig
 
@@ -89,7 +91,7 @@ def _seed_keys(seeds: np.ndarray) -> tuple[jax.Array, jax.Array]:
 class _Static:
     """Everything the compiled functions close over (hashable, so jit caches on it)."""
 
-    width: int
+    widths: tuple[int, ...]  # one width, or a pack (simulations.relu_pack)
     base_width: int | None
     task: relu_net.Task
     loss: str
@@ -167,12 +169,18 @@ def _plan(config: ReluSweepConfig, width: int, platform: str) -> _Plan:
 
 
 def _static(
-    config: ReluSweepConfig, width: int, segment: int, plan: _Plan, platform: str
+    config: ReluSweepConfig, widths: tuple[int, ...], segment: int, plan: _Plan, platform: str
 ) -> _Static:
-    mult = dict(mup.lr_multipliers(width, config.param, config.base_width))
+    mults = {
+        tuple(sorted(mup.lr_multipliers(w, config.param, config.base_width).items()))
+        for w in widths
+    }
+    if len(mults) != 1:  # a pack takes one learning rate per parameter for all its widths
+        raise ValueError(f"widths {widths} have different LR multipliers: {sorted(mults)}")
+    mult = dict(mults.pop())
     mult["a"] *= config.out_lr_factor
     return _Static(
-        width=width,
+        widths=tuple(widths),
         base_width=config.base_width,
         task=config.task_spec(),
         loss=config.loss,
@@ -238,13 +246,14 @@ def _dtype(st: _Static):
 
 
 def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
-    """params and Adam state, shape (S, L, ...): seed s's initialisation for every LR."""
+    """params and Adam state, shape (S, L, ...): seed s's initialisation for every LR (a
+    pack: each width's own initialisation from the seed's key, side by side)."""
     dt = _dtype(st)
 
-    def one_seed(key):
-        p = relu_net.init_params(
+    def one_width(key, width):
+        return relu_net.init_params(
             key,
-            st.width,
+            width,
             st.task.d,
             st.param,
             dt,
@@ -253,6 +262,9 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
             readout_init=st.readout_init,
             first_layer_init=st.first_layer_init,
         )
+
+    def one_seed(key):
+        p = relu_pack.concat([one_width(key, w) for w in st.widths])
         return jax.tree.map(lambda v: jnp.broadcast_to(v, (n_lrs, *v.shape)), p)
 
     params = jax.vmap(one_seed)(init_keys)
@@ -260,7 +272,13 @@ def _init_state(st: _Static, init_keys: jax.Array, n_lrs: int):
 
 
 def lr_grid_grads(
-    p_L: dict, x: jax.Array, y: jax.Array, param: str, loss: str = "bce", formulation: str = "dot"
+    p_L: dict,
+    x: jax.Array,
+    y: jax.Array,
+    param: str,
+    loss: str = "bce",
+    formulation: str = "dot",
+    widths: tuple[int, ...] | None = None,
 ):
     """Gradients of the batch loss for L configurations that share one batch, by hand.
 
@@ -273,6 +291,10 @@ def lr_grid_grads(
     ``formulation`` (:data:`FORMULATIONS`) only changes how the two contractions over
     n and over the batch are written. Equal to ``jax.grad(relu_net.loss_fn)`` per
     configuration (tested). Returns (grads with p_L's shapes, loss (L,)).
+
+    ``widths``: p_L is a pack of these widths (:mod:`simulations.relu_pack`, n = their
+    sum): f, g and the loss become (L, K, B) and (L, K), one row per width with its own
+    m(n_k); g_k reaches its own neurons only. None: one width.
     """
     W, b, a = p_L["W"], p_L["b"], p_L["a"]
     n = a.shape[-1]
@@ -282,6 +304,8 @@ def lr_grid_grads(
     # is the contiguous axis of every (n, B) block and of the GEMMs with x)
     pre = jnp.einsum("lnd,bd->lnb", W, x) + b[..., None]
     act = jax.nn.relu(pre)
+    if widths is not None and len(widths) > 1:
+        return _pack_grads(x, y, a, pre, act, widths, param, loss, formulation)
     if formulation == "dot":
         # on CPU as einsums (dots), not multiply-then-sum: the latter materialised further
         # (L, n, B) arrays there
@@ -297,6 +321,22 @@ def lr_grid_grads(
     db = jnp.sum(dpre, axis=-1)
     dW = jnp.einsum("lnb,bd->lnd", dpre, x)
     batch_loss = jnp.mean(relu_net.per_sample_loss(f, y[None, :], loss), axis=-1)
+    return {"W": dW, "b": db, "a": da}, batch_loss
+
+
+def _pack_grads(x, y, a, pre, act, widths, param, loss, formulation):
+    """:func:`lr_grid_grads` for a pack (its readout and g per width, by segment)."""
+    dt = x.dtype
+    m = relu_pack.multipliers(widths, param, dt)[None, :, None]  # (1, K, 1)
+    f = m * relu_pack.readout(a, act, widths, formulation)  # (L, K, B)
+    y3 = y[None, None, :]
+    g = (m / jnp.asarray(x.shape[0], dt)) * relu_net.loss_derivative(f, y3, loss)
+    g_n = relu_pack.expand(g, widths)  # (L, n, B): each neuron's own width's g
+    da = jnp.sum(act * g_n, axis=-1)
+    dpre = jnp.where(pre > 0, a[..., None] * g_n, jnp.zeros((), dt))
+    db = jnp.sum(dpre, axis=-1)
+    dW = jnp.einsum("lnb,bd->lnd", dpre, x)
+    batch_loss = jnp.mean(relu_net.per_sample_loss(f, y3, loss), axis=-1)  # (L, K)
     return {"W": dW, "b": db, "a": da}, batch_loss
 
 
@@ -317,12 +357,13 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
         x, y = _batch(st, key, t, data)
         # x, y are shared by the L learning rates of this seed (common random numbers)
         if cb >= n_lrs:
-            return lr_grid_grads(p_L, x, y, st.param, st.loss, st.formulation)[0]
+            return lr_grid_grads(p_L, x, y, st.param, st.loss, st.formulation, st.widths)[0]
         # blocks of cb learning rates, one after another, so a block's (B, cb, n)
         # activations stay in cache (the same batch x for every block)
         blocks = jax.tree.map(lambda v: v.reshape((n_lrs // cb, cb, *v.shape[1:])), p_L)
         g = jax.lax.map(
-            lambda q: lr_grid_grads(q, x, y, st.param, st.loss, st.formulation)[0], blocks
+            lambda q: lr_grid_grads(q, x, y, st.param, st.loss, st.formulation, st.widths)[0],
+            blocks,
         )
         return jax.tree.map(lambda v: v.reshape((n_lrs, *v.shape[2:])), g)
 
@@ -350,7 +391,8 @@ def _segment_fn(st: _Static, params, opt_state, lrs, data_keys, t0):
 
 
 def _eval_fn(st: _Static, params, x_test, y_test):
-    """Per-sample validation losses, shape (S, L, M). Configurations are taken
+    """Per-sample validation losses, shape (S, L, K, M) for the K widths of
+    ``st.widths`` (K = 1: one width). Configurations are taken
     ``st.eval_block`` at a time (lax.map over groups, vmap within one), each on the
     validation set in blocks of ``st.chunk`` rows (:func:`relu_net.chunked_sample_losses`):
     on a CPU one configuration and a cache-sized (chunk, n) block at a time (a block
@@ -362,12 +404,15 @@ def _eval_fn(st: _Static, params, x_test, y_test):
         e -= 1
     flat = jax.tree.map(lambda v: v.reshape((C // e, e, *v.shape[2:])), params)
 
-    def group(p):
-        return jax.vmap(
-            lambda q: relu_net.chunked_sample_losses(q, x_test, y_test, st.param, st.chunk, st.loss)
-        )(p)
+    def one(q):
+        if len(st.widths) == 1:
+            per = relu_net.chunked_sample_losses(q, x_test, y_test, st.param, st.chunk, st.loss)
+            return per[None]
+        return relu_pack.chunked_sample_losses(
+            q, x_test, y_test, st.widths, st.param, st.chunk, st.loss
+        )
 
-    return jax.lax.map(group, flat).reshape(S, L, x_test.shape[0])
+    return jax.lax.map(jax.vmap(one), flat).reshape(S, L, len(st.widths), x_test.shape[0])
 
 
 # Compiled once per static description: a second call with the same shapes reuses the
@@ -475,7 +520,24 @@ def train_width(
     segment_seconds: list | None = None,
 ) -> WidthResult:
     """Train every (LR, seed) configuration at one width and evaluate it on the fixed
-    validation set.
+    validation set: :func:`train_widths` of the one width."""
+    return train_widths(
+        config, (width,), devices=devices, progress=progress, segment_seconds=segment_seconds
+    )[width]
+
+
+def train_widths(
+    config: ReluSweepConfig,
+    widths: tuple[int, ...],
+    *,
+    devices=None,
+    progress: Callable[[int], None] | None = None,
+    segment_seconds: list | None = None,
+) -> dict[int, WidthResult]:
+    """Train every (LR, seed) configuration at each of ``widths``, all in one program (a
+    pack, :mod:`simulations.relu_pack`; one width is the plain engine), and evaluate them
+    on the fixed validation set: {width: WidthResult}. A width's numbers are those it
+    gets alone up to float rounding (the same initialisation, batches and Adam steps).
 
     Seeds are cut into blocks of a fixed size (:func:`_plan`); the blocks are spread
     over ``devices`` (default: this process's local devices), one block per device at a
@@ -486,19 +548,22 @@ def train_width(
     includes compilation) and, last, that of the evaluation.
     """
     dt = jax_dtype(config.dtype)  # float64 without x64 is an error, never float32
+    widths = tuple(int(w) for w in widths)
+    if not widths or len(set(widths)) != len(widths):
+        raise ValueError(f"widths must be distinct and at least one, got {widths}")
     devices = list(jax.local_devices() if devices is None else devices)
     platform = devices[0].platform
-    plan = _plan(config, width, platform)
+    plan = _plan(config, sum(widths), platform)
     block = plan.seed_block
     segment = _segment_length(config.steps)
-    st = _static(config, width, segment, plan, platform)
+    st = _static(config, widths, segment, plan, platform)
     init_fn, segment_fn, eval_fn = _compiled(st, config.n_lrs)
     lrs_host = jnp.asarray(config.lrs(), dt)
     test_host = test_set(config)
     on = {}  # per-device constants: the LR grid and the validation set
     n_blocks = -(-config.seeds // block)
     S = n_blocks * block
-    stats = [np.empty((S, config.n_lrs)) for _ in range(3)]
+    stats = np.empty((3, len(widths), S, config.n_lrs))  # (loss, se, se_next) per width
     for wave in range(0, n_blocks, len(devices)):
         jobs = []
         for j, dev in zip(range(wave, min(wave + len(devices), n_blocks)), devices, strict=False):
@@ -527,14 +592,14 @@ def train_width(
             if progress is not None:
                 progress(segment * n_real)
         for j, dev, params, _, _ in jobs:
-            for arr, part in zip(
-                stats, _validation_stats(eval_fn(params, *on[dev][1])), strict=False
-            ):
-                arr[j * block : (j + 1) * block] = part
+            per_sample = np.asarray(eval_fn(params, *on[dev][1]))  # (block, L, K, M)
+            for k in range(len(widths)):
+                stats[:, k, j * block : (j + 1) * block] = _validation_stats(per_sample[:, :, k])
         if segment_seconds is not None:
             segment_seconds.append(time.perf_counter() - tick)
-    loss, se, se_next = (a[: config.seeds].T for a in stats)
-    return WidthResult(loss=loss, se=se, se_next=se_next)
+    return {
+        w: WidthResult(*(a[: config.seeds].T for a in stats[:, k])) for k, w in enumerate(widths)
+    }
 
 
 FRAME_COLUMNS = ("width", "hp", "loss", "seed", "val_se", "val_se_next")

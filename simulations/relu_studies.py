@@ -198,7 +198,11 @@ def bank_rates(preset: str = "paper", bank: Path | None = None) -> dict:
         for w, cell in json.loads(cells_file.read_text(encoding="utf-8")).items():
             if "gpu" not in " ".join(cell.get("devices", [])).lower():
                 continue
-            rate = max(float(cell["seconds"]) - CELL_OVERHEAD_S, 0.0) / (units * int(w))
+            # a cell of a pack (simulations.relu_pack) holds its share of the pack's
+            # seconds, in proportion to its width; the overhead is the pack's, once
+            n = sum(cell.get("pack", [int(w)]))
+            pack_s = float(cell["seconds"]) * n / int(w)
+            rate = max(pack_s - CELL_OVERHEAD_S, 0.0) / (units * n)
             rates[int(w)] = min(rates.get(int(w), math.inf), rate)
     return rates
 

@@ -35,8 +35,9 @@ import numpy as np
 
 from fasttransfer import store
 from fasttransfer.errors import InputError
+from fasttransfer.simulations import relu_pack
 from fasttransfer.simulations.relu_config import ReluSweepConfig
-from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_width
+from fasttransfer.simulations.relu_engine import FRAME_COLUMNS, sweep_frame, train_widths
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ CODE_MODULES = (
     "fasttransfer.simulations.relu_net",
     "fasttransfer.simulations.mup",
     "fasttransfer.simulations.relu_engine",
+    "fasttransfer.simulations.relu_pack",
 )
 
 
@@ -103,11 +105,18 @@ def _merge(entry: store.Entry, widths) -> object:
 
 
 def _log_cell(
-    entry: store.Entry, config: ReluSweepConfig, width: int, seconds: float, devices
+    entry: store.Entry,
+    config: ReluSweepConfig,
+    width: int,
+    seconds: float,
+    devices,
+    pack: tuple[int, ...] = (),
 ) -> None:
     """Store one finished cell's record (when, where, with which code and knobs) beside
     its CSV, ``cells/width_<n>.json``: one file per cell, so processes sharing the entry
-    never rewrite each other's records (:func:`_fold_cell_logs` gathers them)."""
+    never rewrite each other's records (:func:`_fold_cell_logs` gathers them). A cell
+    trained in a pack of several widths records the pack, and as its seconds its share
+    of the pack's (in proportion to its width)."""
     devs = list(jax.local_devices() if devices is None else devices)
     prov = store.provenance()
     record = {
@@ -120,9 +129,11 @@ def _log_cell(
         "git": prov["git"],
         "engine": {
             k: config.to_json_dict()[k]
-            for k in ("seed_block", "memory_mb", "formulation", "xla_options")
+            for k in ("seed_block", "memory_mb", "formulation", "pack_neurons", "xla_options")
         },
     }
+    if len(pack) > 1:
+        record["pack"] = list(pack)
     entry.write_json(f"{CELLS_DIR}/width_{width}.json", record)
 
 
@@ -173,7 +184,7 @@ def run_sweep(
     recompute: bool = False,
     progress: bool = True,
     devices=None,
-    on_cell: Callable[[int, float, list], None] | None = None,
+    on_cell: Callable[[tuple[int, ...], float, list], None] | None = None,
 ):
     """Train every unfinished width cell of ``config`` into its entry under ``root`` and
     return the merged DataFrame (width, hp, loss, seed, val_se, val_se_next) of
@@ -183,8 +194,10 @@ def run_sweep(
     Under ``jax.distributed`` (process_count P > 1) process p takes the widths with
     index = p mod P (largest first, so the expensive cells spread over the processes),
     trains them on its local devices, and process 0 merges after a barrier.
-    ``on_cell(width, seconds, segment_seconds)`` is called after each finished cell is
-    stored (``segment_seconds`` as in :func:`~simulations.relu_engine.train_width`).
+    Widths are trained in packs of ``config.pack_neurons`` (:mod:`simulations.relu_pack`;
+    one width each by default). ``on_cell(pack, seconds, segment_seconds)`` is called
+    after each pack's cells are stored (``pack`` a tuple of widths; ``segment_seconds``
+    as in :func:`~simulations.relu_engine.train_widths`).
     """
     n_proc, rank = jax.process_count(), jax.process_index()
     entry = _open_shared(config, root, recompute=recompute, n_proc=n_proc, rank=rank)
@@ -201,14 +214,15 @@ def run_sweep(
             entry.describe(),
         )
     wall = 0.0
-    for width in todo:
+    for pack in relu_pack.packs(todo, config.pack_neurons):
+        label = "+".join(map(str, pack))
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(
                 total=config.steps * config.seeds,
-                desc=f"{config.study_label()} n={width}",
+                desc=f"{config.study_label()} n={label}",
                 unit="step",
                 unit_scale=True,
                 leave=False,
@@ -217,26 +231,28 @@ def run_sweep(
             )
         t0 = time.perf_counter()
         seg_times: list = []
-        result = train_width(
+        results = train_widths(
             config,
-            width,
+            pack,
             devices=devices,
             progress=(bar.update if bar is not None else None),
             segment_seconds=seg_times if on_cell is not None else None,
         )
         if bar is not None:
             bar.close()
-        entry.write_text(
-            f"{CELLS_DIR}/width_{width}.csv", _frame_csv(sweep_frame(config, width, result))
-        )
+        for width, result in results.items():
+            entry.write_text(
+                f"{CELLS_DIR}/width_{width}.csv", _frame_csv(sweep_frame(config, width, result))
+            )
         seconds = time.perf_counter() - t0
         wall += seconds
-        _log_cell(entry, config, width, seconds, devices)
-        n_nan = int(np.isnan(result.loss).sum())
+        for width in pack:
+            _log_cell(entry, config, width, seconds * width / sum(pack), devices, pack)
+        n_nan = sum(int(np.isnan(r.loss).sum()) for r in results.values())
         logger.info(
             "relu sweep (%s): width %s done in %.1fs%s",
             config.study_label(),
-            width,
+            label,
             seconds,
             f", {n_nan} diverged run(s)" if n_nan else "",
         )
@@ -244,7 +260,7 @@ def run_sweep(
             _fold_cell_logs(entry)
             _merge(entry, config.widths)
         if on_cell is not None:
-            on_cell(width, seconds, seg_times)
+            on_cell(pack, seconds, seg_times)
     if n_proc > 1:
         from jax.experimental import multihost_utils
 

@@ -39,8 +39,9 @@ def test_queue_runs_in_order_within_budget_and_resumes_from_the_bank(gpu_queue, 
     bank = tmp_path / "bank"
     _topk_done(bank)
     first = _queue(gpu_queue, bank)
-    assert first == [(s, w) for s in ("relu", "kindex", "kindex-layerwise") for w in (32, 64)]
-    # a budget the first cell alone exhausts: its measured rate refuses every later cell
+    assert first == [(s, w) for s in ("relu", "kindex", "kindex-layerwise") for w in (16, 32, 64)]
+    # a budget the first program alone exhausts (widths 16 and 32, one pack): its
+    # measured rate refuses every later cell
     out_a = tmp_path / "lease_a"
     assert (
         gpu_queue.main(
@@ -59,10 +60,11 @@ def test_queue_runs_in_order_within_budget_and_resumes_from_the_bank(gpu_queue, 
         == 0
     )
     runs = json.loads((out_a / "runs.json").read_text())
-    assert sorted(runs["studies"]["relu"]["cells"]) == ["32"]
+    cells = runs["studies"]["relu"]["cells"]
+    assert sorted(cells) == ["16", "32"] and cells["16"]["pack"] == [16, 32]
     assert runs["studies"]["relu"]["skipped"] == [64]
     assert gpu_queue.main(["--import-to", str(bank), str(out_a)]) == 0
-    assert _queue(gpu_queue, bank) == first[1:]  # the imported cell is not run again
+    assert _queue(gpu_queue, bank) == first[2:]  # the imported cells are not run again
     # the next lease finishes the rest; after its import nothing is missing
     out_b = tmp_path / "lease_b"
     assert (

@@ -151,7 +151,7 @@ def test_segment_is_optax_adamw_on_autodiff_gradients(choices):
     )
     width, steps = 8, cfg.steps
     plan = relu_engine._plan(cfg, width, "cpu")
-    st = relu_engine._static(cfg, width, steps, plan, "cpu")
+    st = relu_engine._static(cfg, (width,), steps, plan, "cpu")
     init_fn, segment_fn, _ = relu_engine._compiled(st, cfg.n_lrs)
     init_keys, data_keys = relu_engine._seed_keys(np.arange(1))
     params, opt_state = init_fn(init_keys)

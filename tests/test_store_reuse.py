@@ -35,13 +35,13 @@ def test_simulate_then_verify_then_figures_reuse_one_run(
 ):
     monkeypatch.setattr(store, "BANK", tmp_path / "no_bank")
     trained = []
-    real_train = sweep.train_width
+    real_train = sweep.train_widths
 
-    def counting(config, width, **kw):
-        trained.append((config.study, config.param, width))
-        return real_train(config, width, **kw)
+    def counting(config, widths, **kw):
+        trained.extend((config.study, config.param, w) for w in widths)
+        return real_train(config, widths, **kw)
 
-    monkeypatch.setattr(sweep, "train_width", counting)
+    monkeypatch.setattr(sweep, "train_widths", counting)
     R = str(tmp_path / "R")
     assert main(["simulate", "relu", "--out", R, "--no-progress"]) == 0
     assert sorted(trained) == [("relu", "mup", w) for w in tiny_relu.TINY["widths"]]

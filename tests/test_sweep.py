@@ -17,6 +17,15 @@ from fasttransfer.theory.sweep_data import read_sweep
 TINY = tiny_relu.ENGINE
 
 
+def _per_width(fake):
+    """A stand-in for the engine's train_widths from one for a single width."""
+
+    def train_widths(config, widths, **kw):
+        return {w: fake(config, w, **kw) for w in widths}
+
+    return train_widths
+
+
 def _fake_losses(calls):
     def fake(config, width, *, devices=None, progress=None, segment_seconds=None):
         calls.append(width)
@@ -30,12 +39,12 @@ def _fake_losses(calls):
         se_next[-1] = np.nan
         return WidthResult(loss=out, se=se, se_next=se_next)
 
-    return fake
+    return _per_width(fake)
 
 
 def test_store_resume_and_analyze_reads_it(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(sweep, "train_width", _fake_losses(calls))
+    monkeypatch.setattr(sweep, "train_widths", _fake_losses(calls))
     cfg = TINY.replace(widths=(16, 32, 64, 128))
     df = sweep.run_sweep(cfg, tmp_path, progress=False)
     assert sorted(calls) == [16, 32, 64, 128]
@@ -83,12 +92,12 @@ def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
     calls = []
     fake = _fake_losses(calls)
 
-    def dies_on_second(config, width, **kw):
+    def dies_on_second(config, widths, **kw):
         if len(calls) == 1:
             raise KeyboardInterrupt  # killed while training the second width
-        return fake(config, width, **kw)
+        return fake(config, widths, **kw)
 
-    monkeypatch.setattr(sweep, "train_width", dies_on_second)
+    monkeypatch.setattr(sweep, "train_widths", dies_on_second)
     cfg = TINY.replace(widths=(16, 32, 64))
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(cfg, tmp_path, progress=False)
@@ -97,7 +106,7 @@ def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
     assert set(pd.read_csv(entry / sweep.CSV_NAME).width) == {16}  # merged so far
     with pytest.raises(store.MissingResult, match="unfinished"):  # not for readers yet
         sweep.read_sweep(tmp_path, cfg)
-    monkeypatch.setattr(sweep, "train_width", fake)
+    monkeypatch.setattr(sweep, "train_widths", fake)
     sweep.run_sweep(cfg, tmp_path, progress=False)
     assert calls == [16, 32, 64]  # 16 was not trained again
     assert sweep.finished_widths(entry) == [16, 32, 64]
@@ -105,7 +114,7 @@ def test_killed_run_keeps_finished_cells(tmp_path, monkeypatch):
 
 def test_changed_config_is_stale_until_recomputed(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(sweep, "train_width", _fake_losses(calls))
+    monkeypatch.setattr(sweep, "train_widths", _fake_losses(calls))
     sweep.run_sweep(TINY, tmp_path, progress=False)
     with pytest.raises(store.StaleResult, match="steps"):
         sweep.run_sweep(TINY.replace(steps=21), tmp_path, progress=False)
@@ -132,7 +141,7 @@ def test_changing_the_engine_code_makes_the_entry_stale(tmp_path, monkeypatch):
     shutil.copyfile(relu_engine.__file__, pkg / "engine_copy.py")
     monkeypatch.syspath_prepend(str(pkg))
     monkeypatch.setattr(sweep, "CODE_MODULES", (*sweep.CODE_MODULES[:2], "engine_copy"))
-    monkeypatch.setattr(sweep, "train_width", _fake_losses([]))
+    monkeypatch.setattr(sweep, "train_widths", _fake_losses([]))
     root = tmp_path / "out"
     sweep.run_sweep(TINY, root, progress=False)
     assert sweep.read_sweep(root, TINY)[2].complete
@@ -142,3 +151,33 @@ def test_changing_the_engine_code_makes_the_entry_stale(tmp_path, monkeypatch):
         sweep.read_sweep(root, TINY)
     with pytest.raises(store.StaleResult, match="recompute"):
         sweep.run_sweep(TINY, root, progress=False)
+
+
+def test_packs_are_one_engine_call_each_with_their_cells_logged(tmp_path, monkeypatch):
+    """pack_neurons: the narrow widths go to the engine together; each width is still its
+    own cell, whose record names the pack and takes its share of the pack's seconds."""
+    packs = []
+    inner = _fake_losses([])
+
+    def train_widths(config, widths, **kw):
+        packs.append(tuple(widths))
+        return inner(config, widths, **kw)
+
+    monkeypatch.setattr(sweep, "train_widths", train_widths)
+    seen = []
+    cfg = TINY.replace(widths=(16, 32, 64, 128), pack_neurons=48)
+    df = sweep.run_sweep(
+        cfg, tmp_path, progress=False, on_cell=lambda p, s, seg: seen.append((p, s))
+    )
+    assert packs == [(16, 32), (64,), (128,)]
+    assert [p for p, _ in seen] == packs
+    assert sorted(set(df.width)) == [16, 32, 64, 128]
+    cells = json.loads((sweep.entry_dir(tmp_path, cfg) / sweep.CELLS_LOG).read_text())
+    assert cells["16"]["pack"] == cells["32"]["pack"] == [16, 32] and "pack" not in cells["64"]
+    assert cells["16"]["engine"]["pack_neurons"] == 48
+    # shares in proportion to the widths (1:2), adding up to the pack's time
+    pack_s = seen[0][1]
+    assert cells["16"]["seconds"] + cells["32"]["seconds"] == pytest.approx(pack_s, abs=2e-3)
+    assert cells["32"]["seconds"] == pytest.approx(2 * cells["16"]["seconds"], abs=2e-3)
+    # an engine knob: the same entry as without packs
+    assert sweep.read_sweep(tmp_path, TINY)[2].complete

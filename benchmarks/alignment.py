@@ -447,65 +447,31 @@ def _print_samplewise(r: dict) -> None:
     )
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="fewer repetitions, shorter runs")
-    p.add_argument(
-        "--only",
-        choices=("samplewise",),
-        default=None,
-        help="run one lane alone (its JSON is the last line)",
-    )
-    args = p.parse_args(argv)
-    reps = 3 if args.quick else 7
-    steps = 100 if args.quick else 400
-    if args.only == "samplewise":
-        r = bench_samplewise(reps)
-        _print_samplewise(r)
-        print(
-            json.dumps(
-                {
-                    "samplewise": {
-                        k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
-                    }
-                }
-            )
-        )
-        return 0
-
+def bench_transformer(quick: bool, threads: str = "") -> dict:
+    """The headline: the paper's decomposition setting (its top-k runs are transformers),
+    at the gpu preset's shapes and its narrowest width, remat off (the cheaper plain
+    step, so the stricter ratio): the every-step record part by part (:func:`breakdown`)
+    beside its FLOP floor, and the plain step's FLOP rate against this backend's float32
+    GEMM rate. On a GPU the spectra run on the device (XLA's eigh, eigenvectors
+    included); on a CPU on the host (LAPACK). Returns {"breakdown", "gemm_peak_gflops",
+    "plain_step_gflops", "config", "width", "steps", "device"}."""
     from dataclasses import replace
 
-    from fasttransfer.simulations import mlp_mnist1d, transformer
-    from fasttransfer.simulations.recorder import RecorderConfig
+    import jax
 
-    out = {}
-    for m, n in [(32, 3072), (512, 512)]:
-        r = bench_spectra(m, n, reps=reps + 1)
-        out[f"{m}x{n}"] = r
-        print(
-            f"spectra {m}x{n}: reduction {r['ours_s'] * 1e3:.2f} ms, dense eigh "
-            f"{r['dense_eigh_s'] * 1e3:.2f} ms, speedup {r['speedup']:.1f}x, "
-            f"max |diff| {r['max_abs_diff']:.2e}",
-            flush=True,
-        )
-    threads = (
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
-    )
+    from fasttransfer.simulations import transformer
 
-    # The headline: the paper's decomposition setting (its top-k runs are transformers),
-    # at the gpu preset's shapes and its narrowest width, remat off (the cheaper plain
-    # step, so the stricter ratio).
     tcfg = transformer.TransformerConfig.from_preset("gpu", remat=False)
-    t_width, t_steps, t_reps = min(tcfg.widths), (4 if args.quick else 8), (2 if args.quick else 4)
+    t_width, t_steps, t_reps = min(tcfg.widths), (4 if quick else 8), (2 if quick else 4)
     tcfg = replace(tcfg, steps=t_steps)
     tprob = transformer.problem(t_width, tcfg)
+    device = f"{jax.devices()[0].platform}:{getattr(jax.devices()[0], 'device_kind', '?')}"
     print(
         f"recorder vs plain step: muP Llama-style transformer, the gpu preset's shapes "
         f"(width {t_width}, depth {tcfg.depth}, {tcfg.heads} heads, batch {tcfg.batch} x "
         f"context {tcfg.context} tokens, n_eval {tcfg.n_eval} sequences, {tcfg.dtype}, "
         f"Adam, remat off), K_max {K_MAX}, every step, {t_steps} steps, best of {t_reps}; "
-        f"{threads}",
+        f"{device}; {threads}",
         flush=True,
     )
     bt = breakdown(
@@ -526,6 +492,93 @@ def main(argv=None) -> int:
         f"2048^3)",
         flush=True,
     )
+    return {
+        "breakdown": bt,
+        "gemm_peak_gflops": peak,
+        "plain_step_gflops": rate,
+        "config": tcfg,
+        "width": t_width,
+        "steps": t_steps,
+        "device": device,
+    }
+
+
+def transformer_summary(tr: dict) -> dict:
+    """The JSON of :func:`bench_transformer`: ratios, rates and ms per step by part."""
+    bt, c = tr["breakdown"], tr["config"]
+    return {
+        "device": tr["device"],
+        "recorder_overhead_every_step": round(bt["overhead"], 3),
+        "recorder_overhead_every_step_floor": round(bt["floor"], 3),
+        "plain_step_gflops": round(tr["plain_step_gflops"], 2),
+        "gemm_peak_gflops_f32": round(tr["gemm_peak_gflops"], 2),
+        "breakdown_ms_per_step": {k: round(v, 3) for k, v in bt["ms"].items()},
+        "plain_step": {
+            "setting": "transformer",
+            "width": tr["width"],
+            "batch": c.batch,
+            "context": c.context,
+            "n_eval": c.n_eval,
+            "dtype": c.dtype,
+            "remat": c.remat,
+            "k_max": K_MAX,
+            "steps": tr["steps"],
+        },
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer repetitions, shorter runs")
+    p.add_argument(
+        "--only",
+        choices=("samplewise", "transformer"),
+        default=None,
+        help="run one lane alone (its JSON is the last line)",
+    )
+    args = p.parse_args(argv)
+    reps = 3 if args.quick else 7
+    steps = 100 if args.quick else 400
+    if args.only == "transformer":
+        print(json.dumps(transformer_summary(bench_transformer(args.quick))))
+        return 0
+    if args.only == "samplewise":
+        r = bench_samplewise(reps)
+        _print_samplewise(r)
+        print(
+            json.dumps(
+                {
+                    "samplewise": {
+                        k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                    }
+                }
+            )
+        )
+        return 0
+
+    from dataclasses import replace
+
+    from fasttransfer.simulations import mlp_mnist1d
+    from fasttransfer.simulations.recorder import RecorderConfig
+
+    out = {}
+    for m, n in [(32, 3072), (512, 512)]:
+        r = bench_spectra(m, n, reps=reps + 1)
+        out[f"{m}x{n}"] = r
+        print(
+            f"spectra {m}x{n}: reduction {r['ours_s'] * 1e3:.2f} ms, dense eigh "
+            f"{r['dense_eigh_s'] * 1e3:.2f} ms, speedup {r['speedup']:.1f}x, "
+            f"max |diff| {r['max_abs_diff']:.2e}",
+            flush=True,
+        )
+    threads = (
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+    )
+
+    tr = bench_transformer(args.quick, threads)
+    bt, t_width = tr["breakdown"], tr["width"]
+    headline = transformer_summary(tr)
 
     cfg, width = mlp_mnist1d.MLPConfig(), 256
     schedule = RecorderConfig().every
@@ -601,29 +654,24 @@ def main(argv=None) -> int:
                     k: (round(v, 4) if isinstance(v, float) else v) for k, v in sw.items()
                 },
                 "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
-                "recorder_overhead_every_step": round(bt["overhead"], 3),
-                "recorder_overhead_every_step_floor": round(bt["floor"], 3),
-                "plain_step_gflops": round(rate, 2),
-                "gemm_peak_gflops_f32": round(peak, 2),
+                **{
+                    k: headline[k]
+                    for k in (
+                        "recorder_overhead_every_step",
+                        "recorder_overhead_every_step_floor",
+                        "plain_step_gflops",
+                        "gemm_peak_gflops_f32",
+                        "plain_step",
+                    )
+                },
                 "recorder_overhead_every_step_by_setting": {
                     k: round(v, 3) for k, v in overheads.items()
                 },
                 "flop_floor_by_setting": {k: round(v, 3) for k, v in floors.items()},
                 "recorder_overhead": round(rec["overhead"], 3),
                 "record_every": list(schedule),
-                "plain_step": {
-                    "setting": "transformer",
-                    "width": t_width,
-                    "batch": tcfg.batch,
-                    "context": tcfg.context,
-                    "n_eval": tcfg.n_eval,
-                    "dtype": tcfg.dtype,
-                    "remat": tcfg.remat,
-                    "k_max": K_MAX,
-                    "steps": t_steps,
-                },
                 "breakdown_ms_per_step": {
-                    "transformer": {k: round(v, 3) for k, v in bt["ms"].items()},
+                    "transformer": headline["breakdown_ms_per_step"],
                     "mlp_quick": {k: round(v, 4) for k, v in b["ms"].items()},
                 },
             }

@@ -3,16 +3,20 @@ run within a device budget and resumable across leases.
 
 A GPU is lent to this project now and then, for minutes. This script is the whole job
 on the device: it prints the queue with each item's estimated device time, then runs
-the items in order, storing each ReLU width cell as it finishes, and never starts an
-item its prediction says will not finish inside ``--budget-s`` (the prediction: this
-run's measured throughput once it has one, else the bank's, :mod:`simulations.relu_studies`
-``device_estimate``). What the bank already holds (it travels with the working tree) is
-never run again, so a later lease continues where this one stopped.
+the items in order, storing each width as it finishes, and never starts an item its
+prediction says will not finish inside ``--budget-s`` (the prediction: this run's
+measured throughput once it has one, else the bank's, :mod:`simulations.relu_studies`
+``device_estimate``, or for the transformers their FLOPs at an assumed rate). What the
+bank already holds (it travels with the working tree) is never run again, so a later
+lease continues where this one stopped: the ReLU widths are cells of their entries, and
+a top-k setting stopped between widths comes back as its unfinished entry, which the
+import keeps and the next lease resumes.
 
 Priority: (1) ``relu`` paper preset (Figure 5, the paper's parametrisation), (2)
 ``kindex`` (Figure 2, tied LR), (3) ``kindex-layerwise`` (second-layer LR / 50), each
-width from small to large; (4) the top-k transformer at its ``gpu`` preset (Adam) and
-(5) its Muon contrast.
+width from small to large, the narrow ones in packs (one program,
+:mod:`simulations.relu_pack`); (4) the top-k transformer at its ``gpu`` preset (Adam)
+and (5) its Muon contrast, width by width.
 
     python benchmarks/gpu_queue.py --dry-run                       # the queue, estimates
     python benchmarks/gpu_queue.py --out $OUT --budget-s 480       # on the device
@@ -23,8 +27,9 @@ On the device the ReLU cells run through benchmarks/relu_paper_gpu.py's engine l
 (GEMM peak and copy bandwidth measured first, throughput per cell). Its output folder
 holds ``<study>.csv``, ``runs.json`` and ``log.txt`` (what ``--import-to`` merges into
 the bank's entries, configuration and code version checked) and, for each top-k
-setting run, ``topk_<setting>.tar`` (its store entry; the import unpacks it into
-``results_bank/topk/gpu/``, refusing any member outside that folder).
+setting run, ``topk_<setting>.tar`` (its store entry, packed after every width; the
+import unpacks it into ``results_bank/topk/gpu/``, refusing any member outside that
+folder, and replaces an unfinished entry only with its continuation).
 The last printed line is JSON.
 """
 
@@ -49,6 +54,12 @@ TOPK_SETTINGS = ("transformer", "transformer_muon")
 # queue; the rate is the bank's last measured value (results_bank/runs/).
 TOPK_ASSUMED_PEAK_FRACTION = 0.3
 GEMM_RATE_FALLBACK_GFLOPS = 8.0e4  # about the bank's H100 measurement, if none is stored
+# The recorder's cost on the transformer (benchmarks/alignment.py --only transformer):
+# five compiled programs at width 128 and a few timed steps. Not yet measured on a GPU,
+# so this is a guess; on the 2-core CPU it took 124 s (2026-12-06, overhead 2.24x
+# against a FLOP floor of 2.04x).
+RECORDER_BENCH_S = 120.0
+RECORDER_FILE = "recorder_cost.json"
 
 
 def _bank_gemm_gflops(bank: Path, key: str = "gemm_default_gflops") -> float:
@@ -68,12 +79,65 @@ def topk_config(setting: str, tiny: bool):
     return topk_study.configs("quick" if tiny else "gpu", settings=(setting,))[setting]
 
 
-def _topk_done(bank: Path, setting: str, tiny: bool) -> bool:
+def _recorder_measured(bank: Path, tiny: bool) -> bool:
+    """Whether the bank holds the recorder's cost measured on an accelerator (any
+    device for --tiny)."""
+    for f in Path(bank).glob(f"runs/*/{RECORDER_FILE}"):
+        device = json.loads(f.read_text(encoding="utf-8")).get("device", "cpu")
+        if tiny or not device.startswith("cpu"):
+            return True
+    return False
+
+
+def _recorder_bench(tiny: bool) -> dict:
+    """The top-k recorder's every-step cost on the transformer at its gpu preset's
+    shapes, beside its FLOP floor (benchmarks/alignment.py), with provenance."""
+    import alignment
+
     from fasttransfer import store
 
-    label = "tiny" if tiny else "gpu"
-    m = Path(bank) / "topk" / label / setting / store.MANIFEST
-    return m.exists() and json.loads(m.read_text(encoding="utf-8")).get("status") == "complete"
+    if tiny:
+        raise SystemExit("the recorder benchmark has no tiny size (tests stand in for it)")
+    return dict(
+        alignment.transformer_summary(alignment.bench_transformer(quick=True)),
+        provenance=store.provenance("benchmarks/gpu_queue.py"),
+    )
+
+
+def _label(tiny: bool) -> str:
+    return "tiny" if tiny else "gpu"
+
+
+def _topk_flops(setting: str, cfg) -> dict[int, float]:
+    """{width: matmul FLOPs of the recorded sweep} (the transformers' count)."""
+    from fasttransfer.simulations.transformer import sweep_flops
+
+    return sweep_flops(cfg)
+
+
+def _topk_widths_done(bank: Path, setting: str, tiny: bool) -> set[int]:
+    """The widths of a top-k setting the bank holds: all of them for a complete entry;
+    for an unfinished one (an earlier lease stopped inside it) its finished widths, if
+    it holds this configuration and code (else none: it would be run again)."""
+    from fasttransfer import store
+    from fasttransfer.simulations import topk_study
+
+    entry = Path(bank) / "topk" / _label(tiny) / setting
+    m = entry / store.MANIFEST
+    if not m.exists():
+        return set()
+    if json.loads(m.read_text(encoding="utf-8")).get("status") == "complete":
+        return set(topk_config(setting, tiny).widths)
+    return set(topk_study.finished_widths(entry)) if _resumable(entry, setting, tiny) else set()
+
+
+def _resumable(entry: Path, setting: str, tiny: bool) -> bool:
+    """Whether an unfinished top-k entry holds this configuration and code."""
+    from fasttransfer import store
+    from fasttransfer.simulations import topk_study
+
+    config = topk_study.entry_config(setting, topk_config(setting, tiny), variants=False)
+    return store.stale_reason(entry, config, topk_study.entry_modules(setting)) is None
 
 
 def queue(bank: Path, tiny: bool = False) -> list[dict]:
@@ -81,57 +145,112 @@ def queue(bank: Path, tiny: bool = False) -> list[dict]:
     "width", "estimate_s", "basis"}."""
     from relu_paper_gpu import paper_config
 
-    from fasttransfer.simulations import relu_studies
+    from fasttransfer.simulations import relu_pack, relu_studies
 
     items = []
     for study in RELU_STUDIES:
         cfg = paper_config(study, tiny)
         est = relu_studies.device_estimate(cfg, relu_studies.stored_widths(cfg, bank), bank)
-        for w in est["missing"]:
-            items.append(
-                {
-                    "kind": "relu",
-                    "study": study,
-                    "width": w,
-                    "estimate_s": est["seconds"].get(w),
-                    "basis": est["basis"],
-                }
-            )
-    peak = _bank_gemm_gflops(bank)
-    for setting in TOPK_SETTINGS:
-        if _topk_done(bank, setting, tiny):
-            continue
-        from fasttransfer.simulations.transformer import sweep_flops
-
-        flops = sum(sweep_flops(topk_config(setting, tiny)).values())
+        for pack in relu_pack.packs(est["missing"], cfg.pack_neurons):
+            for w in pack:
+                items.append(
+                    {
+                        "kind": "relu",
+                        "study": study,
+                        "width": w,
+                        "pack": list(pack),
+                        "estimate_s": est["seconds"].get(w),
+                        "basis": est["basis"],
+                    }
+                )
+    if not _recorder_measured(bank, tiny):
         items.append(
             {
-                "kind": "topk",
-                "setting": setting,
+                "kind": "bench",
+                "name": "recorder",
                 "width": None,
-                "estimate_s": round(flops / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1),
-                "basis": f"{flops:.2e} matmul FLOPs at an assumed "
-                f"{TOPK_ASSUMED_PEAK_FRACTION:.0%} of {peak / 1e3:.0f} TFLOP/s "
-                "(the bank's measured GEMM rate at XLA's default float32 "
-                "precision; the transformer's own rate is not measured)",
+                "estimate_s": RECORDER_BENCH_S,
+                "basis": "the recorder's cost on the transformer: an assumed time (five "
+                "compiled programs at width 128), not measured on a GPU yet",
             }
         )
+    peak = _bank_gemm_gflops(bank)
+    for setting in TOPK_SETTINGS:
+        cfg = topk_config(setting, tiny)
+        done = _topk_widths_done(bank, setting, tiny)
+        flops = _topk_flops(setting, cfg)
+        for w in (w for w in cfg.widths if w not in done):
+            items.append(
+                {
+                    "kind": "topk",
+                    "setting": setting,
+                    "width": w,
+                    "estimate_s": round(flops[w] / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1),
+                    "basis": "the width's matmul FLOPs at an assumed "
+                    f"{TOPK_ASSUMED_PEAK_FRACTION:.0%} of {peak / 1e3:.0f} TFLOP/s "
+                    "(the bank's measured GEMM rate at XLA's default float32 "
+                    "precision; the transformer's own rate is not measured)",
+                }
+            )
     return items
 
 
-def print_queue(items: list[dict], log=print) -> None:
+def relu_floors(items: list[dict], bank: Path, tiny: bool = False) -> dict:
+    """Per ReLU study in the queue: its missing widths' model FLOPs
+    (benchmarks/relu_sweep.py's count) and the seconds they take at 100% of the bank's
+    measured float32 GEMM peak (the least device time any engine could need):
+    {study: {"flops", "floor_s", "peak_gflops"}}."""
+    from relu_paper_gpu import paper_config
+    from relu_sweep import flops_per_config_step
+
+    peak = _bank_gemm_gflops(bank, "gemm_peak_gflops")
+    out = {}
+    for study in dict.fromkeys(i["study"] for i in items if i["kind"] == "relu"):
+        cfg = paper_config(study, tiny)
+        per_width = cfg.n_lrs * cfg.seeds * cfg.steps
+        flops = sum(
+            per_width * flops_per_config_step(i["width"], cfg.batch, cfg.d)
+            for i in items
+            if i["kind"] == "relu" and i["study"] == study
+        )
+        out[study] = {"flops": flops, "floor_s": flops / (peak * 1e9), "peak_gflops": peak}
+    return out
+
+
+def print_queue(items: list[dict], budget_s: float, log=print, floors: dict | None = None) -> None:
+    """The queue, one line per item: its estimate, the pack it runs in (ReLU widths
+    trained together, :mod:`simulations.relu_pack`; their estimates were measured one
+    width at a time, an upper bound), and whether it exceeds one lease's budget."""
     total = sum(i["estimate_s"] or 0.0 for i in items)
     log(
         f"GPU queue: {len(items)} item(s), about {total:.0f} s ({total / 60:.1f} min) of "
-        "device time"
+        f"device time; leases of {budget_s:.0f} s"
     )
     for k, i in enumerate(items, 1):
-        what = f"{i['study']} n={i['width']}" if i["kind"] == "relu" else f"topk {i['setting']}"
+        what = (
+            f"{i['study']} n={i['width']}"
+            if i["kind"] == "relu"
+            else f"topk {i['setting']} n={i['width']}"
+            if i["kind"] == "topk"
+            else f"{i['name']} (benchmark)"
+        )
         est = "?" if i["estimate_s"] is None else f"{i['estimate_s']:.0f} s"
-        log(f"  {k:3d}. {what:28s} {est:>8s}")
+        notes = []
+        if len(i.get("pack", ())) > 1:
+            notes.append(f"in pack {i['pack'][0]}..{i['pack'][-1]}")
+        if i["estimate_s"] is not None and i["estimate_s"] > budget_s:
+            notes.append("over one lease's budget at this estimate")
+        log(f"  {k:3d}. {what:28s} {est:>8s}  {'; '.join(notes)}".rstrip())
     bases = sorted({i["basis"] for i in items})
     for b in bases:
         log(f"  estimate basis: {b}")
+    for study, f in (floors or {}).items():
+        est = sum(i["estimate_s"] or 0 for i in items if i.get("study") == study)
+        log(
+            f"  {study}: {f['flops']:.2e} model FLOPs, at least {f['floor_s']:.0f} s at 100% of "
+            f"the measured float32 GEMM peak ({f['peak_gflops'] / 1e3:.1f} TFLOP/s); "
+            f"estimate {est:.0f} s"
+        )
 
 
 def _pack_topk(entry: Path, dest: Path) -> None:
@@ -158,13 +277,15 @@ def _unpack_topk(tar_path: Path, into: Path) -> Path:
 def run(args) -> dict:
     import relu_paper_gpu
 
+    from fasttransfer import store
+
     t0 = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     items = queue(args.bank, args.tiny)
-    print_queue(items)
+    print_queue(items, args.budget_s)
     relu_items = [i for i in items if i["kind"] == "relu"]
-    summary: dict = {"queue": items, "relu": None, "topk": {}}
+    summary: dict = {"queue": items, "relu": None, "recorder": None, "topk": {}}
     if relu_items:
         ns = SimpleNamespace(
             out=str(out),
@@ -179,49 +300,111 @@ def run(args) -> dict:
             estimates={(i["study"], i["width"]): i["estimate_s"] for i in relu_items},
         )
         summary["relu"] = relu_paper_gpu.run(ns)
-    from fasttransfer.simulations import topk_study
-
-    for item in (i for i in items if i["kind"] == "topk"):
+    for item in (i for i in items if i["kind"] == "bench"):
         left = args.budget_s - (time.perf_counter() - t0)
-        if item["estimate_s"] is not None and item["estimate_s"] > left:
-            summary["topk"][item["setting"]] = {
+        if item["estimate_s"] > left:
+            summary["recorder"] = {
                 "skipped": f"predicted {item['estimate_s']:.0f} s, {left:.0f} s left"
             }
-            print(
-                f"topk {item['setting']}: skipped (predicted {item['estimate_s']:.0f} s, "
-                f"{left:.0f} s of budget left)",
-                flush=True,
-            )
+            print(f"recorder benchmark: skipped ({summary['recorder']['skipped']})", flush=True)
             continue
-        label = "tiny" if args.tiny else "gpu"
-        s = item["setting"]
         t = time.perf_counter()
-        topk_study.simulate(
-            Path(args.store),
-            label,
-            cfgs={s: topk_config(s, args.tiny)},
-            progress=False,
-            variants=False,
-        )
-        entry = Path(args.store) / "topk" / label / s
-        _pack_topk(entry, out / f"topk_{s}.tar")
-        summary["topk"][s] = {"seconds": round(time.perf_counter() - t, 1)}
-        print(f"topk {s}: {summary['topk'][s]['seconds']} s", flush=True)
+        summary["recorder"] = _recorder_bench(args.tiny)
+        summary["recorder"]["seconds"] = round(time.perf_counter() - t, 1)
+        store.atomic_write_json(out / RECORDER_FILE, summary["recorder"])
+        print(f"recorder benchmark: {summary['recorder']['seconds']} s", flush=True)
+    topk_items = [i for i in items if i["kind"] == "topk"]
+    for setting in dict.fromkeys(i["setting"] for i in topk_items):
+        mine = {i["width"]: i["estimate_s"] for i in topk_items if i["setting"] == setting}
+        summary["topk"][setting] = _run_topk(args, setting, mine, out, t0)
     summary["total_wall_s"] = round(time.perf_counter() - t0, 1)
     return summary
 
 
+def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict:
+    """Train the missing widths of one top-k setting, smallest first, each only when its
+    prediction fits what is left of the budget: the measured FLOP rate of this run's
+    last width once there is one (compilation included: pessimistic), else the queue's
+    estimate. The entry is resumed from the bank's unfinished one if any, and packed
+    into OUT/topk_<setting>.tar after every width, so a lease cut short keeps its widths."""
+    import shutil
+
+    from fasttransfer.simulations import topk_study
+
+    cfg, label = topk_config(setting, args.tiny), _label(args.tiny)
+    entry = Path(args.store) / topk_study.STUDY / label / setting
+    partial = Path(args.bank) / topk_study.STUDY / label / setting
+    if partial.exists() and not entry.exists() and _resumable(partial, setting, args.tiny):
+        shutil.copytree(partial, entry)
+    flops = _topk_flops(setting, cfg)
+    rec: dict = {"widths": {}, "deferred": None}
+    rate: list = []  # FLOP/s of the widths trained here
+
+    def may_start(width: int) -> bool:
+        left = args.budget_s - (time.perf_counter() - t0)
+        pred = flops[width] / rate[-1] if rate else estimates.get(width)
+        if pred is not None and pred > left:
+            rec["deferred"] = {
+                "width": width,
+                "predicted_s": round(pred, 1),
+                "left_s": round(left, 1),
+            }
+            print(
+                f"topk {setting} n={width}: deferred (predicted {pred:.0f} s, {left:.0f} s left)",
+                flush=True,
+            )
+            return False
+        return True
+
+    def on_width(width: int, seconds: float) -> None:
+        rate.append(flops[width] / max(seconds, 1e-9))
+        rec["widths"][str(width)] = {
+            "seconds": round(seconds, 1),
+            "tflops": round(rate[-1] / 1e12, 3),
+        }
+        _pack_topk(entry, out / f"topk_{setting}.tar")
+        print(
+            f"topk {setting} n={width}: {seconds:.1f} s ({rate[-1] / 1e12:.2f} TFLOP/s)", flush=True
+        )
+
+    try:
+        topk_study.simulate_setting(
+            setting,
+            cfg,
+            Path(args.store),
+            label,
+            progress=False,
+            variants=False,
+            may_start=may_start,
+            on_width=on_width,
+        )
+        _pack_topk(entry, out / f"topk_{setting}.tar")  # complete: the merged frames too
+        rec["complete"] = True
+    except topk_study.Deferred:
+        rec["complete"] = False
+    return rec
+
+
 def import_to(bank: Path, src: Path) -> list[str]:
     """Merge a queue run's output folder into the bank: the ReLU cells (relu_paper_gpu's
-    import: configuration and code version checked, no width twice) and each top-k
-    entry (unpacked into BANK/topk/<label>/, never over an existing entry)."""
+    import: configuration and code version checked, no width twice), the recorder's
+    measured cost (BANK/runs/<folder name>/) and each top-k entry (unpacked into
+    BANK/topk/<label>/; an unfinished entry is replaced only by its continuation, a
+    complete one never)."""
     import shutil
 
     import relu_paper_gpu
 
+    from fasttransfer.simulations import topk_study
+
     written = []
     if (Path(src) / "runs.json").exists():
         written += [str(p) for p in relu_paper_gpu.import_to(Path(bank), Path(src))]
+    if (Path(src) / RECORDER_FILE).exists():
+        keep = Path(bank) / "runs" / Path(src).name
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(src) / RECORDER_FILE, keep / RECORDER_FILE)
+        written.append(str(keep / RECORDER_FILE))
     for tar_path in sorted(Path(src).glob("topk_*.tar")):
         setting = tar_path.stem[len("topk_") :]
         staging = Path(bank) / "topk" / ".import"
@@ -229,8 +412,26 @@ def import_to(bank: Path, src: Path) -> list[str]:
         label = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))["preset"]
         dest = Path(bank) / "topk" / label / setting
         if dest.exists():
-            shutil.rmtree(staging)
-            raise SystemExit(f"{dest}: already in the bank")
+            # an unfinished entry of an earlier lease gives way to its continuation (the
+            # same configuration and code, every width it held still there); a complete
+            # one never does
+            old = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+            new = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
+            lost = set(topk_study.finished_widths(dest)) - set(topk_study.finished_widths(entry))
+            why = (
+                "already in the bank"
+                if old.get("status") == "complete"
+                else "another configuration or code version in the bank (remove it by hand)"
+                if (old.get("config"), old.get("code_version"))
+                != (new.get("config"), new.get("code_version"))
+                else f"would drop the bank's width(s) {sorted(lost)}"
+                if lost
+                else None
+            )
+            if why:
+                shutil.rmtree(staging)
+                raise SystemExit(f"{dest}: {why}")
+            shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         entry.rename(dest)
         shutil.rmtree(staging)
@@ -273,10 +474,21 @@ def main(argv=None) -> int:
         return 0
     if args.dry_run:
         items = queue(args.bank, args.tiny)
-        print_queue(items)
+        floors = relu_floors(items, args.bank, args.tiny)
+        print_queue(items, args.budget_s, floors=floors)
+        bases = sorted({i["basis"] for i in items})
         print(
             json.dumps(
-                {"queue": items, "total_s": round(sum(i["estimate_s"] or 0 for i in items), 1)}
+                {
+                    "queue": [
+                        {k: v for k, v in i.items() if k != "basis"}
+                        | {"basis": bases.index(i["basis"])}
+                        for i in items
+                    ],
+                    "bases": bases,
+                    "total_s": round(sum(i["estimate_s"] or 0 for i in items), 1),
+                    "relu_flop_floor_s": {s: round(f["floor_s"], 1) for s, f in floors.items()},
+                }
             )
         )
         return 0
@@ -289,6 +501,7 @@ def main(argv=None) -> int:
                     s: sorted(r["cells"])
                     for s, r in (summary["relu"] or {}).get("studies", {}).items()
                 },
+                "recorder": summary["recorder"],
                 "topk": summary["topk"],
             }
         )

@@ -316,6 +316,15 @@ def _mismatch(manifest: dict, config: dict | None, code: str | None) -> str | No
     return " and ".join(parts) or None
 
 
+def stale_reason(path, config: dict, modules: Iterable[str]) -> str | None:
+    """What differs between the entry stored at ``path`` and ``config`` with the current
+    code of ``modules`` (None: it holds them; "no entry" when there is none)."""
+    manifest = _read_manifest(Path(path))
+    if manifest is None:
+        return "no entry"
+    return _mismatch(manifest, config, code_version(list(modules)))
+
+
 def _stale(path: Path, what: str) -> StaleResult:
     return StaleResult(
         f"{path} holds results of another {what}; recompute it "

@@ -316,8 +316,8 @@ TASK_LOSS: dict = {"ball": "bce", "kindex": "squared"}
 # the chip: the widths below this many neurons in all are trained as packs
 # (simulations.relu_pack). On an H100 a single width ran at 56-68% of the float32 GEMM
 # peak from n = 1448 on and was launch-bound below (docs/benchmarks.md); 4096 packs the
-# narrow widths up to 1024 (181..1024: 3059 neurons; 128..1024: 3187) and leaves the
-# rest alone.
+# narrow widths up to 1024 (181..1024: 3059 neurons; 128..1024: 3187), then 1448 + 2048,
+# and leaves the widths from 2896 on alone.
 PAPER_PACK_NEURONS = 4096
 STUDIES: tuple[str, ...] = ("relu", "kindex", "kindex-layerwise")
 

@@ -34,6 +34,8 @@ hp is the natural log of the scale-free learning rate nu.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,6 +102,16 @@ K_CURVES = (1, 4, 16, 60)
 # Where the recorder variants are measured: each variant is one more compiled run, which
 # for the transformers costs about a minute on a CPU; the MLPs measure the recorder.
 VARIANT_SETTINGS = frozenset({"relu", "mlp", "mlp_sgd"})
+
+
+class Deferred(Exception):
+    """A caller's ``may_start`` refused a width (:func:`simulate_setting`): the entry
+    stays unfinished, with every width finished so far."""
+
+
+def finished_widths(entry_dir: Path) -> list[int]:
+    """The widths whose cells an entry folder holds (``cells/w<width>.done``)."""
+    return sorted(int(p.stem[1:]) for p in Path(entry_dir).glob("cells/w*.done"))
 
 
 def _load(path: str):
@@ -234,6 +246,8 @@ def simulate_setting(
     recompute: bool = False,
     variants: bool = True,
     stored_only: bool = False,
+    may_start: Callable[[int], bool] | None = None,
+    on_width: Callable[[int, float], None] | None = None,
 ) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
     ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
@@ -243,7 +257,11 @@ def simulate_setting(
 
     variants=False skips the recorder-variants table (tiny runs); stored_only:
     never train, read the finished entry from ``root`` or the results bank (raises
-    :class:`fasttransfer.store.MissingResult` or :class:`fasttransfer.store.StaleResult`)."""
+    :class:`fasttransfer.store.MissingResult` or :class:`fasttransfer.store.StaleResult`).
+    ``may_start(width)``, asked before each width still to train, may refuse it: the run
+    stops there with :class:`Deferred`, its entry unfinished and its finished widths kept
+    (a later call resumes it); ``on_width(width, seconds)`` is called after each width
+    trained is stored (e.g. a GPU lease's budget and packing its entry as it grows)."""
     import pandas as pd
     from tqdm import tqdm
 
@@ -261,6 +279,9 @@ def simulate_setting(
                 for k, name in names.items():
                     frames[k].append(entry.read_csv(name))
                 continue
+            if may_start is not None and not may_start(width):
+                raise Deferred(f"topk {setting}: width {width} deferred, {entry.describe()}")
+            t0 = time.perf_counter()
             prob = problem_for(setting, width, cfg)
             res = run_width(prob, cfg.lrs, cfg.seeds, steps=cfg.steps, config=rc)
             tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, k_curves=K_CURVES)
@@ -269,6 +290,8 @@ def simulate_setting(
                 entry.write_csv(name, tidy[k], float_format="%.10g")
                 frames[k].append(tidy[k])
             entry.write_text(f"cells/w{width}.done", "")
+            if on_width is not None:
+                on_width(width, time.perf_counter() - t0)
         result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
         for k, df in result.items():
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
@@ -282,7 +305,7 @@ def simulate_setting(
             made["corpus"] = corpus_info(cfg.corpus)
         return made
 
-    config = {"setting": setting, **_jsonable(asdict(cfg)), "variants": variants}
+    config = entry_config(setting, cfg, variants)
     if stored_only:  # e.g. the paper preset on a CPU: the store, then the bank, or nothing
         entry = store.find_entry([root, store.BANK], STUDY, preset, setting, config=config)
         logger.info("reused %s", entry.describe())
@@ -293,7 +316,7 @@ def simulate_setting(
             preset,
             setting,
             config=config,
-            modules=CODE_MODULES + SETTING_CODE[setting][2],
+            modules=entry_modules(setting),
             run=run,
             recompute=recompute,
         )
@@ -306,6 +329,16 @@ def simulate_setting(
     out["config"] = cfg
     out["source"] = entry.describe()
     return out
+
+
+def entry_config(setting: str, cfg, variants: bool = True) -> dict:
+    """The configuration a setting's store entry is keyed on."""
+    return {"setting": setting, **_jsonable(asdict(cfg)), "variants": variants}
+
+
+def entry_modules(setting: str) -> tuple[str, ...]:
+    """The modules whose code a setting's stored numbers depend on."""
+    return CODE_MODULES + SETTING_CODE[setting][2]
 
 
 def _jsonable(obj):

@@ -23,11 +23,18 @@ def gpu_queue():
 
 
 def _topk_done(bank: Path) -> None:
-    """The bank holds finished top-k entries: the queue has only ReLU cells."""
+    """The bank holds finished top-k entries and the recorder's measured cost: the
+    queue has only ReLU cells."""
     for s in ("transformer", "transformer_muon"):
         d = bank / "topk" / "tiny" / s
         d.mkdir(parents=True)
         (d / "manifest.json").write_text(json.dumps({"status": "complete", "preset": "tiny"}))
+    _recorder_done(bank)
+
+
+def _recorder_done(bank: Path, device: str = "gpu:stand-in") -> None:
+    (bank / "runs" / "earlier").mkdir(parents=True, exist_ok=True)
+    (bank / "runs" / "earlier" / "recorder_cost.json").write_text(json.dumps({"device": device}))
 
 
 def _queue(gpu_queue, bank):
@@ -121,3 +128,89 @@ def test_topk_entries_are_unpacked_only_inside_the_bank(gpu_queue, tmp_path):
         tar.add(entry / "manifest.json", arcname="../outside.json")
     with pytest.raises(SystemExit, match="refusing"):
         gpu_queue.import_to(tmp_path / "bank2", evil)
+
+
+def test_topk_settings_run_width_by_width_and_resume_across_leases(
+    gpu_queue, tmp_path, monkeypatch, capsys
+):
+    """A top-k setting is queued width by width: a lease trains the widths its budget
+    allows and packs the unfinished entry; the import keeps it in the bank and the next
+    lease continues it (here the small ReLU top-k setting stands in for the transformers,
+    whose CPU compilation takes minutes)."""
+    from dataclasses import replace
+
+    from fasttransfer.simulations import topk_study
+
+    cfg = replace(
+        topk_study.configs("quick", settings=("relu",))["relu"], widths=(16, 32), steps=40
+    )
+    flops = {16: 1e6, 32: 1e18}  # width 32: beyond any rate a CPU measures in 600 s
+    monkeypatch.setattr(gpu_queue, "RELU_STUDIES", ())
+    monkeypatch.setattr(gpu_queue, "TOPK_SETTINGS", ("relu",))
+    monkeypatch.setattr(gpu_queue, "topk_config", lambda setting, tiny: cfg)
+    monkeypatch.setattr(gpu_queue, "_topk_flops", lambda setting, c: flops)
+    bank = tmp_path / "bank"
+    _recorder_done(bank)
+
+    def lease(name):
+        argv = ["--tiny", "--out", str(tmp_path / name), "--store", str(tmp_path / f"s{name}")]
+        assert gpu_queue.main([*argv, "--bank", str(bank), "--budget-s", "600"]) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["topk"]["relu"]
+
+    def queued():
+        return [(i["setting"], i["width"]) for i in gpu_queue.queue(bank, tiny=True)]
+
+    assert queued() == [("relu", 16), ("relu", 32)]
+    first = lease("a")
+    assert list(first["widths"]) == ["16"] and first["deferred"]["width"] == 32
+    assert first["complete"] is False
+    assert gpu_queue.main(["--import-to", str(bank), str(tmp_path / "a")]) == 0
+    entry = bank / "topk" / "tiny" / "relu"
+    assert json.loads((entry / "manifest.json").read_text())["status"] == "running"
+    assert topk_study.finished_widths(entry) == [16]
+    assert queued() == [("relu", 32)]  # the bank's width is not run again
+    flops[32] = 1e6  # the next lease can afford it
+    second = lease("b")
+    assert list(second["widths"]) == ["32"] and second["complete"] is True
+    assert gpu_queue.main(["--import-to", str(bank), str(tmp_path / "b")]) == 0
+    assert json.loads((entry / "manifest.json").read_text())["status"] == "complete"
+    assert topk_study.finished_widths(entry) == [16, 32] and queued() == []
+    with pytest.raises(SystemExit, match="already in the bank"):
+        gpu_queue.import_to(bank, tmp_path / "b")
+    # an unfinished entry never gives way to one that lacks its widths
+    (entry / "manifest.json").write_text(
+        json.dumps({**json.loads((entry / "manifest.json").read_text()), "status": "running"})
+    )
+    with pytest.raises(SystemExit, match=r"drop the bank's width\(s\) \[32\]"):
+        gpu_queue.import_to(bank, tmp_path / "a")
+
+
+def test_the_recorder_benchmark_is_queued_until_an_accelerator_measured_it(
+    gpu_queue, tmp_path, monkeypatch, capsys
+):
+    """The recorder's cost on the transformer is one queue item (after the ReLU studies):
+    run once, written to OUT with provenance, imported into the bank's runs; a CPU
+    measurement does not count for the paper-scale queue."""
+    monkeypatch.setattr(gpu_queue, "RELU_STUDIES", ())
+    monkeypatch.setattr(gpu_queue, "TOPK_SETTINGS", ())
+    bank = tmp_path / "bank"
+    _recorder_done(bank, device="cpu:cpu")
+
+    def kinds(tiny):
+        return [i["kind"] for i in gpu_queue.queue(bank, tiny=tiny)]
+
+    assert kinds(False) == ["bench"] and kinds(True) == []
+    # a stand-in for the measurement (the real one compiles five transformer programs)
+    monkeypatch.setattr(
+        gpu_queue, "_recorder_bench", lambda tiny: {"device": "gpu:stand-in", "ratio": 2.0}
+    )
+    out = tmp_path / "lease"
+    argv = ["--out", str(out), "--store", str(tmp_path / "s"), "--bank", str(bank)]
+    assert gpu_queue.main([*argv, "--budget-s", "10"]) == 0
+    assert "skipped" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["recorder"]
+    assert gpu_queue.main([*argv, "--budget-s", "600"]) == 0
+    stored = json.loads((out / "recorder_cost.json").read_text())
+    assert stored["ratio"] == 2.0 and stored["seconds"] >= 0
+    assert gpu_queue.main(["--import-to", str(bank), str(out)]) == 0
+    assert (bank / "runs" / "lease" / "recorder_cost.json").exists()
+    assert kinds(False) == []

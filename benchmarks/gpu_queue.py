@@ -131,6 +131,16 @@ def _topk_widths_done(bank: Path, setting: str, tiny: bool) -> set[int]:
     return set(topk_study.finished_widths(entry)) if _resumable(entry, setting, tiny) else set()
 
 
+def _lanes_in_bank(bank: Path, setting: str, width: int, tiny: bool) -> set:
+    """The lanes of a width that the bank's unfinished entry of the setting holds."""
+    from fasttransfer.simulations import topk_study
+
+    entry = Path(bank) / "topk" / _label(tiny) / setting
+    if not entry.exists() or not _resumable(entry, setting, tiny):
+        return set()
+    return topk_study.lanes_done(entry, width)
+
+
 def _resumable(entry: Path, setting: str, tiny: bool) -> bool:
     """Whether an unfinished top-k entry holds this configuration and code."""
     from fasttransfer import store
@@ -179,13 +189,18 @@ def queue(bank: Path, tiny: bool = False) -> list[dict]:
         cfg = topk_config(setting, tiny)
         done = _topk_widths_done(bank, setting, tiny)
         flops = _topk_flops(setting, cfg)
+        n_lanes = len(cfg.lrs) * len(cfg.seeds)
         for w in (w for w in cfg.widths if w not in done):
+            left = n_lanes - len(_lanes_in_bank(bank, setting, w, tiny))
             items.append(
                 {
                     "kind": "topk",
                     "setting": setting,
                     "width": w,
-                    "estimate_s": round(flops[w] / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1),
+                    "lanes_left": left,
+                    "estimate_s": round(
+                        flops[w] * left / n_lanes / (TOPK_ASSUMED_PEAK_FRACTION * peak * 1e9), 1
+                    ),
                     "basis": "the width's matmul FLOPs at an assumed "
                     f"{TOPK_ASSUMED_PEAK_FRACTION:.0%} of {peak / 1e3:.0f} TFLOP/s "
                     "(the bank's measured GEMM rate at XLA's default float32 "
@@ -239,7 +254,7 @@ def print_queue(items: list[dict], budget_s: float, log=print, floors: dict | No
         if len(i.get("pack", ())) > 1:
             notes.append(f"in pack {i['pack'][0]}..{i['pack'][-1]}")
         if i["estimate_s"] is not None and i["estimate_s"] > budget_s:
-            notes.append("over one lease's budget at this estimate")
+            notes.append("over one lease's budget: in parts over several leases")
         log(f"  {k:3d}. {what:28s} {est:>8s}  {'; '.join(notes)}".rstrip())
     bases = sorted({i["basis"] for i in items})
     for b in bases:
@@ -322,11 +337,13 @@ def run(args) -> dict:
 
 
 def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict:
-    """Train the missing widths of one top-k setting, smallest first, each only when its
-    prediction fits what is left of the budget: the measured FLOP rate of this run's
-    last width once there is one (compilation included: pessimistic), else the queue's
-    estimate. The entry is resumed from the bank's unfinished one if any, and packed
-    into OUT/topk_<setting>.tar after every width, so a lease cut short keeps its widths."""
+    """Train the missing widths of one top-k setting, smallest first, in parts that fit
+    what is left of the budget (:func:`simulations.topk_study.simulate_setting`'s
+    lanes): as many of a width's (learning rate, seed) lanes as the prediction allows,
+    from the measured FLOP rate of this run's last part once there is one (compilation
+    included: pessimistic), else the queue's estimate; none, and the setting waits for
+    the next lease. The entry is resumed from the bank's unfinished one if any, and
+    packed into OUT/topk_<setting>.tar after every part, so a lease cut short keeps it."""
     import shutil
 
     from fasttransfer.simulations import topk_study
@@ -337,34 +354,50 @@ def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict
     if partial.exists() and not entry.exists() and _resumable(partial, setting, args.tiny):
         shutil.copytree(partial, entry)
     flops = _topk_flops(setting, cfg)
-    rec: dict = {"widths": {}, "deferred": None}
-    rate: list = []  # FLOP/s of the widths trained here
+    n_lanes = len(cfg.lrs) * len(cfg.seeds)
+    rec: dict = {"parts": [], "deferred": None}
+    rate: list = []  # FLOP/s of the parts trained here
 
-    def may_start(width: int) -> bool:
+    def lanes_now(width: int, lanes_left: int) -> int:
         left = args.budget_s - (time.perf_counter() - t0)
-        pred = flops[width] / rate[-1] if rate else estimates.get(width)
-        if pred is not None and pred > left:
+        # per lane: the measured rate, else the queue's estimate of the lanes left
+        lane_s = (
+            flops[width] / n_lanes / rate[-1]
+            if rate
+            else (estimates[width] / lanes_left if estimates.get(width) else None)
+        )
+        if lane_s is None:  # no estimate at all: the whole width
+            return lanes_left
+        k = min(lanes_left, int(left / max(lane_s, 1e-9)))
+        if k < 1:
             rec["deferred"] = {
                 "width": width,
-                "predicted_s": round(pred, 1),
+                "lanes_left": lanes_left,
+                "predicted_s_per_lane": round(lane_s, 1),
                 "left_s": round(left, 1),
             }
             print(
-                f"topk {setting} n={width}: deferred (predicted {pred:.0f} s, {left:.0f} s left)",
+                f"topk {setting} n={width}: deferred ({lanes_left} lanes left, "
+                f"{lane_s:.0f} s each predicted, {left:.0f} s left)",
                 flush=True,
             )
-            return False
-        return True
+        return max(k, 0)
 
-    def on_width(width: int, seconds: float) -> None:
-        rate.append(flops[width] / max(seconds, 1e-9))
-        rec["widths"][str(width)] = {
-            "seconds": round(seconds, 1),
-            "tflops": round(rate[-1] / 1e12, 3),
-        }
+    def on_part(width: int, lanes: int, seconds: float) -> None:
+        rate.append(flops[width] * lanes / n_lanes / max(seconds, 1e-9))
+        rec["parts"].append(
+            {
+                "width": width,
+                "lanes": lanes,
+                "seconds": round(seconds, 1),
+                "tflops": round(rate[-1] / 1e12, 3),
+            }
+        )
         _pack_topk(entry, out / f"topk_{setting}.tar")
         print(
-            f"topk {setting} n={width}: {seconds:.1f} s ({rate[-1] / 1e12:.2f} TFLOP/s)", flush=True
+            f"topk {setting} n={width}: {lanes} of {n_lanes} lanes in {seconds:.1f} s "
+            f"({rate[-1] / 1e12:.2f} TFLOP/s)",
+            flush=True,
         )
 
     try:
@@ -375,8 +408,8 @@ def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict
             label,
             progress=False,
             variants=False,
-            may_start=may_start,
-            on_width=on_width,
+            lanes_now=lanes_now,
+            on_part=on_part,
         )
         _pack_topk(entry, out / f"topk_{setting}.tar")  # complete: the merged frames too
         rec["complete"] = True

@@ -14,7 +14,9 @@ configuration and the code of :data:`CODE_MODULES`, see :mod:`fasttransfer.store
   second-narrowest width and a large learning rate (where Adam oscillates most);
 * ``cells/w<width>_{final,profile,curves,transfer}.csv`` + ``cells/w<width>.done``
   (written last): one cell per width, each file atomic, so an interrupted run loses no
-  finished width and a finished one is never recomputed;
+  finished width and a finished one is never recomputed; a width trained in parts (a
+  GPU lease too short for it) holds ``cells/w<width>_part<j>_*`` until its last part,
+  then they are merged into its cell (:func:`_train_width`);
 * ``final.csv`` (width, hp, seed, loss, raw_loss, loss0, linearised, faithfulness),
   ``profile.csv`` (width, hp, seed, k, topk, residual), ``curves.csv`` (width, hp, seed,
   k, step, loss, linearised, topk, residual): the recorded seeds;
@@ -105,8 +107,8 @@ VARIANT_SETTINGS = frozenset({"relu", "mlp", "mlp_sgd"})
 
 
 class Deferred(Exception):
-    """A caller's ``may_start`` refused a width (:func:`simulate_setting`): the entry
-    stays unfinished, with every width finished so far."""
+    """A caller's ``lanes_now`` gave no lane to train (:func:`simulate_setting`): the
+    entry stays unfinished, with every width and part finished so far."""
 
 
 def finished_widths(entry_dir: Path) -> list[int]:
@@ -246,8 +248,8 @@ def simulate_setting(
     recompute: bool = False,
     variants: bool = True,
     stored_only: bool = False,
-    may_start: Callable[[int], bool] | None = None,
-    on_width: Callable[[int, float], None] | None = None,
+    lanes_now: Callable[[int, int], int] | None = None,
+    on_part: Callable[[int, int, float], None] | None = None,
 ) -> dict:
     """Run (or resume, or reuse) one setting in its store entry; returns its frames
     ({"final", "profile", "curves", "transfer"}, "variants": the recorder variants' table
@@ -258,14 +260,16 @@ def simulate_setting(
     variants=False skips the recorder-variants table (tiny runs); stored_only:
     never train, read the finished entry from ``root`` or the results bank (raises
     :class:`fasttransfer.store.MissingResult` or :class:`fasttransfer.store.StaleResult`).
-    ``may_start(width)``, asked before each width still to train, may refuse it: the run
-    stops there with :class:`Deferred`, its entry unfinished and its finished widths kept
-    (a later call resumes it); ``on_width(width, seconds)`` is called after each width
-    trained is stored (e.g. a GPU lease's budget and packing its entry as it grows)."""
+    ``lanes_now(width, lanes_left)``, asked before each part of a width still to train,
+    says how many of its (learning rate, seed) lanes to train now (default: all): a part
+    (:func:`_train_width`); 0 stops the run with :class:`Deferred`, its entry unfinished,
+    every finished width and part kept (a later call resumes it).
+    ``on_part(width, lanes, seconds)`` is called after each part is stored (e.g. a GPU
+    lease keeping its budget and packing its entry as it grows)."""
     import pandas as pd
     from tqdm import tqdm
 
-    from fasttransfer.simulations.topk_training import recorder_config, run_width, tidy_results
+    from fasttransfer.simulations.topk_training import recorder_config
     from fasttransfer.theory.algorithm1 import kappa_summary
 
     def run(entry: store.Entry) -> dict:
@@ -279,19 +283,15 @@ def simulate_setting(
                 for k, name in names.items():
                     frames[k].append(entry.read_csv(name))
                 continue
-            if may_start is not None and not may_start(width):
-                raise Deferred(f"topk {setting}: width {width} deferred, {entry.describe()}")
-            t0 = time.perf_counter()
-            prob = problem_for(setting, width, cfg)
-            res = run_width(prob, cfg.lrs, cfg.seeds, steps=cfg.steps, config=rc)
-            tidy = tidy_results(width, cfg.lrs, cfg.seeds, res, k_curves=K_CURVES)
-            tidy["transfer"] = transfer_frame(width, cfg, tidy["final"], prob, rc)
+            tidy, whole = _train_width(entry, setting, cfg, rc, width, lanes_now, on_part)
             for k, name in names.items():
                 entry.write_csv(name, tidy[k], float_format="%.10g")
                 frames[k].append(tidy[k])
             entry.write_text(f"cells/w{width}.done", "")
-            if on_width is not None:
-                on_width(width, time.perf_counter() - t0)
+            for part in entry.dir.glob(f"cells/w{width}_part*"):  # merged into the cell
+                part.unlink()
+            if whole is not None and on_part is not None:  # told once the cell is stored
+                on_part(width, *whole)
         result = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
         for k, df in result.items():
             entry.write_csv(f"{k}.csv", df, float_format="%.10g")
@@ -329,6 +329,125 @@ def simulate_setting(
     out["config"] = cfg
     out["source"] = entry.describe()
     return out
+
+
+def _train_width(entry: store.Entry, setting: str, cfg, rc, width: int, lanes_now, on_part):
+    """One width's frames (final, profile, curves, transfer), trained in parts, and
+    (lanes, seconds) when it was trained whole in this call (else None: each part was
+    reported to ``on_part`` as it was stored).
+
+    A part is a rectangle of the width's lanes, the (learning rate, seed) pairs: whole
+    seeds (every learning rate), or a run of one seed's learning rates, in seed-major
+    order; its size is ``lanes_now(width, lanes_left)`` (None: the whole width at once).
+    Every lane is an independent run (vmapped), so the parts' rows are the whole width's,
+    up to float rounding of differently batched products. Each part but a whole width
+    is stored as ``cells/w<width>_part<j>_<frame>.csv`` with ``cells/w<width>_part<j>.json``
+    (its lanes, written last), so a run stopped between parts resumes after the last."""
+    import pandas as pd
+
+    from fasttransfer.simulations.topk_training import run_width, tidy_results
+
+    n_lr, n_seed = len(cfg.lrs), len(cfg.seeds)
+    parts = _parts(entry.dir, width)
+    done = lanes_done(entry.dir, width)
+    prob, whole, t0 = None, False, time.perf_counter()
+    while len(done) < n_lr * n_seed:
+        left = [(s, i) for s in range(n_seed) for i in range(n_lr) if (s, i) not in done]
+        k = len(left) if lanes_now is None else int(lanes_now(width, len(left)))
+        if k <= 0:
+            raise Deferred(f"topk {setting}: width {width} deferred, {entry.describe()}")
+        seeds, lrs = _next_part(left, min(k, len(left)), n_lr)
+        prob = prob or problem_for(setting, width, cfg)
+        t0 = time.perf_counter()
+        res = run_width(
+            prob,
+            [cfg.lrs[i] for i in lrs],
+            [cfg.seeds[s] for s in seeds],
+            steps=cfg.steps,
+            config=rc,
+        )
+        tidy = tidy_results(
+            width, [cfg.lrs[i] for i in lrs], [cfg.seeds[s] for s in seeds], res, k_curves=K_CURVES
+        )
+        whole = not done and len(seeds) * len(lrs) == n_lr * n_seed
+        if whole:  # one part: nothing to merge
+            final = tidy
+            break
+        j = len(parts)
+        for name in ("final", "profile", "curves"):
+            entry.write_csv(f"cells/w{width}_part{j}_{name}.csv", tidy[name], float_format="%.10g")
+        marker = entry.dir / "cells" / f"w{width}_part{j}.json"
+        store.atomic_write_json(marker, {"seeds": seeds, "lrs": lrs})
+        parts.append(marker)
+        done |= {(s, i) for s in seeds for i in lrs}
+        if on_part is not None:
+            on_part(width, len(seeds) * len(lrs), time.perf_counter() - t0)
+    else:
+        final = {
+            name: _canonical(
+                pd.concat(
+                    [entry.read_csv(f"cells/{p.stem}_{name}.csv") for p in parts],
+                    ignore_index=True,
+                ),
+                cfg,
+            )
+            for name in ("final", "profile", "curves")
+        }
+    timing = (n_lr * n_seed, time.perf_counter() - t0) if whole else None
+    if getattr(cfg, "transfer_seeds", ()) and prob is None:
+        prob = problem_for(setting, width, cfg)
+    final["transfer"] = transfer_frame(width, cfg, final["final"], prob, rc)
+    return final, timing
+
+
+def _parts(entry_dir: Path, width: int) -> list[Path]:
+    """The finished parts' markers of a width, in the order they were made."""
+    found = Path(entry_dir).glob(f"cells/w{width}_part*.json")
+    return sorted(found, key=lambda p: int(p.stem.split("_part")[1]))
+
+
+def lanes_done(entry_dir: Path, width: int) -> set[tuple[int, int]]:
+    """The (seed position, learning-rate position) lanes of a width that an unfinished
+    entry's parts hold (:func:`_train_width`)."""
+    import json
+
+    done = set()
+    for p in _parts(entry_dir, width):
+        lanes = json.loads(p.read_text(encoding="utf-8"))
+        done |= {(s, i) for s in lanes["seeds"] for i in lanes["lrs"]}
+    return done
+
+
+def _next_part(left: list[tuple[int, int]], k: int, n_lr: int) -> tuple[list, list]:
+    """(seed positions, learning-rate positions) of the next part of at most k lanes from
+    ``left`` (seed-major, learning rates ascending): whole seeds while k allows, else a
+    run of the first seed's learning rates."""
+    # the lanes are always taken from the front in this order, so every seed after the
+    # first one left is whole
+    s0 = left[0][0]
+    first = [i for s, i in left if s == s0]
+    if len(first) < n_lr or k < n_lr:
+        return [s0], first[:k]
+    return sorted({s for s, _ in left})[: k // n_lr], list(range(n_lr))
+
+
+def _canonical(df, cfg):
+    """A width's rows in the order one whole run gives them: learning rate, then seed
+    (then k, or k first and step last for the curves)."""
+    import numpy as np
+
+    log_lrs = np.log(np.asarray(cfg.lrs, dtype=float))
+    # the stored hp has 10 significant digits: the nearest grid point is its learning rate
+    lr_pos = np.abs(df["hp"].to_numpy(float)[:, None] - log_lrs[None, :]).argmin(axis=1)
+    seed = {int(s): i for i, s in enumerate(cfg.seeds)}
+    keys = df.assign(_lr=lr_pos, _seed=df["seed"].map(seed))
+    if "step" in df:
+        order = ["k", "_lr", "_seed", "step"]
+        keys["k"] = keys["k"].map({k: i for i, k in enumerate(K_CURVES)})
+    else:
+        order = ["_lr", "_seed", *(["k"] if "k" in df else [])]
+    idx = keys.sort_values(order, kind="stable").index
+    return df.loc[idx].reset_index(drop=True)
 
 
 def entry_config(setting: str, cfg, variants: bool = True) -> dict:

@@ -6,6 +6,7 @@ import json
 import sys
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -161,9 +162,10 @@ def test_topk_settings_run_width_by_width_and_resume_across_leases(
         return [(i["setting"], i["width"]) for i in gpu_queue.queue(bank, tiny=True)]
 
     assert queued() == [("relu", 16), ("relu", 32)]
+    n_lanes = len(cfg.lrs) * len(cfg.seeds)
     first = lease("a")
-    assert list(first["widths"]) == ["16"] and first["deferred"]["width"] == 32
-    assert first["complete"] is False
+    assert [(p["width"], p["lanes"]) for p in first["parts"]] == [(16, n_lanes)]
+    assert first["deferred"]["width"] == 32 and first["complete"] is False
     assert gpu_queue.main(["--import-to", str(bank), str(tmp_path / "a")]) == 0
     entry = bank / "topk" / "tiny" / "relu"
     assert json.loads((entry / "manifest.json").read_text())["status"] == "running"
@@ -171,7 +173,8 @@ def test_topk_settings_run_width_by_width_and_resume_across_leases(
     assert queued() == [("relu", 32)]  # the bank's width is not run again
     flops[32] = 1e6  # the next lease can afford it
     second = lease("b")
-    assert list(second["widths"]) == ["32"] and second["complete"] is True
+    assert [(p["width"], p["lanes"]) for p in second["parts"]] == [(32, n_lanes)]
+    assert second["complete"] is True
     assert gpu_queue.main(["--import-to", str(bank), str(tmp_path / "b")]) == 0
     assert json.loads((entry / "manifest.json").read_text())["status"] == "complete"
     assert topk_study.finished_widths(entry) == [16, 32] and queued() == []
@@ -214,3 +217,49 @@ def test_the_recorder_benchmark_is_queued_until_an_accelerator_measured_it(
     assert gpu_queue.main(["--import-to", str(bank), str(out)]) == 0
     assert (bank / "runs" / "lease" / "recorder_cost.json").exists()
     assert kinds(False) == []
+
+
+def test_a_width_over_the_budget_runs_in_parts_across_leases(gpu_queue, tmp_path, monkeypatch):
+    """A width whose lanes do not all fit what is left of a lease runs as many as fit;
+    the unfinished entry goes to the bank with its parts, and the queue's estimate for
+    the width counts only the lanes left."""
+    from dataclasses import replace
+
+    from fasttransfer.simulations import topk_study
+
+    cfg = replace(topk_study.configs("quick", settings=("relu",))["relu"], widths=(16,), steps=40)
+    n_lanes = len(cfg.lrs) * len(cfg.seeds)
+    monkeypatch.setattr(gpu_queue, "RELU_STUDIES", ())
+    monkeypatch.setattr(gpu_queue, "TOPK_SETTINGS", ("relu",))
+    monkeypatch.setattr(gpu_queue, "topk_config", lambda setting, tiny: cfg)
+    bank = tmp_path / "bank"
+    _recorder_done(bank)
+    # the queue's estimate says 1000 s per lane: a 5500 s lease starts 5 of them
+    monkeypatch.setattr(gpu_queue, "_topk_flops", lambda setting, c: {16: 1000.0 * n_lanes})
+    monkeypatch.setattr(gpu_queue, "_bank_gemm_gflops", lambda bank, key="": 1e-9 / 0.3)
+    full = gpu_queue.queue(bank, tiny=True)[0]
+    assert full["lanes_left"] == n_lanes
+    assert full["estimate_s"] == pytest.approx(1000.0 * n_lanes)
+    # ... and its clock then runs out (the CPU takes seconds, not 5000 s: the lease's
+    # clock is moved on once the first part is stored)
+    clock = {"offset": 0.0}
+    real_pack, real_clock = gpu_queue._pack_topk, gpu_queue.time.perf_counter
+
+    def pack_then_run_out(entry, dest):
+        real_pack(entry, dest)
+        clock["offset"] = 1e6
+
+    monkeypatch.setattr(gpu_queue, "_pack_topk", pack_then_run_out)
+    monkeypatch.setattr(
+        gpu_queue, "time", SimpleNamespace(perf_counter=lambda: real_clock() + clock["offset"])
+    )
+    out = tmp_path / "lease"
+    argv = ["--tiny", "--out", str(out), "--store", str(tmp_path / "s"), "--bank", str(bank)]
+    assert gpu_queue.main([*argv, "--budget-s", "5500"]) == 0
+    assert gpu_queue.main(["--import-to", str(bank), str(out)]) == 0
+    entry = bank / "topk" / "tiny" / "relu"
+    done = topk_study.lanes_done(entry, 16)
+    assert done == {(0, i) for i in range(5)}
+    left = gpu_queue.queue(bank, tiny=True)[0]
+    assert left["lanes_left"] == n_lanes - len(done)
+    assert left["estimate_s"] == pytest.approx(1000.0 * left["lanes_left"])

@@ -133,3 +133,52 @@ def test_entries_hold_training_outputs_keyed_on_the_training_code(tmp_path):
     assert res["kappa"] == kappa_summary(res["profile"], res["final"])
     manifest = store.read_entry(tmp_path, "topk", "quick", "mlp").manifest
     assert "fasttransfer.theory.hypothesis1" not in manifest["code_modules"]
+
+
+def test_a_width_in_parts_resumed_equals_it_whole(tmp_path):
+    """A width trained in parts of its (learning rate, seed) lanes, stopped between
+    parts and resumed, gives the whole width's rows in the same order; the parts are
+    merged into the width's cell and removed."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pandas as pd
+
+    quick = topk_study.configs("quick", settings=("relu",))["relu"]
+    cfg = replace(quick, widths=(16,), steps=40, dtype="float64")
+    whole = topk_study.simulate_setting("relu", cfg, tmp_path / "a", "tiny", variants=False)
+    seen = []
+
+    def four_then_stop(width, left):
+        return 4 if len(seen) < 2 else 0
+
+    def on_part(width, lanes, seconds):
+        seen.append(lanes)
+
+    root = tmp_path / "b"
+    with pytest.raises(topk_study.Deferred, match="width 16"):
+        topk_study.simulate_setting(
+            "relu", cfg, root, "tiny", variants=False, lanes_now=four_then_stop, on_part=on_part
+        )
+    entry = root / "topk" / "tiny" / "relu"
+    assert seen == [4, 4]
+    assert topk_study.lanes_done(entry, 16) == {(0, i) for i in range(8)}
+    # resumed: the rest of seed 0's learning rates, then seed 1 whole
+    parts = topk_study.simulate_setting(
+        "relu", cfg, root, "tiny", variants=False, lanes_now=lambda w, left: 10, on_part=on_part
+    )
+    n_lr = len(cfg.lrs)
+    assert seen == [4, 4, 1, n_lr]
+    assert not list(entry.glob("cells/w16_part*")) and (entry / "cells" / "w16.done").exists()
+    for name in ("final", "profile", "curves", "transfer"):  # the cell itself stays
+        assert (entry / "cells" / f"w16_{name}.csv").exists()
+    for name in ("final", "profile", "curves", "transfer"):
+        a, b = whole[name], parts[name]
+        pd.testing.assert_frame_equal(a[["width", "seed"]], b[["width", "seed"]])
+        num = [c for c in a.columns if a[c].dtype.kind == "f"]
+        # lanes are independent runs, batched differently: float64 rounding of O(1)
+        # losses summed over the R records (R eps64 ~ 3e-14 absolute, hence atol, which
+        # covers a residual that cancels to 0 on one side), below the stored frames' 10
+        # significant digits, where a value on a rounding boundary may land one unit of
+        # the 10th digit apart (rtol)
+        np.testing.assert_allclose(b[num].to_numpy(), a[num].to_numpy(), rtol=1e-9, atol=1e-12)

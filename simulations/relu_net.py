@@ -205,20 +205,24 @@ def loss_fn(
     return jnp.mean(per_sample_loss(forward(params, x, param), y, loss))
 
 
-def chunked_sample_losses(
-    params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int, loss: str = "squared"
-) -> jax.Array:
-    """Per-sample losses on a large test set, shape (M,), evaluated ``chunk`` rows at a
-    time (lax.map) so that only a (chunk, n) activation block is ever live.
-    ``x.shape[0]`` must be a multiple of ``chunk``."""
+def map_row_chunks(fn, x: jax.Array, y: jax.Array, chunk: int) -> jax.Array:
+    """``fn(x_block, y_block)`` over the rows of x (M, d) and y (M,) in blocks of
+    ``chunk`` rows (lax.map: only one block's activations are ever live), the results
+    stacked along the rows: shape (M, ...). ``M`` must be a multiple of ``chunk``."""
     m_rows = x.shape[0]
     if m_rows % chunk:
         raise ValueError(f"test-set size {m_rows} is not a multiple of chunk {chunk}")
     xs = x.reshape(m_rows // chunk, chunk, x.shape[1])
     ys = y.reshape(m_rows // chunk, chunk)
+    out = jax.lax.map(lambda args: fn(*args), (xs, ys))
+    return out.reshape((m_rows, *out.shape[2:]))
 
-    def block(args):
-        xb, yb = args
-        return per_sample_loss(forward(params, xb, param), yb, loss)
 
-    return jax.lax.map(block, (xs, ys)).reshape(m_rows)
+def chunked_sample_losses(
+    params: dict, x: jax.Array, y: jax.Array, param: str, chunk: int, loss: str = "squared"
+) -> jax.Array:
+    """Per-sample losses on a large test set, shape (M,), evaluated ``chunk`` rows at a
+    time (:func:`map_row_chunks`: only a (chunk, n) activation block is ever live)."""
+    return map_row_chunks(
+        lambda xb, yb: per_sample_loss(forward(params, xb, param), yb, loss), x, y, chunk
+    )

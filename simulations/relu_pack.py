@@ -91,15 +91,8 @@ def chunked_sample_losses(
     """Per-sample losses of every width on a large test set, shape (K, M), ``chunk``
     rows at a time (only a (chunk, N) block is live), as
     :func:`simulations.relu_net.chunked_sample_losses` is for one width."""
-    m_rows = x.shape[0]
-    if m_rows % chunk:
-        raise ValueError(f"test-set size {m_rows} is not a multiple of chunk {chunk}")
-    xs = x.reshape(m_rows // chunk, chunk, x.shape[1])
-    ys = y.reshape(m_rows // chunk, chunk)
 
-    def block(args):
-        xb, yb = args
+    def block(xb, yb):
         return relu_net.per_sample_loss(forward(params, xb, widths, param), yb[:, None], loss)
 
-    per = jax.lax.map(block, (xs, ys))  # (chunks, chunk, K)
-    return jnp.moveaxis(per.reshape(m_rows, len(widths)), -1, 0)
+    return jnp.moveaxis(relu_net.map_row_chunks(block, x, y, chunk), -1, 0)

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # relu_paper_gpu, relu_sweep
+import relu_paper_gpu  # (it also maps the folders when the project is not installed)
 
 RELU_STUDIES = ("relu", "kindex", "kindex-layerwise")
 TOPK_SETTINGS = ("transformer", "transformer_muon")
@@ -153,7 +154,7 @@ def _resumable(entry: Path, setting: str, tiny: bool) -> bool:
 def queue(bank: Path, tiny: bool = False) -> list[dict]:
     """The missing items in priority order: {"kind": "relu" | "topk", "study"/"setting",
     "width", "estimate_s", "basis"}."""
-    from relu_paper_gpu import paper_config
+    paper_config = relu_paper_gpu.paper_config
 
     from fasttransfer.simulations import relu_pack, relu_studies
 
@@ -215,7 +216,7 @@ def relu_floors(items: list[dict], bank: Path, tiny: bool = False) -> dict:
     (benchmarks/relu_sweep.py's count) and the seconds they take at 100% of the bank's
     measured float32 GEMM peak (the least device time any engine could need):
     {study: {"flops", "floor_s", "peak_gflops"}}."""
-    from relu_paper_gpu import paper_config
+    paper_config = relu_paper_gpu.paper_config
     from relu_sweep import flops_per_config_step
 
     peak = _bank_gemm_gflops(bank, "gemm_peak_gflops")
@@ -290,8 +291,6 @@ def _unpack_topk(tar_path: Path, into: Path) -> Path:
 
 
 def run(args) -> dict:
-    import relu_paper_gpu
-
     from fasttransfer import store
 
     t0 = time.perf_counter()
@@ -425,8 +424,6 @@ def import_to(bank: Path, src: Path) -> list[str]:
     BANK/topk/<label>/; an unfinished entry is replaced only by its continuation, a
     complete one never)."""
     import shutil
-
-    import relu_paper_gpu
 
     from fasttransfer.simulations import topk_study
 

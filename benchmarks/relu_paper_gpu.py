@@ -27,7 +27,7 @@ timings, limits, baseline) and ``log.txt``. ``--import-to results_bank DIR`` mer
 a folder into the results bank's entries (``results_bank/<study>/paper/mup/``; the same
 configuration and code version required), which ``verify`` re-analyses on any CPU.
 
-    pip install --no-deps --no-build-isolation -e .    # once: the fasttransfer namespace
+    pip install --no-deps --no-build-isolation -e .    # once (else the folders are mapped)
     python benchmarks/relu_paper_gpu.py --out $OUT --budget-s 480
     python benchmarks/relu_paper_gpu.py --tiny --out /tmp/x     # CPU smoke test, seconds
 
@@ -47,15 +47,27 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/relu_sweep.py
-# the folders are subpackages of fasttransfer only once the project is installed
-if (
-    importlib.util.find_spec("fasttransfer") is None
-    or importlib.util.find_spec("fasttransfer.simulations") is None
-):
-    sys.exit(
-        "relu_paper_gpu: install the project first "
-        "(pip install --no-deps --no-build-isolation -e .)"
-    )
+
+
+def ensure_project_importable() -> None:
+    """The folders are subpackages of fasttransfer once the project is installed. Where
+    it is not (a lent GPU with no network, whose setuptools may be older than the build
+    needs), map them as the editable install does: the repository root joins
+    fasttransfer's package path, so ``fasttransfer.simulations`` is ``simulations/``."""
+    if (
+        importlib.util.find_spec("fasttransfer") is not None
+        and importlib.util.find_spec("fasttransfer.simulations") is not None
+    ):
+        return
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import fasttransfer
+
+    fasttransfer.__path__.append(root)
+
+
+ensure_project_importable()
 
 STUDIES = ("relu", "kindex", "kindex-layerwise")
 TORCH_WIDTHS = (256, 1024, 4096)

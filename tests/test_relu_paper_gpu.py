@@ -72,3 +72,26 @@ def test_tiny_run_and_import(tmp_path):
     manifest = json.loads((entry / store.MANIFEST).read_text())
     assert manifest["result"]["widths"] == [32, 64]
     assert set(manifest["provenance"]["runs"]) == {"out", "out2"}
+
+
+def test_the_gpu_scripts_run_from_a_checkout_that_is_not_installed(tmp_path):
+    """On a machine where the project is not installed (a lent GPU with an old
+    setuptools), the scripts map the folders onto fasttransfer's subpackages themselves."""
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\n"
+        # drop the editable install's import hook: as if the project were not installed
+        "sys.meta_path[:] = [f for f in sys.meta_path "
+        "if not getattr(f, '__module__', '').startswith('__editable__')]\n"
+        f"sys.path.insert(0, {str(root / 'benchmarks')!r})\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('fasttransfer') is None\n"
+        "import gpu_queue\n"
+        "from fasttransfer.simulations import relu_engine\n"
+        "print(relu_engine.__file__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == root / "simulations" / "relu_engine.py"

@@ -24,16 +24,15 @@ def gpu_queue():
 
 
 def _topk_done(bank: Path) -> None:
-    """The bank holds finished top-k entries and the recorder's measured cost: the
-    queue has only ReLU cells."""
+    """The bank holds finished top-k entries: the queue has only ReLU cells (a tiny
+    queue has no recorder benchmark)."""
     for s in ("transformer", "transformer_muon"):
         d = bank / "topk" / "tiny" / s
         d.mkdir(parents=True)
         (d / "manifest.json").write_text(json.dumps({"status": "complete", "preset": "tiny"}))
-    _recorder_done(bank)
 
 
-def _recorder_done(bank: Path, device: str = "gpu:stand-in") -> None:
+def _recorder_done(bank: Path, device: str) -> None:
     (bank / "runs" / "earlier").mkdir(parents=True, exist_ok=True)
     (bank / "runs" / "earlier" / "recorder_cost.json").write_text(json.dumps({"device": device}))
 
@@ -151,7 +150,6 @@ def test_topk_settings_run_width_by_width_and_resume_across_leases(
     monkeypatch.setattr(gpu_queue, "topk_config", lambda setting, tiny: cfg)
     monkeypatch.setattr(gpu_queue, "_topk_flops", lambda setting, c: flops)
     bank = tmp_path / "bank"
-    _recorder_done(bank)
 
     def lease(name):
         argv = ["--tiny", "--out", str(tmp_path / name), "--store", str(tmp_path / f"s{name}")]
@@ -205,7 +203,7 @@ def test_the_recorder_benchmark_is_queued_until_an_accelerator_measured_it(
     assert kinds(False) == ["bench"] and kinds(True) == []
     # a stand-in for the measurement (the real one compiles five transformer programs)
     monkeypatch.setattr(
-        gpu_queue, "_recorder_bench", lambda tiny: {"device": "gpu:stand-in", "ratio": 2.0}
+        gpu_queue, "_recorder_bench", lambda: {"device": "gpu:stand-in", "ratio": 2.0}
     )
     out = tmp_path / "lease"
     argv = ["--out", str(out), "--store", str(tmp_path / "s"), "--bank", str(bank)]
@@ -233,7 +231,6 @@ def test_a_width_over_the_budget_runs_in_parts_across_leases(gpu_queue, tmp_path
     monkeypatch.setattr(gpu_queue, "TOPK_SETTINGS", ("relu",))
     monkeypatch.setattr(gpu_queue, "topk_config", lambda setting, tiny: cfg)
     bank = tmp_path / "bank"
-    _recorder_done(bank)
     # the queue's estimate says 1000 s per lane: a 5500 s lease starts 5 of them
     monkeypatch.setattr(gpu_queue, "_topk_flops", lambda setting, c: {16: 1000.0 * n_lanes})
     monkeypatch.setattr(gpu_queue, "_bank_gemm_gflops", lambda bank, key="": 1e-9 / 0.3)

@@ -387,13 +387,13 @@ def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict
                 "width": width,
                 "lanes": lanes,
                 "seconds": round(seconds, 1),
-                "tflops": round(rate[-1] / 1e12, 3),
+                "gflops": round(rate[-1] / 1e9, 1),
             }
         )
         _pack_topk(entry, out / f"topk_{setting}.tar")
         print(
             f"topk {setting} n={width}: {lanes} of {n_lanes} lanes in {seconds:.1f} s "
-            f"({rate[-1] / 1e12:.2f} TFLOP/s)",
+            f"({rate[-1] / 1e9:.1f} GFLOP/s)",
             flush=True,
         )
 

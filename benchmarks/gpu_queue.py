@@ -113,30 +113,23 @@ def _topk_flops(setting: str, cfg) -> dict[int, float]:
     return sweep_flops(cfg)
 
 
-def _topk_widths_done(bank: Path, setting: str, tiny: bool) -> set[int]:
-    """The widths of a top-k setting the bank holds: all of them for a complete entry;
-    for an unfinished one (an earlier lease stopped inside it) its finished widths, if
-    it holds this configuration and code (else none: it would be run again)."""
+def _topk_in_bank(bank: Path, setting: str, tiny: bool) -> tuple[set[int], Path | None]:
+    """What the bank holds of a top-k setting: (its finished widths, its unfinished entry
+    to resume or None). A complete entry has every width; an unfinished one (an earlier
+    lease stopped inside it) counts only if it holds this configuration and code (else
+    nothing: it would be run again)."""
     from fasttransfer import store
     from fasttransfer.simulations import topk_study
 
-    entry = Path(bank) / "topk" / _label(tiny) / setting
+    entry = Path(bank) / topk_study.STUDY / _label(tiny) / setting
     m = entry / store.MANIFEST
     if not m.exists():
-        return set()
+        return set(), None
     if json.loads(m.read_text(encoding="utf-8")).get("status") == "complete":
-        return set(topk_config(setting, tiny).widths)
-    return set(topk_study.finished_widths(entry)) if _resumable(entry, setting, tiny) else set()
-
-
-def _lanes_in_bank(bank: Path, setting: str, width: int, tiny: bool) -> set:
-    """The lanes of a width that the bank's unfinished entry of the setting holds."""
-    from fasttransfer.simulations import topk_study
-
-    entry = Path(bank) / "topk" / _label(tiny) / setting
-    if not entry.exists() or not _resumable(entry, setting, tiny):
-        return set()
-    return topk_study.lanes_done(entry, width)
+        return set(topk_config(setting, tiny).widths), None
+    if not _resumable(entry, setting, tiny):
+        return set(), None
+    return set(topk_study.finished_widths(entry)), entry
 
 
 def _resumable(entry: Path, setting: str, tiny: bool) -> bool:
@@ -149,11 +142,12 @@ def _resumable(entry: Path, setting: str, tiny: bool) -> bool:
 
 
 def queue(bank: Path, tiny: bool = False) -> list[dict]:
-    """The missing items in priority order: {"kind": "relu" | "topk", "study"/"setting",
-    "width", "estimate_s", "basis"}."""
+    """The missing items in priority order: {"kind": "relu" | "bench" | "topk",
+    "study"/"name"/"setting", "width", "estimate_s", "basis"} (relu: "pack" too; topk:
+    "lanes_left" too)."""
     paper_config = relu_paper_gpu.paper_config
 
-    from fasttransfer.simulations import relu_pack, relu_studies
+    from fasttransfer.simulations import relu_pack, relu_studies, topk_study
 
     items = []
     for study in RELU_STUDIES:
@@ -186,11 +180,11 @@ def queue(bank: Path, tiny: bool = False) -> list[dict]:
     peak = _bank_gemm_gflops(bank)
     for setting in TOPK_SETTINGS:
         cfg = topk_config(setting, tiny)
-        done = _topk_widths_done(bank, setting, tiny)
+        done, partial = _topk_in_bank(bank, setting, tiny)
         flops = _topk_flops(setting, cfg)
         n_lanes = len(cfg.lrs) * len(cfg.seeds)
         for w in (w for w in cfg.widths if w not in done):
-            left = n_lanes - len(_lanes_in_bank(bank, setting, w, tiny))
+            left = n_lanes - (len(topk_study.lanes_done(partial, w)) if partial else 0)
             items.append(
                 {
                     "kind": "topk",
@@ -347,8 +341,8 @@ def _run_topk(args, setting: str, estimates: dict, out: Path, t0: float) -> dict
 
     cfg, label = topk_config(setting, args.tiny), _label(args.tiny)
     entry = Path(args.store) / topk_study.STUDY / label / setting
-    partial = Path(args.bank) / topk_study.STUDY / label / setting
-    if partial.exists() and not entry.exists() and _resumable(partial, setting, args.tiny):
+    partial = _topk_in_bank(Path(args.bank), setting, args.tiny)[1]
+    if partial is not None and not entry.exists():
         shutil.copytree(partial, entry)
     flops = _topk_flops(setting, cfg)
     n_lanes = len(cfg.lrs) * len(cfg.seeds)

@@ -435,6 +435,11 @@ def bench_samplewise(reps: int) -> dict:
     }
 
 
+def _samplewise_json(r: dict) -> dict:
+    """:func:`bench_samplewise`'s result for the JSON line (floats to 4 decimals)."""
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+
+
 def _print_samplewise(r: dict) -> None:
     print(
         f"sample-wise decomposition (SGD MLP, samplewise cpu preset, width {r['width']}, "
@@ -545,15 +550,7 @@ def main(argv=None) -> int:
     if args.only == "samplewise":
         r = bench_samplewise(reps)
         _print_samplewise(r)
-        print(
-            json.dumps(
-                {
-                    "samplewise": {
-                        k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
-                    }
-                }
-            )
-        )
+        print(json.dumps({"samplewise": _samplewise_json(r)}))
         return 0
 
     from dataclasses import replace
@@ -650,9 +647,7 @@ def main(argv=None) -> int:
     print(
         json.dumps(
             {
-                "samplewise": {
-                    k: (round(v, 4) if isinstance(v, float) else v) for k, v in sw.items()
-                },
+                "samplewise": _samplewise_json(sw),
                 "speedup_vs_dense_eigh": {k: round(v["speedup"], 3) for k, v in out.items()},
                 **{
                     k: headline[k]

@@ -7,18 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_lint import FOLDERS as CODE_FOLDERS  # the code folders ruff checks
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = [
-    "fasttransfer",
-    "theory",
-    "simulations",
-    "proofs_check",
-    "paper_figures",
-    "tests",
-    "benchmarks",
-    "docs",
-]
+FOLDERS = [*CODE_FOLDERS, "docs"]
 # built from pieces so that this file does not match its own pattern
 PATTERN = "|".join(["SP" + "EC", "PAPER" + r"\.md", "iss" + "ue [0-9]"])
 
